@@ -1,0 +1,512 @@
+// Package awsim is a local AWS simulator for ECS, ECR, CloudFront and CodePipeline that speaks
+// the real wire protocols, so the unmodified aws-sdk-go-v2 clients and the AWS CLI work against it
+// through an endpoint override (AWS_ENDPOINT_URL or --endpoint-url).
+//
+// Data flows like this: a Config describes the world (clusters and their services with a rollout
+// Scenario each, ECR repositories, CloudFront distributions, faults). Start binds 127.0.0.1 and
+// serves one HTTP endpoint: POST / with X-Amz-Target routes to the awsJson1.1 services (ECS, ECR,
+// CodePipeline), /2020-05-31/ to CloudFront's REST-XML. Every request first passes fault
+// injection (seeded, per operation), then the handler advances the affected service's timeline
+// to the current time, applies the call and answers. Everything is recorded: Calls() is the log
+// of requests, Effects() counts what changed the world (deployments, invalidations, final job
+// results), which is what tests assert on. /_awsim/calls and /_awsim/effects serve the same
+// as JSON.
+//
+// Rollouts are driven by time since UpdateService, so scenario durations are plain
+// time.Durations that tests scale down to seconds. Driver plays CodePipeline toward a Lambda
+// invoke URL (aws-lambda-rie): it invokes with a job event and again with each continuation
+// token until the function reports a final result.
+package awsim
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math/rand"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Config describes the simulated world. The zero value is an empty world in us-east-1.
+type Config struct {
+	Region        string             `json:"region,omitempty"`
+	Account       string             `json:"account,omitempty"`
+	Seed          int64              `json:"seed,omitempty"`
+	Clusters      []ClusterSpec      `json:"clusters,omitempty"`
+	Repositories  []RepositorySpec   `json:"repositories,omitempty"`
+	Distributions []DistributionSpec `json:"distributions,omitempty"`
+	// Faults maps "Service.Operation" (for example "ECS.DescribeServices"), "Service.*" or "*"
+	// to the faults injected there; the most specific key wins.
+	Faults map[string]Fault `json:"faults,omitempty"`
+}
+
+// ClusterSpec is one ECS cluster and its services.
+type ClusterSpec struct {
+	Name     string        `json:"name"`
+	Services []ServiceSpec `json:"services"`
+}
+
+// ServiceSpec is one ECS service and how its next rollouts behave.
+type ServiceSpec struct {
+	Name         string `json:"name"`
+	DesiredCount int    `json:"desiredCount,omitempty"` // default 2
+	// Image is "repository:tag" of an image in Repositories; new tasks report its digest.
+	Image string `json:"image,omitempty"`
+	// CircuitBreaker enables the deployment circuit breaker with rollback.
+	CircuitBreaker bool `json:"circuitBreaker,omitempty"`
+	// Controller is the deployment controller type: ECS (default), CODE_DEPLOY or EXTERNAL.
+	Controller string `json:"controller,omitempty"`
+	// Status is the service status: ACTIVE (default), DRAINING or INACTIVE.
+	Status   string   `json:"status,omitempty"`
+	Scenario Scenario `json:"scenario"`
+}
+
+// Scenario kinds.
+const (
+	Success     = "success"     // new tasks start, old tasks drain, one deployment left
+	Rollback    = "rollback"    // circuit breaker marks ours FAILED and rolls back to the previous one
+	CrashLoop   = "crashloop"   // new tasks keep stopping with CannotPullContainerError; never completes
+	NeverFinish = "never"       // new tasks stay PENDING forever
+	WrongDigest = "wrongdigest" // like success, but new tasks run another digest than the tag's
+	Foreign     = "foreign"     // someone else's deployment replaces ours mid-way and completes
+)
+
+// Scenario is the timeline of every rollout that UpdateService starts on a service.
+type Scenario struct {
+	Kind string `json:"kind,omitempty"` // default Success
+	// Rollout is the time from UpdateService until the rollout completes (Success,
+	// WrongDigest); new tasks are RUNNING at half of it. Default 2s.
+	Rollout Duration `json:"rollout,omitempty"`
+	// TaskFailEvery is how often a new task stops (Rollback, CrashLoop). Default Rollout/4.
+	TaskFailEvery Duration `json:"taskFailEvery,omitempty"`
+	// FailAfter is when the circuit breaker trips (Rollback). Default Rollout.
+	FailAfter Duration `json:"failAfter,omitempty"`
+	// ReplaceAfter is when the foreign deployment takes over (Foreign). Default Rollout/2.
+	ReplaceAfter Duration `json:"replaceAfter,omitempty"`
+}
+
+// RepositorySpec is one ECR repository.
+type RepositorySpec struct {
+	Name   string      `json:"name"`
+	Images []ImageSpec `json:"images"`
+}
+
+// ImageSpec is one image in a repository. An empty Digest is derived from the tags.
+type ImageSpec struct {
+	Tags   []string `json:"tags"`
+	Digest string   `json:"digest,omitempty"`
+}
+
+// DistributionSpec is one CloudFront distribution.
+type DistributionSpec struct {
+	ID string `json:"id"`
+	// InvalidationTime is how long an invalidation stays InProgress. Default 1s.
+	InvalidationTime Duration `json:"invalidationTime,omitempty"`
+}
+
+// Fault is what is injected into matching requests; rates are probabilities in [0, 1].
+type Fault struct {
+	Throttle    float64  `json:"throttle,omitempty"`    // ThrottlingException / Throttling, HTTP 400
+	ServerError float64  `json:"serverError,omitempty"` // HTTP 500 or 503
+	Reset       float64  `json:"reset,omitempty"`       // connection closed before the call is applied
+	ResetAfter  float64  `json:"resetAfter,omitempty"`  // connection closed after the call is applied
+	Latency     float64  `json:"latency,omitempty"`     // rate of added latency
+	Delay       Duration `json:"delay,omitempty"`       // the added latency, default 2s
+}
+
+// Duration is a time.Duration that reads and writes JSON as "1.5s".
+type Duration time.Duration
+
+// D returns d as a time.Duration.
+func (d Duration) D() time.Duration { return time.Duration(d) }
+
+// MarshalJSON writes d as a Go duration string.
+func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Duration(d).String()) }
+
+// UnmarshalJSON reads a Go duration string or a number of seconds.
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		var secs float64
+		if err2 := json.Unmarshal(b, &secs); err2 != nil {
+			return fmt.Errorf("duration: want a string like \"1.5s\" or seconds: %s", b)
+		}
+		*d = Duration(secs * float64(time.Second))
+		return nil
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return err
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// Call is one request as the simulator saw it.
+type Call struct {
+	Time    time.Time         `json:"time"`
+	Service string            `json:"service"` // ECS, ECR, CloudFront, CodePipeline
+	Op      string            `json:"op"`
+	Params  map[string]string `json:"params,omitempty"`
+	Status  int               `json:"status"`
+	Error   string            `json:"error,omitempty"` // error code, or the fault injected
+}
+
+// Effects counts what changed the simulated world.
+type Effects struct {
+	// Deployments counts deployments created by UpdateService, by "cluster/service".
+	Deployments map[string]int `json:"deployments"`
+	// Invalidations counts invalidations created, by distribution id.
+	Invalidations map[string]int `json:"invalidations"`
+	// JobResults counts final results (success without token, or failure), by job id.
+	JobResults map[string]int `json:"jobResults"`
+	// Continuations counts success results carrying a continuation token, by job id.
+	Continuations map[string]int `json:"continuations"`
+}
+
+// Server is a running simulator.
+type Server struct {
+	cfg  Config
+	ln   net.Listener
+	http *http.Server
+	url  string
+
+	mu      sync.Mutex
+	rng     *rand.Rand
+	calls   []Call
+	effects Effects
+	ecs     *ecsWorld
+	ecr     *ecrWorld
+	cf      *cfWorld
+	cp      *cpWorld
+	idSeq   int
+}
+
+// Start builds the world from cfg and serves it on 127.0.0.1 (port 0 picks a free port).
+func Start(cfg Config, port int) (*Server, error) {
+	s, err := New(cfg)
+	if err != nil {
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+	if err != nil {
+		return nil, err
+	}
+	s.ln = ln
+	s.url = "http://" + ln.Addr().String()
+	s.http = &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
+	go s.http.Serve(ln) //nolint:errcheck // returns on Close
+	return s, nil
+}
+
+// New builds the world from cfg without serving it; use it as an http.Handler.
+func New(cfg Config) (*Server, error) {
+	if cfg.Region == "" {
+		cfg.Region = "us-east-1"
+	}
+	if cfg.Account == "" {
+		cfg.Account = "123456789012"
+	}
+	s := &Server{
+		cfg: cfg,
+		rng: rand.New(rand.NewSource(cfg.Seed)),
+		effects: Effects{
+			Deployments:   map[string]int{},
+			Invalidations: map[string]int{},
+			JobResults:    map[string]int{},
+			Continuations: map[string]int{},
+		},
+	}
+	s.ecr = newECR(s, cfg.Repositories)
+	var err error
+	if s.ecs, err = newECS(s, cfg.Clusters); err != nil {
+		return nil, err
+	}
+	s.cf = newCloudFront(s, cfg.Distributions)
+	s.cp = newCodePipeline()
+	return s, nil
+}
+
+// URL is the endpoint to give the SDK or the CLI, like http://127.0.0.1:43123.
+func (s *Server) URL() string { return s.url }
+
+// Close stops serving.
+func (s *Server) Close() error {
+	if s.http == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	return s.http.Shutdown(ctx)
+}
+
+// Calls returns a copy of the request log.
+func (s *Server) Calls() []Call {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Call(nil), s.calls...)
+}
+
+// CountCalls counts logged calls of service and op ("" matches any) that were answered
+// without an error or fault.
+func (s *Server) CountCalls(service, op string) int {
+	n := 0
+	for _, c := range s.Calls() {
+		if (service == "" || c.Service == service) && (op == "" || c.Op == op) && c.Error == "" {
+			n++
+		}
+	}
+	return n
+}
+
+// Effects returns a copy of the effect counters.
+func (s *Server) Effects() Effects {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	cp := func(m map[string]int) map[string]int {
+		out := make(map[string]int, len(m))
+		for k, v := range m {
+			out[k] = v
+		}
+		return out
+	}
+	return Effects{
+		Deployments:   cp(s.effects.Deployments),
+		Invalidations: cp(s.effects.Invalidations),
+		JobResults:    cp(s.effects.JobResults),
+		Continuations: cp(s.effects.Continuations),
+	}
+}
+
+// SetFaults replaces the fault configuration; tests use it to start a storm mid-run.
+func (s *Server) SetFaults(f map[string]Fault) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.cfg.Faults = f
+}
+
+// apiError is an AWS error answer.
+type apiError struct {
+	Status  int
+	Code    string
+	Message string
+}
+
+func (e *apiError) Error() string { return e.Code + ": " + e.Message }
+
+func errf(status int, code, format string, args ...any) *apiError {
+	return &apiError{Status: status, Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// jsonTargets maps X-Amz-Target prefixes to service names.
+var jsonTargets = map[string]string{
+	"AmazonEC2ContainerServiceV20141113":   "ECS",
+	"AmazonEC2ContainerRegistry_V20150921": "ECR",
+	"CodePipeline_20150709":                "CodePipeline",
+}
+
+// ServeHTTP routes a request to the simulated service.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	switch {
+	case r.URL.Path == "/_awsim/calls":
+		writeJSON(w, 200, s.Calls())
+	case r.URL.Path == "/_awsim/effects":
+		writeJSON(w, 200, s.Effects())
+	case strings.HasPrefix(r.URL.Path, "/2020-05-31/"):
+		s.serveCloudFront(w, r)
+	case r.Method == http.MethodPost && r.Header.Get("X-Amz-Target") != "":
+		s.serveJSON(w, r)
+	default:
+		http.Error(w, "awsim: unknown route "+r.Method+" "+r.URL.Path, http.StatusNotFound)
+	}
+}
+
+func (s *Server) serveJSON(w http.ResponseWriter, r *http.Request) {
+	prefix, op, _ := strings.Cut(r.Header.Get("X-Amz-Target"), ".")
+	svc, ok := jsonTargets[prefix]
+	if !ok {
+		writeJSONError(w, errf(400, "UnknownOperationException", "unknown target %q", prefix))
+		return
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+	if err != nil {
+		return
+	}
+	call := Call{Time: time.Now(), Service: svc, Op: op}
+	fault, after := s.injectBefore(w, svc, op, &call)
+	if fault {
+		return
+	}
+	var out any
+	var aerr *apiError
+	s.mu.Lock()
+	switch svc {
+	case "ECS":
+		out, aerr = s.ecs.handle(op, body, &call)
+	case "ECR":
+		out, aerr = s.ecr.handle(op, body, &call)
+	case "CodePipeline":
+		out, aerr = s.cp.handle(s, op, body, &call)
+	}
+	s.mu.Unlock()
+	if after {
+		s.record(call, 0, "fault:reset-after")
+		resetConn(w)
+		return
+	}
+	if aerr != nil {
+		s.record(call, aerr.Status, aerr.Code)
+		writeJSONError(w, aerr)
+		return
+	}
+	s.record(call, 200, "")
+	writeJSON(w, 200, out)
+}
+
+// injectBefore applies the faults configured for svc.op. It reports whether the request was
+// already answered by a fault, and whether the connection must be reset after applying it.
+func (s *Server) injectBefore(w http.ResponseWriter, svc, op string, call *Call) (answered, resetAfter bool) {
+	s.mu.Lock()
+	f, ok := s.faultFor(svc, op)
+	var throttle, server, reset, latency bool
+	var code int
+	if ok {
+		latency = s.rng.Float64() < f.Latency
+		throttle = s.rng.Float64() < f.Throttle
+		server = s.rng.Float64() < f.ServerError
+		reset = s.rng.Float64() < f.Reset
+		resetAfter = s.rng.Float64() < f.ResetAfter
+		code = 500
+		if s.rng.Intn(2) == 1 {
+			code = 503
+		}
+	}
+	s.mu.Unlock()
+	if latency {
+		d := f.Delay.D()
+		if d == 0 {
+			d = 2 * time.Second
+		}
+		time.Sleep(d)
+	}
+	switch {
+	case reset:
+		s.record(*call, 0, "fault:reset")
+		resetConn(w)
+		return true, false
+	case throttle:
+		e := errf(400, "ThrottlingException", "Rate exceeded")
+		if svc == "CloudFront" {
+			e.Code = "Throttling"
+		}
+		s.record(*call, e.Status, "fault:"+e.Code)
+		if svc == "CloudFront" {
+			writeXMLError(w, e)
+		} else {
+			writeJSONError(w, e)
+		}
+		return true, false
+	case server:
+		e := errf(code, "InternalFailure", "We encountered an internal error. Please try again.")
+		if code == 503 {
+			e.Code = "ServiceUnavailable"
+			e.Message = "Service is unavailable. Please try again."
+		}
+		s.record(*call, code, fmt.Sprintf("fault:%d", code))
+		if svc == "CloudFront" {
+			writeXMLError(w, e)
+		} else {
+			writeJSONError(w, e)
+		}
+		return true, false
+	}
+	return false, resetAfter
+}
+
+func (s *Server) faultFor(svc, op string) (Fault, bool) {
+	for _, k := range []string{svc + "." + op, svc + ".*", "*"} {
+		if f, ok := s.cfg.Faults[k]; ok {
+			return f, true
+		}
+	}
+	return Fault{}, false
+}
+
+func (s *Server) record(c Call, status int, errCode string) {
+	c.Status, c.Error = status, errCode
+	s.mu.Lock()
+	s.calls = append(s.calls, c)
+	s.mu.Unlock()
+}
+
+// resetConn closes the client's connection without an answer.
+func resetConn(w http.ResponseWriter) {
+	hj, ok := w.(http.Hijacker)
+	if !ok {
+		panic(http.ErrAbortHandler)
+	}
+	conn, _, err := hj.Hijack()
+	if err != nil {
+		panic(http.ErrAbortHandler)
+	}
+	if tc, ok := conn.(*net.TCPConn); ok {
+		tc.SetLinger(0) //nolint:errcheck // best effort: makes the close an RST
+	}
+	conn.Close()
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		http.Error(w, err.Error(), 500)
+		return
+	}
+	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+	w.Header().Set("X-Amzn-RequestId", fmt.Sprintf("awsim-%d", time.Now().UnixNano()))
+	w.WriteHeader(status)
+	w.Write(b) //nolint:errcheck
+}
+
+func writeJSONError(w http.ResponseWriter, e *apiError) {
+	w.Header().Set("X-Amzn-ErrorType", e.Code)
+	writeJSON(w, e.Status, map[string]string{"__type": e.Code, "message": e.Message})
+}
+
+// nextID returns a process-unique sequence number for ids; the caller holds s.mu.
+func (s *Server) nextID() int {
+	s.idSeq++
+	return s.idSeq
+}
+
+// randID returns n characters of upper-case letters and digits from the seeded source; the
+// caller holds s.mu.
+func (s *Server) randID(n int) string {
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = alphabet[s.rng.Intn(len(alphabet))]
+	}
+	return string(b)
+}
+
+// decode reads a JSON request body into v.
+func decode(body []byte, v any) *apiError {
+	if len(body) == 0 {
+		return nil
+	}
+	if err := json.Unmarshal(body, v); err != nil {
+		return errf(400, "SerializationException", "cannot decode request: %v", err)
+	}
+	return nil
+}
+
+// epoch is a timestamp written as awsJson does: seconds since the epoch.
+type epoch time.Time
+
+func (t epoch) MarshalJSON() ([]byte, error) {
+	return []byte(fmt.Sprintf("%.3f", float64(time.Time(t).UnixMilli())/1000)), nil
+}

@@ -1,0 +1,157 @@
+package awsim_test
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"deploystep/awsim"
+	"deploystep/internal/testtool"
+)
+
+// seedLines are the four lines of the lab's buildspec (step 22), verbatim.
+const seedLines = `set -e
+aws ecs update-service --cluster $CLUSTER --service $SERVICE --force-new-deployment
+while true; do aws ecs wait services-stable --cluster $CLUSTER --service $SERVICE > /dev/null && break; sleep 2; done
+INVALIDATIONID=$(aws cloudfront create-invalidation --distribution-id $DISTRIBUTIONID --paths /\* --query Invalidation.Id --output text)
+aws cloudfront wait invalidation-completed --distribution-id $DISTRIBUTIONID --id $INVALIDATIONID
+echo "invalidation $INVALIDATIONID"
+`
+
+func start(t *testing.T, cfg awsim.Config) *awsim.Server {
+	t.Helper()
+	sim, err := awsim.Start(cfg, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sim.Close() })
+	return sim
+}
+
+// cliEnv returns an environment in which "aws" on PATH is the AWS CLI v2 pointed at sim (the
+// Debian CLI 2.9 predates AWS_ENDPOINT_URL, so a shim adds --endpoint-url).
+func cliEnv(t *testing.T, sim *awsim.Server) []string {
+	cli := testtool.AWSCLI(t)
+	dir := t.TempDir()
+	shim := "#!/bin/sh\nexec " + cli + " --endpoint-url \"$AWSIM_URL\" \"$@\"\n"
+	if err := os.WriteFile(filepath.Join(dir, "aws"), []byte(shim), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return append(os.Environ(), "PATH="+dir+":"+os.Getenv("PATH"), "AWSIM_URL="+sim.URL(),
+		"AWS_ACCESS_KEY_ID=AKIDSIMULATOR", "AWS_SECRET_ACCESS_KEY=simulator", "AWS_REGION=us-east-1",
+		"AWS_PAGER=", "AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null",
+		"CLUSTER="+awsim.DemoCluster, "SERVICE="+awsim.DemoService, "DISTRIBUTIONID="+awsim.DemoDistribution)
+}
+
+func bash(t *testing.T, env []string, timeout time.Duration, script string) (string, error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "bash", "-c", script)
+	cmd.Env = env
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
+func TestCLISeedLinesSucceed(t *testing.T) {
+	t.Parallel()
+	sim := start(t, awsim.DemoConfig(awsim.Success, time.Second, time.Second))
+	out, err := bash(t, cliEnv(t, sim), 2*time.Minute, seedLines)
+	if err != nil {
+		t.Fatalf("seed lines failed: %v\n%s", err, out)
+	}
+	e := sim.Effects()
+	if e.Deployments[awsim.DemoCluster+"/"+awsim.DemoService] != 1 || e.Invalidations[awsim.DemoDistribution] != 1 {
+		t.Fatalf("effects = %+v, want one deployment and one invalidation", e)
+	}
+	if !strings.Contains(out, "invalidation I") {
+		t.Fatalf("no invalidation id in output:\n%s", out)
+	}
+	if n := sim.CountCalls("ECS", "DescribeServices"); n < 2 {
+		t.Fatalf("services-stable polled %d times, want at least 2 (one cycle)", n)
+	}
+}
+
+// The trap: after a circuit-breaker rollback the service has one deployment with running ==
+// desired, so services-stable reports success although our deployment failed.
+func TestCLIServicesStableCallsRollbackStable(t *testing.T) {
+	t.Parallel()
+	cfg := awsim.DemoConfig(awsim.Rollback, time.Second, time.Second)
+	sim := start(t, cfg)
+	env := cliEnv(t, sim)
+	id, err := bash(t, env, time.Minute, `aws ecs update-service --cluster $CLUSTER --service $SERVICE --force-new-deployment --query 'service.deployments[?status==`+"`PRIMARY`"+`].id' --output text`)
+	if err != nil {
+		t.Fatalf("update-service: %v\n%s", err, id)
+	}
+	id = strings.TrimSpace(id)
+	out, err := bash(t, env, time.Minute, `aws ecs wait services-stable --cluster $CLUSTER --services $SERVICE && echo STABLE`)
+	if err != nil || !strings.Contains(out, "STABLE") {
+		t.Fatalf("services-stable did not report success on the rollback: %v\n%s", err, out)
+	}
+	desc, err := bash(t, env, time.Minute, `aws ecs describe-services --cluster $CLUSTER --services $SERVICE --output json`)
+	if err != nil {
+		t.Fatal(err, desc)
+	}
+	var d struct {
+		Services []struct {
+			Deployments []struct{ ID, Status, RolloutState string }
+			Events      []struct{ Message string }
+		}
+	}
+	if err := json.Unmarshal([]byte(desc), &d); err != nil {
+		t.Fatal(err)
+	}
+	deps := d.Services[0].Deployments
+	if len(deps) != 1 || deps[0].ID == id {
+		t.Fatalf("after the rollback, deployments = %+v; ours (%s) should be gone", deps, id)
+	}
+	failed := false
+	for _, e := range d.Services[0].Events {
+		failed = failed || strings.Contains(e.Message, id+") deployment failed")
+	}
+	if !failed {
+		t.Fatalf("no 'deployment failed' event for %s", id)
+	}
+}
+
+func TestCLIReadsAndErrors(t *testing.T) {
+	t.Parallel()
+	sim := start(t, awsim.DemoConfig(awsim.Success, time.Second, time.Second))
+	env := cliEnv(t, sim)
+	job := sim.NewJob()
+	cases := []struct {
+		name, cmd string
+		wantErr   bool
+		want      string
+	}{
+		{"describe-services", `aws ecs describe-services --cluster $CLUSTER --services $SERVICE --query 'services[0].deployments[0].rolloutState' --output text`, false, "COMPLETED"},
+		{"list-tasks", `aws ecs list-tasks --cluster $CLUSTER --service-name $SERVICE --query 'length(taskArns)'`, false, "2"},
+		{"describe-tasks", `aws ecs describe-tasks --cluster $CLUSTER --tasks $(aws ecs list-tasks --cluster $CLUSTER --service-name $SERVICE --query 'taskArns[0]' --output text) --query 'tasks[0].lastStatus' --output text`, false, "RUNNING"},
+		{"describe-clusters", `aws ecs describe-clusters --clusters $CLUSTER --query 'clusters[0].status' --output text`, false, "ACTIVE"},
+		{"describe-task-definition", `aws ecs describe-task-definition --task-definition api:1 --query 'taskDefinition.networkMode' --output text`, false, "awsvpc"},
+		{"ecr describe-images", `aws ecr describe-images --repository-name ` + awsim.DemoRepository + ` --image-ids imageTag=` + awsim.DemoTag + ` --query 'imageDetails[0].imageDigest' --output text`, false, "sha256:"},
+		{"get-distribution", `aws cloudfront get-distribution --id $DISTRIBUTIONID --query 'Distribution.DistributionConfig.DefaultCacheBehavior.TargetOriginId' --output text`, false, "Fargate-Endpoint"},
+		{"put-job-success-result", `aws codepipeline put-job-success-result --job-id ` + job + ` && echo REPORTED`, false, "REPORTED"},
+		{"second final result", `aws codepipeline put-job-success-result --job-id ` + job, true, "InvalidJobStateException"},
+		{"unknown service", `aws ecs update-service --cluster $CLUSTER --service nope --force-new-deployment`, true, "ServiceNotFoundException"},
+		{"unknown service describe", `aws ecs describe-services --cluster $CLUSTER --services nope --query 'failures[0].reason' --output text`, false, "MISSING"},
+		{"unknown cluster", `aws ecs describe-services --cluster nope --services $SERVICE`, true, "ClusterNotFoundException"},
+		{"unknown distribution", `aws cloudfront create-invalidation --distribution-id ENOPE --paths '/*'`, true, "NoSuchDistribution"},
+		{"unknown tag", `aws ecr describe-images --repository-name ` + awsim.DemoRepository + ` --image-ids imageTag=nope`, true, "ImageNotFoundException"},
+		{"unknown repository", `aws ecr describe-images --repository-name nope`, true, "RepositoryNotFoundException"},
+	}
+	for _, c := range cases {
+		out, err := bash(t, env, time.Minute, c.cmd)
+		if (err != nil) != c.wantErr || !strings.Contains(out, c.want) {
+			t.Errorf("%s: err=%v, output %q; want error=%v and %q", c.name, err, out, c.wantErr, c.want)
+		}
+	}
+	if e := sim.Effects(); e.JobResults[job] != 1 {
+		t.Errorf("job results = %v, want exactly one final result", e.JobResults)
+	}
+}

@@ -1,0 +1,300 @@
+package awsim
+
+import (
+	"encoding/xml"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+)
+
+const cfNS = "http://cloudfront.amazonaws.com/doc/2020-05-31/"
+
+// cfWorld holds distributions and their invalidations. Every method runs under Server.mu.
+type cfWorld struct {
+	s     *Server
+	dists map[string]*distribution
+}
+
+type distribution struct {
+	spec          DistributionSpec
+	invalidations []*invalidation
+	byRef         map[string]*invalidation
+}
+
+type invalidation struct {
+	id, callerRef string
+	paths         []string
+	created, done time.Time
+}
+
+func (iv *invalidation) status(now time.Time) string {
+	if now.Before(iv.done) {
+		return "InProgress"
+	}
+	return "Completed"
+}
+
+func newCloudFront(s *Server, specs []DistributionSpec) *cfWorld {
+	w := &cfWorld{s: s, dists: map[string]*distribution{}}
+	for _, d := range specs {
+		if d.InvalidationTime == 0 {
+			d.InvalidationTime = Duration(time.Second)
+		}
+		w.dists[d.ID] = &distribution{spec: d, byRef: map[string]*invalidation{}}
+	}
+	return w
+}
+
+type xmlPaths struct {
+	Quantity int      `xml:"Quantity"`
+	Items    []string `xml:"Items>Path"`
+}
+
+type xmlBatch struct {
+	XMLName         xml.Name `xml:"InvalidationBatch"`
+	Paths           xmlPaths `xml:"Paths"`
+	CallerReference string   `xml:"CallerReference"`
+}
+
+type xmlInvalidation struct {
+	XMLName    xml.Name `xml:"Invalidation"`
+	NS         string   `xml:"xmlns,attr"`
+	ID         string   `xml:"Id"`
+	Status     string   `xml:"Status"`
+	CreateTime string   `xml:"CreateTime"`
+	Batch      xmlBatch `xml:"InvalidationBatch"`
+}
+
+func (w *cfWorld) render(iv *invalidation, now time.Time) xmlInvalidation {
+	return xmlInvalidation{NS: cfNS, ID: iv.id, Status: iv.status(now),
+		CreateTime: iv.created.UTC().Format("2006-01-02T15:04:05.000Z"),
+		Batch:      xmlBatch{Paths: xmlPaths{Quantity: len(iv.paths), Items: iv.paths}, CallerReference: iv.callerRef}}
+}
+
+// serveCloudFront routes the REST-XML API under /2020-05-31/.
+func (s *Server) serveCloudFront(w http.ResponseWriter, r *http.Request) {
+	parts := strings.Split(strings.Trim(strings.TrimPrefix(r.URL.Path, "/2020-05-31/"), "/"), "/")
+	call := Call{Time: time.Now(), Service: "CloudFront"}
+	switch {
+	case r.Method == http.MethodPost && len(parts) == 3 && parts[0] == "distribution" && parts[2] == "invalidation":
+		call.Op = "CreateInvalidation"
+	case r.Method == http.MethodGet && len(parts) == 4 && parts[0] == "distribution" && parts[2] == "invalidation":
+		call.Op = "GetInvalidation"
+	case r.Method == http.MethodGet && len(parts) == 3 && parts[0] == "distribution" && parts[2] == "invalidation":
+		call.Op = "ListInvalidations"
+	case r.Method == http.MethodGet && len(parts) == 2 && parts[0] == "distribution":
+		call.Op = "GetDistribution"
+	default:
+		writeXMLError(w, errf(400, "InvalidArgument", "awsim does not implement %s %s", r.Method, r.URL.Path))
+		return
+	}
+	call.Params = map[string]string{"distributionId": parts[1]}
+	body, err := io.ReadAll(io.LimitReader(r.Body, 4<<20))
+	if err != nil {
+		return
+	}
+	fault, after := s.injectBefore(w, "CloudFront", call.Op, &call)
+	if fault {
+		return
+	}
+	s.mu.Lock()
+	status, out, extra, aerr := s.cf.handle(call.Op, parts, body, &call)
+	s.mu.Unlock()
+	if after {
+		s.record(call, 0, "fault:reset-after")
+		resetConn(w)
+		return
+	}
+	if aerr != nil {
+		s.record(call, aerr.Status, aerr.Code)
+		writeXMLError(w, aerr)
+		return
+	}
+	s.record(call, status, "")
+	b, _ := xml.Marshal(out)
+	for k, v := range extra {
+		w.Header().Set(k, v)
+	}
+	if loc := extra["Location"]; loc != "" {
+		w.Header().Set("Location", s.url+loc)
+	}
+	w.Header().Set("Content-Type", "text/xml")
+	w.Header().Set("x-amz-request-id", fmt.Sprintf("awsim-%d", time.Now().UnixNano()))
+	w.WriteHeader(status)
+	io.WriteString(w, xml.Header) //nolint:errcheck
+	w.Write(b)                    //nolint:errcheck
+}
+
+func (w *cfWorld) handle(op string, parts []string, body []byte, call *Call) (int, any, map[string]string, *apiError) {
+	now := time.Now()
+	d, ok := w.dists[parts[1]]
+	if !ok {
+		return 0, nil, nil, errf(404, "NoSuchDistribution", "The specified distribution does not exist.")
+	}
+	switch op {
+	case "GetDistribution":
+		inProgress := 0
+		for _, iv := range d.invalidations {
+			if iv.status(now) == "InProgress" {
+				inProgress++
+			}
+		}
+		return 200, distributionXML(w.s, d, inProgress), map[string]string{"ETag": "E2QWRUHAPOMQZL"}, nil
+
+	case "GetInvalidation":
+		call.Params["id"] = parts[3]
+		for _, iv := range d.invalidations {
+			if iv.id == parts[3] {
+				return 200, w.render(iv, now), nil, nil
+			}
+		}
+		return 0, nil, nil, errf(404, "NoSuchInvalidation", "The specified invalidation does not exist.")
+
+	case "ListInvalidations":
+		type summary struct {
+			ID         string `xml:"Id"`
+			CreateTime string `xml:"CreateTime"`
+			Status     string `xml:"Status"`
+		}
+		type list struct {
+			XMLName     xml.Name  `xml:"InvalidationList"`
+			NS          string    `xml:"xmlns,attr"`
+			Marker      string    `xml:"Marker"`
+			MaxItems    int       `xml:"MaxItems"`
+			IsTruncated bool      `xml:"IsTruncated"`
+			Quantity    int       `xml:"Quantity"`
+			Items       []summary `xml:"Items>InvalidationSummary"`
+		}
+		l := list{NS: cfNS, MaxItems: 100}
+		for i := len(d.invalidations) - 1; i >= 0 && len(l.Items) < 100; i-- {
+			iv := d.invalidations[i]
+			l.Items = append(l.Items, summary{iv.id, iv.created.UTC().Format(time.RFC3339), iv.status(now)})
+		}
+		l.Quantity = len(l.Items)
+		return 200, l, nil, nil
+
+	case "CreateInvalidation":
+		var in xmlBatch
+		if err := xml.Unmarshal(body, &in); err != nil {
+			return 0, nil, nil, errf(400, "MalformedInput", "Could not parse the request body: %v", err)
+		}
+		call.Params["callerReference"] = in.CallerReference
+		call.Params["paths"] = strings.Join(in.Paths.Items, ",")
+		if in.CallerReference == "" {
+			return 0, nil, nil, errf(400, "InvalidArgument", "CallerReference is required.")
+		}
+		if in.Paths.Quantity != len(in.Paths.Items) {
+			return 0, nil, nil, errf(400, "InconsistentQuantities", "The value of Quantity and the size of Items don't match.")
+		}
+		if len(in.Paths.Items) == 0 {
+			return 0, nil, nil, errf(400, "InvalidArgument", "Paths must contain at least one item.")
+		}
+		for _, p := range in.Paths.Items {
+			if !strings.HasPrefix(p, "/") {
+				return 0, nil, nil, errf(400, "InvalidArgument", "Your request contains one or more invalid invalidation paths.")
+			}
+		}
+		if prev, ok := d.byRef[in.CallerReference]; ok {
+			if strings.Join(prev.paths, "\x00") != strings.Join(in.Paths.Items, "\x00") {
+				return 0, nil, nil, errf(409, "InvalidationBatchAlreadyExists",
+					"The CallerReference you attempted to create the invalidation batch with is already in use.")
+			}
+			return 201, w.render(prev, now), map[string]string{"Location": "/2020-05-31/distribution/" + parts[1] + "/invalidation/" + prev.id}, nil
+		}
+		paths, wild := 0, 0
+		for _, iv := range d.invalidations {
+			if iv.status(now) == "InProgress" {
+				for _, p := range iv.paths {
+					paths++
+					if strings.Contains(p, "*") {
+						wild++
+					}
+				}
+			}
+		}
+		for _, p := range in.Paths.Items {
+			paths++
+			if strings.Contains(p, "*") {
+				wild++
+			}
+		}
+		if paths > 3000 || wild > 15 {
+			return 0, nil, nil, errf(400, "TooManyInvalidationsInProgress",
+				"Processing your request would cause you to exceed the maximum number of in-progress wildcard invalidations.")
+		}
+		iv := &invalidation{id: "I" + w.s.randID(13), callerRef: in.CallerReference, paths: in.Paths.Items,
+			created: now, done: now.Add(d.spec.InvalidationTime.D())}
+		d.invalidations = append(d.invalidations, iv)
+		d.byRef[in.CallerReference] = iv
+		w.s.effects.Invalidations[parts[1]]++
+		return 201, w.render(iv, now), map[string]string{"Location": "/2020-05-31/distribution/" + parts[1] + "/invalidation/" + iv.id}, nil
+	}
+	return 0, nil, nil, errf(400, "InvalidArgument", "unknown operation %s", op)
+}
+
+func distributionXML(s *Server, d *distribution, inProgress int) any {
+	type origin struct {
+		ID                 string `xml:"Id"`
+		DomainName         string `xml:"DomainName"`
+		OriginPath         string `xml:"OriginPath"`
+		CustomOriginConfig struct {
+			HTTPPort             int    `xml:"HTTPPort"`
+			HTTPSPort            int    `xml:"HTTPSPort"`
+			OriginProtocolPolicy string `xml:"OriginProtocolPolicy"`
+		} `xml:"CustomOriginConfig"`
+	}
+	type dist struct {
+		XMLName                       xml.Name `xml:"Distribution"`
+		NS                            string   `xml:"xmlns,attr"`
+		ID                            string   `xml:"Id"`
+		ARN                           string   `xml:"ARN"`
+		Status                        string   `xml:"Status"`
+		LastModifiedTime              string   `xml:"LastModifiedTime"`
+		InProgressInvalidationBatches int      `xml:"InProgressInvalidationBatches"`
+		DomainName                    string   `xml:"DomainName"`
+		Config                        struct {
+			CallerReference string `xml:"CallerReference"`
+			Comment         string `xml:"Comment"`
+			Enabled         bool   `xml:"Enabled"`
+			Origins         struct {
+				Quantity int      `xml:"Quantity"`
+				Items    []origin `xml:"Items>Origin"`
+			} `xml:"Origins"`
+			DefaultCacheBehavior struct {
+				TargetOriginID       string `xml:"TargetOriginId"`
+				ViewerProtocolPolicy string `xml:"ViewerProtocolPolicy"`
+			} `xml:"DefaultCacheBehavior"`
+		} `xml:"DistributionConfig"`
+	}
+	out := dist{NS: cfNS, ID: d.spec.ID, ARN: fmt.Sprintf("arn:aws:cloudfront::%s:distribution/%s", s.cfg.Account, d.spec.ID),
+		Status: "Deployed", LastModifiedTime: time.Now().Add(-time.Hour).UTC().Format(time.RFC3339),
+		InProgressInvalidationBatches: inProgress, DomainName: strings.ToLower("d"+d.spec.ID) + ".cloudfront.net"}
+	out.Config.CallerReference, out.Config.Comment, out.Config.Enabled = "awsim", "awsim distribution", true
+	o := origin{ID: "Fargate-Endpoint", DomainName: "api-alb.elb.amazonaws.com"}
+	o.CustomOriginConfig.HTTPPort, o.CustomOriginConfig.HTTPSPort, o.CustomOriginConfig.OriginProtocolPolicy = 80, 443, "http-only"
+	out.Config.Origins.Quantity, out.Config.Origins.Items = 1, []origin{o}
+	out.Config.DefaultCacheBehavior.TargetOriginID, out.Config.DefaultCacheBehavior.ViewerProtocolPolicy = "Fargate-Endpoint", "redirect-to-https"
+	return out
+}
+
+func writeXMLError(w http.ResponseWriter, e *apiError) {
+	typ := "Sender"
+	if e.Status >= 500 {
+		typ = "Receiver"
+	}
+	type xmlErr struct {
+		XMLName xml.Name `xml:"ErrorResponse"`
+		NS      string   `xml:"xmlns,attr"`
+		Type    string   `xml:"Error>Type"`
+		Code    string   `xml:"Error>Code"`
+		Message string   `xml:"Error>Message"`
+		ReqID   string   `xml:"RequestId"`
+	}
+	b, _ := xml.Marshal(xmlErr{NS: cfNS, Type: typ, Code: e.Code, Message: e.Message, ReqID: fmt.Sprintf("awsim-%d", time.Now().UnixNano())})
+	w.Header().Set("Content-Type", "text/xml")
+	w.WriteHeader(e.Status)
+	io.WriteString(w, xml.Header) //nolint:errcheck
+	w.Write(b)                    //nolint:errcheck
+}

@@ -1,0 +1,145 @@
+// Command awsim serves the local AWS simulator on 127.0.0.1 for the demo, the benchmark and
+// manual runs with the AWS CLI. It stops by itself after -lifetime.
+//
+//	awsim [flags]              serve; print the endpoint URL
+//	awsim [flags] -- CMD ARGS  serve, run CMD against it, print the effects, exit with CMD's code
+//
+// CMD gets AWS_ENDPOINT_URL, a region, placeholder credentials and, for the demo world, the
+// lab's CLUSTER, SERVICE, DISTRIBUTIONID and IMAGE, unless they are set already.
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"sort"
+	"syscall"
+	"time"
+
+	"deploystep/awsim"
+)
+
+func main() {
+	configPath := flag.String("config", "", "world as JSON (awsim.Config); default: the demo world")
+	scenario := flag.String("scenario", awsim.Success, "scenario of the demo world: success, rollback, crashloop, never, wrongdigest, foreign")
+	rollout := flag.Duration("rollout", 6*time.Second, "rollout duration of the demo world")
+	invalidation := flag.Duration("invalidation", 3*time.Second, "invalidation duration of the demo world")
+	port := flag.Int("port", 0, "port on 127.0.0.1 (0: a free one)")
+	urlFile := flag.String("url-file", "", "write the endpoint URL to this file once serving")
+	lifetime := flag.Duration("lifetime", time.Hour, "stop by itself after this long")
+	effectsFile := flag.String("effects-file", "", "write the effect counters and call log here when stopping")
+	flag.Parse()
+
+	cfg := awsim.DemoConfig(*scenario, *rollout, *invalidation)
+	demo := *configPath == ""
+	if !demo {
+		b, err := os.ReadFile(*configPath)
+		if err != nil {
+			fail(err)
+		}
+		cfg = awsim.Config{}
+		if err := json.Unmarshal(b, &cfg); err != nil {
+			fail(fmt.Errorf("%s: %w", *configPath, err))
+		}
+	}
+	sim, err := awsim.Start(cfg, *port)
+	if err != nil {
+		fail(err)
+	}
+	if *urlFile != "" {
+		if err := os.WriteFile(*urlFile, []byte(sim.URL()+"\n"), 0o644); err != nil {
+			fail(err)
+		}
+	}
+	code := 0
+	if args := flag.Args(); len(args) > 0 {
+		fmt.Fprintf(os.Stderr, "awsim: serving %s (scenario %s) for: %v\n", sim.URL(), *scenario, args)
+		code = run(sim, args, demo, *lifetime)
+		printEffects(sim)
+	} else {
+		fmt.Println(sim.URL())
+		sig := make(chan os.Signal, 1)
+		signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+		select {
+		case <-sig:
+		case <-time.After(*lifetime):
+		}
+	}
+	sim.Close()
+	if *effectsFile != "" {
+		b, _ := json.MarshalIndent(map[string]any{"effects": sim.Effects(), "calls": sim.Calls()}, "", "  ")
+		if err := os.WriteFile(*effectsFile, b, 0o644); err != nil {
+			fail(err)
+		}
+	}
+	os.Exit(code)
+}
+
+func run(sim *awsim.Server, args []string, demo bool, lifetime time.Duration) int {
+	env := map[string]string{
+		"AWS_ENDPOINT_URL": sim.URL(), "AWS_REGION": "us-east-1",
+		"AWS_ACCESS_KEY_ID": "AKIDSIMULATOR", "AWS_SECRET_ACCESS_KEY": "simulator",
+		"AWS_EC2_METADATA_DISABLED": "true",
+	}
+	if demo {
+		env["CLUSTER"], env["SERVICE"], env["DISTRIBUTIONID"] = awsim.DemoCluster, awsim.DemoService, awsim.DemoDistribution
+		env["IMAGE"] = "123456789012.dkr.ecr.us-east-1.amazonaws.com/" + awsim.DemoRepository + ":" + awsim.DemoTag
+	}
+	cmd := exec.Command(args[0], args[1:]...)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
+	cmd.Env = os.Environ()
+	for k, v := range env {
+		if k == "AWS_ENDPOINT_URL" || os.Getenv(k) == "" {
+			cmd.Env = append(cmd.Env, k+"="+v)
+		}
+	}
+	if err := cmd.Start(); err != nil {
+		fail(err)
+	}
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		select {
+		case s := <-sig:
+			cmd.Process.Signal(s) //nolint:errcheck
+		case <-time.After(lifetime):
+			cmd.Process.Kill() //nolint:errcheck
+		}
+	}()
+	err := cmd.Wait()
+	var exit *exec.ExitError
+	if errors.As(err, &exit) {
+		return exit.ExitCode()
+	}
+	if err != nil {
+		fail(err)
+	}
+	return 0
+}
+
+func printEffects(sim *awsim.Server) {
+	e := sim.Effects()
+	ops := map[string]int{}
+	for _, c := range sim.Calls() {
+		ops[c.Service+"."+c.Op]++
+	}
+	keys := make([]string, 0, len(ops))
+	for k := range ops {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	fmt.Fprintf(os.Stderr, "awsim: effects: deployments %v, invalidations %v\nawsim: calls:", e.Deployments, e.Invalidations)
+	for _, k := range keys {
+		fmt.Fprintf(os.Stderr, " %s=%d", k, ops[k])
+	}
+	fmt.Fprintln(os.Stderr)
+}
+
+func fail(err error) {
+	fmt.Fprintln(os.Stderr, "awsim:", err)
+	os.Exit(2)
+}

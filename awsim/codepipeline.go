@@ -1,0 +1,234 @@
+package awsim
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"time"
+)
+
+// cpWorld records CodePipeline jobs and the results functions report. Every method runs under
+// Server.mu.
+type cpWorld struct {
+	jobs map[string]*Job
+}
+
+// Job is a CodePipeline job as the simulator saw it.
+type Job struct {
+	ID      string      `json:"id"`
+	Status  string      `json:"status"` // InProgress, Succeeded, Failed
+	Results []JobResult `json:"results"`
+}
+
+// JobResult is one PutJobSuccessResult or PutJobFailureResult.
+type JobResult struct {
+	Time              time.Time         `json:"time"`
+	Success           bool              `json:"success"`
+	ContinuationToken string            `json:"continuationToken,omitempty"`
+	Summary           string            `json:"summary,omitempty"`
+	PercentComplete   *int              `json:"percentComplete,omitempty"`
+	OutputVariables   map[string]string `json:"outputVariables,omitempty"`
+	FailureType       string            `json:"failureType,omitempty"`
+	FailureMessage    string            `json:"failureMessage,omitempty"`
+}
+
+// Final reports whether r ends the job.
+func (r JobResult) Final() bool { return !r.Success || r.ContinuationToken == "" }
+
+func newCodePipeline() *cpWorld { return &cpWorld{jobs: map[string]*Job{}} }
+
+// NewJob registers a job that functions may report on and returns its id.
+func (s *Server) NewJob() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	id := fmt.Sprintf("%08x-%04x-4%03x-a%03x-%012x", s.rng.Uint32(), s.rng.Intn(1<<16), s.rng.Intn(1<<12), s.rng.Intn(1<<12), s.rng.Int63n(1<<48))
+	s.cp.jobs[id] = &Job{ID: id, Status: "InProgress"}
+	return id
+}
+
+// Job returns a copy of the job with id.
+func (s *Server) Job(id string) (Job, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	j, ok := s.cp.jobs[id]
+	if !ok {
+		return Job{}, false
+	}
+	c := *j
+	c.Results = append([]JobResult(nil), j.Results...)
+	return c, true
+}
+
+var failureTypes = map[string]bool{"JobFailed": true, "ConfigurationError": true, "PermissionError": true,
+	"RevisionOutOfSync": true, "RevisionUnavailable": true, "SystemUnavailable": true}
+
+func (w *cpWorld) handle(s *Server, op string, body []byte, call *Call) (any, *apiError) {
+	var in struct {
+		JobId             string
+		ContinuationToken string
+		ExecutionDetails  *struct {
+			Summary         string
+			PercentComplete *int
+		}
+		OutputVariables map[string]string
+		FailureDetails  *struct{ Type, Message string }
+	}
+	if e := decode(body, &in); e != nil {
+		return nil, e
+	}
+	call.Params = map[string]string{"jobId": in.JobId}
+	var r JobResult
+	switch op {
+	case "PutJobSuccessResult":
+		r = JobResult{Time: time.Now(), Success: true, ContinuationToken: in.ContinuationToken, OutputVariables: in.OutputVariables}
+		if in.ExecutionDetails != nil {
+			r.Summary, r.PercentComplete = in.ExecutionDetails.Summary, in.ExecutionDetails.PercentComplete
+			if len(r.Summary) > 2048 {
+				return nil, errf(400, "ValidationException", "executionDetails.summary is longer than 2048")
+			}
+			if p := r.PercentComplete; p != nil && (*p < 0 || *p > 100) {
+				return nil, errf(400, "ValidationException", "executionDetails.percentComplete must be between 0 and 100")
+			}
+		}
+		if len(in.ContinuationToken) > 2048 {
+			return nil, errf(400, "ValidationException", "continuationToken is longer than 2048")
+		}
+		if in.ContinuationToken != "" && len(in.OutputVariables) > 0 {
+			return nil, errf(400, "InvalidParameterException", "outputVariables can only be set with a final result")
+		}
+		call.Params["continuationToken"] = in.ContinuationToken
+	case "PutJobFailureResult":
+		if in.FailureDetails == nil || !failureTypes[in.FailureDetails.Type] {
+			return nil, errf(400, "ValidationException", "failureDetails.type is required and must be a valid FailureType")
+		}
+		if len(in.FailureDetails.Message) == 0 || len(in.FailureDetails.Message) > 5000 {
+			return nil, errf(400, "ValidationException", "failureDetails.message must be 1 to 5000 characters")
+		}
+		r = JobResult{Time: time.Now(), FailureType: in.FailureDetails.Type, FailureMessage: in.FailureDetails.Message}
+		call.Params["failureType"] = in.FailureDetails.Type
+		call.Params["failureMessage"] = in.FailureDetails.Message
+	default:
+		return nil, errf(400, "UnknownOperationException", "awsim does not implement CodePipeline %s", op)
+	}
+	job, ok := w.jobs[in.JobId]
+	if !ok {
+		return nil, errf(400, "JobNotFoundException", "The job was specified in an invalid format or cannot be found.")
+	}
+	if job.Status != "InProgress" {
+		return nil, errf(400, "InvalidJobStateException", "The job state was specified in an invalid format.")
+	}
+	job.Results = append(job.Results, r)
+	if r.Final() {
+		job.Status = map[bool]string{true: "Succeeded", false: "Failed"}[r.Success]
+		s.effects.JobResults[job.ID]++
+	} else {
+		s.effects.Continuations[job.ID]++
+	}
+	return struct{}{}, nil
+}
+
+// Driver plays CodePipeline toward a Lambda function's invoke URL, such as aws-lambda-rie's
+// http://127.0.0.1:PORT/2015-03-31/functions/function/invocations.
+type Driver struct {
+	Sim       *Server
+	InvokeURL string
+	// MaxInvocations bounds the loop; default 50.
+	MaxInvocations int
+	// Client is the HTTP client for invocations; default one with a 2-minute timeout.
+	Client *http.Client
+}
+
+// JobInput is what the pipeline puts into the job event.
+type JobInput struct {
+	UserParameters string
+	FunctionName   string
+	// ArtifactCredentials are put into the event as CodePipeline does; tests plant values here
+	// to prove they never reach the function's output.
+	AccessKeyID, SecretAccessKey, SessionToken string
+}
+
+// Invocation is one delivery of a job event and what the function answered.
+type Invocation struct {
+	Token    string        `json:"token,omitempty"`
+	Response string        `json:"response"`
+	Took     time.Duration `json:"took"`
+}
+
+// Event builds the CodePipeline job event JSON for jobID, with a continuation token or "".
+func Event(jobID string, in JobInput, token string) []byte {
+	ev := map[string]any{"CodePipeline.job": map[string]any{
+		"id": jobID, "accountId": "123456789012",
+		"data": map[string]any{
+			"actionConfiguration": map[string]any{"configuration": map[string]string{
+				"FunctionName": in.FunctionName, "UserParameters": in.UserParameters}},
+			"inputArtifacts": []any{}, "outputArtifacts": []any{},
+			"artifactCredentials": map[string]string{"accessKeyId": in.AccessKeyID,
+				"secretAccessKey": in.SecretAccessKey, "sessionToken": in.SessionToken},
+			"continuationToken": token,
+		},
+	}}
+	b, _ := json.Marshal(ev)
+	return b
+}
+
+// Invoke delivers one event to the function and returns its raw answer.
+func (d *Driver) Invoke(ctx context.Context, event []byte) (string, error) {
+	c := d.Client
+	if c == nil {
+		c = &http.Client{Timeout: 2 * time.Minute}
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, d.InvokeURL, bytes.NewReader(event))
+	if err != nil {
+		return "", err
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if resp.StatusCode != 200 {
+		return string(b), fmt.Errorf("invoke: HTTP %d: %s", resp.StatusCode, b)
+	}
+	return string(b), nil
+}
+
+// Run creates a job and drives it to a final result: it invokes with the job event, and after
+// each success result that carries a continuation token invokes again with that token.
+func (d *Driver) Run(ctx context.Context, in JobInput) (Job, []Invocation, error) {
+	id := d.Sim.NewJob()
+	invs, err := d.Continue(ctx, id, in, "")
+	j, _ := d.Sim.Job(id)
+	return j, invs, err
+}
+
+// Continue drives job id from the given token (or the first event with "") to a final result.
+func (d *Driver) Continue(ctx context.Context, id string, in JobInput, token string) ([]Invocation, error) {
+	max := d.MaxInvocations
+	if max == 0 {
+		max = 50
+	}
+	var invs []Invocation
+	for i := 0; i < max; i++ {
+		before, _ := d.Sim.Job(id)
+		start := time.Now()
+		resp, err := d.Invoke(ctx, Event(id, in, token))
+		invs = append(invs, Invocation{Token: token, Response: resp, Took: time.Since(start)})
+		if err != nil {
+			return invs, err
+		}
+		j, _ := d.Sim.Job(id)
+		if len(j.Results) == len(before.Results) {
+			return invs, fmt.Errorf("job %s: the function returned without reporting a result (CodePipeline would time the action out)", id)
+		}
+		last := j.Results[len(j.Results)-1]
+		if last.Final() {
+			return invs, nil
+		}
+		token = last.ContinuationToken
+	}
+	return invs, fmt.Errorf("job %s: no final result after %d invocations", id, max)
+}

@@ -1,0 +1,69 @@
+// Package testtool finds the external programs that tests drive (the AWS CLI v2,
+// aws-lambda-rie, cfn-lint, cfn-guard). Where one is missing a test is skipped on a developer's
+// machine, but fails in CI (CI=true): a skipped proof never counts as a pass there.
+package testtool
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+)
+
+// Missing ends t because tool is not installed: a failure in CI, a skip elsewhere.
+func Missing(t testing.TB, tool, install string) {
+	t.Helper()
+	if os.Getenv("CI") == "true" {
+		t.Fatalf("%s is not installed; .ci/run installs it with: %s", tool, install)
+	}
+	t.Skipf("%s is not installed (install with: %s)", tool, install)
+}
+
+// AWSCLI returns the path of the AWS CLI v2. It is /usr/bin/aws from Debian's awscli package;
+// another aws (v1) may come first on PATH, so PATH is not searched. AWSCLI overrides it.
+func AWSCLI(t testing.TB) string {
+	t.Helper()
+	p := os.Getenv("AWSCLI")
+	if p == "" {
+		p = "/usr/bin/aws"
+	}
+	if _, err := os.Stat(p); err != nil {
+		Missing(t, "AWS CLI v2 ("+p+")", "apt-get install -y awscli")
+	}
+	return p
+}
+
+// RIE returns the path of aws-lambda-rie: $RIE, then PATH, then $(go env GOPATH)/bin.
+func RIE(t testing.TB) string {
+	t.Helper()
+	if p := os.Getenv("RIE"); p != "" {
+		return p
+	}
+	if p, err := exec.LookPath("aws-lambda-rie"); err == nil {
+		return p
+	}
+	gopath, err := exec.Command("go", "env", "GOPATH").Output()
+	if err == nil {
+		p := filepath.Join(string(gopath[:len(gopath)-1]), "bin", "aws-lambda-rie")
+		if _, err := os.Stat(p); err == nil {
+			return p
+		}
+	}
+	Missing(t, "aws-lambda-rie", "make tools")
+	return ""
+}
+
+// Find returns the path of an executable: the first of paths that exists, else PATH.
+func Find(t testing.TB, name, install string, paths ...string) string {
+	t.Helper()
+	for _, p := range paths {
+		if _, err := os.Stat(p); err == nil {
+			return p
+		}
+	}
+	if p, err := exec.LookPath(name); err == nil {
+		return p
+	}
+	Missing(t, name, install)
+	return ""
+}
