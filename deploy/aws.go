@@ -1,0 +1,48 @@
+package deploy
+
+import (
+	"context"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/cloudfront"
+	"github.com/aws/aws-sdk-go-v2/service/ecr"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+)
+
+// LoadAWS reads the standard SDK configuration chain: environment, shared config and profiles,
+// container and instance credentials, AWS_REGION, and the endpoint overrides AWS_ENDPOINT_URL
+// and AWS_ENDPOINT_URL_<SERVICE>. Throttling and 5xx answers are retried with jittered backoff
+// and no client-side retry quota, so a storm slows a run down instead of failing it; each
+// attempt is bounded so a hung connection cannot stall a run.
+func LoadAWS(ctx context.Context) (aws.Config, error) {
+	return config.LoadDefaultConfig(ctx,
+		config.WithRetryer(func() aws.Retryer {
+			return retry.NewStandard(func(o *retry.StandardOptions) {
+				o.MaxAttempts = 8
+				o.MaxBackoff = 5 * time.Second
+				o.RateLimiter = ratelimit.None
+			})
+		}),
+		config.WithHTTPClient(awshttp.NewBuildableClient().WithTimeout(30*time.Second)),
+	)
+}
+
+// NewEngine builds an engine with SDK clients from cfg. ECR is asked in the image's region.
+func NewEngine(cfg aws.Config, s Settings, r Reporter) *Engine {
+	ecrCfg := cfg.Copy()
+	if ref, err := ParseImage(s.Image); err == nil && ref.Region != "" {
+		ecrCfg.Region = ref.Region
+	}
+	return &Engine{
+		Settings:   s,
+		ECS:        ecs.NewFromConfig(cfg),
+		ECR:        ecr.NewFromConfig(ecrCfg),
+		CloudFront: cloudfront.NewFromConfig(cfg),
+		Report:     r,
+	}
+}

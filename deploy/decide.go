@@ -1,0 +1,216 @@
+package deploy
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+)
+
+// ServiceView is one snapshot of an ECS service, reduced to what the decision needs.
+type ServiceView struct {
+	Name        string
+	Status      string // ACTIVE, DRAINING, INACTIVE
+	Desired     int
+	Running     int
+	Pending     int
+	Deployments []DeploymentView
+}
+
+// DeploymentView is one entry of a service's deployments[].
+type DeploymentView struct {
+	ID           string
+	Status       string // PRIMARY, ACTIVE, INACTIVE
+	RolloutState string // IN_PROGRESS, COMPLETED, FAILED, or "" where ECS gives none
+	Reason       string
+	TaskDef      string
+	Desired      int
+	Running      int
+	Pending      int
+	Failed       int
+	Created      time.Time
+}
+
+// Evidence is what the task reads found about the pinned deployment.
+type Evidence struct {
+	// Stopped lists the stopped reasons of its failed tasks, newest first.
+	Stopped []string
+	// Digests are the image digests its running tasks report; nil when not read yet.
+	Digests []string
+}
+
+// Pin is what is being followed: one deployment, and what it must end up running.
+type Pin struct {
+	Deployment string
+	Digest     string // "" when IMAGE was not given
+	// FailedTasks is how many stopped tasks of the deployment make it a failure.
+	FailedTasks int
+}
+
+// Verdict is the outcome of one decision.
+type Verdict int
+
+// Verdicts.
+const (
+	Waiting Verdict = iota
+	Done
+	Failed
+)
+
+func (v Verdict) String() string { return [...]string{"waiting", "done", "failed"}[v] }
+
+// Decision is a verdict with the words a person needs: for Waiting what is still missing, for
+// Failed why.
+type Decision struct {
+	Verdict Verdict
+	Message string
+	// NeedDigests asks the observer to read the running tasks' digests.
+	NeedDigests bool
+	// NeedReasons asks the observer to read the stopped tasks' reasons.
+	NeedReasons bool
+}
+
+// FailureThreshold is how many failed tasks fail a deployment when none is configured: the
+// threshold of the ECS deployment circuit breaker, half the desired count between 3 and 200.
+func FailureThreshold(desired int) int {
+	n := (desired + 1) / 2
+	return max(3, min(200, n))
+}
+
+// Decide judges one snapshot of a service against the pinned deployment. It never declares
+// success from counts alone: the pinned deployment must be PRIMARY and COMPLETED (or, where ECS
+// gives no rollout state, the only deployment with running == desired), and with a digest pinned
+// its running tasks must report that digest.
+func Decide(v ServiceView, pin Pin, ev Evidence) Decision {
+	var ours, primary *DeploymentView
+	for i := range v.Deployments {
+		d := &v.Deployments[i]
+		if d.ID == pin.Deployment {
+			ours = d
+		}
+		if d.Status == "PRIMARY" {
+			primary = d
+		}
+	}
+	failed := func(format string, args ...any) Decision {
+		msg := fmt.Sprintf(format, args...)
+		if len(ev.Stopped) > 0 {
+			msg += "; stopped tasks: " + summarize(ev.Stopped)
+		}
+		return Decision{Verdict: Failed, Message: msg}
+	}
+	if v.Status != "" && v.Status != "ACTIVE" {
+		return failed("service %s is %s", v.Name, v.Status)
+	}
+	if ours == nil {
+		if primary != nil {
+			return failed("deployment %s is gone: the service now runs %s (%s)", pin.Deployment, primary.ID, takeover(nil, primary))
+		}
+		return failed("deployment %s is gone from service %s", pin.Deployment, v.Name)
+	}
+	if ours.RolloutState == "FAILED" {
+		reason := ours.Reason
+		if reason == "" {
+			reason = "rollout FAILED"
+		}
+		if len(ev.Stopped) == 0 && ours.Failed > 0 {
+			return Decision{Verdict: Failed, Message: fmt.Sprintf("deployment %s failed: %s", ours.ID, reason), NeedReasons: true}
+		}
+		return failed("deployment %s failed: %s", ours.ID, reason)
+	}
+	if ours.Status != "PRIMARY" {
+		if primary == nil {
+			return failed("deployment %s is no longer the PRIMARY", ours.ID)
+		}
+		return failed("deployment %s is no longer the PRIMARY: %s took over (%s)", ours.ID, primary.ID, takeover(ours, primary))
+	}
+	threshold := pin.FailedTasks
+	if threshold <= 0 {
+		threshold = FailureThreshold(ours.Desired)
+	}
+	if ours.Failed >= threshold {
+		if len(ev.Stopped) == 0 {
+			return Decision{Verdict: Failed, NeedReasons: true,
+				Message: fmt.Sprintf("deployment %s: %d tasks failed (threshold %d)", ours.ID, ours.Failed, threshold)}
+		}
+		return failed("deployment %s: %d tasks failed (threshold %d)", ours.ID, ours.Failed, threshold)
+	}
+	completed := ours.RolloutState == "COMPLETED" ||
+		(ours.RolloutState == "" && len(v.Deployments) == 1 && ours.Running == ours.Desired)
+	if !completed {
+		return Decision{Verdict: Waiting, Message: progress(v, ours),
+			NeedDigests: pin.Digest != "" && ev.Digests == nil && ours.Running == ours.Desired && ours.Desired > 0}
+	}
+	if pin.Digest != "" {
+		if ev.Digests == nil {
+			return Decision{Verdict: Waiting, Message: "completed; reading the digests of its tasks", NeedDigests: true}
+		}
+		var wrong []string
+		for _, d := range ev.Digests {
+			if d != pin.Digest {
+				wrong = append(wrong, d)
+			}
+		}
+		if len(wrong) > 0 {
+			return failed("deployment %s completed, but %d of %d tasks run %s instead of the pushed %s",
+				ours.ID, len(wrong), len(ev.Digests), summarize(wrong), pin.Digest)
+		}
+		if len(ev.Digests) < ours.Desired {
+			return Decision{Verdict: Waiting, Message: fmt.Sprintf("completed; %d of %d tasks report a digest", len(ev.Digests), ours.Desired), NeedDigests: true}
+		}
+	}
+	return Decision{Verdict: Done, Message: fmt.Sprintf("deployment %s completed: %d of %d tasks running", ours.ID, ours.Running, ours.Desired)}
+}
+
+// takeover says whether the deployment that took over is a rollback (older than ours) or
+// someone else's deployment (newer).
+func takeover(ours, primary *DeploymentView) string {
+	switch {
+	case ours != nil && !primary.Created.IsZero() && primary.Created.Before(ours.Created):
+		return "rolled back"
+	case ours != nil && primary.TaskDef != "" && primary.TaskDef != ours.TaskDef && primary.Created.After(ours.Created):
+		return "replaced by another deployment, task definition " + primary.TaskDef
+	case ours != nil:
+		return "replaced by another deployment"
+	}
+	return "rolled back or replaced"
+}
+
+// progress says what is still missing, kubectl style.
+func progress(v ServiceView, ours *DeploymentView) string {
+	old := 0
+	for _, d := range v.Deployments {
+		if d.ID != ours.ID {
+			old += d.Running
+		}
+	}
+	msg := fmt.Sprintf("%d of %d new tasks running, %d pending", ours.Running, ours.Desired, ours.Pending)
+	if ours.Failed > 0 {
+		msg += fmt.Sprintf(", %d failed", ours.Failed)
+	}
+	if old > 0 {
+		msg += fmt.Sprintf(", %d old tasks still running", old)
+	}
+	return msg
+}
+
+// summarize folds repeated strings: `reason A (x3); reason B`.
+func summarize(items []string) string {
+	count := map[string]int{}
+	var order []string
+	for _, s := range items {
+		if count[s] == 0 {
+			order = append(order, s)
+		}
+		count[s]++
+	}
+	sort.SliceStable(order, func(i, j int) bool { return count[order[i]] > count[order[j]] })
+	parts := make([]string, 0, len(order))
+	for _, s := range order {
+		if count[s] > 1 {
+			s = fmt.Sprintf("%s (x%d)", s, count[s])
+		}
+		parts = append(parts, s)
+	}
+	return strings.Join(parts, "; ")
+}

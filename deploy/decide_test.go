@@ -1,0 +1,105 @@
+package deploy
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+var (
+	t0 = time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	// old is the deployment that ran before ours; ours is pinned.
+	old  = DeploymentView{ID: "ecs-svc/old", Status: "ACTIVE", RolloutState: "COMPLETED", TaskDef: "api:1", Desired: 2, Running: 2, Created: t0.Add(-time.Hour)}
+	ours = DeploymentView{ID: "ecs-svc/ours", Status: "PRIMARY", RolloutState: "IN_PROGRESS", TaskDef: "api:1", Desired: 2, Pending: 2, Created: t0}
+)
+
+func svc(ds ...DeploymentView) ServiceView {
+	v := ServiceView{Name: "api", Status: "ACTIVE", Desired: 2, Deployments: ds}
+	for _, d := range ds {
+		v.Running += d.Running
+		v.Pending += d.Pending
+	}
+	return v
+}
+
+func with(d DeploymentView, f func(*DeploymentView)) DeploymentView {
+	f(&d)
+	return d
+}
+
+const digest = "sha256:aaaa"
+
+func TestDecide(t *testing.T) {
+	running := with(ours, func(d *DeploymentView) { d.Running, d.Pending = 2, 0 })
+	completed := with(running, func(d *DeploymentView) { d.RolloutState = "COMPLETED" })
+	cases := []struct {
+		name    string
+		view    ServiceView
+		pin     Pin
+		ev      Evidence
+		verdict Verdict
+		want    string // in the message
+		digests bool   // NeedDigests
+		reasons bool   // NeedReasons
+	}{
+		{"just started", svc(ours, old), Pin{Deployment: ours.ID}, Evidence{}, Waiting, "0 of 2 new tasks running, 2 pending, 2 old tasks still running", false, false},
+		{"tasks running, old draining", svc(running, old), Pin{Deployment: ours.ID}, Evidence{}, Waiting, "2 of 2 new tasks running", false, false},
+		{"tasks running, digest to prefetch", svc(running, old), Pin{Deployment: ours.ID, Digest: digest}, Evidence{}, Waiting, "2 of 2", true, false},
+		{"completed", svc(completed), Pin{Deployment: ours.ID}, Evidence{}, Done, "completed: 2 of 2 tasks running", false, false},
+		{"completed but old still listed", svc(completed, old), Pin{Deployment: ours.ID}, Evidence{}, Done, "completed", false, false},
+		{"completed, digests unknown", svc(completed), Pin{Deployment: ours.ID, Digest: digest}, Evidence{}, Waiting, "reading the digests", true, false},
+		{"completed, right digest", svc(completed), Pin{Deployment: ours.ID, Digest: digest}, Evidence{Digests: []string{digest, digest}}, Done, "completed", false, false},
+		{"completed, wrong digest", svc(completed), Pin{Deployment: ours.ID, Digest: digest}, Evidence{Digests: []string{digest, "sha256:bbbb"}},
+			Failed, "1 of 2 tasks run sha256:bbbb instead of the pushed sha256:aaaa", false, false},
+		{"completed, fewer digests than tasks", svc(completed), Pin{Deployment: ours.ID, Digest: digest}, Evidence{Digests: []string{digest}}, Waiting, "1 of 2 tasks report", true, false},
+		{"no rollout state: only deployment, running == desired", svc(with(running, func(d *DeploymentView) { d.RolloutState = "" })), Pin{Deployment: ours.ID}, Evidence{}, Done, "completed", false, false},
+		{"no rollout state: old still there", svc(with(running, func(d *DeploymentView) { d.RolloutState = "" }), old), Pin{Deployment: ours.ID}, Evidence{}, Waiting, "2 of 2", false, false},
+		{"circuit breaker failed", svc(old, with(ours, func(d *DeploymentView) {
+			d.Status, d.RolloutState, d.Reason, d.Failed = "ACTIVE", "FAILED", "ECS deployment circuit breaker: tasks failed to start.", 3
+		})), Pin{Deployment: ours.ID}, Evidence{Stopped: []string{"Essential container in task exited", "Essential container in task exited"}},
+			Failed, "failed: ECS deployment circuit breaker: tasks failed to start.; stopped tasks: Essential container in task exited (x2)", false, false},
+		{"failed, reasons not read yet", svc(with(ours, func(d *DeploymentView) { d.RolloutState, d.Failed = "FAILED", 2 })), Pin{Deployment: ours.ID}, Evidence{}, Failed, "rollout FAILED", false, true},
+		{"rolled back: older deployment is PRIMARY again", svc(with(old, func(d *DeploymentView) { d.Status = "PRIMARY" }), with(ours, func(d *DeploymentView) { d.Status = "ACTIVE" })),
+			Pin{Deployment: ours.ID}, Evidence{}, Failed, "no longer the PRIMARY: ecs-svc/old took over (rolled back)", false, false},
+		{"replaced by a newer deployment", svc(DeploymentView{ID: "ecs-svc/theirs", Status: "PRIMARY", TaskDef: "api:7", Created: t0.Add(time.Minute)}, with(ours, func(d *DeploymentView) { d.Status = "ACTIVE" })),
+			Pin{Deployment: ours.ID}, Evidence{}, Failed, "took over (replaced by another deployment, task definition api:7)", false, false},
+		{"gone after a rollback: the services-stable trap", svc(with(old, func(d *DeploymentView) { d.Status = "PRIMARY" })), Pin{Deployment: ours.ID}, Evidence{}, Failed, "deployment ecs-svc/ours is gone: the service now runs ecs-svc/old", false, false},
+		{"crash loop at threshold", svc(with(ours, func(d *DeploymentView) { d.Failed = 3 }), old), Pin{Deployment: ours.ID},
+			Evidence{Stopped: []string{"CannotPullContainerError: not found"}}, Failed, "3 tasks failed (threshold 3); stopped tasks: CannotPullContainerError: not found", false, false},
+		{"crash loop, reasons not read yet", svc(with(ours, func(d *DeploymentView) { d.Failed = 3 }), old), Pin{Deployment: ours.ID}, Evidence{}, Failed, "3 tasks failed", false, true},
+		{"below threshold keeps waiting", svc(with(ours, func(d *DeploymentView) { d.Failed = 2 }), old), Pin{Deployment: ours.ID}, Evidence{}, Waiting, "2 failed", false, false},
+		{"custom threshold", svc(with(ours, func(d *DeploymentView) { d.Failed = 2 }), old), Pin{Deployment: ours.ID, FailedTasks: 2}, Evidence{Stopped: []string{"x"}}, Failed, "threshold 2", false, false},
+		{"service draining", with2(svc(ours), func(v *ServiceView) { v.Status = "DRAINING" }), Pin{Deployment: ours.ID}, Evidence{}, Failed, "service api is DRAINING", false, false},
+		{"no deployments at all", svc(), Pin{Deployment: ours.ID}, Evidence{}, Failed, "gone from service api", false, false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			d := Decide(c.view, c.pin, c.ev)
+			if d.Verdict != c.verdict || !strings.Contains(d.Message, c.want) || d.NeedDigests != c.digests || d.NeedReasons != c.reasons {
+				t.Fatalf("Decide = %v %q digests=%v reasons=%v; want %v containing %q digests=%v reasons=%v",
+					d.Verdict, d.Message, d.NeedDigests, d.NeedReasons, c.verdict, c.want, c.digests, c.reasons)
+			}
+		})
+	}
+}
+
+func with2(v ServiceView, f func(*ServiceView)) ServiceView {
+	f(&v)
+	return v
+}
+
+func TestFailureThreshold(t *testing.T) {
+	for desired, want := range map[int]int{0: 3, 1: 3, 2: 3, 6: 3, 7: 4, 10: 5, 100: 50, 1000: 200} {
+		if got := FailureThreshold(desired); got != want {
+			t.Errorf("FailureThreshold(%d) = %d, want %d", desired, got, want)
+		}
+	}
+}
+
+func BenchmarkDecide(b *testing.B) {
+	v := svc(with(ours, func(d *DeploymentView) { d.Running, d.Pending = 1, 1 }), old)
+	pin := Pin{Deployment: ours.ID, Digest: digest}
+	for i := 0; i < b.N; i++ {
+		Decide(v, pin, Evidence{})
+	}
+}

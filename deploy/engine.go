@@ -1,0 +1,286 @@
+package deploy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/cloudfront"
+	"github.com/aws/aws-sdk-go-v2/service/ecr"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+)
+
+// Phases of a run, in order.
+const (
+	PhasePreflight  = "preflight"
+	PhaseImage      = "image"
+	PhaseDeploy     = "deploy"
+	PhaseFollow     = "follow"
+	PhaseInvalidate = "invalidate"
+	PhaseWait       = "wait"
+	PhaseDone       = "done"
+)
+
+var phaseOrder = []string{PhasePreflight, PhaseImage, PhaseDeploy, PhaseFollow, PhaseInvalidate, PhaseWait}
+
+// State is everything a run has decided so far; a later invocation resumes from it.
+type State struct {
+	Phase   string    `json:"p"`
+	Started time.Time `json:"s"`
+	Digest  string    `json:"d,omitempty"`
+	// CallerRef is the invalidations' CallerReference, fixed at the start.
+	CallerRef string `json:"r"`
+	// Before is each service's PRIMARY deployment before UpdateService: a deployment that
+	// replaces it after an UpdateService whose answer was lost is ours.
+	Before map[string]string `json:"b,omitempty"`
+	// Deployments pins the deployment followed, per service.
+	Deployments map[string]string `json:"dp,omitempty"`
+	// Finished lists the services whose deployment is done.
+	Finished map[string]bool `json:"f,omitempty"`
+	// Invalidations holds the invalidation id, per distribution.
+	Invalidations map[string]string `json:"i,omitempty"`
+	// Phases accumulates the seconds spent per phase.
+	Phases map[string]float64 `json:"t,omitempty"`
+	// EventsSince is the time of the newest ECS service event reported.
+	EventsSince time.Time `json:"e,omitempty"`
+}
+
+// NewState is the state of a run that starts now.
+func NewState(s Settings, now time.Time) *State {
+	return &State{Phase: PhasePreflight, Started: now, CallerRef: s.CallerRef()}
+}
+
+func (st *State) init() {
+	if st.Before == nil {
+		st.Before = map[string]string{}
+	}
+	if st.Deployments == nil {
+		st.Deployments = map[string]string{}
+	}
+	if st.Finished == nil {
+		st.Finished = map[string]bool{}
+	}
+	if st.Invalidations == nil {
+		st.Invalidations = map[string]string{}
+	}
+	if st.Phases == nil {
+		st.Phases = map[string]float64{}
+	}
+}
+
+// ECSAPI is the ECS calls deploystep makes; the IAM policy in infra.yaml and the README grant
+// exactly these.
+type ECSAPI interface {
+	DescribeClusters(context.Context, *ecs.DescribeClustersInput, ...func(*ecs.Options)) (*ecs.DescribeClustersOutput, error)
+	DescribeServices(context.Context, *ecs.DescribeServicesInput, ...func(*ecs.Options)) (*ecs.DescribeServicesOutput, error)
+	UpdateService(context.Context, *ecs.UpdateServiceInput, ...func(*ecs.Options)) (*ecs.UpdateServiceOutput, error)
+	ListTasks(context.Context, *ecs.ListTasksInput, ...func(*ecs.Options)) (*ecs.ListTasksOutput, error)
+	DescribeTasks(context.Context, *ecs.DescribeTasksInput, ...func(*ecs.Options)) (*ecs.DescribeTasksOutput, error)
+}
+
+// ECRAPI is the ECR call deploystep makes.
+type ECRAPI interface {
+	DescribeImages(context.Context, *ecr.DescribeImagesInput, ...func(*ecr.Options)) (*ecr.DescribeImagesOutput, error)
+}
+
+// CloudFrontAPI is the CloudFront calls deploystep makes.
+type CloudFrontAPI interface {
+	GetDistribution(context.Context, *cloudfront.GetDistributionInput, ...func(*cloudfront.Options)) (*cloudfront.GetDistributionOutput, error)
+	CreateInvalidation(context.Context, *cloudfront.CreateInvalidationInput, ...func(*cloudfront.Options)) (*cloudfront.CreateInvalidationOutput, error)
+	GetInvalidation(context.Context, *cloudfront.GetInvalidationInput, ...func(*cloudfront.Options)) (*cloudfront.GetInvalidationOutput, error)
+}
+
+// Engine runs deployments. Build it with NewEngine, or fill the clients yourself.
+type Engine struct {
+	Settings   Settings
+	ECS        ECSAPI
+	ECR        ECRAPI
+	CloudFront CloudFrontAPI
+	Report     Reporter
+	// ReadGap is the least time between two ECS reads (the per-cluster read budget); default 1s.
+	ReadGap time.Duration
+	// Now is the clock; default time.Now.
+	Now func() time.Time
+
+	mu       sync.Mutex
+	lastRead time.Time
+	st       *State // the state being run, for event timestamps
+}
+
+func (e *Engine) now() time.Time {
+	if e.Now != nil {
+		return e.Now()
+	}
+	return time.Now()
+}
+
+func (e *Engine) emit(ev Event) {
+	if e.Report == nil {
+		return
+	}
+	ev.Time = e.now()
+	if e.st != nil {
+		ev.Elapsed = float64(ev.Time.Sub(e.st.Started).Milliseconds()) / 1000
+		if ev.Phase == "" {
+			ev.Phase = e.st.Phase
+		}
+	}
+	e.Report.Report(ev)
+}
+
+// Run advances st until the release is done, it fails, the overall timeout (Settings.Timeout
+// from st.Started) runs out, or ctx ends. A ctx whose cause is errPaused (the invocation's own
+// deadline) returns errPaused with st ready to resume; a ctx cancelled for a signal returns
+// ErrInterrupted.
+func (e *Engine) Run(ctx context.Context, st *State) error {
+	st.init()
+	e.st = st
+	deadline := st.Started.Add(e.Settings.Timeout)
+	ctx, cancel := context.WithDeadlineCause(ctx, deadline, ErrTimeout)
+	defer cancel()
+	for st.Phase != PhaseDone {
+		phase, start := st.Phase, e.now()
+		var err error
+		next := PhaseDone
+		switch phase {
+		case PhasePreflight:
+			err, next = e.preflight(ctx), PhaseDeploy
+			if e.Settings.Image != "" {
+				next = PhaseImage
+			}
+		case PhaseImage:
+			err, next = e.checkImage(ctx, st), PhaseDeploy
+		case PhaseDeploy:
+			err, next = e.startDeployments(ctx, st), PhaseFollow
+		case PhaseFollow:
+			err, next = e.follow(ctx, st), PhaseInvalidate
+			if e.Settings.SkipInvalidation {
+				next = PhaseDone
+			}
+		case PhaseInvalidate:
+			err, next = e.createInvalidations(ctx, st), PhaseWait
+		case PhaseWait:
+			err = e.waitInvalidations(ctx, st)
+		default:
+			return newError(ErrConfig, "unknown phase %q in state", phase)
+		}
+		st.Phases[phase] += e.now().Sub(start).Seconds()
+		if err != nil {
+			return e.interpret(ctx, st, err)
+		}
+		st.Phase = next
+	}
+	return nil
+}
+
+// interpret turns a context ending into the error of its class, saying what was left in
+// which state.
+func (e *Engine) interpret(ctx context.Context, st *State, err error) error {
+	if ctx.Err() == nil || isFinal(err) {
+		return err
+	}
+	cause := context.Cause(ctx)
+	switch {
+	case errors.Is(cause, errPaused):
+		return errPaused
+	case errors.Is(cause, ErrTimeout):
+		return newError(ErrTimeout, "timed out after %v during %s: %s", e.Settings.Timeout, st.Phase, e.leftInFlight(st))
+	default:
+		return newError(ErrInterrupted, "interrupted during %s: %s", st.Phase, e.leftInFlight(st))
+	}
+}
+
+// leftInFlight says what a stopped run leaves behind.
+func (e *Engine) leftInFlight(st *State) string {
+	var parts []string
+	for _, svc := range e.Settings.Services {
+		switch id, ok := st.Deployments[svc]; {
+		case !ok:
+			parts = append(parts, svc+" not updated")
+		case st.Finished[svc]:
+			parts = append(parts, fmt.Sprintf("%s deployment %s completed", svc, id))
+		default:
+			parts = append(parts, fmt.Sprintf("%s deployment %s still in progress (ECS goes on with it)", svc, id))
+		}
+	}
+	if !e.Settings.SkipInvalidation {
+		for _, d := range e.Settings.Distributions {
+			if id, ok := st.Invalidations[d]; ok {
+				parts = append(parts, fmt.Sprintf("invalidation %s on %s created (CloudFront completes it)", id, d))
+			} else {
+				parts = append(parts, "no invalidation created on "+d)
+			}
+		}
+	}
+	return strings.Join(parts, "; ")
+}
+
+// Result reports the end of a run and returns its summary.
+func (e *Engine) Result(st *State, err error) Summary {
+	s := Summary{Result: "succeeded", ExitCode: ExitCode(err), Seconds: e.now().Sub(st.Started).Seconds(),
+		Phases: st.Phases, Digest: st.Digest, Deployments: st.Deployments, Invalidations: st.Invalidations}
+	msg := "release finished: deployments completed"
+	if !e.Settings.SkipInvalidation {
+		msg += ", invalidations completed"
+	}
+	switch {
+	case err == nil:
+	case errors.Is(err, ErrConfig):
+		s.Result, msg = "configuration error", err.Error()
+	case errors.Is(err, ErrTimeout):
+		s.Result, msg = "timed out", err.Error()
+	case errors.Is(err, ErrInterrupted):
+		s.Result, msg = "interrupted", err.Error()
+	default:
+		s.Result, msg = "failed", err.Error()
+	}
+	if err != nil {
+		s.Error = err.Error()
+	}
+	e.emit(Event{Kind: KindResult, Message: msg, Summary: &s})
+	return s
+}
+
+// transient handles an error that may go away: it reports it and waits a poll interval. It
+// returns the error when it is final or ctx ended.
+func (e *Engine) transient(ctx context.Context, err error, what string) error {
+	if isFinal(err) || ctx.Err() != nil {
+		return err
+	}
+	e.emit(Event{Kind: KindWarning, Message: fmt.Sprintf("%s: %v; trying again", what, err)})
+	return sleep(ctx, e.Settings.Poll)
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// pace waits until an ECS read fits the cluster's read budget. A burst read (the diagnosis of
+// a failure, once per run) does not wait.
+func (e *Engine) pace(ctx context.Context, burst bool) error {
+	gap := e.ReadGap
+	if gap == 0 {
+		gap = time.Second
+	}
+	e.mu.Lock()
+	wait := time.Until(e.lastRead.Add(gap))
+	if burst || wait < 0 {
+		wait = 0
+	}
+	e.lastRead = time.Now().Add(wait)
+	e.mu.Unlock()
+	if wait == 0 {
+		return ctx.Err()
+	}
+	return sleep(ctx, wait)
+}

@@ -1,0 +1,112 @@
+package deploy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudfront"
+	cftypes "github.com/aws/aws-sdk-go-v2/service/cloudfront/types"
+	"github.com/aws/smithy-go"
+)
+
+// preflight checks, before anything changes, that each distribution exists: a typo in
+// DISTRIBUTIONID must not surface only after the services were deployed.
+func (e *Engine) preflight(ctx context.Context) error {
+	if e.Settings.SkipInvalidation {
+		return nil
+	}
+	for _, dist := range e.Settings.Distributions {
+		for {
+			_, err := e.CloudFront.GetDistribution(ctx, &cloudfront.GetDistributionInput{Id: aws.String(dist)})
+			if err == nil {
+				break
+			}
+			if err := e.transient(ctx, classify(err, "distribution "+dist), "checking the distribution"); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// createInvalidations creates one invalidation per distribution. The CallerReference is fixed
+// for the run (and for the build), so sending it again returns the same invalidation instead of
+// making a second one; TooManyInvalidationsInProgress is waited out.
+func (e *Engine) createInvalidations(ctx context.Context, st *State) error {
+	for _, dist := range e.Settings.Distributions {
+		if _, ok := st.Invalidations[dist]; ok {
+			continue
+		}
+		backoff := e.Settings.Poll
+		for {
+			out, err := e.CloudFront.CreateInvalidation(ctx, &cloudfront.CreateInvalidationInput{
+				DistributionId: aws.String(dist),
+				InvalidationBatch: &cftypes.InvalidationBatch{CallerReference: aws.String(st.CallerRef),
+					Paths: &cftypes.Paths{Quantity: aws.Int32(int32(len(e.Settings.Paths))), Items: e.Settings.Paths}},
+			})
+			if err == nil && out.Invalidation != nil {
+				id := aws.ToString(out.Invalidation.Id)
+				st.Invalidations[dist] = id
+				e.emit(Event{Kind: KindInvalidation, Distribution: dist, Invalidation: id,
+					Message: fmt.Sprintf("invalidation %s of %d path(s) is %s (CallerReference %s)", id, len(e.Settings.Paths),
+						aws.ToString(out.Invalidation.Status), st.CallerRef)})
+				break
+			}
+			var tooMany *cftypes.TooManyInvalidationsInProgress
+			var api smithy.APIError
+			switch {
+			case errors.As(err, &tooMany):
+				e.emit(Event{Kind: KindWarning, Distribution: dist,
+					Message: fmt.Sprintf("too many invalidations in progress; trying again in %v", backoff)})
+				if err := sleep(ctx, backoff); err != nil {
+					return err
+				}
+				backoff = min(backoff*2, 30*time.Second)
+				continue
+			case errors.As(err, &api) && api.ErrorCode() == "InvalidationBatchAlreadyExists":
+				return newError(ErrConfig, "distribution %s: CallerReference %q was already used with other paths; "+
+					"set CALLER_REFERENCE to a new value or keep INVALIDATION_PATHS as they were", dist, st.CallerRef)
+			}
+			if err := e.transient(ctx, classify(err, "CreateInvalidation "+dist), "creating the invalidation"); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// waitInvalidations polls each invalidation until it is Completed.
+func (e *Engine) waitInvalidations(ctx context.Context, st *State) error {
+	done := map[string]bool{}
+	for {
+		tick := e.now()
+		for _, dist := range e.Settings.Distributions {
+			if done[dist] {
+				continue
+			}
+			id := st.Invalidations[dist]
+			out, err := e.CloudFront.GetInvalidation(ctx, &cloudfront.GetInvalidationInput{DistributionId: aws.String(dist), Id: aws.String(id)})
+			if err != nil {
+				err = classify(err, "GetInvalidation "+id)
+				if isFinal(err) || ctx.Err() != nil {
+					return err
+				}
+				e.emit(Event{Kind: KindWarning, Distribution: dist, Message: err.Error() + "; trying again"})
+				continue
+			}
+			if status := aws.ToString(out.Invalidation.Status); status == "Completed" {
+				done[dist] = true
+				e.emit(Event{Kind: KindInvalidation, Distribution: dist, Invalidation: id, Message: fmt.Sprintf("invalidation %s completed", id)})
+			}
+		}
+		if len(done) == len(e.Settings.Distributions) {
+			return nil
+		}
+		if err := sleep(ctx, e.Settings.Poll-e.now().Sub(tick)); err != nil {
+			return err
+		}
+	}
+}

@@ -1,0 +1,166 @@
+package deploy
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Event kinds.
+const (
+	KindPlan         = "plan"         // what will be done
+	KindCheck        = "check"        // a preflight check and its result
+	KindPhase        = "phase"        // a phase starts
+	KindImage        = "image"        // the image's digest is resolved
+	KindDeployment   = "deployment"   // a deployment is started and pinned
+	KindProgress     = "progress"     // a service's counts changed
+	KindServiceEvent = "event"        // a new ECS service event
+	KindInvalidation = "invalidation" // an invalidation was created or changed status
+	KindWarning      = "warning"      // a transient problem; the run goes on
+	KindResult       = "result"       // the end: success or the reason it failed
+)
+
+// Counts are a deployment's task counts.
+type Counts struct {
+	Running int `json:"running"`
+	Desired int `json:"desired"`
+	Pending int `json:"pending"`
+	Failed  int `json:"failed"`
+}
+
+// Event is one thing the engine reports.
+type Event struct {
+	Time         time.Time `json:"time"`
+	Elapsed      float64   `json:"elapsed"` // seconds since the run started
+	Phase        string    `json:"phase"`
+	Kind         string    `json:"kind"`
+	Service      string    `json:"service,omitempty"`
+	Deployment   string    `json:"deployment,omitempty"`
+	Distribution string    `json:"distribution,omitempty"`
+	Invalidation string    `json:"invalidation,omitempty"`
+	Counts       *Counts   `json:"counts,omitempty"`
+	OK           *bool     `json:"ok,omitempty"` // checks
+	Message      string    `json:"message"`
+	Summary      *Summary  `json:"summary,omitempty"`
+}
+
+// Summary is the final account of a run.
+type Summary struct {
+	Result        string             `json:"result"` // succeeded, failed, timed out, interrupted, configuration error
+	ExitCode      int                `json:"exitCode"`
+	Seconds       float64            `json:"seconds"`
+	Phases        map[string]float64 `json:"phases"` // seconds per phase
+	Digest        string             `json:"digest,omitempty"`
+	Deployments   map[string]string  `json:"deployments,omitempty"`
+	Invalidations map[string]string  `json:"invalidations,omitempty"`
+	Error         string             `json:"error,omitempty"`
+}
+
+// Reporter receives the engine's events; it owns the output.
+type Reporter interface {
+	Report(Event)
+}
+
+// ReporterFunc adapts a function to Reporter.
+type ReporterFunc func(Event)
+
+// Report calls f.
+func (f ReporterFunc) Report(e Event) { f(e) }
+
+// NewReporter writes events to w as text for CI logs, or as JSON lines with format "json".
+func NewReporter(w io.Writer, format string) Reporter {
+	return &writer{w: w, json: format == "json"}
+}
+
+type writer struct {
+	mu   sync.Mutex
+	w    io.Writer
+	json bool
+}
+
+func (r *writer) Report(e Event) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.json {
+		b, err := json.Marshal(e)
+		if err == nil {
+			r.w.Write(append(b, '\n')) //nolint:errcheck // nowhere to report a broken log
+		}
+		return
+	}
+	io.WriteString(r.w, FormatText(e)) //nolint:errcheck
+}
+
+// FormatText renders one event as the text lines a person reads in a CodeBuild log.
+func FormatText(e Event) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "[%6.1fs] %-10s ", e.Elapsed, e.Phase)
+	subject := e.Service
+	if subject == "" {
+		subject = e.Distribution
+	}
+	if subject != "" {
+		fmt.Fprintf(&b, "%s: ", subject)
+	}
+	switch e.Kind {
+	case KindCheck:
+		mark := "ok  "
+		if e.OK != nil && !*e.OK {
+			mark = "FAIL"
+		} else if e.OK == nil {
+			mark = "skip"
+		}
+		fmt.Fprintf(&b, "[%s] %s", mark, e.Message)
+	case KindServiceEvent:
+		fmt.Fprintf(&b, "ecs event: %s", e.Message)
+	case KindWarning:
+		fmt.Fprintf(&b, "warning: %s", e.Message)
+	case KindResult:
+		b.WriteString(e.Message)
+		if s := e.Summary; s != nil {
+			b.WriteString("\n")
+			b.WriteString(formatSummary(s))
+		}
+	default:
+		b.WriteString(e.Message)
+	}
+	b.WriteString("\n")
+	return b.String()
+}
+
+func formatSummary(s *Summary) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "summary: %s in %.1fs (exit %d)", s.Result, s.Seconds, s.ExitCode)
+	var phases []string
+	for _, p := range phaseOrder {
+		if v, ok := s.Phases[p]; ok {
+			phases = append(phases, fmt.Sprintf("%s %.1fs", p, v))
+		}
+	}
+	if len(phases) > 0 {
+		fmt.Fprintf(&b, "\n  phases:        %s", strings.Join(phases, ", "))
+	}
+	if s.Digest != "" {
+		fmt.Fprintf(&b, "\n  image digest:  %s", s.Digest)
+	}
+	for _, k := range sortedKeys(s.Deployments) {
+		fmt.Fprintf(&b, "\n  deployment:    %s %s", k, s.Deployments[k])
+	}
+	for _, k := range sortedKeys(s.Invalidations) {
+		fmt.Fprintf(&b, "\n  invalidation:  %s %s", k, s.Invalidations[k])
+	}
+	return b.String()
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

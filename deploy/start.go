@@ -1,0 +1,173 @@
+package deploy
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecr"
+	ecrtypes "github.com/aws/aws-sdk-go-v2/service/ecr/types"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
+)
+
+// checkImage resolves IMAGE to its digest before anything changes.
+func (e *Engine) checkImage(ctx context.Context, st *State) error {
+	for {
+		digest, err := e.resolveDigest(ctx)
+		if err == nil {
+			st.Digest = digest
+			e.emit(Event{Kind: KindImage, Message: fmt.Sprintf("%s is %s", e.Settings.Image, digest)})
+			return nil
+		}
+		if err := e.transient(ctx, err, "checking the image"); err != nil {
+			return err
+		}
+	}
+}
+
+// resolveDigest asks ECR once for the digest of IMAGE.
+func (e *Engine) resolveDigest(ctx context.Context) (string, error) {
+	ref, err := ParseImage(e.Settings.Image)
+	if err != nil {
+		return "", newError(ErrConfig, "IMAGE: %v", err)
+	}
+	id := ecrtypes.ImageIdentifier{}
+	if ref.Digest != "" {
+		id.ImageDigest = aws.String(ref.Digest)
+	} else {
+		id.ImageTag = aws.String(ref.Tag)
+	}
+	out, err := e.ECR.DescribeImages(ctx, &ecr.DescribeImagesInput{RegistryId: aws.String(ref.Registry),
+		RepositoryName: aws.String(ref.Repository), ImageIds: []ecrtypes.ImageIdentifier{id}})
+	if err != nil {
+		return "", classify(err, "image "+ref.String())
+	}
+	if len(out.ImageDetails) == 0 || aws.ToString(out.ImageDetails[0].ImageDigest) == "" {
+		return "", newError(ErrConfig, "image %s: ECR returned no digest", ref)
+	}
+	return aws.ToString(out.ImageDetails[0].ImageDigest), nil
+}
+
+// describe reads services (at most 10 a call), paced by the read budget. Missing services come
+// back as absent keys.
+func (e *Engine) describe(ctx context.Context, names []string) (map[string]ecstypes.Service, error) {
+	out := map[string]ecstypes.Service{}
+	for i := 0; i < len(names); i += 10 {
+		batch := names[i:min(i+10, len(names))]
+		if err := e.pace(ctx, false); err != nil {
+			return nil, err
+		}
+		res, err := e.ECS.DescribeServices(ctx, &ecs.DescribeServicesInput{Cluster: aws.String(e.Settings.Cluster), Services: batch})
+		if err != nil {
+			return nil, classify(err, "DescribeServices")
+		}
+		for _, s := range res.Services {
+			out[aws.ToString(s.ServiceName)] = s
+		}
+		// Services may be given as ARNs: index those too.
+		for _, s := range res.Services {
+			out[aws.ToString(s.ServiceArn)] = s
+		}
+	}
+	return out, nil
+}
+
+// startDeployments checks every service before touching any, then forces a new deployment of
+// each and pins it. UpdateService is sent without SDK retries: when its answer is lost, the
+// service is read again and a new PRIMARY deployment is adopted instead of making a second one.
+func (e *Engine) startDeployments(ctx context.Context, st *State) error {
+	var todo []string
+	for _, svc := range e.Settings.Services {
+		if _, ok := st.Deployments[svc]; !ok {
+			todo = append(todo, svc)
+		}
+	}
+	if len(todo) == 0 {
+		return nil
+	}
+	var services map[string]ecstypes.Service
+	for {
+		var err error
+		if services, err = e.describe(ctx, todo); err == nil {
+			break
+		}
+		if err := e.transient(ctx, err, "reading the services"); err != nil {
+			return err
+		}
+	}
+	var problems []string
+	for _, name := range todo {
+		s, ok := services[name]
+		switch {
+		case !ok:
+			problems = append(problems, fmt.Sprintf("service %s not found in cluster %s", name, e.Settings.Cluster))
+		case aws.ToString(s.Status) != "ACTIVE":
+			problems = append(problems, fmt.Sprintf("service %s is %s", name, aws.ToString(s.Status)))
+		case s.DeploymentController != nil && s.DeploymentController.Type != ecstypes.DeploymentControllerTypeEcs:
+			problems = append(problems, fmt.Sprintf("service %s uses the %s deployment controller; deploystep drives ECS rolling updates only",
+				name, s.DeploymentController.Type))
+		}
+	}
+	if len(problems) > 0 {
+		return newError(ErrConfig, "%s", strings.Join(problems, "; "))
+	}
+	for _, name := range todo {
+		if _, ok := st.Before[name]; !ok {
+			st.Before[name] = primaryID(services[name])
+		}
+	}
+	for _, name := range todo {
+		if err := e.startOne(ctx, st, name); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (e *Engine) startOne(ctx context.Context, st *State, name string) error {
+	noRetry := func(o *ecs.Options) { o.RetryMaxAttempts = 1 }
+	for {
+		out, err := e.ECS.UpdateService(ctx, &ecs.UpdateServiceInput{Cluster: aws.String(e.Settings.Cluster),
+			Service: aws.String(name), ForceNewDeployment: true}, noRetry)
+		if err == nil && out.Service != nil {
+			id := primaryID(*out.Service)
+			st.Deployments[name] = id
+			e.emit(Event{Kind: KindDeployment, Service: name, Deployment: id,
+				Message: fmt.Sprintf("started deployment %s of task definition %s", id, shortARN(aws.ToString(out.Service.TaskDefinition)))})
+			return nil
+		}
+		err = classify(err, "UpdateService "+name)
+		if isFinal(err) {
+			return err
+		}
+		if err := e.transient(ctx, err, "UpdateService "+name); err != nil {
+			return err
+		}
+		// The call may have been applied although its answer was lost: look before sending it again.
+		services, derr := e.describe(ctx, []string{name})
+		if derr != nil {
+			continue
+		}
+		if s, ok := services[name]; ok {
+			if id := primaryID(s); id != "" && id != st.Before[name] {
+				st.Deployments[name] = id
+				e.emit(Event{Kind: KindDeployment, Service: name, Deployment: id,
+					Message: fmt.Sprintf("UpdateService's answer was lost, but deployment %s was started: following it", id)})
+				return nil
+			}
+		}
+	}
+}
+
+func primaryID(s ecstypes.Service) string {
+	for _, d := range s.Deployments {
+		if aws.ToString(d.Status) == "PRIMARY" {
+			return aws.ToString(d.Id)
+		}
+	}
+	return ""
+}
+
+func shortARN(arn string) string { return arn[strings.LastIndex(arn, "/")+1:] }

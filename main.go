@@ -1,0 +1,103 @@
+// Command deploystep finishes a container release on AWS: it checks the pushed ECR image,
+// forces a new ECS deployment, follows that deployment to the end (or fails fast with the
+// reason), then invalidates CloudFront and waits for it. main only parses, picks the mode (a
+// command, or a Lambda function when AWS_LAMBDA_RUNTIME_API is set) and hands over to deploy.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/sethvargo/go-envconfig"
+
+	"deploystep/deploy"
+)
+
+var version = "dev"
+
+const usage = `deploystep %s: finish a container release on AWS (ECR image check, ECS deployment, CloudFront invalidation)
+
+usage: deploystep [flags]
+
+Settings come from the environment; a flag overrides its variable.
+  CLUSTER                  ECS cluster (required)
+  SERVICE                  ECS service; a comma-separated list deploys several in parallel (required)
+  DISTRIBUTIONID           CloudFront distribution id(s), comma-separated (required unless -skip-invalidation)
+  INVALIDATION_PATHS       paths to invalidate, comma-separated (default /*)
+  IMAGE                    pushed image, <account>.dkr.ecr.<region>.amazonaws.com/<repo>:<tag> or @sha256:<digest>;
+                           checked before deploying, and the new tasks must run its digest
+  CALLER_REFERENCE         invalidation CallerReference (default: from CODEBUILD_BUILD_ID, else unique)
+  DEPLOY_TIMEOUT           limit for the whole run (default 30m)          -timeout
+  POLL_INTERVAL            time between status reads (default 1s)         -poll
+  FAILED_TASKS_THRESHOLD   failed tasks that fail the deployment (default max(3, desired/2))
+  OUTPUT                   text or json (default text)                    -output
+  DRY_RUN                  check everything read-only and print the plan  -dry-run
+  SKIP_INVALIDATION        do not invalidate CloudFront                   -skip-invalidation
+AWS access: the standard SDK chain (AWS_REGION, AWS_PROFILE, credentials, AWS_ENDPOINT_URL[_<SERVICE>]).
+
+Exit codes:
+  0    success
+  1    deployment failed (rollout FAILED, rolled back, replaced, tasks keep failing, wrong digest, invalidation failed)
+  2    configuration or usage error (missing or invalid settings; cluster, service, distribution,
+       repository or tag not found; access denied)
+  3    timed out (DEPLOY_TIMEOUT)
+  130  interrupted by SIGINT or SIGTERM
+
+Flags:
+`
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("deploystep", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, usage, version)
+		fs.PrintDefaults()
+	}
+	dryRun := fs.Bool("dry-run", false, "check everything read-only and print the plan; change nothing")
+	timeout := fs.Duration("timeout", 0, "limit for the whole run (DEPLOY_TIMEOUT)")
+	poll := fs.Duration("poll", 0, "time between status reads (POLL_INTERVAL)")
+	output := fs.String("output", "", "text or json (OUTPUT)")
+	skip := fs.Bool("skip-invalidation", false, "do not invalidate CloudFront (SKIP_INVALIDATION)")
+	showVersion := fs.Bool("version", false, "print the version and exit")
+	if err := fs.Parse(args); err != nil {
+		if err == flag.ErrHelp {
+			return deploy.ExitOK
+		}
+		return deploy.ExitConfig
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "deploystep: unexpected argument %q (settings come from the environment; see -h)\n", fs.Arg(0))
+		return deploy.ExitConfig
+	}
+	if *showVersion {
+		fmt.Fprintln(stdout, "deploystep", version)
+		return deploy.ExitOK
+	}
+	s, err := deploy.LoadSettings(context.Background(), envconfig.OsLookuper())
+	if err != nil {
+		fmt.Fprintln(stderr, "deploystep:", err)
+		return deploy.ExitCode(err)
+	}
+	fs.Visit(func(f *flag.Flag) {
+		switch f.Name {
+		case "dry-run":
+			s.DryRun = *dryRun
+		case "timeout":
+			s.Timeout = *timeout
+		case "poll":
+			s.Poll = *poll
+		case "output":
+			s.Output = *output
+		case "skip-invalidation":
+			s.SkipInvalidation = *skip
+		}
+	})
+	return deploy.RunCLI(s, stdout, stderr)
+}
