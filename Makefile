@@ -36,5 +36,12 @@ tools:
 test: tools vet
 	$(GO) test -count=1 -timeout 30m ./...
 
+# The CodePipeline Invoke action: the same binary as a Lambda custom runtime (provided.al2023).
+# LAMBDA_ARCH=amd64 for x86_64 functions.
+lambda:
+	CGO_ENABLED=0 GOOS=linux GOARCH=$(LAMBDA_ARCH) $(GO) build -trimpath -tags lambda.norpc -ldflags '$(LDFLAGS)' -o dist/bootstrap .
+	$(GO) run ./internal/lambdazip -o dist/deploystep-lambda.zip dist/bootstrap
+	@ls -l dist/deploystep-lambda.zip
+
 clean:
 	rm -rf bin dist

@@ -267,17 +267,19 @@ func TestE2EFaultStorm(t *testing.T) {
 	}
 }
 
-func TestE2ERerunSameBuildReusesInvalidation(t *testing.T) {
+func TestE2ERerunSameBuildResumes(t *testing.T) {
 	t.Parallel()
 	sim := startSim(t, world(awsim.Success, 500*time.Millisecond))
 	e := env(sim, "CODEBUILD_BUILD_ID=tsa-gallery-build:0b5f3c52-1a2b-4c3d-9e8f-001122334455")
 	first := runBin(t, e)
 	wantOutput(t, first, 0, "CallerReference deploystep-tsa-gallery-build:0b5f3c52")
 	second := runBin(t, e)
-	wantOutput(t, second, 0, "summary: succeeded")
-	if got := sim.Effects().Invalidations[awsim.DemoDistribution]; got != 1 {
-		t.Fatalf("invalidations = %d after a re-run of the same build, want 1\n%s\n%s", got, first, second)
-	}
+	wantOutput(t, second, 0, "resuming: deployment", "summary: succeeded")
+	wantEffects(t, sim, 1, 1, second)
+	// Another build is another release.
+	third := runBin(t, env(sim, "CODEBUILD_BUILD_ID=tsa-gallery-build:ffffffff-1a2b-4c3d-9e8f-001122334455"))
+	wantOutput(t, third, 0, "started deployment", "summary: succeeded")
+	wantEffects(t, sim, 2, 2, third)
 }
 
 func TestE2EDryRun(t *testing.T) {

@@ -16,7 +16,8 @@ type cpWorld struct {
 	jobs map[string]*Job
 }
 
-// Job is a CodePipeline job as the simulator saw it.
+// Job is a CodePipeline job as the simulator saw it. A job takes one result: a success with a
+// continuation token ends the job too, and CodePipeline carries the action on with a new job.
 type Job struct {
 	ID      string      `json:"id"`
 	Status  string      `json:"status"` // InProgress, Succeeded, Failed
@@ -121,8 +122,9 @@ func (w *cpWorld) handle(s *Server, op string, body []byte, call *Call) (any, *a
 		return nil, errf(400, "InvalidJobStateException", "The job state was specified in an invalid format.")
 	}
 	job.Results = append(job.Results, r)
+	// Each job takes one result; a continuation is carried on by a new job.
+	job.Status = map[bool]string{true: "Succeeded", false: "Failed"}[r.Success]
 	if r.Final() {
-		job.Status = map[bool]string{true: "Succeeded", false: "Failed"}[r.Success]
 		s.effects.JobResults[job.ID]++
 	} else {
 		s.effects.Continuations[job.ID]++
@@ -152,6 +154,7 @@ type JobInput struct {
 
 // Invocation is one delivery of a job event and what the function answered.
 type Invocation struct {
+	Job      string        `json:"job"`
 	Token    string        `json:"token,omitempty"`
 	Response string        `json:"response"`
 	Took     time.Duration `json:"took"`
@@ -196,39 +199,62 @@ func (d *Driver) Invoke(ctx context.Context, event []byte) (string, error) {
 	return string(b), nil
 }
 
-// Run creates a job and drives it to a final result: it invokes with the job event, and after
-// each success result that carries a continuation token invokes again with that token.
-func (d *Driver) Run(ctx context.Context, in JobInput) (Job, []Invocation, error) {
-	id := d.Sim.NewJob()
-	invs, err := d.Continue(ctx, id, in, "")
-	j, _ := d.Sim.Job(id)
-	return j, invs, err
+// Execution is one run of a pipeline action: the first job and one more job per continuation,
+// as CodePipeline does it ("future jobs use this token").
+type Execution struct {
+	Jobs        []Job        `json:"jobs"`
+	Invocations []Invocation `json:"invocations"`
 }
 
-// Continue drives job id from the given token (or the first event with "") to a final result.
-func (d *Driver) Continue(ctx context.Context, id string, in JobInput, token string) ([]Invocation, error) {
+// Final is the final result of the execution, if there is one.
+func (x Execution) Final() (JobResult, bool) {
+	if len(x.Jobs) == 0 {
+		return JobResult{}, false
+	}
+	j := x.Jobs[len(x.Jobs)-1]
+	if len(j.Results) == 0 || !j.Results[len(j.Results)-1].Final() {
+		return JobResult{}, false
+	}
+	return j.Results[len(j.Results)-1], true
+}
+
+// Run drives one action execution to a final result: it invokes with a new job's event, and
+// after each success result that carries a continuation token it creates the next job and
+// invokes with that token.
+func (d *Driver) Run(ctx context.Context, in JobInput) (Execution, error) {
+	return d.RunFrom(ctx, d.Sim.NewJob(), in, "")
+}
+
+// RunFrom drives an execution whose next job is jobID, invoked with token ("" for the first).
+func (d *Driver) RunFrom(ctx context.Context, jobID string, in JobInput, token string) (Execution, error) {
 	max := d.MaxInvocations
 	if max == 0 {
 		max = 50
 	}
-	var invs []Invocation
+	var x Execution
 	for i := 0; i < max; i++ {
-		before, _ := d.Sim.Job(id)
-		start := time.Now()
-		resp, err := d.Invoke(ctx, Event(id, in, token))
-		invs = append(invs, Invocation{Token: token, Response: resp, Took: time.Since(start)})
+		inv, err := d.InvokeJob(ctx, jobID, in, token)
+		x.Invocations = append(x.Invocations, inv)
+		j, _ := d.Sim.Job(jobID)
+		x.Jobs = append(x.Jobs, j)
 		if err != nil {
-			return invs, err
+			return x, err
 		}
-		j, _ := d.Sim.Job(id)
-		if len(j.Results) == len(before.Results) {
-			return invs, fmt.Errorf("job %s: the function returned without reporting a result (CodePipeline would time the action out)", id)
+		if len(j.Results) == 0 {
+			return x, fmt.Errorf("job %s: the function returned without reporting a result (CodePipeline would time the action out)", jobID)
 		}
 		last := j.Results[len(j.Results)-1]
 		if last.Final() {
-			return invs, nil
+			return x, nil
 		}
-		token = last.ContinuationToken
+		token, jobID = last.ContinuationToken, d.Sim.NewJob()
 	}
-	return invs, fmt.Errorf("job %s: no final result after %d invocations", id, max)
+	return x, fmt.Errorf("no final result after %d invocations", max)
+}
+
+// InvokeJob delivers the event of job jobID once, with token.
+func (d *Driver) InvokeJob(ctx context.Context, jobID string, in JobInput, token string) (Invocation, error) {
+	start := time.Now()
+	resp, err := d.Invoke(ctx, Event(jobID, in, token))
+	return Invocation{Job: jobID, Token: token, Response: resp, Took: time.Since(start)}, err
 }

@@ -3,6 +3,7 @@ package awsim
 import (
 	"crypto/sha256"
 	"fmt"
+	"regexp"
 	"sort"
 	"strings"
 	"time"
@@ -33,6 +34,7 @@ type service struct {
 	deployments []*deployment // PRIMARY first
 	events      []ecsEvent    // oldest first
 	tl          *timeline
+	tags        map[string]string
 }
 
 type deployment struct {
@@ -366,21 +368,32 @@ func (w *ecsWorld) advance(svc *service, now time.Time) {
 // --- wire types ---
 
 type ecsServiceOut struct {
-	ServiceArn              string           `json:"serviceArn"`
-	ServiceName             string           `json:"serviceName"`
-	ClusterArn              string           `json:"clusterArn"`
-	Status                  string           `json:"status"`
-	DesiredCount            int              `json:"desiredCount"`
-	RunningCount            int              `json:"runningCount"`
-	PendingCount            int              `json:"pendingCount"`
-	LaunchType              string           `json:"launchType"`
-	TaskDefinition          string           `json:"taskDefinition"`
-	DeploymentConfiguration map[string]any   `json:"deploymentConfiguration"`
-	DeploymentController    map[string]any   `json:"deploymentController"`
-	Deployments             []map[string]any `json:"deployments"`
-	Events                  []map[string]any `json:"events"`
-	CreatedAt               epoch            `json:"createdAt"`
-	SchedulingStrategy      string           `json:"schedulingStrategy"`
+	ServiceArn              string              `json:"serviceArn"`
+	ServiceName             string              `json:"serviceName"`
+	ClusterArn              string              `json:"clusterArn"`
+	Status                  string              `json:"status"`
+	DesiredCount            int                 `json:"desiredCount"`
+	RunningCount            int                 `json:"runningCount"`
+	PendingCount            int                 `json:"pendingCount"`
+	LaunchType              string              `json:"launchType"`
+	TaskDefinition          string              `json:"taskDefinition"`
+	DeploymentConfiguration map[string]any      `json:"deploymentConfiguration"`
+	DeploymentController    map[string]any      `json:"deploymentController"`
+	Deployments             []map[string]any    `json:"deployments"`
+	Events                  []map[string]any    `json:"events"`
+	CreatedAt               epoch               `json:"createdAt"`
+	SchedulingStrategy      string              `json:"schedulingStrategy"`
+	Tags                    []map[string]string `json:"tags,omitempty"`
+}
+
+var tagValue = regexp.MustCompile(`^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$`)
+
+func tagList(tags map[string]string) []map[string]string {
+	out := []map[string]string{}
+	for _, k := range sortedKeys(tags) {
+		out = append(out, map[string]string{"key": k, "value": tags[k]})
+	}
+	return out
 }
 
 type failure struct {
@@ -495,11 +508,13 @@ func (w *ecsWorld) handle(op string, body []byte, call *Call) (any, *apiError) {
 		var in struct {
 			Cluster  string
 			Services []string
+			Include  []string
 		}
 		if e := decode(body, &in); e != nil {
 			return nil, e
 		}
 		call.Params = map[string]string{"cluster": in.Cluster, "services": strings.Join(in.Services, ",")}
+		withTags := len(in.Include) == 1 && in.Include[0] == "TAGS"
 		cl, err := w.cluster(in.Cluster)
 		if err != nil {
 			return nil, err
@@ -518,9 +533,48 @@ func (w *ecsWorld) handle(op string, body []byte, call *Call) (any, *apiError) {
 				continue
 			}
 			w.advance(svc, now)
-			out.Services = append(out.Services, w.serviceOut(svc))
+			o := w.serviceOut(svc)
+			if withTags {
+				o.Tags = tagList(svc.tags)
+			}
+			out.Services = append(out.Services, o)
 		}
 		return out, nil
+
+	case "TagResource", "ListTagsForResource":
+		var in struct {
+			ResourceArn string
+			Tags        []struct{ Key, Value string }
+		}
+		if e := decode(body, &in); e != nil {
+			return nil, e
+		}
+		call.Params = map[string]string{"resourceArn": in.ResourceArn}
+		var svc *service
+		for _, cl := range w.clusters {
+			for _, s := range cl.services {
+				if s.arn == in.ResourceArn {
+					svc = s
+				}
+			}
+		}
+		if svc == nil {
+			return nil, errf(400, "InvalidParameterException", "The specified resource is not found or is not taggable.")
+		}
+		if op == "ListTagsForResource" {
+			return map[string]any{"tags": tagList(svc.tags)}, nil
+		}
+		if svc.tags == nil {
+			svc.tags = map[string]string{}
+		}
+		for _, t := range in.Tags {
+			if !tagValue.MatchString(t.Key) || !tagValue.MatchString(t.Value) || len(t.Key) > 128 || len(t.Value) > 256 {
+				return nil, errf(400, "InvalidParameterException", "Tag keys and values may contain letters, digits, spaces and _ . : / = + - @")
+			}
+			svc.tags[t.Key] = t.Value
+			call.Params["tag:"+t.Key] = t.Value
+		}
+		return struct{}{}, nil
 
 	case "UpdateService":
 		var in struct {

@@ -173,7 +173,7 @@ func TestSDKDecodesEveryService(t *testing.T) {
 	}
 
 	job := sim.NewJob()
-	if _, err := c.cp.PutJobSuccessResult(ctx, &codepipeline.PutJobSuccessResultInput{JobId: aws.String(job),
+	if _, err := c.cp.PutJobSuccessResult(ctx, &codepipeline.PutJobSuccessResultInput{JobId: aws.String(sim.NewJob()),
 		ContinuationToken: aws.String("v1.abc"), ExecutionDetails: &cptypes.ExecutionDetails{Summary: aws.String("half"), PercentComplete: aws.Int32(50)}}); err != nil {
 		t.Fatal(err)
 	}
@@ -455,14 +455,23 @@ func TestDriverFollowsContinuations(t *testing.T) {
 	fn.Start()
 	defer fn.Close()
 	d := &awsim.Driver{Sim: sim, InvokeURL: fn.URL}
-	job, invs, err := d.Run(context.Background(), awsim.JobInput{UserParameters: "{}"})
+	x, err := d.Run(context.Background(), awsim.JobInput{UserParameters: "{}"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(invs) != 3 || invs[1].Token != "one" || invs[2].Token != "two" || job.Status != "Succeeded" {
-		t.Fatalf("invocations %+v, job %+v", invs, job)
+	invs := x.Invocations
+	if len(invs) != 3 || invs[1].Token != "one" || invs[2].Token != "two" || len(x.Jobs) != 3 {
+		t.Fatalf("invocations %+v", invs)
 	}
-	if e := sim.Effects(); e.JobResults[job.ID] != 1 || e.Continuations[job.ID] != 2 {
+	if invs[0].Job == invs[1].Job || invs[1].Job == invs[2].Job {
+		t.Fatalf("each continuation must come as a new job: %+v", invs)
+	}
+	final, ok := x.Final()
+	if !ok || !final.Success || x.Jobs[2].Status != "Succeeded" || x.Jobs[0].Status != "Succeeded" {
+		t.Fatalf("jobs %+v", x.Jobs)
+	}
+	e := sim.Effects()
+	if e.JobResults[x.Jobs[2].ID] != 1 || e.Continuations[x.Jobs[0].ID] != 1 || e.Continuations[x.Jobs[1].ID] != 1 {
 		t.Fatalf("effects %+v", e)
 	}
 }

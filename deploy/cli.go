@@ -31,6 +31,7 @@ func RunCLI(s Settings, stdout, stderr io.Writer) int {
 		}
 	}()
 
+	s.RunKey = s.BuildID
 	report := NewReporter(stdout, s.Output)
 	cfg, err := LoadAWS(ctx)
 	if err != nil && !s.DryRun {

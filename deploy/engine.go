@@ -33,11 +33,18 @@ type State struct {
 	Digest  string    `json:"d,omitempty"`
 	// CallerRef is the invalidations' CallerReference, fixed at the start.
 	CallerRef string `json:"r"`
+	// RunKey names the release for re-runs (Settings.RunKey at the start).
+	RunKey string `json:"k,omitempty"`
 	// Before is each service's PRIMARY deployment before UpdateService: a deployment that
 	// replaces it after an UpdateService whose answer was lost is ours.
 	Before map[string]string `json:"b,omitempty"`
 	// Deployments pins the deployment followed, per service.
 	Deployments map[string]string `json:"dp,omitempty"`
+	// Digests holds the image digests read from each service's new tasks; WantDigests marks the
+	// services whose digests a decision asked for, read first thing in the next poll (or the
+	// next invocation), so that short invocations still make progress.
+	Digests     map[string][]string `json:"g,omitempty"`
+	WantDigests map[string]bool     `json:"w,omitempty"`
 	// Finished lists the services whose deployment is done.
 	Finished map[string]bool `json:"f,omitempty"`
 	// Invalidations holds the invalidation id, per distribution.
@@ -50,7 +57,7 @@ type State struct {
 
 // NewState is the state of a run that starts now.
 func NewState(s Settings, now time.Time) *State {
-	return &State{Phase: PhasePreflight, Started: now, CallerRef: s.CallerRef()}
+	return &State{Phase: PhasePreflight, Started: now, CallerRef: s.CallerRef(), RunKey: s.RunKey}
 }
 
 func (st *State) init() {
@@ -59,6 +66,12 @@ func (st *State) init() {
 	}
 	if st.Deployments == nil {
 		st.Deployments = map[string]string{}
+	}
+	if st.Digests == nil {
+		st.Digests = map[string][]string{}
+	}
+	if st.WantDigests == nil {
+		st.WantDigests = map[string]bool{}
 	}
 	if st.Finished == nil {
 		st.Finished = map[string]bool{}
@@ -77,6 +90,7 @@ type ECSAPI interface {
 	DescribeClusters(context.Context, *ecs.DescribeClustersInput, ...func(*ecs.Options)) (*ecs.DescribeClustersOutput, error)
 	DescribeServices(context.Context, *ecs.DescribeServicesInput, ...func(*ecs.Options)) (*ecs.DescribeServicesOutput, error)
 	UpdateService(context.Context, *ecs.UpdateServiceInput, ...func(*ecs.Options)) (*ecs.UpdateServiceOutput, error)
+	TagResource(context.Context, *ecs.TagResourceInput, ...func(*ecs.Options)) (*ecs.TagResourceOutput, error)
 	ListTasks(context.Context, *ecs.ListTasksInput, ...func(*ecs.Options)) (*ecs.ListTasksOutput, error)
 	DescribeTasks(context.Context, *ecs.DescribeTasksInput, ...func(*ecs.Options)) (*ecs.DescribeTasksOutput, error)
 }

@@ -14,8 +14,8 @@ import (
 // follow observes the pinned deployments until each is done, one fails, or ctx ends. Each poll
 // is one DescribeServices per 10 services; task reads happen only when a decision needs them.
 func (e *Engine) follow(ctx context.Context, st *State) error {
-	evidence := map[string]*Evidence{}
 	counts := map[string]Counts{}
+	stopped := map[string][]string{}
 	ref, _ := ParseImage(e.Settings.Image)
 	for {
 		tick := e.now()
@@ -28,6 +28,22 @@ func (e *Engine) follow(ctx context.Context, st *State) error {
 		if len(pending) == 0 {
 			return nil
 		}
+		// Reads the last decisions asked for come first.
+		for _, name := range pending {
+			if !st.WantDigests[name] {
+				continue
+			}
+			digests, err := e.runningDigests(ctx, st.Deployments[name], ref.Repository)
+			if err != nil {
+				if ctx.Err() != nil {
+					return err
+				}
+				e.emit(Event{Kind: KindWarning, Service: name, Message: "could not read the running tasks: " + err.Error()})
+				continue
+			}
+			st.Digests[name] = digests
+			delete(st.WantDigests, name)
+		}
 		services, err := e.describe(ctx, pending)
 		if err != nil {
 			if err := e.transient(ctx, err, "reading the services"); err != nil {
@@ -38,11 +54,6 @@ func (e *Engine) follow(ctx context.Context, st *State) error {
 		e.reportEvents(st, services, pending)
 		for _, name := range pending {
 			pin := Pin{Deployment: st.Deployments[name], Digest: st.Digest, FailedTasks: e.Settings.FailedTasks}
-			ev := evidence[name]
-			if ev == nil {
-				ev = &Evidence{}
-				evidence[name] = ev
-			}
 			s, ok := services[name]
 			if !ok {
 				return newError(ErrFailed, "service %s: it disappeared from cluster %s during the deployment", name, e.Settings.Cluster)
@@ -53,29 +64,25 @@ func (e *Engine) follow(ctx context.Context, st *State) error {
 				e.emit(Event{Kind: KindProgress, Service: name, Deployment: pin.Deployment, Counts: &c,
 					Message: fmt.Sprintf("%s: %s", pin.Deployment, progress(view, findDeployment(view, pin.Deployment)))})
 			}
-			d := Decide(view, pin, *ev)
+			ev := Evidence{Digests: st.Digests[name], Stopped: stopped[name]}
+			d := Decide(view, pin, ev)
 			if d.NeedReasons {
 				if ev.Stopped, err = e.stoppedReasons(ctx, pin.Deployment); err != nil {
 					e.emit(Event{Kind: KindWarning, Service: name, Message: "could not read the stopped tasks: " + err.Error()})
 					ev.Stopped = []string{"(stopped reasons unavailable)"}
 				}
-				d = Decide(view, pin, *ev)
+				stopped[name] = ev.Stopped
+				d = Decide(view, pin, ev)
 			}
-			if d.NeedDigests && d.Verdict == Waiting {
-				if ev.Digests, err = e.runningDigests(ctx, pin.Deployment, ref.Repository); err != nil {
-					e.emit(Event{Kind: KindWarning, Service: name, Message: "could not read the running tasks: " + err.Error()})
-				}
-				d = Decide(view, pin, *ev)
-				if d.Verdict == Waiting && d.NeedDigests {
-					ev.Digests = nil // read again next poll
-				}
-			}
-			switch d.Verdict {
-			case Failed:
+			switch {
+			case d.Verdict == Failed:
 				return newError(ErrFailed, "service %s: %s", name, d.Message)
-			case Done:
+			case d.Verdict == Done:
 				st.Finished[name] = true
 				e.emit(Event{Kind: KindProgress, Service: name, Deployment: pin.Deployment, Message: d.Message})
+			case d.NeedDigests:
+				st.WantDigests[name] = true
+				delete(st.Digests, name)
 			}
 		}
 		if err := sleep(ctx, e.Settings.Poll-e.now().Sub(tick)); err != nil {

@@ -32,6 +32,21 @@ type Settings struct {
 	DryRun           bool          `env:"DRY_RUN"`
 	// ActionTimeout bounds a whole CodePipeline action across invocations (Lambda mode).
 	ActionTimeout time.Duration `env:"ACTION_TIMEOUT, default=1h"`
+	// RunKey names this release for re-runs: the CodeBuild build id, or the CodePipeline job id.
+	// A run with the same key resumes the deployment it started instead of starting another.
+	RunKey string
+}
+
+// settingNames lists the variables Settings reads, from its struct tags.
+func settingNames() []string {
+	var names []string
+	t := reflect.TypeOf(Settings{})
+	for i := 0; i < t.NumField(); i++ {
+		if name, _, _ := strings.Cut(t.Field(i).Tag.Get("env"), ","); name != "" {
+			names = append(names, name)
+		}
+	}
+	return names
 }
 
 // envName rewrites go-envconfig's "Field: problem" into "VARIABLE: problem", the name users set.

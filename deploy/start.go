@@ -2,6 +2,8 @@ package deploy
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"strings"
 
@@ -53,13 +55,17 @@ func (e *Engine) resolveDigest(ctx context.Context) (string, error) {
 // describe reads services (at most 10 a call), paced by the read budget. Missing services come
 // back as absent keys.
 func (e *Engine) describe(ctx context.Context, names []string) (map[string]ecstypes.Service, error) {
+	return e.describeWith(ctx, names, nil)
+}
+
+func (e *Engine) describeWith(ctx context.Context, names []string, include []ecstypes.ServiceField) (map[string]ecstypes.Service, error) {
 	out := map[string]ecstypes.Service{}
 	for i := 0; i < len(names); i += 10 {
 		batch := names[i:min(i+10, len(names))]
 		if err := e.pace(ctx, false); err != nil {
 			return nil, err
 		}
-		res, err := e.ECS.DescribeServices(ctx, &ecs.DescribeServicesInput{Cluster: aws.String(e.Settings.Cluster), Services: batch})
+		res, err := e.ECS.DescribeServices(ctx, &ecs.DescribeServicesInput{Cluster: aws.String(e.Settings.Cluster), Services: batch, Include: include})
 		if err != nil {
 			return nil, classify(err, "DescribeServices")
 		}
@@ -90,7 +96,7 @@ func (e *Engine) startDeployments(ctx context.Context, st *State) error {
 	var services map[string]ecstypes.Service
 	for {
 		var err error
-		if services, err = e.describe(ctx, todo); err == nil {
+		if services, err = e.describeWith(ctx, todo, []ecstypes.ServiceField{ecstypes.ServiceFieldTags}); err == nil {
 			break
 		}
 		if err := e.transient(ctx, err, "reading the services"); err != nil {
@@ -114,16 +120,81 @@ func (e *Engine) startDeployments(ctx context.Context, st *State) error {
 		return newError(ErrConfig, "%s", strings.Join(problems, "; "))
 	}
 	for _, name := range todo {
+		if e.resume(st, name, services[name]) {
+			continue
+		}
 		if _, ok := st.Before[name]; !ok {
 			st.Before[name] = primaryID(services[name])
 		}
-	}
-	for _, name := range todo {
+		if err := e.mark(ctx, st, name, services[name]); err != nil {
+			return err
+		}
 		if err := e.startOne(ctx, st, name); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// runTag is the service tag that marks the deployment a run started: "<key hash> <the PRIMARY
+// deployment it replaces>". It is written before UpdateService, so a re-run of the same build
+// or a re-delivered job event finds it whether or not the deployment was started.
+const runTag = "deploystep:run"
+
+func runMarker(key string) string {
+	sum := sha256.Sum256([]byte(key))
+	return hex.EncodeToString(sum[:8])
+}
+
+// resume adopts the deployment an earlier run with the same RunKey started, if any.
+func (e *Engine) resume(st *State, name string, s ecstypes.Service) bool {
+	if e.Settings.RunKey == "" {
+		return false
+	}
+	var value string
+	for _, t := range s.Tags {
+		if aws.ToString(t.Key) == runTag {
+			value = aws.ToString(t.Value)
+		}
+	}
+	before, ok := strings.CutPrefix(value, runMarker(e.Settings.RunKey)+" ")
+	if !ok {
+		return false
+	}
+	st.Before[name] = before
+	id := primaryID(s)
+	if id == "" || id == before {
+		return false // marked, but UpdateService never took effect: start it now
+	}
+	st.Deployments[name] = id
+	e.emit(Event{Kind: KindDeployment, Service: name, Deployment: id,
+		Message: fmt.Sprintf("resuming: deployment %s was started by an earlier run of this release; following it instead of starting another", id)})
+	return true
+}
+
+// mark tags the service with the run marker before UpdateService. Without the permission the
+// run goes on, but a re-run of the same release would start a second deployment.
+func (e *Engine) mark(ctx context.Context, st *State, name string, s ecstypes.Service) error {
+	if e.Settings.RunKey == "" {
+		return nil
+	}
+	value := runMarker(e.Settings.RunKey) + " " + st.Before[name]
+	for {
+		_, err := e.ECS.TagResource(ctx, &ecs.TagResourceInput{ResourceArn: s.ServiceArn,
+			Tags: []ecstypes.Tag{{Key: aws.String(runTag), Value: aws.String(value)}}})
+		if err == nil {
+			return nil
+		}
+		err = classify(err, "TagResource "+name)
+		if isFinal(err) {
+			e.emit(Event{Kind: KindWarning, Service: name,
+				Message: fmt.Sprintf("%v; going on without the re-run marker (a re-run of this release would start a second deployment)", err)})
+			return nil
+		}
+		if err := e.transient(ctx, err, "TagResource "+name); err != nil {
+			return err
+		}
+	}
 }
 
 func (e *Engine) startOne(ctx context.Context, st *State, name string) error {

@@ -1,0 +1,266 @@
+package deploy
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/codepipeline"
+	cptypes "github.com/aws/aws-sdk-go-v2/service/codepipeline/types"
+	"github.com/sethvargo/go-envconfig"
+)
+
+// Handler is the CodePipeline Invoke action: the same engine as the command, run in slices
+// that end before the Lambda deadline and hand over with a continuation token.
+//
+// It always reports the job's result to CodePipeline and returns nil: a returned error would
+// make Lambda retry the asynchronous event. It never logs the event, which carries
+// artifactCredentials.
+type Handler struct {
+	AWS      aws.Config
+	Pipeline CodePipelineAPI
+	// Env is the function's environment, under UserParameters; default the process's.
+	Env envconfig.Lookuper
+	// Log receives the engine's events; default os.Stdout (CloudWatch Logs).
+	Log io.Writer
+	// NewEngine builds the engine; default NewEngine with AWS.
+	NewEngine func(Settings, Reporter) *Engine
+}
+
+// StartLambda runs the handler under the Lambda runtime (AWS_LAMBDA_RUNTIME_API).
+func StartLambda() {
+	cfg, err := LoadAWS(context.Background())
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "deploystep: AWS configuration:", err)
+		os.Exit(ExitConfig)
+	}
+	h := &Handler{AWS: cfg, Pipeline: codepipeline.NewFromConfig(cfg)}
+	lambda.Start(h.Handle)
+}
+
+// Handle runs one job of the action.
+func (h *Handler) Handle(ctx context.Context, ev events.CodePipelineJobEvent) error {
+	job := ev.CodePipelineJob
+	log := h.Log
+	if log == nil {
+		log = os.Stdout
+	}
+	if job.ID == "" {
+		fmt.Fprintln(log, "deploystep: the event has no CodePipeline job id; nothing to report to")
+		return nil
+	}
+	s, err := h.settings(ctx, job.Data.ActionConfiguration.Configuration.UserParameters)
+	if err != nil {
+		h.fail(ctx, log, job.ID, cptypes.FailureTypeConfigurationError, err.Error())
+		return nil
+	}
+	s.Timeout = s.ActionTimeout
+	report := NewReporter(log, s.Output)
+
+	now := time.Now()
+	var st *State
+	if tok := job.Data.ContinuationToken; tok != "" {
+		if st, err = DecodeToken(tok, s, now); err != nil {
+			h.fail(ctx, log, job.ID, cptypes.FailureTypeConfigurationError, err.Error())
+			return nil
+		}
+	} else {
+		// The first job names the release: a re-delivered event finds the deployment it
+		// started (through the service tag), and its invalidation (through CallerReference).
+		s.RunKey = job.ID
+		if s.CallerReference == "" {
+			s.CallerReference = clipRef("deploystep-" + job.ID)
+		}
+		st = NewState(s, now)
+	}
+	s.RunKey, s.CallerReference = st.RunKey, st.CallerRef
+
+	build := h.NewEngine
+	if build == nil {
+		build = func(s Settings, r Reporter) *Engine { return NewEngine(h.AWS, s, r) }
+	}
+	e := build(s, report)
+	if s.DryRun {
+		err := e.DryRun(ctx, st, h.AWS.Credentials, h.AWS.Region)
+		h.finish(ctx, log, job.ID, e, st, err)
+		return nil
+	}
+	slice, cancel := context.WithDeadlineCause(ctx, sliceDeadline(ctx, now), errPaused)
+	defer cancel()
+	err = e.Run(slice, st)
+	if errors.Is(err, errPaused) {
+		h.handOver(ctx, log, job.ID, s, st)
+		return nil
+	}
+	h.finish(ctx, log, job.ID, e, st, err)
+	return nil
+}
+
+// sliceDeadline is when an invocation stops working to hand over: before the Lambda deadline
+// by a margin that leaves time to report (a tenth of the time, between 1s and 20s).
+func sliceDeadline(ctx context.Context, now time.Time) time.Time {
+	deadline, ok := ctx.Deadline()
+	if !ok {
+		return now.Add(14 * time.Minute)
+	}
+	margin := min(max(deadline.Sub(now)/10, time.Second), 20*time.Second)
+	return deadline.Add(-margin)
+}
+
+// settings reads UserParameters (a JSON object with the environment variables' names) over the
+// function's environment.
+func (h *Handler) settings(ctx context.Context, userParameters string) (Settings, error) {
+	params := map[string]string{}
+	if strings.TrimSpace(userParameters) != "" {
+		var raw map[string]any
+		dec := json.NewDecoder(strings.NewReader(userParameters))
+		dec.UseNumber()
+		if err := dec.Decode(&raw); err != nil {
+			return Settings{}, newError(ErrConfig, "UserParameters must be a JSON object like {\"CLUSTER\":\"c\",\"SERVICE\":\"s\"}: %v", err)
+		}
+		known := map[string]bool{}
+		for _, n := range settingNames() {
+			known[n] = true
+		}
+		var problems []string
+		for _, k := range sortedKeys(raw) {
+			v := raw[k]
+			switch {
+			case !known[k]:
+				problems = append(problems, fmt.Sprintf("unknown setting %q", clip(k)))
+			default:
+				switch v := v.(type) {
+				case string:
+					params[k] = v
+				case json.Number:
+					params[k] = v.String()
+				case bool:
+					params[k] = strconv.FormatBool(v)
+				case []any:
+					var items []string
+					for _, it := range v {
+						str, ok := it.(string)
+						if !ok {
+							problems = append(problems, fmt.Sprintf("%s: list items must be strings", k))
+						}
+						items = append(items, str)
+					}
+					params[k] = strings.Join(items, ",")
+				default:
+					problems = append(problems, fmt.Sprintf("%s: must be a string, number, boolean or list of strings", k))
+				}
+			}
+		}
+		if len(problems) > 0 {
+			return Settings{}, newError(ErrConfig, "UserParameters: %s", strings.Join(problems, "; "))
+		}
+	}
+	env := h.Env
+	if env == nil {
+		env = envconfig.OsLookuper()
+	}
+	s, err := LoadSettings(ctx, envconfig.MultiLookuper(envconfig.MapLookuper(params), env))
+	if err != nil {
+		return s, err
+	}
+	return s, s.Validate()
+}
+
+// handOver reports progress with a continuation token; CodePipeline invokes again with it.
+func (h *Handler) handOver(ctx context.Context, log io.Writer, jobID string, s Settings, st *State) {
+	tok, err := EncodeToken(st, s)
+	if err != nil {
+		h.fail(ctx, log, jobID, cptypes.FailureTypeConfigurationError, err.Error())
+		return
+	}
+	summary := fmt.Sprintf("deploystep: %s after %s", st.Phase, time.Since(st.Started).Round(time.Second))
+	_, err = h.Pipeline.PutJobSuccessResult(ctx, &codepipeline.PutJobSuccessResultInput{
+		JobId:             aws.String(jobID),
+		ContinuationToken: aws.String(tok),
+		ExecutionDetails:  &cptypes.ExecutionDetails{Summary: aws.String(summary), PercentComplete: aws.Int32(percent(st.Phase))},
+	})
+	h.reported(log, jobID, "continuation", err)
+}
+
+// finish reports the final result.
+func (h *Handler) finish(ctx context.Context, log io.Writer, jobID string, e *Engine, st *State, err error) {
+	sum := e.Result(st, err)
+	if err != nil {
+		typ := cptypes.FailureTypeJobFailed
+		if errors.Is(err, ErrConfig) {
+			typ = cptypes.FailureTypeConfigurationError
+		}
+		h.fail(ctx, log, jobID, typ, err.Error())
+		return
+	}
+	vars := map[string]string{}
+	if st.Digest != "" {
+		vars["ImageDigest"] = st.Digest
+	}
+	if v := joinMap(sum.Deployments); v != "" {
+		vars["DeploymentIds"] = v
+	}
+	if v := joinMap(sum.Invalidations); v != "" {
+		vars["InvalidationIds"] = v
+	}
+	summary := fmt.Sprintf("deploystep: %s in %.0fs; deployments %s", sum.Result, sum.Seconds, joinMap(sum.Deployments))
+	if v := joinMap(sum.Invalidations); v != "" {
+		summary += "; invalidations " + v
+	}
+	_, perr := h.Pipeline.PutJobSuccessResult(ctx, &codepipeline.PutJobSuccessResultInput{
+		JobId: aws.String(jobID), OutputVariables: vars,
+		ExecutionDetails: &cptypes.ExecutionDetails{Summary: aws.String(clipTo(summary, 2048)), PercentComplete: aws.Int32(100)},
+	})
+	h.reported(log, jobID, "success", perr)
+}
+
+func (h *Handler) fail(ctx context.Context, log io.Writer, jobID string, typ cptypes.FailureType, msg string) {
+	fmt.Fprintf(log, "deploystep: job %s: %s: %s\n", jobID, typ, msg)
+	_, err := h.Pipeline.PutJobFailureResult(ctx, &codepipeline.PutJobFailureResultInput{
+		JobId:          aws.String(jobID),
+		FailureDetails: &cptypes.FailureDetails{Type: typ, Message: aws.String(clipTo(msg, 5000))},
+	})
+	h.reported(log, jobID, "failure", err)
+}
+
+// reported logs how reporting went. InvalidJobStateException means the job already has its
+// result (a re-delivered event): that is done, not an error.
+func (h *Handler) reported(log io.Writer, jobID, what string, err error) {
+	var state *cptypes.InvalidJobStateException
+	switch {
+	case err == nil:
+		fmt.Fprintf(log, "deploystep: job %s: reported %s\n", jobID, what)
+	case errors.As(err, &state):
+		fmt.Fprintf(log, "deploystep: job %s: already has its result (a re-delivered event); nothing more to report\n", jobID)
+	default:
+		fmt.Fprintf(log, "deploystep: job %s: could not report %s: %v\n", jobID, what, err)
+	}
+}
+
+func percent(phase string) int32 {
+	return map[string]int32{PhasePreflight: 0, PhaseImage: 5, PhaseDeploy: 10, PhaseFollow: 30, PhaseInvalidate: 80, PhaseWait: 85, PhaseDone: 100}[phase]
+}
+
+func joinMap(m map[string]string) string {
+	var parts []string
+	for _, k := range sortedKeys(m) {
+		parts = append(parts, k+"="+m[k])
+	}
+	return strings.Join(parts, ";")
+}
+
+func clipTo(s string, n int) string {
+	if len(s) > n {
+		return s[:n-3] + "..."
+	}
+	return s
+}

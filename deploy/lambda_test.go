@@ -1,0 +1,116 @@
+package deploy_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/codepipeline"
+	"github.com/sethvargo/go-envconfig"
+
+	"deploystep/awsim"
+	"deploystep/deploy"
+)
+
+func handler(t *testing.T, cfg awsim.Config) (*deploy.Handler, *awsim.Server, *bytes.Buffer) {
+	t.Helper()
+	sim, err := awsim.Start(cfg, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sim.Close() })
+	ac := aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(sim.URL()),
+		Credentials: credentials.NewStaticCredentialsProvider("AKIDSIMULATOR", "simulator", "")}
+	var log bytes.Buffer
+	return &deploy.Handler{AWS: ac, Pipeline: codepipeline.NewFromConfig(ac), Log: &log,
+		Env: envconfig.MapLookuper(map[string]string{"POLL_INTERVAL": "200ms"})}, sim, &log
+}
+
+func event(job string, params map[string]any, token string) events.CodePipelineJobEvent {
+	b, _ := json.Marshal(params)
+	var ev events.CodePipelineJobEvent
+	ev.CodePipelineJob.ID = job
+	ev.CodePipelineJob.Data.ActionConfiguration.Configuration.UserParameters = string(b)
+	ev.CodePipelineJob.Data.ContinuationToken = token
+	ev.CodePipelineJob.Data.ArtifactCredentials.SecretAccessKey = "planted-in-process-secret"
+	return ev
+}
+
+func params(extra map[string]any) map[string]any {
+	p := map[string]any{"CLUSTER": awsim.DemoCluster, "SERVICE": []string{awsim.DemoService}, "DISTRIBUTIONID": awsim.DemoDistribution}
+	for k, v := range extra {
+		p[k] = v
+	}
+	return p
+}
+
+func invoke(t *testing.T, h *deploy.Handler, ev events.CodePipelineJobEvent, within time.Duration) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), within)
+	defer cancel()
+	if err := h.Handle(ctx, ev); err != nil {
+		t.Fatalf("Handle returned %v; it must always return nil", err)
+	}
+}
+
+func lastResult(t *testing.T, sim *awsim.Server, job string) awsim.JobResult {
+	t.Helper()
+	j, ok := sim.Job(job)
+	if !ok || len(j.Results) != 1 {
+		t.Fatalf("job %s: %+v", job, j)
+	}
+	return j.Results[0]
+}
+
+func TestHandlerActionTimeout(t *testing.T) {
+	h, sim, log := handler(t, awsim.DemoConfig(awsim.NeverFinish, time.Second, time.Second))
+	job := sim.NewJob()
+	invoke(t, h, event(job, params(map[string]any{"ACTION_TIMEOUT": "2s"}), ""), 30*time.Second)
+	r := lastResult(t, sim, job)
+	if r.FailureType != "JobFailed" || !strings.Contains(r.FailureMessage, "timed out after 2s") {
+		t.Fatalf("result %+v\n%s", r, log)
+	}
+	if strings.Contains(log.String(), "planted-in-process-secret") {
+		t.Fatal("the event's credentials reached the log")
+	}
+}
+
+func TestHandlerDryRunChangesNothing(t *testing.T) {
+	h, sim, log := handler(t, awsim.DemoConfig(awsim.Success, time.Second, time.Second))
+	job := sim.NewJob()
+	invoke(t, h, event(job, params(map[string]any{"DRY_RUN": true}), ""), 30*time.Second)
+	if r := lastResult(t, sim, job); !r.Success || r.ContinuationToken != "" {
+		t.Fatalf("result %+v\n%s", r, log)
+	}
+	if e := sim.Effects(); len(e.Deployments) != 0 || len(e.Invalidations) != 0 {
+		t.Fatalf("dry run changed %+v", e)
+	}
+}
+
+func TestHandlerRejectsForeignAndTamperedTokens(t *testing.T) {
+	h, sim, log := handler(t, awsim.DemoConfig(awsim.Success, time.Second, time.Second))
+	for name, tok := range map[string]string{"garbage": "not-a-token", "truncated": "ds1.abc"} {
+		job := sim.NewJob()
+		invoke(t, h, event(job, params(nil), tok), 10*time.Second)
+		if r := lastResult(t, sim, job); r.FailureType != "ConfigurationError" || !strings.Contains(r.FailureMessage, "continuation token") {
+			t.Errorf("%s: %+v\n%s", name, r, log)
+		}
+	}
+	if sim.CountCalls("ECS", "") != 0 {
+		t.Fatal("a bad token reached AWS")
+	}
+}
+
+func TestHandlerWithoutJobID(t *testing.T) {
+	h, sim, log := handler(t, awsim.DemoConfig(awsim.Success, time.Second, time.Second))
+	invoke(t, h, events.CodePipelineJobEvent{}, 5*time.Second)
+	if !strings.Contains(log.String(), "no CodePipeline job id") || len(sim.Calls()) != 0 {
+		t.Fatalf("log %q, calls %d", log, len(sim.Calls()))
+	}
+}

@@ -1,0 +1,239 @@
+package main
+
+// The Lambda mode end to end: the built binary runs as a custom runtime under aws-lambda-rie,
+// the simulator's Driver plays CodePipeline (a new job per continuation), and the simulator's
+// effect counters say what changed.
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"deploystep/awsim"
+	"deploystep/internal/testtool"
+)
+
+// Planted credentials: none of these may ever appear in the function's output.
+const (
+	plantedKeyID   = "AKIAPLANTEDEVENTKEY7"
+	plantedSecret  = "planted/EventSecret+Zz9"
+	plantedSession = "plantedSessionTokenQQ4"
+	envSecret      = "simulator-env-secret-5Jq"
+)
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// startRIE runs the binary as a Lambda function under aws-lambda-rie with the given function
+// timeout, and returns a driver for it and the function's log.
+func startRIE(t *testing.T, sim *awsim.Server, timeoutSeconds int, env ...string) (*awsim.Driver, *syncBuffer) {
+	t.Helper()
+	rie := testtool.RIE(t)
+	p1, p2 := freePort(t), freePort(t)
+	cmd := exec.Command(rie, "--runtime-interface-emulator-address", fmt.Sprintf("127.0.0.1:%d", p1),
+		"--runtime-api-address", fmt.Sprintf("127.0.0.1:%d", p2), binary)
+	cmd.Env = append([]string{
+		"PATH=" + os.Getenv("PATH"), "HOME=" + os.TempDir(),
+		fmt.Sprintf("AWS_LAMBDA_FUNCTION_TIMEOUT=%d", timeoutSeconds),
+		"AWS_ENDPOINT_URL=" + sim.URL(), "AWS_REGION=us-east-1",
+		"AWS_ACCESS_KEY_ID=AKIDSIMULATOR", "AWS_SECRET_ACCESS_KEY=" + envSecret,
+		"AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null", "AWS_EC2_METADATA_DISABLED=true",
+	}, env...)
+	logs := &syncBuffer{}
+	cmd.Stdout, cmd.Stderr = logs, logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+	})
+	addr := fmt.Sprintf("127.0.0.1:%d", p1)
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		if c, err := net.Dial("tcp", addr); err == nil {
+			c.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("aws-lambda-rie did not listen on %s:\n%s", addr, logs)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return &awsim.Driver{Sim: sim, InvokeURL: "http://" + addr + "/2015-03-31/functions/function/invocations"}, logs
+}
+
+func userParameters(extra map[string]any) string {
+	p := map[string]any{"CLUSTER": awsim.DemoCluster, "SERVICE": awsim.DemoService, "DISTRIBUTIONID": awsim.DemoDistribution,
+		"IMAGE": demoImage, "POLL_INTERVAL": "250ms"}
+	for k, v := range extra {
+		p[k] = v
+	}
+	b, _ := json.Marshal(p)
+	return string(b)
+}
+
+func jobInput(params string) awsim.JobInput {
+	return awsim.JobInput{UserParameters: params, FunctionName: "deploystep",
+		AccessKeyID: plantedKeyID, SecretAccessKey: plantedSecret, SessionToken: plantedSession}
+}
+
+func noSecrets(t *testing.T, where, text string) {
+	t.Helper()
+	for _, s := range []string{plantedKeyID, plantedSecret, plantedSession, envSecret} {
+		if strings.Contains(text, s) {
+			t.Errorf("%s contains the credential %q", where, s)
+		}
+	}
+}
+
+func results(x awsim.Execution) string {
+	b, _ := json.MarshalIndent(x.Jobs, "", "  ")
+	return string(b)
+}
+
+func TestLambdaContinuesAcrossInvocations(t *testing.T) {
+	t.Parallel()
+	sim := startSim(t, awsim.DemoConfig(awsim.Success, 6*time.Second, 2*time.Second))
+	d, logs := startRIE(t, sim, 4)
+	x, err := d.Run(context.Background(), jobInput(userParameters(nil)))
+	if err != nil {
+		t.Fatalf("%v\n%s\n%s", err, results(x), logs)
+	}
+	final, ok := x.Final()
+	if !ok || !final.Success || final.ContinuationToken != "" {
+		t.Fatalf("no final success:\n%s\n%s", results(x), logs)
+	}
+	if len(x.Invocations) < 2 {
+		t.Fatalf("%d invocation(s); a 6s rollout with a 4s function timeout needs at least 2\n%s", len(x.Invocations), logs)
+	}
+	for _, j := range x.Jobs[:len(x.Jobs)-1] {
+		r := j.Results[0]
+		if r.ContinuationToken == "" || len(r.ContinuationToken) > 2048 || r.PercentComplete == nil || r.Summary == "" {
+			t.Errorf("continuation result %+v", r)
+		}
+	}
+	for _, k := range []string{"DeploymentIds", "InvalidationIds", "ImageDigest"} {
+		if final.OutputVariables[k] == "" {
+			t.Errorf("output variable %s missing: %v", k, final.OutputVariables)
+		}
+	}
+	if !strings.HasPrefix(final.OutputVariables["DeploymentIds"], "api=ecs-svc/") {
+		t.Errorf("DeploymentIds = %q", final.OutputVariables["DeploymentIds"])
+	}
+	e := sim.Effects()
+	if e.Deployments[awsim.DemoCluster+"/"+awsim.DemoService] != 1 || e.Invalidations[awsim.DemoDistribution] != 1 {
+		t.Fatalf("effects %+v, want one deployment and one invalidation\n%s", e, logs)
+	}
+	noSecrets(t, "the function's log", logs.String())
+	noSecrets(t, "the job results", results(x))
+}
+
+func TestLambdaBadUserParameters(t *testing.T) {
+	t.Parallel()
+	sim := startSim(t, awsim.DemoConfig(awsim.Success, time.Second, time.Second))
+	d, logs := startRIE(t, sim, 5)
+	cases := map[string]string{
+		"not JSON":        `{"CLUSTER": "tsa-gallery",`,
+		"unknown setting": `{"CLUSTER":"c","SERVICE":"s","DISTRIBUTIONID":"E2QWRUHAPOMQZL","CLUSTR":"x"}`,
+		"missing":         `{"SERVICE":"api"}`,
+		"bad value":       userParameters(map[string]any{"DEPLOY_TIMEOUT": "forever"}),
+	}
+	want := map[string]string{"not JSON": "UserParameters must be a JSON object", "unknown setting": `unknown setting "CLUSTR"`,
+		"missing": "missing CLUSTER, DISTRIBUTIONID", "bad value": "DEPLOY_TIMEOUT"}
+	for name, params := range cases {
+		x, err := d.Run(context.Background(), jobInput(params))
+		final, ok := x.Final()
+		if err != nil || !ok || final.Success || final.FailureType != "ConfigurationError" || !strings.Contains(final.FailureMessage, want[name]) {
+			t.Errorf("%s: %v %+v, want ConfigurationError with %q\n%s", name, err, final, want[name], logs)
+		}
+	}
+	e := sim.Effects()
+	if len(e.Deployments) != 0 || len(e.Invalidations) != 0 || sim.CountCalls("ECS", "") != 0 {
+		t.Fatalf("AWS was touched with bad settings: %+v", e)
+	}
+	noSecrets(t, "the function's log", logs.String())
+}
+
+func TestLambdaDuplicateDeliveryHasOneEffect(t *testing.T) {
+	t.Parallel()
+	sim := startSim(t, awsim.DemoConfig(awsim.Success, 6*time.Second, time.Second))
+	d, logs := startRIE(t, sim, 3)
+	in := jobInput(userParameters(nil))
+	first := sim.NewJob()
+	ctx := context.Background()
+	if _, err := d.InvokeJob(ctx, first, in, ""); err != nil {
+		t.Fatal(err)
+	}
+	// The same first event again: it must find the deployment the first delivery started.
+	if _, err := d.InvokeJob(ctx, first, in, ""); err != nil {
+		t.Fatal(err)
+	}
+	j, _ := sim.Job(first)
+	if len(j.Results) != 1 || j.Results[0].ContinuationToken == "" {
+		t.Fatalf("first job: %+v\n%s", j, logs)
+	}
+	x, err := d.RunFrom(ctx, sim.NewJob(), in, j.Results[0].ContinuationToken)
+	if final, ok := x.Final(); err != nil || !ok || !final.Success {
+		t.Fatalf("%v %s\n%s", err, results(x), logs)
+	}
+	// A late duplicate after the final result: still nothing new.
+	if _, err := d.InvokeJob(ctx, first, in, ""); err != nil {
+		t.Fatal(err)
+	}
+	e := sim.Effects()
+	if e.Deployments[awsim.DemoCluster+"/"+awsim.DemoService] != 1 || e.Invalidations[awsim.DemoDistribution] != 1 {
+		t.Fatalf("effects %+v, want one deployment and one invalidation\n%s", e, logs)
+	}
+	if !strings.Contains(logs.String(), "resuming: deployment") || !strings.Contains(logs.String(), "already has its result") {
+		t.Errorf("the duplicates did not say they resumed and found the job reported:\n%s", logs)
+	}
+}
+
+func TestLambdaCrashLoopFailsJob(t *testing.T) {
+	t.Parallel()
+	cfg := awsim.DemoConfig(awsim.CrashLoop, 2*time.Second, time.Second)
+	cfg.Clusters[0].Services[0].Scenario.TaskFailEvery = awsim.Duration(400 * time.Millisecond)
+	sim := startSim(t, cfg)
+	d, logs := startRIE(t, sim, 5)
+	x, err := d.Run(context.Background(), jobInput(userParameters(nil)))
+	final, ok := x.Final()
+	if err != nil || !ok || final.Success || final.FailureType != "JobFailed" || !strings.Contains(final.FailureMessage, "CannotPullContainerError") {
+		t.Fatalf("%v %s\n%s", err, results(x), logs)
+	}
+	if n := sim.Effects().Invalidations[awsim.DemoDistribution]; n != 0 {
+		t.Errorf("%d invalidations after a failed deployment", n)
+	}
+	noSecrets(t, "the function's log", logs.String())
+}
