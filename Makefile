@@ -32,6 +32,10 @@ vet:
 
 tools:
 	@test -x $(GOBIN)/aws-lambda-rie || $(GO) install github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie@$(RIE_VERSION)
+	@test -d cfn/node_modules/cfn-lint || (cd cfn && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error)
+	@# cfn-lint 1.9 bundles a 2018 resource specification that rejects current properties.
+	@cmp -s cfn/node_modules/@aws-cdk/cfnspec/spec/specification.json cfn/node_modules/cfn-lint/data/aws_resources_specification.json || \
+	  cp cfn/node_modules/@aws-cdk/cfnspec/spec/specification.json cfn/node_modules/cfn-lint/data/aws_resources_specification.json
 
 test: tools vet
 	$(GO) test -count=1 -timeout 30m ./...

@@ -1,0 +1,488 @@
+package main
+
+// infra.yaml and buildspec.yml: validated by cfn-lint and cfn-guard (the npm packages pinned in
+// cfn/package-lock.json, installed by make tools), their wiring checked by parsing, and the
+// buildspec's commands run against the simulator.
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sethvargo/go-envconfig"
+	"gopkg.in/yaml.v3"
+
+	"deploystep/awsim"
+	"deploystep/deploy"
+	"deploystep/internal/testtool"
+)
+
+const guardRules = "cfn/node_modules/@cdklabs/cdk-validator-cfnguard/rules/control-tower/cfn-guard"
+
+// controlTowerServices are the rule folders of the services infra.yaml uses.
+var controlTowerServices = []string{"cloudfront", "cloudwatch", "codebuild", "ec2", "ecr", "ecs", "elasticloadbalancing",
+	"identityandaccessmanagement", "lambda", "rds", "s3"}
+
+func cfnLint(t *testing.T) string {
+	return testtool.Find(t, "cfn-lint", "make tools", "cfn/node_modules/.bin/cfn-lint")
+}
+
+func cfnGuard(t *testing.T) string {
+	return testtool.Find(t, "cfn-guard", "make tools", "cfn/node_modules/@cdklabs/cdk-validator-cfnguard/bin/ubuntu/x86_64/cfn-guard",
+		"cfn/node_modules/@cdklabs/cdk-validator-cfnguard/bin/ubuntu/aarch64/cfn-guard")
+}
+
+func command(t *testing.T, name string, args ...string) (string, int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, name, args...).CombinedOutput()
+	if exit, ok := err.(*exec.ExitError); ok {
+		return string(out), exit.ExitCode()
+	} else if err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	return string(out), 0
+}
+
+// brokenTemplate writes a copy of infra.yaml with an unknown property and a dangling !Ref.
+func brokenTemplate(t *testing.T) string {
+	b, err := os.ReadFile("infra.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := strings.Replace(string(b), "      HealthCheckGracePeriodSeconds: 10\n", "      HealthCheckGracePeriodSeconds: 10\n      NotAProperty: 1\n", 1)
+	s = strings.Replace(s, "SubnetId: !Ref PrivateSubnetA", "SubnetId: !Ref NoSuchSubnet", 1)
+	p := filepath.Join(t.TempDir(), "broken.yaml")
+	if err := os.WriteFile(p, []byte(s), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestInfraCfnLint(t *testing.T) {
+	t.Parallel()
+	lint := cfnLint(t)
+	out, code := command(t, lint, "validate", "infra.yaml")
+	if code != 0 || !strings.Contains(out, "Template valid!") || !strings.Contains(out, "0 crit") {
+		t.Fatalf("cfn-lint on infra.yaml: exit %d\n%s", code, out)
+	}
+	out, code = command(t, lint, "validate", brokenTemplate(t))
+	if code == 0 || !strings.Contains(out, "NotAProperty is not a valid property") || !strings.Contains(out, "Referenced value NoSuchSubnet does not exist") {
+		t.Fatalf("cfn-lint passed a broken template: exit %d\n%s", code, out)
+	}
+}
+
+func suppressed(t *testing.T) map[string]string {
+	b, err := os.ReadFile("cfn/suppressed-control-tower-rules.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]string{}
+	for _, line := range strings.Split(string(b), "\n") {
+		if line = strings.TrimSpace(line); line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		rule, why, _ := strings.Cut(line, " ")
+		if strings.TrimSpace(why) == "" {
+			t.Errorf("suppressed rule %s has no reason", rule)
+		}
+		out[rule] = strings.TrimSpace(why)
+	}
+	return out
+}
+
+func TestInfraControlTowerRules(t *testing.T) {
+	t.Parallel()
+	guard := cfnGuard(t)
+	skip := suppressed(t)
+	ran := 0
+	for _, svc := range controlTowerServices {
+		files, _ := filepath.Glob(filepath.Join(guardRules, svc, "*.guard"))
+		if len(files) == 0 {
+			t.Fatalf("no Control Tower rules for %s under %s", svc, guardRules)
+		}
+		for _, f := range files {
+			out, code := command(t, guard, "validate", "-r", f, "-d", "infra.yaml", "--show-summary", "fail")
+			ran++
+			_, isSuppressed := skip[filepath.Base(f)]
+			switch {
+			case code != 0 && !isSuppressed:
+				t.Errorf("%s fails:\n%s", filepath.Base(f), out)
+			case code == 0 && isSuppressed:
+				t.Errorf("%s is listed as suppressed but passes: take it off the list", filepath.Base(f))
+			}
+		}
+	}
+	if ran < 100 {
+		t.Fatalf("only %d Control Tower rules ran", ran)
+	}
+	t.Logf("%d Control Tower rules, %d suppressed with reasons", ran, len(skip))
+}
+
+func TestInfraProjectGuardRules(t *testing.T) {
+	t.Parallel()
+	guard := cfnGuard(t)
+	out, code := command(t, guard, "validate", "-r", "cfn/deploystep.guard", "-d", "infra.yaml", "--show-summary", "all")
+	if code != 0 || strings.Count(out, "PASS") < 3 {
+		t.Fatalf("project rules: exit %d\n%s", code, out)
+	}
+	b, _ := os.ReadFile("infra.yaml")
+	bad := strings.Replace(string(b), "Action: [ecs:DescribeServices, ecs:UpdateService, ecs:TagResource]", "Action: [ecs:DescribeServices, ecs:UpdateService, ecs:TagResource, ecs:DeleteService]", 1)
+	bad = strings.Replace(bad, "Action: [s3:GetObject, s3:PutObject]", "Action: 's3:*'", 1)
+	p := filepath.Join(t.TempDir(), "bad.yaml")
+	os.WriteFile(p, []byte(bad), 0o644)
+	out, code = command(t, guard, "validate", "-r", "cfn/deploystep.guard", "-d", p, "--show-summary", "all")
+	if code == 0 || !strings.Contains(out, "no_wildcard_actions_in_roles") || !strings.Contains(out, "deploystep_policy_is_its_calls") {
+		t.Fatalf("project rules passed a wildcard and an extra action: exit %d\n%s", code, out)
+	}
+}
+
+// The guard rule's action list and the template's deploy policy are the code's calls.
+func TestInfraDeployPermissionsAreTheCodesCalls(t *testing.T) {
+	want := strings.Join(deploy.Permissions(false), " ")
+	g, _ := os.ReadFile("cfn/deploystep.guard")
+	list := regexp.MustCompile(`(?s)let deploystep_actions = \[(.*?)\]`).FindStringSubmatch(string(g))
+	if list == nil {
+		t.Fatal("no deploystep_actions in cfn/deploystep.guard")
+	}
+	var inGuard, some []string
+	for _, m := range regexp.MustCompile(`'([a-z]+:[A-Za-z]+)'`).FindAllStringSubmatch(list[1], -1) {
+		inGuard = append(inGuard, m[1])
+	}
+	for _, m := range regexp.MustCompile(`Action\[\*\] == '([a-z]+:[A-Za-z]+)'`).FindAllStringSubmatch(string(g), -1) {
+		some = append(some, m[1])
+	}
+	sort.Strings(some)
+	if got := strings.Join(inGuard, " "); got != want {
+		t.Errorf("guard list %s\ncode calls %s", got, want)
+	}
+	if got := strings.Join(some, " "); got != want {
+		t.Errorf("guard requires %s\ncode calls %s", got, want)
+	}
+	tpl := template(t)
+	var actions []string
+	for _, st := range tpl.path("Resources", "DeployStepPolicy", "Properties", "PolicyDocument", "Statement").Content {
+		a := (&node{st}).path("Action")
+		if a.Kind == yaml.ScalarNode {
+			actions = append(actions, a.Value)
+		}
+		for _, c := range a.Content {
+			actions = append(actions, c.Value)
+		}
+	}
+	sort.Strings(actions)
+	if got := strings.Join(actions, " "); got != want {
+		t.Errorf("DeployStepPolicy grants %s\ncode calls %s", got, want)
+	}
+}
+
+// node wraps a yaml.Node to walk CloudFormation YAML (short tags like !Ref stay as tags).
+type node struct{ *yaml.Node }
+
+func (n *node) path(keys ...string) *node {
+	cur := n.Node
+	for _, k := range keys {
+		if cur == nil {
+			return &node{&yaml.Node{}}
+		}
+		if cur.Kind == yaml.DocumentNode {
+			cur = cur.Content[0]
+		}
+		var next *yaml.Node
+		for i := 0; i+1 < len(cur.Content) && cur.Kind == yaml.MappingNode; i += 2 {
+			if cur.Content[i].Value == k {
+				next = cur.Content[i+1]
+			}
+		}
+		cur = next
+	}
+	if cur == nil {
+		return &node{&yaml.Node{}}
+	}
+	return &node{cur}
+}
+
+func (n *node) str() string { return n.Value }
+
+func template(t *testing.T) *node {
+	b, err := os.ReadFile("infra.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(b, &doc); err != nil {
+		t.Fatal(err)
+	}
+	return &node{&doc}
+}
+
+// refs collects every !Ref, !GetAtt and ${...} name in the template.
+func refs(n *yaml.Node, out map[string]bool) {
+	switch n.Tag {
+	case "!Ref":
+		out[n.Value] = true
+	case "!GetAtt":
+		if n.Kind == yaml.ScalarNode {
+			out[strings.Split(n.Value, ".")[0]] = true
+		} else if len(n.Content) > 0 {
+			out[n.Content[0].Value] = true
+		}
+	case "!Sub":
+		s := n.Value
+		vars := map[string]bool{}
+		if n.Kind == yaml.SequenceNode && len(n.Content) == 2 {
+			s = n.Content[0].Value
+			for i := 0; i < len(n.Content[1].Content); i += 2 {
+				vars[n.Content[1].Content[i].Value] = true
+			}
+		}
+		for _, m := range regexp.MustCompile(`\$\{([A-Za-z0-9:]+)`).FindAllStringSubmatch(s, -1) {
+			if !vars[m[1]] {
+				out[m[1]] = true
+			}
+		}
+	}
+	for _, c := range n.Content {
+		refs(c, out)
+	}
+}
+
+func TestInfraWiring(t *testing.T) {
+	tpl := template(t)
+	resources := tpl.path("Resources")
+	names := map[string]bool{}
+	for i := 0; i < len(resources.Content); i += 2 {
+		names[resources.Content[i].Value] = true
+	}
+	params := tpl.path("Parameters")
+	for i := 0; i < len(params.Content); i += 2 {
+		names[params.Content[i].Value] = true
+		if params.Content[i+1].Kind != yaml.MappingNode || (&node{params.Content[i+1]}).path("Description").str() == "" {
+			t.Errorf("parameter %s has no description", params.Content[i].Value)
+		}
+	}
+	used := map[string]bool{}
+	refs(tpl.Node, used)
+	for r := range used {
+		if !names[r] && !strings.HasPrefix(r, "AWS::") && !strings.HasPrefix(r, "BuildVariables.") {
+			t.Errorf("!Ref/!GetAtt/${} to %q, which is neither a resource nor a parameter", r)
+		}
+	}
+	for _, want := range []string{"VPC", "InternetGateway", "PublicSubnetA", "PublicSubnetB", "PrivateSubnetA", "PrivateSubnetB",
+		"PublicSecurityGroup", "PrivateSecurityGroup", "FargateSecurityGroup", "DBCluster", "DataBucket", "ECRRepository",
+		"APILogGroup", "APICluster", "APITask", "APIService", "APIALB", "APIALBListener", "APIALBTG", "CFDistribution",
+		"CodeRepository", "APIBuildProject", "APIPipeline", "DeployFunction", "TaskExecutionRole", "TaskRole"} {
+		if !names[want] {
+			t.Errorf("resource %s is missing", want)
+		}
+	}
+	if names["WebServer"] || names["FargateRole"] {
+		t.Error("the lab's WebServer / AllowEverything FargateRole must be gone")
+	}
+	check := func(what, got, want string) {
+		if got != want {
+			t.Errorf("%s = %q, want %q", what, got, want)
+		}
+	}
+	task := resources.path("APITask", "Properties")
+	check("APITask NetworkMode", task.path("NetworkMode").str(), "awsvpc")
+	check("APITask RequiresCompatibilities", task.path("RequiresCompatibilities").Content[0].Value, "FARGATE")
+	check("container port", task.path("ContainerDefinitions").Content[0].Content[0].Value, "Name")
+	cont := &node{task.path("ContainerDefinitions").Content[0]}
+	check("container port", cont.path("PortMappings").Content[0].Content[1].Value, "3000")
+	svc := resources.path("APIService", "Properties")
+	check("DesiredCount", svc.path("DesiredCount").str(), "2")
+	check("circuit breaker", svc.path("DeploymentConfiguration", "DeploymentCircuitBreaker", "Rollback").str(), "true")
+	check("deployment controller", svc.path("DeploymentController", "Type").str(), "ECS")
+	tg := resources.path("APIALBTG", "Properties")
+	check("health check path", tg.path("HealthCheckPath").str(), "/api/health")
+	check("target port", tg.path("Port").str(), "3000")
+	check("target type", tg.path("TargetType").str(), "ip")
+	check("default origin", resources.path("CFDistribution", "Properties", "DistributionConfig", "DefaultCacheBehavior", "TargetOriginId").str(), "Fargate-Endpoint")
+	rule := resources.path("PrivateSecurityGroup", "Properties", "SecurityGroupIngress").Content[0]
+	check("database port", (&node{rule}).path("FromPort").str(), "3306")
+	check("database source", (&node{rule}).path("SourceSecurityGroupId").str(), "FargateSecurityGroup")
+	check("repository scan on push", resources.path("ECRRepository", "Properties", "ImageScanningConfiguration", "ScanOnPush").str(), "true")
+	fn := resources.path("DeployFunction", "Properties")
+	check("function runtime", fn.path("Runtime").str(), "provided.al2023")
+	check("function handler", fn.path("Handler").str(), "bootstrap")
+	check("function arch", fn.path("Architectures").Content[0].Value, "arm64")
+	if tpl.path("Outputs", "CloudFrontURL", "Value").str() == "" {
+		t.Error("no CloudFrontURL output")
+	}
+
+	// The build project sets what the buildspec and deploystep read.
+	env := map[string]bool{}
+	for _, v := range resources.path("APIBuildProject", "Properties", "Environment", "EnvironmentVariables").Content {
+		env[(&node{v}).path("Name").str()] = true
+	}
+	for _, want := range []string{"CLUSTER", "SERVICE", "DISTRIBUTIONID", "REPOSITORY_URI", "DEPLOY_PATH", "DEPLOYSTEP_URL"} {
+		if !env[want] {
+			t.Errorf("APIBuildProject does not set %s", want)
+		}
+	}
+
+	// The Invoke action's UserParameters decode into the settings the binary reads.
+	var up *node
+	for _, stage := range resources.path("APIPipeline", "Properties", "Stages").Content {
+		if stage.Tag == "!If" {
+			up = (&node{stage.Content[1]}).path("Actions")
+			up = (&node{up.Content[0]}).path("Configuration", "UserParameters")
+		}
+	}
+	if up == nil || up.Tag != "!Sub" {
+		t.Fatal("no Lambda Invoke action with UserParameters (!Sub) in a conditional Deploy stage")
+	}
+	raw := up.Content[0].Value
+	raw = regexp.MustCompile(`\$\{[A-Za-z]+\}`).ReplaceAllStringFunc(raw, func(v string) string {
+		return map[string]string{"${Cluster}": "tsa-gallery", "${Service}": "api", "${Distribution}": "E2QWRUHAPOMQZL"}[v]
+	})
+	raw = strings.Replace(raw, "#{BuildVariables.IMAGE}", demoImage, 1)
+	var params2 map[string]string
+	if err := json.Unmarshal([]byte(raw), &params2); err != nil {
+		t.Fatalf("UserParameters %q is not a JSON object: %v", raw, err)
+	}
+	if len(raw) > 1000 {
+		t.Errorf("UserParameters is %d characters; CodePipeline takes 1000", len(raw))
+	}
+	s, err := deploy.LoadSettings(context.Background(), envconfig.MapLookuper(params2))
+	if err == nil {
+		err = s.Validate()
+	}
+	if err != nil || s.Cluster != "tsa-gallery" || s.Image != demoImage {
+		t.Fatalf("UserParameters do not make valid settings: %v %+v", err, s)
+	}
+}
+
+type buildspec struct {
+	Version string
+	Env     struct {
+		Exported []string `yaml:"exported-variables"`
+	}
+	Phases map[string]struct{ Commands []string }
+}
+
+func readBuildspec(t *testing.T) buildspec {
+	b, err := os.ReadFile("buildspec.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var bs buildspec
+	if err := yaml.Unmarshal(b, &bs); err != nil {
+		t.Fatal(err)
+	}
+	return bs
+}
+
+func TestBuildspecWiring(t *testing.T) {
+	bs := readBuildspec(t)
+	if bs.Version != "0.2" {
+		t.Errorf("version %q", bs.Version)
+	}
+	post := strings.Join(bs.Phases["post_build"].Commands, "\n")
+	if !strings.Contains(post, "IMAGE=$IMAGE ./deploystep") || !strings.Contains(post, "CODEBUILD_BUILD_SUCCEEDING") {
+		t.Errorf("post_build does not run deploystep with IMAGE after a successful build:\n%s", post)
+	}
+	if !strings.Contains(strings.Join(bs.Phases["pre_build"].Commands, "\n"), "get-login-password") {
+		t.Error("pre_build does not log in to ECR")
+	}
+	if !strings.Contains(strings.Join(bs.Env.Exported, " "), "IMAGE") {
+		t.Error("IMAGE is not exported for the pipeline")
+	}
+}
+
+// script turns the buildspec into the shell CodeBuild runs: version 0.2 runs every command in
+// one shell; a failing command ends its phase; post_build runs even after a failed build, with
+// CODEBUILD_BUILD_SUCCEEDING=0.
+func script(bs buildspec) string {
+	var b strings.Builder
+	b.WriteString("export CODEBUILD_BUILD_SUCCEEDING=1\n")
+	for _, phase := range []string{"install", "pre_build", "build"} {
+		fmt.Fprintf(&b, "if [ \"$CODEBUILD_BUILD_SUCCEEDING\" = 1 ]; then echo '## %s'; set -e\n", phase)
+		for _, c := range bs.Phases[phase].Commands {
+			b.WriteString(c + "\n")
+		}
+		b.WriteString("set +e; fi\n")
+	}
+	b.WriteString("echo '## post_build'\nset -e\n")
+	for _, c := range bs.Phases["post_build"].Commands {
+		b.WriteString(c + "\n")
+	}
+	return b.String()
+}
+
+// TestBuildspecRuns executes the buildspec's commands against the simulator: docker and aws are
+// PATH shims (no Docker engine, no S3 here), deploystep is the real binary.
+func TestBuildspecRuns(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name      string
+		failBuild bool
+	}{{"deploys", false}, {"failed build deploys nothing", true}} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			sim := startSim(t, world(awsim.Success, time.Second))
+			src, shims := t.TempDir(), t.TempDir()
+			calls := filepath.Join(shims, "calls.log")
+			dockerExit := "0"
+			if tc.failBuild {
+				dockerExit = `$( [ "$1" = build ] && echo 1 || echo 0 )`
+			}
+			os.WriteFile(filepath.Join(shims, "docker"), []byte("#!/bin/sh\necho \"docker $*\" >> "+calls+"\ncat >/dev/null 2>&1 || true\nexit "+dockerExit+"\n"), 0o755)
+			os.WriteFile(filepath.Join(shims, "aws"), []byte(`#!/bin/sh
+echo "aws $*" >> `+calls+`
+case "$1 $2" in
+  "ecr get-login-password") echo simulated-ecr-password ;;
+  "s3 cp") for a; do last=$prev; prev=$a; done; cp "`+binary+`" "$prev" ;;
+  *) echo "aws shim: unexpected $*" >&2; exit 1 ;;
+esac
+`), 0o755)
+			cmd := exec.Command("bash", "-c", script(readBuildspec(t)))
+			cmd.Dir = src
+			cmd.Env = env(sim, "PATH="+shims+":"+os.Getenv("PATH"), "CODEBUILD_SRC_DIR="+src,
+				"CODEBUILD_RESOLVED_SOURCE_VERSION="+awsim.DemoTag+"9d8e7f6a5b4c3d2e1f0a9b8c7d6e5f4a3b2c1",
+				"CODEBUILD_BUILD_ID=tsa-gallery-api:5e6f7a8b-0000-4000-8000-000000000001",
+				"REPOSITORY_URI=123456789012.dkr.ecr.us-east-1.amazonaws.com/"+awsim.DemoRepository,
+				"DEPLOY_PATH=codebuild", "DEPLOYSTEP_URL=s3://deploystep-artifacts/deploystep/deploystep-linux-arm64",
+				"IMAGE=", "POLL_INTERVAL=250ms")
+			var out bytes.Buffer
+			cmd.Stdout, cmd.Stderr = &out, &out
+			err := cmd.Run()
+			log, _ := os.ReadFile(calls)
+			if tc.failBuild {
+				if err == nil || strings.Contains(string(log), "docker push") || len(sim.Calls()) != 0 {
+					t.Fatalf("a failed build pushed or deployed: %v\n%s\n%s", err, out.String(), log)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("buildspec failed: %v\n%s\n%s", err, out.String(), log)
+			}
+			image := "123456789012.dkr.ecr.us-east-1.amazonaws.com/" + awsim.DemoRepository + ":" + awsim.DemoTag
+			for _, want := range []string{"aws s3 cp --only-show-errors s3://deploystep-artifacts/", "aws ecr get-login-password --region us-east-1",
+				"docker login --username AWS --password-stdin 123456789012.dkr.ecr.us-east-1.amazonaws.com",
+				"docker build -t 123456789012.dkr.ecr.us-east-1.amazonaws.com/tsa/gallery:latest -t " + image, "docker push " + image} {
+				if !strings.Contains(string(log), want) {
+					t.Errorf("no %q in the shim log:\n%s", want, log)
+				}
+			}
+			if !strings.Contains(out.String(), image+" is sha256:") || !strings.Contains(out.String(), "summary: succeeded") {
+				t.Errorf("deploystep did not run with IMAGE=%s:\n%s", image, out.String())
+			}
+			e := sim.Effects()
+			if e.Deployments[awsim.DemoCluster+"/"+awsim.DemoService] != 1 || e.Invalidations[awsim.DemoDistribution] != 1 {
+				t.Errorf("effects %+v\n%s", e, out.String())
+			}
+		})
+	}
+}
