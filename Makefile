@@ -47,5 +47,10 @@ lambda:
 	$(GO) run ./internal/lambdazip -o dist/deploystep-lambda.zip dist/bootstrap
 	@ls -l dist/deploystep-lambda.zip
 
+# deploystep beside the seed's AWS CLI lines and the SDK waiters on the same simulated
+# timelines; prints the table and writes bench/results.md (about 3 minutes).
+bench: build tools
+	$(GO) run ./bench -deploystep bin/deploystep -aws /usr/bin/aws
+
 clean:
 	rm -rf bin dist

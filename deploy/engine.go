@@ -114,7 +114,8 @@ type Engine struct {
 	ECR        ECRAPI
 	CloudFront CloudFrontAPI
 	Report     Reporter
-	// ReadGap is the least time between two ECS reads (the per-cluster read budget); default 1s.
+	// ReadGap is the least time between two ECS reads (the per-cluster read budget of one a
+	// second); default 1.02s, a margin for timer and network jitter.
 	ReadGap time.Duration
 	// Now is the clock; default time.Now.
 	Now func() time.Time
@@ -284,7 +285,7 @@ func sleep(ctx context.Context, d time.Duration) error {
 func (e *Engine) pace(ctx context.Context, burst bool) error {
 	gap := e.ReadGap
 	if gap == 0 {
-		gap = time.Second
+		gap = 1020 * time.Millisecond
 	}
 	e.mu.Lock()
 	wait := time.Until(e.lastRead.Add(gap))

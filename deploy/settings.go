@@ -109,7 +109,7 @@ func (s *Settings) Validate() error {
 		add("DISTRIBUTIONID lists %q twice", seen)
 	}
 	for _, d := range s.Distributions {
-		if !distributionID.MatchString(d) {
+		if len(d) < 6 || len(d) > 21 || !distributionID.MatchString(d) {
 			add("DISTRIBUTIONID %q is not a distribution id (like E2QWRUHAPOMQZL)", clip(d))
 		}
 	}
@@ -156,9 +156,17 @@ func (s *Settings) Validate() error {
 }
 
 var (
-	distributionID = regexp.MustCompile(`^E[A-Z0-9]{5,20}$`)
-	serviceName    = regexp.MustCompile(`^([A-Za-z0-9][A-Za-z0-9_-]{0,254}|arn:aws[a-z-]*:ecs:[a-z0-9-]+:[0-9]{12}:[a-z-]+/[A-Za-z0-9/_-]{1,512})$`)
+	distributionID = regexp.MustCompile(`^E[A-Z0-9]+$`)
+	// Lengths are checked in code: counted repetitions like {0,254} compile into large programs
+	// that cost start-up time (Lambda init) on every run.
+	serviceNameRE = regexp.MustCompile(`^([A-Za-z0-9][A-Za-z0-9_-]*|arn:aws[a-z-]*:ecs:[a-z0-9-]+:[0-9]+:[a-z-]+/[A-Za-z0-9/_-]+)$`)
 )
+
+type matcher func(string) bool
+
+func (m matcher) MatchString(s string) bool { return m(s) }
+
+var serviceName = matcher(func(s string) bool { return len(s) <= 600 && serviceNameRE.MatchString(s) })
 
 func dup(items []string) string {
 	seen := map[string]bool{}
@@ -251,14 +259,14 @@ func (r ImageRef) String() string {
 	return s + ":" + r.Tag
 }
 
-var imageURI = regexp.MustCompile(`^([0-9]{12})\.dkr\.ecr(?:-fips)?\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?/` +
+var imageURI = regexp.MustCompile(`^([0-9]+)\.dkr\.ecr(?:-fips)?\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?/` +
 	`((?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*)` +
-	`(?::([A-Za-z0-9_][A-Za-z0-9_.-]{0,127})|@(sha256:[a-f0-9]{64}))$`)
+	`(?::([A-Za-z0-9_][A-Za-z0-9_.-]*)|@(sha256:[a-f0-9]+))$`)
 
 // ParseImage parses <account>.dkr.ecr.<region>.amazonaws.com/<repo>:<tag> or ...@sha256:<digest>.
 func ParseImage(s string) (ImageRef, error) {
 	m := imageURI.FindStringSubmatch(s)
-	if m == nil {
+	if len(s) > 1024 || m == nil || len(m[1]) != 12 || len(m[4]) > 128 || (m[5] != "" && len(m[5]) != 71) {
 		return ImageRef{}, fmt.Errorf("%q is not an ECR image URI like 123456789012.dkr.ecr.eu-west-1.amazonaws.com/repo:tag or ...@sha256:<64 hex>", clip(s))
 	}
 	return ImageRef{Registry: m[1], Region: m[2], Repository: m[3], Tag: m[4], Digest: m[5]}, nil
