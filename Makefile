@@ -12,7 +12,10 @@ GOBIN     := $(shell $(GO) env GOPATH)/bin
 RIE_VERSION := v0.0.0-20261030222936-bef5c4ba774d
 LAMBDA_ARCH ?= arm64
 
-.PHONY: all build demo test vet tools bench lambda clean
+FUZZTIME ?= 20s
+FUZZERS  := FuzzSettings FuzzUserParameters FuzzDecodeToken FuzzParseImage FuzzInvalidationPaths
+
+.PHONY: all build demo test vet tools bench lambda fuzz clean
 
 all: build
 
@@ -51,6 +54,10 @@ lambda:
 # timelines; prints the table and writes bench/results.md (about 3 minutes).
 bench: build tools
 	$(GO) run ./bench -deploystep bin/deploystep -aws /usr/bin/aws
+
+# Each fuzz target of the hostile-input suite for FUZZTIME; seed corpora in deploy/testdata/fuzz.
+fuzz:
+	@for f in $(FUZZERS); do echo "== $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) ./deploy || exit 1; done
 
 clean:
 	rm -rf bin dist

@@ -46,24 +46,32 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
-
 // startRIE runs the binary as a Lambda function under aws-lambda-rie with the given function
 // timeout, and returns a driver for it and the function's log.
 func startRIE(t *testing.T, sim *awsim.Server, timeoutSeconds int, env ...string) (*awsim.Driver, *syncBuffer) {
 	t.Helper()
-	rie := testtool.RIE(t)
-	p1, p2 := freePort(t), freePort(t)
-	cmd := exec.Command(rie, "--runtime-interface-emulator-address", fmt.Sprintf("127.0.0.1:%d", p1),
-		"--runtime-api-address", fmt.Sprintf("127.0.0.1:%d", p2), binary)
+	d, logs, stop, err := launchRIE(testtool.RIE(t), sim, timeoutSeconds, env...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(stop)
+	return d, logs
+}
+
+// launchRIE starts aws-lambda-rie on two loopback ports with the binary as bootstrap; it is safe
+// to call from any goroutine.
+func launchRIE(rie string, sim *awsim.Server, timeoutSeconds int, env ...string) (*awsim.Driver, *syncBuffer, func(), error) {
+	ports := make([]int, 2)
+	for i := range ports {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		ports[i] = ln.Addr().(*net.TCPAddr).Port
+		ln.Close()
+	}
+	cmd := exec.Command(rie, "--runtime-interface-emulator-address", fmt.Sprintf("127.0.0.1:%d", ports[0]),
+		"--runtime-api-address", fmt.Sprintf("127.0.0.1:%d", ports[1]), binary)
 	cmd.Env = append([]string{
 		"PATH=" + os.Getenv("PATH"), "HOME=" + os.TempDir(),
 		fmt.Sprintf("AWS_LAMBDA_FUNCTION_TIMEOUT=%d", timeoutSeconds),
@@ -74,24 +82,25 @@ func startRIE(t *testing.T, sim *awsim.Server, timeoutSeconds int, env ...string
 	logs := &syncBuffer{}
 	cmd.Stdout, cmd.Stderr = logs, logs
 	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
+		return nil, nil, nil, err
 	}
-	t.Cleanup(func() {
+	stop := func() {
 		cmd.Process.Kill()
 		cmd.Wait()
-	})
-	addr := fmt.Sprintf("127.0.0.1:%d", p1)
+	}
+	addr := fmt.Sprintf("127.0.0.1:%d", ports[0])
 	for deadline := time.Now().Add(10 * time.Second); ; {
 		if c, err := net.Dial("tcp", addr); err == nil {
 			c.Close()
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("aws-lambda-rie did not listen on %s:\n%s", addr, logs)
+			stop()
+			return nil, nil, nil, fmt.Errorf("aws-lambda-rie did not listen on %s:\n%s", addr, logs)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	return &awsim.Driver{Sim: sim, InvokeURL: "http://" + addr + "/2015-03-31/functions/function/invocations"}, logs
+	return &awsim.Driver{Sim: sim, InvokeURL: "http://" + addr + "/2015-03-31/functions/function/invocations"}, logs, stop, nil
 }
 
 func userParameters(extra map[string]any) string {

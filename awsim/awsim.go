@@ -154,6 +154,7 @@ type Call struct {
 	Params  map[string]string `json:"params,omitempty"`
 	Status  int               `json:"status"`
 	Error   string            `json:"error,omitempty"` // error code, or the fault injected
+	Delay   time.Duration     `json:"delay,omitempty"` // latency injected before answering
 }
 
 // Effects counts what changed the simulated world.
@@ -391,6 +392,7 @@ func (s *Server) injectBefore(w http.ResponseWriter, svc, op string, call *Call)
 		if d == 0 {
 			d = 2 * time.Second
 		}
+		call.Delay = d
 		time.Sleep(d)
 	}
 	switch {

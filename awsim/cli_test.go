@@ -60,7 +60,9 @@ func bash(t *testing.T, env []string, timeout time.Duration, script string) (str
 
 func TestCLISeedLinesSucceed(t *testing.T) {
 	t.Parallel()
-	sim := start(t, awsim.DemoConfig(awsim.Success, time.Second, time.Second))
+	// The rollout outlasts the CLI's start-up even on a loaded machine, so the waiter must poll,
+	// sleep its 15 s, and poll again: one cycle.
+	sim := start(t, awsim.DemoConfig(awsim.Success, 6*time.Second, time.Second))
 	out, err := bash(t, cliEnv(t, sim), 2*time.Minute, seedLines)
 	if err != nil {
 		t.Fatalf("seed lines failed: %v\n%s", err, out)

@@ -14,6 +14,8 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/service/codepipeline"
 	cptypes "github.com/aws/aws-sdk-go-v2/service/codepipeline/types"
 	"github.com/sethvargo/go-envconfig"
@@ -43,7 +45,15 @@ func StartLambda() {
 		fmt.Fprintln(os.Stderr, "deploystep: AWS configuration:", err)
 		os.Exit(ExitConfig)
 	}
-	h := &Handler{AWS: cfg, Pipeline: codepipeline.NewFromConfig(cfg)}
+	h := &Handler{AWS: cfg, Pipeline: codepipeline.NewFromConfig(cfg, func(o *codepipeline.Options) {
+		// The job result must get through within the margin before the Lambda deadline: many
+		// quick attempts rather than a few long backoffs; reportContext bounds the whole.
+		o.Retryer = retry.NewStandard(func(so *retry.StandardOptions) {
+			so.MaxAttempts = 20
+			so.MaxBackoff = 300 * time.Millisecond
+			so.RateLimiter = ratelimit.None
+		})
+	})}
 	lambda.Start(h.Handle)
 }
 
@@ -106,14 +116,24 @@ func (h *Handler) Handle(ctx context.Context, ev events.CodePipelineJobEvent) er
 }
 
 // sliceDeadline is when an invocation stops working to hand over: before the Lambda deadline
-// by a margin that leaves time to report (a tenth of the time, between 1s and 20s).
+// by a margin that leaves time to report through throttling and slow calls (a third of the
+// time, between 1s and 30s: 30s for a 15-minute function).
 func sliceDeadline(ctx context.Context, now time.Time) time.Time {
 	deadline, ok := ctx.Deadline()
 	if !ok {
 		return now.Add(14 * time.Minute)
 	}
-	margin := min(max(deadline.Sub(now)/10, time.Second), 20*time.Second)
+	margin := min(max(deadline.Sub(now)/3, time.Second), 30*time.Second)
 	return deadline.Add(-margin)
+}
+
+// reportContext bounds a report to CodePipeline so that it ends, retries included, just before
+// Lambda stops the function: a report cut off by the runtime is worse than one that gives up.
+func reportContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	if deadline, ok := ctx.Deadline(); ok {
+		return context.WithDeadline(ctx, deadline.Add(-200*time.Millisecond))
+	}
+	return context.WithTimeout(ctx, time.Minute)
 }
 
 // settings reads UserParameters (a JSON object with the environment variables' names) over the
@@ -183,6 +203,8 @@ func (h *Handler) handOver(ctx context.Context, log io.Writer, jobID string, s S
 		return
 	}
 	summary := fmt.Sprintf("deploystep: %s after %s", st.Phase, time.Since(st.Started).Round(time.Second))
+	ctx, cancel := reportContext(ctx)
+	defer cancel()
 	_, err = h.Pipeline.PutJobSuccessResult(ctx, &codepipeline.PutJobSuccessResultInput{
 		JobId:             aws.String(jobID),
 		ContinuationToken: aws.String(tok),
@@ -216,6 +238,8 @@ func (h *Handler) finish(ctx context.Context, log io.Writer, jobID string, e *En
 	if v := joinMap(sum.Invalidations); v != "" {
 		summary += "; invalidations " + v
 	}
+	ctx, cancel := reportContext(ctx)
+	defer cancel()
 	_, perr := h.Pipeline.PutJobSuccessResult(ctx, &codepipeline.PutJobSuccessResultInput{
 		JobId: aws.String(jobID), OutputVariables: vars,
 		ExecutionDetails: &cptypes.ExecutionDetails{Summary: aws.String(clipTo(summary, 2048)), PercentComplete: aws.Int32(100)},
@@ -225,6 +249,8 @@ func (h *Handler) finish(ctx context.Context, log io.Writer, jobID string, e *En
 
 func (h *Handler) fail(ctx context.Context, log io.Writer, jobID string, typ cptypes.FailureType, msg string) {
 	fmt.Fprintf(log, "deploystep: job %s: %s: %s\n", jobID, typ, msg)
+	ctx, cancel := reportContext(ctx)
+	defer cancel()
 	_, err := h.Pipeline.PutJobFailureResult(ctx, &codepipeline.PutJobFailureResultInput{
 		JobId:          aws.String(jobID),
 		FailureDetails: &cptypes.FailureDetails{Type: typ, Message: aws.String(clipTo(msg, 5000))},
