@@ -196,7 +196,7 @@ func TestReliabilityFaultMatrix(t *testing.T) {
 	rie := testtool.RIE(t)
 	cells := make([][2]*cellResult, len(faultCells))
 	var wg sync.WaitGroup
-	sem := make(chan struct{}, 8)
+	sem := make(chan struct{}, 12)
 	for i, cell := range faultCells {
 		cells[i] = [2]*cellResult{{}, {}}
 		for seed := 1; seed <= seeds; seed++ {
@@ -206,7 +206,9 @@ func TestReliabilityFaultMatrix(t *testing.T) {
 					defer wg.Done()
 					sem <- struct{}{}
 					defer func() { <-sem }()
-					cfg := awsim.DemoConfig(awsim.Success, 2*time.Second, time.Second)
+					// Rollout 12 s against a 15 s function (slices of 10 s, a 5 s margin to report):
+					// every Lambda run hands over at least once.
+					cfg := awsim.DemoConfig(awsim.Success, 12*time.Second, time.Second)
 					cfg.Seed = int64(seed*100 + i)
 					cfg.Faults = map[string]awsim.Fault{"*": f}
 					sim, err := awsim.Start(cfg, 0)
@@ -221,7 +223,7 @@ func TestReliabilityFaultMatrix(t *testing.T) {
 						r := runBin(t, env(sim, "DEPLOY_TIMEOUT=90s", fmt.Sprintf("CODEBUILD_BUILD_ID=matrix:%d-%d", i, seed)))
 						ok, note = r.code == 0, r.String()
 					} else {
-						d, logs, stop, err := launchRIE(rie, sim, 9)
+						d, logs, stop, err := launchRIE(rie, sim, 15)
 						if err != nil {
 							t.Error(err)
 							return
@@ -231,7 +233,7 @@ func TestReliabilityFaultMatrix(t *testing.T) {
 						x, err := d.Run(ctx, jobInput(userParameters(map[string]any{"ACTION_TIMEOUT": "90s"})))
 						cancel()
 						final, done := x.Final()
-						ok = err == nil && done && final.Success
+						ok = err == nil && done && final.Success && len(x.Invocations) >= 2
 						note = fmt.Sprintf("%v\n%s\n%s", err, results(x), logs)
 					}
 					e := sim.Effects()
@@ -343,5 +345,30 @@ func TestReliabilityLambdaEveryEventTwice(t *testing.T) {
 	}
 	if !strings.Contains(logs.String(), "already has its result") {
 		t.Errorf("the duplicates did not meet InvalidJobStateException:\n%s", logs)
+	}
+}
+
+// TestReliabilityCutOffUpdateServiceIsNotRepeated: every UpdateService is held 5 s by the
+// simulator, longer than the function's slice, so the call is cut off and lands after the
+// next invocation has started. That invocation must wait for it, not send another.
+func TestReliabilityCutOffUpdateServiceIsNotRepeated(t *testing.T) {
+	t.Parallel()
+	cfg := awsim.DemoConfig(awsim.Success, 2*time.Second, time.Second)
+	cfg.Faults = map[string]awsim.Fault{"ECS.UpdateService": {Latency: 1, Delay: awsim.Duration(5 * time.Second)}}
+	sim := startSim(t, cfg)
+	d, logs := startRIE(t, sim, 6) // slices of 4 s
+	x, err := d.Run(context.Background(), jobInput(userParameters(nil)))
+	final, ok := x.Final()
+	if err != nil || !ok || !final.Success {
+		t.Fatalf("%v %s\n%s", err, results(x), logs)
+	}
+	if n := sim.Effects().Deployments[awsim.DemoCluster+"/"+awsim.DemoService]; n != 1 {
+		t.Fatalf("%d deployments; the cut-off UpdateService was sent again\n%s", n, logs)
+	}
+	if sim.CountCalls("ECS", "UpdateService") != 1 {
+		t.Errorf("UpdateService sent %d times", sim.CountCalls("ECS", "UpdateService"))
+	}
+	if !strings.Contains(logs.String(), "UpdateService's answer was lost, but deployment") {
+		t.Errorf("the next invocation did not say it adopted the landed deployment:\n%s", logs)
 	}
 }

@@ -354,18 +354,28 @@ func (s *Server) serveJSON(w http.ResponseWriter, r *http.Request) {
 		out, aerr = s.cp.handle(s, op, body, &call)
 	}
 	s.mu.Unlock()
-	if after {
-		s.record(call, 0, "fault:reset-after")
-		resetConn(w)
-		return
-	}
-	if aerr != nil {
-		s.record(call, aerr.Status, aerr.Code)
-		writeJSONError(w, aerr)
+	if s.answered(w, call, after, aerr, writeJSONError) {
 		return
 	}
 	s.record(call, 200, "")
 	writeJSON(w, 200, out)
+}
+
+// answered finishes a call that was applied but gets no success answer: the connection is reset
+// (a reset-after fault: the effect happened, the answer is lost), or the error is written in the
+// protocol's format. It reports whether the call was answered.
+func (s *Server) answered(w http.ResponseWriter, call Call, resetAfter bool, aerr *apiError, writeErr func(http.ResponseWriter, *apiError)) bool {
+	switch {
+	case resetAfter:
+		s.record(call, 0, "fault:reset-after")
+		resetConn(w)
+	case aerr != nil:
+		s.record(call, aerr.Status, aerr.Code)
+		writeErr(w, aerr)
+	default:
+		return false
+	}
+	return true
 }
 
 // injectBefore applies the faults configured for svc.op. It reports whether the request was

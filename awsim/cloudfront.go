@@ -102,14 +102,7 @@ func (s *Server) serveCloudFront(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	status, out, extra, aerr := s.cf.handle(call.Op, parts, body, &call)
 	s.mu.Unlock()
-	if after {
-		s.record(call, 0, "fault:reset-after")
-		resetConn(w)
-		return
-	}
-	if aerr != nil {
-		s.record(call, aerr.Status, aerr.Code)
-		writeXMLError(w, aerr)
+	if s.answered(w, call, after, aerr, writeXMLError) {
 		return
 	}
 	s.record(call, status, "")

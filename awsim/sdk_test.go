@@ -477,3 +477,37 @@ func TestDriverFollowsContinuations(t *testing.T) {
 }
 
 func jsonDecode(r *http.Request, v any) error { return json.NewDecoder(r.Body).Decode(v) }
+
+// The inspection endpoints serve the call log (with the key parameters) and the effects.
+func TestInspectionEndpoints(t *testing.T) {
+	t.Parallel()
+	sim := start(t, awsim.DemoConfig(awsim.Success, time.Second, time.Second))
+	c := sdk(sim, 1)
+	ctx := context.Background()
+	if _, err := c.ecs.UpdateService(ctx, &ecs.UpdateServiceInput{Cluster: aws.String(awsim.DemoCluster),
+		Service: aws.String(awsim.DemoService), ForceNewDeployment: true}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.cf.CreateInvalidation(ctx, &cloudfront.CreateInvalidationInput{DistributionId: aws.String(awsim.DemoDistribution),
+		InvalidationBatch: &cftypes.InvalidationBatch{CallerReference: aws.String("ref-9"), Paths: &cftypes.Paths{Quantity: aws.Int32(1), Items: []string{"/a"}}}}); err != nil {
+		t.Fatal(err)
+	}
+	var calls []awsim.Call
+	var effects awsim.Effects
+	for path, v := range map[string]any{"/_awsim/calls": &calls, "/_awsim/effects": &effects} {
+		resp, err := http.Get(sim.URL() + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+	}
+	if len(calls) != 2 || calls[0].Params["forceNewDeployment"] != "true" || calls[1].Params["callerReference"] != "ref-9" || calls[1].Params["paths"] != "/a" {
+		t.Fatalf("calls %+v", calls)
+	}
+	if effects.Deployments[awsim.DemoCluster+"/"+awsim.DemoService] != 1 || effects.Invalidations[awsim.DemoDistribution] != 1 {
+		t.Fatalf("effects %+v", effects)
+	}
+}

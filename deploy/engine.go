@@ -38,6 +38,10 @@ type State struct {
 	// Before is each service's PRIMARY deployment before UpdateService: a deployment that
 	// replaces it after an UpdateService whose answer was lost is ours.
 	Before map[string]string `json:"b,omitempty"`
+	// Unknown holds, per service, when an UpdateService was sent whose outcome is unknown (cut
+	// off, timed out, reset, 5xx): it may still land, so it is not sent again within
+	// unknownWindow of that time, and a new PRIMARY in the meantime is ours.
+	Unknown map[string]time.Time `json:"u,omitempty"`
 	// Deployments pins the deployment followed, per service.
 	Deployments map[string]string `json:"dp,omitempty"`
 	// Digests holds the image digests read from each service's new tasks; WantDigests marks the
@@ -66,6 +70,9 @@ func (st *State) init() {
 	}
 	if st.Deployments == nil {
 		st.Deployments = map[string]string{}
+	}
+	if st.Unknown == nil {
+		st.Unknown = map[string]time.Time{}
 	}
 	if st.Digests == nil {
 		st.Digests = map[string][]string{}

@@ -4,10 +4,14 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
 	ecrtypes "github.com/aws/aws-sdk-go-v2/service/ecr/types"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
@@ -81,8 +85,7 @@ func (e *Engine) describeWith(ctx context.Context, names []string, include []ecs
 }
 
 // startDeployments checks every service before touching any, then forces a new deployment of
-// each and pins it. UpdateService is sent without SDK retries: when its answer is lost, the
-// service is read again and a new PRIMARY deployment is adopted instead of making a second one.
+// each and pins it.
 func (e *Engine) startDeployments(ctx context.Context, st *State) error {
 	var todo []string
 	for _, svc := range e.Settings.Services {
@@ -126,19 +129,79 @@ func (e *Engine) startDeployments(ctx context.Context, st *State) error {
 		if _, ok := st.Before[name]; !ok {
 			st.Before[name] = primaryID(services[name])
 		}
-		if err := e.mark(ctx, st, name, services[name]); err != nil {
-			return err
-		}
-		if err := e.startOne(ctx, st, name); err != nil {
+		if err := e.startOne(ctx, st, name, services[name].ServiceArn); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// runTag is the service tag that marks the deployment a run started: "<key hash> <the PRIMARY
-// deployment it replaces>". It is written before UpdateService, so a re-run of the same build
-// or a re-delivered job event finds it whether or not the deployment was started.
+// unknownWindow is how long an UpdateService whose outcome is unknown may still land: AWS
+// applies a request it received within seconds or not at all.
+const unknownWindow = 10 * time.Second
+
+// startOne forces the new deployment of one service and pins it. UpdateService is sent without
+// SDK retries and never blindly again: after an unknown outcome the service is read until the
+// deployment shows up (it is ours) or unknownWindow has passed (it never landed).
+func (e *Engine) startOne(ctx context.Context, st *State, name string, arn *string) error {
+	noRetry := func(o *ecs.Options) { o.RetryMaxAttempts = 1 }
+	for {
+		if sent, ok := st.Unknown[name]; ok {
+			if services, err := e.describe(ctx, []string{name}); err == nil {
+				if id := primaryID(services[name]); id != "" && id != st.Before[name] {
+					delete(st.Unknown, name)
+					st.Deployments[name] = id
+					e.emit(Event{Kind: KindDeployment, Service: name, Deployment: id,
+						Message: fmt.Sprintf("UpdateService's answer was lost, but deployment %s was started: following it", id)})
+					return nil
+				}
+			}
+			if e.now().Sub(sent) < unknownWindow {
+				if err := sleep(ctx, e.Settings.Poll); err != nil {
+					return err
+				}
+				continue
+			}
+			delete(st.Unknown, name) // it never landed: send it again
+		}
+		if err := e.mark(ctx, st, name, arn); err != nil {
+			return err
+		}
+		st.Unknown[name] = e.now() // until an answer says otherwise
+		out, err := e.ECS.UpdateService(ctx, &ecs.UpdateServiceInput{Cluster: aws.String(e.Settings.Cluster),
+			Service: aws.String(name), ForceNewDeployment: true}, noRetry)
+		if err == nil && out.Service != nil {
+			delete(st.Unknown, name)
+			id := primaryID(*out.Service)
+			st.Deployments[name] = id
+			e.emit(Event{Kind: KindDeployment, Service: name, Deployment: id,
+				Message: fmt.Sprintf("started deployment %s of task definition %s", id, shortARN(aws.ToString(out.Service.TaskDefinition)))})
+			return nil
+		}
+		if rejected(err) {
+			delete(st.Unknown, name) // a 4xx answer: nothing was applied
+		}
+		err = classify(err, "UpdateService "+name)
+		if isFinal(err) {
+			return err
+		}
+		if err := e.transient(ctx, err, "UpdateService "+name); err != nil {
+			return err
+		}
+	}
+}
+
+// rejected reports whether err is an answer that says the call was not applied (HTTP 4xx, such
+// as throttling or validation), as opposed to no answer or a 5xx, whose outcome is unknown.
+func rejected(err error) bool {
+	var re *awshttp.ResponseError
+	return errors.As(err, &re) && re.HTTPStatusCode() >= 400 && re.HTTPStatusCode() < 500
+}
+
+// runTag is the service tag that marks the deployment a run started:
+// "<key hash> <the PRIMARY deployment it replaces> t=<unix seconds of the attempt>". It is written
+// before each UpdateService, so a re-run of the same build or a re-delivered job event finds it
+// whether or not the deployment was started, and knows whether an attempt may still land.
 const runTag = "deploystep:run"
 
 func runMarker(key string) string {
@@ -146,7 +209,8 @@ func runMarker(key string) string {
 	return hex.EncodeToString(sum[:8])
 }
 
-// resume adopts the deployment an earlier run with the same RunKey started, if any.
+// resume adopts the deployment an earlier run with the same RunKey started, if any; when that
+// run's last attempt may still land, it makes startOne wait for it instead of sending another.
 func (e *Engine) resume(st *State, name string, s ecstypes.Service) bool {
 	if e.Settings.RunKey == "" {
 		return false
@@ -157,30 +221,39 @@ func (e *Engine) resume(st *State, name string, s ecstypes.Service) bool {
 			value = aws.ToString(t.Value)
 		}
 	}
-	before, ok := strings.CutPrefix(value, runMarker(e.Settings.RunKey)+" ")
+	rest, ok := strings.CutPrefix(value, runMarker(e.Settings.RunKey)+" ")
 	if !ok {
 		return false
 	}
+	before, stamp, _ := strings.Cut(rest, " t=")
 	st.Before[name] = before
 	id := primaryID(s)
 	if id == "" || id == before {
-		return false // marked, but UpdateService never took effect: start it now
+		if secs, err := strconv.ParseInt(stamp, 10, 64); err == nil {
+			if at := time.Unix(secs, 0); e.now().Sub(at) < unknownWindow {
+				if prev, ok := st.Unknown[name]; !ok || at.After(prev) {
+					st.Unknown[name] = at
+				}
+			}
+		}
+		return false // marked, but no deployment of ours yet: startOne waits or sends
 	}
+	delete(st.Unknown, name)
 	st.Deployments[name] = id
 	e.emit(Event{Kind: KindDeployment, Service: name, Deployment: id,
 		Message: fmt.Sprintf("resuming: deployment %s was started by an earlier run of this release; following it instead of starting another", id)})
 	return true
 }
 
-// mark tags the service with the run marker before UpdateService. Without the permission the
+// mark tags the service with the run marker before an UpdateService. Without the permission the
 // run goes on, but a re-run of the same release would start a second deployment.
-func (e *Engine) mark(ctx context.Context, st *State, name string, s ecstypes.Service) error {
+func (e *Engine) mark(ctx context.Context, st *State, name string, arn *string) error {
 	if e.Settings.RunKey == "" {
 		return nil
 	}
-	value := runMarker(e.Settings.RunKey) + " " + st.Before[name]
+	value := fmt.Sprintf("%s %s t=%d", runMarker(e.Settings.RunKey), st.Before[name], e.now().Unix())
 	for {
-		_, err := e.ECS.TagResource(ctx, &ecs.TagResourceInput{ResourceArn: s.ServiceArn,
+		_, err := e.ECS.TagResource(ctx, &ecs.TagResourceInput{ResourceArn: arn,
 			Tags: []ecstypes.Tag{{Key: aws.String(runTag), Value: aws.String(value)}}})
 		if err == nil {
 			return nil
@@ -193,41 +266,6 @@ func (e *Engine) mark(ctx context.Context, st *State, name string, s ecstypes.Se
 		}
 		if err := e.transient(ctx, err, "TagResource "+name); err != nil {
 			return err
-		}
-	}
-}
-
-func (e *Engine) startOne(ctx context.Context, st *State, name string) error {
-	noRetry := func(o *ecs.Options) { o.RetryMaxAttempts = 1 }
-	for {
-		out, err := e.ECS.UpdateService(ctx, &ecs.UpdateServiceInput{Cluster: aws.String(e.Settings.Cluster),
-			Service: aws.String(name), ForceNewDeployment: true}, noRetry)
-		if err == nil && out.Service != nil {
-			id := primaryID(*out.Service)
-			st.Deployments[name] = id
-			e.emit(Event{Kind: KindDeployment, Service: name, Deployment: id,
-				Message: fmt.Sprintf("started deployment %s of task definition %s", id, shortARN(aws.ToString(out.Service.TaskDefinition)))})
-			return nil
-		}
-		err = classify(err, "UpdateService "+name)
-		if isFinal(err) {
-			return err
-		}
-		if err := e.transient(ctx, err, "UpdateService "+name); err != nil {
-			return err
-		}
-		// The call may have been applied although its answer was lost: look before sending it again.
-		services, derr := e.describe(ctx, []string{name})
-		if derr != nil {
-			continue
-		}
-		if s, ok := services[name]; ok {
-			if id := primaryID(s); id != "" && id != st.Before[name] {
-				st.Deployments[name] = id
-				e.emit(Event{Kind: KindDeployment, Service: name, Deployment: id,
-					Message: fmt.Sprintf("UpdateService's answer was lost, but deployment %s was started: following it", id)})
-				return nil
-			}
 		}
 	}
 }
