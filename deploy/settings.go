@@ -114,11 +114,11 @@ func (s *Settings) Validate() error {
 		}
 	}
 	for _, n := range s.Services {
-		if !serviceName.MatchString(n) {
+		if !validName(n) {
 			add("SERVICE %q is not a service name or ARN", clip(n))
 		}
 	}
-	if s.Cluster != "" && !serviceName.MatchString(s.Cluster) {
+	if s.Cluster != "" && !validName(s.Cluster) {
 		add("CLUSTER %q is not a cluster name or ARN", clip(s.Cluster))
 	}
 	if !s.SkipInvalidation {
@@ -162,11 +162,8 @@ var (
 	serviceNameRE = regexp.MustCompile(`^([A-Za-z0-9][A-Za-z0-9_-]*|arn:aws[a-z-]*:ecs:[a-z0-9-]+:[0-9]+:[a-z-]+/[A-Za-z0-9/_-]+)$`)
 )
 
-type matcher func(string) bool
-
-func (m matcher) MatchString(s string) bool { return m(s) }
-
-var serviceName = matcher(func(s string) bool { return len(s) <= 600 && serviceNameRE.MatchString(s) })
+// validName reports whether s is an ECS cluster or service name or ARN.
+func validName(s string) bool { return len(s) <= 600 && serviceNameRE.MatchString(s) }
 
 func dup(items []string) string {
 	seen := map[string]bool{}
