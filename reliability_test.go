@@ -186,9 +186,10 @@ func countFaults(sim *awsim.Server) int {
 
 // TestReliabilityFaultMatrix runs every fault cell with several seeds in both modes. Each run
 // must end with the right verdict, exactly one deployment and one invalidation (the simulator's
-// effect counters), within its timeout. It prints the matrix that the README shows.
+// effect counters), within its timeout. It prints the matrix that the README shows. It runs on
+// its own, not beside the parallel tests: its timing (a report within the hand-over margin
+// through 2 s spikes) is the system's, not the test machine's.
 func TestReliabilityFaultMatrix(t *testing.T) {
-	t.Parallel()
 	seeds := 3
 	if *long {
 		seeds = 20
@@ -196,7 +197,7 @@ func TestReliabilityFaultMatrix(t *testing.T) {
 	rie := testtool.RIE(t)
 	cells := make([][2]*cellResult, len(faultCells))
 	var wg sync.WaitGroup
-	sem := make(chan struct{}, 12)
+	sem := make(chan struct{}, 8)
 	for i, cell := range faultCells {
 		cells[i] = [2]*cellResult{{}, {}}
 		for seed := 1; seed <= seeds; seed++ {
