@@ -187,8 +187,9 @@ func countFaults(sim *awsim.Server) int {
 // TestReliabilityFaultMatrix runs every fault cell with several seeds in both modes. Each run
 // must end with the right verdict, exactly one deployment and one invalidation (the simulator's
 // effect counters), within its timeout. It prints the matrix that the README shows. It runs on
-// its own, not beside the parallel tests: its timing (a report within the hand-over margin
-// through 2 s spikes) is the system's, not the test machine's.
+// its own, not beside the parallel tests, so its timing is the system's, not the test machine's.
+// Every 5xx or reset on UpdateService costs the unknown-outcome window, so the all-together cell
+// is slow by design: the bound is 3 minutes.
 func TestReliabilityFaultMatrix(t *testing.T) {
 	seeds := 3
 	if *long {
@@ -221,7 +222,7 @@ func TestReliabilityFaultMatrix(t *testing.T) {
 					var ok bool
 					var note string
 					if mode == 0 {
-						r := runBin(t, env(sim, "DEPLOY_TIMEOUT=90s", fmt.Sprintf("CODEBUILD_BUILD_ID=matrix:%d-%d", i, seed)))
+						r := runBin(t, env(sim, "DEPLOY_TIMEOUT=3m", fmt.Sprintf("CODEBUILD_BUILD_ID=matrix:%d-%d", i, seed)))
 						ok, note = r.code == 0, r.String()
 					} else {
 						d, logs, stop, err := launchRIE(rie, sim, 15)
@@ -230,8 +231,8 @@ func TestReliabilityFaultMatrix(t *testing.T) {
 							return
 						}
 						defer stop()
-						ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-						x, err := d.Run(ctx, jobInput(userParameters(map[string]any{"ACTION_TIMEOUT": "90s"})))
+						ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+						x, err := d.Run(ctx, jobInput(userParameters(map[string]any{"ACTION_TIMEOUT": "3m"})))
 						cancel()
 						final, done := x.Final()
 						ok = err == nil && done && final.Success && len(x.Invocations) >= 2

@@ -137,8 +137,9 @@ func (e *Engine) startDeployments(ctx context.Context, st *State) error {
 }
 
 // unknownWindow is how long an UpdateService whose outcome is unknown may still land: AWS
-// applies a request it received within seconds or not at all.
-const unknownWindow = 10 * time.Second
+// applies a request it received within seconds or not at all. Each unknown outcome (5xx, reset,
+// cut-off) that did not land costs this much before the call is sent again.
+const unknownWindow = 8 * time.Second
 
 // startOne forces the new deployment of one service and pins it. UpdateService is sent without
 // SDK retries and never blindly again: after an unknown outcome the service is read until the
