@@ -297,7 +297,6 @@ func TestInfraWiring(t *testing.T) {
 	task := resources.path("APITask", "Properties")
 	check("APITask NetworkMode", task.path("NetworkMode").str(), "awsvpc")
 	check("APITask RequiresCompatibilities", task.path("RequiresCompatibilities").Content[0].Value, "FARGATE")
-	check("container port", task.path("ContainerDefinitions").Content[0].Content[0].Value, "Name")
 	cont := &node{task.path("ContainerDefinitions").Content[0]}
 	check("container port", cont.path("PortMappings").Content[0].Content[1].Value, "3000")
 	svc := resources.path("APIService", "Properties")

@@ -283,13 +283,6 @@ func (s *Server) Effects() Effects {
 	}
 }
 
-// SetFaults replaces the fault configuration; tests use it to start a storm mid-run.
-func (s *Server) SetFaults(f map[string]Fault) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.cfg.Faults = f
-}
-
 // apiError is an AWS error answer.
 type apiError struct {
 	Status  int

@@ -43,7 +43,6 @@ type deployment struct {
 	rolloutState, reason     string
 	created, updated         time.Time
 	digest                   string
-	foreign                  bool
 	running                  []*task
 }
 
@@ -69,7 +68,6 @@ type task struct {
 type timeline struct {
 	start   time.Time
 	ours    *deployment
-	prev    *deployment
 	steps   []step
 	next    int
 	failing bool
@@ -246,7 +244,7 @@ func (w *ecsWorld) startRollout(svc *service, now time.Time) *deployment {
 	if every <= 0 {
 		every = rollout / 4
 	}
-	tl := &timeline{start: now, ours: d, prev: prev, every: every}
+	tl := &timeline{start: now, ours: d, every: every}
 	name := svc.spec.Name
 	complete := func(d *deployment) func(time.Time) {
 		return func(now time.Time) {
@@ -319,7 +317,6 @@ func (w *ecsWorld) startRollout(svc *service, now time.Time) *deployment {
 					o.status = "ACTIVE"
 				}
 				f = w.newDeployment(svc, svc.taskDef, now)
-				f.foreign = true
 				f.digest = "sha256:" + fmt.Sprintf("%x", sha256.Sum256([]byte("foreign:"+name)))
 				svc.deployments = append([]*deployment{f}, svc.deployments...)
 			}},

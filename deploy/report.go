@@ -65,12 +65,6 @@ type Reporter interface {
 	Report(Event)
 }
 
-// ReporterFunc adapts a function to Reporter.
-type ReporterFunc func(Event)
-
-// Report calls f.
-func (f ReporterFunc) Report(e Event) { f(e) }
-
 // NewReporter writes events to w as text for CI logs, or as JSON lines with format "json".
 func NewReporter(w io.Writer, format string) Reporter {
 	return &writer{w: w, json: format == "json"}
