@@ -58,9 +58,12 @@ func startSim(t *testing.T, cfg awsim.Config) *awsim.Server {
 	return sim
 }
 
+// endpoint is an AWS emulator: awsim, or moto's server.
+type endpoint interface{ URL() string }
+
 // env is the environment of a run against sim: the demo world's names, placeholder credentials,
 // nothing from the developer's own AWS configuration. extra overrides ("NAME=" removes).
-func env(sim *awsim.Server, extra ...string) []string {
+func env(sim endpoint, extra ...string) []string {
 	base := map[string]string{
 		"PATH": os.Getenv("PATH"), "HOME": os.TempDir(),
 		"AWS_ENDPOINT_URL": sim.URL(), "AWS_REGION": "us-east-1",

@@ -25,12 +25,15 @@ usage: deploystep [flags]
 Settings come from the environment; a flag overrides its variable.
   CLUSTER                  ECS cluster (required)
   SERVICE                  ECS service; a comma-separated list deploys several in parallel (required)
-  DISTRIBUTIONID           CloudFront distribution id(s), comma-separated (required unless -skip-invalidation)
+  DISTRIBUTIONID           CloudFront distribution id(s) or ARN(s), comma-separated (required unless -skip-invalidation)
   INVALIDATION_PATHS       paths to invalidate, comma-separated (default /*)
   IMAGE                    pushed image, <account>.dkr.ecr.<region>.amazonaws.com/<repo>:<tag> or @sha256:<digest>;
                            checked before deploying, and the new tasks must run its digest
-  CALLER_REFERENCE         invalidation CallerReference (default: from CODEBUILD_BUILD_ID, else unique)
+  CALLER_REFERENCE         invalidation CallerReference (default: from CODEBUILD_BUILD_ID and what the step
+                           changes, so a re-run of the step reuses it and another step gets its own)
+  DIGEST_CHECK             fail or warn: tasks that report no image digest (default fail)
   DEPLOY_TIMEOUT           limit for the whole run (default 30m)          -timeout
+  ACTION_TIMEOUT           Lambda mode: limit for the pipeline action across invocations (default 1h)
   POLL_INTERVAL            time between status reads (default 1s)         -poll
   FAILED_TASKS_THRESHOLD   failed tasks that fail the deployment (default max(3, desired/2))
   OUTPUT                   text or json (default text)                    -output

@@ -61,7 +61,9 @@ type ServiceSpec struct {
 	// Controller is the deployment controller type: ECS (default), CODE_DEPLOY or EXTERNAL.
 	Controller string `json:"controller,omitempty"`
 	// Status is the service status: ACTIVE (default), DRAINING or INACTIVE.
-	Status   string   `json:"status,omitempty"`
+	Status string `json:"status,omitempty"`
+	// NoDigest makes tasks report no imageDigest, as tasks on older EC2 container agents do.
+	NoDigest bool     `json:"noDigest,omitempty"`
 	Scenario Scenario `json:"scenario"`
 }
 
@@ -115,7 +117,11 @@ type Fault struct {
 	Reset       float64  `json:"reset,omitempty"`       // connection closed before the call is applied
 	ResetAfter  float64  `json:"resetAfter,omitempty"`  // connection closed after the call is applied
 	Latency     float64  `json:"latency,omitempty"`     // rate of added latency
+	Deny        float64  `json:"deny,omitempty"`        // AccessDeniedException / AccessDenied, HTTP 400 (403 for CloudFront)
 	Delay       Duration `json:"delay,omitempty"`       // the added latency, default 2s
+	// SkipFirst lets the first n calls of each matching operation through untouched: faults
+	// that begin mid-run, after the calls that set it up.
+	SkipFirst int `json:"skipFirst,omitempty"`
 }
 
 // Duration is a time.Duration that reads and writes JSON as "1.5s".
@@ -185,6 +191,7 @@ type Server struct {
 	cf      *cfWorld
 	cp      *cpWorld
 	idSeq   int
+	seen    map[string]int // calls per "Service.Op", for Fault.SkipFirst
 }
 
 // Start builds the world from cfg and serves it on 127.0.0.1 (port 0 picks a free port).
@@ -213,8 +220,9 @@ func New(cfg Config) (*Server, error) {
 		cfg.Account = "123456789012"
 	}
 	s := &Server{
-		cfg: cfg,
-		rng: rand.New(rand.NewSource(cfg.Seed)),
+		cfg:  cfg,
+		rng:  rand.New(rand.NewSource(cfg.Seed)),
+		seen: map[string]int{},
 		effects: Effects{
 			Deployments:   map[string]int{},
 			Invalidations: map[string]int{},
@@ -335,6 +343,11 @@ func (s *Server) serveJSON(w http.ResponseWriter, r *http.Request) {
 	if fault {
 		return
 	}
+	if aerr := validateJSON(svc, op, body); aerr != nil {
+		s.record(call, aerr.Status, aerr.Code)
+		writeJSONError(w, aerr)
+		return
+	}
 	var out any
 	var aerr *apiError
 	s.mu.Lock()
@@ -376,7 +389,11 @@ func (s *Server) answered(w http.ResponseWriter, call Call, resetAfter bool, aer
 func (s *Server) injectBefore(w http.ResponseWriter, svc, op string, call *Call) (answered, resetAfter bool) {
 	s.mu.Lock()
 	f, ok := s.faultFor(svc, op)
-	var throttle, server, reset, latency bool
+	s.seen[svc+"."+op]++
+	if ok && s.seen[svc+"."+op] <= f.SkipFirst {
+		ok = false
+	}
+	var throttle, server, reset, latency, deny bool
 	var code int
 	if ok {
 		latency = s.rng.Float64() < f.Latency
@@ -384,6 +401,7 @@ func (s *Server) injectBefore(w http.ResponseWriter, svc, op string, call *Call)
 		server = s.rng.Float64() < f.ServerError
 		reset = s.rng.Float64() < f.Reset
 		resetAfter = s.rng.Float64() < f.ResetAfter
+		deny = s.rng.Float64() < f.Deny
 		code = 500
 		if s.rng.Intn(2) == 1 {
 			code = 503
@@ -399,6 +417,14 @@ func (s *Server) injectBefore(w http.ResponseWriter, svc, op string, call *Call)
 		time.Sleep(d)
 	}
 	switch {
+	case deny:
+		e := errf(400, "AccessDeniedException", "User: arn:aws:sts::123456789012:assumed-role/codebuild-role/build is not authorized to perform: %s", strings.ToLower(svc)+":"+op)
+		if svc == "CloudFront" {
+			e.Status, e.Code = 403, "AccessDenied"
+		}
+		s.record(*call, e.Status, "fault:"+e.Code)
+		s.writeError(w, svc, e)
+		return true, false
 	case reset:
 		s.record(*call, 0, "fault:reset")
 		resetConn(w)
@@ -409,11 +435,7 @@ func (s *Server) injectBefore(w http.ResponseWriter, svc, op string, call *Call)
 			e.Code = "Throttling"
 		}
 		s.record(*call, e.Status, "fault:"+e.Code)
-		if svc == "CloudFront" {
-			writeXMLError(w, e)
-		} else {
-			writeJSONError(w, e)
-		}
+		s.writeError(w, svc, e)
 		return true, false
 	case server:
 		e := errf(code, "InternalFailure", "We encountered an internal error. Please try again.")
@@ -422,14 +444,19 @@ func (s *Server) injectBefore(w http.ResponseWriter, svc, op string, call *Call)
 			e.Message = "Service is unavailable. Please try again."
 		}
 		s.record(*call, code, fmt.Sprintf("fault:%d", code))
-		if svc == "CloudFront" {
-			writeXMLError(w, e)
-		} else {
-			writeJSONError(w, e)
-		}
+		s.writeError(w, svc, e)
 		return true, false
 	}
 	return false, resetAfter
+}
+
+// writeError answers e in svc's protocol: REST-XML for CloudFront, awsJson for the others.
+func (s *Server) writeError(w http.ResponseWriter, svc string, e *apiError) {
+	if svc == "CloudFront" {
+		writeXMLError(w, e)
+		return
+	}
+	writeJSONError(w, e)
 }
 
 func (s *Server) faultFor(svc, op string) (Fault, bool) {

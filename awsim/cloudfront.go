@@ -175,11 +175,8 @@ func (w *cfWorld) handle(op string, parts []string, body []byte, call *Call) (in
 		}
 		call.Params["callerReference"] = in.CallerReference
 		call.Params["paths"] = strings.Join(in.Paths.Items, ",")
-		if in.CallerReference == "" {
-			return 0, nil, nil, errf(400, "InvalidArgument", "CallerReference is required.")
-		}
-		if in.Paths.Quantity != len(in.Paths.Items) {
-			return 0, nil, nil, errf(400, "InconsistentQuantities", "The value of Quantity and the size of Items don't match.")
+		if aerr := validate("CloudFront", op, invalidationInput(parts[1], body)); aerr != nil {
+			return 0, nil, nil, aerr
 		}
 		if len(in.Paths.Items) == 0 {
 			return 0, nil, nil, errf(400, "InvalidArgument", "Paths must contain at least one item.")
@@ -225,6 +222,36 @@ func (w *cfWorld) handle(op string, parts []string, body []byte, call *Call) (in
 		return 201, w.render(iv, now), map[string]string{"Location": "/2020-05-31/distribution/" + parts[1] + "/invalidation/" + iv.id}, nil
 	}
 	return 0, nil, nil, errf(400, "InvalidArgument", "unknown operation %s", op)
+}
+
+// invalidationInput is CreateInvalidation's input as the model names it, for the contract: which
+// members are present, not only their values.
+func invalidationInput(dist string, body []byte) map[string]any {
+	var raw struct {
+		CallerReference *string `xml:"CallerReference"`
+		Paths           *struct {
+			Quantity *int     `xml:"Quantity"`
+			Items    []string `xml:"Items>Path"`
+		} `xml:"Paths"`
+	}
+	xml.Unmarshal(body, &raw) //nolint:errcheck // the caller already parsed it
+	batch := map[string]any{}
+	if raw.CallerReference != nil {
+		batch["CallerReference"] = *raw.CallerReference
+	}
+	if raw.Paths != nil {
+		paths := map[string]any{}
+		if raw.Paths.Quantity != nil {
+			paths["Quantity"] = float64(*raw.Paths.Quantity)
+		}
+		items := []any{}
+		for _, p := range raw.Paths.Items {
+			items = append(items, p)
+		}
+		paths["Items"] = items
+		batch["Paths"] = paths
+	}
+	return map[string]any{"DistributionId": dist, "InvalidationBatch": batch}
 }
 
 func distributionXML(s *Server, d *distribution, inProgress int) any {

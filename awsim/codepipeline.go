@@ -63,9 +63,6 @@ func (s *Server) Job(id string) (Job, bool) {
 	return c, true
 }
 
-var failureTypes = map[string]bool{"JobFailed": true, "ConfigurationError": true, "PermissionError": true,
-	"RevisionOutOfSync": true, "RevisionUnavailable": true, "SystemUnavailable": true}
-
 func (w *cpWorld) handle(s *Server, op string, body []byte, call *Call) (any, *apiError) {
 	var in struct {
 		JobId             string
@@ -85,29 +82,12 @@ func (w *cpWorld) handle(s *Server, op string, body []byte, call *Call) (any, *a
 	switch op {
 	case "PutJobSuccessResult":
 		r = JobResult{Time: time.Now(), Success: true, ContinuationToken: in.ContinuationToken, OutputVariables: in.OutputVariables}
+		// The input's limits are the contract's (contract.go), checked before this runs.
 		if in.ExecutionDetails != nil {
 			r.Summary, r.PercentComplete = in.ExecutionDetails.Summary, in.ExecutionDetails.PercentComplete
-			if len(r.Summary) > 2048 {
-				return nil, errf(400, "ValidationException", "executionDetails.summary is longer than 2048")
-			}
-			if p := r.PercentComplete; p != nil && (*p < 0 || *p > 100) {
-				return nil, errf(400, "ValidationException", "executionDetails.percentComplete must be between 0 and 100")
-			}
-		}
-		if len(in.ContinuationToken) > 2048 {
-			return nil, errf(400, "ValidationException", "continuationToken is longer than 2048")
-		}
-		if in.ContinuationToken != "" && len(in.OutputVariables) > 0 {
-			return nil, errf(400, "InvalidParameterException", "outputVariables can only be set with a final result")
 		}
 		call.Params["continuationToken"] = in.ContinuationToken
 	case "PutJobFailureResult":
-		if in.FailureDetails == nil || !failureTypes[in.FailureDetails.Type] {
-			return nil, errf(400, "ValidationException", "failureDetails.type is required and must be a valid FailureType")
-		}
-		if len(in.FailureDetails.Message) == 0 || len(in.FailureDetails.Message) > 5000 {
-			return nil, errf(400, "ValidationException", "failureDetails.message must be 1 to 5000 characters")
-		}
 		r = JobResult{Time: time.Now(), FailureType: in.FailureDetails.Type, FailureMessage: in.FailureDetails.Message}
 		call.Params["failureType"] = in.FailureDetails.Type
 		call.Params["failureMessage"] = in.FailureDetails.Message

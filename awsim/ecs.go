@@ -3,7 +3,6 @@ package awsim
 import (
 	"crypto/sha256"
 	"fmt"
-	"regexp"
 	"sort"
 	"strings"
 	"time"
@@ -58,6 +57,7 @@ type task struct {
 	stopCode, stoppedReason        string
 	image, digest, containerName   string
 	containerReason                string
+	noDigest                       bool
 	exitCode                       *int
 	created, started, stopped      time.Time
 	cl                             *cluster
@@ -206,6 +206,7 @@ func (w *ecsWorld) newTask(svc *service, d *deployment, now time.Time) *task {
 		image:         w.s.ecr.imageURI(svc.spec.Image),
 		digest:        d.digest,
 		containerName: svc.spec.Name,
+		noDigest:      svc.spec.NoDigest,
 		created:       now,
 		cl:            svc.cl,
 	}
@@ -383,8 +384,6 @@ type ecsServiceOut struct {
 	Tags                    []map[string]string `json:"tags,omitempty"`
 }
 
-var tagValue = regexp.MustCompile(`^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$`)
-
 func tagList(tags map[string]string) []map[string]string {
 	out := []map[string]string{}
 	for _, k := range sortedKeys(tags) {
@@ -435,7 +434,7 @@ func (t *task) out() map[string]any {
 		"containerArn": strings.Replace(t.arn, ":task/", ":container/", 1) + "/" + t.containerName,
 		"taskArn":      t.arn, "name": t.containerName, "image": t.image, "lastStatus": t.lastStatus,
 	}
-	if t.digest != "" && !t.started.IsZero() {
+	if t.digest != "" && !t.started.IsZero() && !t.noDigest {
 		c["imageDigest"] = t.digest
 	}
 	if t.containerReason != "" {
@@ -516,8 +515,8 @@ func (w *ecsWorld) handle(op string, body []byte, call *Call) (any, *apiError) {
 		if err != nil {
 			return nil, err
 		}
-		if len(in.Services) == 0 || len(in.Services) > 10 {
-			return nil, errf(400, "InvalidParameterException", "services must contain between 1 and 10 items.")
+		if len(in.Services) == 0 { // AWS's answer: "Services cannot be empty."; at most 10 is the contract's
+			return nil, errf(400, "InvalidParameterException", "Services cannot be empty.")
 		}
 		out := struct {
 			Services []ecsServiceOut `json:"services"`
@@ -564,10 +563,7 @@ func (w *ecsWorld) handle(op string, body []byte, call *Call) (any, *apiError) {
 		if svc.tags == nil {
 			svc.tags = map[string]string{}
 		}
-		for _, t := range in.Tags {
-			if !tagValue.MatchString(t.Key) || !tagValue.MatchString(t.Value) || len(t.Key) > 128 || len(t.Value) > 256 {
-				return nil, errf(400, "InvalidParameterException", "Tag keys and values may contain letters, digits, spaces and _ . : / = + - @")
-			}
+		for _, t := range in.Tags { // lengths and characters are the contract's
 			svc.tags[t.Key] = t.Value
 			call.Params["tag:"+t.Key] = t.Value
 		}
@@ -615,19 +611,21 @@ func (w *ecsWorld) handle(op string, body []byte, call *Call) (any, *apiError) {
 
 	case "ListTasks":
 		var in struct {
-			Cluster, ServiceName, StartedBy, DesiredStatus string
+			Cluster, ServiceName, StartedBy, DesiredStatus, NextToken string
+			MaxResults                                                int
 		}
 		if e := decode(body, &in); e != nil {
 			return nil, e
 		}
 		call.Params = map[string]string{"cluster": in.Cluster, "serviceName": in.ServiceName,
-			"startedBy": in.StartedBy, "desiredStatus": in.DesiredStatus}
+			"startedBy": in.StartedBy, "desiredStatus": in.DesiredStatus, "nextToken": in.NextToken}
 		cl, err := w.cluster(in.Cluster)
 		if err != nil {
 			return nil, err
 		}
-		if in.ServiceName != "" {
-			svc, ok := cl.services[in.ServiceName]
+		name := in.ServiceName[strings.LastIndex(in.ServiceName, "/")+1:]
+		if name != "" {
+			svc, ok := cl.services[name]
 			if !ok {
 				return nil, errf(400, "ServiceNotFoundException", "Service not found.")
 			}
@@ -637,20 +635,37 @@ func (w *ecsWorld) handle(op string, body []byte, call *Call) (any, *apiError) {
 				w.advance(svc, now)
 			}
 		}
+		// "The default status filter is RUNNING" (API reference, ListTasks desiredStatus).
 		want := in.DesiredStatus
 		if want == "" {
 			want = "RUNNING"
 		}
-		arns := []string{}
-		for i := len(cl.tasks) - 1; i >= 0 && len(arns) < 100; i-- {
+		var arns []string
+		for i := len(cl.tasks) - 1; i >= 0; i-- {
 			t := cl.tasks[i]
-			if t.desiredStatus != want || (in.ServiceName != "" && t.group != "service:"+in.ServiceName) ||
+			if t.desiredStatus != want || (name != "" && t.group != "service:"+name) ||
 				(in.StartedBy != "" && t.startedBy != in.StartedBy) {
 				continue
 			}
 			arns = append(arns, t.arn)
 		}
-		return map[string]any{"taskArns": arns}, nil
+		// "If this parameter isn't used, then ListTasks returns up to 100 results and a nextToken
+		// value if applicable." The token is opaque: here the offset of the next page.
+		size := in.MaxResults
+		if size == 0 {
+			size = 100
+		}
+		from := 0
+		if in.NextToken != "" {
+			if _, err := fmt.Sscanf(in.NextToken, "awsim-tasks-%d", &from); err != nil || from < 0 || from > len(arns) {
+				return nil, errf(400, "InvalidParameterException", "Invalid nextToken.")
+			}
+		}
+		out := map[string]any{"taskArns": append([]string{}, arns[from:min(from+size, len(arns))]...)}
+		if from+size < len(arns) {
+			out["nextToken"] = fmt.Sprintf("awsim-tasks-%d", from+size)
+		}
+		return out, nil
 
 	case "DescribeTasks":
 		var in struct {
@@ -665,7 +680,7 @@ func (w *ecsWorld) handle(op string, body []byte, call *Call) (any, *apiError) {
 		if err != nil {
 			return nil, err
 		}
-		if len(in.Tasks) == 0 || len(in.Tasks) > 100 {
+		if len(in.Tasks) == 0 { // AWS's answer; at most 100 is the contract's
 			return nil, errf(400, "InvalidParameterException", "Tasks cannot be empty.")
 		}
 		byArn := map[string]*task{}

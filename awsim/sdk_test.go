@@ -186,7 +186,7 @@ func TestSDKDecodesEveryService(t *testing.T) {
 	if !errors.As(err, &state) {
 		t.Fatalf("second final result: %v, want InvalidJobStateException", err)
 	}
-	_, err = c.cp.PutJobSuccessResult(ctx, &codepipeline.PutJobSuccessResultInput{JobId: aws.String("no-such-job")})
+	_, err = c.cp.PutJobSuccessResult(ctx, &codepipeline.PutJobSuccessResultInput{JobId: aws.String("00000000-0000-4000-8000-000000000000")}) // well-formed, unknown
 	var nojob *cptypes.JobNotFoundException
 	if !errors.As(err, &nojob) {
 		t.Fatalf("unknown job: %v, want JobNotFoundException", err)
@@ -303,8 +303,10 @@ func TestScenarios(t *testing.T) {
 			ours := aws.ToString(up.Service.Deployments[0].Id)
 			time.Sleep(c.after)
 			svc := describe(t, cl)
+			// startedBy must be the only filter (ListTasks reference): the service's stopped
+			// tasks, then ours by startedBy.
 			lt, err := cl.ecs.ListTasks(ctx, &ecs.ListTasksInput{Cluster: aws.String(awsim.DemoCluster),
-				StartedBy: aws.String(ours), DesiredStatus: ecstypes.DesiredStatusStopped})
+				ServiceName: aws.String(awsim.DemoService), DesiredStatus: ecstypes.DesiredStatusStopped})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -314,7 +316,11 @@ func TestScenarios(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				stopped = dt.Tasks
+				for _, task := range dt.Tasks {
+					if aws.ToString(task.StartedBy) == ours {
+						stopped = append(stopped, task)
+					}
+				}
 			}
 			c.check(t, ours, svc, stopped)
 		})

@@ -31,7 +31,7 @@ func RunCLI(s Settings, stdout, stderr io.Writer) int {
 		}
 	}()
 
-	s.RunKey = s.BuildID
+	note := s.Limit(false)
 	report := NewReporter(stdout, s.Output)
 	cfg, err := LoadAWS(ctx)
 	if err != nil && !s.DryRun {
@@ -40,7 +40,11 @@ func RunCLI(s Settings, stdout, stderr io.Writer) int {
 		return ExitCode(err)
 	}
 	e := NewEngine(cfg, s, report)
-	st := NewState(s, time.Now())
+	if note != "" {
+		e.emit(Event{Kind: KindWarning, Message: note})
+	}
+	// The CodeBuild build names the release: running the same step again resumes it.
+	st := NewState(s, s.BuildID, time.Now())
 	if s.DryRun {
 		err := e.DryRun(ctx, st, cfg.Credentials, cfg.Region)
 		return ExitCode(err)

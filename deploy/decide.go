@@ -35,8 +35,11 @@ type DeploymentView struct {
 type Evidence struct {
 	// Stopped lists the stopped reasons of its failed tasks, newest first.
 	Stopped []string
-	// Digests are the image digests its running tasks report; nil when not read yet.
+	// Digests are the image digests its running tasks report; nil when not read yet. Tasks that
+	// report none are not in it.
 	Digests []string
+	// DigestReads counts the digest reads made so far.
+	DigestReads int
 }
 
 // Pin is what is being followed: one deployment, and what it must end up running.
@@ -45,7 +48,14 @@ type Pin struct {
 	Digest     string // "" when IMAGE was not given
 	// FailedTasks is how many stopped tasks of the deployment make it a failure.
 	FailedTasks int
+	// DigestCheck is "fail" (default) or "warn": what tasks that report no digest mean.
+	DigestCheck string
 }
+
+// DigestReadLimit is how many digest reads may come back short before a completed deployment's
+// missing digests are judged: ECS reports a running task's digest once its image is pulled, so a
+// few reads a poll apart separate "not yet" from "never" (tasks on older EC2 agents, emulators).
+const DigestReadLimit = 3
 
 // Verdict is the outcome of one decision.
 type Verdict int
@@ -68,6 +78,8 @@ type Decision struct {
 	NeedDigests bool
 	// NeedReasons asks the observer to read the stopped tasks' reasons.
 	NeedReasons bool
+	// Warning, on Done, is something the person should know (DIGEST_CHECK=warn).
+	Warning string
 }
 
 // FailureThreshold is how many failed tasks fail a deployment when none is configured: the
@@ -156,7 +168,17 @@ func Decide(v ServiceView, pin Pin, ev Evidence) Decision {
 				ours.ID, len(wrong), len(ev.Digests), summarize(wrong), pin.Digest)
 		}
 		if len(ev.Digests) < ours.Desired {
-			return Decision{Verdict: Waiting, Message: fmt.Sprintf("completed; %d of %d tasks report a digest", len(ev.Digests), ours.Desired), NeedDigests: true}
+			if ev.DigestReads < DigestReadLimit {
+				return Decision{Verdict: Waiting, Message: fmt.Sprintf("completed; %d of %d tasks report an image digest", len(ev.Digests), ours.Desired), NeedDigests: true}
+			}
+			msg := fmt.Sprintf("deployment %s completed, but only %d of %d running tasks report an image digest after %d reads, "+
+				"so the pushed %s cannot be confirmed (tasks on older EC2 container agents, and emulators, report none)",
+				ours.ID, len(ev.Digests), ours.Desired, ev.DigestReads, pin.Digest)
+			if pin.DigestCheck == "warn" {
+				return Decision{Verdict: Done, Warning: msg + "; DIGEST_CHECK=warn accepts it",
+					Message: fmt.Sprintf("deployment %s completed: %d of %d tasks running (image digest not confirmed)", ours.ID, ours.Running, ours.Desired)}
+			}
+			return Decision{Verdict: Failed, Message: msg + "; set DIGEST_CHECK=warn to accept a deployment whose digest cannot be read"}
 		}
 	}
 	return Decision{Verdict: Done, Message: fmt.Sprintf("deployment %s completed: %d of %d tasks running", ours.ID, ours.Running, ours.Desired)}

@@ -4,6 +4,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 )
 
 var (
@@ -51,7 +54,12 @@ func TestDecide(t *testing.T) {
 		{"completed, right digest", svc(completed), Pin{Deployment: ours.ID, Digest: digest}, Evidence{Digests: []string{digest, digest}}, Done, "completed", false, false},
 		{"completed, wrong digest", svc(completed), Pin{Deployment: ours.ID, Digest: digest}, Evidence{Digests: []string{digest, "sha256:bbbb"}},
 			Failed, "1 of 2 tasks run sha256:bbbb instead of the pushed sha256:aaaa", false, false},
-		{"completed, fewer digests than tasks", svc(completed), Pin{Deployment: ours.ID, Digest: digest}, Evidence{Digests: []string{digest}}, Waiting, "1 of 2 tasks report", true, false},
+		{"completed, fewer digests than tasks", svc(completed), Pin{Deployment: ours.ID, Digest: digest}, Evidence{Digests: []string{digest}, DigestReads: 1}, Waiting, "1 of 2 tasks report", true, false},
+		{"completed, no digests yet: read again", svc(completed), Pin{Deployment: ours.ID, Digest: digest}, Evidence{Digests: []string{}, DigestReads: DigestReadLimit - 1}, Waiting, "0 of 2 tasks report", true, false},
+		{"completed, tasks report no digest: fail", svc(completed), Pin{Deployment: ours.ID, Digest: digest, DigestCheck: "fail"}, Evidence{Digests: []string{}, DigestReads: DigestReadLimit},
+			Failed, "only 0 of 2 running tasks report an image digest after 3 reads, so the pushed sha256:aaaa cannot be confirmed", false, false},
+		{"completed, tasks report no digest: DIGEST_CHECK=warn", svc(completed), Pin{Deployment: ours.ID, Digest: digest, DigestCheck: "warn"}, Evidence{Digests: []string{digest}, DigestReads: DigestReadLimit},
+			Done, "(image digest not confirmed)", false, false},
 		{"no rollout state: only deployment, running == desired", svc(with(running, func(d *DeploymentView) { d.RolloutState = "" })), Pin{Deployment: ours.ID}, Evidence{}, Done, "completed", false, false},
 		{"no rollout state: old still there", svc(with(running, func(d *DeploymentView) { d.RolloutState = "" }), old), Pin{Deployment: ours.ID}, Evidence{}, Waiting, "2 of 2", false, false},
 		{"circuit breaker failed", svc(old, with(ours, func(d *DeploymentView) {
@@ -75,11 +83,24 @@ func TestDecide(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			d := Decide(c.view, c.pin, c.ev)
+			if c.pin.DigestCheck == "warn" && !strings.Contains(d.Warning, "DIGEST_CHECK=warn accepts it") {
+				t.Errorf("warning = %q", d.Warning)
+			}
 			if d.Verdict != c.verdict || !strings.Contains(d.Message, c.want) || d.NeedDigests != c.digests || d.NeedReasons != c.reasons {
 				t.Fatalf("Decide = %v %q digests=%v reasons=%v; want %v containing %q digests=%v reasons=%v",
 					d.Verdict, d.Message, d.NeedDigests, d.NeedReasons, c.verdict, c.want, c.digests, c.reasons)
 			}
 		})
+	}
+}
+
+// AWS documents the enums upper case but no case rule; an emulator's lower case must not hang.
+func TestViewOfIgnoresCase(t *testing.T) {
+	s := ecstypes.Service{ServiceName: aws.String("api"), Status: aws.String("active"), DesiredCount: 2, RunningCount: 2,
+		Deployments: []ecstypes.Deployment{{Id: aws.String("ecs-svc/1"), Status: aws.String("primary"), RolloutState: "completed",
+			DesiredCount: 2, RunningCount: 2, TaskDefinition: aws.String("arn:aws:ecs:us-east-1:123456789012:task-definition/api:1")}}}
+	if d := Decide(viewOf(s), Pin{Deployment: "ecs-svc/1"}, Evidence{}); d.Verdict != Done {
+		t.Fatalf("Decide = %v %q", d.Verdict, d.Message)
 	}
 }
 

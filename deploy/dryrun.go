@@ -146,7 +146,7 @@ func (e *Engine) plan(st *State, controllers map[string]string) string {
 		b.WriteString("\n  4. invalidation: skipped (-skip-invalidation)")
 	} else {
 		fmt.Fprintf(&b, "\n  4. invalidation: %s on %s, CallerReference %s, then wait until Completed",
-			strings.Join(e.Settings.Paths, " "), strings.Join(e.Settings.Distributions, ", "), st.CallerRef)
+			strings.Join(e.Settings.Paths, " "), strings.Join(e.Settings.Distributions, ", "), st.Run.CallerRef)
 	}
 	fmt.Fprintf(&b, "\n  time limit:      %v", e.Settings.Timeout)
 	return b.String()

@@ -31,10 +31,8 @@ type State struct {
 	Phase   string    `json:"p"`
 	Started time.Time `json:"s"`
 	Digest  string    `json:"d,omitempty"`
-	// CallerRef is the invalidations' CallerReference, fixed at the start.
-	CallerRef string `json:"r"`
-	// RunKey names the release for re-runs (Settings.RunKey at the start).
-	RunKey string `json:"k,omitempty"`
+	// Run is the release's identity, derived once at the start (identity.go).
+	Run Identity `json:"id"`
 	// Before is each service's PRIMARY deployment before UpdateService: a deployment that
 	// replaces it after an UpdateService whose answer was lost is ours.
 	Before map[string]string `json:"b,omitempty"`
@@ -49,19 +47,24 @@ type State struct {
 	// next invocation), so that short invocations still make progress.
 	Digests     map[string][]string `json:"g,omitempty"`
 	WantDigests map[string]bool     `json:"w,omitempty"`
+	// DigestReads counts the digest reads per service: tasks that report no digest end the
+	// follow phase after a few reads instead of waiting for what cannot come.
+	DigestReads map[string]int `json:"n,omitempty"`
 	// Finished lists the services whose deployment is done.
 	Finished map[string]bool `json:"f,omitempty"`
 	// Invalidations holds the invalidation id, per distribution.
 	Invalidations map[string]string `json:"i,omitempty"`
 	// Phases accumulates the seconds spent per phase.
 	Phases map[string]float64 `json:"t,omitempty"`
-	// EventsSince is the time of the newest ECS service event reported.
-	EventsSince time.Time `json:"e,omitempty"`
+	// LastEvent is, per service, the id of the newest ECS service event already seen: events
+	// are told apart by their ids, not by comparing AWS's clock with ours.
+	LastEvent map[string]string `json:"e,omitempty"`
 }
 
-// NewState is the state of a run that starts now.
-func NewState(s Settings, now time.Time) *State {
-	return &State{Phase: PhasePreflight, Started: now, CallerRef: s.CallerRef(), RunKey: s.RunKey}
+// NewState is the state of a release that starts now; key names it for re-runs (the CodeBuild
+// build id or the first CodePipeline job id; "" for a one-off run).
+func NewState(s Settings, key string, now time.Time) *State {
+	return &State{Phase: PhasePreflight, Started: now, Run: NewIdentity(s, key)}
 }
 
 func (st *State) init() {
@@ -88,6 +91,12 @@ func (st *State) init() {
 	}
 	if st.Phases == nil {
 		st.Phases = map[string]float64{}
+	}
+	if st.DigestReads == nil {
+		st.DigestReads = map[string]int{}
+	}
+	if st.LastEvent == nil {
+		st.LastEvent = map[string]string{}
 	}
 }
 
@@ -130,6 +139,9 @@ type Engine struct {
 	mu       sync.Mutex
 	lastRead time.Time
 	st       *State // the state being run, for event timestamps
+	// waiting is what each unfinished service waits for, from its last decision: a timeout
+	// says it.
+	waiting map[string]string
 }
 
 func (e *Engine) now() time.Time {
@@ -154,12 +166,15 @@ func (e *Engine) emit(ev Event) {
 }
 
 // Run advances st until the release is done, it fails, the overall timeout (Settings.Timeout
-// from st.Started) runs out, or ctx ends. A ctx whose cause is errPaused (the invocation's own
+// from st.Started; Settings.Limit resolves it) runs out, or ctx ends. A ctx whose cause is errPaused (the invocation's own
 // deadline) returns errPaused with st ready to resume; a ctx cancelled for a signal returns
 // ErrInterrupted.
 func (e *Engine) Run(ctx context.Context, st *State) error {
 	st.init()
 	e.st = st
+	if e.Settings.Timeout <= 0 {
+		e.Settings.Limit(false)
+	}
 	deadline := st.Started.Add(e.Settings.Timeout)
 	ctx, cancel := context.WithDeadlineCause(ctx, deadline, ErrTimeout)
 	defer cancel()
@@ -225,13 +240,19 @@ func (e *Engine) leftInFlight(st *State) string {
 		case st.Finished[svc]:
 			parts = append(parts, fmt.Sprintf("%s deployment %s completed", svc, id))
 		default:
-			parts = append(parts, fmt.Sprintf("%s deployment %s still in progress (ECS goes on with it)", svc, id))
+			msg := fmt.Sprintf("%s deployment %s still in progress (ECS goes on with it)", svc, id)
+			e.mu.Lock()
+			if w := e.waiting[svc]; w != "" {
+				msg += ", waiting for: " + w
+			}
+			e.mu.Unlock()
+			parts = append(parts, msg)
 		}
 	}
 	if !e.Settings.SkipInvalidation {
 		for _, d := range e.Settings.Distributions {
 			if id, ok := st.Invalidations[d]; ok {
-				parts = append(parts, fmt.Sprintf("invalidation %s on %s created (CloudFront completes it)", id, d))
+				parts = append(parts, fmt.Sprintf("invalidation %s on %s created (CloudFront completes it); it was waiting for it to complete", id, d))
 			} else {
 				parts = append(parts, "no invalidation created on "+d)
 			}
@@ -247,6 +268,9 @@ func (e *Engine) Result(st *State, err error) Summary {
 	msg := "release finished: deployments completed"
 	if !e.Settings.SkipInvalidation {
 		msg += ", invalidations completed"
+	}
+	if e.Settings.DryRun {
+		s.Result, msg = "dry run passed", "dry run: every check passed; nothing was changed"
 	}
 	switch {
 	case err == nil:
@@ -266,14 +290,49 @@ func (e *Engine) Result(st *State, err error) Summary {
 	return s
 }
 
-// transient handles an error that may go away: it reports it and waits a poll interval. It
-// returns the error when it is final or ctx ended.
-func (e *Engine) transient(ctx context.Context, err error, what string) error {
+// The one retry rule. Every AWS call of a run goes through check, directly or through attempt:
+// a final error (ErrConfig: not found, access denied, invalid parameter; ErrFailed) ends the run
+// at once with its class, as does the end of ctx; anything else (throttling that outlived the
+// SDK's retries, 5xx, a reset) is reported and tried again after a poll.
+
+// check returns err when it ends the run; otherwise it reports it as a warning and returns nil,
+// and the caller tries again (in the next poll, or through attempt).
+func (e *Engine) check(ctx context.Context, err error, what string, ev Event) error {
+	if err == nil {
+		return nil
+	}
 	if isFinal(err) || ctx.Err() != nil {
 		return err
 	}
-	e.emit(Event{Kind: KindWarning, Message: fmt.Sprintf("%s: %v; trying again", what, err)})
-	return sleep(ctx, e.Settings.Poll)
+	ev.Kind, ev.Message = KindWarning, fmt.Sprintf("%s: %v; trying again", what, err)
+	e.emit(ev)
+	return nil
+}
+
+// attempt runs call until it succeeds or check says the run ends; between tries it waits a poll.
+func (e *Engine) attempt(ctx context.Context, what string, call func(context.Context) error) error {
+	for {
+		err := call(ctx)
+		if err == nil {
+			return nil
+		}
+		if err := e.check(ctx, err, what, Event{}); err != nil {
+			return err
+		}
+		if err := sleep(ctx, e.Settings.Poll); err != nil {
+			return err
+		}
+	}
+}
+
+// setWaiting records what a service waits for ("" when it waits no more).
+func (e *Engine) setWaiting(svc, what string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.waiting == nil {
+		e.waiting = map[string]string{}
+	}
+	e.waiting[svc] = what
 }
 
 func sleep(ctx context.Context, d time.Duration) error {

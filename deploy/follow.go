@@ -13,9 +13,10 @@ import (
 
 // follow observes the pinned deployments until each is done, one fails, or ctx ends. Each poll
 // is one DescribeServices per 10 services; task reads happen only when a decision needs them.
+// Observation and decision are apart: the evidence a snapshot needs is gathered first, then
+// Decide is called once with it.
 func (e *Engine) follow(ctx context.Context, st *State) error {
 	counts := map[string]Counts{}
-	stopped := map[string][]string{}
 	ref, _ := ParseImage(e.Settings.Image)
 	for {
 		tick := e.now()
@@ -33,27 +34,31 @@ func (e *Engine) follow(ctx context.Context, st *State) error {
 			if !st.WantDigests[name] {
 				continue
 			}
-			digests, err := e.runningDigests(ctx, st.Deployments[name], ref.Repository)
+			digests, err := e.runningDigests(ctx, name, st.Deployments[name], ref.Repository)
 			if err != nil {
-				if ctx.Err() != nil {
+				if err := e.check(ctx, err, "reading the running tasks", Event{Service: name}); err != nil {
 					return err
 				}
-				e.emit(Event{Kind: KindWarning, Service: name, Message: "could not read the running tasks: " + err.Error()})
 				continue
 			}
 			st.Digests[name] = digests
+			st.DigestReads[name]++
 			delete(st.WantDigests, name)
 		}
 		services, err := e.describe(ctx, pending)
 		if err != nil {
-			if err := e.transient(ctx, err, "reading the services"); err != nil {
+			if err := e.check(ctx, err, "reading the services", Event{}); err != nil {
+				return err
+			}
+			if err := sleep(ctx, e.Settings.Poll); err != nil {
 				return err
 			}
 			continue
 		}
 		e.reportEvents(st, services, pending)
 		for _, name := range pending {
-			pin := Pin{Deployment: st.Deployments[name], Digest: st.Digest, FailedTasks: e.Settings.FailedTasks}
+			pin := Pin{Deployment: st.Deployments[name], Digest: st.Digest, FailedTasks: e.Settings.FailedTasks,
+				DigestCheck: e.Settings.DigestCheck}
 			s, ok := services[name]
 			if !ok {
 				return newError(ErrFailed, "service %s: it disappeared from cluster %s during the deployment", name, e.Settings.Cluster)
@@ -64,21 +69,28 @@ func (e *Engine) follow(ctx context.Context, st *State) error {
 				e.emit(Event{Kind: KindProgress, Service: name, Deployment: pin.Deployment, Counts: &c,
 					Message: fmt.Sprintf("%s: %s", pin.Deployment, progress(view, findDeployment(view, pin.Deployment)))})
 			}
-			ev := Evidence{Digests: st.Digests[name], Stopped: stopped[name]}
-			d := Decide(view, pin, ev)
-			if d.NeedReasons {
-				if ev.Stopped, err = e.stoppedReasons(ctx, pin.Deployment); err != nil {
-					e.emit(Event{Kind: KindWarning, Service: name, Message: "could not read the stopped tasks: " + err.Error()})
-					ev.Stopped = []string{"(stopped reasons unavailable)"}
+			ev := Evidence{Digests: st.Digests[name], DigestReads: st.DigestReads[name]}
+			if Decide(view, pin, ev).NeedReasons {
+				// The verdict is failure whatever the reasons say: a read that fails only
+				// leaves the message without them.
+				if ev.Stopped, err = e.stoppedReasons(ctx, name, pin.Deployment); err != nil {
+					if ctx.Err() != nil {
+						return err
+					}
+					ev.Stopped = []string{"(stopped reasons unavailable: " + firstLine(err) + ")"}
 				}
-				stopped[name] = ev.Stopped
-				d = Decide(view, pin, ev)
 			}
+			d := Decide(view, pin, ev)
+			e.setWaiting(name, d.Message)
 			switch {
 			case d.Verdict == Failed:
 				return newError(ErrFailed, "service %s: %s", name, d.Message)
 			case d.Verdict == Done:
 				st.Finished[name] = true
+				e.setWaiting(name, "")
+				if d.Warning != "" {
+					e.emit(Event{Kind: KindWarning, Service: name, Deployment: pin.Deployment, Message: d.Warning})
+				}
 				e.emit(Event{Kind: KindProgress, Service: name, Deployment: pin.Deployment, Message: d.Message})
 			case d.NeedDigests:
 				st.WantDigests[name] = true
@@ -91,43 +103,50 @@ func (e *Engine) follow(ctx context.Context, st *State) error {
 	}
 }
 
-// reportEvents reports each service event newer than the last one reported, oldest first.
+// reportEvents reports each service event not seen before, oldest first. Events are told
+// apart by id: DescribeServices lists them newest first, so the new ones are those before the
+// last id seen. Without a last id (a run resumed from an older state) the run's start time is
+// the fallback.
 func (e *Engine) reportEvents(st *State, services map[string]ecstypes.Service, names []string) {
 	type item struct {
 		svc string
 		ev  ecstypes.ServiceEvent
 	}
 	var items []item
-	since := st.EventsSince
-	if since.IsZero() {
-		since = st.Started
-	}
-	newest := since
 	for _, name := range names {
 		evs := services[name].Events // newest first
-		for i := len(evs) - 1; i >= 0; i-- {
-			ev := evs[i]
-			if t := aws.ToTime(ev.CreatedAt); t.After(since) {
-				items = append(items, item{name, ev})
-				if t.After(newest) {
-					newest = t
-				}
-			}
+		if len(evs) == 0 {
+			continue
 		}
+		last := st.LastEvent[name]
+		var fresh []ecstypes.ServiceEvent
+		for _, ev := range evs {
+			if last != "" && aws.ToString(ev.Id) == last {
+				break
+			}
+			if last == "" && !aws.ToTime(ev.CreatedAt).After(st.Started) {
+				break
+			}
+			fresh = append(fresh, ev)
+		}
+		for i := len(fresh) - 1; i >= 0; i-- {
+			items = append(items, item{name, fresh[i]})
+		}
+		st.LastEvent[name] = aws.ToString(evs[0].Id)
 	}
+	// In time order across services; a stable sort keeps ECS's order for equal times.
 	sort.SliceStable(items, func(i, j int) bool {
 		return aws.ToTime(items[i].ev.CreatedAt).Before(aws.ToTime(items[j].ev.CreatedAt))
 	})
 	for _, it := range items {
 		e.emit(Event{Kind: KindServiceEvent, Service: it.svc, Message: aws.ToString(it.ev.Message)})
 	}
-	st.EventsSince = newest
 }
 
 // stoppedReasons reads why the deployment's tasks stopped, newest first. It is the diagnosis
 // of a failure, so it does not wait for the read budget.
-func (e *Engine) stoppedReasons(ctx context.Context, deployment string) ([]string, error) {
-	tasks, err := e.tasks(ctx, deployment, ecstypes.DesiredStatusStopped, true)
+func (e *Engine) stoppedReasons(ctx context.Context, service, deployment string) ([]string, error) {
+	tasks, err := e.tasks(ctx, service, deployment, ecstypes.DesiredStatusStopped, true)
 	if err != nil {
 		return nil, err
 	}
@@ -152,15 +171,16 @@ func (e *Engine) stoppedReasons(ctx context.Context, deployment string) ([]strin
 }
 
 // runningDigests reads the image digests the deployment's running tasks report for the
-// container that runs repository (any container when none matches).
-func (e *Engine) runningDigests(ctx context.Context, deployment, repository string) ([]string, error) {
-	tasks, err := e.tasks(ctx, deployment, ecstypes.DesiredStatusRunning, false)
+// container that runs repository (any container when none matches). Tasks that report no
+// digest are left out: Decide counts the reads that come back short.
+func (e *Engine) runningDigests(ctx context.Context, service, deployment, repository string) ([]string, error) {
+	tasks, err := e.tasks(ctx, service, deployment, ecstypes.DesiredStatusRunning, false)
 	if err != nil {
 		return nil, err
 	}
 	digests := []string{}
 	for _, t := range tasks {
-		if aws.ToString(t.LastStatus) != "RUNNING" {
+		if !strings.EqualFold(aws.ToString(t.LastStatus), "RUNNING") {
 			continue
 		}
 		pick := ""
@@ -184,37 +204,57 @@ func (e *Engine) runningDigests(ctx context.Context, deployment, repository stri
 	return digests, nil
 }
 
-// tasks lists and describes up to 100 tasks a deployment started.
-func (e *Engine) tasks(ctx context.Context, deployment string, status ecstypes.DesiredStatus, burst bool) ([]ecstypes.Task, error) {
-	if err := e.pace(ctx, burst); err != nil {
-		return nil, err
+// maxTaskPages bounds one task read: 10 pages of 100 tasks.
+const maxTaskPages = 10
+
+// tasks lists the service's tasks of one desired status and keeps those the deployment started.
+// ListTasks is filtered by serviceName and desiredStatus, which combine; startedBy would be
+// exact but "must be the only filter that you use" (ECS API reference, ListTasks), and it
+// cannot reach STOPPED tasks alone. Pages follow nextToken; DescribeTasks takes 100 a call.
+func (e *Engine) tasks(ctx context.Context, service, deployment string, status ecstypes.DesiredStatus, burst bool) ([]ecstypes.Task, error) {
+	var arns []string
+	var next *string
+	for page := 0; page < maxTaskPages; page++ {
+		if err := e.pace(ctx, burst); err != nil {
+			return nil, err
+		}
+		lt, err := e.ECS.ListTasks(ctx, &ecs.ListTasksInput{Cluster: aws.String(e.Settings.Cluster),
+			ServiceName: aws.String(shortARN(service)), DesiredStatus: status, NextToken: next})
+		if err != nil {
+			return nil, classify(err, "ListTasks")
+		}
+		arns = append(arns, lt.TaskArns...)
+		if next = lt.NextToken; aws.ToString(next) == "" {
+			break
+		}
 	}
-	lt, err := e.ECS.ListTasks(ctx, &ecs.ListTasksInput{Cluster: aws.String(e.Settings.Cluster),
-		StartedBy: aws.String(deployment), DesiredStatus: status})
-	if err != nil {
-		return nil, classify(err, "ListTasks")
+	var tasks []ecstypes.Task
+	for i := 0; i < len(arns); i += 100 {
+		if err := e.pace(ctx, burst); err != nil {
+			return nil, err
+		}
+		dt, err := e.ECS.DescribeTasks(ctx, &ecs.DescribeTasksInput{Cluster: aws.String(e.Settings.Cluster), Tasks: arns[i:min(i+100, len(arns))]})
+		if err != nil {
+			return nil, classify(err, "DescribeTasks")
+		}
+		for _, t := range dt.Tasks {
+			if aws.ToString(t.StartedBy) == deployment {
+				tasks = append(tasks, t)
+			}
+		}
 	}
-	if len(lt.TaskArns) == 0 {
-		return nil, nil
-	}
-	if err := e.pace(ctx, burst); err != nil {
-		return nil, err
-	}
-	dt, err := e.ECS.DescribeTasks(ctx, &ecs.DescribeTasksInput{Cluster: aws.String(e.Settings.Cluster), Tasks: lt.TaskArns})
-	if err != nil {
-		return nil, classify(err, "DescribeTasks")
-	}
-	sort.SliceStable(dt.Tasks, func(i, j int) bool { return aws.ToTime(dt.Tasks[i].StoppedAt).After(aws.ToTime(dt.Tasks[j].StoppedAt)) })
-	return dt.Tasks, nil
+	sort.SliceStable(tasks, func(i, j int) bool { return aws.ToTime(tasks[i].StoppedAt).After(aws.ToTime(tasks[j].StoppedAt)) })
+	return tasks, nil
 }
 
 // viewOf reduces an SDK service to what Decide needs.
 func viewOf(s ecstypes.Service) ServiceView {
-	v := ServiceView{Name: aws.ToString(s.ServiceName), Status: aws.ToString(s.Status),
+	// ECS's enums are upper case; emulators' need not be, and AWS documents no case rule.
+	v := ServiceView{Name: aws.ToString(s.ServiceName), Status: strings.ToUpper(aws.ToString(s.Status)),
 		Desired: int(s.DesiredCount), Running: int(s.RunningCount), Pending: int(s.PendingCount)}
 	for _, d := range s.Deployments {
 		v.Deployments = append(v.Deployments, DeploymentView{
-			ID: aws.ToString(d.Id), Status: aws.ToString(d.Status), RolloutState: string(d.RolloutState),
+			ID: aws.ToString(d.Id), Status: strings.ToUpper(aws.ToString(d.Status)), RolloutState: strings.ToUpper(string(d.RolloutState)),
 			Reason: aws.ToString(d.RolloutStateReason), TaskDef: shortARN(aws.ToString(d.TaskDefinition)),
 			Desired: int(d.DesiredCount), Running: int(d.RunningCount), Pending: int(d.PendingCount),
 			Failed: int(d.FailedTasks), Created: aws.ToTime(d.CreatedAt),

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -19,22 +20,19 @@ func (e *Engine) preflight(ctx context.Context) error {
 		return nil
 	}
 	for _, dist := range e.Settings.Distributions {
-		for {
+		if err := e.attempt(ctx, "checking the distribution", func(ctx context.Context) error {
 			_, err := e.CloudFront.GetDistribution(ctx, &cloudfront.GetDistributionInput{Id: aws.String(dist)})
-			if err == nil {
-				break
-			}
-			if err := e.transient(ctx, classify(err, "distribution "+dist), "checking the distribution"); err != nil {
-				return err
-			}
+			return classify(err, "distribution "+dist)
+		}); err != nil {
+			return err
 		}
 	}
 	return nil
 }
 
-// createInvalidations creates one invalidation per distribution. The CallerReference is fixed
-// for the run (and for the build), so sending it again returns the same invalidation instead of
-// making a second one; TooManyInvalidationsInProgress is waited out.
+// createInvalidations creates one invalidation per distribution. The CallerReference is the
+// release's (Identity), so sending it again returns the same invalidation instead of making a
+// second one; TooManyInvalidationsInProgress is waited out.
 func (e *Engine) createInvalidations(ctx context.Context, st *State) error {
 	for _, dist := range e.Settings.Distributions {
 		if _, ok := st.Invalidations[dist]; ok {
@@ -44,7 +42,7 @@ func (e *Engine) createInvalidations(ctx context.Context, st *State) error {
 		for {
 			out, err := e.CloudFront.CreateInvalidation(ctx, &cloudfront.CreateInvalidationInput{
 				DistributionId: aws.String(dist),
-				InvalidationBatch: &cftypes.InvalidationBatch{CallerReference: aws.String(st.CallerRef),
+				InvalidationBatch: &cftypes.InvalidationBatch{CallerReference: aws.String(st.Run.CallerRef),
 					Paths: &cftypes.Paths{Quantity: aws.Int32(int32(len(e.Settings.Paths))), Items: e.Settings.Paths}},
 			})
 			if err == nil && out.Invalidation != nil {
@@ -52,7 +50,7 @@ func (e *Engine) createInvalidations(ctx context.Context, st *State) error {
 				st.Invalidations[dist] = id
 				e.emit(Event{Kind: KindInvalidation, Distribution: dist, Invalidation: id,
 					Message: fmt.Sprintf("invalidation %s of %d path(s) is %s (CallerReference %s)", id, len(e.Settings.Paths),
-						aws.ToString(out.Invalidation.Status), st.CallerRef)})
+						aws.ToString(out.Invalidation.Status), st.Run.CallerRef)})
 				break
 			}
 			var tooMany *cftypes.TooManyInvalidationsInProgress
@@ -68,9 +66,12 @@ func (e *Engine) createInvalidations(ctx context.Context, st *State) error {
 				continue
 			case errors.As(err, &api) && api.ErrorCode() == "InvalidationBatchAlreadyExists":
 				return newError(ErrConfig, "distribution %s: CallerReference %q was already used with other paths; "+
-					"set CALLER_REFERENCE to a new value or keep INVALIDATION_PATHS as they were", dist, st.CallerRef)
+					"set CALLER_REFERENCE to a new value or keep INVALIDATION_PATHS as they were", dist, st.Run.CallerRef)
 			}
-			if err := e.transient(ctx, classify(err, "CreateInvalidation "+dist), "creating the invalidation"); err != nil {
+			if err := e.check(ctx, classify(err, "CreateInvalidation "+dist), "creating the invalidation", Event{Distribution: dist}); err != nil {
+				return err
+			}
+			if err := sleep(ctx, e.Settings.Poll); err != nil {
 				return err
 			}
 		}
@@ -90,14 +91,13 @@ func (e *Engine) waitInvalidations(ctx context.Context, st *State) error {
 			id := st.Invalidations[dist]
 			out, err := e.CloudFront.GetInvalidation(ctx, &cloudfront.GetInvalidationInput{DistributionId: aws.String(dist), Id: aws.String(id)})
 			if err != nil {
-				err = classify(err, "GetInvalidation "+id)
-				if isFinal(err) || ctx.Err() != nil {
+				if err := e.check(ctx, classify(err, "GetInvalidation "+id), "reading the invalidation", Event{Distribution: dist}); err != nil {
 					return err
 				}
-				e.emit(Event{Kind: KindWarning, Distribution: dist, Message: err.Error() + "; trying again"})
 				continue
 			}
-			if status := aws.ToString(out.Invalidation.Status); status == "Completed" {
+			// CloudFront says Completed; AWS documents no case rule, and emulators say COMPLETED.
+			if status := aws.ToString(out.Invalidation.Status); strings.EqualFold(status, "Completed") {
 				done[dist] = true
 				e.emit(Event{Kind: KindInvalidation, Distribution: dist, Invalidation: id, Message: fmt.Sprintf("invalidation %s completed", id)})
 			}

@@ -73,8 +73,14 @@ func (h *Handler) Handle(ctx context.Context, ev events.CodePipelineJobEvent) er
 		h.fail(ctx, log, job.ID, cptypes.FailureTypeConfigurationError, err.Error())
 		return nil
 	}
-	s.Timeout = s.ActionTimeout
+	note := s.Limit(true)
 	report := NewReporter(log, s.Output)
+	// Every state this action can reach must fit a continuation token: checked before anything
+	// changes, not when the first hand-over finds out.
+	if err := tokenFits(s); err != nil {
+		h.fail(ctx, log, job.ID, cptypes.FailureTypeConfigurationError, err.Error())
+		return nil
+	}
 
 	now := time.Now()
 	var st *State
@@ -86,19 +92,17 @@ func (h *Handler) Handle(ctx context.Context, ev events.CodePipelineJobEvent) er
 	} else {
 		// The first job names the release: a re-delivered event finds the deployment it
 		// started (through the service tag), and its invalidation (through CallerReference).
-		s.RunKey = job.ID
-		if s.CallerReference == "" {
-			s.CallerReference = clipRef("deploystep-" + job.ID)
-		}
-		st = NewState(s, now)
+		st = NewState(s, job.ID, now)
 	}
-	s.RunKey, s.CallerReference = st.RunKey, st.CallerRef
 
 	build := h.NewEngine
 	if build == nil {
 		build = func(s Settings, r Reporter) *Engine { return NewEngine(h.AWS, s, r) }
 	}
 	e := build(s, report)
+	if note != "" {
+		e.emit(Event{Kind: KindWarning, Message: note})
+	}
 	if s.DryRun {
 		err := e.DryRun(ctx, st, h.AWS.Credentials, h.AWS.Region)
 		h.finish(ctx, log, job.ID, e, st, err)

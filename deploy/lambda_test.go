@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -90,6 +91,43 @@ func TestHandlerDryRunChangesNothing(t *testing.T) {
 	}
 	if e := sim.Effects(); len(e.Deployments) != 0 || len(e.Invalidations) != 0 {
 		t.Fatalf("dry run changed %+v", e)
+	}
+	// It says so, instead of "release finished: deployments completed".
+	if !strings.Contains(log.String(), "dry run: every check passed; nothing was changed") || strings.Contains(log.String(), "release finished") {
+		t.Fatalf("log:\n%s", log)
+	}
+}
+
+// DEPLOY_TIMEOUT is not ignored in the Lambda mode: the smaller of it and ACTION_TIMEOUT bounds
+// the action, and the log says so.
+func TestHandlerDeployTimeoutBoundsTheAction(t *testing.T) {
+	h, sim, log := handler(t, awsim.DemoConfig(awsim.NeverFinish, time.Second, time.Second))
+	job := sim.NewJob()
+	invoke(t, h, event(job, params(map[string]any{"DEPLOY_TIMEOUT": "2s"}), ""), 30*time.Second)
+	if r := lastResult(t, sim, job); r.FailureType != "JobFailed" || !strings.Contains(r.FailureMessage, "timed out after 2s") {
+		t.Fatalf("result %+v\n%s", r, log)
+	}
+	if !strings.Contains(log.String(), "DEPLOY_TIMEOUT (2s) is shorter than ACTION_TIMEOUT (1h0m0s)") {
+		t.Fatalf("log:\n%s", log)
+	}
+}
+
+// An action whose state could outgrow a continuation token is refused before anything changes,
+// not after UpdateService when the first hand-over finds out.
+func TestHandlerOversizedTokenBeforeAnyChange(t *testing.T) {
+	h, sim, log := handler(t, awsim.DemoConfig(awsim.Success, time.Second, time.Second))
+	var services []string
+	for i := 0; i < 150; i++ {
+		services = append(services, fmt.Sprintf("tsa-gallery-worker-service-%03d", i))
+	}
+	h.Env = envconfig.MapLookuper(map[string]string{"SERVICE": strings.Join(services, ",")})
+	job := sim.NewJob()
+	invoke(t, h, event(job, map[string]any{"CLUSTER": awsim.DemoCluster, "DISTRIBUTIONID": awsim.DemoDistribution}, ""), 10*time.Second)
+	if r := lastResult(t, sim, job); r.FailureType != "ConfigurationError" || !strings.Contains(r.FailureMessage, "deploy fewer services per action") {
+		t.Fatalf("result %+v\n%s", r, log)
+	}
+	if n := sim.CountCalls("ECS", ""); n != 0 {
+		t.Fatalf("%d ECS calls before the refusal", n)
 	}
 }
 

@@ -2,8 +2,6 @@ package deploy
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"reflect"
 	"regexp"
@@ -17,24 +15,59 @@ import (
 // Settings is everything a run needs. Environment variable names are the contract: the
 // buildspec, the CodeBuild project and the Lambda's UserParameters use them.
 type Settings struct {
-	Cluster          string        `env:"CLUSTER"`
-	Services         []string      `env:"SERVICE"`
-	Distributions    []string      `env:"DISTRIBUTIONID"`
-	SkipInvalidation bool          `env:"SKIP_INVALIDATION"`
-	Paths            []string      `env:"INVALIDATION_PATHS, default=/*"`
-	Image            string        `env:"IMAGE"`
-	CallerReference  string        `env:"CALLER_REFERENCE"`
-	BuildID          string        `env:"CODEBUILD_BUILD_ID"`
-	Timeout          time.Duration `env:"DEPLOY_TIMEOUT, default=30m"`
-	Poll             time.Duration `env:"POLL_INTERVAL, default=1s"`
-	FailedTasks      int           `env:"FAILED_TASKS_THRESHOLD"`
-	Output           string        `env:"OUTPUT, default=text"`
-	DryRun           bool          `env:"DRY_RUN"`
-	// ActionTimeout bounds a whole CodePipeline action across invocations (Lambda mode).
-	ActionTimeout time.Duration `env:"ACTION_TIMEOUT, default=1h"`
-	// RunKey names this release for re-runs: the CodeBuild build id, or the CodePipeline job id.
-	// A run with the same key resumes the deployment it started instead of starting another.
-	RunKey string
+	Cluster          string   `env:"CLUSTER"`
+	Services         []string `env:"SERVICE"`
+	Distributions    []string `env:"DISTRIBUTIONID"`
+	SkipInvalidation bool     `env:"SKIP_INVALIDATION"`
+	Paths            []string `env:"INVALIDATION_PATHS, default=/*"`
+	Image            string   `env:"IMAGE"`
+	CallerReference  string   `env:"CALLER_REFERENCE"`
+	BuildID          string   `env:"CODEBUILD_BUILD_ID"`
+	// Timeout limits a command-mode run (DEPLOY_TIMEOUT, default 30m); in the Lambda mode, when
+	// set, it also bounds the action. Zero means not set: Limit resolves the limit in force.
+	Timeout     time.Duration `env:"DEPLOY_TIMEOUT"`
+	Poll        time.Duration `env:"POLL_INTERVAL, default=1s"`
+	FailedTasks int           `env:"FAILED_TASKS_THRESHOLD"`
+	// DigestCheck is what a completed deployment whose tasks report no image digest means:
+	// "fail" (default) or "warn" (pass with a warning).
+	DigestCheck string `env:"DIGEST_CHECK, default=fail"`
+	Output      string `env:"OUTPUT, default=text"`
+	DryRun      bool   `env:"DRY_RUN"`
+	// ActionTimeout bounds a whole CodePipeline action across invocations (Lambda mode; default
+	// 1h). Zero means not set.
+	ActionTimeout time.Duration `env:"ACTION_TIMEOUT"`
+}
+
+// Default limits, when DEPLOY_TIMEOUT and ACTION_TIMEOUT are not set.
+const (
+	DefaultTimeout       = 30 * time.Minute
+	DefaultActionTimeout = time.Hour
+)
+
+// Limit sets Timeout to the limit in force for the mode and says how it was chosen when a
+// setting of the other mode was given, so that no setting is ignored in silence: the command
+// mode runs under DEPLOY_TIMEOUT; the Lambda mode under ACTION_TIMEOUT, and DEPLOY_TIMEOUT too
+// when set (the smaller wins).
+func (s *Settings) Limit(lambda bool) (note string) {
+	if !lambda {
+		if s.Timeout == 0 {
+			s.Timeout = DefaultTimeout
+		}
+		if s.ActionTimeout != 0 {
+			note = fmt.Sprintf("ACTION_TIMEOUT applies to the CodePipeline action (Lambda mode) only; this run's limit is DEPLOY_TIMEOUT (%v)", s.Timeout)
+		}
+		return note
+	}
+	limit := s.ActionTimeout
+	if limit == 0 {
+		limit = DefaultActionTimeout
+	}
+	if s.Timeout != 0 && s.Timeout < limit {
+		note = fmt.Sprintf("DEPLOY_TIMEOUT (%v) is shorter than ACTION_TIMEOUT (%v): the action's limit is %v", s.Timeout, limit, s.Timeout)
+		limit = s.Timeout
+	}
+	s.Timeout = limit
+	return note
 }
 
 // settingNames lists the variables Settings reads, from its struct tags.
@@ -71,6 +104,9 @@ func LoadSettings(ctx context.Context, l envconfig.Lookuper) (Settings, error) {
 	}
 	s.Services = trimAll(s.Services)
 	s.Distributions = trimAll(s.Distributions)
+	for i, d := range s.Distributions {
+		s.Distributions[i] = distributionFromARN(d)
+	}
 	s.Paths = trimAll(s.Paths)
 	return s, nil
 }
@@ -109,8 +145,8 @@ func (s *Settings) Validate() error {
 		add("DISTRIBUTIONID lists %q twice", seen)
 	}
 	for _, d := range s.Distributions {
-		if len(d) < 6 || len(d) > 21 || !distributionID.MatchString(d) {
-			add("DISTRIBUTIONID %q is not a distribution id (like E2QWRUHAPOMQZL)", clip(d))
+		if !validDistribution(d) {
+			add("DISTRIBUTIONID %q is not a distribution id (like E2QWRUHAPOMQZL) or ARN", clip(d))
 		}
 	}
 	for _, n := range s.Services {
@@ -134,7 +170,7 @@ func (s *Settings) Validate() error {
 	if len(s.CallerReference) > 128 {
 		add("CALLER_REFERENCE is %d characters; at most 128", len(s.CallerReference))
 	}
-	if s.Timeout <= 0 {
+	if s.Timeout < 0 {
 		add("DEPLOY_TIMEOUT must be positive, like 30m")
 	}
 	if s.Poll < 100*time.Millisecond || s.Poll > 5*time.Minute {
@@ -143,10 +179,13 @@ func (s *Settings) Validate() error {
 	if s.FailedTasks < 0 {
 		add("FAILED_TASKS_THRESHOLD must not be negative")
 	}
+	if s.DigestCheck != "fail" && s.DigestCheck != "warn" {
+		add("DIGEST_CHECK must be fail or warn, got %q", clip(s.DigestCheck))
+	}
 	if s.Output != "text" && s.Output != "json" {
 		add("OUTPUT must be text or json, got %q", clip(s.Output))
 	}
-	if s.ActionTimeout <= 0 || s.ActionTimeout > 24*time.Hour {
+	if s.ActionTimeout < 0 || s.ActionTimeout > 24*time.Hour {
 		add("ACTION_TIMEOUT must be between 0 and 24h (CodePipeline's limit), got %v", s.ActionTimeout)
 	}
 	if len(problems) > 0 {
@@ -155,8 +194,37 @@ func (s *Settings) Validate() error {
 	return nil
 }
 
+// validDistribution accepts what CloudFront defines a distribution id to be: a string that
+// names the distribution in the request path (the API reference gives no pattern; AWS's ids are
+// like E2QWRUHAPOMQZL, emulators' differ). Only characters that cannot travel in a path segment
+// unescaped, and dot segments, are refused.
+func validDistribution(id string) bool {
+	if id == "" || len(id) > 128 || id == "." || id == ".." {
+		return false
+	}
+	for _, r := range id {
+		if !(r >= 'A' && r <= 'Z' || r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.' || r == '~') {
+			return false
+		}
+	}
+	return true
+}
+
+// distributionFromARN takes the id out of arn:<partition>:cloudfront::<account>:distribution/<id>.
+// The fields are split as ARNs are defined (arn:partition:service:region:account:resource), so
+// an ARN whose empty region field is missing (moto writes cloudfront:<account>:) works as well.
+func distributionFromARN(s string) string {
+	parts := strings.Split(s, ":")
+	if len(parts) < 5 || parts[0] != "arn" || parts[2] != "cloudfront" {
+		return s
+	}
+	if id, ok := strings.CutPrefix(parts[len(parts)-1], "distribution/"); ok {
+		return id
+	}
+	return s
+}
+
 var (
-	distributionID = regexp.MustCompile(`^E[A-Z0-9]+$`)
 	// Lengths are checked in code: counted repetitions like {0,254} compile into large programs
 	// that cost start-up time (Lambda init) on every run.
 	serviceNameRE = regexp.MustCompile(`^([A-Za-z0-9][A-Za-z0-9_-]*|arn:aws[a-z-]*:ecs:[a-z0-9-]+:[0-9]+:[a-z-]+/[A-Za-z0-9/_-]+)$`)
@@ -216,27 +284,6 @@ func checkPaths(paths []string) string {
 		return fmt.Sprintf("%d wildcard paths; CloudFront takes at most 15 in progress", wild)
 	}
 	return ""
-}
-
-// CallerRef is the invalidation's CallerReference: CALLER_REFERENCE, else one derived from the
-// CodeBuild build id (so a re-run of the same build reuses it), else a unique one.
-func (s *Settings) CallerRef() string {
-	switch {
-	case s.CallerReference != "":
-		return s.CallerReference
-	case s.BuildID != "":
-		return clipRef("deploystep-" + s.BuildID)
-	}
-	b := make([]byte, 6)
-	rand.Read(b) //nolint:errcheck // crypto/rand never fails on Linux
-	return fmt.Sprintf("deploystep-%d-%s", time.Now().Unix(), hex.EncodeToString(b))
-}
-
-func clipRef(s string) string {
-	if len(s) > 128 {
-		return s[:128]
-	}
-	return s
 }
 
 // ImageRef is a parsed ECR image URI.

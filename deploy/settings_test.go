@@ -24,8 +24,8 @@ func TestSettingsDefaultsAndLists(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if strings.Join(s.Services, "|") != "a|b|c" || strings.Join(s.Paths, "|") != "/*" || s.Timeout != 30*time.Minute ||
-		s.Poll != time.Second || s.Output != "text" || s.ActionTimeout != time.Hour {
+	if strings.Join(s.Services, "|") != "a|b|c" || strings.Join(s.Paths, "|") != "/*" || s.Timeout != 0 ||
+		s.Poll != time.Second || s.Output != "text" || s.ActionTimeout != 0 || s.DigestCheck != "fail" {
 		t.Fatalf("settings = %+v", s)
 	}
 }
@@ -57,7 +57,12 @@ func TestSettingsErrors(t *testing.T) {
 		{"too many paths", base("INVALIDATION_PATHS", strings.Repeat("/p,", 3001)), []string{"3001 paths"}},
 		{"too many wildcards", base("INVALIDATION_PATHS", strings.Repeat("/p*,", 16)), []string{"16 wildcard paths"}},
 		{"duplicate service", base("SERVICE", "a,a"), []string{`SERVICE lists "a" twice`}},
-		{"bad distribution", base("DISTRIBUTIONID", "d123.cloudfront.net"), []string{"is not a distribution id"}},
+		{"distribution domain", base("DISTRIBUTIONID", "d123.cloudfront.net/x"), []string{"is not a distribution id"}},
+		{"distribution with space", base("DISTRIBUTIONID", "E2QW RUHA"), []string{"is not a distribution id"}},
+		{"distribution ARN", base("DISTRIBUTIONID", "arn:aws:cloudfront::123456789012:distribution/EDFDVBD6EXAMPLE"), nil},
+		{"emulator's distribution id", base("DISTRIBUTIONID", "Z1OJ3BQW9X2KRN"), nil},
+		{"bad digest check", base("DIGEST_CHECK", "maybe"), []string{"DIGEST_CHECK must be fail or warn"}},
+		{"action timeout too long", base("ACTION_TIMEOUT", "25h"), []string{"ACTION_TIMEOUT must be between"}},
 		{"bad service name", base("SERVICE", "api;rm -rf"), []string{"is not a service name"}},
 		{"long caller reference", base("CALLER_REFERENCE", strings.Repeat("x", 129)), []string{"CALLER_REFERENCE is 129"}},
 		{"several at once", base("OUTPUT", "xml", "POLL_INTERVAL", "10m"), []string{"OUTPUT", "POLL_INTERVAL"}},
@@ -113,19 +118,63 @@ func TestParseImage(t *testing.T) {
 	}
 }
 
-func TestCallerRef(t *testing.T) {
-	if got := (&Settings{CallerReference: "mine"}).CallerRef(); got != "mine" {
-		t.Errorf("explicit: %q", got)
+func TestIdentity(t *testing.T) {
+	api := Settings{Cluster: "c", Services: []string{"api"}, Distributions: []string{"E2QWRUHAPOMQZL"}, Paths: []string{"/*"}}
+	web := api
+	web.Services = []string{"web"}
+	newImage := api
+	newImage.Image = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/tsa/gallery:4a1b2c3"
+	build := "tsa-gallery-build:0b5f3c52-8a8e-4c0e-9d1b-6d2a3f9e1c77"
+
+	a, again := NewIdentity(api, build), NewIdentity(api, build)
+	if a != again || a.Marker == "" || !strings.HasPrefix(a.CallerRef, "deploystep-"+build+"-") {
+		t.Errorf("same step, same build: %+v vs %+v", a, again)
 	}
-	a, b := (&Settings{BuildID: "p:1"}).CallerRef(), (&Settings{BuildID: "p:1"}).CallerRef()
-	if a != b || a != "deploystep-p:1" {
-		t.Errorf("from build id: %q %q", a, b)
+	// Another step of the same build is another release: its own marker and invalidation.
+	for name, other := range map[string]Settings{"other service": web, "other image": newImage} {
+		if b := NewIdentity(other, build); b.Marker == a.Marker || b.CallerRef == a.CallerRef {
+			t.Errorf("%s shares the identity: %+v vs %+v", name, b, a)
+		}
 	}
-	if (&Settings{}).CallerRef() == (&Settings{}).CallerRef() {
-		t.Error("without a build id two runs got the same reference")
+	if b := NewIdentity(api, "tsa-gallery-build:11111111-2222-3333-4444-555555555555"); b.Marker == a.Marker || b.CallerRef == a.CallerRef {
+		t.Errorf("another build shares the identity")
 	}
-	if got := (&Settings{BuildID: strings.Repeat("x", 200)}).CallerRef(); len(got) != 128 {
-		t.Errorf("long build id gave %d characters", len(got))
+	explicit := api
+	explicit.CallerReference = "mine"
+	if got := NewIdentity(explicit, build).CallerRef; got != "mine" {
+		t.Errorf("CALLER_REFERENCE: %q", got)
+	}
+	if x, y := NewIdentity(api, ""), NewIdentity(api, ""); x.CallerRef == y.CallerRef || x.Marker != "" {
+		t.Errorf("without a key: %+v %+v", x, y)
+	}
+	long := NewIdentity(api, strings.Repeat("x", 200))
+	if len(long.CallerRef) > 128 || NewIdentity(api, strings.Repeat("x", 199)+"y").CallerRef == long.CallerRef {
+		t.Errorf("long key: %q", long.CallerRef)
+	}
+}
+
+func TestLimitPerMode(t *testing.T) {
+	cases := []struct {
+		name           string
+		deploy, action time.Duration
+		lambda         bool
+		want           time.Duration
+		note           string
+	}{
+		{"command default", 0, 0, false, 30 * time.Minute, ""},
+		{"command DEPLOY_TIMEOUT", 5 * time.Minute, 0, false, 5 * time.Minute, ""},
+		{"command with ACTION_TIMEOUT", 0, 2 * time.Hour, false, 30 * time.Minute, "ACTION_TIMEOUT applies to the CodePipeline action"},
+		{"lambda default", 0, 0, true, time.Hour, ""},
+		{"lambda ACTION_TIMEOUT", 0, 3 * time.Hour, true, 3 * time.Hour, ""},
+		{"lambda DEPLOY_TIMEOUT shorter", 10 * time.Minute, 0, true, 10 * time.Minute, "DEPLOY_TIMEOUT (10m0s) is shorter"},
+		{"lambda DEPLOY_TIMEOUT longer", 2 * time.Hour, 0, true, time.Hour, ""},
+	}
+	for _, c := range cases {
+		s := Settings{Timeout: c.deploy, ActionTimeout: c.action}
+		note := s.Limit(c.lambda)
+		if s.Timeout != c.want || (c.note == "") != (note == "") || !strings.Contains(note, c.note) {
+			t.Errorf("%s: limit %v note %q; want %v %q", c.name, s.Timeout, note, c.want, c.note)
+		}
 	}
 }
 

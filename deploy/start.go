@@ -2,8 +2,6 @@ package deploy
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"strconv"
@@ -20,17 +18,14 @@ import (
 
 // checkImage resolves IMAGE to its digest before anything changes.
 func (e *Engine) checkImage(ctx context.Context, st *State) error {
-	for {
+	return e.attempt(ctx, "checking the image", func(ctx context.Context) error {
 		digest, err := e.resolveDigest(ctx)
 		if err == nil {
 			st.Digest = digest
 			e.emit(Event{Kind: KindImage, Message: fmt.Sprintf("%s is %s", e.Settings.Image, digest)})
-			return nil
 		}
-		if err := e.transient(ctx, err, "checking the image"); err != nil {
-			return err
-		}
-	}
+		return err
+	})
 }
 
 // resolveDigest asks ECR once for the digest of IMAGE.
@@ -97,14 +92,11 @@ func (e *Engine) startDeployments(ctx context.Context, st *State) error {
 		return nil
 	}
 	var services map[string]ecstypes.Service
-	for {
-		var err error
-		if services, err = e.describeWith(ctx, todo, []ecstypes.ServiceField{ecstypes.ServiceFieldTags}); err == nil {
-			break
-		}
-		if err := e.transient(ctx, err, "reading the services"); err != nil {
-			return err
-		}
+	if err := e.attempt(ctx, "reading the services", func(ctx context.Context) (err error) {
+		services, err = e.describeWith(ctx, todo, []ecstypes.ServiceField{ecstypes.ServiceFieldTags})
+		return err
+	}); err != nil {
+		return err
 	}
 	var problems []string
 	for _, name := range todo {
@@ -123,6 +115,10 @@ func (e *Engine) startDeployments(ctx context.Context, st *State) error {
 		return newError(ErrConfig, "%s", strings.Join(problems, "; "))
 	}
 	for _, name := range todo {
+		// Events up to now are history: the follow phase reports the ones after this id.
+		if evs := services[name].Events; len(evs) > 0 && st.LastEvent[name] == "" {
+			st.LastEvent[name] = aws.ToString(evs[0].Id)
+		}
 		if e.resume(st, name, services[name]) {
 			continue
 		}
@@ -143,12 +139,15 @@ const unknownWindow = 8 * time.Second
 
 // startOne forces the new deployment of one service and pins it. UpdateService is sent without
 // SDK retries and never blindly again: after an unknown outcome the service is read until the
-// deployment shows up (it is ours) or unknownWindow has passed (it never landed).
+// deployment shows up (it is ours), and the call is sent again only after a successful read taken
+// once unknownWindow has passed shows that it did not land. A failing read is no evidence.
 func (e *Engine) startOne(ctx context.Context, st *State, name string, arn *string) error {
 	noRetry := func(o *ecs.Options) { o.RetryMaxAttempts = 1 }
 	for {
 		if sent, ok := st.Unknown[name]; ok {
-			if services, err := e.describe(ctx, []string{name}); err == nil {
+			readAt := e.now()
+			services, err := e.describe(ctx, []string{name})
+			if err == nil {
 				if id := primaryID(services[name]); id != "" && id != st.Before[name] {
 					delete(st.Unknown, name)
 					st.Deployments[name] = id
@@ -156,14 +155,18 @@ func (e *Engine) startOne(ctx context.Context, st *State, name string, arn *stri
 						Message: fmt.Sprintf("UpdateService's answer was lost, but deployment %s was started: following it", id)})
 					return nil
 				}
+				if readAt.Sub(sent) >= unknownWindow {
+					delete(st.Unknown, name) // read after the window, and it never landed: send again
+				}
+			} else if err := e.check(ctx, err, "reading "+name+" after an UpdateService with an unknown outcome", Event{Service: name}); err != nil {
+				return err
 			}
-			if e.now().Sub(sent) < unknownWindow {
+			if _, still := st.Unknown[name]; still {
 				if err := sleep(ctx, e.Settings.Poll); err != nil {
 					return err
 				}
 				continue
 			}
-			delete(st.Unknown, name) // it never landed: send it again
 		}
 		if err := e.mark(ctx, st, name, arn); err != nil {
 			return err
@@ -182,11 +185,10 @@ func (e *Engine) startOne(ctx context.Context, st *State, name string, arn *stri
 		if rejected(err) {
 			delete(st.Unknown, name) // a 4xx answer: nothing was applied
 		}
-		err = classify(err, "UpdateService "+name)
-		if isFinal(err) {
+		if err := e.check(ctx, classify(err, "UpdateService "+name), "UpdateService "+name, Event{Service: name}); err != nil {
 			return err
 		}
-		if err := e.transient(ctx, err, "UpdateService "+name); err != nil {
+		if err := sleep(ctx, e.Settings.Poll); err != nil {
 			return err
 		}
 	}
@@ -199,21 +201,17 @@ func rejected(err error) bool {
 	return errors.As(err, &re) && re.HTTPStatusCode() >= 400 && re.HTTPStatusCode() < 500
 }
 
-// runTag is the service tag that marks the deployment a run started:
-// "<key hash> <the PRIMARY deployment it replaces> t=<unix seconds of the attempt>". It is written
-// before each UpdateService, so a re-run of the same build or a re-delivered job event finds it
-// whether or not the deployment was started, and knows whether an attempt may still land.
+// runTag is the service tag that marks the deployment a release started:
+// "<Identity.Marker> <the PRIMARY deployment it replaces> t=<unix seconds of the attempt>". It is
+// written before each UpdateService, so a re-run of the same release or a re-delivered job event
+// finds it whether or not the deployment was started, and knows whether an attempt may still
+// land. Another release (another step of the same build) has another marker.
 const runTag = "deploystep:run"
 
-func runMarker(key string) string {
-	sum := sha256.Sum256([]byte(key))
-	return hex.EncodeToString(sum[:8])
-}
-
-// resume adopts the deployment an earlier run with the same RunKey started, if any; when that
+// resume adopts the deployment an earlier run of the same release started, if any; when that
 // run's last attempt may still land, it makes startOne wait for it instead of sending another.
 func (e *Engine) resume(st *State, name string, s ecstypes.Service) bool {
-	if e.Settings.RunKey == "" {
+	if st.Run.Marker == "" {
 		return false
 	}
 	var value string
@@ -222,7 +220,7 @@ func (e *Engine) resume(st *State, name string, s ecstypes.Service) bool {
 			value = aws.ToString(t.Value)
 		}
 	}
-	rest, ok := strings.CutPrefix(value, runMarker(e.Settings.RunKey)+" ")
+	rest, ok := strings.CutPrefix(value, st.Run.Marker+" ")
 	if !ok {
 		return false
 	}
@@ -249,26 +247,22 @@ func (e *Engine) resume(st *State, name string, s ecstypes.Service) bool {
 // mark tags the service with the run marker before an UpdateService. Without the permission the
 // run goes on, but a re-run of the same release would start a second deployment.
 func (e *Engine) mark(ctx context.Context, st *State, name string, arn *string) error {
-	if e.Settings.RunKey == "" {
+	if st.Run.Marker == "" {
 		return nil
 	}
-	value := fmt.Sprintf("%s %s t=%d", runMarker(e.Settings.RunKey), st.Before[name], e.now().Unix())
-	for {
+	value := fmt.Sprintf("%s %s t=%d", st.Run.Marker, st.Before[name], e.now().Unix())
+	err := e.attempt(ctx, "TagResource "+name, func(ctx context.Context) error {
 		_, err := e.ECS.TagResource(ctx, &ecs.TagResourceInput{ResourceArn: arn,
 			Tags: []ecstypes.Tag{{Key: aws.String(runTag), Value: aws.String(value)}}})
-		if err == nil {
-			return nil
-		}
-		err = classify(err, "TagResource "+name)
-		if isFinal(err) {
-			e.emit(Event{Kind: KindWarning, Service: name,
-				Message: fmt.Sprintf("%v; going on without the re-run marker (a re-run of this release would start a second deployment)", err)})
-			return nil
-		}
-		if err := e.transient(ctx, err, "TagResource "+name); err != nil {
-			return err
-		}
+		return classify(err, "TagResource "+name)
+	})
+	if err != nil && ctx.Err() == nil && errors.Is(err, ErrConfig) {
+		// Denied: the one final error that does not end the run, since the marker only serves a re-run.
+		e.emit(Event{Kind: KindWarning, Service: name,
+			Message: fmt.Sprintf("%v; going on without the re-run marker (a re-run of this release would start a second deployment)", err)})
+		return nil
 	}
+	return err
 }
 
 func primaryID(s ecstypes.Service) string {

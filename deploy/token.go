@@ -35,15 +35,6 @@ type tokenBody struct {
 	State   State  `json:"s"`
 }
 
-// fingerprint identifies the action a token belongs to.
-func fingerprint(s Settings) string {
-	h := sha256.New()
-	for _, part := range [][]string{{s.Cluster}, s.Services, s.Distributions, s.Paths, {s.Image}} {
-		fmt.Fprintf(h, "%q\x00", strings.Join(part, ","))
-	}
-	return hex.EncodeToString(h.Sum(nil)[:8])
-}
-
 // EncodeToken writes st as a continuation token for the action s.
 func EncodeToken(st *State, s Settings) (string, error) {
 	raw, err := json.Marshal(tokenBody{Version: 1, Action: fingerprint(s), State: *st})
@@ -61,6 +52,30 @@ func EncodeToken(st *State, s Settings) (string, error) {
 		return "", newError(ErrConfig, "the state of this release needs a %d-character continuation token; CodePipeline takes 2048: deploy fewer services per action", len(tok))
 	}
 	return tok, nil
+}
+
+// tokenFits checks that the largest state the action s can reach still fits a continuation
+// token: every service pinned, replaced and marked unknown, with two distinct digests and an event
+// id each, every distribution with its invalidation, all at their longest.
+func tokenFits(s Settings) error {
+	now := time.Now()
+	st := &State{Phase: PhaseFollow, Started: now, Digest: "sha256:" + strings.Repeat("f", 64), Run: NewIdentity(s, strings.Repeat("0", 36))}
+	st.init()
+	for i, svc := range s.Services {
+		id := fmt.Sprintf("ecs-svc/%019d", 9000000000000000000+i)
+		st.Before[svc], st.Deployments[svc], st.Unknown[svc] = id, id+"1", now
+		st.Digests[svc] = []string{st.Digest, "sha256:" + strings.Repeat(fmt.Sprintf("%02x", i%256), 32)}
+		st.WantDigests[svc], st.Finished[svc], st.DigestReads[svc] = true, true, DigestReadLimit
+		st.LastEvent[svc] = fmt.Sprintf("%08x-0000-4000-8000-%012x", i, i)
+	}
+	for i, d := range s.Distributions {
+		st.Invalidations[d] = fmt.Sprintf("I%013d", i)
+	}
+	for _, p := range phaseOrder {
+		st.Phases[p] = 1234.5
+	}
+	_, err := EncodeToken(st, s)
+	return err
 }
 
 // DecodeToken reads a continuation token of the action s. Anything malformed, truncated,
@@ -122,10 +137,10 @@ func (st *State) check(s Settings, now time.Time) string {
 		return fmt.Sprintf("unknown phase %q", clip(st.Phase))
 	case st.Started.IsZero() || st.Started.After(now.Add(time.Minute)):
 		return "start time missing or in the future"
-	case st.CallerRef == "" || len(st.CallerRef) > 128:
+	case st.Run.CallerRef == "" || len(st.Run.CallerRef) > 128:
 		return "CallerReference missing or too long"
-	case st.RunKey == "":
-		return "run key missing"
+	case st.Run.Key == "" || st.Run.Marker == "":
+		return "run identity missing"
 	}
 	in := func(k string, list []string) bool {
 		for _, v := range list {

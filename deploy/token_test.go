@@ -12,7 +12,7 @@ func tokenSettings() Settings {
 }
 
 func tokenState(now time.Time) *State {
-	return &State{Phase: PhaseFollow, Started: now.Add(-time.Minute), CallerRef: "deploystep-job", RunKey: "job",
+	return &State{Phase: PhaseFollow, Started: now.Add(-time.Minute), Run: Identity{Key: "job", Marker: "0123456789abcdef", CallerRef: "deploystep-job"},
 		Digest: "sha256:" + strings.Repeat("a", 64), Before: map[string]string{"api": "ecs-svc/1", "web": "ecs-svc/2"},
 		Deployments: map[string]string{"api": "ecs-svc/3", "web": "ecs-svc/4"}, Finished: map[string]bool{"api": true},
 		Digests: map[string][]string{"api": {"sha256:" + strings.Repeat("a", 64), "sha256:" + strings.Repeat("a", 64)}},
@@ -33,7 +33,7 @@ func TestTokenRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.Deployments["web"] != "ecs-svc/4" || !got.Finished["api"] || got.RunKey != "job" || len(got.Digests["api"]) != 2 {
+	if got.Deployments["web"] != "ecs-svc/4" || !got.Finished["api"] || got.Run.Key != "job" || len(got.Digests["api"]) != 2 {
 		t.Fatalf("round trip lost state: %+v", got)
 	}
 }
@@ -44,11 +44,11 @@ func TestTokenRejects(t *testing.T) {
 	good, _ := EncodeToken(tokenState(now), s)
 	other := s
 	other.Services = []string{"api"}
-	foreign, _ := EncodeToken(&State{Phase: PhaseFollow, Started: now, CallerRef: "x", RunKey: "k"}, other)
-	noKey, _ := EncodeToken(&State{Phase: PhaseFollow, Started: now, CallerRef: "x"}, s)
-	future, _ := EncodeToken(&State{Phase: PhaseFollow, Started: now.Add(time.Hour), CallerRef: "x", RunKey: "k"}, s)
-	badPhase, _ := EncodeToken(&State{Phase: "launch", Started: now, CallerRef: "x", RunKey: "k"}, s)
-	strange, _ := EncodeToken(&State{Phase: PhaseFollow, Started: now, CallerRef: "x", RunKey: "k", Deployments: map[string]string{"db": "ecs-svc/9"}}, s)
+	foreign, _ := EncodeToken(&State{Phase: PhaseFollow, Started: now, Run: Identity{Key: "k", Marker: "m", CallerRef: "x"}}, other)
+	noKey, _ := EncodeToken(&State{Phase: PhaseFollow, Started: now, Run: Identity{CallerRef: "x"}}, s)
+	future, _ := EncodeToken(&State{Phase: PhaseFollow, Started: now.Add(time.Hour), Run: Identity{Key: "k", Marker: "m", CallerRef: "x"}}, s)
+	badPhase, _ := EncodeToken(&State{Phase: "launch", Started: now, Run: Identity{Key: "k", Marker: "m", CallerRef: "x"}}, s)
+	strange, _ := EncodeToken(&State{Phase: PhaseFollow, Started: now, Run: Identity{Key: "k", Marker: "m", CallerRef: "x"}, Deployments: map[string]string{"db": "ecs-svc/9"}}, s)
 	flip := []byte(good)
 	flip[10] ^= 1
 	cases := map[string]struct{ tok, want string }{
@@ -59,7 +59,7 @@ func TestTokenRejects(t *testing.T) {
 		"one bit flipped":   {string(flip), "checksum mismatch"},
 		"oversized":         {"ds1." + strings.Repeat("A", 3000), "more than CodePipeline's 2048"},
 		"another action":    {foreign, "belongs to another action"},
-		"no run key":        {noKey, "run key missing"},
+		"no run identity":   {noKey, "run identity missing"},
 		"started in future": {future, "in the future"},
 		"unknown phase":     {badPhase, "unknown phase"},
 		"unknown service":   {strange, `names service "db"`},
@@ -76,7 +76,7 @@ func TestTokenRejects(t *testing.T) {
 func TestTokenTooManyServices(t *testing.T) {
 	now := time.Now()
 	s := tokenSettings()
-	st := &State{Phase: PhaseFollow, Started: now, CallerRef: "x", RunKey: "k", Deployments: map[string]string{}, Before: map[string]string{}}
+	st := &State{Phase: PhaseFollow, Started: now, Run: Identity{Key: "k", Marker: "m", CallerRef: "x"}, Deployments: map[string]string{}, Before: map[string]string{}}
 	for i := 0; i < 200; i++ {
 		name := strings.Repeat("s", 40) + string(rune('a'+i%26)) + string(rune('a'+i/26))
 		s.Services = append(s.Services, name)
@@ -85,6 +85,14 @@ func TestTokenTooManyServices(t *testing.T) {
 	}
 	if _, err := EncodeToken(st, s); !errors.Is(err, ErrConfig) || !strings.Contains(err.Error(), "deploy fewer services per action") {
 		t.Fatalf("err = %v", err)
+	}
+	// The same settings are refused up front, before any state exists (issue: an oversized token
+	// used to surface only at the first hand-over, after UpdateService had run).
+	if err := tokenFits(s); !errors.Is(err, ErrConfig) {
+		t.Fatalf("tokenFits(200 services) = %v, want a configuration error", err)
+	}
+	if err := tokenFits(tokenSettings()); err != nil {
+		t.Fatalf("tokenFits(2 services) = %v", err)
 	}
 }
 

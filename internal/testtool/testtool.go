@@ -67,3 +67,21 @@ func Find(t testing.TB, name, install string, paths ...string) string {
 	Missing(t, name, install)
 	return ""
 }
+
+// Python returns python3 when it can import every module named (botocore, moto, boto3, ...);
+// `make tools` installs the pinned ones with pip.
+func Python(t testing.TB, modules ...string) string {
+	t.Helper()
+	p, err := exec.LookPath("python3")
+	if err != nil {
+		Missing(t, "python3", "apt-get install -y python3 python3-pip")
+		return ""
+	}
+	for _, m := range modules {
+		if err := exec.Command(p, "-c", "import "+m).Run(); err != nil {
+			Missing(t, "the Python module "+m, "make tools")
+			return ""
+		}
+	}
+	return p
+}

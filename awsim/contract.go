@@ -1,0 +1,375 @@
+package awsim
+
+import (
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"strings"
+	"unicode/utf8"
+)
+
+// The contract: every documented rule on the input of the operations deploystep and its tests
+// call, one row each, quoting where it comes from. awsim checks an operation's input against its
+// rows before it runs the operation, and answers a violation with the error code and HTTP status
+// AWS gives, so that a wrong assumption shared by awsim and deploystep cannot pass unnoticed.
+//
+// Sources: the API references, as botocore's service models carry them (data/<service>/<version>/
+// service-2.json: "constraint" rows are the model's machine-readable required/min/max/enum/pattern;
+// "doc" rows are a sentence of the member's documentation, quoted verbatim). TestContractAgainst-
+// Botocore checks every row against the installed model, so a row cannot claim what the model
+// does not say. The error codes are the ones each operation lists in the model; for ECS and ECR
+// validation failures AWS answers InvalidParameterException (seen in AWS's own messages, such as
+// "service names can have at most 10 items."), CodePipeline ValidationException, CloudFront
+// InvalidArgument or InconsistentQuantities.
+
+// Rule is one documented constraint on an operation's input.
+type Rule struct {
+	Service string `json:"service"` // ECS, ECR, CloudFront, CodePipeline
+	Op      string `json:"op"`
+	// Member is the input member's path as the model names it: "services", "tags[].key",
+	// "InvalidationBatch.Paths.Quantity".
+	Member string `json:"member"`
+	// Kind is required, min, max (length of a string, items of a list, value of a number), enum,
+	// pattern, or prose (a rule only the documentation states; Check holds it).
+	Kind    string   `json:"kind"`
+	Limit   int      `json:"limit,omitempty"`
+	Enum    []string `json:"enum,omitempty"`
+	Pattern string   `json:"pattern,omitempty"`
+	// Model says where botocore's model states the rule: "constraint", "doc" (Quote is a sentence
+	// of the member's documentation) or "error" (Quote is the documentation of the error Code).
+	Model string `json:"model"`
+	Quote string `json:"quote"`
+	// Code and Status are AWS's answer to a violation.
+	Code   string `json:"code"`
+	Status int    `json:"status"`
+	// Example is a request body that breaks this rule and no other (JSON; XML for CloudFront),
+	// for the table test.
+	Example string `json:"example"`
+
+	check func(in map[string]any) bool // prose rules: true when in satisfies the rule
+	re    *regexp.Regexp
+}
+
+const (
+	ecsBad = "InvalidParameterException"
+	cpBad  = "ValidationException"
+)
+
+// tagPattern is the model's pattern for tag keys and values; patterns match whole values.
+var tagPattern = `([\p{L}\p{Z}\p{N}_.:/=+\-@]*)`
+
+// contract is the table. Keep one row per rule; a new operation awsim serves gets its rows here.
+var contract = []Rule{
+	// ECS (API reference 2014-11-13)
+	{Service: "ECS", Op: "DescribeClusters", Member: "clusters", Kind: "max", Limit: 100, Model: "doc", Code: ecsBad, Status: 400,
+		Quote: "A list of up to 100 cluster names or full cluster Amazon Resource Name (ARN) entries.", Example: `{"clusters":` + jsonList(101, "c") + `}`},
+	{Service: "ECS", Op: "DescribeClusters", Member: "include[]", Kind: "enum", Enum: []string{"ATTACHMENTS", "CONFIGURATIONS", "SETTINGS", "STATISTICS", "TAGS"}, Model: "constraint", Code: ecsBad, Status: 400,
+		Quote: "Valid Values: ATTACHMENTS | CONFIGURATIONS | SETTINGS | STATISTICS | TAGS", Example: `{"clusters":["tsa-gallery"],"include":["EVERYTHING"]}`},
+	{Service: "ECS", Op: "DescribeServices", Member: "services", Kind: "required", Model: "constraint", Code: ecsBad, Status: 400,
+		Quote: "services: Required: Yes", Example: `{"cluster":"tsa-gallery"}`},
+	{Service: "ECS", Op: "DescribeServices", Member: "services", Kind: "max", Limit: 10, Model: "doc", Code: ecsBad, Status: 400,
+		Quote: "You may specify up to 10 services to describe in a single operation.", Example: `{"cluster":"tsa-gallery","services":` + jsonList(11, "api") + `}`},
+	{Service: "ECS", Op: "DescribeServices", Member: "include[]", Kind: "enum", Enum: []string{"TAGS"}, Model: "constraint", Code: ecsBad, Status: 400,
+		Quote: "Valid Values: TAGS", Example: `{"cluster":"tsa-gallery","services":["api"],"include":["EVENTS"]}`},
+	{Service: "ECS", Op: "UpdateService", Member: "service", Kind: "required", Model: "constraint", Code: ecsBad, Status: 400,
+		Quote: "service: Required: Yes", Example: `{"cluster":"tsa-gallery","forceNewDeployment":true}`},
+	{Service: "ECS", Op: "TagResource", Member: "resourceArn", Kind: "required", Model: "constraint", Code: ecsBad, Status: 400,
+		Quote: "resourceArn: Required: Yes", Example: `{"tags":[{"key":"k","value":"v"}]}`},
+	{Service: "ECS", Op: "TagResource", Member: "tags", Kind: "required", Model: "constraint", Code: ecsBad, Status: 400,
+		Quote: "tags: Required: Yes", Example: `{"resourceArn":"arn:aws:ecs:us-east-1:123456789012:service/tsa-gallery/api"}`},
+	{Service: "ECS", Op: "TagResource", Member: "tags", Kind: "max", Limit: 50, Model: "constraint", Code: ecsBad, Status: 400,
+		Quote: "Array Members: Minimum number of 0 items. Maximum number of 50 items.", Example: `{"resourceArn":"arn:aws:ecs:us-east-1:123456789012:service/tsa-gallery/api","tags":` + jsonTags(51) + `}`},
+	{Service: "ECS", Op: "TagResource", Member: "tags[].key", Kind: "min", Limit: 1, Model: "constraint", Code: ecsBad, Status: 400,
+		Quote: "Length Constraints: Minimum length of 1. Maximum length of 128.", Example: `{"resourceArn":"arn:aws:ecs:us-east-1:123456789012:service/tsa-gallery/api","tags":[{"key":"","value":"v"}]}`},
+	{Service: "ECS", Op: "TagResource", Member: "tags[].key", Kind: "max", Limit: 128, Model: "constraint", Code: ecsBad, Status: 400,
+		Quote: "Length Constraints: Minimum length of 1. Maximum length of 128.", Example: `{"resourceArn":"arn:aws:ecs:us-east-1:123456789012:service/tsa-gallery/api","tags":[{"key":"` + strings.Repeat("k", 129) + `","value":"v"}]}`},
+	{Service: "ECS", Op: "TagResource", Member: "tags[].key", Kind: "pattern", Pattern: tagPattern, Model: "constraint", Code: ecsBad, Status: 400,
+		Quote: "Pattern: " + tagPattern, Example: `{"resourceArn":"arn:aws:ecs:us-east-1:123456789012:service/tsa-gallery/api","tags":[{"key":"a;b","value":"v"}]}`},
+	{Service: "ECS", Op: "TagResource", Member: "tags[].value", Kind: "max", Limit: 256, Model: "constraint", Code: ecsBad, Status: 400,
+		Quote: "Length Constraints: Minimum length of 0. Maximum length of 256.", Example: `{"resourceArn":"arn:aws:ecs:us-east-1:123456789012:service/tsa-gallery/api","tags":[{"key":"k","value":"` + strings.Repeat("v", 257) + `"}]}`},
+	{Service: "ECS", Op: "TagResource", Member: "tags[].value", Kind: "pattern", Pattern: tagPattern, Model: "constraint", Code: ecsBad, Status: 400,
+		Quote: "Pattern: " + tagPattern, Example: `{"resourceArn":"arn:aws:ecs:us-east-1:123456789012:service/tsa-gallery/api","tags":[{"key":"k","value":"a|b"}]}`},
+	{Service: "ECS", Op: "ListTasks", Member: "startedBy", Kind: "prose", Model: "doc", Code: ecsBad, Status: 400,
+		Quote:   "When you specify startedBy as the filter, it must be the only filter that you use.",
+		Example: `{"cluster":"tsa-gallery","startedBy":"ecs-svc/1000000000000063352","desiredStatus":"STOPPED"}`,
+		check: func(in map[string]any) bool {
+			if _, ok := in["startedBy"]; !ok {
+				return true
+			}
+			for _, other := range []string{"containerInstance", "family", "serviceName", "desiredStatus", "launchType", "daemonName"} {
+				if _, ok := in[other]; ok {
+					return false
+				}
+			}
+			return true
+		}},
+	{Service: "ECS", Op: "ListTasks", Member: "desiredStatus", Kind: "enum", Enum: []string{"RUNNING", "PENDING", "STOPPED"}, Model: "constraint", Code: ecsBad, Status: 400,
+		Quote: "Valid Values: RUNNING | PENDING | STOPPED", Example: `{"cluster":"tsa-gallery","desiredStatus":"running"}`},
+	{Service: "ECS", Op: "ListTasks", Member: "launchType", Kind: "enum", Enum: []string{"EC2", "FARGATE", "EXTERNAL", "MANAGED_INSTANCES"}, Model: "constraint", Code: ecsBad, Status: 400,
+		Quote: "Valid Values: EC2 | FARGATE | EXTERNAL | MANAGED_INSTANCES", Example: `{"cluster":"tsa-gallery","launchType":"LAMBDA"}`},
+	{Service: "ECS", Op: "ListTasks", Member: "maxResults", Kind: "min", Limit: 1, Model: "doc", Code: ecsBad, Status: 400,
+		Quote: "This value can be between 1 and 100.", Example: `{"cluster":"tsa-gallery","maxResults":0}`},
+	{Service: "ECS", Op: "ListTasks", Member: "maxResults", Kind: "max", Limit: 100, Model: "doc", Code: ecsBad, Status: 400,
+		Quote: "This value can be between 1 and 100.", Example: `{"cluster":"tsa-gallery","maxResults":101}`},
+	{Service: "ECS", Op: "DescribeTasks", Member: "tasks", Kind: "required", Model: "constraint", Code: ecsBad, Status: 400,
+		Quote: "tasks: Required: Yes", Example: `{"cluster":"tsa-gallery"}`},
+	{Service: "ECS", Op: "DescribeTasks", Member: "tasks", Kind: "max", Limit: 100, Model: "doc", Code: ecsBad, Status: 400,
+		Quote: "A list of up to 100 task IDs or full ARN entries.", Example: `{"cluster":"tsa-gallery","tasks":` + jsonList(101, "0123456789abcdef0123456789abcdef") + `}`},
+	{Service: "ECS", Op: "DescribeTaskDefinition", Member: "taskDefinition", Kind: "required", Model: "constraint", Code: ecsBad, Status: 400,
+		Quote: "taskDefinition: Required: Yes", Example: `{}`},
+	{Service: "ECS", Op: "ListServiceDeployments", Member: "service", Kind: "required", Model: "constraint", Code: ecsBad, Status: 400,
+		Quote: "service: Required: Yes", Example: `{"cluster":"tsa-gallery"}`},
+	{Service: "ECS", Op: "ListServiceDeployments", Member: "status[]", Kind: "enum", Model: "constraint", Code: ecsBad, Status: 400,
+		Enum:    []string{"PENDING", "SUCCESSFUL", "STOPPED", "STOP_REQUESTED", "IN_PROGRESS", "ROLLBACK_REQUESTED", "ROLLBACK_IN_PROGRESS", "ROLLBACK_SUCCESSFUL", "ROLLBACK_FAILED"},
+		Quote:   "Valid Values: PENDING | SUCCESSFUL | STOPPED | STOP_REQUESTED | IN_PROGRESS | ROLLBACK_REQUESTED | ROLLBACK_IN_PROGRESS | ROLLBACK_SUCCESSFUL | ROLLBACK_FAILED",
+		Example: `{"cluster":"tsa-gallery","service":"api","status":["DONE"]}`},
+	{Service: "ECS", Op: "ListServiceDeployments", Member: "maxResults", Kind: "max", Limit: 100, Model: "doc", Code: ecsBad, Status: 400,
+		Quote: "This value can be between 1 and 100.", Example: `{"cluster":"tsa-gallery","service":"api","maxResults":101}`},
+	{Service: "ECS", Op: "DescribeServiceDeployments", Member: "serviceDeploymentArns", Kind: "required", Model: "constraint", Code: ecsBad, Status: 400,
+		Quote: "serviceDeploymentArns: Required: Yes", Example: `{}`},
+	{Service: "ECS", Op: "DescribeServiceDeployments", Member: "serviceDeploymentArns", Kind: "max", Limit: 20, Model: "doc", Code: ecsBad, Status: 400,
+		Quote: "You can specify a maximum of 20 ARNs.", Example: `{"serviceDeploymentArns":` + jsonList(21, "arn:aws:ecs:us-east-1:123456789012:service-deployment/tsa-gallery/api/x") + `}`},
+
+	// ECR (API reference 2015-09-21)
+	{Service: "ECR", Op: "DescribeImages", Member: "repositoryName", Kind: "required", Model: "constraint", Code: ecsBad, Status: 400,
+		Quote: "repositoryName: Required: Yes", Example: `{"imageIds":[{"imageTag":"3f2c1ab"}]}`},
+	{Service: "ECR", Op: "DescribeImages", Member: "repositoryName", Kind: "min", Limit: 2, Model: "constraint", Code: ecsBad, Status: 400,
+		Quote: "Length Constraints: Minimum length of 2. Maximum length of 256.", Example: `{"repositoryName":"t"}`},
+	{Service: "ECR", Op: "DescribeImages", Member: "repositoryName", Kind: "max", Limit: 256, Model: "constraint", Code: ecsBad, Status: 400,
+		Quote: "Length Constraints: Minimum length of 2. Maximum length of 256.", Example: `{"repositoryName":"` + strings.Repeat("r", 257) + `"}`},
+	{Service: "ECR", Op: "DescribeImages", Member: "repositoryName", Kind: "pattern", Model: "constraint", Code: ecsBad, Status: 400,
+		Pattern: `[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(\/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*`,
+		Quote:   `Pattern: [a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*(\/[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*)*`, Example: `{"repositoryName":"TSA/Gallery"}`},
+	{Service: "ECR", Op: "DescribeImages", Member: "registryId", Kind: "pattern", Pattern: `[0-9]{12}`, Model: "constraint", Code: ecsBad, Status: 400,
+		Quote: "Pattern: [0-9]{12}", Example: `{"registryId":"12345","repositoryName":"tsa/gallery"}`},
+	{Service: "ECR", Op: "DescribeImages", Member: "imageIds", Kind: "min", Limit: 1, Model: "constraint", Code: ecsBad, Status: 400,
+		Quote: "Array Members: Minimum number of 1 item. Maximum number of 100 items.", Example: `{"repositoryName":"tsa/gallery","imageIds":[]}`},
+	{Service: "ECR", Op: "DescribeImages", Member: "imageIds", Kind: "max", Limit: 100, Model: "constraint", Code: ecsBad, Status: 400,
+		Quote: "Array Members: Minimum number of 1 item. Maximum number of 100 items.", Example: `{"repositoryName":"tsa/gallery","imageIds":` + jsonImageIDs(101) + `}`},
+	{Service: "ECR", Op: "DescribeImages", Member: "imageIds[].imageTag", Kind: "max", Limit: 300, Model: "constraint", Code: ecsBad, Status: 400,
+		Quote: "Length Constraints: Minimum length of 1. Maximum length of 300.", Example: `{"repositoryName":"tsa/gallery","imageIds":[{"imageTag":"` + strings.Repeat("t", 301) + `"}]}`},
+	{Service: "ECR", Op: "DescribeImages", Member: "nextToken", Kind: "prose", Model: "doc", Code: ecsBad, Status: 400,
+		Quote:   "This option cannot be used when you specify images with imageIds.",
+		Example: `{"repositoryName":"tsa/gallery","imageIds":[{"imageTag":"3f2c1ab"}],"nextToken":"t"}`,
+		check: func(in map[string]any) bool {
+			_, tok := in["nextToken"]
+			_, ids := in["imageIds"]
+			return !(tok && ids)
+		}},
+
+	// CloudFront (API reference 2020-05-31), CreateInvalidation. The path and the XML body map to
+	// DistributionId and InvalidationBatch.
+	{Service: "CloudFront", Op: "CreateInvalidation", Member: "InvalidationBatch.CallerReference", Kind: "required", Model: "constraint", Code: "InvalidArgument", Status: 400,
+		Quote: "CallerReference: Required: Yes", Example: `<InvalidationBatch><Paths><Quantity>1</Quantity><Items><Path>/*</Path></Items></Paths></InvalidationBatch>`},
+	{Service: "CloudFront", Op: "CreateInvalidation", Member: "InvalidationBatch.Paths.Quantity", Kind: "required", Model: "constraint", Code: "InvalidArgument", Status: 400,
+		Quote: "Quantity: Required: Yes", Example: `<InvalidationBatch><Paths><Items><Path>/*</Path></Items></Paths><CallerReference>r-1</CallerReference></InvalidationBatch>`},
+	{Service: "CloudFront", Op: "CreateInvalidation", Member: "InvalidationBatch.Paths", Kind: "prose", Model: "error", Code: "InconsistentQuantities", Status: 400,
+		Quote:   "The value of Quantity and the size of Items don't match.",
+		Example: `<InvalidationBatch><Paths><Quantity>2</Quantity><Items><Path>/*</Path></Items></Paths><CallerReference>r-2</CallerReference></InvalidationBatch>`,
+		check: func(in map[string]any) bool {
+			p, _ := lookup(in, "InvalidationBatch.Paths").(map[string]any)
+			q, hasQ := p["Quantity"].(float64)
+			items, _ := p["Items"].([]any)
+			return !hasQ || int(q) == len(items)
+		}},
+
+	// CodePipeline (API reference 2015-07-09)
+	{Service: "CodePipeline", Op: "PutJobSuccessResult", Member: "jobId", Kind: "pattern", Model: "constraint", Code: cpBad, Status: 400,
+		Pattern: `[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}`,
+		Quote:   "Pattern: [0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", Example: `{"jobId":"job-1"}`},
+	{Service: "CodePipeline", Op: "PutJobSuccessResult", Member: "continuationToken", Kind: "max", Limit: 2048, Model: "constraint", Code: cpBad, Status: 400,
+		Quote: "Length Constraints: Minimum length of 1. Maximum length of 2048.", Example: `{"jobId":"` + exampleJob + `","continuationToken":"` + strings.Repeat("t", 2049) + `"}`},
+	{Service: "CodePipeline", Op: "PutJobSuccessResult", Member: "executionDetails.summary", Kind: "max", Limit: 2048, Model: "constraint", Code: cpBad, Status: 400,
+		Quote: "Length Constraints: Minimum length of 1. Maximum length of 2048.", Example: `{"jobId":"` + exampleJob + `","executionDetails":{"summary":"` + strings.Repeat("s", 2049) + `"}}`},
+	{Service: "CodePipeline", Op: "PutJobSuccessResult", Member: "executionDetails.percentComplete", Kind: "max", Limit: 100, Model: "constraint", Code: cpBad, Status: 400,
+		Quote: "Valid Range: Minimum value of 0. Maximum value of 100.", Example: `{"jobId":"` + exampleJob + `","executionDetails":{"percentComplete":101}}`},
+	{Service: "CodePipeline", Op: "PutJobSuccessResult", Member: "outputVariables", Kind: "prose", Model: "doc", Code: cpBad, Status: 400,
+		Quote:   "outputVariables can be included only when there is no continuation token on the request.",
+		Example: `{"jobId":"` + exampleJob + `","continuationToken":"ds1.x","outputVariables":{"DeploymentIds":"api=ecs-svc/1"}}`,
+		check: func(in map[string]any) bool {
+			_, tok := in["continuationToken"]
+			vars, _ := in["outputVariables"].(map[string]any)
+			return !(tok && len(vars) > 0)
+		}},
+	{Service: "CodePipeline", Op: "PutJobFailureResult", Member: "failureDetails", Kind: "required", Model: "constraint", Code: cpBad, Status: 400,
+		Quote: "failureDetails: Required: Yes", Example: `{"jobId":"` + exampleJob + `"}`},
+	{Service: "CodePipeline", Op: "PutJobFailureResult", Member: "failureDetails.type", Kind: "enum", Model: "constraint", Code: cpBad, Status: 400,
+		Enum:    []string{"JobFailed", "ConfigurationError", "PermissionError", "RevisionOutOfSync", "RevisionUnavailable", "SystemUnavailable"},
+		Quote:   "Valid Values: JobFailed | ConfigurationError | PermissionError | RevisionOutOfSync | RevisionUnavailable | SystemUnavailable",
+		Example: `{"jobId":"` + exampleJob + `","failureDetails":{"type":"Failed","message":"m"}}`},
+	{Service: "CodePipeline", Op: "PutJobFailureResult", Member: "failureDetails.message", Kind: "max", Limit: 5000, Model: "constraint", Code: cpBad, Status: 400,
+		Quote: "Length Constraints: Minimum length of 1. Maximum length of 5000.", Example: `{"jobId":"` + exampleJob + `","failureDetails":{"type":"JobFailed","message":"` + strings.Repeat("m", 5001) + `"}}`},
+	{Service: "CodePipeline", Op: "PutJobFailureResult", Member: "failureDetails.message", Kind: "min", Limit: 1, Model: "constraint", Code: cpBad, Status: 400,
+		Quote: "Length Constraints: Minimum length of 1. Maximum length of 5000.", Example: `{"jobId":"` + exampleJob + `","failureDetails":{"type":"JobFailed","message":""}}`},
+}
+
+// exampleJob is a job id of the documented shape, for the examples.
+const exampleJob = "0f6d2b43-8c1e-4a7f-9b2d-3e5f6a7b8c9d"
+
+func init() {
+	for i := range contract {
+		if contract[i].Pattern != "" {
+			contract[i].re = regexp.MustCompile(`^(?:` + contract[i].Pattern + `)$`)
+		}
+	}
+}
+
+// Contract returns the rules awsim enforces.
+func Contract() []Rule { return append([]Rule(nil), contract...) }
+
+// validate checks in, the decoded input of svc.op, against the contract and returns AWS's answer
+// to the first rule it breaks.
+func validate(svc, op string, in map[string]any) *apiError {
+	for i := range contract {
+		r := &contract[i]
+		if r.Service != svc || r.Op != op || r.holds(in) {
+			continue
+		}
+		return errf(r.Status, r.Code, "%s: %s", r.Member, r.Quote)
+	}
+	return nil
+}
+
+// validateJSON decodes an awsJson body and validates it.
+func validateJSON(svc, op string, body []byte) *apiError {
+	in := map[string]any{}
+	if len(body) > 0 {
+		if err := json.Unmarshal(body, &in); err != nil {
+			return errf(400, "SerializationException", "cannot decode request: %v", err)
+		}
+	}
+	return validate(svc, op, in)
+}
+
+// holds reports whether in satisfies the rule.
+func (r *Rule) holds(in map[string]any) bool {
+	if r.Kind == "prose" {
+		return r.check(in)
+	}
+	parent, leaf := "", r.Member
+	if i := strings.LastIndex(r.Member, "."); i >= 0 {
+		parent, leaf = r.Member[:i], r.Member[i+1:]
+	}
+	for _, p := range values(in, parent) {
+		obj, ok := p.(map[string]any)
+		if !ok {
+			continue
+		}
+		v, present := obj[strings.TrimSuffix(leaf, "[]")]
+		if r.Kind == "required" {
+			if !present || v == nil {
+				return false
+			}
+			continue
+		}
+		if !present {
+			continue
+		}
+		items := []any{v}
+		if strings.HasSuffix(leaf, "[]") {
+			items, _ = v.([]any)
+		}
+		for _, item := range items {
+			if !r.holdsFor(item) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func (r *Rule) holdsFor(v any) bool {
+	size := func() (int, bool) {
+		switch x := v.(type) {
+		case string:
+			return utf8.RuneCountInString(x), true
+		case []any:
+			return len(x), true
+		case map[string]any:
+			return len(x), true
+		case float64:
+			return int(x), true
+		}
+		return 0, false
+	}
+	switch r.Kind {
+	case "min":
+		n, ok := size()
+		return !ok || n >= r.Limit
+	case "max":
+		n, ok := size()
+		return !ok || n <= r.Limit
+	case "enum":
+		s, _ := v.(string)
+		for _, e := range r.Enum {
+			if s == e {
+				return true
+			}
+		}
+		return false
+	case "pattern":
+		s, _ := v.(string)
+		return r.re.MatchString(s)
+	}
+	return true
+}
+
+// values returns what sits at a dotted path ("" is the root; "a[]" walks a list).
+func values(in any, path string) []any {
+	cur := []any{in}
+	if path == "" {
+		return cur
+	}
+	for _, seg := range strings.Split(path, ".") {
+		var next []any
+		for _, c := range cur {
+			obj, ok := c.(map[string]any)
+			if !ok {
+				continue
+			}
+			v, ok := obj[strings.TrimSuffix(seg, "[]")]
+			if !ok {
+				continue
+			}
+			if strings.HasSuffix(seg, "[]") {
+				list, _ := v.([]any)
+				next = append(next, list...)
+			} else {
+				next = append(next, v)
+			}
+		}
+		cur = next
+	}
+	return cur
+}
+
+func lookup(in map[string]any, path string) any {
+	if v := values(in, path); len(v) > 0 {
+		return v[0]
+	}
+	return nil
+}
+
+func jsonList(n int, item string) string {
+	items := make([]string, n)
+	for i := range items {
+		items[i] = fmt.Sprintf("%q", fmt.Sprintf("%s-%d", item, i))
+	}
+	return "[" + strings.Join(items, ",") + "]"
+}
+
+func jsonTags(n int) string {
+	items := make([]string, n)
+	for i := range items {
+		items[i] = fmt.Sprintf(`{"key":"k%d","value":"v"}`, i)
+	}
+	return "[" + strings.Join(items, ",") + "]"
+}
+
+func jsonImageIDs(n int) string {
+	items := make([]string, n)
+	for i := range items {
+		items[i] = fmt.Sprintf(`{"imageTag":"t%d"}`, i)
+	}
+	return "[" + strings.Join(items, ",") + "]"
+}
