@@ -1,0 +1,90 @@
+package main
+
+// The built binary against moto, a third-party AWS emulator this project did not write: what
+// deploystep assumes of AWS must hold outside awsim too.
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"deploystep/internal/testtool"
+)
+
+// startMoto runs moto's server on a free 127.0.0.1 port; it stops with the test, and by itself
+// after 5 minutes whatever happens.
+func startMoto(t *testing.T, py string) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	cmd := exec.CommandContext(ctx, py, "-m", "moto.server", "-H", "127.0.0.1", "-p", fmt.Sprint(port))
+	// ECS services report this many running tasks (moto runs none).
+	cmd.Env = append(cmd.Environ(), "MOTO_ECS_SERVICE_RUNNING=2")
+	if err := cmd.Start(); err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cancel(); cmd.Wait() }) //nolint:errcheck // killed
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	for deadline := time.Now().Add(30 * time.Second); ; {
+		if c, err := net.Dial("tcp", addr); err == nil {
+			c.Close()
+			return "http://" + addr
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("moto's server did not start within 30s")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+type motoURL string
+
+func (u motoURL) URL() string { return string(u) }
+
+func TestMotoEndToEnd(t *testing.T) {
+	t.Parallel()
+	py := testtool.Python(t, "moto.server", "boto3", "flask")
+	url := startMoto(t, py)
+	out, err := exec.Command(py, "testdata/moto_world.py", url).CombinedOutput()
+	if err != nil {
+		t.Fatalf("creating the world in moto: %v\n%s", err, out)
+	}
+	var w struct{ Distribution, ARN, Digest string }
+	if err := json.Unmarshal(out, &w); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	motoEnv := func(extra ...string) []string {
+		e := []string{"AWS_ACCESS_KEY_ID=AKIDMOTO", "AWS_SECRET_ACCESS_KEY=moto-secret",
+			"CLUSTER=tsa-gallery", "SERVICE=api", "IMAGE=", "POLL_INTERVAL=500ms"}
+		return env(motoURL(url), append(e, extra...)...)
+	}
+
+	// Without IMAGE: the release succeeds and moto records exactly one invalidation, though its
+	// distribution id has no E prefix, its ARN no empty region field and its status is COMPLETED.
+	r := runBin(t, motoEnv("DISTRIBUTIONID="+w.ARN, "CODEBUILD_BUILD_ID="+build))
+	wantOutput(t, r, 0, "api: started deployment ecs-svc/", "invalidation", "summary: succeeded")
+	count, err := exec.Command(py, "-c", `import boto3,sys
+cf = boto3.client("cloudfront", endpoint_url=sys.argv[1], region_name="us-east-1", aws_access_key_id="a", aws_secret_access_key="b")
+print(cf.list_invalidations(DistributionId=sys.argv[2])["InvalidationList"]["Quantity"])`, url, w.Distribution).CombinedOutput()
+	if err != nil || strings.TrimSpace(string(count)) != "1" {
+		t.Fatalf("moto recorded %s invalidations (%v), want 1", count, err)
+	}
+
+	// With IMAGE: moto's tasks report no digest; the run ends within seconds with the message.
+	r = runBin(t, motoEnv("DISTRIBUTIONID="+w.Distribution, "IMAGE=123456789012.dkr.ecr.us-east-1.amazonaws.com/tsa/gallery:3f2c1ab"))
+	wantOutput(t, r, 1, "is "+w.Digest, "only 0 of 2 running tasks report an image digest", "DIGEST_CHECK=warn")
+	if r.took > 30*time.Second {
+		t.Errorf("took %v", r.took)
+	}
+}

@@ -1,0 +1,43 @@
+"""Creates the lab's world in a moto server with boto3 (what a user's account would hold):
+VPC and subnet, cluster, task definition, service, ECR repository with a pushed image, and a CloudFront
+distribution. Prints one JSON line: the distribution id and the image's digest.
+
+usage: python3 moto_world.py ENDPOINT
+"""
+import hashlib, json, sys
+
+import boto3
+
+endpoint = sys.argv[1]
+kw = dict(endpoint_url=endpoint, region_name="us-east-1",
+          aws_access_key_id="AKIDMOTO", aws_secret_access_key="moto-secret")
+ecs, ecr, cf = boto3.client("ecs", **kw), boto3.client("ecr", **kw), boto3.client("cloudfront", **kw)
+ec2 = boto3.client("ec2", **kw)
+vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.0.1.0/24", AvailabilityZone="us-east-1a")["Subnet"]["SubnetId"]
+# moto 5.2.1 fails CreateService with a KeyError when awsvpcConfiguration has no securityGroups.
+sg = ec2.create_security_group(GroupName="tsa-gallery-tasks", Description="tasks", VpcId=vpc)["GroupId"]
+
+ecs.create_cluster(clusterName="tsa-gallery")
+ecr.create_repository(repositoryName="tsa/gallery")
+manifest = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.docker.distribution.manifest.v2+json",
+                       "config": {"mediaType": "application/vnd.docker.container.image.v1+json", "size": 1469,
+                                  "digest": "sha256:" + hashlib.sha256(b"config").hexdigest()},
+                       "layers": []})
+image = ecr.put_image(repositoryName="tsa/gallery", imageManifest=manifest, imageTag="3f2c1ab")["image"]
+td = ecs.register_task_definition(
+    family="tsa-gallery-api", networkMode="awsvpc", requiresCompatibilities=["FARGATE"], cpu="512", memory="1024",
+    containerDefinitions=[{"name": "api", "essential": True, "portMappings": [{"containerPort": 3000}],
+                           "image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/tsa/gallery:3f2c1ab"}])
+ecs.create_service(cluster="tsa-gallery", serviceName="api", desiredCount=2, launchType="FARGATE",
+                   taskDefinition=td["taskDefinition"]["taskDefinitionArn"],
+                   deploymentConfiguration={"maximumPercent": 200, "minimumHealthyPercent": 100,
+                                            "deploymentCircuitBreaker": {"enable": True, "rollback": True}},
+                   networkConfiguration={"awsvpcConfiguration": {"subnets": [subnet], "securityGroups": [sg]}})
+dist = cf.create_distribution(DistributionConfig={
+    "CallerReference": "tsa-gallery", "Comment": "lab 7", "Enabled": True,
+    "Origins": {"Quantity": 1, "Items": [{"Id": "Fargate-Endpoint", "DomainName": "tsa-gallery-alb-1234567890.us-east-1.elb.amazonaws.com",
+                                          "CustomOriginConfig": {"HTTPPort": 80, "HTTPSPort": 443, "OriginProtocolPolicy": "http-only"}}]},
+    "DefaultCacheBehavior": {"TargetOriginId": "Fargate-Endpoint", "ViewerProtocolPolicy": "redirect-to-https",
+                             "CachePolicyId": "4135ea2d-6df8-44a3-9df3-4b5a84be39ad"}})["Distribution"]
+print(json.dumps({"distribution": dist["Id"], "arn": dist["ARN"], "digest": image["imageId"]["imageDigest"]}))
