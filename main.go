@@ -11,8 +11,6 @@ import (
 	"io"
 	"os"
 
-	"github.com/sethvargo/go-envconfig"
-
 	"deploystep/deploy"
 )
 
@@ -60,18 +58,21 @@ func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
+// run parses the flags over the environment's settings and hands over to deploy.RunCLI. A flag
+// is bound to the settings field its variable fills, so it overrides that variable.
 func run(args []string, stdout, stderr io.Writer) int {
+	s, loadErr := deploy.LoadSettings(context.Background(), deploy.EnvLookuper())
 	fs := flag.NewFlagSet("deploystep", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, usage, version)
 		fs.PrintDefaults()
 	}
-	dryRun := fs.Bool("dry-run", false, "check everything read-only and print the plan; change nothing")
-	timeout := fs.Duration("timeout", 0, "limit for the whole run (DEPLOY_TIMEOUT)")
-	poll := fs.Duration("poll", 0, "time between status reads (POLL_INTERVAL)")
-	output := fs.String("output", "", "text or json (OUTPUT)")
-	skip := fs.Bool("skip-invalidation", false, "do not invalidate CloudFront (SKIP_INVALIDATION)")
+	fs.BoolVar(&s.DryRun, "dry-run", s.DryRun, "check everything read-only and print the plan; change nothing (DRY_RUN)")
+	fs.DurationVar(&s.Timeout, "timeout", s.Timeout, "limit for the whole run (DEPLOY_TIMEOUT; 0 means 30m)")
+	fs.DurationVar(&s.Poll, "poll", s.Poll, "time between status reads (POLL_INTERVAL)")
+	fs.StringVar(&s.Output, "output", s.Output, "text or json (OUTPUT)")
+	fs.BoolVar(&s.SkipInvalidation, "skip-invalidation", s.SkipInvalidation, "do not invalidate CloudFront (SKIP_INVALIDATION)")
 	showVersion := fs.Bool("version", false, "print the version and exit")
 	if err := fs.Parse(args); err != nil {
 		if err == flag.ErrHelp {
@@ -87,24 +88,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stdout, "deploystep", version)
 		return deploy.ExitOK
 	}
-	s, err := deploy.LoadSettings(context.Background(), envconfig.OsLookuper())
-	if err != nil {
-		fmt.Fprintln(stderr, "deploystep:", err)
-		return deploy.ExitCode(err)
+	if loadErr != nil {
+		fmt.Fprintln(stderr, "deploystep:", loadErr)
+		return deploy.ExitCode(loadErr)
 	}
-	fs.Visit(func(f *flag.Flag) {
-		switch f.Name {
-		case "dry-run":
-			s.DryRun = *dryRun
-		case "timeout":
-			s.Timeout = *timeout
-		case "poll":
-			s.Poll = *poll
-		case "output":
-			s.Output = *output
-		case "skip-invalidation":
-			s.SkipInvalidation = *skip
-		}
-	})
 	return deploy.RunCLI(s, stdout, stderr)
 }

@@ -192,7 +192,21 @@ type Server struct {
 	cp      *cpWorld
 	idSeq   int
 	seen    map[string]int // calls per "Service.Op", for Fault.SkipFirst
+	done    chan struct{}  // closed by Close: ends injected latency
+	closing sync.Once
 }
+
+// protocol is how a service answers errors: its wire format, and its codes for the faults.
+type protocol struct {
+	write            func(http.ResponseWriter, *apiError)
+	throttle, denied string
+	deniedStatus     int
+}
+
+var (
+	jsonProtocol       = protocol{writeJSONError, "ThrottlingException", "AccessDeniedException", 400}
+	cloudFrontProtocol = protocol{writeXMLError, "Throttling", "AccessDenied", 403}
+)
 
 // Start builds the world from cfg and serves it on 127.0.0.1 (port 0 picks a free port).
 func Start(cfg Config, port int) (*Server, error) {
@@ -223,6 +237,7 @@ func New(cfg Config) (*Server, error) {
 		cfg:  cfg,
 		rng:  rand.New(rand.NewSource(cfg.Seed)),
 		seen: map[string]int{},
+		done: make(chan struct{}),
 		effects: Effects{
 			Deployments:   map[string]int{},
 			Invalidations: map[string]int{},
@@ -243,8 +258,9 @@ func New(cfg Config) (*Server, error) {
 // URL is the endpoint to give the SDK or the CLI, like http://127.0.0.1:43123.
 func (s *Server) URL() string { return s.url }
 
-// Close stops serving.
+// Close stops serving; requests held by a latency fault end at once.
 func (s *Server) Close() error {
+	s.closing.Do(func() { close(s.done) })
 	if s.http == nil {
 		return nil
 	}
@@ -339,7 +355,7 @@ func (s *Server) serveJSON(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	call := Call{Time: time.Now(), Service: svc, Op: op}
-	fault, after := s.injectBefore(w, svc, op, &call)
+	fault, after := s.injectBefore(w, svc, op, &call, jsonProtocol)
 	if fault {
 		return
 	}
@@ -386,7 +402,7 @@ func (s *Server) answered(w http.ResponseWriter, call Call, resetAfter bool, aer
 
 // injectBefore applies the faults configured for svc.op. It reports whether the request was
 // already answered by a fault, and whether the connection must be reset after applying it.
-func (s *Server) injectBefore(w http.ResponseWriter, svc, op string, call *Call) (answered, resetAfter bool) {
+func (s *Server) injectBefore(w http.ResponseWriter, svc, op string, call *Call, p protocol) (answered, resetAfter bool) {
 	s.mu.Lock()
 	f, ok := s.faultFor(svc, op)
 	s.seen[svc+"."+op]++
@@ -414,28 +430,27 @@ func (s *Server) injectBefore(w http.ResponseWriter, svc, op string, call *Call)
 			d = 2 * time.Second
 		}
 		call.Delay = d
-		time.Sleep(d)
+		select {
+		case <-time.After(d):
+		case <-s.done:
+			resetConn(w)
+			return true, false
+		}
 	}
 	switch {
 	case deny:
-		e := errf(400, "AccessDeniedException", "User: arn:aws:sts::123456789012:assumed-role/codebuild-role/build is not authorized to perform: %s", strings.ToLower(svc)+":"+op)
-		if svc == "CloudFront" {
-			e.Status, e.Code = 403, "AccessDenied"
-		}
+		e := errf(p.deniedStatus, p.denied, "User: arn:aws:sts::123456789012:assumed-role/codebuild-role/build is not authorized to perform: %s", strings.ToLower(svc)+":"+op)
 		s.record(*call, e.Status, "fault:"+e.Code)
-		s.writeError(w, svc, e)
+		p.write(w, e)
 		return true, false
 	case reset:
 		s.record(*call, 0, "fault:reset")
 		resetConn(w)
 		return true, false
 	case throttle:
-		e := errf(400, "ThrottlingException", "Rate exceeded")
-		if svc == "CloudFront" {
-			e.Code = "Throttling"
-		}
+		e := errf(400, p.throttle, "Rate exceeded")
 		s.record(*call, e.Status, "fault:"+e.Code)
-		s.writeError(w, svc, e)
+		p.write(w, e)
 		return true, false
 	case server:
 		e := errf(code, "InternalFailure", "We encountered an internal error. Please try again.")
@@ -444,19 +459,10 @@ func (s *Server) injectBefore(w http.ResponseWriter, svc, op string, call *Call)
 			e.Message = "Service is unavailable. Please try again."
 		}
 		s.record(*call, code, fmt.Sprintf("fault:%d", code))
-		s.writeError(w, svc, e)
+		p.write(w, e)
 		return true, false
 	}
 	return false, resetAfter
-}
-
-// writeError answers e in svc's protocol: REST-XML for CloudFront, awsJson for the others.
-func (s *Server) writeError(w http.ResponseWriter, svc string, e *apiError) {
-	if svc == "CloudFront" {
-		writeXMLError(w, e)
-		return
-	}
-	writeJSONError(w, e)
 }
 
 func (s *Server) faultFor(svc, op string) (Fault, bool) {

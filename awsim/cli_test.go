@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -23,28 +22,12 @@ aws cloudfront wait invalidation-completed --distribution-id $DISTRIBUTIONID --i
 echo "invalidation $INVALIDATIONID"
 `
 
-func start(t *testing.T, cfg awsim.Config) *awsim.Server {
-	t.Helper()
-	sim, err := awsim.Start(cfg, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { sim.Close() })
-	return sim
-}
+var start = testtool.Sim
 
-// cliEnv returns an environment in which "aws" on PATH is the AWS CLI v2 pointed at sim (the
-// Debian CLI 2.9 predates AWS_ENDPOINT_URL, so a shim adds --endpoint-url).
+// cliEnv returns an environment in which "aws" on PATH is the AWS CLI v2 pointed at sim, with
+// the demo world's names.
 func cliEnv(t *testing.T, sim *awsim.Server) []string {
-	cli := testtool.AWSCLI(t)
-	dir := t.TempDir()
-	shim := "#!/bin/sh\nexec " + cli + " --endpoint-url \"$AWSIM_URL\" \"$@\"\n"
-	if err := os.WriteFile(filepath.Join(dir, "aws"), []byte(shim), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	return append(os.Environ(), "PATH="+dir+":"+os.Getenv("PATH"), "AWSIM_URL="+sim.URL(),
-		"AWS_ACCESS_KEY_ID=AKIDSIMULATOR", "AWS_SECRET_ACCESS_KEY=simulator", "AWS_REGION=us-east-1",
-		"AWS_PAGER=", "AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null",
+	return append(append(os.Environ(), sim.Env()...), "PATH="+testtool.CLIPath(t, sim), "AWS_PAGER=",
 		"CLUSTER="+awsim.DemoCluster, "SERVICE="+awsim.DemoService, "DISTRIBUTIONID="+awsim.DemoDistribution)
 }
 

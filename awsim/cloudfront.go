@@ -95,7 +95,7 @@ func (s *Server) serveCloudFront(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		return
 	}
-	fault, after := s.injectBefore(w, "CloudFront", call.Op, &call)
+	fault, after := s.injectBefore(w, "CloudFront", call.Op, &call, cloudFrontProtocol)
 	if fault {
 		return
 	}

@@ -13,7 +13,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/cloudfront"
 	cftypes "github.com/aws/aws-sdk-go-v2/service/cloudfront/types"
 	"github.com/aws/aws-sdk-go-v2/service/codepipeline"
@@ -36,17 +35,13 @@ type clients struct {
 }
 
 func sdk(sim *awsim.Server, maxAttempts int) clients {
-	cfg := aws.Config{
-		Region:       "us-east-1",
-		Credentials:  credentials.NewStaticCredentialsProvider("AKIDSIMULATOR", "simulator", ""),
-		BaseEndpoint: aws.String(sim.URL()),
-		Retryer: func() aws.Retryer {
-			return retry.NewStandard(func(o *retry.StandardOptions) {
-				o.MaxAttempts = maxAttempts
-				o.MaxBackoff = 50 * time.Millisecond
-				o.RateLimiter = noLimit{}
-			})
-		},
+	cfg := sim.AWSConfig()
+	cfg.Retryer = func() aws.Retryer {
+		return retry.NewStandard(func(o *retry.StandardOptions) {
+			o.MaxAttempts = maxAttempts
+			o.MaxBackoff = 50 * time.Millisecond
+			o.RateLimiter = noLimit{}
+		})
 	}
 	return clients{ecs.NewFromConfig(cfg), ecr.NewFromConfig(cfg), cloudfront.NewFromConfig(cfg), codepipeline.NewFromConfig(cfg)}
 }
@@ -72,17 +67,24 @@ func describe(t *testing.T, c clients) ecstypes.Service {
 	return out.Services[0]
 }
 
+// demoImage is the demo tag as ECR describes it.
+func demoImage(t *testing.T, c clients) *ecr.DescribeImagesOutput {
+	t.Helper()
+	img, err := c.ecr.DescribeImages(context.Background(), &ecr.DescribeImagesInput{RepositoryName: aws.String(awsim.DemoRepository),
+		ImageIds: []ecrtypes.ImageIdentifier{{ImageTag: aws.String(awsim.DemoTag)}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return img
+}
+
 func TestSDKDecodesEveryService(t *testing.T) {
 	t.Parallel()
 	sim := start(t, awsim.DemoConfig(awsim.Success, 400*time.Millisecond, 300*time.Millisecond))
 	c := sdk(sim, 1)
 	ctx := context.Background()
 
-	img, err := c.ecr.DescribeImages(ctx, &ecr.DescribeImagesInput{RepositoryName: aws.String(awsim.DemoRepository),
-		ImageIds: []ecrtypes.ImageIdentifier{{ImageTag: aws.String(awsim.DemoTag)}}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	img := demoImage(t, c)
 	digest := aws.ToString(img.ImageDetails[0].ImageDigest)
 	if !strings.HasPrefix(digest, "sha256:") || img.ImageDetails[0].ImagePushedAt == nil {
 		t.Fatalf("image detail = %+v", img.ImageDetails[0])
@@ -332,11 +334,7 @@ func TestWrongDigestScenario(t *testing.T) {
 	sim := start(t, awsim.DemoConfig(awsim.WrongDigest, 300*time.Millisecond, time.Second))
 	c := sdk(sim, 1)
 	ctx := context.Background()
-	img, err := c.ecr.DescribeImages(ctx, &ecr.DescribeImagesInput{RepositoryName: aws.String(awsim.DemoRepository),
-		ImageIds: []ecrtypes.ImageIdentifier{{ImageTag: aws.String(awsim.DemoTag)}}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	img := demoImage(t, c)
 	if _, err := c.ecs.UpdateService(ctx, &ecs.UpdateServiceInput{Cluster: aws.String(awsim.DemoCluster),
 		Service: aws.String(awsim.DemoService), ForceNewDeployment: true}); err != nil {
 		t.Fatal(err)
@@ -419,6 +417,37 @@ func TestLatencyFault(t *testing.T) {
 	describe(t, sdk(sim, 1))
 	if d := time.Since(start); d < 300*time.Millisecond {
 		t.Fatalf("call took %v, want at least the 300ms latency", d)
+	}
+}
+
+// A request held by a latency fault ends when the server closes, instead of outliving it.
+func TestLatencyEndsOnClose(t *testing.T) {
+	t.Parallel()
+	cfg := awsim.DemoConfig(awsim.Success, time.Second, time.Second)
+	cfg.Faults = map[string]awsim.Fault{"ECS.*": {Latency: 1, Delay: awsim.Duration(time.Minute)}}
+	sim, err := awsim.Start(cfg, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := sdk(sim, 1).ecs.DescribeServices(context.Background(), &ecs.DescribeServicesInput{
+			Cluster: aws.String(awsim.DemoCluster), Services: []string{awsim.DemoService}})
+		done <- err
+	}()
+	time.Sleep(200 * time.Millisecond) // the request is held
+	start := time.Now()
+	sim.Close()
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Fatal("the held request was answered as if nothing happened")
+		}
+		if d := time.Since(start); d > 3*time.Second {
+			t.Fatalf("the held request ended %v after Close", d)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("a request held by a one-minute latency outlived Close by 10s")
 	}
 }
 

@@ -12,10 +12,22 @@ import (
 
 // RunCLI runs one release as a command (a CodeBuild buildspec step, or locally) and returns the
 // exit code. SIGINT and SIGTERM end it cleanly with a line saying what was left in which state.
+//
+// All output goes through one Reporter on stdout, errors before the run included (stderr is
+// main's, for the flag package's usage text).
 func RunCLI(s Settings, stdout, stderr io.Writer) int {
-	if err := s.Validate(); err != nil {
-		fmt.Fprintln(stderr, "deploystep:", err)
+	format := s.Output
+	if format != "json" {
+		format = "text" // an invalid OUTPUT is reported in text
+	}
+	report := NewReporter(stdout, format)
+	early := func(err error) int {
+		e := &Engine{Settings: s, Report: report}
+		e.Result(&State{Started: time.Now()}, err)
 		return ExitCode(err)
+	}
+	if err := s.Validate(); err != nil {
+		return early(err)
 	}
 	ctx, cancel := context.WithCancelCause(context.Background())
 	defer cancel(nil)
@@ -32,12 +44,9 @@ func RunCLI(s Settings, stdout, stderr io.Writer) int {
 	}()
 
 	note := s.Limit(false)
-	report := NewReporter(stdout, s.Output)
 	cfg, err := LoadAWS(ctx)
 	if err != nil && !s.DryRun {
-		err = newError(ErrConfig, "AWS configuration: %v", err)
-		fmt.Fprintln(stderr, "deploystep:", err)
-		return ExitCode(err)
+		return early(newError(ErrConfig, "AWS configuration: %v", err))
 	}
 	e := NewEngine(cfg, s, report)
 	if note != "" {
@@ -50,9 +59,7 @@ func RunCLI(s Settings, stdout, stderr io.Writer) int {
 		return ExitCode(err)
 	}
 	if cfg.Region == "" {
-		err := newError(ErrConfig, "configuration: no AWS region: set AWS_REGION (or a profile with a region)")
-		fmt.Fprintln(stderr, "deploystep:", err)
-		return ExitCode(err)
+		return early(newError(ErrConfig, "configuration: no AWS region: set AWS_REGION (or a profile with a region)"))
 	}
 	err = e.Run(ctx, st)
 	e.Result(st, err)

@@ -7,9 +7,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/cloudfront"
-	"github.com/aws/aws-sdk-go-v2/service/ecs"
-	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 )
 
 // DryRun makes no change: it checks read-only everything a real run needs (credentials, the
@@ -31,7 +28,6 @@ func (e *Engine) DryRun(ctx context.Context, st *State, creds aws.CredentialsPro
 	skip := func(format string, args ...any) {
 		e.emit(Event{Kind: KindCheck, Message: fmt.Sprintf(format, args...)})
 	}
-	call := func() (context.Context, context.CancelFunc) { return context.WithTimeout(ctx, 20*time.Second) }
 
 	canCall := true
 	if region == "" {
@@ -41,7 +37,7 @@ func (e *Engine) DryRun(ctx context.Context, st *State, creds aws.CredentialsPro
 		skip("credentials: none configured; nothing in AWS was checked")
 		canCall = false
 	} else {
-		c, cancel := call()
+		c, cancel := context.WithTimeout(ctx, 20*time.Second)
 		_, err := creds.Retrieve(c)
 		cancel()
 		if err != nil {
@@ -51,47 +47,23 @@ func (e *Engine) DryRun(ctx context.Context, st *State, creds aws.CredentialsPro
 	}
 	controllers := map[string]string{}
 	if canCall {
-		c, cancel := call()
-		cl, err := e.ECS.DescribeClusters(c, &ecs.DescribeClustersInput{Clusters: []string{e.Settings.Cluster}})
-		cancel()
-		switch {
-		case err != nil:
-			check(false, "cluster %s: %v", e.Settings.Cluster, firstLine(classify(err, "DescribeClusters")))
-		case len(cl.Clusters) == 0:
-			check(false, "cluster %s: not found", e.Settings.Cluster)
-		default:
-			check(aws.ToString(cl.Clusters[0].Status) == "ACTIVE", "cluster %s: %s (credentials work)", e.Settings.Cluster, aws.ToString(cl.Clusters[0].Status))
+		v, err := e.verify(ctx, once, true)
+		if err != nil {
+			return err
 		}
-		c, cancel = call()
-		services, err := e.describe(c, e.Settings.Services)
-		cancel()
+		for _, c := range v.checks {
+			check(c.OK, "%s", c.Message)
+		}
 		for _, name := range e.Settings.Services {
-			s, ok := services[name]
-			switch {
-			case err != nil:
-				check(false, "service %s: %v", name, firstLine(err))
-			case !ok:
-				check(false, "service %s: not found in cluster %s", name, e.Settings.Cluster)
-			default:
-				ctrl := "ECS"
-				if s.DeploymentController != nil {
-					ctrl = string(s.DeploymentController.Type)
+			if svc, ok := v.services[name]; ok {
+				controllers[name] = "ECS"
+				if svc.DeploymentController != nil {
+					controllers[name] = string(svc.DeploymentController.Type)
 				}
-				controllers[name] = ctrl
-				breaker := "off: deploystep's failed-task threshold will catch a crash loop"
-				if cb := s.DeploymentConfiguration; cb != nil && cb.DeploymentCircuitBreaker != nil && cb.DeploymentCircuitBreaker.Enable {
-					breaker = "on"
-					if cb.DeploymentCircuitBreaker.Rollback {
-						breaker += ", with rollback"
-					}
-				}
-				check(aws.ToString(s.Status) == "ACTIVE" && ctrl == string(ecstypes.DeploymentControllerTypeEcs),
-					"service %s: %s, %s deployment controller, deployment %s running %d/%d, task definition %s, circuit breaker %s",
-					name, aws.ToString(s.Status), ctrl, primaryID(s), s.RunningCount, s.DesiredCount, shortARN(aws.ToString(s.TaskDefinition)), breaker)
 			}
 		}
 		if e.Settings.Image != "" {
-			c, cancel = call()
+			c, cancel := context.WithTimeout(ctx, 20*time.Second)
 			digest, err := e.resolveDigest(c)
 			cancel()
 			st.Digest = digest
@@ -99,18 +71,6 @@ func (e *Engine) DryRun(ctx context.Context, st *State, creds aws.CredentialsPro
 				check(false, "image %s: %v", e.Settings.Image, firstLine(err))
 			} else {
 				check(true, "image %s: digest %s", e.Settings.Image, st.Digest)
-			}
-		}
-		if !e.Settings.SkipInvalidation {
-			for _, d := range e.Settings.Distributions {
-				c, cancel = call()
-				out, err := e.CloudFront.GetDistribution(c, &cloudfront.GetDistributionInput{Id: aws.String(d)})
-				cancel()
-				if err != nil {
-					check(false, "distribution %s: %v", d, firstLine(classify(err, "GetDistribution")))
-					continue
-				}
-				check(true, "distribution %s: %s, %s", d, aws.ToString(out.Distribution.Status), aws.ToString(out.Distribution.DomainName))
 			}
 		}
 	}

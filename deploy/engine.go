@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudfront"
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 )
 
 // Phases of a run, in order.
@@ -68,35 +69,22 @@ func NewState(s Settings, key string, now time.Time) *State {
 }
 
 func (st *State) init() {
-	if st.Before == nil {
-		st.Before = map[string]string{}
-	}
-	if st.Deployments == nil {
-		st.Deployments = map[string]string{}
-	}
-	if st.Unknown == nil {
-		st.Unknown = map[string]time.Time{}
-	}
-	if st.Digests == nil {
-		st.Digests = map[string][]string{}
-	}
-	if st.WantDigests == nil {
-		st.WantDigests = map[string]bool{}
-	}
-	if st.Finished == nil {
-		st.Finished = map[string]bool{}
-	}
-	if st.Invalidations == nil {
-		st.Invalidations = map[string]string{}
-	}
-	if st.Phases == nil {
-		st.Phases = map[string]float64{}
-	}
-	if st.DigestReads == nil {
-		st.DigestReads = map[string]int{}
-	}
-	if st.LastEvent == nil {
-		st.LastEvent = map[string]string{}
+	ensure(&st.Before)
+	ensure(&st.Deployments)
+	ensure(&st.Unknown)
+	ensure(&st.Digests)
+	ensure(&st.WantDigests)
+	ensure(&st.Finished)
+	ensure(&st.Invalidations)
+	ensure(&st.Phases)
+	ensure(&st.DigestReads)
+	ensure(&st.LastEvent)
+}
+
+// ensure makes a nil map empty (a State decoded from a token has nil maps where it had none).
+func ensure[M ~map[K]V, K comparable, V any](m *M) {
+	if *m == nil {
+		*m = M{}
 	}
 }
 
@@ -142,6 +130,9 @@ type Engine struct {
 	// waiting is what each unfinished service waits for, from its last decision: a timeout
 	// says it.
 	waiting map[string]string
+	// preflightRead is the preflight's read of the services, for the deploy phase of the same
+	// invocation; used once.
+	preflightRead map[string]ecstypes.Service
 }
 
 func (e *Engine) now() time.Time {

@@ -13,23 +13,6 @@ import (
 	"github.com/aws/smithy-go"
 )
 
-// preflight checks, before anything changes, that each distribution exists: a typo in
-// DISTRIBUTIONID must not surface only after the services were deployed.
-func (e *Engine) preflight(ctx context.Context) error {
-	if e.Settings.SkipInvalidation {
-		return nil
-	}
-	for _, dist := range e.Settings.Distributions {
-		if err := e.attempt(ctx, "checking the distribution", func(ctx context.Context) error {
-			_, err := e.CloudFront.GetDistribution(ctx, &cloudfront.GetDistributionInput{Id: aws.String(dist)})
-			return classify(err, "distribution "+dist)
-		}); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
 // createInvalidations creates one invalidation per distribution. The CallerReference is the
 // release's (Identity), so sending it again returns the same invalidation instead of making a
 // second one; TooManyInvalidationsInProgress is waited out.

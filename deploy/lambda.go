@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -60,12 +62,14 @@ func StartLambda() {
 // Handle runs one job of the action.
 func (h *Handler) Handle(ctx context.Context, ev events.CodePipelineJobEvent) error {
 	job := ev.CodePipelineJob
-	log := h.Log
-	if log == nil {
-		log = os.Stdout
+	out := h.Log
+	if out == nil {
+		out = os.Stdout
 	}
+	// Everything the handler says goes through the Reporter: text until the settings say json.
+	log := NewReporter(out, "text")
 	if job.ID == "" {
-		fmt.Fprintln(log, "deploystep: the event has no CodePipeline job id; nothing to report to")
+		log.Report(jobEvent("the event has no CodePipeline job id; nothing to report to"))
 		return nil
 	}
 	s, err := h.settings(ctx, job.Data.ActionConfiguration.Configuration.UserParameters)
@@ -74,7 +78,8 @@ func (h *Handler) Handle(ctx context.Context, ev events.CodePipelineJobEvent) er
 		return nil
 	}
 	note := s.Limit(true)
-	report := NewReporter(log, s.Output)
+	log = NewReporter(out, s.Output)
+	report := log
 	// Every state this action can reach must fit a continuation token: checked before anything
 	// changes, not when the first hand-over finds out.
 	if err := tokenFits(s); err != nil {
@@ -156,7 +161,7 @@ func (h *Handler) settings(ctx context.Context, userParameters string) (Settings
 			known[n] = true
 		}
 		var problems []string
-		for _, k := range sortedKeys(raw) {
+		for _, k := range slices.Sorted(maps.Keys(raw)) {
 			v := raw[k]
 			switch {
 			case !known[k]:
@@ -190,7 +195,7 @@ func (h *Handler) settings(ctx context.Context, userParameters string) (Settings
 	}
 	env := h.Env
 	if env == nil {
-		env = envconfig.OsLookuper()
+		env = EnvLookuper()
 	}
 	s, err := LoadSettings(ctx, envconfig.MultiLookuper(envconfig.MapLookuper(params), env))
 	if err != nil {
@@ -200,7 +205,7 @@ func (h *Handler) settings(ctx context.Context, userParameters string) (Settings
 }
 
 // handOver reports progress with a continuation token; CodePipeline invokes again with it.
-func (h *Handler) handOver(ctx context.Context, log io.Writer, jobID string, s Settings, st *State) {
+func (h *Handler) handOver(ctx context.Context, log Reporter, jobID string, s Settings, st *State) {
 	tok, err := EncodeToken(st, s)
 	if err != nil {
 		h.fail(ctx, log, jobID, cptypes.FailureTypeConfigurationError, err.Error())
@@ -218,7 +223,7 @@ func (h *Handler) handOver(ctx context.Context, log io.Writer, jobID string, s S
 }
 
 // finish reports the final result.
-func (h *Handler) finish(ctx context.Context, log io.Writer, jobID string, e *Engine, st *State, err error) {
+func (h *Handler) finish(ctx context.Context, log Reporter, jobID string, e *Engine, st *State, err error) {
 	sum := e.Result(st, err)
 	if err != nil {
 		typ := cptypes.FailureTypeJobFailed
@@ -251,8 +256,8 @@ func (h *Handler) finish(ctx context.Context, log io.Writer, jobID string, e *En
 	h.reported(log, jobID, "success", perr)
 }
 
-func (h *Handler) fail(ctx context.Context, log io.Writer, jobID string, typ cptypes.FailureType, msg string) {
-	fmt.Fprintf(log, "deploystep: job %s: %s: %s\n", jobID, typ, msg)
+func (h *Handler) fail(ctx context.Context, log Reporter, jobID string, typ cptypes.FailureType, msg string) {
+	log.Report(jobEvent(fmt.Sprintf("job %s: %s: %s", jobID, typ, msg)))
 	ctx, cancel := reportContext(ctx)
 	defer cancel()
 	_, err := h.Pipeline.PutJobFailureResult(ctx, &codepipeline.PutJobFailureResultInput{
@@ -264,16 +269,21 @@ func (h *Handler) fail(ctx context.Context, log io.Writer, jobID string, typ cpt
 
 // reported logs how reporting went. InvalidJobStateException means the job already has its
 // result (a re-delivered event): that is done, not an error.
-func (h *Handler) reported(log io.Writer, jobID, what string, err error) {
+func (h *Handler) reported(log Reporter, jobID, what string, err error) {
 	var state *cptypes.InvalidJobStateException
 	switch {
 	case err == nil:
-		fmt.Fprintf(log, "deploystep: job %s: reported %s\n", jobID, what)
+		log.Report(jobEvent(fmt.Sprintf("job %s: reported %s", jobID, what)))
 	case errors.As(err, &state):
-		fmt.Fprintf(log, "deploystep: job %s: already has its result (a re-delivered event); nothing more to report\n", jobID)
+		log.Report(jobEvent(fmt.Sprintf("job %s: already has its result (a re-delivered event); nothing more to report", jobID)))
 	default:
-		fmt.Fprintf(log, "deploystep: job %s: could not report %s: %v\n", jobID, what, err)
+		log.Report(jobEvent(fmt.Sprintf("job %s: could not report %s: %v", jobID, what, err)))
 	}
+}
+
+// jobEvent is what the handler says about the CodePipeline job itself.
+func jobEvent(msg string) Event {
+	return Event{Time: time.Now(), Phase: "job", Kind: KindJob, Message: msg}
 }
 
 func percent(phase string) int32 {
@@ -282,7 +292,7 @@ func percent(phase string) int32 {
 
 func joinMap(m map[string]string) string {
 	var parts []string
-	for _, k := range sortedKeys(m) {
+	for _, k := range slices.Sorted(maps.Keys(m)) {
 		parts = append(parts, k+"="+m[k])
 	}
 	return strings.Join(parts, ";")

@@ -10,24 +10,18 @@ import (
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/codepipeline"
 	"github.com/sethvargo/go-envconfig"
 
 	"deploystep/awsim"
 	"deploystep/deploy"
+	"deploystep/internal/testtool"
 )
 
 func handler(t *testing.T, cfg awsim.Config) (*deploy.Handler, *awsim.Server, *bytes.Buffer) {
 	t.Helper()
-	sim, err := awsim.Start(cfg, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { sim.Close() })
-	ac := aws.Config{Region: "us-east-1", BaseEndpoint: aws.String(sim.URL()),
-		Credentials: credentials.NewStaticCredentialsProvider("AKIDSIMULATOR", "simulator", "")}
+	sim := testtool.Sim(t, cfg)
+	ac := sim.AWSConfig()
 	var log bytes.Buffer
 	return &deploy.Handler{AWS: ac, Pipeline: codepipeline.NewFromConfig(ac), Log: &log,
 		Env: envconfig.MapLookuper(map[string]string{"POLL_INTERVAL": "200ms"})}, sim, &log

@@ -4,7 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -22,6 +23,7 @@ const (
 	KindInvalidation = "invalidation" // an invalidation was created or changed status
 	KindWarning      = "warning"      // a transient problem; the run goes on
 	KindResult       = "result"       // the end: success or the reason it failed
+	KindJob          = "job"          // Lambda mode: the CodePipeline job's result was reported
 )
 
 // Counts are a deployment's task counts.
@@ -141,20 +143,11 @@ func formatSummary(s *Summary) string {
 	if s.Digest != "" {
 		fmt.Fprintf(&b, "\n  image digest:  %s", s.Digest)
 	}
-	for _, k := range sortedKeys(s.Deployments) {
+	for _, k := range slices.Sorted(maps.Keys(s.Deployments)) {
 		fmt.Fprintf(&b, "\n  deployment:    %s %s", k, s.Deployments[k])
 	}
-	for _, k := range sortedKeys(s.Invalidations) {
+	for _, k := range slices.Sorted(maps.Keys(s.Invalidations)) {
 		fmt.Fprintf(&b, "\n  invalidation:  %s %s", k, s.Invalidations[k])
 	}
 	return b.String()
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

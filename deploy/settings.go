@@ -3,6 +3,7 @@ package deploy
 import (
 	"context"
 	"fmt"
+	"os"
 	"reflect"
 	"regexp"
 	"strings"
@@ -93,6 +94,15 @@ func envName(msg string) string {
 		return name + ": " + rest
 	}
 	return msg
+}
+
+// EnvLookuper reads the process environment, where a variable set to "" counts as not set (so
+// its default applies): buildspecs and shells often export a name with no value.
+func EnvLookuper() envconfig.Lookuper {
+	return envconfig.LookuperFunc(func(key string) (string, bool) {
+		v, ok := os.LookupEnv(key)
+		return v, ok && v != ""
+	})
 }
 
 // LoadSettings reads settings through l (the environment, or UserParameters over it). A value

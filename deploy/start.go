@@ -91,24 +91,27 @@ func (e *Engine) startDeployments(ctx context.Context, st *State) error {
 	if len(todo) == 0 {
 		return nil
 	}
-	var services map[string]ecstypes.Service
-	if err := e.attempt(ctx, "reading the services", func(ctx context.Context) (err error) {
-		services, err = e.describeWith(ctx, todo, []ecstypes.ServiceField{ecstypes.ServiceFieldTags})
-		return err
-	}); err != nil {
-		return err
+	services := e.preflightRead
+	e.preflightRead = nil
+	for _, name := range todo {
+		if _, ok := services[name]; !ok {
+			services = nil // resumed in a later invocation, or not read: read now
+		}
 	}
+	if services == nil {
+		if err := e.attempt(ctx, "reading the services", func(ctx context.Context) (err error) {
+			services, err = e.describeWith(ctx, todo, []ecstypes.ServiceField{ecstypes.ServiceFieldTags})
+			return err
+		}); err != nil {
+			return err
+		}
+	}
+	// The preflight's checks again, on this read: a resumed Lambda action may come much later.
 	var problems []string
 	for _, name := range todo {
 		s, ok := services[name]
-		switch {
-		case !ok:
-			problems = append(problems, fmt.Sprintf("service %s not found in cluster %s", name, e.Settings.Cluster))
-		case aws.ToString(s.Status) != "ACTIVE":
-			problems = append(problems, fmt.Sprintf("service %s is %s", name, aws.ToString(s.Status)))
-		case s.DeploymentController != nil && s.DeploymentController.Type != ecstypes.DeploymentControllerTypeEcs:
-			problems = append(problems, fmt.Sprintf("service %s uses the %s deployment controller; deploystep drives ECS rolling updates only",
-				name, s.DeploymentController.Type))
+		if c := serviceCheck(e.Settings.Cluster, name, s, ok, nil); !c.OK {
+			problems = append(problems, c.Message)
 		}
 	}
 	if len(problems) > 0 {

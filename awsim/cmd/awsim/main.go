@@ -13,10 +13,12 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"os/signal"
-	"sort"
+	"slices"
+	"strings"
 	"syscall"
 	"time"
 
@@ -80,10 +82,10 @@ func main() {
 }
 
 func run(sim *awsim.Server, args []string, demo bool, lifetime time.Duration) int {
-	env := map[string]string{
-		"AWS_ENDPOINT_URL": sim.URL(), "AWS_REGION": "us-east-1",
-		"AWS_ACCESS_KEY_ID": "AKIDSIMULATOR", "AWS_SECRET_ACCESS_KEY": "simulator",
-		"AWS_EC2_METADATA_DISABLED": "true",
+	env := map[string]string{}
+	for _, kv := range sim.Env() {
+		k, v, _ := strings.Cut(kv, "=")
+		env[k] = v
 	}
 	if demo {
 		env["CLUSTER"], env["SERVICE"], env["DISTRIBUTIONID"] = awsim.DemoCluster, awsim.DemoService, awsim.DemoDistribution
@@ -92,8 +94,11 @@ func run(sim *awsim.Server, args []string, demo bool, lifetime time.Duration) in
 	cmd := exec.Command(args[0], args[1:]...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
 	cmd.Env = os.Environ()
+	// The simulator takes placeholder credentials: a profile of the developer's would only fail
+	// to load against the empty config file.
+	env["AWS_PROFILE"] = ""
 	for k, v := range env {
-		if k == "AWS_ENDPOINT_URL" || os.Getenv(k) == "" {
+		if k == "AWS_ENDPOINT_URL" || k == "AWS_PROFILE" || os.Getenv(k) == "" {
 			cmd.Env = append(cmd.Env, k+"="+v)
 		}
 	}
@@ -127,13 +132,8 @@ func printEffects(sim *awsim.Server) {
 	for _, c := range sim.Calls() {
 		ops[c.Service+"."+c.Op]++
 	}
-	keys := make([]string, 0, len(ops))
-	for k := range ops {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
 	fmt.Fprintf(os.Stderr, "awsim: effects: deployments %v, invalidations %v\nawsim: calls:", e.Deployments, e.Invalidations)
-	for _, k := range keys {
+	for _, k := range slices.Sorted(maps.Keys(ops)) {
 		fmt.Fprintf(os.Stderr, " %s=%d", k, ops[k])
 	}
 	fmt.Fprintln(os.Stderr)

@@ -1,4 +1,4 @@
-package main
+package e2e_test
 
 // The defects found by holding deploystep to AWS's documented contract (issue 10): each test
 // fails on the code before the fix.

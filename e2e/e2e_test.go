@@ -1,7 +1,7 @@
-package main
-
-// End-to-end tests: the built binary talks HTTP to the simulator, and the simulator's effect
-// counters say what really changed.
+// Package e2e_test runs the built binary against the simulator (and against moto's server): the
+// command mode, the Lambda mode under aws-lambda-rie, the defects found against AWS's contract
+// and the reliability suite. The simulator's effect counters say what really changed.
+package e2e_test
 
 import (
 	"bytes"
@@ -9,70 +9,42 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"deploystep/awsim"
+	"deploystep/internal/testtool"
 )
-
-var binary string
-
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "deploystep-e2e")
-	if err != nil {
-		panic(err)
-	}
-	binary = filepath.Join(dir, "deploystep")
-	build := exec.Command("go", "build", "-o", binary, ".")
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "building deploystep: %v\n%s", err, out)
-		os.Exit(1)
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
 
 const demoImage = "123456789012.dkr.ecr.us-east-1.amazonaws.com/" + awsim.DemoRepository + ":" + awsim.DemoTag
 
 type result struct {
 	stdout, stderr string
-	code           int
+	code           int // -1 when it did not exit by itself (see err)
+	err            error
 	took           time.Duration
 }
 
 func (r result) String() string {
-	return fmt.Sprintf("exit %d after %v\n--- stdout\n%s--- stderr\n%s", r.code, r.took.Round(time.Millisecond), r.stdout, r.stderr)
+	return fmt.Sprintf("exit %d (%v) after %v\n--- stdout\n%s--- stderr\n%s", r.code, r.err, r.took.Round(time.Millisecond), r.stdout, r.stderr)
 }
 
-func startSim(t *testing.T, cfg awsim.Config) *awsim.Server {
-	t.Helper()
-	sim, err := awsim.Start(cfg, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { sim.Close() })
-	return sim
-}
+var startSim = testtool.Sim
 
-// endpoint is an AWS emulator: awsim, or moto's server.
-type endpoint interface{ URL() string }
+// endpoint is an AWS emulator a run talks to: awsim, or moto's server.
+type endpoint interface{ Env() []string }
 
-// env is the environment of a run against sim: the demo world's names, placeholder credentials,
-// nothing from the developer's own AWS configuration. extra overrides ("NAME=" removes).
+// env is the environment of a run against sim: the emulator's endpoint environment, the demo
+// world's names, nothing from the developer's own AWS configuration. extra overrides ("NAME="
+// removes).
 func env(sim endpoint, extra ...string) []string {
 	base := map[string]string{
 		"PATH": os.Getenv("PATH"), "HOME": os.TempDir(),
-		"AWS_ENDPOINT_URL": sim.URL(), "AWS_REGION": "us-east-1",
-		"AWS_ACCESS_KEY_ID": "AKIDSIMULATOR", "AWS_SECRET_ACCESS_KEY": "simulator-secret",
-		"AWS_CONFIG_FILE": "/dev/null", "AWS_SHARED_CREDENTIALS_FILE": "/dev/null", "AWS_EC2_METADATA_DISABLED": "true",
 		"CLUSTER": awsim.DemoCluster, "SERVICE": awsim.DemoService, "DISTRIBUTIONID": awsim.DemoDistribution,
 		"IMAGE": demoImage, "POLL_INTERVAL": "250ms",
 	}
-	for _, kv := range extra {
+	for _, kv := range append(sim.Env(), extra...) {
 		k, v, _ := strings.Cut(kv, "=")
 		if v == "" {
 			delete(base, k)
@@ -87,21 +59,27 @@ func env(sim endpoint, extra ...string) []string {
 	return out
 }
 
+// runBin runs the binary to its end (4 minutes at most). It never stops the test itself, so
+// goroutines may call it; a run that could not build, start, or end by itself has code -1 and err.
 func runBin(t *testing.T, environ []string, args ...string) result {
 	t.Helper()
+	bin, err := testtool.BuildBinary()
+	if err != nil {
+		return result{code: -1, err: err}
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, binary, args...)
+	cmd := exec.CommandContext(ctx, bin, args...)
 	cmd.Env = environ
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	start := time.Now()
-	err := cmd.Run()
-	r := result{stdout: stdout.String(), stderr: stderr.String(), took: time.Since(start)}
+	err = cmd.Run()
+	r := result{stdout: stdout.String(), stderr: stderr.String(), took: time.Since(start), err: err}
 	if exit, ok := err.(*exec.ExitError); ok {
 		r.code = exit.ExitCode()
 	} else if err != nil {
-		t.Fatalf("running deploystep: %v", err)
+		r.code = -1
 	}
 	return r
 }
@@ -110,14 +88,20 @@ func world(kind string, rollout time.Duration) awsim.Config {
 	return awsim.DemoConfig(kind, rollout, 500*time.Millisecond)
 }
 
-func wantEffects(t *testing.T, sim *awsim.Server, deployments, invalidations int, r result) {
-	t.Helper()
+// effects are the demo service's deployments and the demo distribution's invalidations.
+func effects(sim *awsim.Server) (deployments, invalidations int) {
 	e := sim.Effects()
-	if got := e.Deployments[awsim.DemoCluster+"/"+awsim.DemoService]; got != deployments {
-		t.Errorf("deployments = %d, want %d\n%s", got, deployments, r)
+	return e.Deployments[awsim.DemoCluster+"/"+awsim.DemoService], e.Invalidations[awsim.DemoDistribution]
+}
+
+func wantEffects(t *testing.T, sim *awsim.Server, deployments, invalidations int, r fmt.Stringer) {
+	t.Helper()
+	dep, inv := effects(sim)
+	if dep != deployments {
+		t.Errorf("deployments = %d, want %d\n%s", dep, deployments, r)
 	}
-	if got := e.Invalidations[awsim.DemoDistribution]; got != invalidations {
-		t.Errorf("invalidations = %d, want %d\n%s", got, invalidations, r)
+	if inv != invalidations {
+		t.Errorf("invalidations = %d, want %d\n%s", inv, invalidations, r)
 	}
 }
 
@@ -167,58 +151,51 @@ func TestE2ESeveralServices(t *testing.T) {
 	}
 }
 
-func TestE2ECircuitBreakerRollback(t *testing.T) {
+// TestE2EVerdicts: each scenario's verdict, exit code, message, effects and time to verdict.
+func TestE2EVerdicts(t *testing.T) {
 	t.Parallel()
-	// The breaker trips at 1.5s after two failed tasks, before deploystep's own threshold (3).
-	cfg := world(awsim.Rollback, 2*time.Second)
-	cfg.Clusters[0].Services[0].Scenario.TaskFailEvery = awsim.Duration(700 * time.Millisecond)
-	cfg.Clusters[0].Services[0].Scenario.FailAfter = awsim.Duration(1500 * time.Millisecond)
-	sim := startSim(t, cfg)
-	r := runBin(t, env(sim))
-	wantOutput(t, r, 1, "ECS deployment circuit breaker: tasks failed to start.", "Essential container in task exited", "summary: failed")
-	wantEffects(t, sim, 1, 0, r)
-}
-
-func TestE2ECrashLoopFailsFast(t *testing.T) {
-	t.Parallel()
-	cfg := world(awsim.CrashLoop, 2*time.Second)
-	cfg.Clusters[0].Services[0].CircuitBreaker = false
-	cfg.Clusters[0].Services[0].Scenario.TaskFailEvery = awsim.Duration(300 * time.Millisecond)
-	sim := startSim(t, cfg)
-	r := runBin(t, env(sim))
-	wantOutput(t, r, 1, "CannotPullContainerError", "3 tasks failed (threshold 3)")
-	wantEffects(t, sim, 1, 0, r)
-	// The third failure is at 0.9s; a few poll intervals (250ms) later at most, plus start-up.
-	if r.took > 4*time.Second {
-		t.Errorf("took %v to fail a crash loop whose evidence was complete at 0.9s", r.took)
+	cases := []struct {
+		name    string
+		kind    string
+		rollout time.Duration
+		tweak   func(*awsim.ServiceSpec)
+		args    []string
+		code    int
+		want    []string
+		within  time.Duration // 0: no bound beyond runBin's
+	}{
+		// The breaker trips at 1.5s after two failed tasks, before deploystep's own threshold (3).
+		{"circuit breaker rollback", awsim.Rollback, 2 * time.Second, func(s *awsim.ServiceSpec) {
+			s.Scenario.TaskFailEvery = awsim.Duration(700 * time.Millisecond)
+			s.Scenario.FailAfter = awsim.Duration(1500 * time.Millisecond)
+		}, nil, 1, []string{"ECS deployment circuit breaker: tasks failed to start.", "Essential container in task exited", "summary: failed"}, 0},
+		// The third failure is at 0.9s; a few poll intervals (250ms) later at most, plus start-up.
+		{"crash loop fails fast", awsim.CrashLoop, 2 * time.Second, func(s *awsim.ServiceSpec) {
+			s.CircuitBreaker = false
+			s.Scenario.TaskFailEvery = awsim.Duration(300 * time.Millisecond)
+		}, nil, 1, []string{"CannotPullContainerError", "3 tasks failed (threshold 3)"}, 4 * time.Second},
+		{"never finishes: times out", awsim.NeverFinish, time.Second, nil, []string{"-timeout", "3s"}, 3,
+			[]string{"timed out after 3s during follow", "still in progress"}, 6 * time.Second},
+		{"wrong digest", awsim.WrongDigest, time.Second, nil, nil, 1, []string{"instead of the pushed sha256:"}, 0},
+		{"foreign deployment replaces ours", awsim.Foreign, 2 * time.Second, nil, nil, 1,
+			[]string{"is no longer the PRIMARY", "replaced by another deployment"}, 0},
 	}
-}
-
-func TestE2ENeverFinishesTimesOut(t *testing.T) {
-	t.Parallel()
-	sim := startSim(t, world(awsim.NeverFinish, time.Second))
-	r := runBin(t, env(sim), "-timeout", "3s")
-	wantOutput(t, r, 3, "timed out after 3s during follow", "still in progress")
-	wantEffects(t, sim, 1, 0, r)
-	if r.took > 6*time.Second {
-		t.Errorf("a 3s timeout took %v", r.took)
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			cfg := world(c.kind, c.rollout)
+			if c.tweak != nil {
+				c.tweak(&cfg.Clusters[0].Services[0])
+			}
+			sim := startSim(t, cfg)
+			r := runBin(t, env(sim), c.args...)
+			wantOutput(t, r, c.code, c.want...)
+			wantEffects(t, sim, 1, 0, r)
+			if c.within > 0 && r.took > c.within {
+				t.Errorf("took %v to reach a verdict; at most %v", r.took, c.within)
+			}
+		})
 	}
-}
-
-func TestE2EWrongDigest(t *testing.T) {
-	t.Parallel()
-	sim := startSim(t, world(awsim.WrongDigest, time.Second))
-	r := runBin(t, env(sim))
-	wantOutput(t, r, 1, "instead of the pushed sha256:")
-	wantEffects(t, sim, 1, 0, r)
-}
-
-func TestE2EForeignDeploymentReplacesOurs(t *testing.T) {
-	t.Parallel()
-	sim := startSim(t, world(awsim.Foreign, 2*time.Second))
-	r := runBin(t, env(sim))
-	wantOutput(t, r, 1, "is no longer the PRIMARY", "replaced by another deployment")
-	wantEffects(t, sim, 1, 0, r)
 }
 
 func TestE2ENotFound(t *testing.T) {
@@ -228,8 +205,8 @@ func TestE2ENotFound(t *testing.T) {
 		extra []string
 		want  string
 	}{
-		{"service", []string{"SERVICE=nope"}, "service nope not found in cluster"},
-		{"one of several services", []string{"SERVICE=api,nope"}, "service nope not found"},
+		{"service", []string{"SERVICE=nope"}, "service nope: not found in cluster"},
+		{"one of several services", []string{"SERVICE=api,nope"}, "service nope: not found"},
 		{"cluster", []string{"CLUSTER=nope"}, "cluster not found"},
 		{"distribution", []string{"DISTRIBUTIONID=ENOPE0000000"}, "distribution ENOPE0000000: distribution not found"},
 		{"tag", []string{"IMAGE=123456789012.dkr.ecr.us-east-1.amazonaws.com/tsa/gallery:nope"}, "ImageNotFoundException"},
@@ -318,12 +295,7 @@ func TestE2EMissingSettings(t *testing.T) {
 	if n := len(sim.Calls()); n != 0 {
 		t.Fatalf("%d API calls with invalid settings, want 0", n)
 	}
-	bad := runBin(t, env(sim), "-poll", "soon")
-	wantOutput(t, bad, 2, "invalid value \"soon\" for flag -poll")
-	help := runBin(t, env(sim), "-h")
-	wantOutput(t, help, 0, "Exit codes:", "130  interrupted", "DEPLOY_TIMEOUT")
-	ver := runBin(t, env(sim), "-version")
-	wantOutput(t, ver, 0, "deploystep ")
+	// Flags, -h and -version: main_test.go, in-process.
 }
 
 func TestE2EJSONOutput(t *testing.T) {

@@ -1,4 +1,4 @@
-package main
+package e2e_test
 
 // The built binary against moto, a third-party AWS emulator this project did not write: what
 // deploystep assumes of AWS must hold outside awsim too.
@@ -48,9 +48,14 @@ func startMoto(t *testing.T, py string) string {
 	}
 }
 
+// motoURL is moto's server as an endpoint: its URL and placeholder credentials.
 type motoURL string
 
-func (u motoURL) URL() string { return string(u) }
+func (u motoURL) Env() []string {
+	return []string{"AWS_ENDPOINT_URL=" + string(u), "AWS_REGION=us-east-1", "AWS_ACCESS_KEY_ID=AKIDMOTO",
+		"AWS_SECRET_ACCESS_KEY=moto-secret", "AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null",
+		"AWS_EC2_METADATA_DISABLED=true"}
+}
 
 func TestMotoEndToEnd(t *testing.T) {
 	t.Parallel()
@@ -65,8 +70,7 @@ func TestMotoEndToEnd(t *testing.T) {
 		t.Fatalf("%v: %s", err, out)
 	}
 	motoEnv := func(extra ...string) []string {
-		e := []string{"AWS_ACCESS_KEY_ID=AKIDMOTO", "AWS_SECRET_ACCESS_KEY=moto-secret",
-			"CLUSTER=tsa-gallery", "SERVICE=api", "IMAGE=", "POLL_INTERVAL=500ms"}
+		e := []string{"CLUSTER=tsa-gallery", "SERVICE=api", "IMAGE=", "POLL_INTERVAL=500ms"}
 		return env(motoURL(url), append(e, extra...)...)
 	}
 

@@ -1,4 +1,4 @@
-package main
+package e2e_test
 
 // The reliability suite: faults, crashes, duplicates, signals and secrets, against the built
 // binary (command and Lambda modes) and the simulator's effect counters. Seeded and scaled
@@ -50,9 +50,9 @@ func TestReliabilitySIGTERMInEachPhase(t *testing.T) {
 			cfg := awsim.DemoConfig(c.kind, 500*time.Millisecond, c.inv)
 			cfg.Faults = c.faults
 			sim := startSim(t, cfg)
-			cmd := exec.Command(binary)
+			cmd := exec.Command(testtool.Binary(t))
 			cmd.Env = env(sim)
-			var out syncBuffer
+			var out testtool.SyncBuffer
 			cmd.Stdout, cmd.Stderr = &out, &out
 			if err := cmd.Start(); err != nil {
 				t.Fatal(err)
@@ -195,7 +195,7 @@ func TestReliabilityFaultMatrix(t *testing.T) {
 	if *long {
 		seeds = 20
 	}
-	rie := testtool.RIE(t)
+	rie, bootstrap := testtool.RIE(t), testtool.Binary(t)
 	cells := make([][2]*cellResult, len(faultCells))
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, 8)
@@ -225,7 +225,7 @@ func TestReliabilityFaultMatrix(t *testing.T) {
 						r := runBin(t, env(sim, "DEPLOY_TIMEOUT=3m", fmt.Sprintf("CODEBUILD_BUILD_ID=matrix:%d-%d", i, seed)))
 						ok, note = r.code == 0, r.String()
 					} else {
-						d, logs, stop, err := launchRIE(rie, sim, 15)
+						d, logs, stop, err := launchRIE(rie, bootstrap, sim, 15)
 						if err != nil {
 							t.Error(err)
 							return
@@ -238,8 +238,7 @@ func TestReliabilityFaultMatrix(t *testing.T) {
 						ok = err == nil && done && final.Success && len(x.Invocations) >= 2
 						note = fmt.Sprintf("%v\n%s\n%s", err, results(x), logs)
 					}
-					e := sim.Effects()
-					dep, inv := e.Deployments[awsim.DemoCluster+"/"+awsim.DemoService], e.Invalidations[awsim.DemoDistribution]
+					dep, inv := effects(sim)
 					ok = ok && dep == 1 && inv == 1
 					cells[i][mode].add(ok, countFaults(sim), dep, inv, fmt.Sprintf("seed %d: deployments %d, invalidations %d\n%s", seed, dep, inv, note))
 				}(i, seed, mode, cell.fault)
@@ -271,6 +270,7 @@ func TestReliabilityKillAndRerun(t *testing.T) {
 		runs = 20
 	}
 	rng := rand.New(rand.NewSource(7))
+	bin := testtool.Binary(t) // here, not in the goroutines
 	var wg sync.WaitGroup
 	for i := 0; i < runs; i++ {
 		after := time.Duration(rng.Int63n(int64(3500 * time.Millisecond)))
@@ -284,7 +284,7 @@ func TestReliabilityKillAndRerun(t *testing.T) {
 			}
 			defer sim.Close()
 			e := env(sim, fmt.Sprintf("CODEBUILD_BUILD_ID=kill:%d", i))
-			cmd := exec.Command(binary)
+			cmd := exec.Command(bin)
 			cmd.Env = e
 			var first bytes.Buffer
 			cmd.Stdout, cmd.Stderr = &first, &first
@@ -293,8 +293,7 @@ func TestReliabilityKillAndRerun(t *testing.T) {
 			cmd.Process.Kill()
 			cmd.Wait()
 			second := runBin(t, e)
-			eff := sim.Effects()
-			dep, inv := eff.Deployments[awsim.DemoCluster+"/"+awsim.DemoService], eff.Invalidations[awsim.DemoDistribution]
+			dep, inv := effects(sim)
 			started := strings.Contains(first.String(), "started deployment")
 			if second.code != 0 || dep != 1 || inv != 1 {
 				t.Errorf("killed after %v: re-run exit %d, deployments %d, invalidations %d\n--- first run\n%s%s", after, second.code, dep, inv, first.String(), second)

@@ -1,19 +1,13 @@
-package main
+package e2e_test
 
 // The Lambda mode end to end: the built binary runs as a custom runtime under aws-lambda-rie,
 // the simulator's Driver plays CodePipeline (a new job per continuation), and the simulator's
 // effect counters say what changed.
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
-	"net"
-	"os"
-	"os/exec"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -29,28 +23,12 @@ const (
 	envSecret      = "simulator-env-secret-5Jq"
 )
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // startRIE runs the binary as a Lambda function under aws-lambda-rie with the given function
-// timeout, and returns a driver for it and the function's log.
-func startRIE(t *testing.T, sim *awsim.Server, timeoutSeconds int, env ...string) (*awsim.Driver, *syncBuffer) {
+// timeout, and returns a driver for it and the function's log. The function's environment
+// carries envSecret as its secret key.
+func startRIE(t *testing.T, sim *awsim.Server, timeoutSeconds int, env ...string) (*awsim.Driver, *testtool.SyncBuffer) {
 	t.Helper()
-	d, logs, stop, err := launchRIE(testtool.RIE(t), sim, timeoutSeconds, env...)
+	d, logs, stop, err := launchRIE(testtool.RIE(t), testtool.Binary(t), sim, timeoutSeconds, env...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,49 +36,13 @@ func startRIE(t *testing.T, sim *awsim.Server, timeoutSeconds int, env ...string
 	return d, logs
 }
 
-// launchRIE starts aws-lambda-rie on two loopback ports with the binary as bootstrap; it is safe
-// to call from any goroutine.
-func launchRIE(rie string, sim *awsim.Server, timeoutSeconds int, env ...string) (*awsim.Driver, *syncBuffer, func(), error) {
-	ports := make([]int, 2)
-	for i := range ports {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return nil, nil, nil, err
-		}
-		ports[i] = ln.Addr().(*net.TCPAddr).Port
-		ln.Close()
-	}
-	cmd := exec.Command(rie, "--runtime-interface-emulator-address", fmt.Sprintf("127.0.0.1:%d", ports[0]),
-		"--runtime-api-address", fmt.Sprintf("127.0.0.1:%d", ports[1]), binary)
-	cmd.Env = append([]string{
-		"PATH=" + os.Getenv("PATH"), "HOME=" + os.TempDir(),
-		fmt.Sprintf("AWS_LAMBDA_FUNCTION_TIMEOUT=%d", timeoutSeconds),
-		"AWS_ENDPOINT_URL=" + sim.URL(), "AWS_REGION=us-east-1",
-		"AWS_ACCESS_KEY_ID=AKIDSIMULATOR", "AWS_SECRET_ACCESS_KEY=" + envSecret,
-		"AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null", "AWS_EC2_METADATA_DISABLED=true",
-	}, env...)
-	logs := &syncBuffer{}
-	cmd.Stdout, cmd.Stderr = logs, logs
-	if err := cmd.Start(); err != nil {
+// launchRIE is testtool.LaunchRIE with envSecret planted; safe to call from any goroutine.
+func launchRIE(rie, bootstrap string, sim *awsim.Server, timeoutSeconds int, env ...string) (*awsim.Driver, *testtool.SyncBuffer, func(), error) {
+	r, err := testtool.LaunchRIE(rie, bootstrap, sim, timeoutSeconds, append([]string{"AWS_SECRET_ACCESS_KEY=" + envSecret}, env...)...)
+	if err != nil {
 		return nil, nil, nil, err
 	}
-	stop := func() {
-		cmd.Process.Kill()
-		cmd.Wait()
-	}
-	addr := fmt.Sprintf("127.0.0.1:%d", ports[0])
-	for deadline := time.Now().Add(10 * time.Second); ; {
-		if c, err := net.Dial("tcp", addr); err == nil {
-			c.Close()
-			break
-		}
-		if time.Now().After(deadline) {
-			stop()
-			return nil, nil, nil, fmt.Errorf("aws-lambda-rie did not listen on %s:\n%s", addr, logs)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	return &awsim.Driver{Sim: sim, InvokeURL: "http://" + addr + "/2015-03-31/functions/function/invocations"}, logs, stop, nil
+	return r.Driver, r.Logs, r.Stop, nil
 }
 
 func userParameters(extra map[string]any) string {
@@ -161,10 +103,7 @@ func TestLambdaContinuesAcrossInvocations(t *testing.T) {
 	if !strings.HasPrefix(final.OutputVariables["DeploymentIds"], "api=ecs-svc/") {
 		t.Errorf("DeploymentIds = %q", final.OutputVariables["DeploymentIds"])
 	}
-	e := sim.Effects()
-	if e.Deployments[awsim.DemoCluster+"/"+awsim.DemoService] != 1 || e.Invalidations[awsim.DemoDistribution] != 1 {
-		t.Fatalf("effects %+v, want one deployment and one invalidation\n%s", e, logs)
-	}
+	wantEffects(t, sim, 1, 1, logs)
 	noSecrets(t, "the function's log", logs.String())
 	noSecrets(t, "the job results", results(x))
 }
@@ -221,10 +160,7 @@ func TestLambdaDuplicateDeliveryHasOneEffect(t *testing.T) {
 	if _, err := d.InvokeJob(ctx, first, in, ""); err != nil {
 		t.Fatal(err)
 	}
-	e := sim.Effects()
-	if e.Deployments[awsim.DemoCluster+"/"+awsim.DemoService] != 1 || e.Invalidations[awsim.DemoDistribution] != 1 {
-		t.Fatalf("effects %+v, want one deployment and one invalidation\n%s", e, logs)
-	}
+	wantEffects(t, sim, 1, 1, logs)
 	if !strings.Contains(logs.String(), "resuming: deployment") || !strings.Contains(logs.String(), "already has its result") {
 		t.Errorf("the duplicates did not say they resumed and found the job reported:\n%s", logs)
 	}

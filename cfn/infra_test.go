@@ -1,4 +1,4 @@
-package main
+package cfn_test
 
 // infra.yaml and buildspec.yml: validated by the current cfn-lint (the Python package from
 // aws-cloudformation, pinned and installed by make tools) and cfn-guard with the AWS Control
@@ -27,7 +27,14 @@ import (
 	"deploystep/internal/testtool"
 )
 
-const guardRules = "cfn/node_modules/@cdklabs/cdk-validator-cfnguard/rules/control-tower/cfn-guard"
+// The files checked, at the top of the repository.
+const (
+	templateFile  = "../infra.yaml"
+	buildspecFile = "../buildspec.yml"
+	demoImage     = "123456789012.dkr.ecr.us-east-1.amazonaws.com/" + awsim.DemoRepository + ":" + awsim.DemoTag
+)
+
+const guardRules = "node_modules/@cdklabs/cdk-validator-cfnguard/rules/control-tower/cfn-guard"
 
 // controlTowerServices are the rule folders of the services infra.yaml uses.
 var controlTowerServices = []string{"cloudfront", "cloudwatch", "codebuild", "ec2", "ecr", "ecs", "elasticloadbalancing",
@@ -46,8 +53,8 @@ func cfnLint(t *testing.T) string {
 }
 
 func cfnGuard(t *testing.T) string {
-	return testtool.Find(t, "cfn-guard", "make tools", "cfn/node_modules/@cdklabs/cdk-validator-cfnguard/bin/ubuntu/x86_64/cfn-guard",
-		"cfn/node_modules/@cdklabs/cdk-validator-cfnguard/bin/ubuntu/aarch64/cfn-guard")
+	return testtool.Find(t, "cfn-guard", "make tools", "node_modules/@cdklabs/cdk-validator-cfnguard/bin/ubuntu/x86_64/cfn-guard",
+		"node_modules/@cdklabs/cdk-validator-cfnguard/bin/ubuntu/aarch64/cfn-guard")
 }
 
 func command(t *testing.T, name string, args ...string) (string, int) {
@@ -65,7 +72,7 @@ func command(t *testing.T, name string, args ...string) (string, int) {
 
 // brokenTemplate writes a copy of infra.yaml with an unknown property and a dangling !Ref.
 func brokenTemplate(t *testing.T) string {
-	b, err := os.ReadFile("infra.yaml")
+	b, err := os.ReadFile(templateFile)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,19 +89,19 @@ func TestInfraCfnLint(t *testing.T) {
 	t.Parallel()
 	lint := cfnLint(t)
 	// 0 errors and 0 warnings: any finding is a non-zero exit and a line of output.
-	out, code := command(t, lint, "infra.yaml")
+	out, code := command(t, lint, templateFile)
 	if code != 0 || strings.TrimSpace(out) != "" {
 		t.Fatalf("cfn-lint on infra.yaml: exit %d\n%s", code, out)
 	}
 	out, code = command(t, lint, brokenTemplate(t))
 	if code == 0 || !strings.Contains(out, "E3002 Additional properties are not allowed ('NotAProperty' was unexpected)") ||
 		!strings.Contains(out, "E1020 'NoSuchSubnet' is not one of") {
-		t.Fatalf("cfn-lint passed a broken template: exit %d\n%s", code, out)
+		t.Fatalf("cfn-lint passed a broken templateFile: exit %d\n%s", code, out)
 	}
 }
 
 func suppressed(t *testing.T) map[string]string {
-	b, err := os.ReadFile("cfn/suppressed-control-tower-rules.txt")
+	b, err := os.ReadFile("suppressed-control-tower-rules.txt")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -123,7 +130,7 @@ func TestInfraControlTowerRules(t *testing.T) {
 			t.Fatalf("no Control Tower rules for %s under %s", svc, guardRules)
 		}
 		for _, f := range files {
-			out, code := command(t, guard, "validate", "-r", f, "-d", "infra.yaml", "--show-summary", "fail")
+			out, code := command(t, guard, "validate", "-r", f, "-d", templateFile, "--show-summary", "fail")
 			ran++
 			_, isSuppressed := skip[filepath.Base(f)]
 			switch {
@@ -143,28 +150,28 @@ func TestInfraControlTowerRules(t *testing.T) {
 func TestInfraProjectGuardRules(t *testing.T) {
 	t.Parallel()
 	guard := cfnGuard(t)
-	out, code := command(t, guard, "validate", "-r", "cfn/deploystep.guard", "-d", "infra.yaml", "--show-summary", "all")
+	out, code := command(t, guard, "validate", "-r", "deploystep.guard", "-d", templateFile, "--show-summary", "all")
 	if code != 0 || strings.Count(out, "PASS") < 3 {
 		t.Fatalf("project rules: exit %d\n%s", code, out)
 	}
-	b, _ := os.ReadFile("infra.yaml")
+	b, _ := os.ReadFile(templateFile)
 	bad := strings.Replace(string(b), "Action: [ecs:DescribeServices, ecs:UpdateService, ecs:TagResource]", "Action: [ecs:DescribeServices, ecs:UpdateService, ecs:TagResource, ecs:DeleteService]", 1)
 	bad = strings.Replace(bad, "Action: [s3:GetObject, s3:PutObject]", "Action: 's3:*'", 1)
 	p := filepath.Join(t.TempDir(), "bad.yaml")
 	os.WriteFile(p, []byte(bad), 0o644)
-	out, code = command(t, guard, "validate", "-r", "cfn/deploystep.guard", "-d", p, "--show-summary", "all")
+	out, code = command(t, guard, "validate", "-r", "deploystep.guard", "-d", p, "--show-summary", "all")
 	if code == 0 || !strings.Contains(out, "no_wildcard_actions_in_roles") || !strings.Contains(out, "deploystep_policy_is_its_calls") {
 		t.Fatalf("project rules passed a wildcard and an extra action: exit %d\n%s", code, out)
 	}
 }
 
-// The guard rule's action list and the template's deploy policy are the code's calls.
+// The guard rule's action list and the templateFile's deploy policy are the code's calls.
 func TestInfraDeployPermissionsAreTheCodesCalls(t *testing.T) {
 	want := strings.Join(deploy.Permissions(false), " ")
-	g, _ := os.ReadFile("cfn/deploystep.guard")
+	g, _ := os.ReadFile("deploystep.guard")
 	list := regexp.MustCompile(`(?s)let deploystep_actions = \[(.*?)\]`).FindStringSubmatch(string(g))
 	if list == nil {
-		t.Fatal("no deploystep_actions in cfn/deploystep.guard")
+		t.Fatal("no deploystep_actions in deploystep.guard")
 	}
 	var inGuard, some []string
 	for _, m := range regexp.MustCompile(`'([a-z]+:[A-Za-z]+)'`).FindAllStringSubmatch(list[1], -1) {
@@ -226,7 +233,7 @@ func (n *node) path(keys ...string) *node {
 func (n *node) str() string { return n.Value }
 
 func template(t *testing.T) *node {
-	b, err := os.ReadFile("infra.yaml")
+	b, err := os.ReadFile(templateFile)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -237,7 +244,7 @@ func template(t *testing.T) *node {
 	return &node{&doc}
 }
 
-// refs collects every !Ref, !GetAtt and ${...} name in the template.
+// refs collects every !Ref, !GetAtt and ${...} name in the templateFile.
 func refs(n *yaml.Node, out map[string]bool) {
 	switch n.Tag {
 	case "!Ref":
@@ -383,7 +390,7 @@ type buildspec struct {
 }
 
 func readBuildspec(t *testing.T) buildspec {
-	b, err := os.ReadFile("buildspec.yml")
+	b, err := os.ReadFile(buildspecFile)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -441,7 +448,7 @@ func TestBuildspecRuns(t *testing.T) {
 	}{{"deploys", false}, {"failed build deploys nothing", true}} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			sim := startSim(t, world(awsim.Success, time.Second))
+			sim := testtool.Sim(t, awsim.DemoConfig(awsim.Success, time.Second, 500*time.Millisecond))
 			src, shims := t.TempDir(), t.TempDir()
 			calls := filepath.Join(shims, "calls.log")
 			dockerExit := "0"
@@ -453,18 +460,19 @@ func TestBuildspecRuns(t *testing.T) {
 echo "aws $*" >> `+calls+`
 case "$1 $2" in
   "ecr get-login-password") echo simulated-ecr-password ;;
-  "s3 cp") for a; do last=$prev; prev=$a; done; cp "`+binary+`" "$prev" ;;
+  "s3 cp") for a; do last=$prev; prev=$a; done; cp "`+testtool.Binary(t)+`" "$prev" ;;
   *) echo "aws shim: unexpected $*" >&2; exit 1 ;;
 esac
 `), 0o755)
 			cmd := exec.Command("bash", "-c", script(readBuildspec(t)))
 			cmd.Dir = src
-			cmd.Env = env(sim, "PATH="+shims+":"+os.Getenv("PATH"), "CODEBUILD_SRC_DIR="+src,
+			cmd.Env = append(sim.Env(), "HOME="+os.TempDir(), "PATH="+shims+":"+os.Getenv("PATH"), "CODEBUILD_SRC_DIR="+src,
+				"CLUSTER="+awsim.DemoCluster, "SERVICE="+awsim.DemoService, "DISTRIBUTIONID="+awsim.DemoDistribution,
 				"CODEBUILD_RESOLVED_SOURCE_VERSION="+awsim.DemoTag+"9d8e7f6a5b4c3d2e1f0a9b8c7d6e5f4a3b2c1",
 				"CODEBUILD_BUILD_ID=tsa-gallery-api:5e6f7a8b-0000-4000-8000-000000000001",
 				"REPOSITORY_URI=123456789012.dkr.ecr.us-east-1.amazonaws.com/"+awsim.DemoRepository,
 				"DEPLOY_PATH=codebuild", "DEPLOYSTEP_URL=s3://deploystep-artifacts/deploystep/deploystep-linux-arm64",
-				"IMAGE=", "POLL_INTERVAL=250ms")
+				"POLL_INTERVAL=250ms")
 			var out bytes.Buffer
 			cmd.Stdout, cmd.Stderr = &out, &out
 			err := cmd.Run()

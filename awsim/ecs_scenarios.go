@@ -1,0 +1,147 @@
+package awsim
+
+// The scenarios: what every rollout that UpdateService starts on a service does over time. Each
+// is a function from the rollout to its timeline (steps at times after the call, and whether new
+// tasks keep failing); startRollout picks one from the table by Scenario.Kind.
+
+import (
+	"crypto/sha256"
+	"fmt"
+	"time"
+)
+
+// rolloutCtx is what a scenario builds its timeline from.
+type rolloutCtx struct {
+	w       *ecsWorld
+	svc     *service
+	ours    *deployment // the deployment UpdateService started
+	prev    *deployment // the PRIMARY before it
+	sc      Scenario
+	rollout time.Duration
+}
+
+// succeed: new tasks start at half the rollout; at its end ours is the only deployment, COMPLETED.
+func succeed(r rolloutCtx, tl *timeline) {
+	tl.steps = []step{{r.rollout / 2, r.w.startTasks(r.svc, r.ours)}, {r.rollout, r.w.complete(r.svc, r.ours)}}
+}
+
+var scenarios = map[string]func(rolloutCtx, *timeline){
+	Success: succeed,
+	// Like Success; the tasks run another digest than the tag's (set in startRollout).
+	WrongDigest: succeed,
+	// New tasks keep exiting; at FailAfter the circuit breaker marks ours FAILED and rolls back
+	// to the previous deployment, which completes half a rollout later.
+	Rollback: func(r rolloutCtx, tl *timeline) {
+		failAfter := r.sc.FailAfter.D()
+		if failAfter <= 0 {
+			failAfter = r.rollout
+		}
+		one := 1
+		tl.failing = true
+		tl.reason = taskFailure{stopCode: "EssentialContainerExited", reason: "Essential container in task exited", exitCode: &one}
+		w, svc, d, prev := r.w, r.svc, r.ours, r.prev
+		tl.steps = []step{
+			{failAfter, func(now time.Time) {
+				tl.failing = false
+				d.status, d.rolloutState = "ACTIVE", "FAILED"
+				d.reason = "ECS deployment circuit breaker: tasks failed to start."
+				d.pending, d.updated = 0, now
+				prev.status, prev.rolloutState = "PRIMARY", "IN_PROGRESS"
+				prev.reason = "ECS deployment in progress."
+				svc.deployments = []*deployment{prev, d}
+				svc.taskDef = prev.taskDef
+				w.event(svc, now, "(service %s) (deployment %s) deployment failed: tasks failed to start.", svc.spec.Name, d.id)
+				w.event(svc, now, "(service %s) rolling back to deployment %s.", svc.spec.Name, prev.id)
+			}},
+			{failAfter + r.rollout/2, w.complete(svc, prev)},
+		}
+	},
+	// New tasks keep stopping with CannotPullContainerError; it never completes.
+	CrashLoop: func(r rolloutCtx, tl *timeline) {
+		image := r.w.s.ecr.imageURI(r.svc.spec.Image)
+		tl.failing = true
+		tl.reason = taskFailure{stopCode: "TaskFailedToStart",
+			reason:          fmt.Sprintf("CannotPullContainerError: pull image manifest has been retried 7 time(s): failed to resolve ref %s: %s: not found", image, image),
+			containerReason: "CannotPullContainerError: pull image manifest has been retried 7 time(s)"}
+	},
+	// New tasks stay PENDING: nothing happens.
+	NeverFinish: func(rolloutCtx, *timeline) {},
+	// At ReplaceAfter someone else's deployment (a new task definition) takes over and completes.
+	Foreign: func(r rolloutCtx, tl *timeline) {
+		replace := r.sc.ReplaceAfter.D()
+		if replace <= 0 {
+			replace = r.rollout / 2
+		}
+		w, svc := r.w, r.svc
+		var f *deployment
+		tl.steps = []step{
+			{replace, func(now time.Time) {
+				svc.taskDef = w.arn(fmt.Sprintf("task-definition/%s:%d", svc.spec.Name, 100+w.s.nextID()))
+				for _, o := range svc.deployments {
+					o.status = "ACTIVE"
+				}
+				f = w.newDeployment(svc, svc.taskDef, now)
+				f.digest = "sha256:" + fmt.Sprintf("%x", sha256.Sum256([]byte("foreign:"+svc.spec.Name)))
+				svc.deployments = append([]*deployment{f}, svc.deployments...)
+			}},
+			{replace + r.rollout, func(now time.Time) { w.complete(svc, f)(now) }},
+		}
+	},
+}
+
+// startRollout is UpdateService with a new deployment: ours becomes PRIMARY, the rest ACTIVE,
+// and the service's scenario sets the timeline.
+func (w *ecsWorld) startRollout(svc *service, now time.Time) *deployment {
+	prev := svc.deployments[0]
+	for _, d := range svc.deployments {
+		d.status = "ACTIVE"
+	}
+	d := w.newDeployment(svc, svc.taskDef, now)
+	d.digest = w.s.ecr.digestOf(svc.spec.Image, "")
+	sc := svc.spec.Scenario
+	if sc.Kind == WrongDigest {
+		d.digest = "sha256:" + fmt.Sprintf("%x", sha256.Sum256([]byte("wrong:"+svc.spec.Image)))
+	}
+	svc.deployments = append([]*deployment{d}, svc.deployments...)
+	w.s.effects.Deployments[svc.cl.name+"/"+svc.spec.Name]++
+
+	rollout := sc.Rollout.D()
+	if rollout <= 0 {
+		rollout = 2 * time.Second
+	}
+	every := sc.TaskFailEvery.D()
+	if every <= 0 {
+		every = rollout / 4
+	}
+	tl := &timeline{start: now, ours: d, every: every}
+	scenarios[sc.Kind](rolloutCtx{w: w, svc: svc, ours: d, prev: prev, sc: sc, rollout: rollout}, tl)
+	svc.tl = tl
+	return d
+}
+
+// startTasks makes d run the desired count.
+func (w *ecsWorld) startTasks(svc *service, d *deployment) func(time.Time) {
+	return func(now time.Time) {
+		w.setRunning(svc, d, svc.desired, now)
+		d.pending = 0
+	}
+}
+
+// complete makes d the only deployment, COMPLETED, with every other deployment's tasks stopped.
+func (w *ecsWorld) complete(svc *service, d *deployment) func(time.Time) {
+	return func(now time.Time) {
+		w.setRunning(svc, d, svc.desired, now)
+		d.pending = 0
+		for _, other := range svc.deployments {
+			if other != d {
+				w.setRunning(svc, other, 0, now)
+			}
+		}
+		svc.deployments = []*deployment{d}
+		d.status, d.rolloutState = "PRIMARY", "COMPLETED"
+		d.reason = fmt.Sprintf("ECS deployment %s completed.", d.id)
+		d.updated = now
+		w.event(svc, now, "(service %s) (deployment %s) deployment completed.", svc.spec.Name, d.id)
+		w.event(svc, now, "(service %s) has reached a steady state.", svc.spec.Name)
+	}
+}

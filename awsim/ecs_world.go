@@ -1,0 +1,258 @@
+package awsim
+
+// The ECS world: clusters, services, deployments and tasks, and time. Every method runs under
+// Server.mu. A service's rollout is a timeline (ecs_scenarios.go) that advance plays up to the
+// time of each call, so the world is always as it would be "now" when a call reads it.
+
+import (
+	"crypto/sha256"
+	"fmt"
+	"strings"
+	"time"
+)
+
+type ecsWorld struct {
+	s        *Server
+	clusters map[string]*cluster
+	order    []string
+}
+
+type cluster struct {
+	name, arn string
+	services  map[string]*service
+	order     []string
+	tasks     []*task
+}
+
+type service struct {
+	spec        ServiceSpec
+	cl          *cluster
+	arn         string
+	taskDef     string // ARN of the current task definition
+	desired     int
+	status      string
+	created     time.Time
+	deployments []*deployment // PRIMARY first
+	events      []ecsEvent    // oldest first
+	tl          *timeline
+	tags        map[string]string
+}
+
+type deployment struct {
+	id, status, taskDef      string
+	desired, pending, failed int
+	rolloutState, reason     string
+	created, updated         time.Time
+	digest                   string
+	running                  []*task
+}
+
+type ecsEvent struct {
+	id      string
+	created time.Time
+	message string
+}
+
+type task struct {
+	arn, taskDef, group, startedBy string
+	lastStatus, desiredStatus      string
+	stopCode, stoppedReason        string
+	image, digest, containerName   string
+	containerReason                string
+	noDigest                       bool
+	exitCode                       *int
+	created, started, stopped      time.Time
+	cl                             *cluster
+}
+
+// timeline is the scenario of the rollout in progress: steps run once when their time comes,
+// failing tasks stop at a steady rate while failing is true.
+type timeline struct {
+	start   time.Time
+	ours    *deployment
+	steps   []step
+	next    int
+	failing bool
+	failed  int // failures emitted so far
+	every   time.Duration
+	reason  taskFailure
+}
+
+type step struct {
+	at time.Duration
+	do func(now time.Time)
+}
+
+type taskFailure struct {
+	stopCode, reason, containerReason string
+	exitCode                          *int
+}
+
+func newECS(s *Server, specs []ClusterSpec) (*ecsWorld, error) {
+	w := &ecsWorld{s: s, clusters: map[string]*cluster{}}
+	now := time.Now()
+	for _, cs := range specs {
+		if cs.Name == "" {
+			return nil, fmt.Errorf("awsim: a cluster has no name")
+		}
+		cl := &cluster{name: cs.Name, arn: w.arn("cluster/" + cs.Name), services: map[string]*service{}}
+		w.clusters[cs.Name] = cl
+		w.order = append(w.order, cs.Name)
+		for _, ss := range cs.Services {
+			if ss.Name == "" {
+				return nil, fmt.Errorf("awsim: a service of cluster %s has no name", cs.Name)
+			}
+			if ss.DesiredCount == 0 {
+				ss.DesiredCount = 2
+			}
+			if ss.Controller == "" {
+				ss.Controller = "ECS"
+			}
+			if ss.Status == "" {
+				ss.Status = "ACTIVE"
+			}
+			if ss.Scenario.Kind == "" {
+				ss.Scenario.Kind = Success
+			}
+			if _, ok := scenarios[ss.Scenario.Kind]; !ok {
+				return nil, fmt.Errorf("awsim: service %s/%s: unknown scenario kind %q", cs.Name, ss.Name, ss.Scenario.Kind)
+			}
+			if ss.Scenario.Kind == Rollback {
+				ss.CircuitBreaker = true
+			}
+			svc := &service{
+				spec:    ss,
+				cl:      cl,
+				arn:     w.arn("service/" + cs.Name + "/" + ss.Name),
+				taskDef: w.arn(fmt.Sprintf("task-definition/%s:1", ss.Name)),
+				desired: ss.DesiredCount,
+				status:  ss.Status,
+				created: now.Add(-24 * time.Hour),
+			}
+			d := w.newDeployment(svc, svc.taskDef, now.Add(-24*time.Hour))
+			d.rolloutState = "COMPLETED"
+			d.reason = fmt.Sprintf("ECS deployment %s completed.", d.id)
+			d.digest = s.ecr.digestOf(ss.Image, "previous")
+			w.setRunning(svc, d, svc.desired, now.Add(-24*time.Hour))
+			d.pending = 0
+			svc.deployments = []*deployment{d}
+			w.event(svc, now.Add(-23*time.Hour), "(service %s) has reached a steady state.", ss.Name)
+			cl.services[ss.Name] = svc
+			cl.order = append(cl.order, ss.Name)
+		}
+	}
+	return w, nil
+}
+
+func (w *ecsWorld) arn(resource string) string {
+	return fmt.Sprintf("arn:aws:ecs:%s:%s:%s", w.s.cfg.Region, w.s.cfg.Account, resource)
+}
+
+func (w *ecsWorld) newDeployment(svc *service, taskDef string, now time.Time) *deployment {
+	return &deployment{
+		id:           fmt.Sprintf("ecs-svc/%019d", 1000000000000000000+int64(w.s.nextID())*7919),
+		status:       "PRIMARY",
+		taskDef:      taskDef,
+		desired:      svc.desired,
+		pending:      svc.desired,
+		rolloutState: "IN_PROGRESS",
+		reason:       "ECS deployment " + "in progress.",
+		created:      now,
+		updated:      now,
+	}
+}
+
+func (w *ecsWorld) event(svc *service, at time.Time, format string, args ...any) {
+	svc.events = append(svc.events, ecsEvent{
+		id:      fmt.Sprintf("%08x-%04x-4%03x-8%03x-%012x", w.s.nextID(), 0xabcd, 0x123, 0x456, w.s.nextID()),
+		created: at,
+		message: fmt.Sprintf(format, args...),
+	})
+}
+
+// setRunning makes d run exactly n tasks, starting or stopping tasks as needed.
+func (w *ecsWorld) setRunning(svc *service, d *deployment, n int, now time.Time) {
+	var started []string
+	for len(d.running) < n {
+		t := w.newTask(svc, d, now)
+		t.lastStatus, t.desiredStatus, t.started = "RUNNING", "RUNNING", now
+		d.running = append(d.running, t)
+		started = append(started, "(task "+shortID(t.arn)+")")
+	}
+	if len(started) > 0 {
+		w.event(svc, now, "(service %s) has started %d tasks: %s.", svc.spec.Name, len(started), strings.Join(started, " "))
+	}
+	if len(d.running) > n {
+		stopped := len(d.running) - n
+		for _, t := range d.running[n:] {
+			w.stopTask(t, now, taskFailure{stopCode: "ServiceSchedulerInitiated",
+				reason: fmt.Sprintf("Scaling activity initiated by (deployment %s)", d.id)})
+		}
+		d.running = d.running[:n]
+		w.event(svc, now, "(service %s) has stopped %d running tasks.", svc.spec.Name, stopped)
+	}
+	d.updated = now
+}
+
+func (w *ecsWorld) newTask(svc *service, d *deployment, now time.Time) *task {
+	id := fmt.Sprintf("%032x", sha256.Sum256([]byte(fmt.Sprintf("task-%d", w.s.nextID()))))[:32]
+	t := &task{
+		arn:           w.arn("task/" + svc.cl.name + "/" + id),
+		taskDef:       d.taskDef,
+		group:         "service:" + svc.spec.Name,
+		startedBy:     d.id,
+		lastStatus:    "PROVISIONING",
+		desiredStatus: "RUNNING",
+		image:         w.s.ecr.imageURI(svc.spec.Image),
+		digest:        d.digest,
+		containerName: svc.spec.Name,
+		noDigest:      svc.spec.NoDigest,
+		created:       now,
+		cl:            svc.cl,
+	}
+	svc.cl.tasks = append(svc.cl.tasks, t)
+	return t
+}
+
+func (w *ecsWorld) stopTask(t *task, now time.Time, f taskFailure) {
+	t.lastStatus, t.desiredStatus = "STOPPED", "STOPPED"
+	t.stopCode, t.stoppedReason, t.containerReason, t.exitCode = f.stopCode, f.reason, f.containerReason, f.exitCode
+	t.stopped = now
+}
+
+func shortID(arn string) string { return arn[strings.LastIndex(arn, "/")+1:] }
+
+// startRollout is UpdateService with a new deployment: ours becomes PRIMARY, the rest ACTIVE.
+func (w *ecsWorld) advance(svc *service, now time.Time) {
+	tl := svc.tl
+	if tl == nil {
+		return
+	}
+	for {
+		// Failures interleave with steps in time order.
+		nextFail := time.Duration(1<<62 - 1)
+		if tl.failing {
+			nextFail = time.Duration(tl.failed+1) * tl.every
+		}
+		nextStep := time.Duration(1<<62 - 1)
+		if tl.next < len(tl.steps) {
+			nextStep = tl.steps[tl.next].at
+		}
+		at := min(nextFail, nextStep)
+		if at == time.Duration(1<<62-1) || tl.start.Add(at).After(now) {
+			return
+		}
+		when := tl.start.Add(at)
+		if nextFail <= nextStep {
+			tl.failed++
+			t := w.newTask(svc, tl.ours, when)
+			w.stopTask(t, when, tl.reason)
+			tl.ours.failed++
+			tl.ours.updated = when
+			w.event(svc, when, "(service %s) has started 1 tasks: (task %s).", svc.spec.Name, shortID(t.arn))
+			continue
+		}
+		tl.steps[tl.next].do(when)
+		tl.next++
+	}
+}

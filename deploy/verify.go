@@ -1,0 +1,171 @@
+package deploy
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudfront"
+	cftypes "github.com/aws/aws-sdk-go-v2/service/cloudfront/types"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
+)
+
+// verify.go: what a run needs, checked before anything changes, in the manner of ecspresso's
+// verify. One set of checks serves the real run (the preflight phase fails on any of them) and
+// the dry run (which reports each). verify reads; the checks are pure functions of what it read.
+
+// Check is one verified precondition.
+type Check struct {
+	OK      bool
+	Message string
+}
+
+// reader makes one read of a check: the real run retries transient errors (Engine.attempt); the
+// dry run reads once, bounded.
+type reader func(ctx context.Context, what string, call func(context.Context) error) error
+
+// verified is what verify found.
+type verified struct {
+	checks   []Check
+	services map[string]ecstypes.Service // by name and ARN
+}
+
+func (v verified) failed() []string {
+	var out []string
+	for _, c := range v.checks {
+		if !c.OK {
+			out = append(out, c.Message)
+		}
+	}
+	return out
+}
+
+// verify reads the services (with their tags, which the deploy phase needs) and the
+// distributions, and checks each; with cluster, it also reads the cluster (the dry run reports
+// it; a real run learns that the cluster exists from DescribeServices, which answers
+// ClusterNotFoundException otherwise). Its error is the end of ctx, nothing else: a failed read
+// is a failed check.
+func (e *Engine) verify(ctx context.Context, read reader, cluster bool) (verified, error) {
+	var v verified
+	if cluster {
+		var cl *ecs.DescribeClustersOutput
+		err := read(ctx, "reading the cluster", func(ctx context.Context) (err error) {
+			if err = e.pace(ctx, false); err == nil {
+				cl, err = e.ECS.DescribeClusters(ctx, &ecs.DescribeClustersInput{Clusters: []string{e.Settings.Cluster}})
+			}
+			return classify(err, "DescribeClusters")
+		})
+		if ctx.Err() != nil {
+			return v, ctx.Err()
+		}
+		v.checks = append(v.checks, clusterCheck(e.Settings.Cluster, cl, err))
+	}
+	err := read(ctx, "reading the services", func(ctx context.Context) (err error) {
+		v.services, err = e.describeWith(ctx, e.Settings.Services, []ecstypes.ServiceField{ecstypes.ServiceFieldTags})
+		return err
+	})
+	if ctx.Err() != nil {
+		return v, ctx.Err()
+	}
+	for _, name := range e.Settings.Services {
+		s, ok := v.services[name]
+		v.checks = append(v.checks, serviceCheck(e.Settings.Cluster, name, s, ok, err))
+	}
+	if e.Settings.SkipInvalidation {
+		return v, nil
+	}
+	for _, d := range e.Settings.Distributions {
+		var out *cloudfront.GetDistributionOutput
+		err := read(ctx, "reading the distribution", func(ctx context.Context) (err error) {
+			out, err = e.CloudFront.GetDistribution(ctx, &cloudfront.GetDistributionInput{Id: aws.String(d)})
+			return classify(err, "distribution "+d)
+		})
+		if ctx.Err() != nil {
+			return v, ctx.Err()
+		}
+		var dist *cftypes.Distribution
+		if out != nil {
+			dist = out.Distribution
+		}
+		v.checks = append(v.checks, distributionCheck(d, dist, err))
+	}
+	return v, nil
+}
+
+// clusterCheck: the cluster exists and is ACTIVE.
+func clusterCheck(name string, out *ecs.DescribeClustersOutput, err error) Check {
+	switch {
+	case err != nil:
+		return Check{false, fmt.Sprintf("cluster %s: %s", name, firstLine(err))}
+	case out == nil || len(out.Clusters) == 0:
+		return Check{false, fmt.Sprintf("cluster %s: cluster not found", name)}
+	}
+	status := aws.ToString(out.Clusters[0].Status)
+	return Check{strings.EqualFold(status, "ACTIVE"), fmt.Sprintf("cluster %s: %s (credentials work)", name, status)}
+}
+
+// serviceCheck: the service exists in the cluster, is ACTIVE, and is on the ECS deployment
+// controller (UpdateService cannot start a CODE_DEPLOY or EXTERNAL service's deployment).
+func serviceCheck(cluster, name string, s ecstypes.Service, found bool, err error) Check {
+	switch {
+	case err != nil:
+		return Check{false, fmt.Sprintf("service %s: %s", name, firstLine(err))}
+	case !found:
+		return Check{false, fmt.Sprintf("service %s: not found in cluster %s", name, cluster)}
+	}
+	ctrl := "ECS"
+	if s.DeploymentController != nil {
+		ctrl = string(s.DeploymentController.Type)
+	}
+	breaker := "off: deploystep's failed-task threshold will catch a crash loop"
+	if cb := s.DeploymentConfiguration; cb != nil && cb.DeploymentCircuitBreaker != nil && cb.DeploymentCircuitBreaker.Enable {
+		breaker = "on"
+		if cb.DeploymentCircuitBreaker.Rollback {
+			breaker += ", with rollback"
+		}
+	}
+	status := aws.ToString(s.Status)
+	msg := fmt.Sprintf("service %s: %s, %s deployment controller, deployment %s running %d/%d, task definition %s, circuit breaker %s",
+		name, status, ctrl, primaryID(s), s.RunningCount, s.DesiredCount, shortARN(aws.ToString(s.TaskDefinition)), breaker)
+	if ctrl != string(ecstypes.DeploymentControllerTypeEcs) {
+		msg += "; deploystep drives the ECS deployment controller only"
+	}
+	return Check{strings.EqualFold(status, "ACTIVE") && ctrl == string(ecstypes.DeploymentControllerTypeEcs), msg}
+}
+
+// distributionCheck: the distribution exists.
+func distributionCheck(id string, d *cftypes.Distribution, err error) Check {
+	if err != nil || d == nil {
+		msg := "distribution not found"
+		if err != nil {
+			msg = firstLine(err)
+		}
+		return Check{false, fmt.Sprintf("distribution %s: %s", id, strings.TrimPrefix(msg, "distribution "+id+": "))}
+	}
+	return Check{true, fmt.Sprintf("distribution %s: %s, %s", id, aws.ToString(d.Status), aws.ToString(d.DomainName))}
+}
+
+// preflight is the real run's verify: any failed check ends the run with ErrConfig before
+// anything changes. The deploy phase of the same invocation starts from its read of the services
+// instead of reading them again.
+func (e *Engine) preflight(ctx context.Context) error {
+	v, err := e.verify(ctx, e.attempt, false)
+	if err != nil {
+		return err
+	}
+	if failed := v.failed(); len(failed) > 0 {
+		return newError(ErrConfig, "preflight: %s", strings.Join(failed, "; "))
+	}
+	e.preflightRead = v.services
+	return nil
+}
+
+// once is the dry run's reader: one read, bounded, no retries.
+func once(ctx context.Context, _ string, call func(context.Context) error) error {
+	c, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	return call(c)
+}
