@@ -13,7 +13,9 @@
 // as JSON.
 //
 // Rollouts are driven by time since UpdateService, so scenario durations are plain
-// time.Durations that tests scale down to seconds. Driver plays CodePipeline toward a Lambda
+// time.Durations that tests scale down to seconds. Each rollout is also a service deployment
+// (ecs_deployments.go): ROLLING, or BLUE_GREEN, LINEAR and CANARY with lifecycle stages, traffic
+// weights, bake time, PAUSE hooks and rollbacks, consistent with DescribeServices deployments[]. Driver plays CodePipeline toward a Lambda
 // invoke URL (aws-lambda-rie): it invokes with a job event and again with each continuation
 // token until the function reports a final result.
 package awsim
@@ -63,7 +65,19 @@ type ServiceSpec struct {
 	// Status is the service status: ACTIVE (default), DRAINING or INACTIVE.
 	Status string `json:"status,omitempty"`
 	// NoDigest makes tasks report no imageDigest, as tasks on older EC2 container agents do.
-	NoDigest bool     `json:"noDigest,omitempty"`
+	NoDigest bool `json:"noDigest,omitempty"`
+	// Strategy is deploymentConfiguration.strategy: ROLLING (default), BLUE_GREEN, LINEAR or
+	// CANARY. The traffic scenarios set it.
+	Strategy string `json:"strategy,omitempty"`
+	// BakeTime is bakeTimeInMinutes, scaled like Rollout: both revisions run this long after
+	// the production traffic shift. Default Rollout/2.
+	BakeTime Duration `json:"bakeTime,omitempty"`
+	// StepPercent is LINEAR's stepPercent (default 25) or CANARY's canaryPercent (default 10).
+	StepPercent float64 `json:"stepPercent,omitempty"`
+	// PauseAt is a lifecycle stage with a PAUSE hook, like POST_TEST_TRAFFIC_SHIFT.
+	PauseAt string `json:"pauseAt,omitempty"`
+	// Alarms names the deployment's CloudWatch alarms (with rollback).
+	Alarms   []string `json:"alarms,omitempty"`
 	Scenario Scenario `json:"scenario"`
 }
 
@@ -75,6 +89,13 @@ const (
 	NeverFinish = "never"       // new tasks stay PENDING forever
 	WrongDigest = "wrongdigest" // like success, but new tasks run another digest than the tag's
 	Foreign     = "foreign"     // someone else's deployment replaces ours mid-way and completes
+	// The ECS deployment strategies that shift traffic (ecs_deployments.go): green scales up,
+	// takes test then production traffic, bakes beside blue, and blue is cleaned up.
+	BlueGreen     = "bluegreen"      // BLUE_GREEN, all production traffic at once
+	Linear        = "linear"         // LINEAR, production traffic in equal steps
+	Canary        = "canary"         // CANARY, a canary share, then the rest
+	Paused        = "paused"         // BLUE_GREEN with a PAUSE hook at POST_TEST_TRAFFIC_SHIFT
+	AlarmRollback = "alarm-rollback" // BLUE_GREEN whose deployment alarm fires during bake time
 )
 
 // Scenario is the timeline of every rollout that UpdateService starts on a service.
@@ -173,6 +194,10 @@ type Effects struct {
 	JobResults map[string]int `json:"jobResults"`
 	// Continuations counts success results carrying a continuation token, by job id.
 	Continuations map[string]int `json:"continuations"`
+	// Stops counts StopServiceDeployment calls that started a rollback, by "cluster/service".
+	Stops map[string]int `json:"stops"`
+	// Continues counts ContinueServiceDeployment calls, by "cluster/service action".
+	Continues map[string]int `json:"continues"`
 }
 
 // Server is a running simulator.
@@ -243,6 +268,8 @@ func New(cfg Config) (*Server, error) {
 			Invalidations: map[string]int{},
 			JobResults:    map[string]int{},
 			Continuations: map[string]int{},
+			Stops:         map[string]int{},
+			Continues:     map[string]int{},
 		},
 	}
 	s.ecr = newECR(s, cfg.Repositories)
@@ -304,6 +331,8 @@ func (s *Server) Effects() Effects {
 		Invalidations: cp(s.effects.Invalidations),
 		JobResults:    cp(s.effects.JobResults),
 		Continuations: cp(s.effects.Continuations),
+		Stops:         cp(s.effects.Stops),
+		Continues:     cp(s.effects.Continues),
 	}
 }
 

@@ -129,6 +129,16 @@ var contract = []Rule{
 		Quote: "serviceDeploymentArns: Required: Yes", Example: `{}`},
 	{Service: "ECS", Op: "DescribeServiceDeployments", Member: "serviceDeploymentArns", Kind: "max", Limit: 20, Model: "doc", Code: ecsBad, Status: 400,
 		Quote: "You can specify a maximum of 20 ARNs.", Example: `{"serviceDeploymentArns":` + jsonList(21, "arn:aws:ecs:us-east-1:123456789012:service-deployment/tsa-gallery/api/x") + `}`},
+	{Service: "ECS", Op: "StopServiceDeployment", Member: "serviceDeploymentArn", Kind: "required", Model: "constraint", Code: ecsBad, Status: 400,
+		Quote: "serviceDeploymentArn: Required: Yes", Example: `{"stopType":"ROLLBACK"}`},
+	{Service: "ECS", Op: "StopServiceDeployment", Member: "stopType", Kind: "enum", Enum: []string{"ABORT", "ROLLBACK"}, Model: "constraint", Code: ecsBad, Status: 400,
+		Quote: "Valid Values: ABORT | ROLLBACK", Example: `{"serviceDeploymentArn":"arn:aws:ecs:us-east-1:123456789012:service-deployment/tsa-gallery/api/r9i43YFjvgF_xlg7m2eJ1","stopType":"UNDO"}`},
+	{Service: "ECS", Op: "ContinueServiceDeployment", Member: "serviceDeploymentArn", Kind: "required", Model: "constraint", Code: ecsBad, Status: 400,
+		Quote: "serviceDeploymentArn: Required: Yes", Example: `{"hookId":"h-1"}`},
+	{Service: "ECS", Op: "ContinueServiceDeployment", Member: "hookId", Kind: "required", Model: "constraint", Code: ecsBad, Status: 400,
+		Quote: "hookId: Required: Yes", Example: `{"serviceDeploymentArn":"arn:aws:ecs:us-east-1:123456789012:service-deployment/tsa-gallery/api/r9i43YFjvgF_xlg7m2eJ1"}`},
+	{Service: "ECS", Op: "ContinueServiceDeployment", Member: "action", Kind: "enum", Enum: []string{"ROLLBACK", "CONTINUE"}, Model: "constraint", Code: ecsBad, Status: 400,
+		Quote: "Valid Values: ROLLBACK | CONTINUE", Example: `{"serviceDeploymentArn":"arn:aws:ecs:us-east-1:123456789012:service-deployment/tsa-gallery/api/r9i43YFjvgF_xlg7m2eJ1","hookId":"h-1","action":"PROCEED"}`},
 
 	// ECR (API reference 2015-09-21)
 	{Service: "ECR", Op: "DescribeImages", Member: "repositoryName", Kind: "required", Model: "constraint", Code: ecsBad, Status: 400,

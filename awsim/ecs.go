@@ -36,6 +36,8 @@ var ecsOps = map[string]ecsOp{
 	"DescribeTaskDefinition":     op((*ecsWorld).describeTaskDefinition),
 	"ListServiceDeployments":     op((*ecsWorld).listServiceDeployments),
 	"DescribeServiceDeployments": op((*ecsWorld).describeServiceDeployments),
+	"StopServiceDeployment":      op((*ecsWorld).stopServiceDeployment),
+	"ContinueServiceDeployment":  op((*ecsWorld).continueServiceDeployment),
 }
 
 func (w *ecsWorld) handle(op string, body []byte, call *Call) (any, *apiError) {
@@ -344,49 +346,6 @@ func (w *ecsWorld) describeTaskDefinition(in describeTaskDefinitionIn, call *Cal
 	})
 	if out == nil {
 		return nil, errf(400, "ClientException", "Unable to describe task definition.")
-	}
-	return out, nil
-}
-
-type listServiceDeploymentsIn struct{ Cluster, Service string }
-
-func (w *ecsWorld) listServiceDeployments(in listServiceDeploymentsIn, call *Call, now time.Time) (any, *apiError) {
-	call.Params = map[string]string{"cluster": in.Cluster, "service": in.Service}
-	svc, err := w.service(in.Cluster, in.Service)
-	if err != nil {
-		return nil, err
-	}
-	w.advance(svc, now)
-	out := struct {
-		ServiceDeployments []serviceDeploymentOut `json:"serviceDeployments"`
-	}{[]serviceDeploymentOut{}}
-	for _, d := range svc.deployments {
-		out.ServiceDeployments = append(out.ServiceDeployments, w.serviceDeployment(svc, d))
-	}
-	return out, nil
-}
-
-type describeServiceDeploymentsIn struct{ ServiceDeploymentArns []string }
-
-func (w *ecsWorld) describeServiceDeployments(in describeServiceDeploymentsIn, call *Call, now time.Time) (any, *apiError) {
-	call.Params = map[string]string{"serviceDeploymentArns": strings.Join(in.ServiceDeploymentArns, ",")}
-	out := struct {
-		ServiceDeployments []serviceDeploymentOut `json:"serviceDeployments"`
-		failures
-	}{[]serviceDeploymentOut{}, noFailures()}
-	for _, a := range in.ServiceDeploymentArns {
-		found := false
-		w.each(func(svc *service) {
-			w.advance(svc, now)
-			for _, d := range svc.deployments {
-				if sd := w.serviceDeployment(svc, d); sd.ServiceDeploymentArn == a {
-					out.ServiceDeployments, found = append(out.ServiceDeployments, sd), true
-				}
-			}
-		})
-		if !found {
-			out.missing(a)
-		}
 	}
 	return out, nil
 }

@@ -39,22 +39,10 @@ var scenarios = map[string]func(rolloutCtx, *timeline){
 		one := 1
 		tl.failing = true
 		tl.reason = taskFailure{stopCode: "EssentialContainerExited", reason: "Essential container in task exited", exitCode: &one}
-		w, svc, d, prev := r.w, r.svc, r.ours, r.prev
-		tl.steps = []step{
-			{failAfter, func(now time.Time) {
-				tl.failing = false
-				d.status, d.rolloutState = "ACTIVE", "FAILED"
-				d.reason = "ECS deployment circuit breaker: tasks failed to start."
-				d.pending, d.updated = 0, now
-				prev.status, prev.rolloutState = "PRIMARY", "IN_PROGRESS"
-				prev.reason = "ECS deployment in progress."
-				svc.deployments = []*deployment{prev, d}
-				svc.taskDef = prev.taskDef
-				w.event(svc, now, "(service %s) (deployment %s) deployment failed: tasks failed to start.", svc.spec.Name, d.id)
-				w.event(svc, now, "(service %s) rolling back to deployment %s.", svc.spec.Name, prev.id)
-			}},
-			{failAfter + r.rollout/2, w.complete(svc, prev)},
-		}
+		w, svc, d := r.w, r.svc, r.ours
+		tl.steps = []step{{failAfter, func(now time.Time) {
+			w.rollingBack(svc, d, "ECS deployment circuit breaker: tasks failed to start.", now, tl, r.rollout/2)
+		}}}
 	},
 	// New tasks keep stopping with CannotPullContainerError; it never completes.
 	CrashLoop: func(r rolloutCtx, tl *timeline) {
@@ -66,6 +54,8 @@ var scenarios = map[string]func(rolloutCtx, *timeline){
 	},
 	// New tasks stay PENDING: nothing happens.
 	NeverFinish: func(rolloutCtx, *timeline) {},
+	// The strategies that shift traffic (ecs_deployments.go).
+	BlueGreen: traffic, Linear: traffic, Canary: traffic, Paused: traffic, AlarmRollback: traffic,
 	// At ReplaceAfter someone else's deployment (a new task definition) takes over and completes.
 	Foreign: func(r rolloutCtx, tl *timeline) {
 		replace := r.sc.ReplaceAfter.D()
@@ -82,7 +72,12 @@ var scenarios = map[string]func(rolloutCtx, *timeline){
 				}
 				f = w.newDeployment(svc, svc.taskDef, now)
 				f.digest = "sha256:" + fmt.Sprintf("%x", sha256.Sum256([]byte("foreign:"+svc.spec.Name)))
+				// Ours is superseded (inferred: STOPPED); theirs is a service deployment of its own.
+				r.ours.sd.set("STOPPED", "superseded by a newer service deployment", now)
+				r.ours.sd.stopped = now
+				w.newServiceDeployment(svc, f, r.ours, now)
 				svc.deployments = append([]*deployment{f}, svc.deployments...)
+				svc.history = append([]*deployment{f}, svc.history...)
 			}},
 			{replace + r.rollout, func(now time.Time) { w.complete(svc, f)(now) }},
 		}
@@ -103,6 +98,8 @@ func (w *ecsWorld) startRollout(svc *service, now time.Time) *deployment {
 		d.digest = "sha256:" + fmt.Sprintf("%x", sha256.Sum256([]byte("wrong:"+svc.spec.Image)))
 	}
 	svc.deployments = append([]*deployment{d}, svc.deployments...)
+	svc.history = append([]*deployment{d}, svc.history...)
+	w.newServiceDeployment(svc, d, prev, now)
 	w.s.effects.Deployments[svc.cl.name+"/"+svc.spec.Name]++
 
 	rollout := sc.Rollout.D()
@@ -114,7 +111,11 @@ func (w *ecsWorld) startRollout(svc *service, now time.Time) *deployment {
 		every = rollout / 4
 	}
 	tl := &timeline{start: now, ours: d, every: every}
-	scenarios[sc.Kind](rolloutCtx{w: w, svc: svc, ours: d, prev: prev, sc: sc, rollout: rollout}, tl)
+	build := scenarios[sc.Kind]
+	if sc.Kind == Success && svc.spec.Strategy != strategyRolling {
+		build = traffic // a configured BLUE_GREEN, LINEAR or CANARY service
+	}
+	build(rolloutCtx{w: w, svc: svc, ours: d, prev: prev, sc: sc, rollout: rollout}, tl)
 	svc.tl = tl
 	return d
 }
@@ -135,6 +136,17 @@ func (w *ecsWorld) complete(svc *service, d *deployment) func(time.Time) {
 		for _, other := range svc.deployments {
 			if other != d {
 				w.setRunning(svc, other, 0, now)
+			}
+			if sd := other.sd; sd != nil && !sd.terminal() {
+				switch {
+				case other == d:
+					sd.set("SUCCESSFUL", "Service deployment succeeded.", now)
+				case sd.status == "ROLLBACK_IN_PROGRESS":
+					sd.set("ROLLBACK_SUCCESSFUL", sd.reason, now)
+				default:
+					sd.set("STOPPED", "superseded by a newer service deployment", now)
+					sd.stopped = now
+				}
 			}
 		}
 		svc.deployments = []*deployment{d}

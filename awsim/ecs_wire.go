@@ -4,7 +4,6 @@ package awsim
 // in awsJson1.1, and how the world renders into them.
 
 import (
-	"fmt"
 	"maps"
 	"slices"
 	"strings"
@@ -40,6 +39,8 @@ type breakerOut struct {
 }
 
 type deploymentConfigOut struct {
+	Strategy                 string     `json:"strategy,omitempty"`
+	BakeTimeInMinutes        int        `json:"bakeTimeInMinutes,omitempty"`
 	DeploymentCircuitBreaker breakerOut `json:"deploymentCircuitBreaker"`
 	MaximumPercent           int        `json:"maximumPercent"`
 	MinimumHealthyPercent    int        `json:"minimumHealthyPercent"`
@@ -117,17 +118,93 @@ type taskOut struct {
 	Containers        []containerOut `json:"containers"`
 }
 
+type revisionSummaryOut struct {
+	Arn                              string   `json:"arn"`
+	RequestedTaskCount               int      `json:"requestedTaskCount"`
+	RunningTaskCount                 int      `json:"runningTaskCount"`
+	PendingTaskCount                 int      `json:"pendingTaskCount"`
+	RequestedProductionTrafficWeight *float64 `json:"requestedProductionTrafficWeight,omitempty"`
+	RequestedTestTrafficWeight       *float64 `json:"requestedTestTrafficWeight,omitempty"`
+}
+
+type alarmsConfigOut struct {
+	AlarmNames []string `json:"alarmNames"`
+	Enable     bool     `json:"enable"`
+	Rollback   bool     `json:"rollback"`
+}
+
+type sdConfigOut struct {
+	Strategy                 string           `json:"strategy"`
+	BakeTimeInMinutes        int              `json:"bakeTimeInMinutes,omitempty"`
+	DeploymentCircuitBreaker breakerOut       `json:"deploymentCircuitBreaker"`
+	Alarms                   *alarmsConfigOut `json:"alarms,omitempty"`
+}
+
+type sdBreakerOut struct {
+	FailureCount int    `json:"failureCount"`
+	Threshold    int    `json:"threshold"`
+	Status       string `json:"status"`
+}
+
+type sdAlarmsOut struct {
+	AlarmNames          []string `json:"alarmNames"`
+	Status              string   `json:"status"`
+	TriggeredAlarmNames []string `json:"triggeredAlarmNames,omitempty"`
+}
+
+type hookOut struct {
+	HookID        string `json:"hookId"`
+	Status        string `json:"status"`
+	TargetType    string `json:"targetType"`
+	TimeoutAction string `json:"timeoutAction"`
+	ExpiresAt     epoch  `json:"expiresAt"`
+}
+
+type rollbackOut struct {
+	Reason             string `json:"reason"`
+	StartedAt          epoch  `json:"startedAt"`
+	ServiceRevisionArn string `json:"serviceRevisionArn"`
+}
+
 type serviceDeploymentOut struct {
+	ServiceDeploymentArn     string               `json:"serviceDeploymentArn"`
+	ServiceArn               string               `json:"serviceArn"`
+	ClusterArn               string               `json:"clusterArn"`
+	CreatedAt                epoch                `json:"createdAt"`
+	StartedAt                epoch                `json:"startedAt"`
+	UpdatedAt                epoch                `json:"updatedAt"`
+	FinishedAt               *epoch               `json:"finishedAt,omitempty"`
+	StoppedAt                *epoch               `json:"stoppedAt,omitempty"`
+	Status                   string               `json:"status"`
+	StatusReason             string               `json:"statusReason"`
+	LifecycleStage           string               `json:"lifecycleStage,omitempty"`
+	TargetServiceRevision    *revisionSummaryOut  `json:"targetServiceRevision"`
+	SourceServiceRevisions   []revisionSummaryOut `json:"sourceServiceRevisions,omitempty"`
+	DeploymentConfiguration  *sdConfigOut         `json:"deploymentConfiguration"`
+	DeploymentCircuitBreaker *sdBreakerOut        `json:"deploymentCircuitBreaker,omitempty"`
+	Alarms                   *sdAlarmsOut         `json:"alarms,omitempty"`
+	LifecycleHookDetails     []hookOut            `json:"lifecycleHookDetails,omitempty"`
+	Rollback                 *rollbackOut         `json:"rollback,omitempty"`
+}
+
+type serviceDeploymentBriefOut struct {
 	ServiceDeploymentArn     string `json:"serviceDeploymentArn"`
 	ServiceArn               string `json:"serviceArn"`
 	ClusterArn               string `json:"clusterArn"`
 	CreatedAt                epoch  `json:"createdAt"`
 	StartedAt                epoch  `json:"startedAt"`
-	UpdatedAt                epoch  `json:"updatedAt"`
 	FinishedAt               *epoch `json:"finishedAt,omitempty"`
 	Status                   string `json:"status"`
 	StatusReason             string `json:"statusReason"`
 	TargetServiceRevisionArn string `json:"targetServiceRevisionArn"`
+}
+
+// bakeMinutes is bakeTimeInMinutes of a strategy that shifts traffic (0 otherwise).
+func bakeMinutes(svc *service) int {
+	if svc.spec.Strategy == "" || svc.spec.Strategy == strategyRolling {
+		return 0
+	}
+	return max(1, int(svc.spec.BakeTime.D().Minutes()))
 }
 
 func tagList(tags map[string]string) []tagOut {
@@ -142,7 +219,7 @@ func (w *ecsWorld) serviceOut(svc *service) serviceOut {
 	out := serviceOut{
 		ServiceArn: svc.arn, ServiceName: svc.spec.Name, ClusterArn: svc.cl.arn, Status: svc.status,
 		DesiredCount: svc.desired, LaunchType: "FARGATE", TaskDefinition: svc.taskDef,
-		DeploymentConfiguration: deploymentConfigOut{breakerOut{svc.spec.CircuitBreaker, svc.spec.CircuitBreaker}, 200, 100},
+		DeploymentConfiguration: deploymentConfigOut{svc.spec.Strategy, bakeMinutes(svc), breakerOut{svc.spec.CircuitBreaker, svc.spec.CircuitBreaker}, 200, 100},
 		DeploymentController:    controllerOut{svc.spec.Controller},
 		CreatedAt:               epoch(svc.created),
 		SchedulingStrategy:      "REPLICA",
@@ -183,23 +260,6 @@ func (t *task) out() taskOut {
 	if !t.stopped.IsZero() {
 		at := epoch(t.stopped)
 		out.StoppedAt, out.StopCode, out.StoppedReason = &at, t.stopCode, t.stoppedReason
-	}
-	return out
-}
-
-// serviceDeployment renders d in the shape of the ServiceDeployment API (2024).
-func (w *ecsWorld) serviceDeployment(svc *service, d *deployment) serviceDeploymentOut {
-	status := map[string]string{"IN_PROGRESS": "IN_PROGRESS", "COMPLETED": "SUCCESSFUL", "FAILED": "ROLLBACK_SUCCESSFUL"}[d.rolloutState]
-	out := serviceDeploymentOut{
-		ServiceDeploymentArn: w.arn(fmt.Sprintf("service-deployment/%s/%s/%s", svc.cl.name, svc.spec.Name, shortID(d.id))),
-		ServiceArn:           svc.arn, ClusterArn: svc.cl.arn,
-		CreatedAt: epoch(d.created), StartedAt: epoch(d.created), UpdatedAt: epoch(d.updated),
-		Status: status, StatusReason: d.reason,
-		TargetServiceRevisionArn: w.arn(fmt.Sprintf("service-revision/%s/%s/%s", svc.cl.name, svc.spec.Name, shortID(d.id))),
-	}
-	if d.rolloutState != "IN_PROGRESS" {
-		at := epoch(d.updated)
-		out.FinishedAt = &at
 	}
 	return out
 }

@@ -33,6 +33,7 @@ type service struct {
 	status      string
 	created     time.Time
 	deployments []*deployment // PRIMARY first
+	history     []*deployment // every deployment, newest first (ListServiceDeployments)
 	events      []ecsEvent    // oldest first
 	tl          *timeline
 	tags        map[string]string
@@ -45,6 +46,7 @@ type deployment struct {
 	created, updated         time.Time
 	digest                   string
 	running                  []*task
+	sd                       *serviceDeployment // the service deployment that started it
 }
 
 type ecsEvent struct {
@@ -76,6 +78,9 @@ type timeline struct {
 	failed  int // failures emitted so far
 	every   time.Duration
 	reason  taskFailure
+	// paused holds the timeline at a PAUSE hook from pausedAt until ContinueServiceDeployment.
+	paused   bool
+	pausedAt time.Time
 }
 
 type step struct {
@@ -120,6 +125,7 @@ func newECS(s *Server, specs []ClusterSpec) (*ecsWorld, error) {
 			if ss.Scenario.Kind == Rollback {
 				ss.CircuitBreaker = true
 			}
+			ss = withStrategy(ss)
 			svc := &service{
 				spec:    ss,
 				cl:      cl,
@@ -136,6 +142,8 @@ func newECS(s *Server, specs []ClusterSpec) (*ecsWorld, error) {
 			w.setRunning(svc, d, svc.desired, now.Add(-24*time.Hour))
 			d.pending = 0
 			svc.deployments = []*deployment{d}
+			svc.history = []*deployment{d}
+			w.newServiceDeployment(svc, d, nil, now.Add(-24*time.Hour)).set("SUCCESSFUL", "Service deployment succeeded.", now.Add(-23*time.Hour))
 			w.event(svc, now.Add(-23*time.Hour), "(service %s) has reached a steady state.", ss.Name)
 			cl.services[ss.Name] = svc
 			cl.order = append(cl.order, ss.Name)
@@ -225,7 +233,7 @@ func shortID(arn string) string { return arn[strings.LastIndex(arn, "/")+1:] }
 // startRollout is UpdateService with a new deployment: ours becomes PRIMARY, the rest ACTIVE.
 func (w *ecsWorld) advance(svc *service, now time.Time) {
 	tl := svc.tl
-	if tl == nil {
+	if tl == nil || tl.paused {
 		return
 	}
 	for {
@@ -252,7 +260,12 @@ func (w *ecsWorld) advance(svc *service, now time.Time) {
 			w.event(svc, when, "(service %s) has started 1 tasks: (task %s).", svc.spec.Name, shortID(t.arn))
 			continue
 		}
-		tl.steps[tl.next].do(when)
+		// The index moves first: a step may replace the rest of the timeline (a rollback).
+		do := tl.steps[tl.next].do
 		tl.next++
+		do(when)
+		if tl.paused {
+			return
+		}
 	}
 }

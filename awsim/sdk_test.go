@@ -134,8 +134,9 @@ func TestSDKDecodesEveryService(t *testing.T) {
 	if _, err := c.ecs.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{TaskDefinition: up.Service.TaskDefinition}); err != nil {
 		t.Fatal(err)
 	}
+	// The service's history, newest first: ours, and the one it replaced.
 	lsd, err := c.ecs.ListServiceDeployments(ctx, &ecs.ListServiceDeploymentsInput{Cluster: aws.String(awsim.DemoCluster), Service: aws.String(awsim.DemoService)})
-	if err != nil || len(lsd.ServiceDeployments) != 1 {
+	if err != nil || len(lsd.ServiceDeployments) != 2 || !strings.HasSuffix(aws.ToString(lsd.ServiceDeployments[0].TargetServiceRevisionArn), shortID(aws.ToString(up.Service.Deployments[0].Id))) {
 		t.Fatalf("ListServiceDeployments: %v %+v", err, lsd)
 	}
 	dsd, err := c.ecs.DescribeServiceDeployments(ctx, &ecs.DescribeServiceDeploymentsInput{
@@ -546,3 +547,5 @@ func TestInspectionEndpoints(t *testing.T) {
 		t.Fatalf("effects %+v", effects)
 	}
 }
+
+func shortID(arn string) string { return arn[strings.LastIndex(arn, "/")+1:] }
