@@ -3,6 +3,7 @@ package deploy
 import (
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -31,8 +32,29 @@ type DeploymentView struct {
 	Created      time.Time
 }
 
-// Evidence is what the task reads found about the pinned deployment.
+// SDView is the pinned service deployment (DescribeServiceDeployments), reduced to what the
+// decision needs.
+type SDView struct {
+	Status    string // PENDING, IN_PROGRESS, SUCCESSFUL, STOPPED, STOP_REQUESTED, ROLLBACK_*
+	Reason    string
+	Stage     string // lifecycleStage; "" on ROLLING
+	Strategy  string
+	Prod      *float64      // share of production traffic on the new revision; nil on ROLLING
+	BakeLeft  time.Duration // in BAKE_TIME: what is left (observed); <0 unknown
+	Triggered []string      // deployment alarms in ALARM
+	Rollback  string        // the rollback's reason
+	Paused    []HookView    // PAUSE hooks awaiting action
+	Running   []HookView    // other hooks in progress (AWS_LAMBDA)
+}
+
+// HookView is a lifecycle hook of the service deployment.
+type HookView struct{ ID, Stage, Target string }
+
+// Evidence is what the reads found about the pinned deployment.
 type Evidence struct {
+	// SD is the pinned service deployment; nil where the API is not used (then deployments[]
+	// alone is judged).
+	SD *SDView
 	// Stopped lists the stopped reasons of its failed tasks, newest first.
 	Stopped []string
 	// Digests are the image digests its running tasks report; nil when not read yet. Tasks that
@@ -50,6 +72,8 @@ type Pin struct {
 	FailedTasks int
 	// DigestCheck is "fail" (default) or "warn": what tasks that report no digest mean.
 	DigestCheck string
+	// WaitUntil is "completed" (default) or "traffic-shifted".
+	WaitUntil string
 }
 
 // DigestReadLimit is how many digest reads may come back short before a completed deployment's
@@ -80,6 +104,11 @@ type Decision struct {
 	NeedReasons bool
 	// Warning, on Done, is something the person should know (DIGEST_CHECK=warn).
 	Warning string
+	// Own marks a failure that deploystep decided (failed tasks, digest) rather than ECS (a
+	// rollback, a stop): ROLLBACK=on-failure rolls back only those.
+	Own bool
+	// Paused lists the PAUSE hooks the deployment waits at.
+	Paused []HookView
 }
 
 // FailureThreshold is how many failed tasks fail a deployment when none is configured: the
@@ -114,11 +143,37 @@ func Decide(v ServiceView, pin Pin, ev Evidence) Decision {
 	if v.Status != "" && v.Status != "ACTIVE" {
 		return failed("service %s is %s", v.Name, v.Status)
 	}
-	if ours == nil {
-		if primary != nil {
-			return failed("deployment %s is gone: the service now runs %s (%s)", pin.Deployment, primary.ID, takeover(nil, primary))
+	if sd := ev.SD; sd != nil {
+		switch sd.Status {
+		case "ROLLBACK_REQUESTED", "ROLLBACK_IN_PROGRESS", "ROLLBACK_SUCCESSFUL", "ROLLBACK_FAILED":
+			why := sd.Rollback
+			if why == "" {
+				why = sd.Reason
+			}
+			if len(sd.Triggered) > 0 {
+				why += "; alarms in ALARM: " + strings.Join(sd.Triggered, ", ")
+			}
+			d := failed("service deployment of %s is %s: %s", pin.Deployment, sd.Status, why)
+			d.NeedReasons = len(ev.Stopped) == 0 // its tasks' stopped reasons, where there are any
+			return d
+		case "STOPPED", "STOP_REQUESTED":
+			if ours != nil && ours.Status != "PRIMARY" && primary != nil {
+				// deployments[] says who took over.
+				return failed("deployment %s is no longer the PRIMARY: %s took over (%s); its service deployment is %s: %s",
+					ours.ID, primary.ID, takeover(ours, primary), sd.Status, sd.Reason)
+			}
+			return failed("service deployment of %s is %s: %s", pin.Deployment, sd.Status, sd.Reason)
 		}
-		return failed("deployment %s is gone from service %s", pin.Deployment, v.Name)
+	}
+	if ours == nil {
+		var d Decision
+		if primary != nil {
+			d = failed("deployment %s is gone: the service now runs %s (%s)", pin.Deployment, primary.ID, takeover(nil, primary))
+		} else {
+			d = failed("deployment %s is gone from service %s", pin.Deployment, v.Name)
+		}
+		d.NeedReasons = len(ev.Stopped) == 0 // its tasks' stopped reasons, where there are any
+		return d
 	}
 	if ours.RolloutState == "FAILED" {
 		reason := ours.Reason
@@ -142,16 +197,34 @@ func Decide(v ServiceView, pin Pin, ev Evidence) Decision {
 	}
 	if ours.Failed >= threshold {
 		if len(ev.Stopped) == 0 {
-			return Decision{Verdict: Failed, NeedReasons: true,
+			return Decision{Verdict: Failed, NeedReasons: true, Own: true,
 				Message: fmt.Sprintf("deployment %s: %d tasks failed (threshold %d)", ours.ID, ours.Failed, threshold)}
 		}
-		return failed("deployment %s: %d tasks failed (threshold %d)", ours.ID, ours.Failed, threshold)
+		d := failed("deployment %s: %d tasks failed (threshold %d)", ours.ID, ours.Failed, threshold)
+		d.Own = true
+		return d
 	}
 	completed := ours.RolloutState == "COMPLETED" ||
 		(ours.RolloutState == "" && len(v.Deployments) == 1 && ours.Running == ours.Desired)
-	if !completed {
-		return Decision{Verdict: Waiting, Message: progress(v, ours),
+	shifted := false
+	if sd := ev.SD; sd != nil {
+		// The service deployment is authoritative: during bake time blue and green both run,
+		// and deployments[] alone is a guess.
+		completed = sd.Status == "SUCCESSFUL"
+		shifted = pin.WaitUntil == "traffic-shifted" && sd.Prod != nil && *sd.Prod >= 100 &&
+			(sd.Stage == "POST_PRODUCTION_TRAFFIC_SHIFT" || sd.Stage == "BAKE_TIME" || sd.Stage == "CLEAN_UP")
+	}
+	if !completed && !shifted {
+		msg := progress(v, ours)
+		if ev.SD != nil {
+			msg = stageProgress(ev.SD) + msg
+		}
+		d := Decision{Verdict: Waiting, Message: msg,
 			NeedDigests: pin.Digest != "" && ev.Digests == nil && ours.Running == ours.Desired && ours.Desired > 0}
+		if ev.SD != nil && len(ev.SD.Paused) > 0 {
+			d.Paused = ev.SD.Paused
+		}
+		return d
 	}
 	if pin.Digest != "" {
 		if ev.Digests == nil {
@@ -164,8 +237,10 @@ func Decide(v ServiceView, pin Pin, ev Evidence) Decision {
 			}
 		}
 		if len(wrong) > 0 {
-			return failed("deployment %s completed, but %d of %d tasks run %s instead of the pushed %s",
+			d := failed("deployment %s completed, but %d of %d tasks run %s instead of the pushed %s",
 				ours.ID, len(wrong), len(ev.Digests), summarize(wrong), pin.Digest)
+			d.Own = true
+			return d
 		}
 		if len(ev.Digests) < ours.Desired {
 			if ev.DigestReads < DigestReadLimit {
@@ -178,10 +253,36 @@ func Decide(v ServiceView, pin Pin, ev Evidence) Decision {
 				return Decision{Verdict: Done, Warning: msg + "; DIGEST_CHECK=warn accepts it",
 					Message: fmt.Sprintf("deployment %s completed: %d of %d tasks running (image digest not confirmed)", ours.ID, ours.Running, ours.Desired)}
 			}
-			return Decision{Verdict: Failed, Message: msg + "; set DIGEST_CHECK=warn to accept a deployment whose digest cannot be read"}
+			return Decision{Verdict: Failed, Own: true, Message: msg + "; set DIGEST_CHECK=warn to accept a deployment whose digest cannot be read"}
 		}
 	}
+	if shifted && !completed {
+		return Decision{Verdict: Done, Message: fmt.Sprintf("deployment %s: all production traffic is on the new revision (%s; WAIT_UNTIL=traffic-shifted: ECS finishes the bake time and clean-up alone)",
+			ours.ID, ev.SD.Stage)}
+	}
 	return Decision{Verdict: Done, Message: fmt.Sprintf("deployment %s completed: %d of %d tasks running", ours.ID, ours.Running, ours.Desired)}
+}
+
+// stageProgress names the lifecycle stage and, for the strategies that shift traffic, the share
+// of production traffic on the new revision and the bake time left.
+func stageProgress(sd *SDView) string {
+	var msg string
+	switch {
+	case len(sd.Paused) > 0:
+		msg = fmt.Sprintf("paused at %s (PAUSE hook %s): waiting for ContinueServiceDeployment", sd.Paused[0].Stage, sd.Paused[0].ID)
+	case sd.Stage == "BAKE_TIME" && sd.BakeLeft >= 0:
+		msg = fmt.Sprintf("BAKE_TIME: %v left", sd.BakeLeft.Round(time.Second))
+	case sd.Stage != "" && sd.Prod != nil:
+		msg = fmt.Sprintf("%s: %s%% of production traffic on the new revision", sd.Stage, strconv.FormatFloat(*sd.Prod, 'f', -1, 64))
+	case sd.Stage != "":
+		msg = sd.Stage
+	default:
+		return ""
+	}
+	for _, h := range sd.Running {
+		msg += fmt.Sprintf("; lifecycle hook %s running at %s", h.Target, h.Stage)
+	}
+	return msg + "; "
 }
 
 // takeover says whether the deployment that took over is a rollback (older than ours) or

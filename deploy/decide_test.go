@@ -71,14 +71,14 @@ func TestDecide(t *testing.T) {
 			Pin{Deployment: ours.ID}, Evidence{}, Failed, "no longer the PRIMARY: ecs-svc/old took over (rolled back)", false, false},
 		{"replaced by a newer deployment", svc(DeploymentView{ID: "ecs-svc/theirs", Status: "PRIMARY", TaskDef: "api:7", Created: t0.Add(time.Minute)}, with(ours, func(d *DeploymentView) { d.Status = "ACTIVE" })),
 			Pin{Deployment: ours.ID}, Evidence{}, Failed, "took over (replaced by another deployment, task definition api:7)", false, false},
-		{"gone after a rollback: the services-stable trap", svc(with(old, func(d *DeploymentView) { d.Status = "PRIMARY" })), Pin{Deployment: ours.ID}, Evidence{}, Failed, "deployment ecs-svc/ours is gone: the service now runs ecs-svc/old", false, false},
+		{"gone after a rollback: the services-stable trap", svc(with(old, func(d *DeploymentView) { d.Status = "PRIMARY" })), Pin{Deployment: ours.ID}, Evidence{}, Failed, "deployment ecs-svc/ours is gone: the service now runs ecs-svc/old", false, true},
 		{"crash loop at threshold", svc(with(ours, func(d *DeploymentView) { d.Failed = 3 }), old), Pin{Deployment: ours.ID},
 			Evidence{Stopped: []string{"CannotPullContainerError: not found"}}, Failed, "3 tasks failed (threshold 3); stopped tasks: CannotPullContainerError: not found", false, false},
 		{"crash loop, reasons not read yet", svc(with(ours, func(d *DeploymentView) { d.Failed = 3 }), old), Pin{Deployment: ours.ID}, Evidence{}, Failed, "3 tasks failed", false, true},
 		{"below threshold keeps waiting", svc(with(ours, func(d *DeploymentView) { d.Failed = 2 }), old), Pin{Deployment: ours.ID}, Evidence{}, Waiting, "2 failed", false, false},
 		{"custom threshold", svc(with(ours, func(d *DeploymentView) { d.Failed = 2 }), old), Pin{Deployment: ours.ID, FailedTasks: 2}, Evidence{Stopped: []string{"x"}}, Failed, "threshold 2", false, false},
 		{"service draining", with2(svc(ours), func(v *ServiceView) { v.Status = "DRAINING" }), Pin{Deployment: ours.ID}, Evidence{}, Failed, "service api is DRAINING", false, false},
-		{"no deployments at all", svc(), Pin{Deployment: ours.ID}, Evidence{}, Failed, "gone from service api", false, false},
+		{"no deployments at all", svc(), Pin{Deployment: ours.ID}, Evidence{}, Failed, "gone from service api", false, true},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -26,7 +26,10 @@
 //	  - follow.go observes: one DescribeServices per poll for up to 10 services, paced so that a
 //	    cluster sees at most one ECS read a second, plus the task reads the decision needs
 //	    (ListTasks by serviceName and desiredStatus, paged; the deployment's tasks by startedBy).
-//	    It gathers the evidence a snapshot needs, then calls Decide once with it.
+//	    It gathers the evidence a snapshot needs, then calls Decide once with it. The evidence
+//	    includes the pinned service deployment (servicedeployment.go): its status is authoritative,
+//	    its stage, traffic and bake time are reported, its PAUSE hooks are answered by HOOK_COMMAND,
+//	    and ROLLBACK=on-failure stops it with a rollback on deploystep's own failure verdict.
 //	  - Decide (decide.go) is a pure function of one snapshot of a service and the pinned
 //	    deployment id: done, waiting (with what is still missing) or failed (with the reason).
 //	  - The engine never prints: it emits Events, and one Reporter (report.go) writes them as text

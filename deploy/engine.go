@@ -60,6 +60,20 @@ type State struct {
 	// LastEvent is, per service, the id of the newest ECS service event already seen: events
 	// are told apart by their ids, not by comparing AWS's clock with ours.
 	LastEvent map[string]string `json:"e,omitempty"`
+	// SD pins, per service, the service deployment that UpdateService started (its ARN);
+	// NoSD says the service deployment API could not be used (denied, absent, ambiguous) and
+	// the run judges deployments[] alone, as it said once.
+	SD   map[string]string `json:"sd,omitempty"`
+	NoSD bool              `json:"nsd,omitempty"`
+	// BakeSeen is when the run first saw a service deployment in BAKE_TIME (for "left").
+	BakeSeen map[string]time.Time `json:"bk,omitempty"`
+	// Hooks lists the PAUSE hooks the run answered (hook id: CONTINUE or ROLLBACK).
+	Hooks map[string]string `json:"hk,omitempty"`
+	// Stopped marks the services whose deployment the run stopped with a rollback
+	// (ROLLBACK=on-failure), so that it is sent once across invocations and re-runs; Failure is
+	// the verdict that led to it.
+	Stopped map[string]bool `json:"st,omitempty"`
+	Failure string          `json:"fl,omitempty"`
 }
 
 // NewState is the state of a release that starts now; key names it for re-runs (the CodeBuild
@@ -79,6 +93,10 @@ func (st *State) init() {
 	ensure(&st.Phases)
 	ensure(&st.DigestReads)
 	ensure(&st.LastEvent)
+	ensure(&st.SD)
+	ensure(&st.BakeSeen)
+	ensure(&st.Hooks)
+	ensure(&st.Stopped)
 }
 
 // ensure makes a nil map empty (a State decoded from a token has nil maps where it had none).
@@ -97,6 +115,10 @@ type ECSAPI interface {
 	TagResource(context.Context, *ecs.TagResourceInput, ...func(*ecs.Options)) (*ecs.TagResourceOutput, error)
 	ListTasks(context.Context, *ecs.ListTasksInput, ...func(*ecs.Options)) (*ecs.ListTasksOutput, error)
 	DescribeTasks(context.Context, *ecs.DescribeTasksInput, ...func(*ecs.Options)) (*ecs.DescribeTasksOutput, error)
+	ListServiceDeployments(context.Context, *ecs.ListServiceDeploymentsInput, ...func(*ecs.Options)) (*ecs.ListServiceDeploymentsOutput, error)
+	DescribeServiceDeployments(context.Context, *ecs.DescribeServiceDeploymentsInput, ...func(*ecs.Options)) (*ecs.DescribeServiceDeploymentsOutput, error)
+	ContinueServiceDeployment(context.Context, *ecs.ContinueServiceDeploymentInput, ...func(*ecs.Options)) (*ecs.ContinueServiceDeploymentOutput, error)
+	StopServiceDeployment(context.Context, *ecs.StopServiceDeploymentInput, ...func(*ecs.Options)) (*ecs.StopServiceDeploymentOutput, error)
 }
 
 // ECRAPI is the ECR call deploystep makes.
@@ -133,6 +155,8 @@ type Engine struct {
 	// preflightRead is the preflight's read of the services, for the deploy phase of the same
 	// invocation; used once.
 	preflightRead map[string]ecstypes.Service
+	// pinFails counts failed attempts to pin service deployments (pinTries ends them).
+	pinFails int
 }
 
 func (e *Engine) now() time.Time {
@@ -160,14 +184,14 @@ func (e *Engine) emit(ev Event) {
 // from st.Started; Settings.Limit resolves it) runs out, or ctx ends. A ctx whose cause is errPaused (the invocation's own
 // deadline) returns errPaused with st ready to resume; a ctx cancelled for a signal returns
 // ErrInterrupted.
-func (e *Engine) Run(ctx context.Context, st *State) error {
+func (e *Engine) Run(outer context.Context, st *State) error {
 	st.init()
 	e.st = st
 	if e.Settings.Timeout <= 0 {
 		e.Settings.Limit(false)
 	}
 	deadline := st.Started.Add(e.Settings.Timeout)
-	ctx, cancel := context.WithDeadlineCause(ctx, deadline, ErrTimeout)
+	ctx, cancel := context.WithDeadlineCause(outer, deadline, ErrTimeout)
 	defer cancel()
 	for st.Phase != PhaseDone {
 		phase, start := st.Phase, e.now()
@@ -197,7 +221,23 @@ func (e *Engine) Run(ctx context.Context, st *State) error {
 		}
 		st.Phases[phase] += e.now().Sub(start).Seconds()
 		if err != nil {
-			return e.interpret(ctx, st, err)
+			err = e.interpret(ctx, st, err)
+			if phase == PhaseFollow && e.Settings.Rollback == "on-failure" &&
+				(errors.Is(err, ErrTimeout) || errors.Is(err, ErrFailed) && st.Failure != "") {
+				// deploystep's own verdict, or its timeout: roll back, bounded apart from the
+				// run's own limit (which may have run out), and say how it ended.
+				rctx, rcancel := context.WithTimeout(outer, rollbackLimit)
+				res := e.rollBack(rctx, st)
+				rcancel()
+				if res != "" {
+					class := ErrFailed
+					if errors.Is(err, ErrTimeout) {
+						class = ErrTimeout
+					}
+					err = newError(class, "%s; ROLLBACK=on-failure: %s", err.Error(), res)
+				}
+			}
+			return err
 		}
 		st.Phase = next
 	}

@@ -16,7 +16,7 @@ import (
 // Observation and decision are apart: the evidence a snapshot needs is gathered first, then
 // Decide is called once with it.
 func (e *Engine) follow(ctx context.Context, st *State) error {
-	counts := map[string]Counts{}
+	said := map[string]string{} // the last progress reported, per service
 	ref, _ := ParseImage(e.Settings.Image)
 	for {
 		tick := e.now()
@@ -56,21 +56,41 @@ func (e *Engine) follow(ctx context.Context, st *State) error {
 			continue
 		}
 		e.reportEvents(st, services, pending)
+		if err := e.pinSD(ctx, st, pending); err != nil {
+			return err
+		}
+		// The strategies that shift traffic are judged by their service deployment every poll.
+		var shifting []string
+		for _, name := range pending {
+			if shiftsTraffic(services[name]) {
+				shifting = append(shifting, name)
+			}
+		}
+		sds, err := e.readSD(ctx, st, shifting, false)
+		if err != nil {
+			if err := e.check(ctx, err, "reading the service deployments", Event{}); err != nil {
+				return err
+			}
+		}
 		for _, name := range pending {
 			pin := Pin{Deployment: st.Deployments[name], Digest: st.Digest, FailedTasks: e.Settings.FailedTasks,
-				DigestCheck: e.Settings.DigestCheck}
+				DigestCheck: e.Settings.DigestCheck, WaitUntil: e.Settings.WaitUntil}
 			s, ok := services[name]
 			if !ok {
 				return newError(ErrFailed, "service %s: it disappeared from cluster %s during the deployment", name, e.Settings.Cluster)
 			}
 			view := viewOf(s)
-			if c, ok := countsOf(view, pin.Deployment); ok && c != counts[name] {
-				counts[name] = c
-				e.emit(Event{Kind: KindProgress, Service: name, Deployment: pin.Deployment, Counts: &c,
-					Message: fmt.Sprintf("%s: %s", pin.Deployment, progress(view, findDeployment(view, pin.Deployment)))})
+			ev := Evidence{Digests: st.Digests[name], DigestReads: st.DigestReads[name], SD: sds[name]}
+			first := Decide(view, pin, ev)
+			if first.Verdict != Waiting && ev.SD == nil && st.SD[name] != "" && !st.NoSD {
+				// A ROLLING deployment's end: the service deployment confirms it or names the cause.
+				if views, err := e.readSD(ctx, st, []string{name}, true); err == nil {
+					ev.SD = views[name]
+				} else if err := e.check(ctx, err, "reading the service deployment", Event{Service: name}); err != nil {
+					return err
+				}
 			}
-			ev := Evidence{Digests: st.Digests[name], DigestReads: st.DigestReads[name]}
-			if Decide(view, pin, ev).NeedReasons {
+			if first.NeedReasons {
 				// The verdict is failure whatever the reasons say: a read that fails only
 				// leaves the message without them.
 				if ev.Stopped, err = e.stoppedReasons(ctx, name, pin.Deployment); err != nil {
@@ -82,8 +102,23 @@ func (e *Engine) follow(ctx context.Context, st *State) error {
 			}
 			d := Decide(view, pin, ev)
 			e.setWaiting(name, d.Message)
+			// Progress is reported when what the deployment waits for changes: counts, stage,
+			// traffic, bake time (to the second).
+			if c, ok := countsOf(view, pin.Deployment); ok && d.Verdict == Waiting && d.Message != said[name] {
+				said[name] = d.Message
+				e.emit(Event{Kind: KindProgress, Service: name, Deployment: pin.Deployment, Counts: &c,
+					Message: fmt.Sprintf("%s: %s", pin.Deployment, d.Message)})
+			}
+			for _, h := range d.Paused {
+				if err := e.answerHook(ctx, st, name, h); err != nil {
+					return err
+				}
+			}
 			switch {
 			case d.Verdict == Failed:
+				if d.Own {
+					st.Failure = d.Message
+				}
 				return newError(ErrFailed, "service %s: %s", name, d.Message)
 			case d.Verdict == Done:
 				st.Finished[name] = true
@@ -101,6 +136,17 @@ func (e *Engine) follow(ctx context.Context, st *State) error {
 			return err
 		}
 	}
+}
+
+// shiftsTraffic reports whether the service deploys with a strategy that shifts traffic.
+func shiftsTraffic(s ecstypes.Service) bool {
+	if c := s.DeploymentConfiguration; c != nil {
+		switch c.Strategy {
+		case ecstypes.DeploymentStrategyBlueGreen, ecstypes.DeploymentStrategyLinear, ecstypes.DeploymentStrategyCanary:
+			return true
+		}
+	}
+	return false
 }
 
 // reportEvents reports each service event not seen before, oldest first. Events are told
@@ -164,10 +210,7 @@ func (e *Engine) stoppedReasons(ctx context.Context, service, deployment string)
 			reasons = append(reasons, r)
 		}
 	}
-	if len(reasons) == 0 {
-		reasons = []string{"(no stopped tasks found)"}
-	}
-	return reasons, nil
+	return reasons, nil // none: the message goes without
 }
 
 // runningDigests reads the image digests the deployment's running tasks report for the

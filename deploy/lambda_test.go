@@ -146,3 +146,37 @@ func TestHandlerWithoutJobID(t *testing.T) {
 		t.Fatalf("log %q, calls %d", log, len(sim.Calls()))
 	}
 }
+
+// The Lambda mode follows a BLUE_GREEN service deployment to SUCCESSFUL, and ROLLBACK=on-failure
+// stops a crash-looping deployment once and reports how the rollback ended.
+func TestHandlerStrategies(t *testing.T) {
+	bg := awsim.DemoConfig(awsim.BlueGreen, 4*time.Second, 500*time.Millisecond)
+	bg.Clusters[0].Services[0].BakeTime = awsim.Duration(3 * time.Second)
+	crash := awsim.DemoConfig(awsim.CrashLoop, 2*time.Second, 500*time.Millisecond)
+	crash.Clusters[0].Services[0].CircuitBreaker = false
+	crash.Clusters[0].Services[0].Scenario.TaskFailEvery = awsim.Duration(300 * time.Millisecond)
+	for _, c := range []struct {
+		name  string
+		cfg   awsim.Config
+		extra map[string]any
+		ok    bool
+		want  string
+		stops int
+	}{
+		{"blue/green", bg, nil, true, "% of production traffic on the new revision", 0},
+		{"ROLLBACK=on-failure", crash, map[string]any{"ROLLBACK": "on-failure"}, false, "ROLLBACK=on-failure: api rollback ROLLBACK_SUCCESSFUL", 1},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			h, sim, log := handler(t, c.cfg)
+			job := sim.NewJob()
+			invoke(t, h, event(job, params(c.extra), ""), time.Minute)
+			r := lastResult(t, sim, job)
+			if r.Success != c.ok || r.ContinuationToken != "" || !strings.Contains(log.String()+r.FailureMessage, c.want) {
+				t.Fatalf("result %+v\n%s", r, log)
+			}
+			if got := sim.Effects().Stops[awsim.DemoCluster+"/"+awsim.DemoService]; got != c.stops {
+				t.Fatalf("%d rollbacks started, want %d\n%s", got, c.stops, log)
+			}
+		})
+	}
+}

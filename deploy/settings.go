@@ -34,6 +34,19 @@ type Settings struct {
 	DigestCheck string `env:"DIGEST_CHECK, default=fail"`
 	Output      string `env:"OUTPUT, default=text"`
 	DryRun      bool   `env:"DRY_RUN"`
+	// WaitUntil is when a deployment counts as done: "completed" (its service deployment is
+	// SUCCESSFUL, after bake time and clean-up) or "traffic-shifted" (all production traffic is
+	// on the new revision; ECS finishes the bake alone).
+	WaitUntil string `env:"WAIT_UNTIL, default=completed"`
+	// HookCommand is run (sh -c) when a deployment pauses at a PAUSE lifecycle hook: exit 0
+	// continues it, anything else rolls it back. HookTimeout bounds it.
+	HookCommand string        `env:"HOOK_COMMAND"`
+	HookTimeout time.Duration `env:"HOOK_TIMEOUT, default=10m"`
+	// TestListenerURL is passed to HOOK_COMMAND: where the green revision answers test traffic.
+	TestListenerURL string `env:"TEST_LISTENER_URL"`
+	// Rollback is "never" (default) or "on-failure": when deploystep itself decides failure or
+	// times out, it stops the service deployment with a rollback and follows it.
+	Rollback string `env:"ROLLBACK, default=never"`
 	// ActionTimeout bounds a whole CodePipeline action across invocations (Lambda mode; default
 	// 1h). Zero means not set.
 	ActionTimeout time.Duration `env:"ACTION_TIMEOUT"`
@@ -188,6 +201,15 @@ func (s *Settings) Validate() error {
 	}
 	if s.FailedTasks < 0 {
 		add("FAILED_TASKS_THRESHOLD must not be negative")
+	}
+	if s.WaitUntil != "completed" && s.WaitUntil != "traffic-shifted" {
+		add("WAIT_UNTIL must be completed or traffic-shifted, got %q", clip(s.WaitUntil))
+	}
+	if s.Rollback != "never" && s.Rollback != "on-failure" {
+		add("ROLLBACK must be never or on-failure, got %q", clip(s.Rollback))
+	}
+	if s.HookTimeout <= 0 || s.HookTimeout > 24*time.Hour {
+		add("HOOK_TIMEOUT must be between 0 and 24h, got %v", s.HookTimeout)
 	}
 	if s.DigestCheck != "fail" && s.DigestCheck != "warn" {
 		add("DIGEST_CHECK must be fail or warn, got %q", clip(s.DigestCheck))

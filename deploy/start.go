@@ -156,7 +156,7 @@ func (e *Engine) startOne(ctx context.Context, st *State, name string, arn *stri
 					st.Deployments[name] = id
 					e.emit(Event{Kind: KindDeployment, Service: name, Deployment: id,
 						Message: fmt.Sprintf("UpdateService's answer was lost, but deployment %s was started: following it", id)})
-					return nil
+					return e.mark(ctx, st, name, arn, id)
 				}
 				if readAt.Sub(sent) >= unknownWindow {
 					delete(st.Unknown, name) // read after the window, and it never landed: send again
@@ -171,7 +171,7 @@ func (e *Engine) startOne(ctx context.Context, st *State, name string, arn *stri
 				continue
 			}
 		}
-		if err := e.mark(ctx, st, name, arn); err != nil {
+		if err := e.mark(ctx, st, name, arn, ""); err != nil {
 			return err
 		}
 		st.Unknown[name] = e.now() // until an answer says otherwise
@@ -183,7 +183,7 @@ func (e *Engine) startOne(ctx context.Context, st *State, name string, arn *stri
 			st.Deployments[name] = id
 			e.emit(Event{Kind: KindDeployment, Service: name, Deployment: id,
 				Message: fmt.Sprintf("started deployment %s of task definition %s", id, shortARN(aws.ToString(out.Service.TaskDefinition)))})
-			return nil
+			return e.mark(ctx, st, name, arn, id)
 		}
 		if rejected(err) {
 			delete(st.Unknown, name) // a 4xx answer: nothing was applied
@@ -227,8 +227,18 @@ func (e *Engine) resume(st *State, name string, s ecstypes.Service) bool {
 	if !ok {
 		return false
 	}
+	rest, started, _ := strings.Cut(rest, " d=")
 	before, stamp, _ := strings.Cut(rest, " t=")
 	st.Before[name] = before
+	if started != "" {
+		// The deployment this release started, PRIMARY or not (rolled back, replaced): the
+		// re-run reports its outcome instead of deploying again.
+		delete(st.Unknown, name)
+		st.Deployments[name] = started
+		e.emit(Event{Kind: KindDeployment, Service: name, Deployment: started,
+			Message: fmt.Sprintf("resuming: deployment %s was started by an earlier run of this release; following it instead of starting another", started)})
+		return true
+	}
 	id := primaryID(s)
 	if id == "" || id == before {
 		if secs, err := strconv.ParseInt(stamp, 10, 64); err == nil {
@@ -247,13 +257,17 @@ func (e *Engine) resume(st *State, name string, s ecstypes.Service) bool {
 	return true
 }
 
-// mark tags the service with the run marker before an UpdateService. Without the permission the
-// run goes on, but a re-run of the same release would start a second deployment.
-func (e *Engine) mark(ctx context.Context, st *State, name string, arn *string) error {
+// mark tags the service with the run marker before an UpdateService, and again with the
+// deployment it started once that is known. Without the permission the run goes on, but a re-run
+// of the same release would start a second deployment.
+func (e *Engine) mark(ctx context.Context, st *State, name string, arn *string, started string) error {
 	if st.Run.Marker == "" {
 		return nil
 	}
 	value := fmt.Sprintf("%s %s t=%d", st.Run.Marker, st.Before[name], e.now().Unix())
+	if started != "" {
+		value += " d=" + started
+	}
 	err := e.attempt(ctx, "TagResource "+name, func(ctx context.Context) error {
 		_, err := e.ECS.TagResource(ctx, &ecs.TagResourceInput{ResourceArn: arn,
 			Tags: []ecstypes.Tag{{Key: aws.String(runTag), Value: aws.String(value)}}})

@@ -67,7 +67,11 @@ func tokenFits(s Settings) error {
 		st.Digests[svc] = []string{st.Digest, "sha256:" + strings.Repeat(fmt.Sprintf("%02x", i%256), 32)}
 		st.WantDigests[svc], st.Finished[svc], st.DigestReads[svc] = true, true, DigestReadLimit
 		st.LastEvent[svc] = fmt.Sprintf("%08x-0000-4000-8000-%012x", i, i)
+		st.SD[svc] = fmt.Sprintf("arn:aws:ecs:ap-southeast-2:123456789012:service-deployment/%s/%s/%021d", s.Cluster, svc, i)
+		st.BakeSeen[svc], st.Stopped[svc] = now, true
+		st.Hooks[fmt.Sprintf("%020d", i)] = "CONTINUE"
 	}
+	st.Failure = strings.Repeat("f", 300)
 	for i, d := range s.Distributions {
 		st.Invalidations[d] = fmt.Sprintf("I%013d", i)
 	}
