@@ -30,6 +30,11 @@ Settings come from the environment; a flag overrides its variable.
   CALLER_REFERENCE         invalidation CallerReference (default: from CODEBUILD_BUILD_ID and what the step
                            changes, so a re-run of the step reuses it and another step gets its own)
   DIGEST_CHECK             fail or warn: tasks that report no image digest (default fail)
+  WAIT_UNTIL               completed or traffic-shifted (BLUE_GREEN, LINEAR, CANARY) (default completed)
+  HOOK_COMMAND             run at a PAUSE lifecycle hook: exit 0 continues, else rolls back (HOOK_TIMEOUT, default 10m)
+  TEST_LISTENER_URL        passed to HOOK_COMMAND: where the new revision takes test traffic
+  ROLLBACK                 never or on-failure: stop the deployment with a rollback on deploystep's own
+                           failure verdict or timeout (default never)
   DEPLOY_TIMEOUT           limit for the whole run (default 30m)          -timeout
   ACTION_TIMEOUT           Lambda mode: limit for the pipeline action across invocations (default 1h)
   POLL_INTERVAL            time between status reads (default 1s)         -poll
@@ -41,7 +46,8 @@ AWS access: the standard SDK chain (AWS_REGION, AWS_PROFILE, credentials, AWS_EN
 
 Exit codes:
   0    success
-  1    deployment failed (rollout FAILED, rolled back, replaced, tasks keep failing, wrong digest, invalidation failed)
+  1    deployment failed (rollout FAILED, rolled back, stopped, replaced, tasks keep failing, wrong digest,
+       invalidation failed)
   2    configuration or usage error (missing or invalid settings; cluster, service, distribution,
        repository or tag not found; access denied)
   3    timed out (DEPLOY_TIMEOUT)
