@@ -126,3 +126,40 @@ func scenarioCrashLoop() []row {
 		{"3. crash loop, no breaker", "verdict after the first conclusive evidence (3rd failed task at 15 s)", "-", "-", secs(late), "≤ 1 poll interval (1 s)", passFail(late <= 1500*time.Millisecond)},
 	}
 }
+
+// scenarioBlueGreen: a BLUE_GREEN service (rollout 30 s, bake time 2 min). deploystep's time to
+// its verdict after the service deployment is SUCCESSFUL, and with WAIT_UNTIL=traffic-shifted
+// after BAKE_TIME began; the CLI lines and the ServicesStable waiter beside it.
+func scenarioBlueGreen() []row {
+	const rollout, bake = 30 * time.Second, 2 * time.Minute
+	ro := rollout + jitter()
+	cfg := func() awsim.Config {
+		c := awsim.DemoConfig(awsim.BlueGreen, ro, 5*time.Second)
+		c.Clusters[0].Services[0].BakeTime = awsim.Duration(bake)
+		return c
+	}
+	cli, sdk, ds := three(cfg, []string{awsim.DemoService})
+	shifted := runDeploystep(newSim(cfg()), "WAIT_UNTIL=traffic-shifted", "SKIP_INVALIDATION=true")
+	// When the contender moved on: its first CreateInvalidation, or its exit.
+	moved := func(r run) time.Time {
+		if t := r.first("CloudFront", "CreateInvalidation"); !t.IsZero() {
+			return t
+		}
+		return r.exit
+	}
+	after := func(r run, d time.Duration) string {
+		if r.verdict != "success" {
+			return verdictCell(r, "success")
+		}
+		return secs(moved(r).Sub(r.first("ECS", "UpdateService").Add(d)))
+	}
+	success := ro + bake // SUCCESSFUL at the end of the bake time (CLEAN_UP)
+	lateDS := moved(ds).Sub(ds.first("ECS", "UpdateService").Add(success))
+	lateShift := moved(shifted).Sub(shifted.first("ECS", "UpdateService").Add(ro))
+	return []row{
+		{"7. BLUE_GREEN (rollout 30 s, bake time 2 min)", "verdict after the service deployment is SUCCESSFUL", after(cli, success), after(sdk, success), secs(lateDS),
+			"≤ 2 polls (2 s)", passFail(ds.verdict == "success" && lateDS <= 2500*time.Millisecond)},
+		{"7. BLUE_GREEN", "WAIT_UNTIL=traffic-shifted: verdict after BAKE_TIME began", "-", "-", secs(lateShift),
+			"≤ 2 polls (2 s)", passFail(shifted.verdict == "success" && lateShift <= 2500*time.Millisecond)},
+	}
+}
