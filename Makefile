@@ -15,7 +15,7 @@ LAMBDA_ARCH ?= arm64
 FUZZTIME ?= 20s
 FUZZERS  := FuzzSettings FuzzUserParameters FuzzDecodeToken FuzzParseImage FuzzInvalidationPaths
 
-.PHONY: all build demo test vet tools bench lambda fuzz clean
+.PHONY: all build demo test vet tools bench lambda publish fuzz clean
 
 all: build
 
@@ -52,6 +52,21 @@ lambda:
 	CGO_ENABLED=0 GOOS=linux GOARCH=$(LAMBDA_ARCH) $(GO) build -trimpath -tags lambda.norpc -ldflags '$(LDFLAGS)' -o dist/bootstrap .
 	$(GO) run ./internal/lambdazip -o dist/deploystep-lambda.zip dist/bootstrap
 	@ls -l dist/deploystep-lambda.zip
+
+# deploystep's own release: the linux/arm64 binary (the buildspec's) and the Lambda zip, uploaded
+# with the AWS CLI to BUCKET under keys that carry the version, so that a stack update with the
+# printed parameter overrides picks the new release up.   make publish BUCKET=my-artifacts
+BUCKET  ?=
+PREFIX  ?= deploystep
+AWS_CLI ?= aws
+publish:
+	@test -n "$(BUCKET)" || { echo "make publish: set BUCKET=<an S3 bucket you can write to>" >&2; exit 2; }
+	$(MAKE) --no-print-directory lambda LAMBDA_ARCH=arm64
+	CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o dist/deploystep-linux-arm64 .
+	$(AWS_CLI) s3 cp --only-show-errors dist/deploystep-linux-arm64 s3://$(BUCKET)/$(PREFIX)/$(VERSION)/deploystep-linux-arm64
+	$(AWS_CLI) s3 cp --only-show-errors dist/deploystep-lambda.zip s3://$(BUCKET)/$(PREFIX)/$(VERSION)/deploystep-lambda.zip
+	@echo "published deploystep $(VERSION); CloudFormation parameter overrides for infra.yaml:"
+	@echo "  DeploystepBucket=$(BUCKET) DeploystepBinaryKey=$(PREFIX)/$(VERSION)/deploystep-linux-arm64 DeployFunctionKey=$(PREFIX)/$(VERSION)/deploystep-lambda.zip"
 
 # deploystep beside the seed's AWS CLI lines and the SDK waiters on the same simulated
 # timelines; prints the table and writes bench/results.md (about 3 minutes).
