@@ -136,6 +136,12 @@ func (w *ecsWorld) revisionARN(svc *service, d *deployment) string {
 	return w.arn(fmt.Sprintf("service-revision/%s/%s/%s", svc.cl.name, svc.spec.Name, shortID(d.id)))
 }
 
+// ProductionShifted is when, after UpdateService, a BLUE_GREEN rollout of the given duration has
+// all production traffic on the new revision (PRODUCTION_TRAFFIC_SHIFT to 100%), as traffic plays it.
+func ProductionShifted(rollout time.Duration) time.Duration {
+	return rollout/2 + rollout/4 + rollout/16
+}
+
 // traffic is the timeline of a strategy that shifts traffic: green scales up by half the rollout,
 // takes all test traffic, then production traffic in steps up to the rollout's end, bakes beside
 // blue, and blue is cleaned up. A PAUSE hook holds the stage it is on; AlarmRollback's alarm
