@@ -31,6 +31,7 @@ func FuzzSettings(f *testing.F) {
 
 func FuzzUserParameters(f *testing.F) {
 	for _, seed := range []string{`{"CLUSTER":"c","SERVICE":"s","DISTRIBUTIONID":"E2QWRUHAPOMQZL"}`, `{"SERVICE":["a","b"],"DRY_RUN":true,"FAILED_TASKS_THRESHOLD":5}`,
+		`{"WAIT_UNTIL":"traffic-shifted","HOOK_TIMEOUT":"0s","ROLLBACK":"sometimes","DIGEST_CHECK":"warn","HOOK_COMMAND":"exit 1","DEPLOY_TIMEOUT":"-5m"}`,
 		`[]`, `"x"`, `{"CLUSTER":{"a":1}}`, `{"CLUSTER":null}`, `{"SERVICE":[1,2]}`, `{`, strings.Repeat(`{"a":`, 50), ""} {
 		f.Add(seed)
 	}
