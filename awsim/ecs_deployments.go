@@ -192,13 +192,23 @@ func traffic(r rolloutCtx, tl *timeline) {
 			step{at + span/time.Duration(4*len(shares)), stage("PRODUCTION_TRAFFIC_SHIFT", func(time.Time) { weight(sd.prod, share) })})
 	}
 	tl.steps = append(tl.steps,
-		step{R - R/16, stage("POST_PRODUCTION_TRAFFIC_SHIFT", nil)},
+		step{ProductionShifted(R), stage("POST_PRODUCTION_TRAFFIC_SHIFT", nil)},
 		step{R, stage("BAKE_TIME", nil)},
 	)
-	if r.sc.Kind == AlarmRollback {
+	switch r.sc.Kind {
+	case AlarmRollback:
 		tl.steps = append(tl.steps, step{R + bake/2, func(now time.Time) {
 			sd.triggered = []string{sd.alarms[0]}
 			w.rollingBack(svc, d, fmt.Sprintf("CloudWatch alarm %s went into ALARM during BAKE_TIME", sd.alarms[0]), now, tl, R/4)
+		}})
+		return
+	case Rollback:
+		// Green's tasks start exiting in bake time; the circuit breaker trips halfway through it.
+		one := 1
+		tl.reason = taskFailure{stopCode: "EssentialContainerExited", reason: "Essential container in task exited", exitCode: &one}
+		tl.steps[len(tl.steps)-1].do = stage("BAKE_TIME", func(time.Time) { tl.failing = true })
+		tl.steps = append(tl.steps, step{R + bake/2, func(now time.Time) {
+			w.rollingBack(svc, d, "ECS deployment circuit breaker: tasks failed to start.", now, tl, R/4)
 		}})
 		return
 	}

@@ -112,7 +112,7 @@ func (w *ecsWorld) startRollout(svc *service, now time.Time) *deployment {
 	}
 	tl := &timeline{start: now, ours: d, every: every}
 	build := scenarios[sc.Kind]
-	if sc.Kind == Success && svc.spec.Strategy != strategyRolling {
+	if (sc.Kind == Success || sc.Kind == Rollback) && svc.spec.Strategy != strategyRolling {
 		build = traffic // a configured BLUE_GREEN, LINEAR or CANARY service
 	}
 	build(rolloutCtx{w: w, svc: svc, ours: d, prev: prev, sc: sc, rollout: rollout}, tl)

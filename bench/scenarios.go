@@ -170,7 +170,7 @@ func scenarioBlueGreen() []row {
 	return []row{
 		{"7. BLUE_GREEN (rollout 30 s, bake time 2 min)", "verdict after the service deployment is SUCCESSFUL", after(cli, success), after(sdk, success), dsCell,
 			"≤ 2 polls (2 s)", passFail(ds.verdict == "success" && lateDS >= 0 && lateDS <= 2500*time.Millisecond)},
-		{"7. BLUE_GREEN", "WAIT_UNTIL=traffic-shifted: verdict after all production traffic shifted (bake time still ahead)", "-", "-", shiftCell,
+		{"7. BLUE_GREEN", "WAIT_UNTIL=traffic-shifted: verdict after the production traffic shift completed (bake time still ahead)", "-", "-", shiftCell,
 			"≤ 2 polls (2 s)", passFail(shifted.verdict == "success" && lateShift >= 0 && lateShift <= 2500*time.Millisecond)},
 	}
 }

@@ -46,11 +46,12 @@ func TestStrategies(t *testing.T) {
 			[]string{"all production traffic is on the new revision", "ECS finishes the bake time and clean-up alone", "summary: succeeded"}, nil, 0},
 		{"alarm rollback during bake", strategyWorld(awsim.AlarmRollback, 2*time.Second, bake(2*time.Second)), nil, 1,
 			[]string{"ROLLBACK_IN_PROGRESS: CloudWatch alarm api-target-5xx went into ALARM during BAKE_TIME", "alarms in ALARM: api-target-5xx", "summary: failed"}, nil, 0},
-		{"circuit-breaker rollback during the shift", strategyWorld(awsim.Rollback, 2*time.Second, func(s *awsim.ServiceSpec) {
+		{"circuit-breaker rollback during bake", strategyWorld(awsim.Rollback, 2*time.Second, func(s *awsim.ServiceSpec) {
 			s.Strategy = "BLUE_GREEN"
-			s.Scenario.FailAfter = awsim.Duration(1500 * time.Millisecond)
-			s.Scenario.TaskFailEvery = awsim.Duration(700 * time.Millisecond)
-		}), nil, 1, []string{"ECS deployment circuit breaker: tasks failed to start.", "summary: failed"}, []string{"ROLLBACK=on-failure"}, 0},
+			s.BakeTime = awsim.Duration(4 * time.Second)
+			s.Scenario.TaskFailEvery = awsim.Duration(1500 * time.Millisecond)
+		}), nil, 1, []string{"BAKE_TIME", "ECS deployment circuit breaker: tasks failed to start.", "Essential container in task exited", "summary: failed"},
+			[]string{"ROLLBACK=on-failure", "tasks failed (threshold"}, 0},
 		{"paused, HOOK_COMMAND passes", strategyWorld(awsim.Paused, 2*time.Second, bake(time.Second)),
 			[]string{`HOOK_COMMAND=echo "smoke test of $SERVICE at $DEPLOY_STAGE via $TEST_LISTENER_URL"`, "TEST_LISTENER_URL=http://tsa-gallery-alb-1234567890.us-east-1.elb.amazonaws.com:8080"}, 0,
 			[]string{"paused at POST_TEST_TRAFFIC_SHIFT: running HOOK_COMMAND", "smoke test of api at POST_TEST_TRAFFIC_SHIFT via http://tsa-gallery-alb-1234567890.us-east-1.elb.amazonaws.com:8080",
