@@ -219,10 +219,7 @@ func traffic(r rolloutCtx, tl *timeline) {
 
 func (w *ecsWorld) serviceDeploymentOut(svc *service, d *deployment) serviceDeploymentOut {
 	sd := d.sd
-	out := serviceDeploymentOut{
-		ServiceDeploymentArn: sd.arn, ServiceArn: svc.arn, ClusterArn: svc.cl.arn,
-		CreatedAt: epoch(sd.created), StartedAt: epoch(sd.created), UpdatedAt: epoch(sd.updated),
-		Status: sd.status, StatusReason: sd.reason, LifecycleStage: sd.stage,
+	out := serviceDeploymentOut{sdCommon: w.sdCommon(svc, sd), UpdatedAt: epoch(sd.updated), LifecycleStage: sd.stage,
 		TargetServiceRevision: &revisionSummaryOut{Arn: w.revisionARN(svc, d), RequestedTaskCount: d.desired,
 			RunningTaskCount: len(d.running), PendingTaskCount: d.pending,
 			RequestedProductionTrafficWeight: sd.prod, RequestedTestTrafficWeight: sd.test},
@@ -260,15 +257,21 @@ func (w *ecsWorld) serviceDeploymentOut(svc *service, d *deployment) serviceDepl
 	if rb := sd.rollback; rb != nil {
 		out.Rollback = &rollbackOut{Reason: rb.reason, StartedAt: epoch(rb.at), ServiceRevisionArn: rb.rev}
 	}
-	if !sd.finished.IsZero() {
-		at := epoch(sd.finished)
-		out.FinishedAt = &at
-	}
 	if !sd.stopped.IsZero() {
 		at := epoch(sd.stopped)
 		out.StoppedAt = &at
 	}
 	return out
+}
+
+func (w *ecsWorld) sdCommon(svc *service, sd *serviceDeployment) sdCommon {
+	c := sdCommon{ServiceDeploymentArn: sd.arn, ServiceArn: svc.arn, ClusterArn: svc.cl.arn,
+		CreatedAt: epoch(sd.created), StartedAt: epoch(sd.created), Status: sd.status, StatusReason: sd.reason}
+	if !sd.finished.IsZero() {
+		at := epoch(sd.finished)
+		c.FinishedAt = &at
+	}
+	return c
 }
 
 // sdByARN finds a service deployment by ARN, advancing its service to now.
@@ -319,14 +322,7 @@ func (w *ecsWorld) listServiceDeployments(in listServiceDeploymentsIn, call *Cal
 			(c.Before != nil && float64(sd.created.UnixMilli())/1000 > *c.Before)) {
 			continue
 		}
-		b := serviceDeploymentBriefOut{ServiceDeploymentArn: sd.arn, ServiceArn: svc.arn, ClusterArn: svc.cl.arn,
-			CreatedAt: epoch(sd.created), StartedAt: epoch(sd.created), Status: sd.status, StatusReason: sd.reason,
-			TargetServiceRevisionArn: w.revisionARN(svc, d)}
-		if !sd.finished.IsZero() {
-			at := epoch(sd.finished)
-			b.FinishedAt = &at
-		}
-		out.ServiceDeployments = append(out.ServiceDeployments, b)
+		out.ServiceDeployments = append(out.ServiceDeployments, serviceDeploymentBriefOut{w.sdCommon(svc, sd), w.revisionARN(svc, d)})
 	}
 	return out, nil
 }

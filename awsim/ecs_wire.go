@@ -166,17 +166,22 @@ type rollbackOut struct {
 	ServiceRevisionArn string `json:"serviceRevisionArn"`
 }
 
+// sdCommon is what ListServiceDeployments' brief and DescribeServiceDeployments' full shape share.
+type sdCommon struct {
+	ServiceDeploymentArn string `json:"serviceDeploymentArn"`
+	ServiceArn           string `json:"serviceArn"`
+	ClusterArn           string `json:"clusterArn"`
+	CreatedAt            epoch  `json:"createdAt"`
+	StartedAt            epoch  `json:"startedAt"`
+	FinishedAt           *epoch `json:"finishedAt,omitempty"`
+	Status               string `json:"status"`
+	StatusReason         string `json:"statusReason"`
+}
+
 type serviceDeploymentOut struct {
-	ServiceDeploymentArn     string               `json:"serviceDeploymentArn"`
-	ServiceArn               string               `json:"serviceArn"`
-	ClusterArn               string               `json:"clusterArn"`
-	CreatedAt                epoch                `json:"createdAt"`
-	StartedAt                epoch                `json:"startedAt"`
+	sdCommon
 	UpdatedAt                epoch                `json:"updatedAt"`
-	FinishedAt               *epoch               `json:"finishedAt,omitempty"`
 	StoppedAt                *epoch               `json:"stoppedAt,omitempty"`
-	Status                   string               `json:"status"`
-	StatusReason             string               `json:"statusReason"`
 	LifecycleStage           string               `json:"lifecycleStage,omitempty"`
 	TargetServiceRevision    *revisionSummaryOut  `json:"targetServiceRevision"`
 	SourceServiceRevisions   []revisionSummaryOut `json:"sourceServiceRevisions,omitempty"`
@@ -188,14 +193,7 @@ type serviceDeploymentOut struct {
 }
 
 type serviceDeploymentBriefOut struct {
-	ServiceDeploymentArn     string `json:"serviceDeploymentArn"`
-	ServiceArn               string `json:"serviceArn"`
-	ClusterArn               string `json:"clusterArn"`
-	CreatedAt                epoch  `json:"createdAt"`
-	StartedAt                epoch  `json:"startedAt"`
-	FinishedAt               *epoch `json:"finishedAt,omitempty"`
-	Status                   string `json:"status"`
-	StatusReason             string `json:"statusReason"`
+	sdCommon
 	TargetServiceRevisionArn string `json:"targetServiceRevisionArn"`
 }
 
