@@ -163,13 +163,26 @@ func (d *Driver) Invoke(ctx context.Context, event []byte) (string, error) {
 	if c == nil {
 		c = &http.Client{Timeout: 2 * time.Minute}
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, d.InvokeURL, bytes.NewReader(event))
-	if err != nil {
-		return "", err
-	}
-	resp, err := c.Do(req)
-	if err != nil {
-		return "", err
+	// A delivery that got no answer at all (refused, reset) is tried again, a few times, as
+	// Lambda retries a failed asynchronous invocation; if the function did receive it, the retry
+	// is a duplicate delivery, which the function must take.
+	var resp *http.Response
+	for attempt := 1; ; attempt++ {
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, d.InvokeURL, bytes.NewReader(event))
+		if err != nil {
+			return "", err
+		}
+		if resp, err = c.Do(req); err == nil {
+			break
+		}
+		if attempt == 3 || ctx.Err() != nil {
+			return "", err
+		}
+		select {
+		case <-time.After(250 * time.Millisecond):
+		case <-ctx.Done():
+			return "", ctx.Err()
+		}
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))

@@ -100,18 +100,32 @@ type RIEProcess struct {
 	Driver *awsim.Driver // plays CodePipeline toward the function
 	Logs   *SyncBuffer   // RIE's and the function's output
 	Cmd    *exec.Cmd     // the RIE process; the function is its child
+	done   chan struct{} // closed when RIE has exited
 }
 
 // Stop kills RIE and the function.
 func (r *RIEProcess) Stop() {
 	r.Cmd.Process.Kill() //nolint:errcheck
-	r.Cmd.Wait()         //nolint:errcheck
+	<-r.done
 }
 
 // LaunchRIE starts aws-lambda-rie on two free loopback ports with bootstrap as the function.
 // env comes after sim's environment and may override it. It needs no testing.T, so the bench
 // uses it too.
 func LaunchRIE(rie, bootstrap string, sim *awsim.Server, timeoutSeconds int, env ...string) (*RIEProcess, error) {
+	// Free ports are found by listening and closing; a launch beside others can lose its port
+	// to another RIE, which then exits: start again on new ports.
+	var err error
+	for try := 0; try < 3; try++ {
+		var r *RIEProcess
+		if r, err = launchRIE(rie, bootstrap, sim, timeoutSeconds, env...); err == nil {
+			return r, nil
+		}
+	}
+	return nil, err
+}
+
+func launchRIE(rie, bootstrap string, sim *awsim.Server, timeoutSeconds int, env ...string) (*RIEProcess, error) {
 	ports := make([]int, 2)
 	for i := range ports {
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -131,11 +145,29 @@ func LaunchRIE(rie, bootstrap string, sim *awsim.Server, timeoutSeconds int, env
 		return nil, err
 	}
 	addr := fmt.Sprintf("127.0.0.1:%d", ports[0])
-	r := &RIEProcess{Driver: &awsim.Driver{Sim: sim, InvokeURL: "http://" + addr + "/2015-03-31/functions/function/invocations"}, Logs: logs, Cmd: cmd}
+	r := &RIEProcess{Driver: &awsim.Driver{Sim: sim, InvokeURL: "http://" + addr + "/2015-03-31/functions/function/invocations"},
+		Logs: logs, Cmd: cmd, done: make(chan struct{})}
+	go func() { cmd.Wait(); close(r.done) }() //nolint:errcheck // exit is seen through done
 	for deadline := time.Now().Add(10 * time.Second); ; {
 		if c, err := net.Dial("tcp", addr); err == nil {
 			c.Close()
-			return r, nil
+			// Listening is not proof that it is ours: an RIE that lost its port exits at once.
+			select {
+			case <-r.done:
+				return nil, fmt.Errorf("aws-lambda-rie exited (its port was taken?):\n%s", logs)
+			case <-time.After(150 * time.Millisecond):
+			}
+			select {
+			case <-r.done:
+				return nil, fmt.Errorf("aws-lambda-rie exited (its port was taken?):\n%s", logs)
+			default:
+				return r, nil
+			}
+		}
+		select {
+		case <-r.done:
+			return nil, fmt.Errorf("aws-lambda-rie exited before listening on %s:\n%s", addr, logs)
+		default:
 		}
 		if time.Now().After(deadline) {
 			r.Stop()
