@@ -279,7 +279,7 @@ func (w *ecsWorld) sdByARN(arn string, now time.Time) (*service, *deployment, *a
 	var fs *service
 	var fd *deployment
 	w.each(func(svc *service) {
-		for _, d := range w.allDeployments(svc) {
+		for _, d := range svc.history {
 			if d.sd != nil && d.sd.arn == arn {
 				fs, fd = svc, d
 			}
@@ -290,11 +290,6 @@ func (w *ecsWorld) sdByARN(arn string, now time.Time) (*service, *deployment, *a
 	}
 	w.advance(fs, now)
 	return fs, fd, nil
-}
-
-// allDeployments are the service's deployments, the finished ones included (newest first).
-func (w *ecsWorld) allDeployments(svc *service) []*deployment {
-	return svc.history
 }
 
 type listServiceDeploymentsIn struct {
@@ -313,7 +308,7 @@ func (w *ecsWorld) listServiceDeployments(in listServiceDeploymentsIn, call *Cal
 	out := struct {
 		ServiceDeployments []serviceDeploymentBriefOut `json:"serviceDeployments"`
 	}{[]serviceDeploymentBriefOut{}}
-	for _, d := range w.allDeployments(svc) {
+	for _, d := range svc.history {
 		sd := d.sd
 		if sd == nil || (len(in.Status) > 0 && !slices.Contains(in.Status, sd.status)) {
 			continue
