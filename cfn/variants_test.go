@@ -1,0 +1,196 @@
+package cfn_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/sethvargo/go-envconfig"
+
+	"deploystep/deploy"
+)
+
+// TestInfraVariantsWiring renders each parameter file and checks what ECS needs for the chosen
+// strategy, and what deploystep needs to reach the green revision, in the chosen deploy path.
+func TestInfraVariantsWiring(t *testing.T) {
+	_, vs := renderAll(t)
+	for _, v := range vs {
+		t.Run(v.Name, func(t *testing.T) {
+			res := v.Doc["Resources"].(map[string]any)
+			names := resourceNames(v.Doc)
+			has := func(n string) bool { return slices.Contains(names, n) }
+			eq := func(what string, got, want any) {
+				t.Helper()
+				if fmt.Sprint(got) != fmt.Sprint(want) {
+					t.Errorf("%s = %v, want %v", what, got, want)
+				}
+			}
+			strategy, lambda := v.Params["DeploymentStrategy"], v.Params["DeployPath"] == "lambda"
+			shifts, pause := strategy != "ROLLING", strategy != "ROLLING" && v.Params["PauseForTests"] == "true"
+			dc := get(res, "APIService", "Properties", "DeploymentConfiguration")
+			lb := get(res, "APIService", "Properties", "LoadBalancers", "0")
+			eq("Strategy", get(dc, "Strategy"), map[string]any{"Ref": "DeploymentStrategy"})
+			eq("circuit breaker", get(dc, "DeploymentCircuitBreaker"), map[string]any{"Enable": true, "Rollback": true})
+			if !refTo(get(lb, "TargetGroupArn"), "APIALBTG") {
+				t.Errorf("the service's target group is %v", get(lb, "TargetGroupArn"))
+			}
+			green := []string{"APIALBTGGreen", "ProductionListenerRule", "APIALBTestListener", "TestListenerRule", "TestListenerIngress",
+				"ECSLoadBalancersRole", "TargetErrorsAlarm", "UnhealthyTargetsAlarm", "DeploymentAlarmTopic", "DeployStepSecurityGroup"}
+			for _, n := range green {
+				if has(n) != shifts {
+					t.Errorf("%s present = %v with %s", n, has(n), strategy)
+				}
+			}
+			eq("DeployFunction present", has("DeployFunction"), lambda)
+			if !shifts {
+				for _, k := range []string{"BakeTimeInMinutes", "Alarms", "LifecycleHooks", "LinearConfiguration", "CanaryConfiguration"} {
+					if get(dc, k) != nil {
+						t.Errorf("ROLLING sets %s", k)
+					}
+				}
+				if get(lb, "AdvancedConfiguration") != nil || get(res, "APIBuildProject", "Properties", "VpcConfig") != nil {
+					t.Error("ROLLING has an advanced load balancer configuration or a build in the VPC")
+				}
+				return
+			}
+
+			// The green target group in the service's load balancer advanced configuration, with
+			// the listener rules whose weights ECS moves and the role it moves them with.
+			adv := get(lb, "AdvancedConfiguration")
+			for k, want := range map[string]string{"AlternateTargetGroupArn": "APIALBTGGreen", "ProductionListenerRule": "ProductionListenerRule",
+				"TestListenerRule": "TestListenerRule", "RoleArn": "ECSLoadBalancersRole"} {
+				if !refTo(get(adv, k), want) {
+					t.Errorf("AdvancedConfiguration.%s = %v, want %s", k, get(adv, k), want)
+				}
+			}
+			for rule, listener := range map[string]string{"ProductionListenerRule": "APIALBListener", "TestListenerRule": "APIALBTestListener"} {
+				p := get(res, rule, "Properties")
+				if !refTo(get(p, "ListenerArn"), listener) {
+					t.Errorf("%s is on %v, want %s", rule, get(p, "ListenerArn"), listener)
+				}
+				tgs := get(p, "Actions", "0", "ForwardConfig", "TargetGroups")
+				if !refTo(get(tgs, "0", "TargetGroupArn"), "APIALBTG") || !refTo(get(tgs, "1", "TargetGroupArn"), "APIALBTGGreen") ||
+					fmt.Sprint(get(tgs, "0", "Weight"), get(tgs, "1", "Weight")) != "100 0" {
+					t.Errorf("%s forwards %v; want blue 100, green 0", rule, tgs)
+				}
+			}
+			eq("test listener port", get(res, "APIALBTestListener", "Properties", "Port"), 8080)
+			for k, want := range map[string]any{"HealthCheckPath": "/api/health", "Port": 3000, "TargetType": "ip", "HealthCheckIntervalSeconds": 5} {
+				eq("green "+k, get(res, "APIALBTGGreen", "Properties", k), want)
+			}
+			role := get(res, "ECSLoadBalancersRole", "Properties")
+			st := get(role, "AssumeRolePolicyDocument", "Statement", "0")
+			eq("infrastructure role trust", words(get(st, "Effect"), get(st, "Principal", "Service"), get(st, "Action")), "Allow ecs.amazonaws.com sts:AssumeRole")
+			if !strings.HasSuffix(fmt.Sprint(get(role, "ManagedPolicyArns", "0")), ":iam::aws:policy/AmazonECSInfrastructureRolePolicyForLoadBalancers]") {
+				t.Errorf("infrastructure role policies %v", get(role, "ManagedPolicyArns"))
+			}
+			if get(role, "Policies") != nil {
+				t.Error("the infrastructure role has inline policies besides the managed one")
+			}
+
+			// Alarms named in the deployment configuration, each over both target groups.
+			alarms := get(dc, "Alarms")
+			eq("alarms enabled, rollback", fmt.Sprint(get(alarms, "Enable"), get(alarms, "Rollback")), "true true")
+			for i, a := range []string{"TargetErrorsAlarm", "UnhealthyTargetsAlarm"} {
+				if !refTo(get(alarms, "AlarmNames", fmt.Sprint(i)), a) {
+					t.Errorf("AlarmNames[%d] = %v, want %s", i, get(alarms, "AlarmNames", fmt.Sprint(i)), a)
+				}
+				js, _ := json.Marshal(get(res, a, "Properties", "Metrics"))
+				if !strings.Contains(string(js), `["APIALBTG","TargetGroupFullName"]`) || !strings.Contains(string(js), `["APIALBTGGreen","TargetGroupFullName"]`) {
+					t.Errorf("%s does not watch both target groups: %s", a, js)
+				}
+			}
+			eq("bake time", get(dc, "BakeTimeInMinutes"), map[string]any{"Ref": "BakeTimeInMinutes"})
+			eq("linear configuration present", get(dc, "LinearConfiguration") != nil, strategy == "LINEAR")
+			eq("canary configuration present", get(dc, "CanaryConfiguration") != nil, strategy == "CANARY")
+
+			// The smoke test reaches the test listener from the NAT gateway only.
+			ing := get(res, "TestListenerIngress", "Properties")
+			eq("test ingress", words(get(ing, "FromPort"), get(ing, "ToPort"), get(ing, "CidrIp")), "8080 8080 map[Fn::Sub:${NatEIP.PublicIp}/32]")
+			js, _ := json.Marshal(get(res, "PublicSecurityGroup"))
+			if strings.Contains(string(js), "8080") {
+				t.Error("the ALB's security group opens 8080 inline")
+			}
+
+			// PAUSE hook with PauseForTests.
+			hooks := get(dc, "LifecycleHooks")
+			eq("PAUSE hook present", hooks != nil, pause)
+			if pause {
+				eq("hook", words(get(hooks, "0", "TargetType"), get(hooks, "0", "LifecycleStages"), get(hooks, "0", "TimeoutConfiguration", "Action")),
+					"PAUSE [POST_TEST_TRAFFIC_SHIFT] ROLLBACK")
+			}
+
+			// deploystep, where it runs, gets TEST_LISTENER_URL (and HOOK_COMMAND with the pause)
+			// and runs in the private subnets.
+			var env map[string]string
+			var vpc any
+			if lambda {
+				vpc = get(res, "DeployFunction", "Properties", "VpcConfig", "SubnetIds")
+				env = userParameters(t, get(res, "APIPipeline", "Properties", "Stages", "2", "Actions", "0", "Configuration", "UserParameters"))
+				if !strings.Contains(fmt.Sprint(get(res, "DeployFunctionRole", "Properties", "ManagedPolicyArns")), "AWSLambdaVPCAccessExecutionRole") {
+					t.Error("the function's role cannot create its network interfaces")
+				}
+			} else {
+				vpc = get(res, "APIBuildProject", "Properties", "VpcConfig", "Subnets")
+				env = map[string]string{}
+				for _, e := range get(res, "APIBuildProject", "Properties", "Environment", "EnvironmentVariables").([]any) {
+					env[fmt.Sprint(get(e, "Name"))] = strings.Replace(fmt.Sprint(get(e, "Value")), "map[Fn::Sub:http://${APIALB.DNSName}:8080]", "http://tsa-APIALB-1234567890.us-east-1.elb.amazonaws.com:8080", 1)
+				}
+			}
+			if fmt.Sprint(vpc) != "[map[Ref:PrivateSubnetA] map[Ref:PrivateSubnetB]]" {
+				t.Errorf("deploystep does not run in the private subnets: %v", vpc)
+			}
+			eq("TEST_LISTENER_URL", env["TEST_LISTENER_URL"], "http://tsa-APIALB-1234567890.us-east-1.elb.amazonaws.com:8080")
+			if want := ""; pause {
+				want = `curl -fsS --max-time 10 "$TEST_LISTENER_URL/api/health"`
+				eq("HOOK_COMMAND", env["HOOK_COMMAND"], want)
+			} else {
+				eq("HOOK_COMMAND", env["HOOK_COMMAND"], want)
+			}
+		})
+	}
+}
+
+// words prints values with spaces between them.
+func words(vs ...any) string { return strings.TrimSpace(fmt.Sprintln(vs...)) }
+
+// userParameters decodes the Invoke action's UserParameters (a Fn::Sub of a JSON object) with
+// realistic values, and checks that they make valid settings.
+func userParameters(t *testing.T, up any) map[string]string {
+	t.Helper()
+	sub, _ := get(up, "Fn::Sub").([]any)
+	if len(sub) != 2 {
+		t.Fatalf("UserParameters is not a Fn::Sub with variables: %v", up)
+	}
+	vars := sub[1].(map[string]any)
+	raw := regexp.MustCompile(`\$\{[A-Za-z]+\}`).ReplaceAllStringFunc(sub[0].(string), func(s string) string {
+		name := s[2 : len(s)-1]
+		val := map[string]string{"Cluster": "tsa-gallery", "Service": "api", "Distribution": "E2QWRUHAPOMQZL"}[name]
+		if m, ok := vars[name].(map[string]any); ok && m["Fn::Sub"] == "http://${APIALB.DNSName}:8080" {
+			val = "http://tsa-APIALB-1234567890.us-east-1.elb.amazonaws.com:8080"
+		} else if s, ok := vars[name].(string); ok {
+			val = s
+		}
+		return val
+	})
+	raw = strings.Replace(raw, "#{BuildVariables.IMAGE}", demoImage, 1)
+	var env map[string]string
+	if err := json.Unmarshal([]byte(raw), &env); err != nil {
+		t.Fatalf("UserParameters %q is not a JSON object of strings: %v", raw, err)
+	}
+	if len(raw) > 1000 {
+		t.Errorf("UserParameters is %d characters; CodePipeline takes 1000", len(raw))
+	}
+	s, err := deploy.LoadSettings(context.Background(), envconfig.MapLookuper(env))
+	if err == nil {
+		err = s.Validate()
+	}
+	if err != nil {
+		t.Fatalf("UserParameters do not make valid settings: %v", err)
+	}
+	return env
+}
