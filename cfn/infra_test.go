@@ -10,6 +10,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,6 +19,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -546,8 +549,44 @@ func script(bs buildspec) string {
 	return b.String()
 }
 
-// TestBuildspecRuns executes the buildspec's commands against the simulator: docker and aws are
-// PATH shims (no Docker engine, no S3 here), deploystep is the real binary.
+// runBuildspec executes the buildspec's commands against sim: docker and aws are PATH shims (no
+// Docker engine, no S3 here), deploystep is the real binary. It returns deploystep's and the
+// shell's output, the shims' call log and the shell's error.
+func runBuildspec(t *testing.T, sim *awsim.Server, failBuild bool, extraEnv ...string) (string, string, error) {
+	src, shims := t.TempDir(), t.TempDir()
+	calls := filepath.Join(shims, "calls.log")
+	dockerExit := "0"
+	if failBuild {
+		dockerExit = `$( [ "$1" = build ] && echo 1 || echo 0 )`
+	}
+	os.WriteFile(filepath.Join(shims, "docker"), []byte("#!/bin/sh\necho \"docker $*\" >> "+calls+"\ncat >/dev/null 2>&1 || true\nexit "+dockerExit+"\n"), 0o755)
+	os.WriteFile(filepath.Join(shims, "aws"), []byte(`#!/bin/sh
+echo "aws $*" >> `+calls+`
+case "$1 $2" in
+  "ecr get-login-password") echo simulated-ecr-password ;;
+  "s3 cp") for a; do last=$prev; prev=$a; done; cp "`+testtool.Binary(t)+`" "$prev" ;;
+  *) echo "aws shim: unexpected $*" >&2; exit 1 ;;
+esac
+`), 0o755)
+	cmd := exec.Command("bash", "-c", script(readBuildspec(t)))
+	cmd.Dir = src
+	cmd.Env = append(sim.Env(), "HOME="+os.TempDir(), "PATH="+shims+":"+os.Getenv("PATH"), "CODEBUILD_SRC_DIR="+src,
+		"CLUSTER="+awsim.DemoCluster, "SERVICE="+awsim.DemoService, "DISTRIBUTIONID="+awsim.DemoDistribution,
+		"CODEBUILD_RESOLVED_SOURCE_VERSION="+awsim.DemoTag+"9d8e7f6a5b4c3d2e1f0a9b8c7d6e5f4a3b2c1",
+		"CODEBUILD_BUILD_ID=tsa-gallery-api:5e6f7a8b-0000-4000-8000-000000000001",
+		"REPOSITORY_URI=123456789012.dkr.ecr.us-east-1.amazonaws.com/"+awsim.DemoRepository,
+		"DEPLOY_PATH=codebuild", "DEPLOYSTEP_URL=s3://deploystep-artifacts/deploystep/deploystep-linux-arm64",
+		"POLL_INTERVAL=250ms")
+	cmd.Env = append(cmd.Env, extraEnv...)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	err := cmd.Run()
+	log, _ := os.ReadFile(calls)
+	return out.String(), string(log), err
+}
+
+// TestBuildspecRuns runs the buildspec: a successful build deploys with IMAGE; a failed one
+// pushes and deploys nothing.
 func TestBuildspecRuns(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
@@ -557,57 +596,99 @@ func TestBuildspecRuns(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			sim := testtool.Sim(t, awsim.DemoConfig(awsim.Success, time.Second, 500*time.Millisecond))
-			src, shims := t.TempDir(), t.TempDir()
-			calls := filepath.Join(shims, "calls.log")
-			dockerExit := "0"
+			out, log, err := runBuildspec(t, sim, tc.failBuild)
 			if tc.failBuild {
-				dockerExit = `$( [ "$1" = build ] && echo 1 || echo 0 )`
-			}
-			os.WriteFile(filepath.Join(shims, "docker"), []byte("#!/bin/sh\necho \"docker $*\" >> "+calls+"\ncat >/dev/null 2>&1 || true\nexit "+dockerExit+"\n"), 0o755)
-			os.WriteFile(filepath.Join(shims, "aws"), []byte(`#!/bin/sh
-echo "aws $*" >> `+calls+`
-case "$1 $2" in
-  "ecr get-login-password") echo simulated-ecr-password ;;
-  "s3 cp") for a; do last=$prev; prev=$a; done; cp "`+testtool.Binary(t)+`" "$prev" ;;
-  *) echo "aws shim: unexpected $*" >&2; exit 1 ;;
-esac
-`), 0o755)
-			cmd := exec.Command("bash", "-c", script(readBuildspec(t)))
-			cmd.Dir = src
-			cmd.Env = append(sim.Env(), "HOME="+os.TempDir(), "PATH="+shims+":"+os.Getenv("PATH"), "CODEBUILD_SRC_DIR="+src,
-				"CLUSTER="+awsim.DemoCluster, "SERVICE="+awsim.DemoService, "DISTRIBUTIONID="+awsim.DemoDistribution,
-				"CODEBUILD_RESOLVED_SOURCE_VERSION="+awsim.DemoTag+"9d8e7f6a5b4c3d2e1f0a9b8c7d6e5f4a3b2c1",
-				"CODEBUILD_BUILD_ID=tsa-gallery-api:5e6f7a8b-0000-4000-8000-000000000001",
-				"REPOSITORY_URI=123456789012.dkr.ecr.us-east-1.amazonaws.com/"+awsim.DemoRepository,
-				"DEPLOY_PATH=codebuild", "DEPLOYSTEP_URL=s3://deploystep-artifacts/deploystep/deploystep-linux-arm64",
-				"POLL_INTERVAL=250ms")
-			var out bytes.Buffer
-			cmd.Stdout, cmd.Stderr = &out, &out
-			err := cmd.Run()
-			log, _ := os.ReadFile(calls)
-			if tc.failBuild {
-				if err == nil || strings.Contains(string(log), "docker push") || len(sim.Calls()) != 0 {
-					t.Fatalf("a failed build pushed or deployed: %v\n%s\n%s", err, out.String(), log)
+				if err == nil || strings.Contains(log, "docker push") || len(sim.Calls()) != 0 {
+					t.Fatalf("a failed build pushed or deployed: %v\n%s\n%s", err, out, log)
 				}
 				return
 			}
 			if err != nil {
-				t.Fatalf("buildspec failed: %v\n%s\n%s", err, out.String(), log)
+				t.Fatalf("buildspec failed: %v\n%s\n%s", err, out, log)
 			}
 			image := "123456789012.dkr.ecr.us-east-1.amazonaws.com/" + awsim.DemoRepository + ":" + awsim.DemoTag
 			for _, want := range []string{"aws s3 cp --only-show-errors s3://deploystep-artifacts/", "aws ecr get-login-password --region us-east-1",
 				"docker login --username AWS --password-stdin 123456789012.dkr.ecr.us-east-1.amazonaws.com",
 				"docker build -t 123456789012.dkr.ecr.us-east-1.amazonaws.com/tsa/gallery:latest -t " + image, "docker push " + image} {
-				if !strings.Contains(string(log), want) {
+				if !strings.Contains(log, want) {
 					t.Errorf("no %q in the shim log:\n%s", want, log)
 				}
 			}
-			if !strings.Contains(out.String(), image+" is sha256:") || !strings.Contains(out.String(), "summary: succeeded") {
-				t.Errorf("deploystep did not run with IMAGE=%s:\n%s", image, out.String())
+			if !strings.Contains(out, image+" is sha256:") || !strings.Contains(out, "summary: succeeded") {
+				t.Errorf("deploystep did not run with IMAGE=%s:\n%s", image, out)
 			}
 			e := sim.Effects()
 			if e.Deployments[awsim.DemoCluster+"/"+awsim.DemoService] != 1 || e.Invalidations[awsim.DemoDistribution] != 1 {
-				t.Errorf("effects %+v\n%s", e, out.String())
+				t.Errorf("effects %+v\n%s", e, out)
+			}
+		})
+	}
+}
+
+// TestBuildspecSmokeTestGatesTraffic runs the buildspec with the environment the BLUE_GREEN +
+// PauseForTests variant gives the build (HOOK_COMMAND exactly as rendered, curl against the test
+// listener) on a deployment that pauses at POST_TEST_TRAFFIC_SHIFT. The test listener is a local
+// server standing for the green revision: 200 continues the deployment, 502 rolls it back.
+func TestBuildspecSmokeTestGatesTraffic(t *testing.T) {
+	t.Parallel()
+	testtool.Find(t, "curl", "apt-get install curl (.ci/run does)")
+	_, vs := renderAll(t)
+	var hook string
+	for _, v := range vs {
+		if v.Name == "bluegreen-codebuild" {
+			for _, e := range get(v.Doc, "Resources", "APIBuildProject", "Properties", "Environment", "EnvironmentVariables").([]any) {
+				if get(e, "Name") == "HOOK_COMMAND" {
+					hook = get(e, "Value").(string)
+				}
+			}
+		}
+	}
+	if hook == "" {
+		t.Fatal("the bluegreen-codebuild variant sets no HOOK_COMMAND")
+	}
+	for _, tc := range []struct {
+		name   string
+		status int
+		exit   int
+		want   []string
+	}{
+		{"green answers 200", 200, 0, []string{"HOOK_COMMAND passed: ContinueServiceDeployment CONTINUE", "summary: succeeded"}},
+		{"green answers 502", 502, 1, []string{"The requested URL returned error: 502", "ContinueServiceDeployment ROLLBACK", "rolled back at the PAUSE hook of POST_TEST_TRAFFIC_SHIFT"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			var paths []string
+			var mu sync.Mutex
+			green := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				mu.Lock()
+				paths = append(paths, r.URL.Path)
+				mu.Unlock()
+				w.WriteHeader(tc.status)
+				fmt.Fprintf(w, `{"status":"ok","version":"%s"}`, awsim.DemoTag)
+			}))
+			defer green.Close()
+			cfg := awsim.DemoConfig(awsim.Paused, 2*time.Second, 500*time.Millisecond)
+			cfg.Clusters[0].Services[0].BakeTime = awsim.Duration(time.Second)
+			sim := testtool.Sim(t, cfg)
+			out, log, err := runBuildspec(t, sim, false, "TEST_LISTENER_URL="+green.URL, "HOOK_COMMAND="+hook)
+			code := 0
+			if exit, ok := err.(*exec.ExitError); ok {
+				code = exit.ExitCode()
+			} else if err != nil {
+				t.Fatal(err)
+			}
+			if code != tc.exit {
+				t.Fatalf("buildspec exit %d, want %d\n%s\n%s", code, tc.exit, out, log)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(out, w) {
+					t.Errorf("no %q in\n%s", w, out)
+				}
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if len(paths) != 1 || paths[0] != "/api/health" {
+				t.Errorf("the test listener saw %v; want one GET /api/health", paths)
 			}
 		})
 	}
