@@ -77,8 +77,11 @@ type ServiceSpec struct {
 	// PauseAt is a lifecycle stage with a PAUSE hook, like POST_TEST_TRAFFIC_SHIFT.
 	PauseAt string `json:"pauseAt,omitempty"`
 	// Alarms names the deployment's CloudWatch alarms (with rollback).
-	Alarms   []string `json:"alarms,omitempty"`
-	Scenario Scenario `json:"scenario"`
+	Alarms []string `json:"alarms,omitempty"`
+	// OriginStatus is the HTTP status the service's new revision answers through a
+	// distribution's edge (default: 200 with its version); origin-502 sets 502.
+	OriginStatus int      `json:"originStatus,omitempty"`
+	Scenario     Scenario `json:"scenario"`
 }
 
 // Scenario kinds.
@@ -129,6 +132,14 @@ type DistributionSpec struct {
 	ID string `json:"id"`
 	// InvalidationTime is how long an invalidation stays InProgress. Default 1s.
 	InvalidationTime Duration `json:"invalidationTime,omitempty"`
+	// The edge (edge.go): CacheTTL is how long a 2xx/3xx answer stays cached per path (0: not
+	// cached, like the Managed-CachingDisabled policy); ErrorTTL the same for 4xx/5xx (default
+	// 10s, CloudFront's); Origin the "cluster/service" behind it (default the first service);
+	// Warm the paths in the cache when the world starts (the previous release's answers).
+	CacheTTL Duration `json:"cacheTTL,omitempty"`
+	ErrorTTL Duration `json:"errorTTL,omitempty"`
+	Origin   string   `json:"origin,omitempty"`
+	Warm     []string `json:"warm,omitempty"`
 }
 
 // Fault is what is injected into matching requests; rates are probabilities in [0, 1].
@@ -247,6 +258,10 @@ func Start(cfg Config, port int) (*Server, error) {
 	s.url = "http://" + ln.Addr().String()
 	s.http = &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
 	go s.http.Serve(ln) //nolint:errcheck // returns on Close
+	if err := s.startEdges(); err != nil {
+		s.Close()
+		return nil, err
+	}
 	return s, nil
 }
 
@@ -293,6 +308,7 @@ func (s *Server) Close() error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
+	s.closeEdges(ctx)
 	return s.http.Shutdown(ctx)
 }
 

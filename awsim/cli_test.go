@@ -45,10 +45,19 @@ func TestCLISeedLinesSucceed(t *testing.T) {
 	t.Parallel()
 	// The rollout outlasts the CLI's start-up even on a loaded machine, so the waiter must poll,
 	// sleep its 15 s, and poll again: one cycle.
+	// curl reads the distribution's edge before and after: the previous release from the cache,
+	// then, once the CLI's invalidation completed, the new version from the origin.
 	sim := start(t, awsim.DemoConfig(awsim.Success, 6*time.Second, time.Second))
-	out, err := bash(t, cliEnv(t, sim), 2*time.Minute, seedLines)
+	testtool.Find(t, "curl", "apt-get install curl (.ci/run does)")
+	edge := "curl -sS -D - " + sim.EdgeURL(awsim.DemoDistribution) + "/api/health; echo\n"
+	out, err := bash(t, cliEnv(t, sim), 2*time.Minute, edge+seedLines+edge)
 	if err != nil {
 		t.Fatalf("seed lines failed: %v\n%s", err, out)
+	}
+	before, after, _ := strings.Cut(out, "invalidation I")
+	if !strings.Contains(before, "X-Cache: Hit from cloudfront") || !strings.Contains(before, `"version":"sha-`) ||
+		!strings.Contains(after, "X-Cache: Miss from cloudfront") || !strings.Contains(after, `"version":"`+awsim.DemoTag+`"`) {
+		t.Errorf("the edge did not serve the cached previous release, then the new one:\n%s", out)
 	}
 	e := sim.Effects()
 	if e.Deployments[awsim.DemoCluster+"/"+awsim.DemoService] != 1 || e.Invalidations[awsim.DemoDistribution] != 1 {

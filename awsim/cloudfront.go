@@ -15,12 +15,14 @@ const cfNS = "http://cloudfront.amazonaws.com/doc/2020-05-31/"
 type cfWorld struct {
 	s     *Server
 	dists map[string]*distribution
+	order []string // distribution ids as configured
 }
 
 type distribution struct {
 	spec          DistributionSpec
 	invalidations []*invalidation
 	byRef         map[string]*invalidation
+	edge          *edge // the viewer-facing listener (edge.go), once served
 }
 
 type invalidation struct {
@@ -43,6 +45,7 @@ func newCloudFront(s *Server, specs []DistributionSpec) *cfWorld {
 			d.InvalidationTime = Duration(time.Second)
 		}
 		w.dists[d.ID] = &distribution{spec: d, byRef: map[string]*invalidation{}}
+		w.order = append(w.order, d.ID)
 	}
 	return w
 }

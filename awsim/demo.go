@@ -11,18 +11,40 @@ const (
 	DemoDistribution = "E2DEMO0DIST0AB"
 )
 
+// Edge scenarios of the demo world: the rollout succeeds, the edge is what goes wrong.
+const (
+	// StaleEdge: the release's invalidation does not cover the verified path (the demo wrapper
+	// invalidates /static/* only), so the edge keeps serving the previous version from its cache.
+	StaleEdge = "stale-edge"
+	// Origin502: the new revision answers 502 through the edge although its deployment completes.
+	Origin502 = "origin-502"
+)
+
+// DemoEdgeTTL is how long the demo distribution's edge caches an answer: longer than any run,
+// so only an invalidation brings the new version.
+const DemoEdgeTTL = time.Hour
+
 // DemoConfig is a world with the lab's cluster, service, repository and distribution, where a
-// rollout takes rollout and an invalidation takes invalidation.
+// rollout takes rollout and an invalidation takes invalidation. The distribution's edge caches
+// answers for DemoEdgeTTL and starts with the previous release's /api/health in its cache.
 func DemoConfig(kind string, rollout, invalidation time.Duration) Config {
+	svc := ServiceSpec{
+		Name: DemoService, DesiredCount: 2, Image: DemoRepository + ":" + DemoTag, CircuitBreaker: true,
+		Scenario: Scenario{Kind: kind, Rollout: Duration(rollout)},
+	}
+	switch kind {
+	case StaleEdge:
+		svc.Scenario.Kind = Success
+	case Origin502:
+		svc.Scenario.Kind, svc.OriginStatus = Success, 502
+	}
 	return Config{
-		Clusters: []ClusterSpec{{Name: DemoCluster, Services: []ServiceSpec{{
-			Name: DemoService, DesiredCount: 2, Image: DemoRepository + ":" + DemoTag, CircuitBreaker: true,
-			Scenario: Scenario{Kind: kind, Rollout: Duration(rollout)},
-		}}}},
+		Clusters: []ClusterSpec{{Name: DemoCluster, Services: []ServiceSpec{svc}}},
 		Repositories: []RepositorySpec{{Name: DemoRepository, Images: []ImageSpec{
 			{Tags: []string{DemoTag, "latest"}},
 			{Tags: []string{"0a1b2c3"}},
 		}}},
-		Distributions: []DistributionSpec{{ID: DemoDistribution, InvalidationTime: Duration(invalidation)}},
+		Distributions: []DistributionSpec{{ID: DemoDistribution, InvalidationTime: Duration(invalidation),
+			CacheTTL: Duration(DemoEdgeTTL), Warm: []string{"/api/health"}}},
 	}
 }

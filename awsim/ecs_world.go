@@ -37,6 +37,7 @@ type service struct {
 	events      []ecsEvent    // oldest first
 	tl          *timeline
 	tags        map[string]string
+	initial     *deployment // the deployment the world starts with (the release before this one)
 }
 
 type deployment struct {
@@ -143,6 +144,7 @@ func newECS(s *Server, specs []ClusterSpec) (*ecsWorld, error) {
 			d.pending = 0
 			svc.deployments = []*deployment{d}
 			svc.history = []*deployment{d}
+			svc.initial = d
 			w.newServiceDeployment(svc, d, nil, now.Add(-24*time.Hour)).set("SUCCESSFUL", "Service deployment succeeded.", now.Add(-23*time.Hour))
 			w.event(svc, now.Add(-23*time.Hour), "(service %s) has reached a steady state.", ss.Name)
 			cl.services[ss.Name] = svc

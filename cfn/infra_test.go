@@ -454,7 +454,7 @@ func TestInfraWiring(t *testing.T) {
 	for _, v := range resources.path("APIBuildProject", "Properties", "Environment", "EnvironmentVariables").Content {
 		env[(&node{v}).path("Name").str()] = true
 	}
-	for _, want := range []string{"CLUSTER", "SERVICE", "DISTRIBUTIONID", "REPOSITORY_URI", "DEPLOY_PATH", "DEPLOYSTEP_URL"} {
+	for _, want := range []string{"CLUSTER", "SERVICE", "DISTRIBUTIONID", "REPOSITORY_URI", "DEPLOY_PATH", "DEPLOYSTEP_URL", "VERIFY_URL"} {
 		if !env[want] {
 			t.Errorf("APIBuildProject does not set %s", want)
 		}
@@ -473,7 +473,7 @@ func TestInfraWiring(t *testing.T) {
 	}
 	raw := up.Content[0].Value
 	raw = regexp.MustCompile(`\$\{[A-Za-z]+\}`).ReplaceAllStringFunc(raw, func(v string) string {
-		return map[string]string{"${Cluster}": "tsa-gallery", "${Service}": "api", "${Distribution}": "E2QWRUHAPOMQZL"}[v]
+		return map[string]string{"${Cluster}": "tsa-gallery", "${Service}": "api", "${Distribution}": "E2QWRUHAPOMQZL", "${Domain}": "d111111abcdef8.cloudfront.net"}[v]
 	})
 	raw = strings.Replace(raw, "#{BuildVariables.IMAGE}", demoImage, 1)
 	var params2 map[string]string
@@ -609,7 +609,7 @@ func TestBuildspecRuns(t *testing.T) {
 			image := "123456789012.dkr.ecr.us-east-1.amazonaws.com/" + awsim.DemoRepository + ":" + awsim.DemoTag
 			for _, want := range []string{"aws s3 cp --only-show-errors s3://deploystep-artifacts/", "aws ecr get-login-password --region us-east-1",
 				"docker login --username AWS --password-stdin 123456789012.dkr.ecr.us-east-1.amazonaws.com",
-				"docker build -t 123456789012.dkr.ecr.us-east-1.amazonaws.com/tsa/gallery:latest -t " + image, "docker push " + image} {
+				"docker build --build-arg VERSION=" + awsim.DemoTag + " -t 123456789012.dkr.ecr.us-east-1.amazonaws.com/tsa/gallery:latest -t " + image, "docker push " + image} {
 				if !strings.Contains(log, want) {
 					t.Errorf("no %q in the shim log:\n%s", want, log)
 				}

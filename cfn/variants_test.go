@@ -30,6 +30,7 @@ func TestInfraVariantsWiring(t *testing.T) {
 				}
 			}
 			strategy, lambda := v.Params["DeploymentStrategy"], v.Params["DeployPath"] == "lambda"
+			verifyURL(t, res, lambda)
 			shifts, pause := strategy != "ROLLING", strategy != "ROLLING" && v.Params["PauseForTests"] == "true"
 			dc := get(res, "APIService", "Properties", "DeploymentConfiguration")
 			lb := get(res, "APIService", "Properties", "LoadBalancers", "0")
@@ -155,6 +156,26 @@ func TestInfraVariantsWiring(t *testing.T) {
 	}
 }
 
+// verifyURL checks that deploystep, where it runs, proves the release through the distribution:
+// VERIFY_URL is https://<the distribution's domain>/api/health, the target group's health path.
+func verifyURL(t *testing.T, res map[string]any, lambda bool) {
+	t.Helper()
+	want := "https://d111111abcdef8.cloudfront.net" + fmt.Sprint(get(res, "APIALBTG", "Properties", "HealthCheckPath"))
+	var got string
+	if lambda {
+		got = userParameters(t, get(res, "APIPipeline", "Properties", "Stages", "2", "Actions", "0", "Configuration", "UserParameters"))["VERIFY_URL"]
+	} else {
+		for _, e := range get(res, "APIBuildProject", "Properties", "Environment", "EnvironmentVariables").([]any) {
+			if get(e, "Name") == "VERIFY_URL" {
+				got = strings.Replace(fmt.Sprint(get(e, "Value", "Fn::Sub")), "${CFDistribution.DomainName}", "d111111abcdef8.cloudfront.net", 1)
+			}
+		}
+	}
+	if got != want {
+		t.Errorf("VERIFY_URL = %q, want %q", got, want)
+	}
+}
+
 // words prints values with spaces between them.
 func words(vs ...any) string { return strings.TrimSpace(fmt.Sprintln(vs...)) }
 
@@ -172,6 +193,8 @@ func userParameters(t *testing.T, up any) map[string]string {
 		val := map[string]string{"Cluster": "tsa-gallery", "Service": "api", "Distribution": "E2QWRUHAPOMQZL"}[name]
 		if m, ok := vars[name].(map[string]any); ok && m["Fn::Sub"] == "http://${APIALB.DNSName}:8080" {
 			val = "http://tsa-APIALB-1234567890.us-east-1.elb.amazonaws.com:8080"
+		} else if refTo(vars[name], "CFDistribution") && fmt.Sprint(vars[name]) == "map[Fn::GetAtt:[CFDistribution DomainName]]" {
+			val = "d111111abcdef8.cloudfront.net"
 		} else if s, ok := vars[name].(string); ok {
 			val = s
 		}

@@ -43,6 +43,7 @@ func NewEngine(cfg aws.Config, s Settings, r Reporter) *Engine {
 		ECS:        ecs.NewFromConfig(cfg),
 		ECR:        ecr.NewFromConfig(ecrCfg),
 		CloudFront: cloudfront.NewFromConfig(cfg),
+		Edge:       NewEdgeClient(cfg.HTTPClient),
 		Report:     r,
 	}
 }

@@ -1,6 +1,6 @@
 // Package deploy is deploystep's engine: it finishes a container release on AWS by checking the
-// pushed ECR image, forcing a new ECS deployment, following that deployment to the end, and
-// invalidating CloudFront.
+// pushed ECR image, forcing a new ECS deployment, following that deployment to the end,
+// invalidating CloudFront, and proving through the edge that the new version is served.
 //
 // Data flows one way:
 //
@@ -13,7 +13,9 @@
 //	    run marker tagged on each service. The same step again is the same release and resumes;
 //	    another step in the same build is another release.
 //	  - Engine.Run (engine.go) walks the phases of a State: preflight → image → deploy → follow →
-//	    invalidate → wait → done. The preflight is verify (verify.go): the cluster, each service
+//	    invalidate → wait → verify → done (verify only with VERIFY_URL: edge.go GETs each URL,
+//	    through a client that refuses other schemes, metadata addresses and large bodies, until it
+//	    answers 2xx with the expected version; VERIFY_TIMEOUT is kept in the State). The preflight is verify (verify.go): the cluster, each service
 //	    (ACTIVE, ECS controller) and each distribution, checked by pure functions of what was read
 //	    before anything changes; the dry run reports the same checks. State is everything a later
 //	    invocation needs to resume, so the Lambda mode (lambda.go) carries it across invocations

@@ -74,6 +74,9 @@ func (e *Engine) DryRun(ctx context.Context, st *State, creds aws.CredentialsPro
 			}
 		}
 	}
+	if len(e.Settings.VerifyURLs) > 0 {
+		e.dryRunEdge(ctx)
+	}
 	e.emit(Event{Kind: KindPlan, Message: e.plan(st, controllers)})
 	if len(failed) > 0 {
 		return newError(ErrConfig, "dry run: %d check(s) failed: %s", len(failed), strings.Join(failed, "; "))
@@ -107,6 +110,20 @@ func (e *Engine) plan(st *State, controllers map[string]string) string {
 	} else {
 		fmt.Fprintf(&b, "\n  4. invalidation: %s on %s, CallerReference %s, then wait until Completed",
 			strings.Join(e.Settings.Paths, " "), strings.Join(e.Settings.Distributions, ", "), st.Run.CallerRef)
+	}
+	if len(e.Settings.VerifyURLs) > 0 {
+		var urls []string
+		for _, u := range e.Settings.VerifyURLs {
+			urls = append(urls, redactURL(u))
+		}
+		want := "status 2xx (no VERIFY_EXPECT, no IMAGE tag)"
+		if x := e.Settings.Expected(); x != "" {
+			want = "status 2xx with version " + x
+			if e.Settings.VerifyHeader != "" {
+				want += " in " + e.Settings.VerifyHeader
+			}
+		}
+		fmt.Fprintf(&b, "\n  5. verify:       GET %s until %s, at most %v", strings.Join(urls, ", "), want, e.Settings.VerifyTimeout)
 	}
 	fmt.Fprintf(&b, "\n  time limit:      %v", e.Settings.Timeout)
 	return b.String()

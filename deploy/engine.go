@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 	"sync"
 	"time"
@@ -22,10 +23,11 @@ const (
 	PhaseFollow     = "follow"
 	PhaseInvalidate = "invalidate"
 	PhaseWait       = "wait"
+	PhaseVerify     = "verify"
 	PhaseDone       = "done"
 )
 
-var phaseOrder = []string{PhasePreflight, PhaseImage, PhaseDeploy, PhaseFollow, PhaseInvalidate, PhaseWait}
+var phaseOrder = []string{PhasePreflight, PhaseImage, PhaseDeploy, PhaseFollow, PhaseInvalidate, PhaseWait, PhaseVerify}
 
 // State is everything a run has decided so far; a later invocation resumes from it.
 type State struct {
@@ -74,6 +76,11 @@ type State struct {
 	// the verdict that led to it.
 	Stopped map[string]bool `json:"st,omitempty"`
 	Failure string          `json:"fl,omitempty"`
+	// VerifyStarted is when edge verification began (VERIFY_TIMEOUT runs from it across
+	// invocations); Verified holds, by the index of each VERIFY_URL verified, the version it
+	// served (indexes, not URLs, keep the continuation token small).
+	VerifyStarted time.Time      `json:"vs,omitempty"`
+	Verified      map[int]string `json:"v,omitempty"`
 }
 
 // NewState is the state of a release that starts now; key names it for re-runs (the CodeBuild
@@ -97,6 +104,7 @@ func (st *State) init() {
 	ensure(&st.BakeSeen)
 	ensure(&st.Hooks)
 	ensure(&st.Stopped)
+	ensure(&st.Verified)
 }
 
 // ensure makes a nil map empty (a State decoded from a token has nil maps where it had none).
@@ -139,7 +147,9 @@ type Engine struct {
 	ECS        ECSAPI
 	ECR        ECRAPI
 	CloudFront CloudFrontAPI
-	Report     Reporter
+	// Edge fetches VERIFY_URL (NewEdgeClient); nil builds one on the default transport.
+	Edge   *http.Client
+	Report Reporter
 	// ReadGap is the least time between two ECS reads (the per-cluster read budget of one a
 	// second); default 1.02s, a margin for timer and network jitter.
 	ReadGap time.Duration
@@ -210,12 +220,14 @@ func (e *Engine) Run(outer context.Context, st *State) error {
 		case PhaseFollow:
 			err, next = e.follow(ctx, st), PhaseInvalidate
 			if e.Settings.SkipInvalidation {
-				next = PhaseDone
+				next = e.afterInvalidations()
 			}
 		case PhaseInvalidate:
 			err, next = e.createInvalidations(ctx, st), PhaseWait
 		case PhaseWait:
-			err = e.waitInvalidations(ctx, st)
+			err, next = e.waitInvalidations(ctx, st), e.afterInvalidations()
+		case PhaseVerify:
+			err = e.verifyEdge(ctx, st)
 		default:
 			return newError(ErrConfig, "unknown phase %q in state", phase)
 		}
@@ -242,6 +254,14 @@ func (e *Engine) Run(outer context.Context, st *State) error {
 		st.Phase = next
 	}
 	return nil
+}
+
+// afterInvalidations is the phase after the invalidations: edge verification when VERIFY_URL is set.
+func (e *Engine) afterInvalidations() string {
+	if len(e.Settings.VerifyURLs) > 0 {
+		return PhaseVerify
+	}
+	return PhaseDone
 }
 
 // interpret turns a context ending into the error of its class, saying what was left in
@@ -289,16 +309,27 @@ func (e *Engine) leftInFlight(st *State) string {
 			}
 		}
 	}
+	if st.Phase == PhaseVerify {
+		e.mu.Lock()
+		parts = append(parts, "edge verification waiting for "+e.waiting["edge"])
+		e.mu.Unlock()
+	}
 	return strings.Join(parts, "; ")
 }
 
 // Result reports the end of a run and returns its summary.
 func (e *Engine) Result(st *State, err error) Summary {
 	s := Summary{Result: "succeeded", ExitCode: ExitCode(err), Seconds: e.now().Sub(st.Started).Seconds(),
-		Phases: st.Phases, Digest: st.Digest, Deployments: st.Deployments, Invalidations: st.Invalidations}
+		Phases: st.Phases, Digest: st.Digest, Deployments: st.Deployments, Invalidations: st.Invalidations,
+		VerifiedVersion: verifiedVersion(e.Settings, st)}
 	msg := "release finished: deployments completed"
 	if !e.Settings.SkipInvalidation {
 		msg += ", invalidations completed"
+	}
+	if s.VerifiedVersion != "" {
+		msg += ", the edge serves version " + s.VerifiedVersion
+	} else if len(e.Settings.VerifyURLs) > 0 && len(st.Verified) == len(e.Settings.VerifyURLs) {
+		msg += ", the edge answers 2xx"
 	}
 	if e.Settings.DryRun {
 		s.Result, msg = "dry run passed", "dry run: every check passed; nothing was changed"

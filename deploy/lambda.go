@@ -243,6 +243,9 @@ func (h *Handler) finish(ctx context.Context, log Reporter, jobID string, e *Eng
 	if v := joinMap(sum.Invalidations); v != "" {
 		vars["InvalidationIds"] = v
 	}
+	if sum.VerifiedVersion != "" {
+		vars["VerifiedVersion"] = sum.VerifiedVersion
+	}
 	summary := fmt.Sprintf("deploystep: %s in %.0fs; deployments %s", sum.Result, sum.Seconds, joinMap(sum.Deployments))
 	if v := joinMap(sum.Invalidations); v != "" {
 		summary += "; invalidations " + v

@@ -59,7 +59,10 @@ type Summary struct {
 	Digest        string             `json:"digest,omitempty"`
 	Deployments   map[string]string  `json:"deployments,omitempty"`
 	Invalidations map[string]string  `json:"invalidations,omitempty"`
-	Error         string             `json:"error,omitempty"`
+	// VerifiedVersion is the version the edge served at the first VERIFY_URL, once every URL
+	// was verified (empty without VERIFY_URL, or for a status-only check of a body with no version).
+	VerifiedVersion string `json:"verifiedVersion,omitempty"`
+	Error           string `json:"error,omitempty"`
 }
 
 // Reporter receives the engine's events; it owns the output.
@@ -148,6 +151,9 @@ func formatSummary(s *Summary) string {
 	}
 	for _, k := range slices.Sorted(maps.Keys(s.Invalidations)) {
 		fmt.Fprintf(&b, "\n  invalidation:  %s %s", k, s.Invalidations[k])
+	}
+	if s.VerifiedVersion != "" {
+		fmt.Fprintf(&b, "\n  edge serves:   %s", s.VerifiedVersion)
 	}
 	return b.String()
 }

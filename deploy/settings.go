@@ -50,6 +50,13 @@ type Settings struct {
 	// ActionTimeout bounds a whole CodePipeline action across invocations (Lambda mode; default
 	// 1h). Zero means not set.
 	ActionTimeout time.Duration `env:"ACTION_TIMEOUT"`
+	// VerifyURLs are fetched after the invalidations complete until each answers 2xx with
+	// VerifyExpect (default: IMAGE's tag) in its body or in the VerifyHeader header, for at
+	// most VerifyTimeout (edge.go).
+	VerifyURLs    []string      `env:"VERIFY_URL"`
+	VerifyExpect  string        `env:"VERIFY_EXPECT"`
+	VerifyHeader  string        `env:"VERIFY_HEADER"`
+	VerifyTimeout time.Duration `env:"VERIFY_TIMEOUT, default=2m"`
 }
 
 // Default limits, when DEPLOY_TIMEOUT and ACTION_TIMEOUT are not set.
@@ -131,7 +138,20 @@ func LoadSettings(ctx context.Context, l envconfig.Lookuper) (Settings, error) {
 		s.Distributions[i] = distributionFromARN(d)
 	}
 	s.Paths = trimAll(s.Paths)
+	s.VerifyURLs = trimAll(s.VerifyURLs)
 	return s, nil
+}
+
+// Expected is the version the edge must serve: VERIFY_EXPECT, else IMAGE's tag ("" when
+// neither is set, or IMAGE names a digest: the check is then status-only).
+func (s *Settings) Expected() string {
+	if s.VerifyExpect != "" {
+		return s.VerifyExpect
+	}
+	if ref, err := ParseImage(s.Image); err == nil {
+		return ref.Tag
+	}
+	return ""
 }
 
 func trimAll(in []string) []string {
@@ -219,6 +239,26 @@ func (s *Settings) Validate() error {
 	}
 	if s.ActionTimeout < 0 || s.ActionTimeout > 24*time.Hour {
 		add("ACTION_TIMEOUT must be between 0 and 24h (CodePipeline's limit), got %v", s.ActionTimeout)
+	}
+	if len(s.VerifyURLs) > maxVerifyURLs {
+		add("VERIFY_URL lists %d URLs; at most %d", len(s.VerifyURLs), maxVerifyURLs)
+	}
+	for _, u := range s.VerifyURLs {
+		if err := checkVerifyURL(u); err != "" {
+			add("VERIFY_URL: %s", err)
+		}
+	}
+	if seen := dup(s.VerifyURLs); seen != "" {
+		add("VERIFY_URL lists %s twice", redactURL(seen))
+	}
+	if s.VerifyHeader != "" && !headerNameRE.MatchString(s.VerifyHeader) {
+		add("VERIFY_HEADER %q is not an HTTP header name", clip(s.VerifyHeader))
+	}
+	if len(s.VerifyExpect) > 256 || strings.ContainsAny(s.VerifyExpect, "\r\n") {
+		add("VERIFY_EXPECT must be one line of at most 256 characters")
+	}
+	if s.VerifyTimeout < time.Second || s.VerifyTimeout > time.Hour {
+		add("VERIFY_TIMEOUT must be between 1s and 1h, got %v", s.VerifyTimeout)
 	}
 	if len(problems) > 0 {
 		return newError(ErrConfig, "configuration: %s", strings.Join(problems, "; "))

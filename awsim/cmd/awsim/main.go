@@ -27,7 +27,7 @@ import (
 
 func main() {
 	configPath := flag.String("config", "", "world as JSON (awsim.Config); default: the demo world")
-	scenario := flag.String("scenario", awsim.Success, "scenario of the demo world: success, rollback, crashloop, never, wrongdigest, foreign; with a strategy that shifts traffic: bluegreen, linear, canary, paused, alarm-rollback")
+	scenario := flag.String("scenario", awsim.Success, "scenario of the demo world: success, rollback, crashloop, never, wrongdigest, foreign; with a strategy that shifts traffic: bluegreen, linear, canary, paused, alarm-rollback; at the edge: stale-edge, origin-502")
 	rollout := flag.Duration("rollout", 6*time.Second, "rollout duration of the demo world")
 	invalidation := flag.Duration("invalidation", 3*time.Second, "invalidation duration of the demo world")
 	port := flag.Int("port", 0, "port on 127.0.0.1 (0: a free one)")
@@ -60,7 +60,7 @@ func main() {
 	code := 0
 	if args := flag.Args(); len(args) > 0 {
 		fmt.Fprintf(os.Stderr, "awsim: serving %s (scenario %s) for: %v\n", sim.URL(), *scenario, args)
-		code = run(sim, args, demo, *lifetime)
+		code = run(sim, args, demo, *scenario, *lifetime)
 		printEffects(sim)
 	} else {
 		fmt.Println(sim.URL())
@@ -81,7 +81,7 @@ func main() {
 	os.Exit(code)
 }
 
-func run(sim *awsim.Server, args []string, demo bool, lifetime time.Duration) int {
+func run(sim *awsim.Server, args []string, demo bool, scenario string, lifetime time.Duration) int {
 	env := map[string]string{}
 	for _, kv := range sim.Env() {
 		k, v, _ := strings.Cut(kv, "=")
@@ -90,6 +90,14 @@ func run(sim *awsim.Server, args []string, demo bool, lifetime time.Duration) in
 	if demo {
 		env["CLUSTER"], env["SERVICE"], env["DISTRIBUTIONID"] = awsim.DemoCluster, awsim.DemoService, awsim.DemoDistribution
 		env["IMAGE"] = "123456789012.dkr.ecr.us-east-1.amazonaws.com/" + awsim.DemoRepository + ":" + awsim.DemoTag
+		// The release ends with the edge proof: the distribution's edge must serve the image's tag.
+		env["VERIFY_URL"] = sim.EdgeURL(awsim.DemoDistribution) + "/api/health"
+		switch scenario {
+		case awsim.StaleEdge:
+			env["INVALIDATION_PATHS"], env["VERIFY_TIMEOUT"] = "/static/*", "10s"
+		case awsim.Origin502:
+			env["VERIFY_TIMEOUT"] = "10s"
+		}
 	}
 	cmd := exec.Command(args[0], args[1:]...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr

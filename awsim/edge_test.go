@@ -1,0 +1,139 @@
+package awsim_test
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudfront"
+	cftypes "github.com/aws/aws-sdk-go-v2/service/cloudfront/types"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
+
+	"deploystep/awsim"
+)
+
+type edgeAnswer struct {
+	status          int
+	body, xcache    string
+	age, via, cfPop string
+}
+
+func getEdge(t *testing.T, url string) edgeAnswer {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return edgeAnswer{resp.StatusCode, string(b), resp.Header.Get("X-Cache"), resp.Header.Get("Age"), resp.Header.Get("Via"), resp.Header.Get("X-Amz-Cf-Pop")}
+}
+
+// The edge model: cached per path, an invalidation drops exactly the paths it covers once it
+// completes, errors are cached for the error TTL, and the origin serves the version of the
+// deployment that takes the traffic.
+func TestEdgeModel(t *testing.T) {
+	t.Parallel()
+	cfg := awsim.DemoConfig(awsim.Success, time.Second, 500*time.Millisecond)
+	cfg.Distributions[0].Warm = []string{"/api/health", "/static/app.js"}
+	sim := start(t, cfg)
+	base := sim.EdgeURL(awsim.DemoDistribution)
+	old := getEdge(t, base+"/api/health")
+	if old.status != 200 || old.xcache != "Hit from cloudfront" || old.age == "" || !strings.Contains(old.body, `"version":"sha-`) ||
+		!strings.HasSuffix(old.via, ".cloudfront.net (CloudFront)") || old.cfPop == "" {
+		t.Fatalf("warm path: %+v", old)
+	}
+	if a := getEdge(t, base+"/api/other"); a.xcache != "Miss from cloudfront" {
+		t.Fatalf("cold path: %+v", a)
+	}
+	if resp, _ := http.Post(base+"/api/health", "application/json", nil); resp == nil || resp.StatusCode != 403 {
+		t.Fatalf("POST answered %v", resp)
+	}
+
+	// Deploy (the SDK as the client), then invalidate /api/* only.
+	ctx := context.Background()
+	cf := cloudfront.NewFromConfig(sim.AWSConfig())
+	runDeployment(t, sim)
+	if a := getEdge(t, base+"/api/health"); !strings.Contains(a.body, `"version":"sha-`) || a.xcache != "Hit from cloudfront" {
+		t.Fatalf("before the invalidation the cached copy stays: %+v", a)
+	}
+	out, err := cf.CreateInvalidation(ctx, &cloudfront.CreateInvalidationInput{DistributionId: aws.String(awsim.DemoDistribution),
+		InvalidationBatch: &cftypes.InvalidationBatch{CallerReference: aws.String("edge-model-1"),
+			Paths: &cftypes.Paths{Quantity: aws.Int32(1), Items: []string{"/api/*"}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a := getEdge(t, base+"/api/health"); a.xcache != "Hit from cloudfront" {
+		t.Fatalf("an InProgress invalidation dropped the copy: %+v", a)
+	}
+	waitInvalidation(t, cf, *out.Invalidation.Id)
+	if a := getEdge(t, base+"/api/health"); a.xcache != "Miss from cloudfront" || !strings.Contains(a.body, `"version":"`+awsim.DemoTag+`"`) {
+		t.Fatalf("after the invalidation: %+v", a)
+	}
+	if a := getEdge(t, base+"/static/app.js"); a.xcache != "Hit from cloudfront" || !strings.Contains(a.body, "build sha-") {
+		t.Fatalf("a path the invalidation does not cover: %+v", a)
+	}
+}
+
+func TestEdgeCachesErrorsForTheErrorTTL(t *testing.T) {
+	t.Parallel()
+	cfg := awsim.DemoConfig(awsim.Origin502, time.Second, 300*time.Millisecond)
+	cfg.Distributions[0].ErrorTTL = awsim.Duration(1500 * time.Millisecond)
+	cfg.Distributions[0].CacheTTL, cfg.Distributions[0].Warm = 0, nil // 2xx not cached
+	sim := start(t, cfg)
+	base := sim.EdgeURL(awsim.DemoDistribution)
+	if a := getEdge(t, base+"/api/health"); a.status != 200 {
+		t.Fatalf("before the release: %+v", a)
+	}
+	runDeployment(t, sim)
+	a := getEdge(t, base+"/api/health")
+	b := getEdge(t, base+"/api/health")
+	if a.status != 502 || a.xcache != "Error from cloudfront" || b.status != 502 || b.age == "" {
+		t.Fatalf("502 then a cached 502: %+v %+v", a, b)
+	}
+	if hits := sim.EdgeHits(); len(hits) != 3 {
+		t.Errorf("edge log %+v", hits)
+	}
+}
+
+// runDeployment starts a deployment with the SDK and polls until the service has one COMPLETED deployment.
+func runDeployment(t *testing.T, sim *awsim.Server) {
+	t.Helper()
+	ctx := context.Background()
+	c := ecs.NewFromConfig(sim.AWSConfig())
+	if _, err := c.UpdateService(ctx, &ecs.UpdateServiceInput{Cluster: aws.String(awsim.DemoCluster), Service: aws.String(awsim.DemoService),
+		ForceNewDeployment: true}); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 100; i++ {
+		out, err := c.DescribeServices(ctx, &ecs.DescribeServicesInput{Cluster: aws.String(awsim.DemoCluster), Services: []string{awsim.DemoService}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d := out.Services[0].Deployments; len(d) == 1 && d[0].RolloutState == ecstypes.DeploymentRolloutStateCompleted {
+			return
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	t.Fatal("the deployment did not complete")
+}
+
+func waitInvalidation(t *testing.T, cf *cloudfront.Client, id string) {
+	t.Helper()
+	for i := 0; i < 100; i++ {
+		out, err := cf.GetInvalidation(context.Background(), &cloudfront.GetInvalidationInput{DistributionId: aws.String(awsim.DemoDistribution), Id: aws.String(id)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if aws.ToString(out.Invalidation.Status) == "Completed" {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatal("the invalidation did not complete")
+}
