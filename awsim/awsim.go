@@ -80,8 +80,11 @@ type ServiceSpec struct {
 	Alarms []string `json:"alarms,omitempty"`
 	// OriginStatus is the HTTP status the service's new revision answers through a
 	// distribution's edge (default: 200 with its version); origin-502 sets 502.
-	OriginStatus int      `json:"originStatus,omitempty"`
-	Scenario     Scenario `json:"scenario"`
+	OriginStatus int `json:"originStatus,omitempty"`
+	// CodeDeploy puts the service on the CODE_DEPLOY controller, in a CodeDeploy application and
+	// deployment group (codedeploy.go).
+	CodeDeploy *CodeDeploySpec `json:"codeDeploy,omitempty"`
+	Scenario   Scenario        `json:"scenario"`
 }
 
 // Scenario kinds.
@@ -209,6 +212,10 @@ type Effects struct {
 	Stops map[string]int `json:"stops"`
 	// Continues counts ContinueServiceDeployment calls, by "cluster/service action".
 	Continues map[string]int `json:"continues"`
+	// CodeDeployments counts CodeDeploy deployments created, by "application/group";
+	// CodeDeployStops the StopDeployment calls that stopped one.
+	CodeDeployments map[string]int `json:"codeDeployments"`
+	CodeDeployStops map[string]int `json:"codeDeployStops"`
 }
 
 // Server is a running simulator.
@@ -226,6 +233,7 @@ type Server struct {
 	ecr     *ecrWorld
 	cf      *cfWorld
 	cp      *cpWorld
+	cd      *cdWorld
 	idSeq   int
 	seen    map[string]int // calls per "Service.Op", for Fault.SkipFirst
 	done    chan struct{}  // closed by Close: ends injected latency
@@ -279,12 +287,14 @@ func New(cfg Config) (*Server, error) {
 		seen: map[string]int{},
 		done: make(chan struct{}),
 		effects: Effects{
-			Deployments:   map[string]int{},
-			Invalidations: map[string]int{},
-			JobResults:    map[string]int{},
-			Continuations: map[string]int{},
-			Stops:         map[string]int{},
-			Continues:     map[string]int{},
+			Deployments:     map[string]int{},
+			Invalidations:   map[string]int{},
+			JobResults:      map[string]int{},
+			Continuations:   map[string]int{},
+			Stops:           map[string]int{},
+			Continues:       map[string]int{},
+			CodeDeployments: map[string]int{},
+			CodeDeployStops: map[string]int{},
 		},
 	}
 	s.ecr = newECR(s, cfg.Repositories)
@@ -293,6 +303,7 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s.cf = newCloudFront(s, cfg.Distributions)
+	s.cd = newCodeDeploy(s)
 	s.cp = newCodePipeline()
 	return s, nil
 }
@@ -343,12 +354,14 @@ func (s *Server) Effects() Effects {
 		return out
 	}
 	return Effects{
-		Deployments:   cp(s.effects.Deployments),
-		Invalidations: cp(s.effects.Invalidations),
-		JobResults:    cp(s.effects.JobResults),
-		Continuations: cp(s.effects.Continuations),
-		Stops:         cp(s.effects.Stops),
-		Continues:     cp(s.effects.Continues),
+		Deployments:     cp(s.effects.Deployments),
+		Invalidations:   cp(s.effects.Invalidations),
+		JobResults:      cp(s.effects.JobResults),
+		Continuations:   cp(s.effects.Continuations),
+		Stops:           cp(s.effects.Stops),
+		Continues:       cp(s.effects.Continues),
+		CodeDeployments: cp(s.effects.CodeDeployments),
+		CodeDeployStops: cp(s.effects.CodeDeployStops),
 	}
 }
 
@@ -370,6 +383,7 @@ var jsonTargets = map[string]string{
 	"AmazonEC2ContainerServiceV20141113":   "ECS",
 	"AmazonEC2ContainerRegistry_V20150921": "ECR",
 	"CodePipeline_20150709":                "CodePipeline",
+	"CodeDeploy_20141006":                  "CodeDeploy",
 }
 
 // ServeHTTP routes a request to the simulated service.
@@ -419,6 +433,8 @@ func (s *Server) serveJSON(w http.ResponseWriter, r *http.Request) {
 		out, aerr = s.ecr.handle(op, body, &call)
 	case "CodePipeline":
 		out, aerr = s.cp.handle(s, op, body, &call)
+	case "CodeDeploy":
+		out, aerr = s.cd.handle(op, body, &call)
 	}
 	s.mu.Unlock()
 	if s.answered(w, call, after, aerr, writeJSONError) {

@@ -149,3 +149,41 @@ func TestCLIReadsAndErrors(t *testing.T) {
 		t.Errorf("job results = %v, want exactly one final result", e.JobResults)
 	}
 }
+
+// The AWS CLI v2 drives awsim's CodeDeploy for ECS as a user would: create-deployment with AppSpec
+// content, get-deployment-target, and the CLI's own deployment-successful waiter, which succeeds
+// on a hook that passes and fails on one that reports Failed (botocore's waiter model says what
+// statuses mean).
+func TestCLICodeDeploy(t *testing.T) {
+	t.Parallel()
+	const script = `set -e
+spec='{"version":0.0,"Resources":[{"TargetService":{"Type":"AWS::ECS::Service","Properties":{"TaskDefinition":"api:1","LoadBalancerInfo":{"ContainerName":"api","ContainerPort":3000}}}}],"Hooks":[{"AfterAllowTestTraffic":"tsa-gallery-smoke-test"}]}'
+ID=$(aws deploy create-deployment --application-name tsa-gallery-api --deployment-group-name tsa-gallery-api-bluegreen \
+  --revision "$(python3 -c 'import json,sys; print(json.dumps({"revisionType":"AppSpecContent","appSpecContent":{"content":sys.argv[1]}}))' "$spec")" --query deploymentId --output text)
+echo "created $ID"
+aws deploy list-deployment-targets --deployment-id $ID --query 'targetIds[0]' --output text
+aws deploy wait deployment-successful --deployment-id $ID && echo "waiter: success" || echo "waiter: failure"
+aws deploy get-deployment-target --deployment-id $ID --target-id tsa-gallery:api \
+  --query 'deploymentTarget.ecsTarget.lifecycleEvents[?status==` + "`Failed`" + `].lifecycleEventName' --output text
+aws deploy get-deployment --deployment-id $ID --query '[deploymentInfo.status, deploymentInfo.errorInformation.code, deploymentInfo.rollbackInfo.rollbackDeploymentId]' --output text
+`
+	for _, c := range []struct{ kind, want string }{
+		{awsim.CodeDeployBG, "waiter: success"},
+		{awsim.CodeDeployRollback, "waiter: failure"},
+	} {
+		t.Run(c.kind, func(t *testing.T) {
+			t.Parallel()
+			sim := start(t, awsim.DemoConfig(c.kind, 3*time.Second, time.Second))
+			out, err := bash(t, cliEnv(t, sim), 2*time.Minute, script)
+			if err != nil || !strings.Contains(out, "created d-") || !strings.Contains(out, "tsa-gallery:api") || !strings.Contains(out, c.want) {
+				t.Fatalf("%v\n%s", err, out)
+			}
+			if c.kind == awsim.CodeDeployRollback && (!strings.Contains(out, "AfterAllowTestTraffic") || !strings.Contains(out, "Failed\tHOOK_EXECUTION_FAILURE\td-")) {
+				t.Errorf("the CLI did not read the failed hook and the rollback:\n%s", out)
+			}
+			if c.kind == awsim.CodeDeployBG && !strings.Contains(out, "Succeeded\tNone\tNone") {
+				t.Errorf("the CLI did not read a clean success:\n%s", out)
+			}
+		})
+	}
+}

@@ -211,6 +211,30 @@ var contract = []Rule{
 		Quote: "Length Constraints: Minimum length of 1. Maximum length of 5000.", Example: `{"jobId":"` + exampleJob + `","failureDetails":{"type":"JobFailed","message":"` + strings.Repeat("m", 5001) + `"}}`},
 	{Service: "CodePipeline", Op: "PutJobFailureResult", Member: "failureDetails.message", Kind: "min", Limit: 1, Model: "constraint", Code: cpBad, Status: 400,
 		Quote: "Length Constraints: Minimum length of 1. Maximum length of 5000.", Example: `{"jobId":"` + exampleJob + `","failureDetails":{"type":"JobFailed","message":""}}`},
+
+	// CodeDeploy (services on the CODE_DEPLOY controller): each error is the one the operation
+	// lists for the member (ApplicationNameRequiredException: "The minimum number of required
+	// application names was not specified.", and so on).
+	{Service: "CodeDeploy", Op: "CreateDeployment", Member: "applicationName", Kind: "required", Model: "constraint", Code: "ApplicationNameRequiredException", Status: 400,
+		Quote: "applicationName: Required: Yes", Example: `{"deploymentGroupName":"tsa-gallery-api-bluegreen"}`},
+	{Service: "CodeDeploy", Op: "CreateDeployment", Member: "applicationName", Kind: "max", Limit: 100, Model: "constraint", Code: "InvalidApplicationNameException", Status: 400,
+		Quote: "Length Constraints: Minimum length of 1. Maximum length of 100.", Example: `{"applicationName":"` + strings.Repeat("a", 101) + `","deploymentGroupName":"g"}`},
+	{Service: "CodeDeploy", Op: "CreateDeployment", Member: "deploymentGroupName", Kind: "max", Limit: 100, Model: "constraint", Code: "InvalidDeploymentGroupNameException", Status: 400,
+		Quote: "Length Constraints: Minimum length of 1. Maximum length of 100.", Example: `{"applicationName":"tsa-gallery-api","deploymentGroupName":"` + strings.Repeat("g", 101) + `"}`},
+	{Service: "CodeDeploy", Op: "GetDeployment", Member: "deploymentId", Kind: "required", Model: "constraint", Code: "DeploymentIdRequiredException", Status: 400,
+		Quote: "deploymentId: Required: Yes", Example: `{}`},
+	{Service: "CodeDeploy", Op: "ListDeploymentGroups", Member: "applicationName", Kind: "required", Model: "constraint", Code: "ApplicationNameRequiredException", Status: 400,
+		Quote: "applicationName: Required: Yes", Example: `{}`},
+	{Service: "CodeDeploy", Op: "BatchGetDeploymentGroups", Member: "deploymentGroupNames", Kind: "required", Model: "constraint", Code: "DeploymentGroupNameRequiredException", Status: 400,
+		Quote: "deploymentGroupNames: Required: Yes", Example: `{"applicationName":"tsa-gallery-api"}`},
+	{Service: "CodeDeploy", Op: "ListDeployments", Member: "applicationName", Kind: "prose", Model: "doc", Code: "DeploymentGroupNameRequiredException", Status: 400,
+		Quote:   "If applicationName is specified, then deploymentGroupName must be specified.",
+		Example: `{"applicationName":"tsa-gallery-api"}`,
+		check: func(in map[string]any) bool {
+			_, app := in["applicationName"]
+			_, group := in["deploymentGroupName"]
+			return !app || group
+		}},
 }
 
 // exampleJob is a job id of the documented shape, for the examples.

@@ -19,6 +19,7 @@ var targets = map[string]string{
 	"ECS":          "AmazonEC2ContainerServiceV20141113",
 	"ECR":          "AmazonEC2ContainerRegistry_V20150921",
 	"CodePipeline": "CodePipeline_20150709",
+	"CodeDeploy":   "CodeDeploy_20141006",
 }
 
 // send posts a raw request body for svc.op, as a client that skips its own validation would, and
@@ -92,6 +93,8 @@ func TestContractValidRequestsPass(t *testing.T) {
 		{"ECS", "ListTasks", `{"cluster":"tsa-gallery","startedBy":"ecs-svc/1000000000000063352"}`},
 		{"ECS", "TagResource", `{"resourceArn":"arn:aws:ecs:us-east-1:123456789012:service/tsa-gallery/api","tags":[{"key":"deploystep:run","value":"0123abcd ecs-svc/1 t=1764100000"}]}`},
 		{"ECR", "DescribeImages", `{"registryId":"123456789012","repositoryName":"tsa/gallery","imageIds":[{"imageTag":"3f2c1ab"}]}`},
+		{"CodeDeploy", "ListApplications", `{}`},
+		{"CodeDeploy", "ListDeployments", `{}`},
 		{"CodePipeline", "PutJobSuccessResult", `{"jobId":"` + job + `","outputVariables":{"DeploymentIds":"api=ecs-svc/1"}}`},
 		{"CloudFront", "CreateInvalidation", `<InvalidationBatch><Paths><Quantity>1</Quantity><Items><Path>/*</Path></Items></Paths><CallerReference>deploystep-ok</CallerReference></InvalidationBatch>`},
 	} {

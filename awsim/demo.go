@@ -18,6 +18,18 @@ const (
 	StaleEdge = "stale-edge"
 	// Origin502: the new revision answers 502 through the edge although its deployment completes.
 	Origin502 = "origin-502"
+	// CodeDeployBG: the service is on the CODE_DEPLOY controller; its blue/green deployment
+	// runs every lifecycle event and succeeds.
+	CodeDeployBG = "codedeploy"
+	// CodeDeployRollback: the AfterAllowTestTraffic hook reports Failed; CodeDeploy rolls back.
+	CodeDeployRollback = "codedeploy-rollback"
+)
+
+// The demo world's CodeDeploy names.
+const (
+	DemoCodeDeployApp   = "tsa-gallery-api"
+	DemoCodeDeployGroup = "tsa-gallery-api-bluegreen"
+	DemoSmokeTestHook   = "tsa-gallery-smoke-test"
 )
 
 // DemoEdgeTTL is how long the demo distribution's edge caches an answer: longer than any run,
@@ -37,6 +49,13 @@ func DemoConfig(kind string, rollout, invalidation time.Duration) Config {
 		svc.Scenario.Kind = Success
 	case Origin502:
 		svc.Scenario.Kind, svc.OriginStatus = Success, 502
+	case CodeDeployBG, CodeDeployRollback:
+		svc.Scenario.Kind = Success
+		svc.CodeDeploy = &CodeDeploySpec{Application: DemoCodeDeployApp, Group: DemoCodeDeployGroup,
+			Hooks: map[string]string{"AfterAllowTestTraffic": DemoSmokeTestHook}}
+		if kind == CodeDeployRollback {
+			svc.CodeDeploy.FailAt = "AfterAllowTestTraffic"
+		}
 	}
 	return Config{
 		Clusters: []ClusterSpec{{Name: DemoCluster, Services: []ServiceSpec{svc}}},

@@ -34,6 +34,7 @@ var ecsOps = map[string]ecsOp{
 	"ListTasks":                  op((*ecsWorld).listTasks),
 	"DescribeTasks":              op((*ecsWorld).describeTasks),
 	"DescribeTaskDefinition":     op((*ecsWorld).describeTaskDefinition),
+	"ListTaskDefinitions":        op((*ecsWorld).listTaskDefinitions),
 	"ListServiceDeployments":     op((*ecsWorld).listServiceDeployments),
 	"DescribeServiceDeployments": op((*ecsWorld).describeServiceDeployments),
 	"StopServiceDeployment":      op((*ecsWorld).stopServiceDeployment),
@@ -322,6 +323,33 @@ func (w *ecsWorld) describeTasks(in describeTasksIn, call *Call, _ time.Time) (a
 		}
 	}
 	return out, nil
+}
+
+// knownTaskDef reports whether a task definition (ARN or family:revision) is registered.
+func (w *ecsWorld) knownTaskDef(td string) bool {
+	found := false
+	w.each(func(svc *service) {
+		found = found || td == svc.taskDef || td == shortID(svc.taskDef)
+	})
+	return found
+}
+
+type listTaskDefinitionsIn struct {
+	FamilyPrefix, Status, Sort, NextToken string
+	MaxResults                            int
+}
+
+// listTaskDefinitions lists the registered task definitions (one revision per service here),
+// newest first with Sort DESC.
+func (w *ecsWorld) listTaskDefinitions(in listTaskDefinitionsIn, call *Call, _ time.Time) (any, *apiError) {
+	call.Params = map[string]string{"familyPrefix": in.FamilyPrefix}
+	arns := []string{}
+	w.each(func(svc *service) {
+		if family, _, _ := strings.Cut(shortID(svc.taskDef), ":"); strings.HasPrefix(family, in.FamilyPrefix) {
+			arns = append(arns, svc.taskDef)
+		}
+	})
+	return map[string]any{"taskDefinitionArns": arns}, nil
 }
 
 type describeTaskDefinitionIn struct{ TaskDefinition string }

@@ -4,6 +4,7 @@ package awsim
 // in awsJson1.1, and how the world renders into them.
 
 import (
+	"fmt"
 	"maps"
 	"slices"
 	"strings"
@@ -88,6 +89,27 @@ type serviceOut struct {
 	CreatedAt               epoch               `json:"createdAt"`
 	SchedulingStrategy      string              `json:"schedulingStrategy"`
 	Tags                    []tagOut            `json:"tags,omitempty"`
+	LoadBalancers           []loadBalancerOut   `json:"loadBalancers"`
+	TaskSets                []taskSetOut        `json:"taskSets,omitempty"`
+}
+
+type loadBalancerOut struct {
+	TargetGroupArn string `json:"targetGroupArn"`
+	ContainerName  string `json:"containerName"`
+	ContainerPort  int    `json:"containerPort"`
+}
+
+// taskSetOut is a task set of a service on the CODE_DEPLOY controller.
+type taskSetOut struct {
+	ID                   string `json:"id"`
+	TaskSetArn           string `json:"taskSetArn"`
+	Status               string `json:"status"`
+	TaskDefinition       string `json:"taskDefinition"`
+	ComputedDesiredCount int    `json:"computedDesiredCount"`
+	RunningCount         int    `json:"runningCount"`
+	PendingCount         int    `json:"pendingCount"`
+	ExternalID           string `json:"externalId,omitempty"`
+	StartedBy            string `json:"startedBy,omitempty"`
 }
 
 type containerOut struct {
@@ -223,6 +245,20 @@ func (w *ecsWorld) serviceOut(svc *service) serviceOut {
 		SchedulingStrategy:      "REPLICA",
 		Deployments:             []deploymentOut{},
 		Events:                  []eventOut{},
+		LoadBalancers: []loadBalancerOut{{fmt.Sprintf("arn:aws:elasticloadbalancing:%s:%s:targetgroup/%s-blue/0123456789abcdef", w.s.cfg.Region, w.s.cfg.Account, svc.spec.Name),
+			svc.spec.Name, 3000}},
+	}
+	if svc.spec.Controller == "CODE_DEPLOY" {
+		for _, d := range svc.deployments {
+			out.TaskSets = append(out.TaskSets, taskSetOut{ID: d.id, TaskSetArn: w.arn("task-set/" + svc.cl.name + "/" + svc.spec.Name + "/" + d.id),
+				Status: "PRIMARY", TaskDefinition: d.taskDef, ComputedDesiredCount: d.desired, RunningCount: len(d.running), PendingCount: d.pending})
+		}
+		if cd := svc.cdGreen; cd != nil && cd.green != nil {
+			g := cd.green
+			out.TaskSets = append(out.TaskSets, taskSetOut{ID: g.id, TaskSetArn: w.arn("task-set/" + svc.cl.name + "/" + svc.spec.Name + "/" + g.id),
+				Status: "ACTIVE", TaskDefinition: g.taskDef, ComputedDesiredCount: g.desired, RunningCount: len(g.running), PendingCount: g.pending,
+				ExternalID: cd.id, StartedBy: "CodeDeploy"})
+		}
 	}
 	for _, d := range svc.deployments {
 		out.RunningCount += len(d.running)

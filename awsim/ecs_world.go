@@ -37,7 +37,8 @@ type service struct {
 	events      []ecsEvent    // oldest first
 	tl          *timeline
 	tags        map[string]string
-	initial     *deployment // the deployment the world starts with (the release before this one)
+	initial     *deployment   // the deployment the world starts with (the release before this one)
+	cdGreen     *cdDeployment // the CodeDeploy deployment in progress (CODE_DEPLOY controller)
 }
 
 type deployment struct {
@@ -113,6 +114,9 @@ func newECS(s *Server, specs []ClusterSpec) (*ecsWorld, error) {
 			}
 			if ss.Controller == "" {
 				ss.Controller = "ECS"
+			}
+			if ss.CodeDeploy != nil {
+				ss.Controller = "CODE_DEPLOY"
 			}
 			if ss.Status == "" {
 				ss.Status = "ACTIVE"
@@ -234,6 +238,9 @@ func shortID(arn string) string { return arn[strings.LastIndex(arn, "/")+1:] }
 
 // startRollout is UpdateService with a new deployment: ours becomes PRIMARY, the rest ACTIVE.
 func (w *ecsWorld) advance(svc *service, now time.Time) {
+	if svc.cdGreen != nil {
+		w.s.cd.advance(svc.cdGreen, now)
+	}
 	tl := svc.tl
 	if tl == nil || tl.paused {
 		return

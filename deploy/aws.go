@@ -10,6 +10,7 @@ import (
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/cloudfront"
+	"github.com/aws/aws-sdk-go-v2/service/codedeploy"
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 )
@@ -43,6 +44,7 @@ func NewEngine(cfg aws.Config, s Settings, r Reporter) *Engine {
 		ECS:        ecs.NewFromConfig(cfg),
 		ECR:        ecr.NewFromConfig(ecrCfg),
 		CloudFront: cloudfront.NewFromConfig(cfg),
+		CodeDeploy: codedeploy.NewFromConfig(cfg),
 		Edge:       NewEdgeClient(cfg.HTTPClient),
 		Report:     r,
 	}

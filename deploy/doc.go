@@ -32,6 +32,10 @@
 //	    includes the pinned service deployment (servicedeployment.go): its status is authoritative,
 //	    its stage, traffic and bake time are reported, its PAUSE hooks are answered by HOOK_COMMAND,
 //	    and ROLLBACK=on-failure stops it with a rollback on deploystep's own failure verdict.
+//	  - A service on the CODE_DEPLOY controller (codedeploy.go) takes another path through the same
+//	    phases: its deployment group is found, a CodeDeploy deployment is created once with an
+//	    AppSpec (its description carries the release's CallerReference), and DecideCodeDeploy judges
+//	    GetDeployment and the ECS target's lifecycle events.
 //	  - Decide (decide.go) is a pure function of one snapshot of a service and the pinned
 //	    deployment id: done, waiting (with what is still missing) or failed (with the reason).
 //	  - The engine never prints: it emits Events, and one Reporter (report.go) writes them as text

@@ -45,7 +45,7 @@ func (e *Engine) DryRun(ctx context.Context, st *State, creds aws.CredentialsPro
 			canCall = false
 		}
 	}
-	controllers := map[string]string{}
+	controllers, cdPlans := map[string]string{}, map[string]string{}
 	if canCall {
 		v, err := e.verify(ctx, once, true)
 		if err != nil {
@@ -73,11 +73,18 @@ func (e *Engine) DryRun(ctx context.Context, st *State, creds aws.CredentialsPro
 				check(true, "image %s: digest %s", e.Settings.Image, st.Digest)
 			}
 		}
+		for _, name := range e.Settings.Services {
+			if s, ok := v.services[name]; ok && isCodeDeploy(s) {
+				c, plan := e.dryRunCodeDeploy(ctx, name, s, st.Digest)
+				check(c.OK, "%s", c.Message)
+				cdPlans[name] = plan
+			}
+		}
 	}
 	if len(e.Settings.VerifyURLs) > 0 {
 		e.dryRunEdge(ctx)
 	}
-	e.emit(Event{Kind: KindPlan, Message: e.plan(st, controllers)})
+	e.emit(Event{Kind: KindPlan, Message: e.plan(st, controllers, cdPlans)})
 	if len(failed) > 0 {
 		return newError(ErrConfig, "dry run: %d check(s) failed: %s", len(failed), strings.Join(failed, "; "))
 	}
@@ -85,7 +92,7 @@ func (e *Engine) DryRun(ctx context.Context, st *State, creds aws.CredentialsPro
 }
 
 // plan says what a real run would do.
-func (e *Engine) plan(st *State, controllers map[string]string) string {
+func (e *Engine) plan(st *State, controllers, cdPlans map[string]string) string {
 	var b strings.Builder
 	b.WriteString("plan (dry run, nothing was changed):")
 	img := "not checked (IMAGE not set)"
@@ -100,6 +107,10 @@ func (e *Engine) plan(st *State, controllers map[string]string) string {
 		ctrl := controllers[s]
 		if ctrl == "" {
 			ctrl = "not checked"
+		}
+		if p := cdPlans[s]; p != "" {
+			fmt.Fprintf(&b, "\n  2. deploy:       %s: %s", s, p)
+			continue
 		}
 		fmt.Fprintf(&b, "\n  2. deploy:       UpdateService --force-new-deployment %s/%s (deployment controller: %s)", e.Settings.Cluster, s, ctrl)
 	}

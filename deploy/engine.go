@@ -81,6 +81,11 @@ type State struct {
 	// served (indexes, not URLs, keep the continuation token small).
 	VerifyStarted time.Time      `json:"vs,omitempty"`
 	Verified      map[int]string `json:"v,omitempty"`
+	// CDGroup is, per service on the CODE_DEPLOY controller, its "application/group"; CDTarget
+	// the deployment target id; CDTaskSet the replacement task set (codedeploy.go).
+	CDGroup   map[string]string `json:"cg,omitempty"`
+	CDTarget  map[string]string `json:"ct,omitempty"`
+	CDTaskSet map[string]string `json:"cs,omitempty"`
 }
 
 // NewState is the state of a release that starts now; key names it for re-runs (the CodeBuild
@@ -105,6 +110,9 @@ func (st *State) init() {
 	ensure(&st.Hooks)
 	ensure(&st.Stopped)
 	ensure(&st.Verified)
+	ensure(&st.CDGroup)
+	ensure(&st.CDTarget)
+	ensure(&st.CDTaskSet)
 }
 
 // ensure makes a nil map empty (a State decoded from a token has nil maps where it had none).
@@ -127,6 +135,9 @@ type ECSAPI interface {
 	DescribeServiceDeployments(context.Context, *ecs.DescribeServiceDeploymentsInput, ...func(*ecs.Options)) (*ecs.DescribeServiceDeploymentsOutput, error)
 	ContinueServiceDeployment(context.Context, *ecs.ContinueServiceDeploymentInput, ...func(*ecs.Options)) (*ecs.ContinueServiceDeploymentOutput, error)
 	StopServiceDeployment(context.Context, *ecs.StopServiceDeploymentInput, ...func(*ecs.Options)) (*ecs.StopServiceDeploymentOutput, error)
+	// The task definitions a CodeDeploy release may deploy (codedeploy.go).
+	DescribeTaskDefinition(context.Context, *ecs.DescribeTaskDefinitionInput, ...func(*ecs.Options)) (*ecs.DescribeTaskDefinitionOutput, error)
+	ListTaskDefinitions(context.Context, *ecs.ListTaskDefinitionsInput, ...func(*ecs.Options)) (*ecs.ListTaskDefinitionsOutput, error)
 }
 
 // ECRAPI is the ECR call deploystep makes.
@@ -147,6 +158,8 @@ type Engine struct {
 	ECS        ECSAPI
 	ECR        ECRAPI
 	CloudFront CloudFrontAPI
+	// CodeDeploy deploys services on the CODE_DEPLOY controller.
+	CodeDeploy CodeDeployAPI
 	// Edge fetches VERIFY_URL (NewEdgeClient); nil builds one on the default transport.
 	Edge   *http.Client
 	Report Reporter
@@ -291,7 +304,11 @@ func (e *Engine) leftInFlight(st *State) string {
 		case st.Finished[svc]:
 			parts = append(parts, fmt.Sprintf("%s deployment %s completed", svc, id))
 		default:
-			msg := fmt.Sprintf("%s deployment %s still in progress (ECS goes on with it)", svc, id)
+			who := "ECS"
+			if isCDDeployment(id) {
+				who = "CodeDeploy"
+			}
+			msg := fmt.Sprintf("%s deployment %s still in progress (%s goes on with it)", svc, id, who)
 			e.mu.Lock()
 			if w := e.waiting[svc]; w != "" {
 				msg += ", waiting for: " + w

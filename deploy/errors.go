@@ -96,7 +96,11 @@ func classify(err error, what string) error {
 		code := api.ErrorCode()
 		if strings.Contains(code, "AccessDenied") || code == "UnauthorizedOperation" || code == "UnrecognizedClientException" ||
 			code == "InvalidClientTokenId" || code == "InvalidParameterException" || code == "ClientException" ||
-			code == "InvalidArgument" || code == "ValidationException" {
+			code == "InvalidArgument" || code == "ValidationException" ||
+			// CodeDeploy names its input errors: ApplicationDoesNotExistException,
+			// DeploymentGroupNameRequiredException, InvalidRevisionException, ...
+			strings.HasSuffix(code, "DoesNotExistException") || strings.HasSuffix(code, "RequiredException") ||
+			strings.HasPrefix(code, "Invalid") && strings.HasSuffix(code, "Exception") || code == "BatchLimitExceededException" {
 			return newError(ErrConfig, "%s: %s: %s", what, code, api.ErrorMessage())
 		}
 	}

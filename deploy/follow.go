@@ -20,14 +20,30 @@ func (e *Engine) follow(ctx context.Context, st *State) error {
 	ref, _ := ParseImage(e.Settings.Image)
 	for {
 		tick := e.now()
-		var pending []string
+		var pending, cd []string
 		for _, svc := range e.Settings.Services {
-			if !st.Finished[svc] {
+			switch {
+			case st.Finished[svc]:
+			case isCDDeployment(st.Deployments[svc]):
+				cd = append(cd, svc)
+			default:
 				pending = append(pending, svc)
 			}
 		}
-		if len(pending) == 0 {
+		if len(pending) == 0 && len(cd) == 0 {
 			return nil
+		}
+		// Services on the CODE_DEPLOY controller follow their CodeDeploy deployment.
+		for _, name := range cd {
+			if _, err := e.followCodeDeploy(ctx, st, name, said); err != nil {
+				return err
+			}
+		}
+		if len(pending) == 0 {
+			if err := sleep(ctx, e.Settings.Poll-e.now().Sub(tick)); err != nil {
+				return err
+			}
+			continue
 		}
 		// Reads the last decisions asked for come first.
 		for _, name := range pending {

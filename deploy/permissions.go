@@ -15,7 +15,8 @@ type CodePipelineAPI interface {
 }
 
 // Permissions lists the IAM actions deploystep calls, read off the client interfaces so that
-// the list cannot drift from the code. With lambda, the CodePipeline result calls are included.
+// the list cannot drift from the code, plus the actions IAM checks for CreateDeployment beyond
+// its own (codeDeployImplied). With lambda, the CodePipeline result calls are included.
 func Permissions(lambda bool) []string {
 	var out []string
 	add := func(prefix string, iface any) {
@@ -27,6 +28,8 @@ func Permissions(lambda bool) []string {
 	add("ecs", (*ECSAPI)(nil))
 	add("ecr", (*ECRAPI)(nil))
 	add("cloudfront", (*CloudFrontAPI)(nil))
+	add("codedeploy", (*CodeDeployAPI)(nil))
+	out = append(out, codeDeployImplied...)
 	if lambda {
 		add("codepipeline", (*CodePipelineAPI)(nil))
 	}

@@ -215,6 +215,10 @@ const rollbackLimit = 10 * time.Minute
 func (e *Engine) rollBack(ctx context.Context, st *State) string {
 	var results []string
 	for _, name := range e.Settings.Services {
+		if !st.Finished[name] && isCDDeployment(st.Deployments[name]) {
+			results = append(results, e.rollBackCodeDeploy(ctx, st, name))
+			continue
+		}
 		if st.Finished[name] || st.SD[name] == "" {
 			continue
 		}

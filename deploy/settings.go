@@ -57,6 +57,10 @@ type Settings struct {
 	VerifyExpect  string        `env:"VERIFY_EXPECT"`
 	VerifyHeader  string        `env:"VERIFY_HEADER"`
 	VerifyTimeout time.Duration `env:"VERIFY_TIMEOUT, default=2m"`
+	// CodeDeployApplication and CodeDeployGroup name the deployment group of a service on the
+	// CODE_DEPLOY controller; unset, the group whose ECS service it is is searched for (codedeploy.go).
+	CodeDeployApplication string `env:"CODEDEPLOY_APPLICATION"`
+	CodeDeployGroup       string `env:"CODEDEPLOY_DEPLOYMENT_GROUP"`
 }
 
 // Default limits, when DEPLOY_TIMEOUT and ACTION_TIMEOUT are not set.
@@ -256,6 +260,12 @@ func (s *Settings) Validate() error {
 	}
 	if len(s.VerifyExpect) > 256 || strings.ContainsAny(s.VerifyExpect, "\r\n") {
 		add("VERIFY_EXPECT must be one line of at most 256 characters")
+	}
+	if s.CodeDeployGroup != "" && s.CodeDeployApplication == "" {
+		add("CODEDEPLOY_DEPLOYMENT_GROUP needs CODEDEPLOY_APPLICATION")
+	}
+	if len(s.CodeDeployApplication) > 100 || len(s.CodeDeployGroup) > 100 {
+		add("CODEDEPLOY_APPLICATION and CODEDEPLOY_DEPLOYMENT_GROUP are at most 100 characters")
 	}
 	if s.VerifyTimeout < time.Second || s.VerifyTimeout > time.Hour {
 		add("VERIFY_TIMEOUT must be between 1s and 1h, got %v", s.VerifyTimeout)

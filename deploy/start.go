@@ -118,6 +118,12 @@ func (e *Engine) startDeployments(ctx context.Context, st *State) error {
 		return newError(ErrConfig, "%s", strings.Join(problems, "; "))
 	}
 	for _, name := range todo {
+		if isCodeDeploy(services[name]) {
+			if err := e.startCodeDeploy(ctx, st, name, services[name]); err != nil {
+				return err
+			}
+			continue
+		}
 		// Events up to now are history: the follow phase reports the ones after this id.
 		if evs := services[name].Events; len(evs) > 0 && st.LastEvent[name] == "" {
 			st.LastEvent[name] = aws.ToString(evs[0].Id)

@@ -130,10 +130,15 @@ func serviceCheck(cluster, name string, s ecstypes.Service, found bool, err erro
 	status := aws.ToString(s.Status)
 	msg := fmt.Sprintf("service %s: %s, %s deployment controller, deployment %s running %d/%d, task definition %s, circuit breaker %s",
 		name, status, ctrl, primaryID(s), s.RunningCount, s.DesiredCount, shortARN(aws.ToString(s.TaskDefinition)), breaker)
-	if ctrl != string(ecstypes.DeploymentControllerTypeEcs) {
-		msg += "; deploystep drives the ECS deployment controller only"
+	supported := ctrl == string(ecstypes.DeploymentControllerTypeEcs) || ctrl == string(ecstypes.DeploymentControllerTypeCodeDeploy)
+	switch {
+	case ctrl == string(ecstypes.DeploymentControllerTypeCodeDeploy):
+		msg = fmt.Sprintf("service %s: %s, CODE_DEPLOY deployment controller (the release is a CodeDeploy blue/green deployment), %d/%d running, task definition %s",
+			name, status, s.RunningCount, s.DesiredCount, shortARN(aws.ToString(s.TaskDefinition)))
+	case !supported:
+		msg += "; deploystep drives the ECS and CODE_DEPLOY deployment controllers only"
 	}
-	return Check{strings.EqualFold(status, "ACTIVE") && ctrl == string(ecstypes.DeploymentControllerTypeEcs), msg}
+	return Check{strings.EqualFold(status, "ACTIVE") && supported, msg}
 }
 
 // distributionCheck: the distribution exists.

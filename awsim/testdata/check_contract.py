@@ -10,7 +10,8 @@ import gzip, html, json, os, re, sys
 import botocore
 
 MODELS = {"ECS": "ecs/2014-11-13", "ECR": "ecr/2015-09-21",
-          "CloudFront": "cloudfront/2020-05-31", "CodePipeline": "codepipeline/2015-07-09"}
+          "CloudFront": "cloudfront/2020-05-31", "CodePipeline": "codepipeline/2015-07-09",
+          "CodeDeploy": "codedeploy/2014-10-06"}
 base = os.path.join(os.path.dirname(botocore.__file__), "data")
 cache = {}
 

@@ -27,7 +27,7 @@ import (
 
 func main() {
 	configPath := flag.String("config", "", "world as JSON (awsim.Config); default: the demo world")
-	scenario := flag.String("scenario", awsim.Success, "scenario of the demo world: success, rollback, crashloop, never, wrongdigest, foreign; with a strategy that shifts traffic: bluegreen, linear, canary, paused, alarm-rollback; at the edge: stale-edge, origin-502")
+	scenario := flag.String("scenario", awsim.Success, "scenario of the demo world: success, rollback, crashloop, never, wrongdigest, foreign; with a strategy that shifts traffic: bluegreen, linear, canary, paused, alarm-rollback; at the edge: stale-edge, origin-502; on the CODE_DEPLOY controller: codedeploy, codedeploy-rollback")
 	rollout := flag.Duration("rollout", 6*time.Second, "rollout duration of the demo world")
 	invalidation := flag.Duration("invalidation", 3*time.Second, "invalidation duration of the demo world")
 	port := flag.Int("port", 0, "port on 127.0.0.1 (0: a free one)")
@@ -140,7 +140,11 @@ func printEffects(sim *awsim.Server) {
 	for _, c := range sim.Calls() {
 		ops[c.Service+"."+c.Op]++
 	}
-	fmt.Fprintf(os.Stderr, "awsim: effects: deployments %v, invalidations %v\nawsim: calls:", e.Deployments, e.Invalidations)
+	fmt.Fprintf(os.Stderr, "awsim: effects: deployments %v, invalidations %v", e.Deployments, e.Invalidations)
+	if len(e.CodeDeployments) > 0 {
+		fmt.Fprintf(os.Stderr, ", CodeDeploy deployments %v", e.CodeDeployments)
+	}
+	fmt.Fprintf(os.Stderr, "\nawsim: calls:")
 	for _, k := range slices.Sorted(maps.Keys(ops)) {
 		fmt.Fprintf(os.Stderr, " %s=%d", k, ops[k])
 	}
