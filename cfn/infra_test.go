@@ -23,7 +23,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sethvargo/go-envconfig"
 	"gopkg.in/yaml.v3"
 
 	"deploystep/awsim"
@@ -460,7 +459,8 @@ func TestInfraWiring(t *testing.T) {
 		}
 	}
 
-	// The Invoke action's UserParameters decode into the settings the binary reads.
+	// The Invoke action sits in a conditional Deploy stage; its UserParameters are decoded into
+	// the binary's settings for every lambda variant (variants_test.go, userParameters).
 	var up *node
 	for _, stage := range resources.path("APIPipeline", "Properties", "Stages").Content {
 		if stage.Tag == "!If" {
@@ -470,25 +470,6 @@ func TestInfraWiring(t *testing.T) {
 	}
 	if up == nil || up.Tag != "!Sub" {
 		t.Fatal("no Lambda Invoke action with UserParameters (!Sub) in a conditional Deploy stage")
-	}
-	raw := up.Content[0].Value
-	raw = regexp.MustCompile(`\$\{[A-Za-z]+\}`).ReplaceAllStringFunc(raw, func(v string) string {
-		return map[string]string{"${Cluster}": "tsa-gallery", "${Service}": "api", "${Distribution}": "E2QWRUHAPOMQZL", "${Domain}": "d111111abcdef8.cloudfront.net"}[v]
-	})
-	raw = strings.Replace(raw, "#{BuildVariables.IMAGE}", demoImage, 1)
-	var params2 map[string]string
-	if err := json.Unmarshal([]byte(raw), &params2); err != nil {
-		t.Fatalf("UserParameters %q is not a JSON object: %v", raw, err)
-	}
-	if len(raw) > 1000 {
-		t.Errorf("UserParameters is %d characters; CodePipeline takes 1000", len(raw))
-	}
-	s, err := deploy.LoadSettings(context.Background(), envconfig.MapLookuper(params2))
-	if err == nil {
-		err = s.Validate()
-	}
-	if err != nil || s.Cluster != "tsa-gallery" || s.Image != demoImage {
-		t.Fatalf("UserParameters do not make valid settings: %v %+v", err, s)
 	}
 }
 

@@ -212,8 +212,8 @@ func userParameters(t *testing.T, up any) map[string]string {
 	if err == nil {
 		err = s.Validate()
 	}
-	if err != nil {
-		t.Fatalf("UserParameters do not make valid settings: %v", err)
+	if err != nil || s.Cluster != "tsa-gallery" || s.Services[0] != "api" || s.Image != demoImage {
+		t.Fatalf("UserParameters do not make valid settings: %v %+v", err, s)
 	}
 	return env
 }

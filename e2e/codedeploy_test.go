@@ -128,3 +128,46 @@ func TestLambdaCodeDeploy(t *testing.T) {
 	}
 	noSecrets(t, "the function's log", logs.String())
 }
+
+// WAIT_UNTIL=traffic-shifted ends when all production traffic is on the replacement task set,
+// before the original task set's termination wait is over.
+func TestCodeDeployTrafficShifted(t *testing.T) {
+	t.Parallel()
+	cfg := world(awsim.CodeDeployBG, 3*time.Second)
+	cfg.Clusters[0].Services[0].CodeDeploy.TerminationWait = awsim.Duration(time.Minute)
+	sim := startSim(t, cfg)
+	r := runBin(t, env(sim, "WAIT_UNTIL=traffic-shifted", "SKIP_INVALIDATION=true", "DISTRIBUTIONID="))
+	wantOutput(t, r, 0, "all production traffic on the replacement task set (the original task set ends after the termination wait)")
+	if r.took > 30*time.Second {
+		t.Errorf("took %v: it waited for the termination wait (1 min)", r.took)
+	}
+}
+
+// A re-delivered Lambda event finds the CodeDeploy deployment the first delivery created.
+func TestLambdaCodeDeployDuplicateDelivery(t *testing.T) {
+	t.Parallel()
+	sim := startSim(t, awsim.DemoConfig(awsim.CodeDeployBG, 8*time.Second, time.Second))
+	d, logs := startRIE(t, sim, 3)
+	in := jobInput(userParameters(nil))
+	first := sim.NewJob()
+	ctx := context.Background()
+	for i := 0; i < 2; i++ {
+		if _, err := d.InvokeJob(ctx, first, in, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	j, _ := sim.Job(first)
+	if len(j.Results) != 1 || j.Results[0].ContinuationToken == "" {
+		t.Fatalf("first job: %+v\n%s", j, logs)
+	}
+	x, err := d.RunFrom(ctx, sim.NewJob(), in, j.Results[0].ContinuationToken)
+	if final, ok := x.Final(); err != nil || !ok || !final.Success {
+		t.Fatalf("%v %s\n%s", err, results(x), logs)
+	}
+	if created, _ := codeDeployEffects(sim); created != 1 {
+		t.Errorf("%d CodeDeploy deployments for one release delivered twice\n%s", created, logs)
+	}
+	if !strings.Contains(logs.String(), "resuming: CodeDeploy deployment d-") {
+		t.Errorf("the duplicate did not say it found the deployment:\n%s", logs)
+	}
+}

@@ -92,7 +92,7 @@ func TestEdgeRefusesBadURLs(t *testing.T) {
 func TestLambdaEdgeVerification(t *testing.T) {
 	t.Parallel()
 	cfg := awsim.DemoConfig(awsim.Success, 2*time.Second, time.Second)
-	cfg.Distributions[0].CacheTTL = awsim.Duration(14 * time.Second)
+	cfg.Distributions[0].CacheTTL = awsim.Duration(25 * time.Second) // outlives several 4 s invocations, even on a slow machine
 	sim := startSim(t, cfg)
 	d, logs := startRIE(t, sim, 4)
 	x, err := d.Run(context.Background(), jobInput(userParameters(map[string]any{
