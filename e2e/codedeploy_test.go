@@ -148,22 +148,7 @@ func TestLambdaCodeDeployDuplicateDelivery(t *testing.T) {
 	t.Parallel()
 	sim := startSim(t, awsim.DemoConfig(awsim.CodeDeployBG, 8*time.Second, time.Second))
 	d, logs := startRIE(t, sim, 3)
-	in := jobInput(userParameters(nil))
-	first := sim.NewJob()
-	ctx := context.Background()
-	for i := 0; i < 2; i++ {
-		if _, err := d.InvokeJob(ctx, first, in, ""); err != nil {
-			t.Fatal(err)
-		}
-	}
-	j, _ := sim.Job(first)
-	if len(j.Results) != 1 || j.Results[0].ContinuationToken == "" {
-		t.Fatalf("first job: %+v\n%s", j, logs)
-	}
-	x, err := d.RunFrom(ctx, sim.NewJob(), in, j.Results[0].ContinuationToken)
-	if final, ok := x.Final(); err != nil || !ok || !final.Success {
-		t.Fatalf("%v %s\n%s", err, results(x), logs)
-	}
+	deliverFirstTwice(t, sim, d, jobInput(userParameters(nil)), logs)
 	if created, _ := codeDeployEffects(sim); created != 1 {
 		t.Errorf("%d CodeDeploy deployments for one release delivered twice\n%s", created, logs)
 	}
