@@ -1,23 +1,27 @@
-// Package awsim is a local AWS simulator for ECS, ECR, CloudFront and CodePipeline that speaks
-// the real wire protocols, so the unmodified aws-sdk-go-v2 clients and the AWS CLI work against it
-// through an endpoint override (AWS_ENDPOINT_URL or --endpoint-url).
+// Package awsim is a local AWS simulator for ECS, ECR, CloudFront, CodePipeline and CodeDeploy
+// that speaks the real wire protocols, so the unmodified aws-sdk-go-v2 clients and the AWS CLI
+// work against it through an endpoint override (AWS_ENDPOINT_URL or --endpoint-url).
 //
 // Data flows like this: a Config describes the world (clusters and their services with a rollout
 // Scenario each, ECR repositories, CloudFront distributions, faults). Start binds 127.0.0.1 and
 // serves one HTTP endpoint: POST / with X-Amz-Target routes to the awsJson1.1 services (ECS, ECR,
-// CodePipeline), /2020-05-31/ to CloudFront's REST-XML. Every request first passes fault
-// injection (seeded, per operation), then the handler advances the affected service's timeline
-// to the current time, applies the call and answers. Everything is recorded: Calls() is the log
-// of requests, Effects() counts what changed the world (deployments, invalidations, final job
-// results), which is what tests assert on. /_awsim/calls and /_awsim/effects serve the same
-// as JSON.
+// CodePipeline, CodeDeploy), /2020-05-31/ to CloudFront's REST-XML. Every request first passes
+// fault injection (seeded, per operation), then the contract (contract.go), then the handler
+// advances the affected service's timeline to the current time, applies the call and answers.
+// Everything is recorded: Calls() is the log of requests, Effects() counts what changed the world
+// (deployments, invalidations, CodeDeploy deployments, final job results), which is what tests
+// assert on. /_awsim/calls and /_awsim/effects serve the same as JSON.
 //
 // Rollouts are driven by time since UpdateService, so scenario durations are plain
 // time.Durations that tests scale down to seconds. Each rollout is also a service deployment
 // (ecs_deployments.go): ROLLING, or BLUE_GREEN, LINEAR and CANARY with lifecycle stages, traffic
-// weights, bake time, PAUSE hooks and rollbacks, consistent with DescribeServices deployments[]. Driver plays CodePipeline toward a Lambda
-// invoke URL (aws-lambda-rie): it invokes with a job event and again with each continuation
-// token until the function reports a final result.
+// weights, bake time, PAUSE hooks and rollbacks, consistent with DescribeServices deployments[].
+// A service on the CODE_DEPLOY controller is deployed through CodeDeploy instead (codedeploy.go):
+// blue/green deployments with lifecycle events over time, task sets and rollback. Each
+// distribution also has an edge (edge.go): a second 127.0.0.1 listener that caches answers per
+// path in front of the service's version, until an invalidation covering the path completes.
+// Driver plays CodePipeline toward a Lambda invoke URL (aws-lambda-rie): it invokes with a job
+// event and again with each continuation token until the function reports a final result.
 package awsim
 
 import (
