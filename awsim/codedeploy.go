@@ -92,7 +92,6 @@ type cdDeployment struct {
 	rollout, wait                                time.Duration
 	failAt                                       string // lifecycle event that fails
 	hooks                                        map[string]string
-	stoppedAt                                    time.Time
 	errCode, errMessage                          string
 	rollbackID, rollbackOf                       string
 	greenTS                                      string      // the replacement task set's id
@@ -255,34 +254,20 @@ func (d *cdDeployment) fail(w *cdWorld, code, msg string, at time.Time) {
 
 // --- operations ---
 
-var cdOps = map[string]func(w *cdWorld, body []byte, call *Call, now time.Time) (any, *apiError){
-	"ListApplications":         cdOp((*cdWorld).listApplications),
-	"ListDeploymentGroups":     cdOp((*cdWorld).listDeploymentGroups),
-	"BatchGetDeploymentGroups": cdOp((*cdWorld).batchGetDeploymentGroups),
-	"CreateDeployment":         cdOp((*cdWorld).createDeployment),
-	"GetDeployment":            cdOp((*cdWorld).getDeployment),
-	"ListDeployments":          cdOp((*cdWorld).listDeployments),
-	"StopDeployment":           cdOp((*cdWorld).stopDeployment),
-	"ListDeploymentTargets":    cdOp((*cdWorld).listDeploymentTargets),
-	"GetDeploymentTarget":      cdOp((*cdWorld).getDeploymentTarget),
-}
-
-func cdOp[In any](m func(*cdWorld, In, *Call, time.Time) (any, *apiError)) func(*cdWorld, []byte, *Call, time.Time) (any, *apiError) {
-	return func(w *cdWorld, body []byte, call *Call, now time.Time) (any, *apiError) {
-		var in In
-		if e := decode(body, &in); e != nil {
-			return nil, e
-		}
-		return m(w, in, call, now)
-	}
+var cdOps = map[string]opFunc[*cdWorld]{
+	"ListApplications":         op((*cdWorld).listApplications),
+	"ListDeploymentGroups":     op((*cdWorld).listDeploymentGroups),
+	"BatchGetDeploymentGroups": op((*cdWorld).batchGetDeploymentGroups),
+	"CreateDeployment":         op((*cdWorld).createDeployment),
+	"GetDeployment":            op((*cdWorld).getDeployment),
+	"ListDeployments":          op((*cdWorld).listDeployments),
+	"StopDeployment":           op((*cdWorld).stopDeployment),
+	"ListDeploymentTargets":    op((*cdWorld).listDeploymentTargets),
+	"GetDeploymentTarget":      op((*cdWorld).getDeploymentTarget),
 }
 
 func (w *cdWorld) handle(op string, body []byte, call *Call) (any, *apiError) {
-	m, ok := cdOps[op]
-	if !ok {
-		return nil, errf(400, "UnknownOperationException", "awsim does not implement CodeDeploy %s", op)
-	}
-	return m(w, body, call, time.Now())
+	return dispatch(cdOps, w, "CodeDeploy", op, body, call)
 }
 
 func (w *cdWorld) app(name string) (*cdApp, *apiError) {
@@ -571,7 +556,6 @@ func (w *cdWorld) stopDeployment(in stopDeploymentIn, call *Call, now time.Time)
 	if d.status == "Succeeded" || d.status == "Failed" || d.status == "Stopped" {
 		return nil, errf(400, "DeploymentAlreadyCompletedException", "The deployment %s is already completed.", d.id)
 	}
-	d.stoppedAt = now
 	d.autoRollback = in.AutoRollbackEnabled == nil || *in.AutoRollbackEnabled
 	d.fail(w, "MANUAL_STOP", "The deployment was stopped by the user.", now)
 	w.s.effects.CodeDeployStops[d.app+"/"+d.group]++

@@ -11,12 +11,13 @@ import (
 	"time"
 )
 
-// ecsOp is one operation: it decodes its input, runs, and returns the output or AWS's error.
-type ecsOp func(w *ecsWorld, body []byte, call *Call, now time.Time) (any, *apiError)
+// opFunc is one operation of a service's world W: it decodes its input, runs, and returns the
+// output or AWS's error. The ECS and CodeDeploy tables are made of them.
+type opFunc[W any] func(w W, body []byte, call *Call, now time.Time) (any, *apiError)
 
-// op adapts a method with a typed input to an ecsOp.
-func op[In any](m func(*ecsWorld, In, *Call, time.Time) (any, *apiError)) ecsOp {
-	return func(w *ecsWorld, body []byte, call *Call, now time.Time) (any, *apiError) {
+// op adapts a method with a typed input to an opFunc.
+func op[W, In any](m func(W, In, *Call, time.Time) (any, *apiError)) opFunc[W] {
+	return func(w W, body []byte, call *Call, now time.Time) (any, *apiError) {
 		var in In
 		if e := decode(body, &in); e != nil {
 			return nil, e
@@ -25,7 +26,16 @@ func op[In any](m func(*ecsWorld, In, *Call, time.Time) (any, *apiError)) ecsOp 
 	}
 }
 
-var ecsOps = map[string]ecsOp{
+// dispatch runs the operation name of svc's table on w, now.
+func dispatch[W any](ops map[string]opFunc[W], w W, svc, name string, body []byte, call *Call) (any, *apiError) {
+	m, ok := ops[name]
+	if !ok {
+		return nil, errf(400, "UnknownOperationException", "awsim does not implement %s %s", svc, name)
+	}
+	return m(w, body, call, time.Now())
+}
+
+var ecsOps = map[string]opFunc[*ecsWorld]{
 	"DescribeClusters":           op((*ecsWorld).describeClusters),
 	"DescribeServices":           op((*ecsWorld).describeServices),
 	"UpdateService":              op((*ecsWorld).updateService),
@@ -42,11 +52,7 @@ var ecsOps = map[string]ecsOp{
 }
 
 func (w *ecsWorld) handle(op string, body []byte, call *Call) (any, *apiError) {
-	m, ok := ecsOps[op]
-	if !ok {
-		return nil, errf(400, "UnknownOperationException", "awsim does not implement ECS %s", op)
-	}
-	return m(w, body, call, time.Now())
+	return dispatch(ecsOps, w, "ECS", op, body, call)
 }
 
 // --- lookups: the one way to find a cluster, a service or a tagged resource ---

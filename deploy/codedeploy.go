@@ -305,12 +305,10 @@ func (e *Engine) pickTaskDef(ctx context.Context, read reader, s ecstypes.Servic
 		return current, "the service's task definition", nil
 	}
 	ref, _ := ParseImage(e.Settings.Image)
-	byDigest := ""
+	byDigest := "" // IMAGE's repository at the digest ECR resolved it to
 	if digest != "" {
-		byDigest = strings.SplitN(ref.String(), ":", 2)[0]
-		if i := strings.LastIndex(ref.String(), ":"); ref.Tag != "" && i > 0 {
-			byDigest = ref.String()[:i] + "@" + digest
-		}
+		ref.Tag, ref.Digest = "", digest
+		byDigest = ref.String()
 	}
 	runs := func(td string) (bool, error) {
 		var out *ecs.DescribeTaskDefinitionOutput
@@ -365,7 +363,6 @@ func (e *Engine) startCodeDeploy(ctx context.Context, st *State, name string, s 
 	if err != nil {
 		return err
 	}
-	st.CDGroup[name] = g.App + "/" + g.Name
 	description := "deploystep release " + st.Run.CallerRef
 	if id, err := e.ourCDDeployment(ctx, g, description); err != nil {
 		return err

@@ -81,9 +81,8 @@ type State struct {
 	// served (indexes, not URLs, keep the continuation token small).
 	VerifyStarted time.Time      `json:"vs,omitempty"`
 	Verified      map[int]string `json:"v,omitempty"`
-	// CDGroup is, per service on the CODE_DEPLOY controller, its "application/group"; CDTarget
-	// the deployment target id; CDTaskSet the replacement task set (codedeploy.go).
-	CDGroup   map[string]string `json:"cg,omitempty"`
+	// CDTarget is, per service on the CODE_DEPLOY controller, the deployment target id;
+	// CDTaskSet the replacement task set (codedeploy.go).
 	CDTarget  map[string]string `json:"ct,omitempty"`
 	CDTaskSet map[string]string `json:"cs,omitempty"`
 }
@@ -110,7 +109,6 @@ func (st *State) init() {
 	ensure(&st.Hooks)
 	ensure(&st.Stopped)
 	ensure(&st.Verified)
-	ensure(&st.CDGroup)
 	ensure(&st.CDTarget)
 	ensure(&st.CDTaskSet)
 }

@@ -5,6 +5,7 @@ package e2e_test
 
 import (
 	"context"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -78,6 +79,17 @@ func TestCodeDeployDryRunCreatesNothing(t *testing.T) {
 	if created, _ := codeDeployEffects(sim); created != 0 || sim.CountCalls("CodeDeploy", "CreateDeployment") != 0 {
 		t.Errorf("the dry run created a deployment\n%s", r)
 	}
+	// A task definition that names the image by the digest IMAGE's tag resolves to is taken as
+	// naming IMAGE.
+	digest := regexp.MustCompile(`digest (sha256:[0-9a-f]{64})`).FindStringSubmatch(r.stdout)
+	if digest == nil {
+		t.Fatalf("the dry run did not say the digest:\n%s", r)
+	}
+	pinned := world(awsim.CodeDeployBG, 3*time.Second)
+	pinned.Clusters[0].Services[0].Image = awsim.DemoRepository + "@" + digest[1]
+	byDigest := runBin(t, env(startSim(t, pinned)), "-dry-run")
+	wantOutput(t, byDigest, 0, "AppSpec valid: task definition api:1 (the service's task definition, which names IMAGE)")
+
 	// A group named that does not exist is a configuration error naming it.
 	bad := runBin(t, env(sim, "CODEDEPLOY_APPLICATION="+awsim.DemoCodeDeployApp, "CODEDEPLOY_DEPLOYMENT_GROUP=nope"), "-dry-run")
 	wantOutput(t, bad, 2, "nope")
