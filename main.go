@@ -39,6 +39,7 @@ Settings come from the environment; a flag overrides its variable.
   ACTION_TIMEOUT           Lambda mode: limit for the pipeline action across invocations (default 1h)
   POLL_INTERVAL            time between status reads (default 1s)         -poll
   FAILED_TASKS_THRESHOLD   failed tasks that fail the deployment (default max(3, desired/2))
+  DESIRED_COUNT            the desired count the release sets (default: the service keeps its own)
   OUTPUT                   text or json (default text)                    -output
   DRY_RUN                  check everything read-only and print the plan  -dry-run
   SKIP_INVALIDATION        do not invalidate CloudFront                   -skip-invalidation

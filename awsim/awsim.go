@@ -60,6 +60,9 @@ type ClusterSpec struct {
 type ServiceSpec struct {
 	Name         string `json:"name"`
 	DesiredCount int    `json:"desiredCount,omitempty"` // default 2
+	// StartEmpty creates the service with desired count 0 and no tasks, as a stack's first create
+	// does before any image is pushed; a release's UpdateService desiredCount brings it up.
+	StartEmpty bool `json:"startEmpty,omitempty"`
 	// Image is "repository:tag" of an image in Repositories; new tasks report its digest.
 	Image string `json:"image,omitempty"`
 	// CircuitBreaker enables the deployment circuit breaker with rollback.

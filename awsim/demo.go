@@ -23,6 +23,9 @@ const (
 	CodeDeployBG = "codedeploy"
 	// CodeDeployRollback: the AfterAllowTestTraffic hook reports Failed; CodeDeploy rolls back.
 	CodeDeployRollback = "codedeploy-rollback"
+	// FirstRelease: the stack's first create made the service without tasks (its repository was
+	// empty); the release sets the desired count (DESIRED_COUNT) and brings the tasks up.
+	FirstRelease = "first-release"
 )
 
 // The demo world's CodeDeploy names.
@@ -47,6 +50,8 @@ func DemoConfig(kind string, rollout, invalidation time.Duration) Config {
 	switch kind {
 	case StaleEdge:
 		svc.Scenario.Kind = Success
+	case FirstRelease:
+		svc.Scenario.Kind, svc.StartEmpty = Success, true
 	case Origin502:
 		svc.Scenario.Kind, svc.OriginStatus = Success, 502
 	case CodeDeployBG, CodeDeployRollback:

@@ -166,6 +166,9 @@ type updateServiceIn struct {
 
 func (w *ecsWorld) updateService(in updateServiceIn, call *Call, now time.Time) (any, *apiError) {
 	call.Params = map[string]string{"cluster": in.Cluster, "service": in.Service, "forceNewDeployment": fmt.Sprint(in.ForceNewDeployment)}
+	if in.DesiredCount != nil {
+		call.Params["desiredCount"] = fmt.Sprint(*in.DesiredCount)
+	}
 	svc, err := w.service(in.Cluster, in.Service)
 	if err != nil {
 		return nil, err

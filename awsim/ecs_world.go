@@ -131,6 +131,9 @@ func newECS(s *Server, specs []ClusterSpec) (*ecsWorld, error) {
 				ss.CircuitBreaker = true
 			}
 			ss = withStrategy(ss)
+			if ss.StartEmpty {
+				ss.DesiredCount = 0
+			}
 			svc := &service{
 				spec:    ss,
 				cl:      cl,

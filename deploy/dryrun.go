@@ -112,7 +112,11 @@ func (e *Engine) plan(st *State, controllers, cdPlans map[string]string) string 
 			fmt.Fprintf(&b, "\n  2. deploy:       %s: %s", s, p)
 			continue
 		}
-		fmt.Fprintf(&b, "\n  2. deploy:       UpdateService --force-new-deployment %s/%s (deployment controller: %s)", e.Settings.Cluster, s, ctrl)
+		count := ""
+		if n := e.Settings.DesiredCount; n != nil {
+			count = fmt.Sprintf(" --desired-count %d", *n)
+		}
+		fmt.Fprintf(&b, "\n  2. deploy:       UpdateService --force-new-deployment%s %s/%s (deployment controller: %s)", count, e.Settings.Cluster, s, ctrl)
 	}
 	fmt.Fprintf(&b, "\n  3. follow:       the new deployment until COMPLETED and PRIMARY; fail after %s failed tasks; poll every %v",
 		thresholdText(e.Settings.FailedTasks), e.Settings.Poll)

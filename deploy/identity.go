@@ -65,5 +65,8 @@ func fingerprint(s Settings) string {
 	for _, part := range [][]string{{s.Cluster}, s.Services, s.Distributions, s.Paths, {s.Image}} {
 		fmt.Fprintf(h, "%q\x00", strings.Join(part, ","))
 	}
+	if s.DesiredCount != nil {
+		fmt.Fprintf(h, "desired=%d\x00", *s.DesiredCount)
+	}
 	return hex.EncodeToString(h.Sum(nil)[:8])
 }

@@ -29,6 +29,9 @@ type Settings struct {
 	Timeout     time.Duration `env:"DEPLOY_TIMEOUT"`
 	Poll        time.Duration `env:"POLL_INTERVAL, default=1s"`
 	FailedTasks int           `env:"FAILED_TASKS_THRESHOLD"`
+	// DesiredCount, when set, is the desired count the release's UpdateService sets (nil: the
+	// service keeps its own, as Application Auto Scaling or a person set it).
+	DesiredCount *int `env:"DESIRED_COUNT, noinit"`
 	// DigestCheck is what a completed deployment whose tasks report no image digest means:
 	// "fail" (default) or "warn" (pass with a warning).
 	DigestCheck string `env:"DIGEST_CHECK, default=fail"`
@@ -62,6 +65,9 @@ type Settings struct {
 	CodeDeployApplication string `env:"CODEDEPLOY_APPLICATION"`
 	CodeDeployGroup       string `env:"CODEDEPLOY_DEPLOYMENT_GROUP"`
 }
+
+// maxDesiredCount is ECS's quota of tasks per service (Service Quotas: "Tasks per service", 5,000).
+const maxDesiredCount = 5000
 
 // Default limits, when DEPLOY_TIMEOUT and ACTION_TIMEOUT are not set.
 const (
@@ -225,6 +231,9 @@ func (s *Settings) Validate() error {
 	}
 	if s.FailedTasks < 0 {
 		add("FAILED_TASKS_THRESHOLD must not be negative")
+	}
+	if n := s.DesiredCount; n != nil && (*n < 1 || *n > maxDesiredCount) {
+		add("DESIRED_COUNT must be between 1 and %d (ECS's tasks per service), got %d", maxDesiredCount, *n)
 	}
 	if s.WaitUntil != "completed" && s.WaitUntil != "traffic-shifted" {
 		add("WAIT_UNTIL must be completed or traffic-shifted, got %q", clip(s.WaitUntil))

@@ -110,7 +110,7 @@ func (e *Engine) startDeployments(ctx context.Context, st *State) error {
 	var problems []string
 	for _, name := range todo {
 		s, ok := services[name]
-		if c := serviceCheck(e.Settings.Cluster, name, s, ok, nil); !c.OK {
+		if c := serviceCheck(e.Settings, name, s, ok, nil); !c.OK {
 			problems = append(problems, c.Message)
 		}
 	}
@@ -181,14 +181,20 @@ func (e *Engine) startOne(ctx context.Context, st *State, name string, arn *stri
 			return err
 		}
 		st.Unknown[name] = e.now() // until an answer says otherwise
-		out, err := e.ECS.UpdateService(ctx, &ecs.UpdateServiceInput{Cluster: aws.String(e.Settings.Cluster),
-			Service: aws.String(name), ForceNewDeployment: true}, noRetry)
+		in := &ecs.UpdateServiceInput{Cluster: aws.String(e.Settings.Cluster), Service: aws.String(name), ForceNewDeployment: true}
+		if n := e.Settings.DesiredCount; n != nil {
+			in.DesiredCount = aws.Int32(int32(*n))
+		}
+		out, err := e.ECS.UpdateService(ctx, in, noRetry)
 		if err == nil && out.Service != nil {
 			delete(st.Unknown, name)
 			id := primaryID(*out.Service)
 			st.Deployments[name] = id
-			e.emit(Event{Kind: KindDeployment, Service: name, Deployment: id,
-				Message: fmt.Sprintf("started deployment %s of task definition %s", id, shortARN(aws.ToString(out.Service.TaskDefinition)))})
+			msg := fmt.Sprintf("started deployment %s of task definition %s", id, shortARN(aws.ToString(out.Service.TaskDefinition)))
+			if in.DesiredCount != nil {
+				msg += fmt.Sprintf(" with desired count %d", *in.DesiredCount)
+			}
+			e.emit(Event{Kind: KindDeployment, Service: name, Deployment: id, Message: msg})
 			return e.mark(ctx, st, name, arn, id)
 		}
 		if rejected(err) {

@@ -72,7 +72,7 @@ func (e *Engine) verify(ctx context.Context, read reader, cluster bool) (verifie
 	}
 	for _, name := range e.Settings.Services {
 		s, ok := v.services[name]
-		v.checks = append(v.checks, serviceCheck(e.Settings.Cluster, name, s, ok, err))
+		v.checks = append(v.checks, serviceCheck(e.Settings, name, s, ok, err))
 	}
 	if e.Settings.SkipInvalidation {
 		return v, nil
@@ -109,7 +109,8 @@ func clusterCheck(name string, out *ecs.DescribeClustersOutput, err error) Check
 
 // serviceCheck: the service exists in the cluster, is ACTIVE, and is on the ECS deployment
 // controller (UpdateService cannot start a CODE_DEPLOY or EXTERNAL service's deployment).
-func serviceCheck(cluster, name string, s ecstypes.Service, found bool, err error) Check {
+func serviceCheck(set Settings, name string, s ecstypes.Service, found bool, err error) Check {
+	cluster := set.Cluster
 	switch {
 	case err != nil:
 		return Check{false, fmt.Sprintf("service %s: %s", name, firstLine(err))}
@@ -132,6 +133,9 @@ func serviceCheck(cluster, name string, s ecstypes.Service, found bool, err erro
 		name, status, ctrl, primaryID(s), s.RunningCount, s.DesiredCount, shortARN(aws.ToString(s.TaskDefinition)), breaker)
 	supported := ctrl == string(ecstypes.DeploymentControllerTypeEcs) || ctrl == string(ecstypes.DeploymentControllerTypeCodeDeploy)
 	switch {
+	case ctrl == string(ecstypes.DeploymentControllerTypeCodeDeploy) && set.DesiredCount != nil:
+		return Check{false, fmt.Sprintf("service %s: DESIRED_COUNT is set, but the service is on the CODE_DEPLOY controller, "+
+			"whose deployments keep the task count; unset DESIRED_COUNT, or set the count with UpdateService outside the release", name)}
 	case ctrl == string(ecstypes.DeploymentControllerTypeCodeDeploy):
 		msg = fmt.Sprintf("service %s: %s, CODE_DEPLOY deployment controller (the release is a CodeDeploy blue/green deployment), %d/%d running, task definition %s",
 			name, status, s.RunningCount, s.DesiredCount, shortARN(aws.ToString(s.TaskDefinition)))
