@@ -15,7 +15,7 @@ LAMBDA_ARCH ?= arm64
 FUZZTIME ?= 20s
 FUZZERS  := FuzzSettings FuzzUserParameters FuzzDecodeToken FuzzParseImage FuzzInvalidationPaths
 
-.PHONY: all build demo test vet tools bench lambda publish fuzz clean
+.PHONY: all build demo test vet tools bench lambda publish stack destroy fuzz clean
 
 all: build
 
@@ -67,6 +67,21 @@ publish:
 	$(AWS_CLI) s3 cp --only-show-errors dist/deploystep-lambda.zip s3://$(BUCKET)/$(PREFIX)/$(VERSION)/deploystep-lambda.zip
 	@echo "published deploystep $(VERSION); CloudFormation parameter overrides for infra.yaml:"
 	@echo "  DeploystepBucket=$(BUCKET) DeploystepBinaryKey=$(PREFIX)/$(VERSION)/deploystep-linux-arm64 DeployFunctionKey=$(PREFIX)/$(VERSION)/deploystep-lambda.zip"
+
+# The lab's stack (infra.yaml): deploystep published to BUCKET, then the stack created, or updated,
+# with it (cfn/stack.sh: the first create starts without tasks; the release brings them up).
+#   make stack STACK=tsa-gallery BUCKET=my-artifacts [PARAMS="DeployPath=lambda DeploymentStrategy=BLUE_GREEN"]
+#   make destroy STACK=tsa-gallery    empties the stack's buckets, deletes it, says what is left
+STACK  ?=
+PARAMS ?=
+stack: publish
+	@test -n "$(STACK)" || { echo "make stack: set STACK=<a stack name> (and BUCKET=...)" >&2; exit 2; }
+	AWS_CLI="$(AWS_CLI)" sh cfn/stack.sh deploy $(STACK) $(BUCKET) \
+	  DeploystepBinaryKey=$(PREFIX)/$(VERSION)/deploystep-linux-arm64 DeployFunctionKey=$(PREFIX)/$(VERSION)/deploystep-lambda.zip $(PARAMS)
+
+destroy:
+	@test -n "$(STACK)" || { echo "make destroy: set STACK=<the stack's name>" >&2; exit 2; }
+	AWS_CLI="$(AWS_CLI)" sh cfn/stack.sh destroy $(STACK)
 
 # deploystep beside the seed's AWS CLI lines and the SDK waiters on the same simulated
 # timelines; prints the table and writes bench/results.md (about 3 minutes).

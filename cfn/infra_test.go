@@ -428,7 +428,6 @@ func TestInfraWiring(t *testing.T) {
 	cont := &node{task.path("ContainerDefinitions").Content[0]}
 	check("container port", cont.path("PortMappings").Content[0].Content[1].Value, "3000")
 	svc := resources.path("APIService", "Properties")
-	check("DesiredCount", svc.path("DesiredCount").str(), "2")
 	check("circuit breaker", svc.path("DeploymentConfiguration", "DeploymentCircuitBreaker", "Rollback").str(), "true")
 	check("deployment controller", svc.path("DeploymentController", "Type").str(), "ECS")
 	tg := resources.path("APIALBTG", "Properties")
@@ -453,7 +452,7 @@ func TestInfraWiring(t *testing.T) {
 	for _, v := range resources.path("APIBuildProject", "Properties", "Environment", "EnvironmentVariables").Content {
 		env[(&node{v}).path("Name").str()] = true
 	}
-	for _, want := range []string{"CLUSTER", "SERVICE", "DISTRIBUTIONID", "REPOSITORY_URI", "DEPLOY_PATH", "DEPLOYSTEP_URL", "VERIFY_URL"} {
+	for _, want := range []string{"CLUSTER", "SERVICE", "DISTRIBUTIONID", "REPOSITORY_URI", "TASK_IMAGE_TAG", "DESIRED_COUNT", "DEPLOY_PATH", "DEPLOYSTEP_URL", "VERIFY_URL"} {
 		if !env[want] {
 			t.Errorf("APIBuildProject does not set %s", want)
 		}
@@ -557,6 +556,7 @@ esac
 		"CODEBUILD_BUILD_ID=tsa-gallery-api:5e6f7a8b-0000-4000-8000-000000000001",
 		"REPOSITORY_URI=123456789012.dkr.ecr.us-east-1.amazonaws.com/"+awsim.DemoRepository,
 		"DEPLOY_PATH=codebuild", "DEPLOYSTEP_URL=s3://deploystep-artifacts/deploystep/deploystep-linux-arm64",
+		"TASK_IMAGE_TAG=latest", "DESIRED_COUNT=2",
 		"POLL_INTERVAL=250ms")
 	cmd.Env = append(cmd.Env, extraEnv...)
 	var out bytes.Buffer

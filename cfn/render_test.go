@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -39,6 +40,17 @@ func parameterFiles(t *testing.T) []string {
 // a list of ParameterKey/ParameterValue) and writes the result under dir.
 func renderVariant(t *testing.T, file, dir string) variant {
 	t.Helper()
+	raw, err := os.ReadFile(templateFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return renderTemplate(t, raw, file, dir)
+}
+
+// renderTemplate renders the template raw (infra.yaml, or a changed copy of it) with the
+// parameter file.
+func renderTemplate(t *testing.T, raw []byte, file, dir string) variant {
+	t.Helper()
 	b, err := os.ReadFile(file)
 	if err != nil {
 		t.Fatal(err)
@@ -46,10 +58,6 @@ func renderVariant(t *testing.T, file, dir string) variant {
 	var list []struct{ ParameterKey, ParameterValue string }
 	if err := json.Unmarshal(b, &list); err != nil {
 		t.Fatalf("%s: %v", file, err)
-	}
-	raw, err := os.ReadFile(templateFile)
-	if err != nil {
-		t.Fatal(err)
 	}
 	var doc yaml.Node
 	if err := yaml.Unmarshal(raw, &doc); err != nil {
@@ -271,4 +279,108 @@ func resourceNames(doc map[string]any) []string {
 	}
 	slices.Sort(out)
 	return out
+}
+
+// pseudo is the parameters of v with the pseudo parameters of a stack named stack in a realistic
+// account: what CloudFormation substitutes before it creates anything.
+func pseudo(v variant, stack string) map[string]string {
+	vals := map[string]string{"AWS::StackName": stack, "AWS::Region": "us-east-1", "AWS::AccountId": "123456789012",
+		"AWS::Partition": "aws", "AWS::URLSuffix": "amazonaws.com",
+		"AWS::StackId": "arn:aws:cloudformation:us-east-1:123456789012:stack/" + stack + "/0f1e2d3c-4b5a-4978-8a9b-0c1d2e3f4a5b"}
+	for k, p := range v.Params {
+		vals[k] = p
+	}
+	return vals
+}
+
+// deployed is what the resources deploystep is told about are called in a realistic account (Ref
+// and Fn::GetAtt names), for reading the settings a variant gives deploystep.
+var deployed = map[string]string{
+	"APICluster": "tsa-gallery", "APIService.Name": "api", "CFDistribution": "E2QWRUHAPOMQZL",
+	"CFDistribution.DomainName": "d111111abcdef8.cloudfront.net", "APIALB.DNSName": "tsa-APIALB-1234567890.us-east-1.elb.amazonaws.com",
+	"ECRRepository.RepositoryUri": "123456789012.dkr.ecr.us-east-1.amazonaws.com/tsa-gallery/api-0f1e2d3c",
+}
+
+// literal resolves v to a string as far as it depends on parameters only (Ref, Fn::Sub,
+// Fn::Join, Fn::Select of Fn::Split); ok is false for anything that depends on a resource.
+func literal(v any, vals map[string]string) (string, bool) {
+	switch x := v.(type) {
+	case string:
+		return x, true
+	case float64, bool:
+		return fmt.Sprint(x), true
+	case map[string]any:
+		if len(x) != 1 {
+			return "", false
+		}
+		for fn, arg := range x {
+			switch fn {
+			case "Ref":
+				s, ok := vals[fmt.Sprint(arg)]
+				return s, ok
+			case "Fn::GetAtt":
+				a, _ := arg.([]any)
+				s, ok := vals[fmt.Sprint(a...)]
+				if len(a) == 2 {
+					s, ok = vals[fmt.Sprint(a[0])+"."+fmt.Sprint(a[1])]
+				}
+				return s, ok
+			case "Fn::Sub":
+				tpl, vars := arg, map[string]any{}
+				if l, ok := arg.([]any); ok && len(l) == 2 {
+					tpl, vars = l[0], l[1].(map[string]any)
+				}
+				ok := true
+				out := regexp.MustCompile(`\$\{([A-Za-z0-9:.]+)\}`).ReplaceAllStringFunc(fmt.Sprint(tpl), func(m string) string {
+					name := m[2 : len(m)-1]
+					if v, in := vars[name]; in {
+						s, good := literal(v, vals)
+						ok = ok && good
+						return s
+					}
+					s, good := vals[name]
+					ok = ok && good
+					return s
+				})
+				return out, ok
+			case "Fn::Join":
+				a := arg.([]any)
+				parts, ok := literalList(a[1], vals)
+				return strings.Join(parts, fmt.Sprint(a[0])), ok
+			case "Fn::Select":
+				a := arg.([]any)
+				list, ok := literalList(a[1], vals)
+				i := int(a[0].(float64))
+				if !ok || i >= len(list) {
+					return "", false
+				}
+				return list[i], true
+			}
+		}
+	}
+	return "", false
+}
+
+// literalList resolves a list, or a Fn::Split, to strings.
+func literalList(v any, vals map[string]string) ([]string, bool) {
+	if m, ok := v.(map[string]any); ok {
+		if a, ok := m["Fn::Split"].([]any); ok {
+			s, ok := literal(a[1], vals)
+			return strings.Split(s, fmt.Sprint(a[0])), ok
+		}
+		return nil, false
+	}
+	l, ok := v.([]any)
+	if !ok {
+		return nil, false
+	}
+	var out []string
+	for _, c := range l {
+		s, good := literal(c, vals)
+		if !good {
+			return nil, false
+		}
+		out = append(out, s)
+	}
+	return out, true
 }

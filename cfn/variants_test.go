@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -30,7 +29,7 @@ func TestInfraVariantsWiring(t *testing.T) {
 				}
 			}
 			strategy, lambda := v.Params["DeploymentStrategy"], v.Params["DeployPath"] == "lambda"
-			verifyURL(t, res, lambda)
+			verifyURL(t, v)
 			shifts, pause := strategy != "ROLLING", strategy != "ROLLING" && v.Params["PauseForTests"] == "true"
 			dc := get(res, "APIService", "Properties", "DeploymentConfiguration")
 			lb := get(res, "APIService", "Properties", "LoadBalancers", "0")
@@ -127,20 +126,15 @@ func TestInfraVariantsWiring(t *testing.T) {
 
 			// deploystep, where it runs, gets TEST_LISTENER_URL (and HOOK_COMMAND with the pause)
 			// and runs in the private subnets.
-			var env map[string]string
+			env := deployEnv(t, v)
 			var vpc any
 			if lambda {
 				vpc = get(res, "DeployFunction", "Properties", "VpcConfig", "SubnetIds")
-				env = userParameters(t, get(res, "APIPipeline", "Properties", "Stages", "2", "Actions", "0", "Configuration", "UserParameters"))
 				if !strings.Contains(fmt.Sprint(get(res, "DeployFunctionRole", "Properties", "ManagedPolicyArns")), "AWSLambdaVPCAccessExecutionRole") {
 					t.Error("the function's role cannot create its network interfaces")
 				}
 			} else {
 				vpc = get(res, "APIBuildProject", "Properties", "VpcConfig", "Subnets")
-				env = map[string]string{}
-				for _, e := range get(res, "APIBuildProject", "Properties", "Environment", "EnvironmentVariables").([]any) {
-					env[fmt.Sprint(get(e, "Name"))] = strings.Replace(fmt.Sprint(get(e, "Value")), "map[Fn::Sub:http://${APIALB.DNSName}:8080]", "http://tsa-APIALB-1234567890.us-east-1.elb.amazonaws.com:8080", 1)
-				}
 			}
 			if fmt.Sprint(vpc) != "[map[Ref:PrivateSubnetA] map[Ref:PrivateSubnetB]]" {
 				t.Errorf("deploystep does not run in the private subnets: %v", vpc)
@@ -158,20 +152,10 @@ func TestInfraVariantsWiring(t *testing.T) {
 
 // verifyURL checks that deploystep, where it runs, proves the release through the distribution:
 // VERIFY_URL is https://<the distribution's domain>/api/health, the target group's health path.
-func verifyURL(t *testing.T, res map[string]any, lambda bool) {
+func verifyURL(t *testing.T, v variant) {
 	t.Helper()
-	want := "https://d111111abcdef8.cloudfront.net" + fmt.Sprint(get(res, "APIALBTG", "Properties", "HealthCheckPath"))
-	var got string
-	if lambda {
-		got = userParameters(t, get(res, "APIPipeline", "Properties", "Stages", "2", "Actions", "0", "Configuration", "UserParameters"))["VERIFY_URL"]
-	} else {
-		for _, e := range get(res, "APIBuildProject", "Properties", "Environment", "EnvironmentVariables").([]any) {
-			if get(e, "Name") == "VERIFY_URL" {
-				got = strings.Replace(fmt.Sprint(get(e, "Value", "Fn::Sub")), "${CFDistribution.DomainName}", "d111111abcdef8.cloudfront.net", 1)
-			}
-		}
-	}
-	if got != want {
+	want := "https://d111111abcdef8.cloudfront.net" + fmt.Sprint(get(v.Doc, "Resources", "APIALBTG", "Properties", "HealthCheckPath"))
+	if got := deployEnv(t, v)["VERIFY_URL"]; got != want {
 		t.Errorf("VERIFY_URL = %q, want %q", got, want)
 	}
 }
@@ -179,41 +163,55 @@ func verifyURL(t *testing.T, res map[string]any, lambda bool) {
 // words prints values with spaces between them.
 func words(vs ...any) string { return strings.TrimSpace(fmt.Sprintln(vs...)) }
 
-// userParameters decodes the Invoke action's UserParameters (a Fn::Sub of a JSON object) with
-// realistic values, and checks that they make valid settings.
-func userParameters(t *testing.T, up any) map[string]string {
+// deployEnv is the environment a variant gives deploystep (settingsOf); a variant that gives no
+// valid one ends the test.
+func deployEnv(t *testing.T, v variant) map[string]string {
 	t.Helper()
-	sub, _ := get(up, "Fn::Sub").([]any)
-	if len(sub) != 2 {
-		t.Fatalf("UserParameters is not a Fn::Sub with variables: %v", up)
+	env, err := settingsOf(v)
+	if err != nil {
+		t.Fatal(err)
 	}
-	vars := sub[1].(map[string]any)
-	raw := regexp.MustCompile(`\$\{[A-Za-z]+\}`).ReplaceAllStringFunc(sub[0].(string), func(s string) string {
-		name := s[2 : len(s)-1]
-		val := map[string]string{"Cluster": "tsa-gallery", "Service": "api", "Distribution": "E2QWRUHAPOMQZL"}[name]
-		if m, ok := vars[name].(map[string]any); ok && m["Fn::Sub"] == "http://${APIALB.DNSName}:8080" {
-			val = "http://tsa-APIALB-1234567890.us-east-1.elb.amazonaws.com:8080"
-		} else if refTo(vars[name], "CFDistribution") && fmt.Sprint(vars[name]) == "map[Fn::GetAtt:[CFDistribution DomainName]]" {
-			val = "d111111abcdef8.cloudfront.net"
-		} else if s, ok := vars[name].(string); ok {
-			val = s
+	return env
+}
+
+// settingsOf is the environment a variant gives deploystep, with realistic values: the build
+// project's variables (DeployPath codebuild) or the Invoke action's UserParameters (lambda), which
+// must make valid settings within CodePipeline's 1,000 characters.
+func settingsOf(v variant) (map[string]string, error) {
+	vals := pseudo(v, "tsa-gallery")
+	for k, x := range deployed {
+		vals[k] = x
+	}
+	res := v.Doc["Resources"].(map[string]any)
+	env := map[string]string{}
+	if v.Params["DeployPath"] != "lambda" {
+		vars, _ := get(res, "APIBuildProject", "Properties", "Environment", "EnvironmentVariables").([]any)
+		for _, e := range vars {
+			val, ok := literal(get(e, "Value"), vals)
+			if !ok {
+				return nil, fmt.Errorf("build variable %v: no realistic value for %v", get(e, "Name"), get(e, "Value"))
+			}
+			env[fmt.Sprint(get(e, "Name"))] = val
 		}
-		return val
-	})
+		return env, nil
+	}
+	raw, ok := literal(get(res, "APIPipeline", "Properties", "Stages", "2", "Actions", "0", "Configuration", "UserParameters"), vals)
+	if !ok {
+		return nil, fmt.Errorf("UserParameters: no realistic value")
+	}
 	raw = strings.Replace(raw, "#{BuildVariables.IMAGE}", demoImage, 1)
-	var env map[string]string
 	if err := json.Unmarshal([]byte(raw), &env); err != nil {
-		t.Fatalf("UserParameters %q is not a JSON object of strings: %v", raw, err)
+		return nil, fmt.Errorf("UserParameters %q is not a JSON object of strings: %v", raw, err)
 	}
 	if len(raw) > 1000 {
-		t.Errorf("UserParameters is %d characters; CodePipeline takes 1000", len(raw))
+		return nil, fmt.Errorf("UserParameters is %d characters; CodePipeline takes 1000", len(raw))
 	}
 	s, err := deploy.LoadSettings(context.Background(), envconfig.MapLookuper(env))
 	if err == nil {
 		err = s.Validate()
 	}
 	if err != nil || s.Cluster != "tsa-gallery" || s.Services[0] != "api" || s.Image != demoImage {
-		t.Fatalf("UserParameters do not make valid settings: %v %+v", err, s)
+		return nil, fmt.Errorf("UserParameters do not make valid settings: %v %+v", err, s)
 	}
-	return env
+	return env, nil
 }

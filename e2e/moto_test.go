@@ -4,10 +4,7 @@ package e2e_test
 // deploystep assumes of AWS must hold outside awsim too.
 
 import (
-	"context"
 	"encoding/json"
-	"fmt"
-	"net"
 	"os/exec"
 	"strings"
 	"testing"
@@ -15,38 +12,6 @@ import (
 
 	"deploystep/internal/testtool"
 )
-
-// startMoto runs moto's server on a free 127.0.0.1 port; it stops with the test, and by itself
-// after 5 minutes whatever happens.
-func startMoto(t *testing.T, py string) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	cmd := exec.CommandContext(ctx, py, "-m", "moto.server", "-H", "127.0.0.1", "-p", fmt.Sprint(port))
-	// ECS services report this many running tasks (moto runs none).
-	cmd.Env = append(cmd.Environ(), "MOTO_ECS_SERVICE_RUNNING=2")
-	if err := cmd.Start(); err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cancel(); cmd.Wait() }) //nolint:errcheck // killed
-	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	for deadline := time.Now().Add(30 * time.Second); ; {
-		if c, err := net.Dial("tcp", addr); err == nil {
-			c.Close()
-			return "http://" + addr
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("moto's server did not start within 30s")
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}
 
 // motoURL is moto's server as an endpoint: its URL and placeholder credentials.
 type motoURL string
@@ -60,7 +25,7 @@ func (u motoURL) Env() []string {
 func TestMotoEndToEnd(t *testing.T) {
 	t.Parallel()
 	py := testtool.Python(t, "moto.server", "boto3", "flask")
-	url := startMoto(t, py)
+	url := testtool.Moto(t, py)
 	out, err := exec.Command(py, "testdata/moto_world.py", url).CombinedOutput()
 	if err != nil {
 		t.Fatalf("creating the world in moto: %v\n%s", err, out)

@@ -19,7 +19,7 @@ func TestPublishToS3(t *testing.T) {
 	t.Parallel()
 	py := testtool.Python(t, "moto.server", "boto3", "flask")
 	cli := testtool.AWSCLI(t)
-	url := startMoto(t, py)
+	url := testtool.Moto(t, py)
 	s3 := func(script string, args ...string) string {
 		t.Helper()
 		out, err := exec.Command(py, append([]string{"-c", `import boto3,sys

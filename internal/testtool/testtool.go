@@ -4,10 +4,14 @@
 package testtool
 
 import (
+	"context"
+	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"testing"
+	"time"
 )
 
 // Missing ends t because tool is not installed: a failure in CI, a skip elsewhere.
@@ -84,4 +88,36 @@ func Python(t testing.TB, modules ...string) string {
 		}
 	}
 	return p
+}
+
+// Moto runs moto's server on a free 127.0.0.1 port; it stops with the test, and by itself
+// after 5 minutes whatever happens.
+func Moto(t testing.TB, py string) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	cmd := exec.CommandContext(ctx, py, "-m", "moto.server", "-H", "127.0.0.1", "-p", fmt.Sprint(port))
+	// ECS services report this many running tasks (moto runs none).
+	cmd.Env = append(cmd.Environ(), "MOTO_ECS_SERVICE_RUNNING=2")
+	if err := cmd.Start(); err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cancel(); cmd.Wait() }) //nolint:errcheck // killed
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	for deadline := time.Now().Add(30 * time.Second); ; {
+		if c, err := net.Dial("tcp", addr); err == nil {
+			c.Close()
+			return "http://" + addr
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("moto's server did not start within 30s")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }
