@@ -13,6 +13,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/codedeploy"
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
+
+	"deploystep/deploy/edge"
 )
 
 // LoadAWS reads the standard SDK configuration chain: environment, shared config and profiles,
@@ -45,7 +47,7 @@ func NewEngine(cfg aws.Config, s Settings, r Reporter) *Engine {
 		ECR:        ecr.NewFromConfig(ecrCfg),
 		CloudFront: cloudfront.NewFromConfig(cfg),
 		CodeDeploy: codedeploy.NewFromConfig(cfg),
-		Edge:       NewEdgeClient(cfg.HTTPClient),
+		Edge:       edge.NewClient(cfg.HTTPClient),
 		Report:     r,
 	}
 }

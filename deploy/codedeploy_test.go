@@ -43,7 +43,7 @@ func TestDecideCodeDeploy(t *testing.T) {
 			"d-7Q2X9ABCD stopped: MANUAL_STOP"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			d := DecideCodeDeploy(c.v, c.waitUntil)
+			d := DecideCodeDeploy(c.v, Pin{Deployment: c.v.ID, WaitUntil: c.waitUntil}, Evidence{})
 			if d.Verdict != c.verdict || !strings.Contains(d.Message, c.want) {
 				t.Fatalf("DecideCodeDeploy = %v %q; want %v containing %q", d.Verdict, d.Message, c.verdict, c.want)
 			}

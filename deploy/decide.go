@@ -1,5 +1,10 @@
 package deploy
 
+// The verdict on an ECS-controller deployment: pure functions of one snapshot, in the manner of
+// kubectl's rollout status. needs says what evidence a snapshot needs beyond the service read
+// (the observer fetches it within the same poll); Decide judges the snapshot once.
+// digestVerdict is the one digest rule, shared with the CodeDeploy verdict (codedeploy.go).
+
 import (
 	"fmt"
 	"sort"
@@ -64,6 +69,14 @@ type Evidence struct {
 	DigestReads int
 }
 
+// Needs is the evidence a snapshot's verdict needs beyond what was read: the observer fetches
+// each (at most once a poll) before the verdict runs.
+type Needs struct {
+	SD      bool // the service deployment, to confirm an end deployments[] shows or name its cause
+	Digests bool // the image digests the new tasks run
+	Reasons bool // why the deployment's tasks stopped
+}
+
 // Pin is what is being followed: one deployment, and what it must end up running.
 type Pin struct {
 	Deployment string
@@ -98,14 +111,14 @@ func (v Verdict) String() string { return [...]string{"waiting", "done", "failed
 type Decision struct {
 	Verdict Verdict
 	Message string
-	// NeedDigests asks the observer to read the running tasks' digests.
-	NeedDigests bool
-	// NeedReasons asks the observer to read the stopped tasks' reasons.
-	NeedReasons bool
+	// Progress is how a waiting deployment's progress is reported (said when it changes), with
+	// the deployment's task counts where known.
+	Progress string
+	Counts   *Counts
 	// Warning, on Done, is something the person should know (DIGEST_CHECK=warn).
 	Warning string
-	// Own marks a failure that deploystep decided (failed tasks, digest) rather than ECS (a
-	// rollback, a stop): ROLLBACK=on-failure rolls back only those.
+	// Own marks a failure that deploystep decided (failed tasks, digest) rather than ECS or
+	// CodeDeploy (a rollback, a stop): ROLLBACK=on-failure rolls back only those.
 	Own bool
 	// Paused lists the PAUSE hooks the deployment waits at.
 	Paused []HookView
@@ -118,21 +131,80 @@ func FailureThreshold(desired int) int {
 	return max(3, min(200, n))
 }
 
-// Decide judges one snapshot of a service against the pinned deployment. It never declares
-// success from counts alone: the pinned deployment must be PRIMARY and COMPLETED (or, where ECS
-// gives no rollout state, the only deployment with running == desired), and with a digest pinned
-// its running tasks must report that digest.
-func Decide(v ServiceView, pin Pin, ev Evidence) Decision {
-	var ours, primary *DeploymentView
+// threshold is the failed-task count that fails ours.
+func threshold(pin Pin, ours *DeploymentView) int {
+	if pin.FailedTasks > 0 {
+		return pin.FailedTasks
+	}
+	return FailureThreshold(ours.Desired)
+}
+
+// deployments finds ours (the pinned deployment) and the PRIMARY in a snapshot.
+func deployments(v ServiceView, id string) (ours, primary *DeploymentView) {
 	for i := range v.Deployments {
 		d := &v.Deployments[i]
-		if d.ID == pin.Deployment {
+		if d.ID == id {
 			ours = d
 		}
 		if d.Status == "PRIMARY" {
 			primary = d
 		}
 	}
+	return ours, primary
+}
+
+// completedBy is whether the snapshot shows ours completed: the service deployment says
+// SUCCESSFUL, or (without it) ours is COMPLETED, or where ECS gives no rollout state it is the
+// only deployment and runs its desired count. shifted is WAIT_UNTIL=traffic-shifted's end: all
+// production traffic on the new revision, past the shift.
+func completedBy(v ServiceView, ours *DeploymentView, pin Pin, sd *SDView) (completed, shifted bool) {
+	if sd != nil {
+		// The service deployment is authoritative: during bake time blue and green both run,
+		// and deployments[] alone is a guess.
+		return sd.Status == "SUCCESSFUL", pin.WaitUntil == "traffic-shifted" && sd.Prod != nil && *sd.Prod >= 100 &&
+			(sd.Stage == "POST_PRODUCTION_TRAFFIC_SHIFT" || sd.Stage == "BAKE_TIME" || sd.Stage == "CLEAN_UP")
+	}
+	return ours.RolloutState == "COMPLETED" || ours.RolloutState == "" && len(v.Deployments) == 1 && ours.Running == ours.Desired, false
+}
+
+func rollingBack(sd *SDView) bool {
+	return sd != nil && strings.HasPrefix(sd.Status, "ROLLBACK_")
+}
+
+// needs says what evidence the snapshot's verdict needs: the service deployment when
+// deployments[] alone shows an end (to confirm it or name its cause); the digests once the new
+// tasks all run (read early, so completion is judged in the same poll) and again while a
+// completed deployment's tasks report fewer than it runs; the stopped reasons of a failure.
+func needs(v ServiceView, pin Pin, ev Evidence) Needs {
+	ours, _ := deployments(v, pin.Deployment)
+	if v.Status != "" && v.Status != "ACTIVE" {
+		return Needs{}
+	}
+	if ours == nil {
+		return Needs{SD: ev.SD == nil, Reasons: len(ev.Stopped) == 0}
+	}
+	failing := rollingBack(ev.SD) || ours.RolloutState == "FAILED" && ours.Failed > 0 || ours.Status == "PRIMARY" && ours.Failed >= threshold(pin, ours)
+	completed, shifted := completedBy(v, ours, pin, ev.SD)
+	if ev.SD == nil {
+		completed = completed && ours.Status == "PRIMARY"
+	}
+	var n Needs
+	n.SD = ev.SD == nil && (completed || failing || ours.RolloutState == "FAILED" || ours.Status != "PRIMARY")
+	n.Reasons = failing && len(ev.Stopped) == 0
+	if pin.Digest != "" && !failing && ours.Status == "PRIMARY" {
+		done := completed || shifted
+		n.Digests = ev.Digests == nil && (done || ours.Desired > 0 && ours.Running == ours.Desired) ||
+			done && ev.Digests != nil && len(ev.Digests) < ours.Desired && ev.DigestReads < DigestReadLimit
+	}
+	return n
+}
+
+// Decide judges one snapshot of a service against the pinned deployment. It never declares
+// success from counts alone: the pinned deployment must be PRIMARY and COMPLETED (or, where ECS
+// gives no rollout state, the only deployment with running == desired), and with a digest pinned
+// its running tasks must report that digest.
+func Decide(v ServiceView, pin Pin, ev Evidence) Decision {
+	ours, primary := deployments(v, pin.Deployment)
 	failed := func(format string, args ...any) Decision {
 		msg := fmt.Sprintf(format, args...)
 		if len(ev.Stopped) > 0 {
@@ -143,124 +215,119 @@ func Decide(v ServiceView, pin Pin, ev Evidence) Decision {
 	if v.Status != "" && v.Status != "ACTIVE" {
 		return failed("service %s is %s", v.Name, v.Status)
 	}
-	if sd := ev.SD; sd != nil {
-		switch sd.Status {
-		case "ROLLBACK_REQUESTED", "ROLLBACK_IN_PROGRESS", "ROLLBACK_SUCCESSFUL", "ROLLBACK_FAILED":
-			why := sd.Rollback
-			if why == "" {
-				why = sd.Reason
-			}
-			if len(sd.Triggered) > 0 {
-				why += "; alarms in ALARM: " + strings.Join(sd.Triggered, ", ")
-			}
-			d := failed("service deployment of %s is %s: %s", pin.Deployment, sd.Status, why)
-			d.NeedReasons = len(ev.Stopped) == 0 // its tasks' stopped reasons, where there are any
-			return d
-		case "STOPPED", "STOP_REQUESTED":
-			if ours != nil && ours.Status != "PRIMARY" && primary != nil {
-				// deployments[] says who took over.
-				return failed("deployment %s is no longer the PRIMARY: %s took over (%s); its service deployment is %s: %s",
-					ours.ID, primary.ID, takeover(ours, primary), sd.Status, sd.Reason)
-			}
-			return failed("service deployment of %s is %s: %s", pin.Deployment, sd.Status, sd.Reason)
-		}
-	}
-	if ours == nil {
-		var d Decision
-		if primary != nil {
-			d = failed("deployment %s is gone: the service now runs %s (%s)", pin.Deployment, primary.ID, takeover(nil, primary))
-		} else {
-			d = failed("deployment %s is gone from service %s", pin.Deployment, v.Name)
-		}
-		d.NeedReasons = len(ev.Stopped) == 0 // its tasks' stopped reasons, where there are any
+	if d, ok := decideStopped(ev.SD, ours, primary, pin, failed); ok {
 		return d
 	}
-	if ours.RolloutState == "FAILED" {
+	switch {
+	case ours == nil && primary != nil:
+		return failed("deployment %s is gone: the service now runs %s (%s)", pin.Deployment, primary.ID, takeover(nil, primary))
+	case ours == nil:
+		return failed("deployment %s is gone from service %s", pin.Deployment, v.Name)
+	case ours.RolloutState == "FAILED":
 		reason := ours.Reason
 		if reason == "" {
 			reason = "rollout FAILED"
 		}
-		if len(ev.Stopped) == 0 && ours.Failed > 0 {
-			return Decision{Verdict: Failed, Message: fmt.Sprintf("deployment %s failed: %s", ours.ID, reason), NeedReasons: true}
-		}
 		return failed("deployment %s failed: %s", ours.ID, reason)
-	}
-	if ours.Status != "PRIMARY" {
-		if primary == nil {
-			return failed("deployment %s is no longer the PRIMARY", ours.ID)
-		}
+	case ours.Status != "PRIMARY" && primary == nil:
+		return failed("deployment %s is no longer the PRIMARY", ours.ID)
+	case ours.Status != "PRIMARY":
 		return failed("deployment %s is no longer the PRIMARY: %s took over (%s)", ours.ID, primary.ID, takeover(ours, primary))
-	}
-	threshold := pin.FailedTasks
-	if threshold <= 0 {
-		threshold = FailureThreshold(ours.Desired)
-	}
-	if ours.Failed >= threshold {
-		if len(ev.Stopped) == 0 {
-			return Decision{Verdict: Failed, NeedReasons: true, Own: true,
-				Message: fmt.Sprintf("deployment %s: %d tasks failed (threshold %d)", ours.ID, ours.Failed, threshold)}
-		}
-		d := failed("deployment %s: %d tasks failed (threshold %d)", ours.ID, ours.Failed, threshold)
+	case ours.Failed >= threshold(pin, ours):
+		d := failed("deployment %s: %d tasks failed (threshold %d)", ours.ID, ours.Failed, threshold(pin, ours))
 		d.Own = true
 		return d
 	}
-	completed := ours.RolloutState == "COMPLETED" ||
-		(ours.RolloutState == "" && len(v.Deployments) == 1 && ours.Running == ours.Desired)
-	shifted := false
-	if sd := ev.SD; sd != nil {
-		// The service deployment is authoritative: during bake time blue and green both run,
-		// and deployments[] alone is a guess.
-		completed = sd.Status == "SUCCESSFUL"
-		shifted = pin.WaitUntil == "traffic-shifted" && sd.Prod != nil && *sd.Prod >= 100 &&
-			(sd.Stage == "POST_PRODUCTION_TRAFFIC_SHIFT" || sd.Stage == "BAKE_TIME" || sd.Stage == "CLEAN_UP")
-	}
+	counts := &Counts{Running: ours.Running, Desired: ours.Desired, Pending: ours.Pending, Failed: ours.Failed}
+	completed, shifted := completedBy(v, ours, pin, ev.SD)
 	if !completed && !shifted {
 		msg := progress(v, ours)
 		if ev.SD != nil {
 			msg = stageProgress(ev.SD) + msg
 		}
-		d := Decision{Verdict: Waiting, Message: msg,
-			NeedDigests: pin.Digest != "" && ev.Digests == nil && ours.Running == ours.Desired && ours.Desired > 0}
+		d := Decision{Verdict: Waiting, Message: msg, Progress: ours.ID + ": " + msg, Counts: counts}
 		if ev.SD != nil && len(ev.SD.Paused) > 0 {
 			d.Paused = ev.SD.Paused
 		}
 		return d
 	}
-	if pin.Digest != "" {
-		if ev.Digests == nil {
-			return Decision{Verdict: Waiting, Message: "completed; reading the digests of its tasks", NeedDigests: true}
+	if d, judged := digestVerdict("deployment "+ours.ID, "completed", pin, ev, ours.Desired); judged {
+		switch d.Verdict {
+		case Done:
+			d.Message = fmt.Sprintf("deployment %s completed: %d of %d tasks running (image digest not confirmed)", ours.ID, ours.Running, ours.Desired)
+		case Waiting:
+			d.Progress = ours.ID + ": " + d.Message
 		}
-		var wrong []string
-		for _, d := range ev.Digests {
-			if d != pin.Digest {
-				wrong = append(wrong, d)
-			}
-		}
-		if len(wrong) > 0 {
-			d := failed("deployment %s completed, but %d of %d tasks run %s instead of the pushed %s",
-				ours.ID, len(wrong), len(ev.Digests), summarize(wrong), pin.Digest)
-			d.Own = true
-			return d
-		}
-		if len(ev.Digests) < ours.Desired {
-			if ev.DigestReads < DigestReadLimit {
-				return Decision{Verdict: Waiting, Message: fmt.Sprintf("completed; %d of %d tasks report an image digest", len(ev.Digests), ours.Desired), NeedDigests: true}
-			}
-			msg := fmt.Sprintf("deployment %s completed, but only %d of %d running tasks report an image digest after %d reads, "+
-				"so the pushed %s cannot be confirmed (tasks on older EC2 container agents, and emulators, report none)",
-				ours.ID, len(ev.Digests), ours.Desired, ev.DigestReads, pin.Digest)
-			if pin.DigestCheck == "warn" {
-				return Decision{Verdict: Done, Warning: msg + "; DIGEST_CHECK=warn accepts it",
-					Message: fmt.Sprintf("deployment %s completed: %d of %d tasks running (image digest not confirmed)", ours.ID, ours.Running, ours.Desired)}
-			}
-			return Decision{Verdict: Failed, Own: true, Message: msg + "; set DIGEST_CHECK=warn to accept a deployment whose digest cannot be read"}
-		}
+		d.Counts = counts
+		return d
 	}
 	if shifted && !completed {
 		return Decision{Verdict: Done, Message: fmt.Sprintf("deployment %s: all production traffic is on the new revision (%s; WAIT_UNTIL=traffic-shifted: ECS finishes the bake time and clean-up alone)",
 			ours.ID, ev.SD.Stage)}
 	}
 	return Decision{Verdict: Done, Message: fmt.Sprintf("deployment %s completed: %d of %d tasks running", ours.ID, ours.Running, ours.Desired)}
+}
+
+// decideStopped judges a service deployment that is rolling back or stopped; ok is false when
+// it is neither.
+func decideStopped(sd *SDView, ours, primary *DeploymentView, pin Pin, failed func(string, ...any) Decision) (Decision, bool) {
+	switch {
+	case sd == nil:
+		return Decision{}, false
+	case rollingBack(sd):
+		why := sd.Rollback
+		if why == "" {
+			why = sd.Reason
+		}
+		if len(sd.Triggered) > 0 {
+			why += "; alarms in ALARM: " + strings.Join(sd.Triggered, ", ")
+		}
+		return failed("service deployment of %s is %s: %s", pin.Deployment, sd.Status, why), true
+	case sd.Status != "STOPPED" && sd.Status != "STOP_REQUESTED":
+		return Decision{}, false
+	case ours != nil && ours.Status != "PRIMARY" && primary != nil:
+		// deployments[] says who took over.
+		return failed("deployment %s is no longer the PRIMARY: %s took over (%s); its service deployment is %s: %s",
+			ours.ID, primary.ID, takeover(ours, primary), sd.Status, sd.Reason), true
+	}
+	return failed("service deployment of %s is %s: %s", pin.Deployment, sd.Status, sd.Reason), true
+}
+
+// digestVerdict is the one digest rule of both controllers, for a deployment (subject) that has
+// otherwise ended (verb: completed, succeeded) and runs desired new tasks: every digest they
+// report must be the pushed one, and as many must report one as run; tasks that report none are
+// read DigestReadLimit times, then fail (DIGEST_CHECK=fail) or pass with a warning (warn, Verdict
+// Done). judged is false when the digests pass, or no digest is pinned.
+func digestVerdict(subject, verb string, pin Pin, ev Evidence, desired int) (d Decision, judged bool) {
+	if pin.Digest == "" {
+		return Decision{}, false
+	}
+	if ev.Digests == nil {
+		return Decision{Verdict: Waiting, Message: verb + "; reading the digests of its tasks"}, true
+	}
+	var wrong []string
+	for _, d := range ev.Digests {
+		if d != pin.Digest {
+			wrong = append(wrong, d)
+		}
+	}
+	if len(wrong) > 0 {
+		return Decision{Verdict: Failed, Own: true, Message: fmt.Sprintf("%s %s, but %d of %d tasks run %s instead of the pushed %s",
+			subject, verb, len(wrong), len(ev.Digests), summarize(wrong), pin.Digest)}, true
+	}
+	if len(ev.Digests) >= desired {
+		return Decision{}, false
+	}
+	if ev.DigestReads < DigestReadLimit {
+		return Decision{Verdict: Waiting, Message: fmt.Sprintf("%s; %d of %d tasks report an image digest", verb, len(ev.Digests), desired)}, true
+	}
+	msg := fmt.Sprintf("%s %s, but only %d of %d running tasks report an image digest after %d reads, "+
+		"so the pushed %s cannot be confirmed (tasks on older EC2 container agents, and emulators, report none)",
+		subject, verb, len(ev.Digests), desired, ev.DigestReads, pin.Digest)
+	if pin.DigestCheck == "warn" {
+		return Decision{Verdict: Done, Warning: msg + "; DIGEST_CHECK=warn accepts it", Message: subject + " " + verb + " (image digest not confirmed)"}, true
+	}
+	return Decision{Verdict: Failed, Own: true, Message: msg + "; set DIGEST_CHECK=warn to accept a deployment whose digest cannot be read"}, true
 }
 
 // stageProgress names the lifecycle stage and, for the strategies that shift traffic, the share

@@ -42,8 +42,8 @@ func TestDecide(t *testing.T) {
 		ev      Evidence
 		verdict Verdict
 		want    string // in the message
-		digests bool   // NeedDigests
-		reasons bool   // NeedReasons
+		digests bool   // needs: the digests
+		reasons bool   // needs: the stopped reasons
 	}{
 		{"just started", svc(ours, old), Pin{Deployment: ours.ID}, Evidence{}, Waiting, "0 of 2 new tasks running, 2 pending, 2 old tasks still running", false, false},
 		{"tasks running, old draining", svc(running, old), Pin{Deployment: ours.ID}, Evidence{}, Waiting, "2 of 2 new tasks running", false, false},
@@ -86,9 +86,10 @@ func TestDecide(t *testing.T) {
 			if c.pin.DigestCheck == "warn" && !strings.Contains(d.Warning, "DIGEST_CHECK=warn accepts it") {
 				t.Errorf("warning = %q", d.Warning)
 			}
-			if d.Verdict != c.verdict || !strings.Contains(d.Message, c.want) || d.NeedDigests != c.digests || d.NeedReasons != c.reasons {
-				t.Fatalf("Decide = %v %q digests=%v reasons=%v; want %v containing %q digests=%v reasons=%v",
-					d.Verdict, d.Message, d.NeedDigests, d.NeedReasons, c.verdict, c.want, c.digests, c.reasons)
+			n := needs(c.view, c.pin, c.ev)
+			if d.Verdict != c.verdict || !strings.Contains(d.Message, c.want) || n.Digests != c.digests || n.Reasons != c.reasons {
+				t.Fatalf("Decide = %v %q, needs digests=%v reasons=%v; want %v containing %q, digests=%v reasons=%v",
+					d.Verdict, d.Message, n.Digests, n.Reasons, c.verdict, c.want, c.digests, c.reasons)
 			}
 		})
 	}

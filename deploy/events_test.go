@@ -29,8 +29,8 @@ func TestReportEventsByID(t *testing.T) {
 	var got collect
 	e := &Engine{Report: &got}
 	st := &State{Started: started}
-	st.init()
-	st.LastEvent["api"] = "e0" // the newest event when the deployment started
+	st.init([]string{"api"})
+	st.Services["api"].LastEvent = "e0" // the newest event when the deployment started
 
 	polls := []map[string]ecstypes.Service{
 		snapshot(sev("e2", skew, "has started 2 tasks"), sev("e1", skew, "has begun draining"), sev("e0", skew.Add(-time.Hour), "steady state")),

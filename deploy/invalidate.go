@@ -1,5 +1,9 @@
 package deploy
 
+// The invalidate and wait steps: one CloudFront invalidation per distribution, created once
+// (the release's CallerReference makes CloudFront return the same invalidation when it is sent
+// again), then waited for until Completed.
+
 import (
 	"context"
 	"errors"
@@ -13,50 +17,37 @@ import (
 	"github.com/aws/smithy-go"
 )
 
-// createInvalidations creates one invalidation per distribution. The CallerReference is the
-// release's (Identity), so sending it again returns the same invalidation instead of making a
-// second one; TooManyInvalidationsInProgress is waited out.
+// createInvalidations creates one invalidation per distribution; a call that meets too many
+// invalidations in progress is tried again with a backoff that doubles up to 30 s.
 func (e *Engine) createInvalidations(ctx context.Context, st *State) error {
 	for _, dist := range e.Settings.Distributions {
 		if _, ok := st.Invalidations[dist]; ok {
 			continue
 		}
-		backoff := e.Settings.Poll
-		for {
+		b := backoff{first: e.Settings.Poll, max: 30 * time.Second}
+		err := e.wait(ctx, "creating the invalidation", Event{Distribution: dist}, b, func(ctx context.Context) (bool, error) {
 			out, err := e.CloudFront.CreateInvalidation(ctx, &cloudfront.CreateInvalidationInput{
 				DistributionId: aws.String(dist),
 				InvalidationBatch: &cftypes.InvalidationBatch{CallerReference: aws.String(st.Run.CallerRef),
 					Paths: &cftypes.Paths{Quantity: aws.Int32(int32(len(e.Settings.Paths))), Items: e.Settings.Paths}},
 			})
-			if err == nil && out.Invalidation != nil {
+			var api smithy.APIError
+			switch {
+			case err == nil && out.Invalidation != nil:
 				id := aws.ToString(out.Invalidation.Id)
 				st.Invalidations[dist] = id
 				e.emit(Event{Kind: KindInvalidation, Distribution: dist, Invalidation: id,
 					Message: fmt.Sprintf("invalidation %s of %d path(s) is %s (CallerReference %s)", id, len(e.Settings.Paths),
 						aws.ToString(out.Invalidation.Status), st.Run.CallerRef)})
-				break
-			}
-			var tooMany *cftypes.TooManyInvalidationsInProgress
-			var api smithy.APIError
-			switch {
-			case errors.As(err, &tooMany):
-				e.emit(Event{Kind: KindWarning, Distribution: dist,
-					Message: fmt.Sprintf("too many invalidations in progress; trying again in %v", backoff)})
-				if err := sleep(ctx, backoff); err != nil {
-					return err
-				}
-				backoff = min(backoff*2, 30*time.Second)
-				continue
+				return true, nil
 			case errors.As(err, &api) && api.ErrorCode() == "InvalidationBatchAlreadyExists":
-				return newError(ErrConfig, "distribution %s: CallerReference %q was already used with other paths; "+
+				return false, newError(ErrConfig, "distribution %s: CallerReference %q was already used with other paths; "+
 					"set CALLER_REFERENCE to a new value or keep INVALIDATION_PATHS as they were", dist, st.Run.CallerRef)
 			}
-			if err := e.check(ctx, classify(err, "CreateInvalidation "+dist), "creating the invalidation", Event{Distribution: dist}); err != nil {
-				return err
-			}
-			if err := sleep(ctx, e.Settings.Poll); err != nil {
-				return err
-			}
+			return false, classify(err, "CreateInvalidation "+dist) // TooManyInvalidationsInProgress: wait and try again
+		})
+		if err != nil {
+			return err
 		}
 	}
 	return nil
@@ -65,31 +56,22 @@ func (e *Engine) createInvalidations(ctx context.Context, st *State) error {
 // waitInvalidations polls each invalidation until it is Completed.
 func (e *Engine) waitInvalidations(ctx context.Context, st *State) error {
 	done := map[string]bool{}
-	for {
-		tick := e.now()
+	return e.wait(ctx, "reading the invalidation", Event{}, e.everyPoll(), func(ctx context.Context) (bool, error) {
 		for _, dist := range e.Settings.Distributions {
 			if done[dist] {
 				continue
 			}
 			id := st.Invalidations[dist]
 			out, err := e.CloudFront.GetInvalidation(ctx, &cloudfront.GetInvalidationInput{DistributionId: aws.String(dist), Id: aws.String(id)})
-			if err != nil {
-				if err := e.check(ctx, classify(err, "GetInvalidation "+id), "reading the invalidation", Event{Distribution: dist}); err != nil {
-					return err
-				}
-				continue
+			if err := e.accept(ctx, classify(err, "GetInvalidation "+id), "reading the invalidation", Event{Distribution: dist}); err != nil {
+				return false, err
 			}
 			// CloudFront says Completed; AWS documents no case rule, and emulators say COMPLETED.
-			if status := aws.ToString(out.Invalidation.Status); strings.EqualFold(status, "Completed") {
+			if out != nil && out.Invalidation != nil && strings.EqualFold(aws.ToString(out.Invalidation.Status), "Completed") {
 				done[dist] = true
 				e.emit(Event{Kind: KindInvalidation, Distribution: dist, Invalidation: id, Message: fmt.Sprintf("invalidation %s completed", id)})
 			}
 		}
-		if len(done) == len(e.Settings.Distributions) {
-			return nil
-		}
-		if err := sleep(ctx, e.Settings.Poll-e.now().Sub(tick)); err != nil {
-			return err
-		}
-	}
+		return len(done) == len(e.Settings.Distributions), nil
+	})
 }

@@ -117,7 +117,7 @@ func (h *Handler) Handle(ctx context.Context, ev events.CodePipelineJobEvent) er
 	defer cancel()
 	err = e.Run(slice, st)
 	if errors.Is(err, errPaused) {
-		h.handOver(ctx, log, job.ID, s, st)
+		h.handOver(ctx, log, job.ID, e, st)
 		return nil
 	}
 	h.finish(ctx, log, job.ID, e, st, err)
@@ -205,8 +205,8 @@ func (h *Handler) settings(ctx context.Context, userParameters string) (Settings
 }
 
 // handOver reports progress with a continuation token; CodePipeline invokes again with it.
-func (h *Handler) handOver(ctx context.Context, log Reporter, jobID string, s Settings, st *State) {
-	tok, err := EncodeToken(st, s)
+func (h *Handler) handOver(ctx context.Context, log Reporter, jobID string, e *Engine, st *State) {
+	tok, err := EncodeToken(st, e.Settings)
 	if err != nil {
 		h.fail(ctx, log, jobID, cptypes.FailureTypeConfigurationError, err.Error())
 		return
@@ -217,7 +217,7 @@ func (h *Handler) handOver(ctx context.Context, log Reporter, jobID string, s Se
 	_, err = h.Pipeline.PutJobSuccessResult(ctx, &codepipeline.PutJobSuccessResultInput{
 		JobId:             aws.String(jobID),
 		ContinuationToken: aws.String(tok),
-		ExecutionDetails:  &cptypes.ExecutionDetails{Summary: aws.String(summary), PercentComplete: aws.Int32(percent(st.Phase))},
+		ExecutionDetails:  &cptypes.ExecutionDetails{Summary: aws.String(summary), PercentComplete: aws.Int32(e.plan(st, nil).percent(st.Phase))},
 	})
 	h.reported(log, jobID, "continuation", err)
 }
@@ -289,21 +289,10 @@ func jobEvent(msg string) Event {
 	return Event{Time: time.Now(), Phase: "job", Kind: KindJob, Message: msg}
 }
 
-func percent(phase string) int32 {
-	return map[string]int32{PhasePreflight: 0, PhaseImage: 5, PhaseDeploy: 10, PhaseFollow: 30, PhaseInvalidate: 80, PhaseWait: 85, PhaseDone: 100}[phase]
-}
-
 func joinMap(m map[string]string) string {
 	var parts []string
 	for _, k := range slices.Sorted(maps.Keys(m)) {
 		parts = append(parts, k+"="+m[k])
 	}
 	return strings.Join(parts, ";")
-}
-
-func clipTo(s string, n int) string {
-	if len(s) > n {
-		return s[:n-3] + "..."
-	}
-	return s
 }

@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -17,6 +19,8 @@ import (
 	"deploystep/deploy"
 	"deploystep/internal/testtool"
 )
+
+const demoImage = awsim.DemoImage
 
 func handler(t *testing.T, cfg awsim.Config) (*deploy.Handler, *awsim.Server, *bytes.Buffer) {
 	t.Helper()
@@ -38,7 +42,12 @@ func event(job string, params map[string]any, token string) events.CodePipelineJ
 }
 
 func params(extra map[string]any) map[string]any {
-	p := map[string]any{"CLUSTER": awsim.DemoCluster, "SERVICE": []string{awsim.DemoService}, "DISTRIBUTIONID": awsim.DemoDistribution}
+	p := map[string]any{"SERVICE": []string{awsim.DemoService}} // a list, as UserParameters may give it
+	for k, v := range awsim.DemoSettings() {
+		if k != "SERVICE" && k != "IMAGE" {
+			p[k] = v
+		}
+	}
 	for k, v := range extra {
 		p[k] = v
 	}
@@ -178,5 +187,72 @@ func TestHandlerStrategies(t *testing.T) {
 				t.Fatalf("%d rollbacks started, want %d\n%s", got, c.stops, log)
 			}
 		})
+	}
+}
+
+// runAction plays CodePipeline: invokes with a job, then again with each continuation token (a
+// new job each time), every invocation given within; it returns every result in order.
+func runAction(t *testing.T, h *deploy.Handler, sim *awsim.Server, p map[string]any, within time.Duration, max int) []awsim.JobResult {
+	t.Helper()
+	var out []awsim.JobResult
+	token := ""
+	for i := 0; i < max; i++ {
+		job := sim.NewJob()
+		invoke(t, h, event(job, p, token), within)
+		r := lastResult(t, sim, job)
+		out = append(out, r)
+		if r.Final() {
+			return out
+		}
+		token = r.ContinuationToken
+	}
+	return out
+}
+
+// Percent complete covers every phase: an invocation that hands over while the edge is still
+// being verified reports the release as nearly done, not 0 %.
+func TestHandlerPercentCompleteDuringVerify(t *testing.T) {
+	stale := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, `{"status":"ok","version":"0a1b2c3"}`)
+	}))
+	defer stale.Close()
+	h, sim, log := handler(t, awsim.DemoConfig(awsim.Success, time.Second, 300*time.Millisecond))
+	rs := runAction(t, h, sim, params(map[string]any{"IMAGE": demoImage, "VERIFY_URL": stale.URL + "/api/health", "VERIFY_TIMEOUT": "8s"}), 6*time.Second, 4)
+	verifying := 0
+	for _, r := range rs {
+		if r.ContinuationToken != "" && strings.Contains(r.Summary, "verify") {
+			verifying++
+			if r.PercentComplete == nil || *r.PercentComplete < 90 {
+				t.Errorf("during the edge verification: %v%% complete (%q)", r.PercentComplete, r.Summary)
+			}
+		}
+	}
+	if verifying == 0 {
+		t.Fatalf("no hand-over during the edge verification: %+v\n%s", rs, log)
+	}
+}
+
+// A service deployment API that keeps failing ends the attempts to pin after 3 tries in all, not
+// 3 per invocation: the count is part of the state the token carries.
+func TestHandlerPinFailuresSpanInvocations(t *testing.T) {
+	cfg := awsim.DemoConfig(awsim.Success, 14*time.Second, 300*time.Millisecond)
+	cfg.Faults = map[string]awsim.Fault{"ECS.ListServiceDeployments": {ServerError: 1}}
+	h, sim, log := handler(t, cfg)
+	rs := runAction(t, h, sim, params(nil), 3*time.Second, 20)
+	if last := rs[len(rs)-1]; !last.Success || last.ContinuationToken != "" {
+		t.Fatalf("results %+v\n%s", rs, log)
+	}
+	if len(rs) < 4 {
+		t.Fatalf("only %d invocations: the test needs several", len(rs))
+	}
+	// Each try is at most 2 HTTP calls (the SDK retries a 500 once there).
+	tries := 0
+	for _, c := range sim.Calls() {
+		if c.Op == "ListServiceDeployments" {
+			tries++
+		}
+	}
+	if tries > 3*2 {
+		t.Errorf("ListServiceDeployments called %d times over %d invocations; 3 tries of 2 calls at most\n%s", tries, len(rs), log)
 	}
 }

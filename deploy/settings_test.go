@@ -3,6 +3,7 @@ package deploy
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -188,6 +189,36 @@ func TestExitCodes(t *testing.T) {
 	for err, want := range cases {
 		if got := ExitCode(err); got != want {
 			t.Errorf("ExitCode(%v) = %d, want %d", err, got, want)
+		}
+	}
+}
+
+// Each variable Settings reads is described once, in settingsTable, and the README's table is
+// that table: a setting added to one and not the others fails here.
+func TestSettingsTableIsComplete(t *testing.T) {
+	var inTable []string
+	for _, r := range settingsTable {
+		inTable = append(inTable, r.Env)
+		if r.Help == "" || r.Doc == "" {
+			t.Errorf("%s has no help or no meaning", r.Env)
+		}
+		if _, ok := field(r.Env); !ok {
+			t.Errorf("%s is in the table but Settings has no field for it", r.Env)
+		}
+	}
+	slices.Sort(inTable)
+	names := settingNames()
+	slices.Sort(names)
+	if !slices.Equal(inTable, names) {
+		t.Errorf("the table describes\n  %v\nSettings reads\n  %v", inTable, names)
+	}
+	if got := readmeBlock(t, "settings"); got != SettingsTable() {
+		t.Errorf("README's settings table is not deploy.SettingsTable(); it should read:\n%s", SettingsTable())
+	}
+	usage := Usage("dev")
+	for _, r := range settingsTable {
+		if !strings.Contains(usage, r.Env) || r.Flag != "" && !strings.Contains(usage, "-"+r.Flag) {
+			t.Errorf("-h does not describe %s", r.Env)
 		}
 	}
 }

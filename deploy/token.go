@@ -7,7 +7,6 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
-	"fmt"
 	"io"
 	"strings"
 	"time"
@@ -24,6 +23,8 @@ import (
 // not the user, hands the token back, and a token only names what the settings already allow.
 
 const (
+	// tokenVersion is the State's shape: 2 keeps one record per service.
+	tokenVersion = 2
 	tokenPrefix  = "ds1."
 	maxTokenLen  = 2048
 	maxTokenJSON = 64 << 10
@@ -37,7 +38,7 @@ type tokenBody struct {
 
 // EncodeToken writes st as a continuation token for the action s.
 func EncodeToken(st *State, s Settings) (string, error) {
-	raw, err := json.Marshal(tokenBody{Version: 1, Action: fingerprint(s), State: *st})
+	raw, err := json.Marshal(tokenBody{Version: tokenVersion, Action: fingerprint(s), State: *st})
 	if err != nil {
 		return "", err
 	}
@@ -54,31 +55,10 @@ func EncodeToken(st *State, s Settings) (string, error) {
 	return tok, nil
 }
 
-// tokenFits checks that the largest state the action s can reach still fits a continuation
-// token: every service pinned, replaced and marked unknown, with two distinct digests and an event
-// id each, every distribution with its invalidation, all at their longest.
+// tokenFits checks that the largest state the action s can reach (worstState) still fits a
+// continuation token.
 func tokenFits(s Settings) error {
-	now := time.Now()
-	st := &State{Phase: PhaseFollow, Started: now, Digest: "sha256:" + strings.Repeat("f", 64), Run: NewIdentity(s, strings.Repeat("0", 36))}
-	st.init()
-	for i, svc := range s.Services {
-		id := fmt.Sprintf("ecs-svc/%019d", 9000000000000000000+i)
-		st.Before[svc], st.Deployments[svc], st.Unknown[svc] = id, id+"1", now
-		st.Digests[svc] = []string{st.Digest, "sha256:" + strings.Repeat(fmt.Sprintf("%02x", i%256), 32)}
-		st.WantDigests[svc], st.Finished[svc], st.DigestReads[svc] = true, true, DigestReadLimit
-		st.LastEvent[svc] = fmt.Sprintf("%08x-0000-4000-8000-%012x", i, i)
-		st.SD[svc] = fmt.Sprintf("arn:aws:ecs:ap-southeast-2:123456789012:service-deployment/%s/%s/%021d", s.Cluster, svc, i)
-		st.BakeSeen[svc], st.Stopped[svc] = now, true
-		st.Hooks[fmt.Sprintf("%020d", i)] = "CONTINUE"
-	}
-	st.Failure = strings.Repeat("f", 300)
-	for i, d := range s.Distributions {
-		st.Invalidations[d] = fmt.Sprintf("I%013d", i)
-	}
-	for _, p := range phaseOrder {
-		st.Phases[p] = 1234.5
-	}
-	_, err := EncodeToken(st, s)
+	_, err := EncodeToken(worstState(s), s)
 	return err
 }
 
@@ -117,8 +97,8 @@ func DecodeToken(tok string, s Settings, now time.Time) (*State, error) {
 	if err := dec.Decode(&body); err != nil {
 		return bad("not a state: %v", err)
 	}
-	if body.Version != 1 {
-		return bad("version %d, want 1", body.Version)
+	if body.Version != tokenVersion {
+		return bad("version %d, want %d (a token of another deploystep version)", body.Version, tokenVersion)
 	}
 	if body.Action != fingerprint(s) {
 		return bad("it belongs to another action (other cluster, services, distributions, paths or image)")
@@ -128,41 +108,4 @@ func DecodeToken(tok string, s Settings, now time.Time) (*State, error) {
 		return bad("%s", err)
 	}
 	return st, nil
-}
-
-// check validates a state read from outside against the settings.
-func (st *State) check(s Settings, now time.Time) string {
-	known := false
-	for _, p := range append(phaseOrder, PhaseDone) {
-		known = known || st.Phase == p
-	}
-	switch {
-	case !known:
-		return fmt.Sprintf("unknown phase %q", clip(st.Phase))
-	case st.Started.IsZero() || st.Started.After(now.Add(time.Minute)):
-		return "start time missing or in the future"
-	case st.Run.CallerRef == "" || len(st.Run.CallerRef) > 128:
-		return "CallerReference missing or too long"
-	case st.Run.Key == "" || st.Run.Marker == "":
-		return "run identity missing"
-	}
-	in := func(k string, list []string) bool {
-		for _, v := range list {
-			if v == k {
-				return true
-			}
-		}
-		return false
-	}
-	for k := range st.Deployments {
-		if !in(k, s.Services) {
-			return fmt.Sprintf("names service %q, which the settings do not", clip(k))
-		}
-	}
-	for k := range st.Invalidations {
-		if !in(k, s.Distributions) {
-			return fmt.Sprintf("names distribution %q, which the settings do not", clip(k))
-		}
-	}
-	return ""
 }

@@ -2,6 +2,8 @@ package deploy
 
 import (
 	"errors"
+	"fmt"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -13,10 +15,12 @@ func tokenSettings() Settings {
 
 func tokenState(now time.Time) *State {
 	return &State{Phase: PhaseFollow, Started: now.Add(-time.Minute), Run: Identity{Key: "job", Marker: "0123456789abcdef", CallerRef: "deploystep-job"},
-		Digest: "sha256:" + strings.Repeat("a", 64), Before: map[string]string{"api": "ecs-svc/1", "web": "ecs-svc/2"},
-		Deployments: map[string]string{"api": "ecs-svc/3", "web": "ecs-svc/4"}, Finished: map[string]bool{"api": true},
-		Digests: map[string][]string{"api": {"sha256:" + strings.Repeat("a", 64), "sha256:" + strings.Repeat("a", 64)}},
-		Phases:  map[string]float64{PhaseDeploy: 0.2, PhaseFollow: 60.5}}
+		Digest: "sha256:" + strings.Repeat("a", 64),
+		Services: map[string]*ServiceState{
+			"api": {Controller: ControllerECS, Before: "ecs-svc/1", Deployment: "ecs-svc/3", Finished: true,
+				Digests: []string{"sha256:" + strings.Repeat("a", 64), "sha256:" + strings.Repeat("a", 64)}, DigestReads: 1},
+			"web": {Controller: ControllerECS, Before: "ecs-svc/2", Deployment: "ecs-svc/4"}},
+		Phases: map[string]float64{PhaseDeploy: 0.2, PhaseFollow: 60.5}}
 }
 
 func TestTokenRoundTrip(t *testing.T) {
@@ -33,7 +37,7 @@ func TestTokenRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.Deployments["web"] != "ecs-svc/4" || !got.Finished["api"] || got.Run.Key != "job" || len(got.Digests["api"]) != 2 {
+	if got.Services["web"].Deployment != "ecs-svc/4" || !got.Services["api"].Finished || got.Run.Key != "job" || len(got.Services["api"].Digests) != 2 {
 		t.Fatalf("round trip lost state: %+v", got)
 	}
 }
@@ -48,22 +52,26 @@ func TestTokenRejects(t *testing.T) {
 	noKey, _ := EncodeToken(&State{Phase: PhaseFollow, Started: now, Run: Identity{CallerRef: "x"}}, s)
 	future, _ := EncodeToken(&State{Phase: PhaseFollow, Started: now.Add(time.Hour), Run: Identity{Key: "k", Marker: "m", CallerRef: "x"}}, s)
 	badPhase, _ := EncodeToken(&State{Phase: "launch", Started: now, Run: Identity{Key: "k", Marker: "m", CallerRef: "x"}}, s)
-	strange, _ := EncodeToken(&State{Phase: PhaseFollow, Started: now, Run: Identity{Key: "k", Marker: "m", CallerRef: "x"}, Deployments: map[string]string{"db": "ecs-svc/9"}}, s)
+	strange, _ := EncodeToken(&State{Phase: PhaseFollow, Started: now, Run: Identity{Key: "k", Marker: "m", CallerRef: "x"}, Services: map[string]*ServiceState{"db": {Deployment: "ecs-svc/9"}}}, s)
+	badController, _ := EncodeToken(&State{Phase: PhaseFollow, Started: now, Run: Identity{Key: "k", Marker: "m", CallerRef: "x"}, Services: map[string]*ServiceState{"api": {Controller: "EXTERNAL"}}}, s)
+	badVerified, _ := EncodeToken(&State{Phase: PhaseFollow, Started: now, Run: Identity{Key: "k", Marker: "m", CallerRef: "x"}, Verified: map[int]string{3: "3f2c1ab"}}, s)
 	flip := []byte(good)
 	flip[10] ^= 1
 	cases := map[string]struct{ tok, want string }{
-		"empty":             {"", "not a deploystep token"},
-		"other format":      {"eyJhbGciOi.abc", "not a deploystep token"},
-		"truncated":         {good[:len(good)-5], "checksum mismatch"},
-		"cut before sum":    {good[:40], "truncated"},
-		"one bit flipped":   {string(flip), "checksum mismatch"},
-		"oversized":         {"ds1." + strings.Repeat("A", 3000), "more than CodePipeline's 2048"},
-		"another action":    {foreign, "belongs to another action"},
-		"no run identity":   {noKey, "run identity missing"},
-		"started in future": {future, "in the future"},
-		"unknown phase":     {badPhase, "unknown phase"},
-		"unknown service":   {strange, `names service "db"`},
-		"not base64":        {"ds1.!!!!." + "000000000000", "checksum mismatch"},
+		"empty":              {"", "not a deploystep token"},
+		"other format":       {"eyJhbGciOi.abc", "not a deploystep token"},
+		"truncated":          {good[:len(good)-5], "checksum mismatch"},
+		"cut before sum":     {good[:40], "truncated"},
+		"one bit flipped":    {string(flip), "checksum mismatch"},
+		"oversized":          {"ds1." + strings.Repeat("A", 3000), "more than CodePipeline's 2048"},
+		"another action":     {foreign, "belongs to another action"},
+		"no run identity":    {noKey, "run identity missing"},
+		"started in future":  {future, "in the future"},
+		"unknown phase":      {badPhase, "unknown phase"},
+		"unknown service":    {strange, `names service "db"`},
+		"unknown controller": {badController, `unknown controller "EXTERNAL"`},
+		"unknown URL":        {badVerified, "verified URL 3"},
+		"not base64":         {"ds1.!!!!." + "000000000000", "checksum mismatch"},
 	}
 	for name, c := range cases {
 		_, err := DecodeToken(c.tok, s, now)
@@ -76,12 +84,12 @@ func TestTokenRejects(t *testing.T) {
 func TestTokenTooManyServices(t *testing.T) {
 	now := time.Now()
 	s := tokenSettings()
-	st := &State{Phase: PhaseFollow, Started: now, Run: Identity{Key: "k", Marker: "m", CallerRef: "x"}, Deployments: map[string]string{}, Before: map[string]string{}}
+	st := &State{Phase: PhaseFollow, Started: now, Run: Identity{Key: "k", Marker: "m", CallerRef: "x"}, Services: map[string]*ServiceState{}}
 	for i := 0; i < 200; i++ {
-		name := strings.Repeat("s", 40) + string(rune('a'+i%26)) + string(rune('a'+i/26))
+		name := fmt.Sprintf("tsa-gallery-worker-%03d", i)
 		s.Services = append(s.Services, name)
-		st.Deployments[name] = "ecs-svc/" + strings.Repeat("7", 19)
-		st.Before[name] = "ecs-svc/" + strings.Repeat("3", 19) + name
+		st.Services[name] = &ServiceState{Deployment: fmt.Sprintf("ecs-svc/%019d", 1234567890123456789+i*7919),
+			Before: fmt.Sprintf("ecs-svc/%019d", 2234567890123456789+i*104729)}
 	}
 	if _, err := EncodeToken(st, s); !errors.Is(err, ErrConfig) || !strings.Contains(err.Error(), "deploy fewer services per action") {
 		t.Fatalf("err = %v", err)
@@ -124,4 +132,54 @@ func BenchmarkTokenRoundTrip(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// The worst case fills every field of the state, found by reflection: a field added later that
+// the worst case leaves out fails here, instead of overflowing a token in production.
+func TestWorstStateFillsEveryField(t *testing.T) {
+	s := tokenSettings()
+	s.VerifyURLs = []string{"https://d111111abcdef8.cloudfront.net/api/health", "https://d111111abcdef8.cloudfront.net/static/app.js"}
+	for _, missing := range zeroFields(reflect.ValueOf(*worstState(s)), "State") {
+		t.Errorf("the worst-case state leaves %s empty", missing)
+	}
+}
+
+// zeroFields lists the fields of v (a struct), and of the structs its maps, slices and pointers
+// hold, that are zero.
+func zeroFields(v reflect.Value, path string) []string {
+	var out []string
+	switch v.Kind() {
+	case reflect.Struct:
+		if v.Type() == reflect.TypeOf(time.Time{}) {
+			if v.Interface().(time.Time).IsZero() {
+				out = append(out, path)
+			}
+			return out
+		}
+		for i := 0; i < v.NumField(); i++ {
+			out = append(out, zeroFields(v.Field(i), path+"."+v.Type().Field(i).Name)...)
+		}
+	case reflect.Map, reflect.Slice:
+		if v.Len() == 0 {
+			return append(out, path)
+		}
+		if v.Kind() == reflect.Map {
+			for _, k := range v.MapKeys() {
+				out = append(out, zeroFields(v.MapIndex(k), path+"[]")...)
+				break
+			}
+		} else {
+			out = append(out, zeroFields(v.Index(0), path+"[]")...)
+		}
+	case reflect.Pointer:
+		if v.IsNil() {
+			return append(out, path)
+		}
+		out = append(out, zeroFields(v.Elem(), path)...)
+	default:
+		if v.IsZero() {
+			out = append(out, path)
+		}
+	}
+	return out
 }

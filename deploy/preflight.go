@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudfront"
@@ -13,8 +12,8 @@ import (
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 )
 
-// verify.go: what a run needs, checked before anything changes, in the manner of ecspresso's
-// verify. One set of checks serves the real run (the preflight phase fails on any of them) and
+// The preflight: what a run needs, checked before anything changes, in the manner of ecspresso's
+// verify. One set of checks serves the real run (the preflight step fails on any of them) and
 // the dry run (which reports each). verify reads; the checks are pure functions of what it read.
 
 // Check is one verified precondition.
@@ -22,10 +21,6 @@ type Check struct {
 	OK      bool
 	Message string
 }
-
-// reader makes one read of a check: the real run retries transient errors (Engine.attempt); the
-// dry run reads once, bounded.
-type reader func(ctx context.Context, what string, call func(context.Context) error) error
 
 // verified is what verify found.
 type verified struct {
@@ -155,26 +150,4 @@ func distributionCheck(id string, d *cftypes.Distribution, err error) Check {
 		return Check{false, fmt.Sprintf("distribution %s: %s", id, strings.TrimPrefix(msg, "distribution "+id+": "))}
 	}
 	return Check{true, fmt.Sprintf("distribution %s: %s, %s", id, aws.ToString(d.Status), aws.ToString(d.DomainName))}
-}
-
-// preflight is the real run's verify: any failed check ends the run with ErrConfig before
-// anything changes. The deploy phase of the same invocation starts from its read of the services
-// instead of reading them again.
-func (e *Engine) preflight(ctx context.Context) error {
-	v, err := e.verify(ctx, e.attempt, false)
-	if err != nil {
-		return err
-	}
-	if failed := v.failed(); len(failed) > 0 {
-		return newError(ErrConfig, "preflight: %s", strings.Join(failed, "; "))
-	}
-	e.preflightRead = v.services
-	return nil
-}
-
-// once is the dry run's reader: one read, bounded, no retries.
-func once(ctx context.Context, _ string, call func(context.Context) error) error {
-	c, cancel := context.WithTimeout(ctx, 20*time.Second)
-	defer cancel()
-	return call(c)
 }

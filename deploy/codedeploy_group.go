@@ -1,0 +1,382 @@
+package deploy
+
+// What a CodeDeploy release sends, for a service on the CODE_DEPLOY controller: its deployment
+// group, the task definition it deploys and the AppSpec that names it (codedeploy.go follows the
+// deployment).
+//
+//   - The group is CODEDEPLOY_APPLICATION / CODEDEPLOY_DEPLOYMENT_GROUP, or else the one group
+//     whose ecsServices names this cluster and service (ListApplications, ListDeploymentGroups,
+//     BatchGetDeploymentGroups); none or several is a configuration error naming what was searched.
+//   - The AppSpec (JSON, which CodeDeploy takes as YAML) names the service's task definition, or
+//     the registered revision of its family whose container image is IMAGE; the container name
+//     and port of the service's load balancer; and the hooks of the group's last successful
+//     deployment (its AppSpec content).
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/codedeploy"
+	cdtypes "github.com/aws/aws-sdk-go-v2/service/codedeploy/types"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
+	"gopkg.in/yaml.v3"
+)
+
+// CodeDeployAPI is the CodeDeploy calls deploystep makes for services on the CODE_DEPLOY controller.
+type CodeDeployAPI interface {
+	ListApplications(context.Context, *codedeploy.ListApplicationsInput, ...func(*codedeploy.Options)) (*codedeploy.ListApplicationsOutput, error)
+	ListDeploymentGroups(context.Context, *codedeploy.ListDeploymentGroupsInput, ...func(*codedeploy.Options)) (*codedeploy.ListDeploymentGroupsOutput, error)
+	BatchGetDeploymentGroups(context.Context, *codedeploy.BatchGetDeploymentGroupsInput, ...func(*codedeploy.Options)) (*codedeploy.BatchGetDeploymentGroupsOutput, error)
+	CreateDeployment(context.Context, *codedeploy.CreateDeploymentInput, ...func(*codedeploy.Options)) (*codedeploy.CreateDeploymentOutput, error)
+	GetDeployment(context.Context, *codedeploy.GetDeploymentInput, ...func(*codedeploy.Options)) (*codedeploy.GetDeploymentOutput, error)
+	ListDeployments(context.Context, *codedeploy.ListDeploymentsInput, ...func(*codedeploy.Options)) (*codedeploy.ListDeploymentsOutput, error)
+	StopDeployment(context.Context, *codedeploy.StopDeploymentInput, ...func(*codedeploy.Options)) (*codedeploy.StopDeploymentOutput, error)
+	ListDeploymentTargets(context.Context, *codedeploy.ListDeploymentTargetsInput, ...func(*codedeploy.Options)) (*codedeploy.ListDeploymentTargetsOutput, error)
+	GetDeploymentTarget(context.Context, *codedeploy.GetDeploymentTargetInput, ...func(*codedeploy.Options)) (*codedeploy.GetDeploymentTargetOutput, error)
+}
+
+// codeDeployImplied are the actions IAM checks for CreateDeployment beyond its own: the
+// deployment configuration it reads and the revision it registers (CodeDeploy's permissions
+// reference; every published policy for ECS blue/green deployments grants them).
+var codeDeployImplied = []string{"codedeploy:GetDeploymentConfig", "codedeploy:RegisterApplicationRevision"}
+
+// cdHookEvents are the ECS lifecycle events an AppSpec may name hooks for (CodeDeploy user
+// guide, AppSpec "hooks" section for an Amazon ECS deployment).
+var cdHookEvents = []string{"BeforeInstall", "AfterInstall", "AfterAllowTestTraffic", "BeforeAllowTraffic", "AfterAllowTraffic"}
+
+// cdGroup is the deployment group a CODE_DEPLOY service deploys through.
+type cdGroup struct {
+	App, Name      string
+	LastSuccessful string
+}
+
+// findGroup finds the deployment group of a CODE_DEPLOY service: the one CODEDEPLOY_APPLICATION
+// and CODEDEPLOY_DEPLOYMENT_GROUP name, else the one group whose ecsServices names this cluster and
+// service among the named application's groups, or every application's.
+func (e *Engine) findGroup(ctx context.Context, read reader, name string) (cdGroup, error) {
+	app, group := e.Settings.CodeDeployApplication, e.Settings.CodeDeployGroup
+	if app != "" && group != "" {
+		infos, err := e.groupInfos(ctx, read, app, []string{group})
+		switch {
+		case err != nil:
+			return cdGroup{}, err
+		case len(infos) == 0:
+			return cdGroup{}, newError(ErrConfig, "service %s: deployment group %s of application %s not found (CODEDEPLOY_APPLICATION, CODEDEPLOY_DEPLOYMENT_GROUP)", name, group, app)
+		case !namesService(infos[0], e.Settings.Cluster, name):
+			return cdGroup{}, newError(ErrConfig, "service %s: deployment group %s/%s deploys %s, not %s/%s", name, app, group, ecsServicesOf(infos[0]), e.Settings.Cluster, name)
+		}
+		return groupOf(infos[0]), nil
+	}
+	apps, searched := []string{app}, "the deployment groups of application "+app
+	if app == "" {
+		searched = "every application and deployment group"
+		var err error
+		apps, err = listAll(ctx, read, "ListApplications", codedeploy.NewListApplicationsPaginator(e.CodeDeploy, &codedeploy.ListApplicationsInput{}),
+			func(o *codedeploy.ListApplicationsOutput) []string { return o.Applications })
+		if err != nil {
+			return cdGroup{}, err
+		}
+	}
+	found, err := e.groupsDeploying(ctx, read, apps, name)
+	switch {
+	case err != nil:
+		return cdGroup{}, err
+	case len(found) == 1:
+		return found[0], nil
+	case len(found) == 0:
+		return cdGroup{}, newError(ErrConfig, "service %s is on the CODE_DEPLOY controller, but no deployment group deploys %s/%s (searched %s: %d application(s)); set CODEDEPLOY_APPLICATION and CODEDEPLOY_DEPLOYMENT_GROUP",
+			name, e.Settings.Cluster, name, searched, len(apps))
+	}
+	var names []string
+	for _, g := range found {
+		names = append(names, g.App+"/"+g.Name)
+	}
+	return cdGroup{}, newError(ErrConfig, "service %s: several deployment groups deploy %s/%s (%s); set CODEDEPLOY_APPLICATION and CODEDEPLOY_DEPLOYMENT_GROUP",
+		name, e.Settings.Cluster, name, strings.Join(names, ", "))
+}
+
+// groupsDeploying lists the deployment groups of apps whose ecsServices names the service.
+func (e *Engine) groupsDeploying(ctx context.Context, read reader, apps []string, name string) ([]cdGroup, error) {
+	var found []cdGroup
+	for _, a := range apps {
+		groups, err := listAll(ctx, read, "ListDeploymentGroups "+a,
+			codedeploy.NewListDeploymentGroupsPaginator(e.CodeDeploy, &codedeploy.ListDeploymentGroupsInput{ApplicationName: aws.String(a)}),
+			func(o *codedeploy.ListDeploymentGroupsOutput) []string { return o.DeploymentGroups })
+		if err != nil {
+			return nil, err
+		}
+		infos, err := e.groupInfos(ctx, read, a, groups)
+		if err != nil {
+			return nil, err
+		}
+		for _, g := range infos {
+			if namesService(g, e.Settings.Cluster, name) {
+				found = append(found, groupOf(g))
+			}
+		}
+	}
+	return found, nil
+}
+
+// pager is an SDK paginator.
+type pager[O any] interface {
+	HasMorePages() bool
+	NextPage(context.Context, ...func(*codedeploy.Options)) (O, error)
+}
+
+// listAll reads every page of a list (what names the call in errors).
+func listAll[O any](ctx context.Context, read reader, what string, p pager[O], items func(O) []string) ([]string, error) {
+	var out []string
+	err := read(ctx, what, func(ctx context.Context) error {
+		for p.HasMorePages() {
+			page, err := p.NextPage(ctx)
+			if err != nil {
+				return classify(err, what)
+			}
+			out = append(out, items(page)...)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// groupInfos reads deployment groups, 100 names a call (BatchGetDeploymentGroups' limit).
+func (e *Engine) groupInfos(ctx context.Context, read reader, app string, names []string) ([]cdtypes.DeploymentGroupInfo, error) {
+	var out []cdtypes.DeploymentGroupInfo
+	for i := 0; i < len(names); i += 100 {
+		batch := names[i:min(i+100, len(names))]
+		err := read(ctx, "BatchGetDeploymentGroups", func(ctx context.Context) error {
+			res, err := e.CodeDeploy.BatchGetDeploymentGroups(ctx, &codedeploy.BatchGetDeploymentGroupsInput{ApplicationName: aws.String(app), DeploymentGroupNames: batch})
+			if err != nil {
+				return classify(err, "BatchGetDeploymentGroups "+app)
+			}
+			out = append(out, res.DeploymentGroupsInfo...)
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+func namesService(g cdtypes.DeploymentGroupInfo, cluster, service string) bool {
+	for _, s := range g.EcsServices {
+		if shortARN(aws.ToString(s.ClusterName)) == shortARN(cluster) && shortARN(aws.ToString(s.ServiceName)) == shortARN(service) {
+			return true
+		}
+	}
+	return false
+}
+
+func ecsServicesOf(g cdtypes.DeploymentGroupInfo) string {
+	var out []string
+	for _, s := range g.EcsServices {
+		out = append(out, aws.ToString(s.ClusterName)+"/"+aws.ToString(s.ServiceName))
+	}
+	return strings.Join(out, ", ")
+}
+
+func groupOf(g cdtypes.DeploymentGroupInfo) cdGroup {
+	out := cdGroup{App: aws.ToString(g.ApplicationName), Name: aws.ToString(g.DeploymentGroupName)}
+	if g.LastSuccessfulDeployment != nil {
+		out.LastSuccessful = aws.ToString(g.LastSuccessfulDeployment.DeploymentId)
+	}
+	return out
+}
+
+// appSpec is an ECS AppSpec.
+type appSpec struct {
+	Version   json.RawMessage            `json:"version"` // 0.0, written as the documentation writes it
+	Resources []map[string]appSpecTarget `json:"Resources"`
+	Hooks     []map[string]string        `json:"Hooks,omitempty"`
+}
+
+type appSpecTarget struct {
+	Type       string `json:"Type" yaml:"Type"`
+	Properties struct {
+		TaskDefinition   string `json:"TaskDefinition" yaml:"TaskDefinition"`
+		LoadBalancerInfo struct {
+			ContainerName string `json:"ContainerName" yaml:"ContainerName"`
+			ContainerPort int32  `json:"ContainerPort" yaml:"ContainerPort"`
+		} `json:"LoadBalancerInfo" yaml:"LoadBalancerInfo"`
+	} `json:"Properties" yaml:"Properties"`
+}
+
+// buildAppSpec makes the release's AppSpec and checks it as CodeDeploy would.
+func buildAppSpec(taskDef, container string, port int32, hooks []map[string]string) (string, error) {
+	var t appSpecTarget
+	t.Type = "AWS::ECS::Service"
+	t.Properties.TaskDefinition = taskDef
+	t.Properties.LoadBalancerInfo.ContainerName = container
+	t.Properties.LoadBalancerInfo.ContainerPort = port
+	spec := appSpec{Version: json.RawMessage("0.0"), Resources: []map[string]appSpecTarget{{"TargetService": t}}, Hooks: hooks}
+	if err := checkAppSpec(spec); err != nil {
+		return "", err
+	}
+	b, err := json.Marshal(spec)
+	return string(b), err
+}
+
+// checkAppSpec holds an AppSpec to the documented shape for ECS.
+func checkAppSpec(s appSpec) error {
+	if len(s.Resources) != 1 {
+		return fmt.Errorf("an ECS AppSpec names exactly one TargetService")
+	}
+	t, ok := s.Resources[0]["TargetService"]
+	switch {
+	case !ok || t.Type != "AWS::ECS::Service":
+		return fmt.Errorf("the TargetService must be of Type AWS::ECS::Service")
+	case t.Properties.TaskDefinition == "":
+		return fmt.Errorf("no task definition")
+	case t.Properties.LoadBalancerInfo.ContainerName == "" || t.Properties.LoadBalancerInfo.ContainerPort <= 0:
+		return fmt.Errorf("no load balancer container and port (the service's loadBalancers name none)")
+	}
+	for _, h := range s.Hooks {
+		for ev := range h {
+			if !slices.Contains(cdHookEvents, ev) {
+				return fmt.Errorf("hook on %s: an ECS AppSpec takes hooks on %s only", ev, strings.Join(cdHookEvents, ", "))
+			}
+		}
+	}
+	return nil
+}
+
+// groupHooks reads the hooks of the group's last successful deployment from its AppSpec content.
+func (e *Engine) groupHooks(ctx context.Context, read reader, g cdGroup) ([]map[string]string, string, error) {
+	if g.LastSuccessful == "" {
+		return nil, "the group has no successful deployment: no hooks", nil
+	}
+	var out *codedeploy.GetDeploymentOutput
+	err := read(ctx, "GetDeployment "+g.LastSuccessful, func(ctx context.Context) (err error) {
+		out, err = e.CodeDeploy.GetDeployment(ctx, &codedeploy.GetDeploymentInput{DeploymentId: aws.String(g.LastSuccessful)})
+		return classify(err, "GetDeployment "+g.LastSuccessful)
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	rev := out.DeploymentInfo.Revision
+	if rev == nil || rev.AppSpecContent == nil {
+		return nil, fmt.Sprintf("the last successful deployment %s has no AppSpec content (an S3 revision?): no hooks carried over", g.LastSuccessful), nil
+	}
+	var prev struct {
+		Hooks []map[string]string `yaml:"Hooks"`
+	}
+	if err := yaml.Unmarshal([]byte(aws.ToString(rev.AppSpecContent.Content)), &prev); err != nil {
+		return nil, fmt.Sprintf("the AppSpec of %s does not parse (%v): no hooks carried over", g.LastSuccessful, err), nil
+	}
+	var hooks []map[string]string
+	var names []string
+	for _, h := range prev.Hooks {
+		for ev, fn := range h {
+			if slices.Contains(cdHookEvents, ev) {
+				hooks = append(hooks, map[string]string{ev: fn})
+				names = append(names, ev+"="+fn)
+			}
+		}
+	}
+	if len(hooks) == 0 {
+		return nil, "no hooks in the group's last AppSpec", nil
+	}
+	return hooks, "hooks from " + g.LastSuccessful + ": " + strings.Join(names, ", "), nil
+}
+
+// pickTaskDef is the task definition the release deploys: the service's, or, with IMAGE, the
+// newest registered revision of its family whose container image is IMAGE (by tag or digest).
+func (e *Engine) pickTaskDef(ctx context.Context, read reader, s ecstypes.Service, digest string) (string, string, error) {
+	current := aws.ToString(s.TaskDefinition)
+	if e.Settings.Image == "" {
+		return current, "the service's task definition", nil
+	}
+	ref, _ := ParseImage(e.Settings.Image)
+	byDigest := "" // IMAGE's repository at the digest ECR resolved it to
+	if digest != "" {
+		ref.Tag, ref.Digest = "", digest
+		byDigest = ref.String()
+	}
+	runs := func(td string) (bool, error) {
+		var out *ecs.DescribeTaskDefinitionOutput
+		err := read(ctx, "DescribeTaskDefinition", func(ctx context.Context) (err error) {
+			out, err = e.ECS.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{TaskDefinition: aws.String(td)})
+			return classify(err, "DescribeTaskDefinition "+shortARN(td))
+		})
+		if err != nil || out.TaskDefinition == nil {
+			return false, err
+		}
+		for _, c := range out.TaskDefinition.ContainerDefinitions {
+			if img := aws.ToString(c.Image); img == e.Settings.Image || byDigest != "" && img == byDigest {
+				return true, nil
+			}
+		}
+		return false, nil
+	}
+	if ok, err := runs(current); err != nil || ok {
+		return current, "the service's task definition, which names IMAGE", err
+	}
+	family, _, _ := strings.Cut(shortARN(current), ":")
+	var arns []string
+	err := read(ctx, "ListTaskDefinitions", func(ctx context.Context) error {
+		out, err := e.ECS.ListTaskDefinitions(ctx, &ecs.ListTaskDefinitionsInput{FamilyPrefix: aws.String(family),
+			Sort: ecstypes.SortOrderDesc, MaxResults: aws.Int32(10)})
+		if err != nil {
+			return classify(err, "ListTaskDefinitions "+family)
+		}
+		arns = out.TaskDefinitionArns
+		return nil
+	})
+	if err != nil {
+		return "", "", err
+	}
+	for _, td := range arns {
+		if td == current {
+			continue
+		}
+		if ok, err := runs(td); err != nil {
+			return "", "", err
+		} else if ok {
+			return td, "the newest revision of " + family + " that names IMAGE", nil
+		}
+	}
+	return current, "the service's task definition (no registered revision of " + family + " names IMAGE; its image must resolve to the pushed one)", nil
+}
+
+// release is what a CodeDeploy release of one service sends: the group, and the AppSpec that
+// names the task definition, the load balancer's container and the group's hooks.
+type release struct {
+	group    cdGroup
+	taskDef  string
+	appSpec  string
+	describe string // the AppSpec as the output says it
+}
+
+// prepare builds the release of one CODE_DEPLOY service from what read reads.
+func (e *Engine) prepare(ctx context.Context, read reader, name string, s ecstypes.Service, digest string) (release, error) {
+	g, err := e.findGroup(ctx, read, name)
+	if err != nil {
+		return release{}, err
+	}
+	taskDef, why, err := e.pickTaskDef(ctx, read, s, digest)
+	if err != nil {
+		return release{}, err
+	}
+	hooks, hookNote, err := e.groupHooks(ctx, read, g)
+	if err != nil {
+		return release{}, err
+	}
+	var container string
+	var port int32
+	if len(s.LoadBalancers) > 0 {
+		container, port = aws.ToString(s.LoadBalancers[0].ContainerName), aws.ToInt32(s.LoadBalancers[0].ContainerPort)
+	}
+	content, err := buildAppSpec(taskDef, container, port, hooks)
+	if err != nil {
+		return release{}, newError(ErrConfig, "service %s: AppSpec: %v", name, err)
+	}
+	return release{group: g, taskDef: taskDef, appSpec: content,
+		describe: fmt.Sprintf("task definition %s (%s), container %s:%d; %s", shortARN(taskDef), why, container, port, hookNote)}, nil
+}

@@ -1,0 +1,302 @@
+package deploy
+
+// Controllers: each deployment kind has one, chosen once per service (the service's deployment
+// controller, kept in its record): it starts the release's deployment once, observes and decides
+// it, and rolls it back. What every kind shares is here: the deploy and follow steps, sending a
+// deployment's call exactly once, following a rollback, and reporting progress.
+//
+//	deploy:  controller.start ─► Engine.sendOnce (send, find)
+//	follow:  controller.observe (read, needs, fetch, decide once) ─► Engine.judge (progress, hooks, verdict)
+//	failure: controller.stop ─► controller.rollback, followed by Engine.rollBack
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+
+	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
+)
+
+// Controller kinds, as ECS names a service's deployment controller.
+const (
+	ControllerECS        = "ECS"
+	ControllerCodeDeploy = "CODE_DEPLOY"
+)
+
+type controller interface {
+	// plan says what a release sends for the service, and what it follows to its end.
+	plan(e *Engine, name string) (send, follow string)
+	// start begins the release's deployment of one service: one an earlier run of the release
+	// began is adopted, else it is sent once (Engine.sendOnce).
+	start(ctx context.Context, e *Engine, st *State, name string, s ecstypes.Service) error
+	// observe reads a snapshot of each service's deployment with the evidence its verdict needs
+	// (in the same poll) and decides each once.
+	observe(ctx context.Context, e *Engine, st *State, names []string) (map[string]Decision, error)
+	// stop asks for the deployment to be rolled back (errNoRollback: it cannot be).
+	stop(ctx context.Context, e *Engine, st *State, name string) error
+	// rollback says how the rollback goes, and whether it ended.
+	rollback(ctx context.Context, e *Engine, st *State, name string) (status string, ended bool, err error)
+	// words name the kind in messages: who goes on with a deployment left behind, the call that
+	// stops one, and what was sent.
+	words() kindWords
+}
+
+type kindWords struct{ owner, stopCall, stopSent string }
+
+var controllers = map[string]controller{ControllerECS: ecsController{}, ControllerCodeDeploy: codeDeployController{}}
+
+// errNoRollback: the deployment cannot be stopped with a rollback (no service deployment pinned).
+var errNoRollback = errors.New("no rollback possible")
+
+// controllerOf is a service's deployment controller as ECS reports it (ECS when unset).
+func controllerOf(s ecstypes.Service) string {
+	if s.DeploymentController != nil && s.DeploymentController.Type != "" {
+		return string(s.DeploymentController.Type)
+	}
+	return ControllerECS
+}
+
+// startDeployments is the deploy step: every service is checked again (a resumed Lambda action
+// may come much later than the preflight) before any is touched, then each service's controller
+// starts its deployment.
+func (e *Engine) startDeployments(ctx context.Context, st *State) error {
+	var todo []string
+	for _, name := range e.Settings.Services {
+		if st.Services[name].Deployment == "" {
+			todo = append(todo, name)
+		}
+	}
+	if len(todo) == 0 {
+		return nil
+	}
+	services := e.preflightRead
+	e.preflightRead = nil
+	for _, name := range todo {
+		if _, ok := services[name]; !ok {
+			services = nil // resumed in a later invocation, or not read: read now
+		}
+	}
+	if services == nil {
+		if err := e.attempt(ctx, "reading the services", func(ctx context.Context) (err error) {
+			services, err = e.describeWith(ctx, todo, []ecstypes.ServiceField{ecstypes.ServiceFieldTags})
+			return err
+		}); err != nil {
+			return err
+		}
+	}
+	var problems []string
+	for _, name := range todo {
+		s, ok := services[name]
+		if c := serviceCheck(e.Settings, name, s, ok, nil); !c.OK {
+			problems = append(problems, c.Message)
+		}
+	}
+	if len(problems) > 0 {
+		return newError(ErrConfig, "%s", strings.Join(problems, "; "))
+	}
+	for _, name := range todo {
+		svc := st.Services[name]
+		svc.Controller = controllerOf(services[name])
+		if err := controllers[svc.Controller].start(ctx, e, st, name, services[name]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// unknownWindow is how long a call whose outcome is unknown may still land: AWS applies a
+// request it received within seconds or not at all. Each unknown outcome (5xx, reset, cut-off)
+// that did not land costs this much before the call is sent again.
+const unknownWindow = 8 * time.Second
+
+// errMaybeOurs is what a send returns when AWS says a deployment is already active: an earlier
+// call of this release may have started it, so it is looked for before the release fails.
+type errMaybeOurs struct{ msg string }
+
+func (e *errMaybeOurs) Error() string { return e.msg }
+
+// sendOnce makes the call that starts a service's deployment, exactly once. send makes it without
+// the SDK's retries and returns the deployment it started; find looks for one that an earlier
+// call of this release started ("" when none). An answer that says nothing was applied (4xx) is
+// tried again under the retry rule. An unknown outcome (no answer, a reset, a 5xx, a call cut off
+// by the Lambda deadline) may still land: from then on find is asked, and the call is sent again
+// only after a find made unknownWindow after the send shows nothing (a failing find is no
+// evidence). lost says the deployment was found, not answered.
+func (e *Engine) sendOnce(ctx context.Context, name string, svc *ServiceState, send, find func(context.Context) (string, error)) (id string, lost bool, err error) {
+	err = e.wait(ctx, "starting the deployment of "+name, Event{Service: name}, e.everyPoll(), func(ctx context.Context) (bool, error) {
+		if !svc.Sent.IsZero() {
+			readAt := e.now()
+			found, err := find(ctx)
+			switch {
+			case err != nil:
+				return false, err
+			case found != "":
+				id, lost, svc.Sent = found, true, time.Time{}
+				return true, nil
+			case readAt.Sub(svc.Sent) < unknownWindow:
+				return false, nil
+			}
+			svc.Sent = time.Time{} // read after the window, and it never landed: send again
+		}
+		svc.Sent = e.now() // until an answer says otherwise
+		started, err := send(ctx)
+		var maybe *errMaybeOurs
+		switch {
+		case err == nil:
+			id, svc.Sent = started, time.Time{}
+			return true, nil
+		case errors.As(err, &maybe):
+			svc.Sent = time.Time{}
+			found, ferr := find(ctx)
+			if ferr == nil && found == "" {
+				return false, newError(ErrFailed, "service %s: %s", name, maybe.msg)
+			}
+			id, lost = found, true
+			return found != "", ferr
+		case rejected(err):
+			svc.Sent = time.Time{} // a 4xx answer: nothing was applied
+		}
+		return false, err
+	})
+	return id, lost, err
+}
+
+// follow is the follow step: every poll, each controller observes its unfinished services and
+// decides; Engine.judge reports and acts on each decision, until every deployment is done or one
+// fails.
+func (e *Engine) follow(ctx context.Context, st *State) error {
+	said := map[string]string{} // the last progress reported, per service
+	return e.wait(ctx, "reading the deployments", Event{}, e.everyPoll(), func(ctx context.Context) (bool, error) {
+		byKind := map[string][]string{}
+		for _, name := range e.Settings.Services {
+			if svc := st.Services[name]; !svc.Finished {
+				byKind[svc.Controller] = append(byKind[svc.Controller], name)
+			}
+		}
+		if len(byKind) == 0 {
+			return true, nil
+		}
+		for _, kind := range slices.Sorted(maps.Keys(byKind)) {
+			decisions, err := controllers[kind].observe(ctx, e, st, byKind[kind])
+			if err != nil {
+				return false, err
+			}
+			for _, name := range byKind[kind] {
+				if d, ok := decisions[name]; ok {
+					if err := e.judge(ctx, st, name, d, said); err != nil {
+						return false, err
+					}
+				}
+			}
+		}
+		return false, nil
+	})
+}
+
+// judge reports a decision and acts on it: progress when what the deployment waits for changes
+// (counts, stage, traffic, bake time to the second), HOOK_COMMAND at a PAUSE hook, and the end.
+func (e *Engine) judge(ctx context.Context, st *State, name string, d Decision, said map[string]string) error {
+	svc := st.Services[name]
+	e.setWaiting(name, d.Message)
+	if msg := cmp.Or(d.Progress, d.Message); d.Verdict == Waiting && msg != said[name] {
+		said[name] = msg
+		e.emit(Event{Kind: KindProgress, Service: name, Deployment: svc.Deployment, Counts: d.Counts, Message: msg})
+	}
+	for _, h := range d.Paused {
+		if err := e.answerHook(ctx, st, name, h); err != nil {
+			return err
+		}
+	}
+	switch d.Verdict {
+	case Failed:
+		if d.Own {
+			st.Failure = d.Message
+		}
+		return newError(ErrFailed, "service %s: %s", name, d.Message)
+	case Done:
+		svc.Finished = true
+		e.setWaiting(name, "")
+		if d.Warning != "" {
+			e.emit(Event{Kind: KindWarning, Service: name, Deployment: svc.Deployment, Message: d.Warning})
+		}
+		e.emit(Event{Kind: KindProgress, Service: name, Deployment: svc.Deployment, Message: d.Message})
+	}
+	return nil
+}
+
+// rollbackLimit bounds following a rollback that ROLLBACK=on-failure started.
+const rollbackLimit = 10 * time.Minute
+
+// rollBack stops each unfinished service's deployment with a rollback (once: Stopped) and
+// follows the rollbacks to their end. It returns how they ended, for the failure's message.
+func (e *Engine) rollBack(ctx context.Context, st *State) string {
+	var results []string
+	for _, name := range e.Settings.Services {
+		svc := st.Services[name]
+		if svc.Finished || svc.Deployment == "" {
+			continue
+		}
+		c := controllers[svc.Controller]
+		w := c.words()
+		if !svc.Stopped {
+			err := e.attempt(ctx, w.stopCall+" "+name, func(ctx context.Context) error { return c.stop(ctx, e, st, name) })
+			if errors.Is(err, errNoRollback) {
+				continue
+			}
+			if err != nil {
+				results = append(results, fmt.Sprintf("%s: %s failed: %s", name, w.stopCall, firstLine(err)))
+				continue
+			}
+			svc.Stopped = true
+			e.emit(Event{Kind: KindProgress, Service: name, Message: "ROLLBACK=on-failure: " + w.stopSent + " sent; following the rollback"})
+		}
+		status := "not finished"
+		e.wait(ctx, "following the rollback of "+name, Event{Service: name}, e.everyPoll(), func(ctx context.Context) (bool, error) { //nolint:errcheck // ctx ends it; the status says how
+			s, ended, err := c.rollback(ctx, e, st, name)
+			if s != "" {
+				status = s
+			}
+			return ended, err
+		})
+		if ctx.Err() != nil {
+			// Cut by rollbackLimit, or earlier by the run's own end (a Lambda invocation's slice).
+			status = fmt.Sprintf("not finished when the run had to end (%s goes on with it)", w.owner)
+		}
+		results = append(results, fmt.Sprintf("%s rollback %s", name, status))
+	}
+	return strings.Join(results, "; ")
+}
+
+// pin is what a service's deployment is followed against.
+func (e *Engine) pin(st *State, svc *ServiceState) Pin {
+	return Pin{Deployment: svc.Deployment, Digest: st.Digest, FailedTasks: e.Settings.FailedTasks,
+		DigestCheck: e.Settings.DigestCheck, WaitUntil: e.Settings.WaitUntil}
+}
+
+// evidence is the digests a service's record holds, as a verdict takes them (nil: not read).
+func (svc *ServiceState) evidence() Evidence {
+	if svc.DigestReads == 0 {
+		return Evidence{}
+	}
+	return Evidence{Digests: append([]string{}, svc.Digests...), DigestReads: svc.DigestReads}
+}
+
+// readDigests reads the digests a service's new tasks run (started by startedBy) into its
+// record and ev.
+func (e *Engine) readDigests(ctx context.Context, st *State, name, startedBy string, ev *Evidence) error {
+	ref, _ := ParseImage(e.Settings.Image)
+	digests, err := e.runningDigests(ctx, name, startedBy, ref.Repository)
+	if err != nil {
+		return e.accept(ctx, err, "reading the running tasks", Event{Service: name})
+	}
+	svc := st.Services[name]
+	svc.Digests, svc.DigestReads = digests, svc.DigestReads+1
+	r := svc.evidence()
+	ev.Digests, ev.DigestReads = r.Digests, r.DigestReads
+	return nil
+}

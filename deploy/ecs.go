@@ -1,0 +1,381 @@
+package deploy
+
+// The ECS controller: a release of a service on ECS's own deployment controller is an
+// UpdateService (forceNewDeployment) whose deployment, ecs-svc/<n>, is pinned and followed with
+// its service deployment (servicedeployment.go), and rolled back with StopServiceDeployment.
+// Reads are paced so a cluster sees at most one ECS read a second: one DescribeServices per poll
+// for up to 10 services, plus the evidence a verdict needs (needs): the service deployment, the
+// new tasks' digests, the stopped reasons of a failure.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
+)
+
+type ecsController struct{}
+
+func (ecsController) words() kindWords {
+	return kindWords{owner: "ECS", stopCall: "StopServiceDeployment", stopSent: "StopServiceDeployment ROLLBACK"}
+}
+
+func (ecsController) plan(e *Engine, name string) (send, follow string) {
+	count := ""
+	if n := e.Settings.DesiredCount; n != nil {
+		count = fmt.Sprintf(" --desired-count %d", *n)
+	}
+	follow = fmt.Sprintf("its deployment until COMPLETED and PRIMARY (its service deployment SUCCESSFUL); fail after %s failed tasks", thresholdText(e.Settings.FailedTasks))
+	if e.Settings.WaitUntil == "traffic-shifted" {
+		follow = "its service deployment until all production traffic is on the new revision (WAIT_UNTIL=traffic-shifted)"
+	}
+	return fmt.Sprintf("UpdateService --force-new-deployment%s %s/%s", count, e.Settings.Cluster, name), follow
+}
+
+func thresholdText(n int) string {
+	if n > 0 {
+		return fmt.Sprint(n)
+	}
+	return "max(3, desired/2)"
+}
+
+// start forces the new deployment of one service and pins it, or adopts the one an earlier run
+// of the release started (the run marker).
+func (ecsController) start(ctx context.Context, e *Engine, st *State, name string, s ecstypes.Service) error {
+	svc := st.Services[name]
+	// Events up to now are history: the follow step reports the ones after this id.
+	if evs := s.Events; len(evs) > 0 && svc.LastEvent == "" {
+		svc.LastEvent = aws.ToString(evs[0].Id)
+	}
+	if e.resume(st, name, s) {
+		return nil
+	}
+	if svc.Before == "" {
+		svc.Before = primaryID(s)
+	}
+	var sent *ecs.UpdateServiceInput
+	var taskDef string
+	send := func(ctx context.Context) (string, error) {
+		if err := e.mark(ctx, st, name, s.ServiceArn, ""); err != nil {
+			return "", err
+		}
+		in := &ecs.UpdateServiceInput{Cluster: aws.String(e.Settings.Cluster), Service: aws.String(name), ForceNewDeployment: true}
+		if n := e.Settings.DesiredCount; n != nil {
+			in.DesiredCount = aws.Int32(int32(*n))
+		}
+		out, err := e.ECS.UpdateService(ctx, in, func(o *ecs.Options) { o.RetryMaxAttempts = 1 })
+		if err != nil || out.Service == nil {
+			return "", classify(err, "UpdateService "+name)
+		}
+		sent, taskDef = in, shortARN(aws.ToString(out.Service.TaskDefinition))
+		return primaryID(*out.Service), nil
+	}
+	find := func(ctx context.Context) (string, error) {
+		services, err := e.describe(ctx, []string{name})
+		if err != nil {
+			return "", err
+		}
+		if id := primaryID(services[name]); id != "" && id != svc.Before {
+			return id, nil
+		}
+		return "", nil
+	}
+	id, lost, err := e.sendOnce(ctx, name, svc, send, find)
+	if err != nil {
+		return err
+	}
+	svc.Deployment = id
+	msg := fmt.Sprintf("UpdateService's answer was lost, but deployment %s was started: following it", id)
+	if !lost {
+		msg = fmt.Sprintf("started deployment %s of task definition %s", id, taskDef)
+		if sent.DesiredCount != nil {
+			msg += fmt.Sprintf(" with desired count %d", *sent.DesiredCount)
+		}
+	}
+	e.emit(Event{Kind: KindDeployment, Service: name, Deployment: id, Message: msg})
+	return e.mark(ctx, st, name, s.ServiceArn, id)
+}
+
+// rejected reports whether err is an answer that says the call was not applied (HTTP 4xx, such
+// as throttling or validation), as opposed to no answer or a 5xx, whose outcome is unknown.
+func rejected(err error) bool {
+	var re *awshttp.ResponseError
+	return errors.As(err, &re) && re.HTTPStatusCode() >= 400 && re.HTTPStatusCode() < 500
+}
+
+// runTag is the service tag that marks the deployment a release started:
+// "<Identity.Marker> <the PRIMARY deployment it replaces> t=<unix seconds of the attempt>". It is
+// written before each UpdateService, so a re-run of the same release or a re-delivered job event
+// finds it whether or not the deployment was started, and knows whether an attempt may still
+// land. Another release (another step of the same build) has another marker.
+const runTag = "deploystep:run"
+
+// resume adopts the deployment an earlier run of the same release started, if any; when that
+// run's last attempt may still land, it makes the send wait for it instead of sending another.
+func (e *Engine) resume(st *State, name string, s ecstypes.Service) bool {
+	if st.Run.Marker == "" {
+		return false
+	}
+	svc := st.Services[name]
+	var value string
+	for _, t := range s.Tags {
+		if aws.ToString(t.Key) == runTag {
+			value = aws.ToString(t.Value)
+		}
+	}
+	rest, ok := strings.CutPrefix(value, st.Run.Marker+" ")
+	if !ok {
+		return false
+	}
+	rest, started, _ := strings.Cut(rest, " d=")
+	before, stamp, _ := strings.Cut(rest, " t=")
+	svc.Before = before
+	id := started // the deployment this release started, PRIMARY or not (rolled back, replaced)
+	if id == "" {
+		if id = primaryID(s); id == "" || id == before {
+			if secs, err := strconv.ParseInt(stamp, 10, 64); err == nil {
+				if at := time.Unix(secs, 0); e.now().Sub(at) < unknownWindow && at.After(svc.Sent) {
+					svc.Sent = at
+				}
+			}
+			return false // marked, but no deployment of ours yet: the send waits or sends
+		}
+	}
+	svc.Sent, svc.Deployment = time.Time{}, id
+	e.emit(Event{Kind: KindDeployment, Service: name, Deployment: id,
+		Message: fmt.Sprintf("resuming: deployment %s was started by an earlier run of this release; following it instead of starting another", id)})
+	return true
+}
+
+// mark tags the service with the run marker before an UpdateService, and again with the
+// deployment it started once that is known. Without the permission the run goes on, but a re-run
+// of the same release would start a second deployment.
+func (e *Engine) mark(ctx context.Context, st *State, name string, arn *string, started string) error {
+	if st.Run.Marker == "" {
+		return nil
+	}
+	value := fmt.Sprintf("%s %s t=%d", st.Run.Marker, st.Services[name].Before, e.now().Unix())
+	if started != "" {
+		value += " d=" + started
+	}
+	err := e.attempt(ctx, "TagResource "+name, func(ctx context.Context) error {
+		_, err := e.ECS.TagResource(ctx, &ecs.TagResourceInput{ResourceArn: arn,
+			Tags: []ecstypes.Tag{{Key: aws.String(runTag), Value: aws.String(value)}}})
+		return classify(err, "TagResource "+name)
+	})
+	if err != nil && ctx.Err() == nil && errors.Is(err, ErrConfig) {
+		// Denied: the one final error that does not end the run, since the marker only serves a re-run.
+		e.emit(Event{Kind: KindWarning, Service: name,
+			Message: fmt.Sprintf("%v; going on without the re-run marker (a re-run of this release would start a second deployment)", err)})
+		return nil
+	}
+	return err
+}
+
+// observe reads the services, reports their new events, pins and reads their service
+// deployments, gathers what each verdict needs, and decides each once.
+func (ecsController) observe(ctx context.Context, e *Engine, st *State, names []string) (map[string]Decision, error) {
+	services, err := e.describe(ctx, names)
+	if err != nil {
+		return nil, err
+	}
+	e.reportEvents(st, services, names)
+	if err := e.pinSD(ctx, st, names); err != nil {
+		return nil, err
+	}
+	// The strategies that shift traffic are judged by their service deployment every poll.
+	var shifting []string
+	for _, name := range names {
+		if shiftsTraffic(services[name]) {
+			shifting = append(shifting, name)
+		}
+	}
+	sds, err := e.readSD(ctx, st, shifting, false)
+	if err := e.accept(ctx, err, "reading the service deployments", Event{}); err != nil {
+		return nil, err
+	}
+	out := map[string]Decision{}
+	for _, name := range names {
+		s, ok := services[name]
+		if !ok {
+			return nil, newError(ErrFailed, "service %s: it disappeared from cluster %s during the deployment", name, e.Settings.Cluster)
+		}
+		svc := st.Services[name]
+		view, pin := viewOf(s), e.pin(st, svc)
+		ev := svc.evidence()
+		ev.SD = sds[name]
+		if err := e.gather(ctx, st, name, view, pin, &ev); err != nil {
+			return nil, err
+		}
+		out[name] = Decide(view, pin, ev)
+	}
+	return out, nil
+}
+
+// gather fetches the evidence the snapshot needs (needs), each at most once, asking again after
+// each fetch: the service deployment first (it can show the end), then the digests, then the
+// stopped reasons of a failure (a read that fails only leaves the message without them).
+func (e *Engine) gather(ctx context.Context, st *State, name string, view ServiceView, pin Pin, ev *Evidence) error {
+	svc := st.Services[name]
+	if n := needs(view, pin, *ev); n.SD && svc.SD != "" && !svc.NoSD {
+		views, err := e.readSD(ctx, st, []string{name}, true)
+		if err := e.accept(ctx, err, "reading the service deployment", Event{Service: name}); err != nil {
+			return err
+		}
+		ev.SD = views[name]
+	}
+	if needs(view, pin, *ev).Digests {
+		if err := e.readDigests(ctx, st, name, pin.Deployment, ev); err != nil {
+			return err
+		}
+	}
+	if needs(view, pin, *ev).Reasons {
+		reasons, err := e.stoppedReasons(ctx, name, pin.Deployment)
+		if err != nil {
+			if ctx.Err() != nil {
+				return err
+			}
+			reasons = []string{"(stopped reasons unavailable: " + firstLine(err) + ")"}
+		}
+		ev.Stopped = reasons
+	}
+	return nil
+}
+
+// stop stops the pinned service deployment with a rollback; one already stopping or rolling
+// back is one rollback.
+func (ecsController) stop(ctx context.Context, e *Engine, st *State, name string) error {
+	svc := st.Services[name]
+	if svc.SD == "" {
+		return errNoRollback
+	}
+	_, err := e.ECS.StopServiceDeployment(ctx, &ecs.StopServiceDeploymentInput{
+		ServiceDeploymentArn: aws.String(svc.SD), StopType: ecstypes.StopServiceDeploymentStopTypeRollback})
+	var conflict *ecstypes.ConflictException
+	if errors.As(err, &conflict) {
+		return nil
+	}
+	return classify(err, "StopServiceDeployment")
+}
+
+func (ecsController) rollback(ctx context.Context, e *Engine, st *State, name string) (string, bool, error) {
+	views, err := e.readSD(ctx, st, []string{name}, false)
+	if err != nil || views[name] == nil {
+		return "", false, err
+	}
+	status := views[name].Status
+	switch status {
+	case "ROLLBACK_SUCCESSFUL", "ROLLBACK_FAILED", "STOPPED", "SUCCESSFUL":
+		return status, true, nil
+	}
+	return status, false, nil
+}
+
+// describe reads services (at most 10 a call), paced by the read budget. Missing services come
+// back as absent keys.
+func (e *Engine) describe(ctx context.Context, names []string) (map[string]ecstypes.Service, error) {
+	return e.describeWith(ctx, names, nil)
+}
+
+func (e *Engine) describeWith(ctx context.Context, names []string, include []ecstypes.ServiceField) (map[string]ecstypes.Service, error) {
+	out := map[string]ecstypes.Service{}
+	for i := 0; i < len(names); i += 10 {
+		batch := names[i:min(i+10, len(names))]
+		if err := e.pace(ctx, false); err != nil {
+			return nil, err
+		}
+		res, err := e.ECS.DescribeServices(ctx, &ecs.DescribeServicesInput{Cluster: aws.String(e.Settings.Cluster), Services: batch, Include: include})
+		if err != nil {
+			return nil, classify(err, "DescribeServices")
+		}
+		for _, s := range res.Services {
+			out[aws.ToString(s.ServiceName)] = s
+			out[aws.ToString(s.ServiceArn)] = s // services may be given as ARNs
+		}
+	}
+	return out, nil
+}
+
+// shiftsTraffic reports whether the service deploys with a strategy that shifts traffic.
+func shiftsTraffic(s ecstypes.Service) bool {
+	if c := s.DeploymentConfiguration; c != nil {
+		switch c.Strategy {
+		case ecstypes.DeploymentStrategyBlueGreen, ecstypes.DeploymentStrategyLinear, ecstypes.DeploymentStrategyCanary:
+			return true
+		}
+	}
+	return false
+}
+
+// reportEvents reports each service event not seen before, oldest first. Events are told
+// apart by id: DescribeServices lists them newest first, so the new ones are those before the
+// last id seen. Without a last id (a run resumed from an older state) the run's start time is
+// the fallback.
+func (e *Engine) reportEvents(st *State, services map[string]ecstypes.Service, names []string) {
+	type item struct {
+		svc string
+		ev  ecstypes.ServiceEvent
+	}
+	var items []item
+	for _, name := range names {
+		evs := services[name].Events // newest first
+		if len(evs) == 0 {
+			continue
+		}
+		svc := st.Services[name]
+		var fresh []ecstypes.ServiceEvent
+		for _, ev := range evs {
+			if svc.LastEvent != "" && aws.ToString(ev.Id) == svc.LastEvent ||
+				svc.LastEvent == "" && !aws.ToTime(ev.CreatedAt).After(st.Started) {
+				break
+			}
+			fresh = append(fresh, ev)
+		}
+		for i := len(fresh) - 1; i >= 0; i-- {
+			items = append(items, item{name, fresh[i]})
+		}
+		svc.LastEvent = aws.ToString(evs[0].Id)
+	}
+	// In time order across services; a stable sort keeps ECS's order for equal times.
+	sort.SliceStable(items, func(i, j int) bool {
+		return aws.ToTime(items[i].ev.CreatedAt).Before(aws.ToTime(items[j].ev.CreatedAt))
+	})
+	for _, it := range items {
+		e.emit(Event{Kind: KindServiceEvent, Service: it.svc, Message: aws.ToString(it.ev.Message)})
+	}
+}
+
+// viewOf reduces an SDK service to what Decide needs.
+func viewOf(s ecstypes.Service) ServiceView {
+	// ECS's enums are upper case; emulators' need not be, and AWS documents no case rule.
+	v := ServiceView{Name: aws.ToString(s.ServiceName), Status: strings.ToUpper(aws.ToString(s.Status)),
+		Desired: int(s.DesiredCount), Running: int(s.RunningCount), Pending: int(s.PendingCount)}
+	for _, d := range s.Deployments {
+		v.Deployments = append(v.Deployments, DeploymentView{
+			ID: aws.ToString(d.Id), Status: strings.ToUpper(aws.ToString(d.Status)), RolloutState: strings.ToUpper(string(d.RolloutState)),
+			Reason: aws.ToString(d.RolloutStateReason), TaskDef: shortARN(aws.ToString(d.TaskDefinition)),
+			Desired: int(d.DesiredCount), Running: int(d.RunningCount), Pending: int(d.PendingCount),
+			Failed: int(d.FailedTasks), Created: aws.ToTime(d.CreatedAt),
+		})
+	}
+	return v
+}
+
+func primaryID(s ecstypes.Service) string {
+	for _, d := range s.Deployments {
+		if aws.ToString(d.Status) == "PRIMARY" {
+			return aws.ToString(d.Id)
+		}
+	}
+	return ""
+}
+
+func shortARN(arn string) string { return arn[strings.LastIndex(arn, "/")+1:] }

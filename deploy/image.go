@@ -1,0 +1,79 @@
+package deploy
+
+// The image step: IMAGE, parsed as ECR names images, resolved to its digest before anything
+// changes; the new tasks must run that digest.
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecr"
+	ecrtypes "github.com/aws/aws-sdk-go-v2/service/ecr/types"
+)
+
+// ImageRef is a parsed ECR image URI.
+type ImageRef struct {
+	Registry   string // account id
+	Region     string
+	Repository string
+	Tag        string // one of Tag and Digest is set
+	Digest     string
+}
+
+func (r ImageRef) String() string {
+	s := fmt.Sprintf("%s.dkr.ecr.%s.amazonaws.com/%s", r.Registry, r.Region, r.Repository)
+	if r.Digest != "" {
+		return s + "@" + r.Digest
+	}
+	return s + ":" + r.Tag
+}
+
+var imageURI = regexp.MustCompile(`^([0-9]+)\.dkr\.ecr(?:-fips)?\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?/` +
+	`((?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*)` +
+	`(?::([A-Za-z0-9_][A-Za-z0-9_.-]*)|@(sha256:[a-f0-9]+))$`)
+
+// ParseImage parses <account>.dkr.ecr.<region>.amazonaws.com/<repo>:<tag> or ...@sha256:<digest>.
+func ParseImage(s string) (ImageRef, error) {
+	m := imageURI.FindStringSubmatch(s)
+	if len(s) > 1024 || m == nil || len(m[1]) != 12 || len(m[4]) > 128 || (m[5] != "" && len(m[5]) != 71) {
+		return ImageRef{}, fmt.Errorf("%q is not an ECR image URI like 123456789012.dkr.ecr.eu-west-1.amazonaws.com/repo:tag or ...@sha256:<64 hex>", clip(s))
+	}
+	return ImageRef{Registry: m[1], Region: m[2], Repository: m[3], Tag: m[4], Digest: m[5]}, nil
+}
+
+// checkImage is the image step: IMAGE's digest, read from ECR before anything changes.
+func (e *Engine) checkImage(ctx context.Context, st *State) error {
+	return e.attempt(ctx, "checking the image", func(ctx context.Context) error {
+		digest, err := e.resolveDigest(ctx)
+		if err == nil {
+			st.Digest = digest
+			e.emit(Event{Kind: KindImage, Message: fmt.Sprintf("%s is %s", e.Settings.Image, digest)})
+		}
+		return err
+	})
+}
+
+// resolveDigest asks ECR once for the digest of IMAGE.
+func (e *Engine) resolveDigest(ctx context.Context) (string, error) {
+	ref, err := ParseImage(e.Settings.Image)
+	if err != nil {
+		return "", newError(ErrConfig, "IMAGE: %v", err)
+	}
+	id := ecrtypes.ImageIdentifier{}
+	if ref.Digest != "" {
+		id.ImageDigest = aws.String(ref.Digest)
+	} else {
+		id.ImageTag = aws.String(ref.Tag)
+	}
+	out, err := e.ECR.DescribeImages(ctx, &ecr.DescribeImagesInput{RegistryId: aws.String(ref.Registry),
+		RepositoryName: aws.String(ref.Repository), ImageIds: []ecrtypes.ImageIdentifier{id}})
+	if err != nil {
+		return "", classify(err, "image "+ref.String())
+	}
+	if len(out.ImageDetails) == 0 || aws.ToString(out.ImageDetails[0].ImageDigest) == "" {
+		return "", newError(ErrConfig, "image %s: ECR returned no digest", ref)
+	}
+	return aws.ToString(out.ImageDetails[0].ImageDigest), nil
+}

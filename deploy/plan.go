@@ -1,0 +1,168 @@
+package deploy
+
+// The Plan: what a release does, in order. Its steps come from the settings; per service it says
+// which controller deploys it, what is sent and what is followed; per distribution what is
+// invalidated; and what the edge must serve. Run executes its steps; the dry run renders it, with
+// what the preflight read. A new capability is a new step here (and a function in steps), not a
+// branch in the engine.
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"deploystep/deploy/edge"
+)
+
+// Phases of a run: the steps a plan can take, in their order.
+const (
+	PhasePreflight  = "preflight"
+	PhaseImage      = "image"
+	PhaseDeploy     = "deploy"
+	PhaseFollow     = "follow"
+	PhaseInvalidate = "invalidate"
+	PhaseWait       = "wait"
+	PhaseVerify     = "verify"
+	PhaseDone       = "done"
+)
+
+var phaseOrder = []string{PhasePreflight, PhaseImage, PhaseDeploy, PhaseFollow, PhaseInvalidate, PhaseWait, PhaseVerify}
+
+// stepWeight is each step's share of a release's progress (CodePipeline's percent complete):
+// mostly the rollout, then the invalidation's wait and the edge.
+var stepWeight = map[string]int{PhasePreflight: 2, PhaseImage: 3, PhaseDeploy: 5, PhaseFollow: 55, PhaseInvalidate: 5, PhaseWait: 20, PhaseVerify: 10}
+
+// Plan is what a release does.
+type Plan struct {
+	Steps         []string
+	Image         string // IMAGE, and its digest once read ("" without IMAGE)
+	Services      []ServicePlan
+	Invalidations []InvalidationPlan
+	Verify        []string // the URLs, redacted
+	VerifyWant    string
+	VerifyTimeout time.Duration
+	Limit         time.Duration
+	Poll          time.Duration
+}
+
+// ServicePlan is one service's part: its controller, what starts its deployment, what it is
+// followed to.
+type ServicePlan struct {
+	Name, Controller, Send, Follow string
+}
+
+// InvalidationPlan is one distribution's invalidation.
+type InvalidationPlan struct {
+	Distribution, CallerReference string
+	Paths                         []string
+}
+
+// plan builds the release's plan; controllers are the services' deployment controllers as the
+// preflight read them, or as the state recorded them ("" where unknown).
+func (e *Engine) plan(st *State, controllers map[string]string) Plan {
+	s := e.Settings
+	p := Plan{Limit: s.Timeout, Poll: s.Poll, VerifyTimeout: s.VerifyTimeout, Steps: []string{PhasePreflight}}
+	if s.Image != "" {
+		p.Steps, p.Image = append(p.Steps, PhaseImage), s.Image
+		if st.Digest != "" {
+			p.Image += " = " + st.Digest
+		}
+	}
+	p.Steps = append(p.Steps, PhaseDeploy, PhaseFollow)
+	for _, name := range s.Services {
+		kind := controllers[name]
+		if kind == "" {
+			kind = st.Services[name].Controller
+		}
+		sp := ServicePlan{Name: name, Controller: kind}
+		if c, ok := controllerFor(kind); ok {
+			sp.Send, sp.Follow = c.plan(e, name)
+		}
+		p.Services = append(p.Services, sp)
+	}
+	if !s.SkipInvalidation {
+		p.Steps = append(p.Steps, PhaseInvalidate, PhaseWait)
+		for _, d := range s.Distributions {
+			p.Invalidations = append(p.Invalidations, InvalidationPlan{Distribution: d, Paths: s.Paths, CallerReference: st.Run.CallerRef})
+		}
+	}
+	if len(s.VerifyURLs) > 0 {
+		p.Steps = append(p.Steps, PhaseVerify)
+		for _, u := range s.VerifyURLs {
+			p.Verify = append(p.Verify, edge.Redact(u))
+		}
+		p.VerifyWant = e.edgeWant()
+	}
+	return p
+}
+
+// controllerFor is the controller of a kind; "" (not read yet) is reported as not checked.
+func controllerFor(kind string) (controller, bool) {
+	c, ok := controllers[kind]
+	return c, ok
+}
+
+// next is the step after phase (PhaseDone after the last).
+func (p Plan) next(phase string) string {
+	for i, s := range p.Steps {
+		if s == phase && i+1 < len(p.Steps) {
+			return p.Steps[i+1]
+		}
+	}
+	return PhaseDone
+}
+
+// percent is how far a release in phase has come: the weight of the steps before it.
+func (p Plan) percent(phase string) int32 {
+	if phase == PhaseDone {
+		return 100
+	}
+	total, before := 0, 0
+	seen := false
+	for _, s := range p.Steps {
+		seen = seen || s == phase
+		if !seen {
+			before += stepWeight[s]
+		}
+		total += stepWeight[s]
+	}
+	return int32(100 * before / total)
+}
+
+// Render says what a real run would do, in order: a numbered line per step kind (image, deploy,
+// follow, invalidation, verify), a line per service or distribution.
+func (p Plan) Render() string {
+	var b strings.Builder
+	b.WriteString("plan (dry run, nothing was changed):")
+	line := func(n int, name, format string, args ...any) {
+		fmt.Fprintf(&b, "\n  %d. %-14s%s", n, name+":", fmt.Sprintf(format, args...))
+	}
+	if p.Image != "" {
+		line(1, "image", "%s", p.Image)
+	} else {
+		line(1, "image", "not checked (IMAGE not set)")
+	}
+	for _, s := range p.Services {
+		if s.Controller == "" {
+			line(2, "deploy", "%s: not planned (its deployment controller was not read)", s.Name)
+			continue
+		}
+		line(2, "deploy", "%s: %s (deployment controller: %s)", s.Name, s.Send, s.Controller)
+	}
+	for _, s := range p.Services {
+		if s.Controller != "" {
+			line(3, "follow", "%s: %s; poll every %v", s.Name, s.Follow, p.Poll)
+		}
+	}
+	if len(p.Invalidations) == 0 {
+		line(4, "invalidation", "skipped (-skip-invalidation)")
+	}
+	for _, inv := range p.Invalidations {
+		line(4, "invalidation", "%s on %s, CallerReference %s, then wait until Completed", strings.Join(inv.Paths, " "), inv.Distribution, inv.CallerReference)
+	}
+	if len(p.Verify) > 0 {
+		line(5, "verify", "GET %s until %s, at most %v", strings.Join(p.Verify, ", "), p.VerifyWant, p.VerifyTimeout)
+	}
+	fmt.Fprintf(&b, "\n  time limit:      %v", p.Limit)
+	return b.String()
+}

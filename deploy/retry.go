@@ -1,0 +1,118 @@
+package deploy
+
+// The one retry rule. Every AWS call of a run and every wait go through wait (attempt is a wait
+// for one call): in the manner of the SDK's waiters, each try either ends the wait (done, or an
+// error whose class ends the run: ErrConfig, ErrFailed, the end of ctx) or asks for another try
+// after a backoff (throttling that outlived the SDK's own retries, 5xx, a reset). Observers that
+// read once a poll apply the same acceptor to a failed read (accept). Reads are paced so a
+// cluster sees at most one ECS read a second (pace).
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// backoff is how long a wait sleeps between tries: from first, doubling, up to max (first ==
+// max: a fixed pace). No sleep runs past until. A paced wait counts the delay from the try's
+// start, so a poll keeps its rhythm however long its reads took.
+type backoff struct {
+	first, max time.Duration
+	until      time.Time
+	paced      bool
+}
+
+// everyPoll is the backoff of polls and of retried calls: POLL_INTERVAL.
+func (e *Engine) everyPoll() backoff {
+	return backoff{first: e.Settings.Poll, max: e.Settings.Poll, paced: true}
+}
+
+// accept is the acceptor: nil when err asks for another try (said as a warning, with ev's
+// subject), else the error that ends the run.
+func (e *Engine) accept(ctx context.Context, err error, what string, ev Event) error {
+	if err == nil {
+		return nil
+	}
+	if isFinal(err) || ctx.Err() != nil {
+		return err
+	}
+	ev.Kind, ev.Message = KindWarning, fmt.Sprintf("%s: %v; trying again", what, err)
+	e.emit(ev)
+	return nil
+}
+
+// wait runs try until it says done or ends the run; what and ev name it in warnings.
+func (e *Engine) wait(ctx context.Context, what string, ev Event, b backoff, try func(context.Context) (bool, error)) error {
+	delay := b.first
+	for {
+		start := e.now()
+		done, err := try(ctx)
+		if err != nil {
+			if err := e.accept(ctx, err, what, ev); err != nil {
+				return err
+			}
+		} else if done {
+			return nil
+		}
+		d := delay
+		if b.paced {
+			d -= e.now().Sub(start)
+		}
+		if !b.until.IsZero() {
+			d = min(d, b.until.Sub(e.now()))
+		}
+		if err := sleep(ctx, d); err != nil {
+			return err
+		}
+		delay = min(delay*2, b.max)
+	}
+}
+
+// attempt runs call until it succeeds or the retry rule ends the run.
+func (e *Engine) attempt(ctx context.Context, what string, call func(context.Context) error) error {
+	return e.wait(ctx, what, Event{}, backoff{first: e.Settings.Poll, max: e.Settings.Poll}, func(ctx context.Context) (bool, error) {
+		return true, call(ctx)
+	})
+}
+
+// reader makes one read of a check: the real run retries transient errors (Engine.attempt); the
+// dry run reads once, bounded (once).
+type reader func(ctx context.Context, what string, call func(context.Context) error) error
+
+// once is the dry run's reader: one read, bounded, no retries.
+func once(ctx context.Context, _ string, call func(context.Context) error) error {
+	c, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	return call(c)
+}
+
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// pace waits until an ECS read fits the cluster's read budget. A burst read (the diagnosis of
+// a failure, once per run) does not wait.
+func (e *Engine) pace(ctx context.Context, burst bool) error {
+	gap := e.ReadGap
+	if gap == 0 {
+		gap = 1020 * time.Millisecond
+	}
+	e.mu.Lock()
+	wait := time.Until(e.lastRead.Add(gap))
+	if burst || wait < 0 {
+		wait = 0
+	}
+	e.lastRead = time.Now().Add(wait)
+	e.mu.Unlock()
+	if wait == 0 {
+		return ctx.Err()
+	}
+	return sleep(ctx, wait)
+}

@@ -1,0 +1,309 @@
+package deploy
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+	"time"
+	"unicode"
+
+	"deploystep/deploy/edge"
+)
+
+// setting describes one variable once: -h (Usage), the README's settings table (SettingsTable)
+// and Validate read it, so a setting cannot be missing from any of them. Settings' struct tags
+// give go-envconfig the same names; a test keeps the two lists equal.
+type setting struct {
+	Env, Flag, Default string
+	Help               string // one line for -h
+	Doc                string // the README's meaning
+	// required says the setting is missing; missing is its name in "missing ..." (default Env).
+	required  func(*Settings) bool
+	missingAs string
+	// check names what is wrong with the setting ("" problems: nothing).
+	check func(*Settings) []string
+}
+
+func (r setting) missing() string {
+	if r.missingAs != "" {
+		return r.missingAs
+	}
+	return r.Env
+}
+
+// maxDesiredCount is ECS's quota of tasks per service (Service Quotas: "Tasks per service", 5,000).
+const maxDesiredCount = 5000
+
+// problems collects messages.
+func problems(msgs ...string) []string {
+	var out []string
+	for _, m := range msgs {
+		if m != "" {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+func when(cond bool, format string, args ...any) string {
+	if cond {
+		return fmt.Sprintf(format, args...)
+	}
+	return ""
+}
+
+func oneOf(env, got string, allowed ...string) string {
+	for _, a := range allowed {
+		if got == a {
+			return ""
+		}
+	}
+	return fmt.Sprintf("%s must be %s, got %q", env, strings.Join(allowed, " or "), clip(got))
+}
+
+var settingsTable = []setting{
+	{Env: "CLUSTER", Default: "(required)", Help: "ECS cluster (required)", Doc: "ECS cluster name or ARN",
+		required: func(s *Settings) bool { return s.Cluster == "" },
+		check: func(s *Settings) []string {
+			return problems(when(s.Cluster != "" && !validName(s.Cluster), "CLUSTER %q is not a cluster name or ARN", clip(s.Cluster)))
+		}},
+	{Env: "SERVICE", Default: "(required)", Help: "ECS service; a comma-separated list deploys several in parallel (required)",
+		Doc:      "service name; a comma-separated list deploys several services of the cluster in parallel",
+		required: func(s *Settings) bool { return len(s.Services) == 0 },
+		check: func(s *Settings) []string {
+			out := problems(when(dup(s.Services) != "", "SERVICE lists %q twice", dup(s.Services)))
+			for _, n := range s.Services {
+				out = append(out, problems(when(!validName(n), "SERVICE %q is not a service name or ARN", clip(n)))...)
+			}
+			return out
+		}},
+	{Env: "DISTRIBUTIONID", Default: "(required)", Help: "CloudFront distribution id(s) or ARN(s), comma-separated (required unless -skip-invalidation)",
+		Doc:       "CloudFront distribution id or ARN; comma-separated list allowed. Checked only as far as AWS defines it (a path segment); CloudFront says whether it exists",
+		required:  func(s *Settings) bool { return len(s.Distributions) == 0 && !s.SkipInvalidation },
+		missingAs: "DISTRIBUTIONID (or -skip-invalidation)",
+		check: func(s *Settings) []string {
+			out := problems(when(dup(s.Distributions) != "", "DISTRIBUTIONID lists %q twice", dup(s.Distributions)))
+			for _, d := range s.Distributions {
+				out = append(out, problems(when(!validDistribution(d), "DISTRIBUTIONID %q is not a distribution id (like E2QWRUHAPOMQZL) or ARN", clip(d)))...)
+			}
+			return out
+		}},
+	{Env: "SKIP_INVALIDATION", Flag: "skip-invalidation", Default: "false", Help: "do not invalidate CloudFront",
+		Doc: "no invalidation (then `DISTRIBUTIONID` is not needed)"},
+	{Env: "INVALIDATION_PATHS", Default: "`/*`", Help: "paths to invalidate, comma-separated (default /*)",
+		Doc: "comma-separated; each starts with `/`, `*` only at the end, URL-encoded, at most 3,000 paths and 15 wildcards (CloudFront's in-progress limits)",
+		check: func(s *Settings) []string {
+			if s.SkipInvalidation {
+				return nil
+			}
+			return problems(when(checkPaths(s.Paths) != "", "INVALIDATION_PATHS: %s", checkPaths(s.Paths)))
+		}},
+	{Env: "IMAGE", Help: "pushed image, <account>.dkr.ecr.<region>.amazonaws.com/<repo>:<tag> or @sha256:<digest>; checked before deploying, and the new tasks must run its digest",
+		Doc: "`<account>.dkr.ecr.<region>.amazonaws.com/<repo>:<tag>` or `…@sha256:<digest>`; checked before anything changes, and the new tasks must run its digest",
+		check: func(s *Settings) []string {
+			if s.Image == "" {
+				return nil
+			}
+			_, err := ParseImage(s.Image)
+			return problems(when(err != nil, "IMAGE: %v", err))
+		}},
+	{Env: "DIGEST_CHECK", Default: "`fail`", Help: "fail or warn: tasks that report no image digest (default fail)",
+		Doc:   "with `IMAGE`: what a completed deployment whose running tasks report no image digest means (tasks on older EC2 container agents; emulators). `fail`: exit 1 after 3 reads; `warn`: success with a warning",
+		check: func(s *Settings) []string { return problems(oneOf("DIGEST_CHECK", s.DigestCheck, "fail", "warn")) }},
+	{Env: "CALLER_REFERENCE", Default: "derived (see below)", Help: "invalidation CallerReference (default: from CODEBUILD_BUILD_ID and what the step changes)",
+		Doc: "the invalidation's CallerReference (at most 128 characters)",
+		check: func(s *Settings) []string {
+			return problems(when(len(s.CallerReference) > 128, "CALLER_REFERENCE is %d characters; at most 128", len(s.CallerReference)))
+		}},
+	{Env: "CODEBUILD_BUILD_ID", Default: "(CodeBuild's)", Help: "set by CodeBuild: names the release, so a re-run of the step resumes it",
+		Doc: "set by CodeBuild; names the release (its identity), so running the step again in the same build resumes it"},
+	{Env: "DEPLOY_TIMEOUT", Flag: "timeout", Default: "`30m`", Help: "limit for the whole run (default 30m)",
+		Doc: "limit for the whole run; every wait is bounded by it. In the Lambda mode it also bounds the action when it is shorter than `ACTION_TIMEOUT`",
+		check: func(s *Settings) []string {
+			return problems(when(s.Timeout < 0, "DEPLOY_TIMEOUT must be positive, like 30m"))
+		}},
+	{Env: "POLL_INTERVAL", Flag: "poll", Default: "`1s`", Help: "time between status reads (default 1s)",
+		Doc: "time between status reads (100ms to 5m)",
+		check: func(s *Settings) []string {
+			return problems(when(s.Poll < 100*time.Millisecond || s.Poll > 5*time.Minute, "POLL_INTERVAL must be between 100ms and 5m, got %v", s.Poll))
+		}},
+	{Env: "FAILED_TASKS_THRESHOLD", Default: "max(3, desired/2)", Help: "failed tasks that fail the deployment (default max(3, desired/2))",
+		Doc: "failed tasks of the new deployment that fail it (the ECS circuit breaker's rule, so a crash loop fails fast without a breaker)",
+		check: func(s *Settings) []string {
+			return problems(when(s.FailedTasks < 0, "FAILED_TASKS_THRESHOLD must not be negative"))
+		}},
+	{Env: "DESIRED_COUNT", Default: "(the service's own)", Help: "the desired count the release sets (default: the service keeps its own)",
+		Doc: "the desired count the release's UpdateService sets (1 to 5,000), as aws-actions' `desired-count` does; brings a service created without tasks up. Leave it unset when Application Auto Scaling owns the count. Not for CODE_DEPLOY services (exit 2)",
+		check: func(s *Settings) []string {
+			n := s.DesiredCount
+			return problems(when(n != nil && (*n < 1 || *n > maxDesiredCount), "DESIRED_COUNT must be between 1 and %d (ECS's tasks per service), got %d", maxDesiredCount, deref(n)))
+		}},
+	{Env: "WAIT_UNTIL", Default: "`completed`", Help: "completed or traffic-shifted (BLUE_GREEN, LINEAR, CANARY) (default completed)",
+		Doc: "`completed`: the service deployment is SUCCESSFUL (after bake time and clean-up); `traffic-shifted`: all production traffic is on the new revision (BLUE_GREEN, LINEAR, CANARY; ECS finishes the bake alone, and a rollback after that is not seen by deploystep)",
+		check: func(s *Settings) []string {
+			return problems(oneOf("WAIT_UNTIL", s.WaitUntil, "completed", "traffic-shifted"))
+		}},
+	{Env: "HOOK_COMMAND", Help: "run at a PAUSE lifecycle hook: exit 0 continues, else rolls back (HOOK_TIMEOUT, default 10m)",
+		Doc: "run (`sh -c`) when the deployment pauses at a PAUSE lifecycle hook; exit 0 answers ContinueServiceDeployment CONTINUE, anything else ROLLBACK. Its environment: `DEPLOY_STAGE`, `SERVICE_DEPLOYMENT_ARN`, `HOOK_ID`, `CLUSTER`, `SERVICE`, `TEST_LISTENER_URL`"},
+	{Env: "HOOK_TIMEOUT", Default: "`10m`", Help: "limit for one HOOK_COMMAND (default 10m)",
+		Doc: "limit for one HOOK_COMMAND (a command that runs out rolls back)",
+		check: func(s *Settings) []string {
+			return problems(when(s.HookTimeout <= 0 || s.HookTimeout > 24*time.Hour, "HOOK_TIMEOUT must be between 0 and 24h, got %v", s.HookTimeout))
+		}},
+	{Env: "TEST_LISTENER_URL", Help: "passed to HOOK_COMMAND: where the new revision takes test traffic",
+		Doc: "where the new revision answers test traffic, passed to HOOK_COMMAND"},
+	{Env: "ROLLBACK", Default: "`never`", Help: "never or on-failure: roll back on deploystep's own failure verdict or timeout (default never)",
+		Doc:   "`on-failure`: when deploystep itself decides failure (tasks keep failing without a breaker, wrong or missing digest) or times out, it stops the deployment with a rollback once (across re-runs and invocations) and follows the rollback (at most 10 minutes); the message says how it ended",
+		check: func(s *Settings) []string { return problems(oneOf("ROLLBACK", s.Rollback, "never", "on-failure")) }},
+	{Env: "OUTPUT", Flag: "output", Default: "`text`", Help: "text or json (default text)",
+		Doc:   "`text` for CI logs, `json` for JSON lines (one event per line)",
+		check: func(s *Settings) []string { return problems(oneOf("OUTPUT", s.Output, "text", "json")) }},
+	{Env: "DRY_RUN", Flag: "dry-run", Default: "false", Help: "check everything read-only and print the plan; change nothing",
+		Doc: "read-only preflight of everything a run needs, then the plan; no change"},
+	{Env: "VERIFY_URL", Help: "URL(s) through the edge that must serve the new version after the invalidations, comma-separated",
+		Doc: "comma-separated http(s) URLs (at most 20) fetched after the invalidations until each answers 2xx with the expected version (see \"Proof through the edge\")",
+		check: func(s *Settings) []string {
+			out := problems(when(len(s.VerifyURLs) > edge.MaxURLs, "VERIFY_URL lists %d URLs; at most %d", len(s.VerifyURLs), edge.MaxURLs))
+			for _, u := range s.VerifyURLs {
+				out = append(out, problems(when(edge.Check(u) != "", "VERIFY_URL: %s", edge.Check(u)))...)
+			}
+			return append(out, problems(when(dup(s.VerifyURLs) != "", "VERIFY_URL lists %s twice", edge.Redact(dup(s.VerifyURLs))))...)
+		}},
+	{Env: "VERIFY_EXPECT", Default: "IMAGE's tag", Help: "the version VERIFY_URL must serve (default: IMAGE's tag)",
+		Doc: "the version the answer must carry; without it and without an IMAGE tag, status-only",
+		check: func(s *Settings) []string {
+			return problems(when(len(s.VerifyExpect) > 256 || strings.ContainsAny(s.VerifyExpect, "\r\n"), "VERIFY_EXPECT must be one line of at most 256 characters"))
+		}},
+	{Env: "VERIFY_HEADER", Help: "look for the version in this response header instead of the body",
+		Doc: "look for the version in this response header instead of the body",
+		check: func(s *Settings) []string {
+			return problems(when(s.VerifyHeader != "" && !edge.ValidHeader(s.VerifyHeader), "VERIFY_HEADER %q is not an HTTP header name", clip(s.VerifyHeader)))
+		}},
+	{Env: "VERIFY_TIMEOUT", Default: "`2m`", Help: "limit for the edge verification (default 2m)",
+		Doc: "limit for the edge verification (1s to 1h), across Lambda invocations",
+		check: func(s *Settings) []string {
+			return problems(when(s.VerifyTimeout < time.Second || s.VerifyTimeout > time.Hour, "VERIFY_TIMEOUT must be between 1s and 1h, got %v", s.VerifyTimeout))
+		}},
+	{Env: "CODEDEPLOY_APPLICATION", Default: "(searched)", Help: "CODE_DEPLOY services: the CodeDeploy application (default: searched for)",
+		Doc: "services on the CODE_DEPLOY controller: the CodeDeploy application; without it, the application whose deployment group deploys the service is searched for",
+		check: func(s *Settings) []string {
+			return problems(when(len(s.CodeDeployApplication) > 100 || len(s.CodeDeployGroup) > 100, "CODEDEPLOY_APPLICATION and CODEDEPLOY_DEPLOYMENT_GROUP are at most 100 characters"))
+		}},
+	{Env: "CODEDEPLOY_DEPLOYMENT_GROUP", Default: "(searched)", Help: "with CODEDEPLOY_APPLICATION: the deployment group",
+		Doc: "with `CODEDEPLOY_APPLICATION`: the deployment group",
+		check: func(s *Settings) []string {
+			return problems(when(s.CodeDeployGroup != "" && s.CodeDeployApplication == "", "CODEDEPLOY_DEPLOYMENT_GROUP needs CODEDEPLOY_APPLICATION"))
+		}},
+	{Env: "ACTION_TIMEOUT", Default: "`1h`", Help: "Lambda mode: limit for the pipeline action across invocations (default 1h)",
+		Doc: "Lambda mode: limit for the whole pipeline action across invocations (at most 24h). Set in the command mode, it is named in a warning, not applied",
+		check: func(s *Settings) []string {
+			return problems(when(s.ActionTimeout < 0 || s.ActionTimeout > 24*time.Hour, "ACTION_TIMEOUT must be between 0 and 24h (CodePipeline's limit), got %v", s.ActionTimeout))
+		}},
+}
+
+func deref(n *int) int {
+	if n == nil {
+		return 0
+	}
+	return *n
+}
+
+// Usage is the -h text: the settings, how AWS access is configured, the exit codes.
+func Usage(version string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "deploystep %s: finish a container release on AWS (ECR image check, ECS deployment, CloudFront invalidation, proof through the edge)\n\n", version)
+	b.WriteString("usage: deploystep [flags]\n\nSettings come from the environment; a flag overrides its variable.\n")
+	for _, r := range settingsTable {
+		flag := ""
+		if r.Flag != "" {
+			flag = "  -" + r.Flag
+		}
+		fmt.Fprintf(&b, "  %-28s %s%s\n", r.Env, r.Help, flag)
+	}
+	b.WriteString(`AWS access: the standard SDK chain (AWS_REGION, AWS_PROFILE, credentials, AWS_ENDPOINT_URL[_<SERVICE>]).
+
+Exit codes:
+  0    success
+  1    deployment failed (rollout FAILED, rolled back, stopped, replaced, tasks keep failing, wrong digest,
+       invalidation failed, the edge does not serve the new version)
+  2    configuration or usage error (missing or invalid settings; cluster, service, distribution,
+       repository or tag not found; access denied)
+  3    timed out (DEPLOY_TIMEOUT)
+  130  interrupted by SIGINT or SIGTERM
+
+Flags:
+`)
+	return b.String()
+}
+
+// SettingsTable is the README's table of settings (Markdown).
+func SettingsTable() string {
+	var b strings.Builder
+	b.WriteString("| variable | flag | default | meaning |\n| --- | --- | --- | --- |\n")
+	for _, r := range settingsTable {
+		flag := ""
+		if r.Flag != "" {
+			flag = "`-" + r.Flag + "`"
+		}
+		fmt.Fprintf(&b, "| `%s` | %s | %s | %s |\n", r.Env, flag, r.Default, r.Doc)
+	}
+	b.WriteString("| | `-version`, `-h` | | |\n")
+	return b.String()
+}
+
+// validDistribution accepts what CloudFront defines a distribution id to be: a string that
+// names the distribution in the request path (the API reference gives no pattern; AWS's ids are
+// like E2QWRUHAPOMQZL, emulators' differ). Only characters that cannot travel in a path segment
+// unescaped, and dot segments, are refused.
+func validDistribution(id string) bool {
+	if id == "" || len(id) > 128 || id == "." || id == ".." {
+		return false
+	}
+	for _, r := range id {
+		if !(r >= 'A' && r <= 'Z' || r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.' || r == '~') {
+			return false
+		}
+	}
+	return true
+}
+
+// Lengths are checked in code: counted repetitions like {0,254} compile into large programs
+// that cost start-up time (Lambda init) on every run.
+var serviceNameRE = regexp.MustCompile(`^([A-Za-z0-9][A-Za-z0-9_-]*|arn:aws[a-z-]*:ecs:[a-z0-9-]+:[0-9]+:[a-z-]+/[A-Za-z0-9/_-]+)$`)
+
+// validName reports whether s is an ECS cluster or service name or ARN.
+func validName(s string) bool { return len(s) <= 600 && serviceNameRE.MatchString(s) }
+
+// checkPaths validates invalidation paths as CloudFront takes them.
+func checkPaths(paths []string) string {
+	if len(paths) == 0 {
+		return "no paths"
+	}
+	if len(paths) > 3000 {
+		return fmt.Sprintf("%d paths; CloudFront takes at most 3000 in progress per distribution", len(paths))
+	}
+	wild := 0
+	for _, p := range paths {
+		if !strings.HasPrefix(p, "/") {
+			return fmt.Sprintf("path %q must start with /", clip(p))
+		}
+		if len(p) > 4000 {
+			return fmt.Sprintf("path %q is longer than 4000 characters", clip(p))
+		}
+		for _, r := range p {
+			if r > unicode.MaxASCII || unicode.IsSpace(r) || unicode.IsControl(r) {
+				return fmt.Sprintf("path %q has a space or non-ASCII character: URL-encode it (%%20, %%C3%%A9, ...)", clip(p))
+			}
+		}
+		if strings.Contains(p, "*") {
+			if strings.Index(p, "*") != len(p)-1 {
+				return fmt.Sprintf("path %q: a * must be the last character", clip(p))
+			}
+			wild++
+		}
+	}
+	if wild > 15 {
+		return fmt.Sprintf("%d wildcard paths; CloudFront takes at most 15 in progress", wild)
+	}
+	return ""
+}

@@ -1,0 +1,174 @@
+package deploy
+
+// The release's state: what it has decided so far, all a later invocation needs to resume. The
+// Lambda mode carries it across invocations in a continuation token (token.go); the command mode
+// runs it to its end. Run-level facts sit at the top; each service has one record.
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+)
+
+// State is everything a release has decided so far.
+type State struct {
+	Phase   string    `json:"p"`
+	Started time.Time `json:"s"`
+	// Run is the release's identity, derived once at the start (identity.go).
+	Run Identity `json:"id"`
+	// Digest is IMAGE's digest, resolved in the image step.
+	Digest string `json:"d,omitempty"`
+	// Services holds one record per service of SERVICE.
+	Services map[string]*ServiceState `json:"sv,omitempty"`
+	// Invalidations holds the invalidation id, per distribution.
+	Invalidations map[string]string `json:"i,omitempty"`
+	// Phases accumulates the seconds spent per phase.
+	Phases map[string]float64 `json:"t,omitempty"`
+	// Failure is deploystep's own failure verdict (failed tasks, digests, a timeout): the one
+	// ROLLBACK=on-failure rolls back.
+	Failure string `json:"fl,omitempty"`
+	// VerifyStarted is when edge verification began (VERIFY_TIMEOUT runs from it across
+	// invocations); Verified holds, by the index of each VERIFY_URL verified, the version it
+	// served (indexes, not URLs, keep the continuation token small).
+	VerifyStarted time.Time      `json:"vs,omitempty"`
+	Verified      map[int]string `json:"v,omitempty"`
+}
+
+// ServiceState is one service's record: its controller, the deployment followed and what it
+// replaced, the send-once bookkeeping, what was seen of it, and how it ended.
+type ServiceState struct {
+	// Controller is the service's deployment controller (ECS or CODE_DEPLOY), read once, in the
+	// deploy step; it picks the controller that starts, observes and rolls back its deployment.
+	Controller string `json:"c,omitempty"`
+	// Before is the service's PRIMARY deployment before the release: a deployment that replaces
+	// it after an UpdateService whose answer was lost is ours.
+	Before string `json:"b,omitempty"`
+	// Sent is when a call that starts the deployment was sent whose outcome is unknown (cut off,
+	// timed out, reset, 5xx): it may still land, so it is not sent again within unknownWindow, and a
+	// deployment that shows up in the meantime is ours.
+	Sent time.Time `json:"u,omitempty"`
+	// Deployment is the deployment followed: ecs-svc/<n>, or a CodeDeploy d-<id>.
+	Deployment string `json:"dp,omitempty"`
+	// LastEvent is the id of the newest ECS service event already seen: events are told apart by
+	// their ids, not by comparing AWS's clock with ours.
+	LastEvent string `json:"e,omitempty"`
+	// SD is the service deployment the release's UpdateService started (its ARN). NoSD says the
+	// service deployment API cannot be used for it (denied, absent, ambiguous, PinFails tries
+	// failed): deployments[] alone is judged, as said once.
+	SD       string `json:"sd,omitempty"`
+	NoSD     bool   `json:"nsd,omitempty"`
+	PinFails int    `json:"pf,omitempty"`
+	// BakeSeen is when the run first saw the service deployment in BAKE_TIME (for "left").
+	BakeSeen time.Time `json:"bk,omitempty"`
+	// Hooks lists the PAUSE hooks the run answered (hook id: CONTINUE or ROLLBACK).
+	Hooks map[string]string `json:"hk,omitempty"`
+	// Digests are the image digests the deployment's new tasks reported at the last of
+	// DigestReads reads (tasks that report none are not in it).
+	Digests     []string `json:"g,omitempty"`
+	DigestReads int      `json:"n,omitempty"`
+	// Finished: the deployment is done. Stopped: the run stopped it with a rollback
+	// (ROLLBACK=on-failure), so that it is sent once across invocations and re-runs.
+	Finished bool `json:"f,omitempty"`
+	Stopped  bool `json:"st,omitempty"`
+	// Target and TaskSet are a CodeDeploy deployment's ECS target and replacement task set.
+	Target  string `json:"ct,omitempty"`
+	TaskSet string `json:"cs,omitempty"`
+}
+
+// NewState is the state of a release that starts now; key names it for re-runs (the CodeBuild
+// build id or the first CodePipeline job id; "" for a one-off run).
+func NewState(s Settings, key string, now time.Time) *State {
+	return &State{Phase: PhasePreflight, Started: now, Run: NewIdentity(s, key)}
+}
+
+// init makes the maps a decoded state lacks, and a record for each service.
+func (st *State) init(services []string) {
+	ensure(&st.Services)
+	ensure(&st.Invalidations)
+	ensure(&st.Phases)
+	ensure(&st.Verified)
+	for _, name := range services {
+		if st.Services[name] == nil {
+			st.Services[name] = &ServiceState{}
+		}
+		ensure(&st.Services[name].Hooks)
+	}
+}
+
+// ensure makes a nil map empty (a State decoded from a token has nil maps where it had none).
+func ensure[M ~map[K]V, K comparable, V any](m *M) {
+	if *m == nil {
+		*m = M{}
+	}
+}
+
+// check validates a state read from outside (a continuation token) against the settings: the
+// one validation of a decoded state.
+func (st *State) check(s Settings, now time.Time) string {
+	switch {
+	case !slices.Contains(append(phaseOrder, PhaseDone), st.Phase):
+		return fmt.Sprintf("unknown phase %q", clip(st.Phase))
+	case st.Started.IsZero() || st.Started.After(now.Add(time.Minute)):
+		return "start time missing or in the future"
+	case st.Run.CallerRef == "" || len(st.Run.CallerRef) > 128:
+		return "CallerReference missing or too long"
+	case st.Run.Key == "" || st.Run.Marker == "":
+		return "run identity missing"
+	}
+	for k, svc := range st.Services {
+		switch {
+		case !slices.Contains(s.Services, k):
+			return fmt.Sprintf("names service %q, which the settings do not", clip(k))
+		case svc == nil:
+			return fmt.Sprintf("service %q has no record", clip(k))
+		case svc.Controller != "" && controllers[svc.Controller] == nil:
+			return fmt.Sprintf("service %q has an unknown controller %q", clip(k), clip(svc.Controller))
+		}
+	}
+	for k := range st.Invalidations {
+		if !slices.Contains(s.Distributions, k) {
+			return fmt.Sprintf("names distribution %q, which the settings do not", clip(k))
+		}
+	}
+	for i := range st.Verified {
+		if i < 0 || i >= len(s.VerifyURLs) {
+			return fmt.Sprintf("verified URL %d, which the settings do not list", i)
+		}
+	}
+	return ""
+}
+
+// worstState is the largest state the action s can reach, every field at its longest: every
+// service started on the controller with the longer record, replaced, sent with an unknown
+// outcome, pinned, baked, its hooks answered, its digests read, stopped; every distribution
+// invalidated; every URL verified. A test fills it by reflection, so a field added later that is
+// left out here fails there.
+func worstState(s Settings) *State {
+	now := time.Now()
+	digest := "sha256:" + strings.Repeat("f", 64)
+	st := &State{Phase: PhaseFollow, Started: now, Digest: digest, Run: NewIdentity(s, strings.Repeat("0", 36)),
+		Failure: strings.Repeat("f", 300), VerifyStarted: now}
+	st.init(s.Services)
+	for i, name := range s.Services {
+		id := fmt.Sprintf("ecs-svc/%019d", 9000000000000000000+i)
+		*st.Services[name] = ServiceState{Controller: ControllerCodeDeploy, Before: id, Sent: now, Deployment: id + "1",
+			LastEvent: fmt.Sprintf("%08x-0000-4000-8000-%012x", i, i),
+			SD:        fmt.Sprintf("arn:aws:ecs:ap-southeast-2:123456789012:service-deployment/%s/%s/%021d", s.Cluster, name, i),
+			NoSD:      true, PinFails: pinTries, BakeSeen: now,
+			Hooks:   map[string]string{fmt.Sprintf("%020d", i): "CONTINUE"},
+			Digests: []string{digest, "sha256:" + strings.Repeat(fmt.Sprintf("%02x", i%256), 32)}, DigestReads: DigestReadLimit,
+			Finished: true, Stopped: true,
+			Target: s.Cluster + ":" + name, TaskSet: fmt.Sprintf("ecs-svc/%019d", 8000000000000000000+i)}
+	}
+	for i, d := range s.Distributions {
+		st.Invalidations[d] = fmt.Sprintf("I%013d", i)
+	}
+	for _, p := range phaseOrder {
+		st.Phases[p] = 1234.5
+	}
+	for i := range s.VerifyURLs {
+		st.Verified[i] = strings.Repeat("v", 200) // a version as read (edge.Read clips at 200)
+	}
+	return st
+}
