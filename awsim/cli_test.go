@@ -27,8 +27,8 @@ var start = testtool.Sim
 // cliEnv returns an environment in which "aws" on PATH is the AWS CLI v2 pointed at sim, with
 // the demo world's names.
 func cliEnv(t *testing.T, sim *awsim.Server) []string {
-	return append(append(os.Environ(), sim.Env()...), "PATH="+testtool.CLIPath(t, sim), "AWS_PAGER=",
-		"CLUSTER="+awsim.DemoCluster, "SERVICE="+awsim.DemoService, "DISTRIBUTIONID="+awsim.DemoDistribution)
+	env := append(append(os.Environ(), sim.Env()...), "PATH="+testtool.CLIPath(t, sim), "AWS_PAGER=")
+	return append(env, awsim.DemoEnv("IMAGE=")...)
 }
 
 func bash(t *testing.T, env []string, timeout time.Duration, script string) (string, error) {

@@ -123,108 +123,138 @@ func (s *Server) serveCloudFront(w http.ResponseWriter, r *http.Request) {
 	w.Write(b)                    //nolint:errcheck
 }
 
+// cfAnswer is a CloudFront handler's answer: status, body, headers.
+type cfAnswer struct {
+	status  int
+	body    any
+	headers map[string]string
+}
+
 func (w *cfWorld) handle(op string, parts []string, body []byte, call *Call) (int, any, map[string]string, *apiError) {
-	now := time.Now()
 	d, ok := w.dists[parts[1]]
 	if !ok {
 		return 0, nil, nil, errf(404, "NoSuchDistribution", "The specified distribution does not exist.")
 	}
+	var a cfAnswer
+	var aerr *apiError
+	now := time.Now()
 	switch op {
 	case "GetDistribution":
-		inProgress := 0
-		for _, iv := range d.invalidations {
-			if iv.status(now) == "InProgress" {
-				inProgress++
-			}
-		}
-		return 200, distributionXML(w.s, d, inProgress), map[string]string{"ETag": "E2QWRUHAPOMQZL"}, nil
-
+		a = w.getDistribution(d, now)
 	case "GetInvalidation":
 		call.Params["id"] = parts[3]
-		for _, iv := range d.invalidations {
-			if iv.id == parts[3] {
-				return 200, w.render(iv, now), nil, nil
-			}
-		}
-		return 0, nil, nil, errf(404, "NoSuchInvalidation", "The specified invalidation does not exist.")
-
+		a, aerr = w.getInvalidation(d, parts[3], now)
 	case "ListInvalidations":
-		type summary struct {
-			ID         string `xml:"Id"`
-			CreateTime string `xml:"CreateTime"`
-			Status     string `xml:"Status"`
-		}
-		type list struct {
-			XMLName     xml.Name  `xml:"InvalidationList"`
-			NS          string    `xml:"xmlns,attr"`
-			Marker      string    `xml:"Marker"`
-			MaxItems    int       `xml:"MaxItems"`
-			IsTruncated bool      `xml:"IsTruncated"`
-			Quantity    int       `xml:"Quantity"`
-			Items       []summary `xml:"Items>InvalidationSummary"`
-		}
-		l := list{NS: cfNS, MaxItems: 100}
-		for i := len(d.invalidations) - 1; i >= 0 && len(l.Items) < 100; i-- {
-			iv := d.invalidations[i]
-			l.Items = append(l.Items, summary{iv.id, iv.created.UTC().Format(time.RFC3339), iv.status(now)})
-		}
-		l.Quantity = len(l.Items)
-		return 200, l, nil, nil
-
+		a = w.listInvalidations(d, now)
 	case "CreateInvalidation":
-		var in xmlBatch
-		if err := xml.Unmarshal(body, &in); err != nil {
-			return 0, nil, nil, errf(400, "MalformedInput", "Could not parse the request body: %v", err)
-		}
-		call.Params["callerReference"] = in.CallerReference
-		call.Params["paths"] = strings.Join(in.Paths.Items, ",")
-		if aerr := validate("CloudFront", op, invalidationInput(parts[1], body)); aerr != nil {
-			return 0, nil, nil, aerr
-		}
-		if len(in.Paths.Items) == 0 {
-			return 0, nil, nil, errf(400, "InvalidArgument", "Paths must contain at least one item.")
-		}
-		for _, p := range in.Paths.Items {
-			if !strings.HasPrefix(p, "/") {
-				return 0, nil, nil, errf(400, "InvalidArgument", "Your request contains one or more invalid invalidation paths.")
-			}
-		}
-		if prev, ok := d.byRef[in.CallerReference]; ok {
-			if strings.Join(prev.paths, "\x00") != strings.Join(in.Paths.Items, "\x00") {
-				return 0, nil, nil, errf(409, "InvalidationBatchAlreadyExists",
-					"The CallerReference you attempted to create the invalidation batch with is already in use.")
-			}
-			return 201, w.render(prev, now), map[string]string{"Location": "/2020-05-31/distribution/" + parts[1] + "/invalidation/" + prev.id}, nil
-		}
-		paths, wild := 0, 0
-		for _, iv := range d.invalidations {
-			if iv.status(now) == "InProgress" {
-				for _, p := range iv.paths {
-					paths++
-					if strings.Contains(p, "*") {
-						wild++
-					}
-				}
-			}
-		}
-		for _, p := range in.Paths.Items {
-			paths++
-			if strings.Contains(p, "*") {
-				wild++
-			}
-		}
-		if paths > 3000 || wild > 15 {
-			return 0, nil, nil, errf(400, "TooManyInvalidationsInProgress",
-				"Processing your request would cause you to exceed the maximum number of in-progress wildcard invalidations.")
-		}
-		iv := &invalidation{id: "I" + w.s.randID(13), callerRef: in.CallerReference, paths: in.Paths.Items,
-			created: now, done: now.Add(d.spec.InvalidationTime.D())}
-		d.invalidations = append(d.invalidations, iv)
-		d.byRef[in.CallerReference] = iv
-		w.s.effects.Invalidations[parts[1]]++
-		return 201, w.render(iv, now), map[string]string{"Location": "/2020-05-31/distribution/" + parts[1] + "/invalidation/" + iv.id}, nil
+		a, aerr = w.createInvalidation(d, parts[1], body, call, now)
+	default:
+		aerr = errf(400, "InvalidArgument", "unknown operation %s", op)
 	}
-	return 0, nil, nil, errf(400, "InvalidArgument", "unknown operation %s", op)
+	return a.status, a.body, a.headers, aerr
+}
+
+func (w *cfWorld) getDistribution(d *distribution, now time.Time) cfAnswer {
+	inProgress := 0
+	for _, iv := range d.invalidations {
+		if iv.status(now) == "InProgress" {
+			inProgress++
+		}
+	}
+	return cfAnswer{200, distributionXML(w.s, d, inProgress), map[string]string{"ETag": "E2QWRUHAPOMQZL"}}
+}
+
+func (w *cfWorld) getInvalidation(d *distribution, id string, now time.Time) (cfAnswer, *apiError) {
+	for _, iv := range d.invalidations {
+		if iv.id == id {
+			return cfAnswer{200, w.render(iv, now), nil}, nil
+		}
+	}
+	return cfAnswer{}, errf(404, "NoSuchInvalidation", "The specified invalidation does not exist.")
+}
+
+func (w *cfWorld) listInvalidations(d *distribution, now time.Time) cfAnswer {
+	type summary struct {
+		ID         string `xml:"Id"`
+		CreateTime string `xml:"CreateTime"`
+		Status     string `xml:"Status"`
+	}
+	type list struct {
+		XMLName     xml.Name  `xml:"InvalidationList"`
+		NS          string    `xml:"xmlns,attr"`
+		Marker      string    `xml:"Marker"`
+		MaxItems    int       `xml:"MaxItems"`
+		IsTruncated bool      `xml:"IsTruncated"`
+		Quantity    int       `xml:"Quantity"`
+		Items       []summary `xml:"Items>InvalidationSummary"`
+	}
+	l := list{NS: cfNS, MaxItems: 100}
+	for i := len(d.invalidations) - 1; i >= 0 && len(l.Items) < 100; i-- {
+		iv := d.invalidations[i]
+		l.Items = append(l.Items, summary{iv.id, iv.created.UTC().Format(time.RFC3339), iv.status(now)})
+	}
+	l.Quantity = len(l.Items)
+	return cfAnswer{200, l, nil}
+}
+
+// createInvalidation creates an invalidation, or returns the one its CallerReference made: the
+// same paths are the same invalidation, other paths are InvalidationBatchAlreadyExists.
+func (w *cfWorld) createInvalidation(d *distribution, id string, body []byte, call *Call, now time.Time) (cfAnswer, *apiError) {
+	var in xmlBatch
+	if err := xml.Unmarshal(body, &in); err != nil {
+		return cfAnswer{}, errf(400, "MalformedInput", "Could not parse the request body: %v", err)
+	}
+	call.Params["callerReference"] = in.CallerReference
+	call.Params["paths"] = strings.Join(in.Paths.Items, ",")
+	if aerr := validate("CloudFront", "CreateInvalidation", invalidationInput(id, body)); aerr != nil {
+		return cfAnswer{}, aerr
+	}
+	if len(in.Paths.Items) == 0 {
+		return cfAnswer{}, errf(400, "InvalidArgument", "Paths must contain at least one item.")
+	}
+	for _, p := range in.Paths.Items {
+		if !strings.HasPrefix(p, "/") {
+			return cfAnswer{}, errf(400, "InvalidArgument", "Your request contains one or more invalid invalidation paths.")
+		}
+	}
+	location := func(iv *invalidation) map[string]string {
+		return map[string]string{"Location": "/2020-05-31/distribution/" + id + "/invalidation/" + iv.id}
+	}
+	if prev, ok := d.byRef[in.CallerReference]; ok {
+		if strings.Join(prev.paths, "\x00") != strings.Join(in.Paths.Items, "\x00") {
+			return cfAnswer{}, errf(409, "InvalidationBatchAlreadyExists",
+				"The CallerReference you attempted to create the invalidation batch with is already in use.")
+		}
+		return cfAnswer{201, w.render(prev, now), location(prev)}, nil
+	}
+	paths, wild := countPaths(in.Paths.Items)
+	for _, iv := range d.invalidations {
+		if iv.status(now) == "InProgress" {
+			p, w := countPaths(iv.paths)
+			paths, wild = paths+p, wild+w
+		}
+	}
+	if paths > 3000 || wild > 15 {
+		return cfAnswer{}, errf(400, "TooManyInvalidationsInProgress",
+			"Processing your request would cause you to exceed the maximum number of in-progress wildcard invalidations.")
+	}
+	iv := &invalidation{id: "I" + w.s.randID(13), callerRef: in.CallerReference, paths: in.Paths.Items,
+		created: now, done: now.Add(d.spec.InvalidationTime.D())}
+	d.invalidations = append(d.invalidations, iv)
+	d.byRef[in.CallerReference] = iv
+	w.s.effects.Invalidations[id]++
+	return cfAnswer{201, w.render(iv, now), location(iv)}, nil
+}
+
+// countPaths counts paths and wildcard paths (CloudFront's in-progress limits: 3,000 and 15).
+func countPaths(paths []string) (n, wild int) {
+	for _, p := range paths {
+		n++
+		if strings.Contains(p, "*") {
+			wild++
+		}
+	}
+	return n, wild
 }
 
 // invalidationInput is CreateInvalidation's input as the model names it, for the contract: which

@@ -48,6 +48,9 @@ type CodeDeploySpec struct {
 	// ExtraGroups are more deployment groups of the application for the same service (a
 	// misconfiguration deploystep must refuse to guess through).
 	ExtraGroups []string `json:"extraGroups,omitempty"`
+	// StaleTasks is how many of the replacement task set's tasks run another digest than the
+	// tag's: the tag moved while they pulled it.
+	StaleTasks int `json:"staleTasks,omitempty"`
 }
 
 // cdEvents are the ECS lifecycle events in order, with the share of the rollout at which each ends.
@@ -202,6 +205,9 @@ func (w *cdWorld) advance(d *cdDeployment, now time.Time) {
 		g.id, g.status, g.digest = d.greenTS, "ACTIVE", w.s.ecr.digestOf(d.svc.spec.Image, "")
 		w.s.ecs.setRunning(d.svc, g, d.svc.desired, installed)
 		g.pending = 0
+		for _, t := range g.running[:min(d.svc.spec.CodeDeploy.StaleTasks, len(g.running))] {
+			t.digest = w.s.ecr.digestOf(d.svc.spec.Image, "previous")
+		}
 		d.green = g
 	}
 	if d.failAt != "" {

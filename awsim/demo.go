@@ -1,6 +1,11 @@
 package awsim
 
-import "time"
+import (
+	"maps"
+	"slices"
+	"strings"
+	"time"
+)
 
 // Demo names: the lab's stack as the demo world and the tests' default world has it.
 const (
@@ -27,6 +32,34 @@ const (
 	// empty); the release sets the desired count (DESIRED_COUNT) and brings the tasks up.
 	FirstRelease = "first-release"
 )
+
+// DemoImage is the image the demo world's releases deploy: DemoRepository at DemoTag, in the
+// demo account and region.
+const DemoImage = "123456789012.dkr.ecr.us-east-1.amazonaws.com/" + DemoRepository + ":" + DemoTag
+
+// DemoSettings are deploystep's settings for a release in the demo world: the lab's cluster,
+// service, distribution and image. The one place they are written down: the demo, the tests and
+// the bench take them (with the endpoint's Env).
+func DemoSettings() map[string]string {
+	return map[string]string{"CLUSTER": DemoCluster, "SERVICE": DemoService, "DISTRIBUTIONID": DemoDistribution, "IMAGE": DemoImage}
+}
+
+// DemoEnv is DemoSettings as an environment's entries, after extra ("NAME=" removes one).
+func DemoEnv(extra ...string) []string {
+	m := DemoSettings()
+	for _, kv := range extra {
+		if k, v, _ := strings.Cut(kv, "="); v == "" {
+			delete(m, k)
+		} else {
+			m[k] = v
+		}
+	}
+	var out []string
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		out = append(out, k+"="+m[k])
+	}
+	return out
+}
 
 // The demo world's CodeDeploy names.
 const (

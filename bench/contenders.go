@@ -1,17 +1,13 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"maps"
 	"os"
-	"os/exec"
 	"slices"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -20,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 
 	"deploystep/awsim"
+	"deploystep/internal/testtool"
 )
 
 // The contenders: the seed's AWS CLI lines, the SDK waiters and deploystep, each run against its
@@ -83,32 +80,24 @@ func newSim(cfg awsim.Config) *awsim.Server {
 
 func baseEnv(sim *awsim.Server, extra ...string) []string {
 	env := append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.TempDir(), "AWS_PAGER="}, sim.Env()...)
-	return append(append(env, "CLUSTER="+awsim.DemoCluster, "SERVICE="+awsim.DemoService, "DISTRIBUTIONID="+awsim.DemoDistribution), extra...)
+	return append(append(env, awsim.DemoEnv("IMAGE=")...), extra...)
 }
 
-// execRun runs a command against sim, capped.
+// execRun runs a command against sim, capped (testtool.Exec, as the tests run the binary).
 func execRun(name string, sim *awsim.Server, env []string, args ...string) run {
-	r := run{contender: name, sim: sim, start: time.Now()}
 	ctx, cancel := context.WithTimeout(context.Background(), *capCLI)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, args[0], args[1:]...)
-	cmd.Env = env
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
-	var buf bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &buf, &buf
-	err := cmd.Run()
-	r.exit, r.output = time.Now(), buf.String()
-	var exit *exec.ExitError
+	res := testtool.Exec(ctx, env, args...)
+	r := run{contender: name, sim: sim, start: res.Start, exit: res.End, output: res.Output, code: res.Code}
 	switch {
-	case ctx.Err() != nil:
-		r.code, r.verdict = -1, "capped"
-	case err == nil:
+	case res.Capped:
+		r.verdict = "capped"
+	case res.Err == nil:
 		r.verdict = "success"
-	case errors.As(err, &exit):
-		r.code, r.verdict = exit.ExitCode(), "failure"
+	case res.Code >= 0:
+		r.verdict = "failure"
 	default:
-		r.code, r.verdict = -1, "error: "+err.Error()
+		r.verdict = "error: " + res.Err.Error()
 	}
 	return r
 }

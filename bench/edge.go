@@ -34,7 +34,7 @@ func scenarioEdge() []row {
 			defer simD.Close()
 			url := func(s *awsim.Server) string { return s.EdgeURL(awsim.DemoDistribution) + "/api/health" }
 			cli := runCLI(simC, curlLoop, "VERIFY_URL="+url(simC), "EXPECT="+awsim.DemoTag)
-			ds := runDeploystep(simD, "VERIFY_URL="+url(simD), "IMAGE=123456789012.dkr.ecr.us-east-1.amazonaws.com/"+awsim.DemoRepository+":"+awsim.DemoTag)
+			ds := runDeploystep(simD, "VERIFY_URL="+url(simD), "IMAGE="+awsim.DemoImage)
 			late := func(r run) (time.Duration, bool) {
 				created := r.first("CloudFront", "CreateInvalidation")
 				for _, h := range r.sim.EdgeHits() {

@@ -34,7 +34,7 @@ import (
 const (
 	templateFile  = "../infra.yaml"
 	buildspecFile = "../buildspec.yml"
-	demoImage     = "123456789012.dkr.ecr.us-east-1.amazonaws.com/" + awsim.DemoRepository + ":" + awsim.DemoTag
+	demoImage     = awsim.DemoImage
 )
 
 const guardRules = "node_modules/@cdklabs/cdk-validator-cfnguard/rules/control-tower/cfn-guard"
@@ -550,8 +550,7 @@ esac
 `), 0o755)
 	cmd := exec.Command("bash", "-c", script(readBuildspec(t)))
 	cmd.Dir = src
-	cmd.Env = append(sim.Env(), "HOME="+os.TempDir(), "PATH="+shims+":"+os.Getenv("PATH"), "CODEBUILD_SRC_DIR="+src,
-		"CLUSTER="+awsim.DemoCluster, "SERVICE="+awsim.DemoService, "DISTRIBUTIONID="+awsim.DemoDistribution,
+	cmd.Env = append(append(sim.Env(), awsim.DemoEnv("IMAGE=")...), "HOME="+os.TempDir(), "PATH="+shims+":"+os.Getenv("PATH"), "CODEBUILD_SRC_DIR="+src,
 		"CODEBUILD_RESOLVED_SOURCE_VERSION="+awsim.DemoTag+"9d8e7f6a5b4c3d2e1f0a9b8c7d6e5f4a3b2c1",
 		"CODEBUILD_BUILD_ID=tsa-gallery-api:5e6f7a8b-0000-4000-8000-000000000001",
 		"REPOSITORY_URI=123456789012.dkr.ecr.us-east-1.amazonaws.com/"+awsim.DemoRepository,
@@ -587,7 +586,7 @@ func TestBuildspecRuns(t *testing.T) {
 			if err != nil {
 				t.Fatalf("buildspec failed: %v\n%s\n%s", err, out, log)
 			}
-			image := "123456789012.dkr.ecr.us-east-1.amazonaws.com/" + awsim.DemoRepository + ":" + awsim.DemoTag
+			image := awsim.DemoImage
 			for _, want := range []string{"aws s3 cp --only-show-errors s3://deploystep-artifacts/", "aws ecr get-login-password --region us-east-1",
 				"docker login --username AWS --password-stdin 123456789012.dkr.ecr.us-east-1.amazonaws.com",
 				"docker build --build-arg VERSION=" + awsim.DemoTag + " -t 123456789012.dkr.ecr.us-east-1.amazonaws.com/tsa/gallery:latest -t " + image, "docker push " + image} {

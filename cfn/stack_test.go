@@ -105,7 +105,6 @@ func TestStackScriptDeploy(t *testing.T) {
 		}
 	}
 
-
 	// The stack exists now: an update leaves the task count to the releases.
 	os.Remove(log)
 	if out, code = stackScript(t, shim, "deploy", "TSA-Gallery", "tsa-deploystep-artifacts-123456789012"); code != 0 {

@@ -81,7 +81,7 @@ func TestCodeDeployDryRunCreatesNothing(t *testing.T) {
 	}
 	// A task definition that names the image by the digest IMAGE's tag resolves to is taken as
 	// naming IMAGE.
-	digest := regexp.MustCompile(`digest (sha256:[0-9a-f]{64})`).FindStringSubmatch(r.stdout)
+	digest := regexp.MustCompile(`digest (sha256:[0-9a-f]{64})`).FindStringSubmatch(r.Stdout)
 	if digest == nil {
 		t.Fatalf("the dry run did not say the digest:\n%s", r)
 	}
@@ -150,8 +150,8 @@ func TestCodeDeployTrafficShifted(t *testing.T) {
 	sim := startSim(t, cfg)
 	r := runBin(t, env(sim, "WAIT_UNTIL=traffic-shifted", "SKIP_INVALIDATION=true", "DISTRIBUTIONID="))
 	wantOutput(t, r, 0, "all production traffic on the replacement task set (the original task set ends after the termination wait)")
-	if r.took > 30*time.Second {
-		t.Errorf("took %v: it waited for the termination wait (1 min)", r.took)
+	if r.Took() > 30*time.Second {
+		t.Errorf("took %v: it waited for the termination wait (1 min)", r.Took())
 	}
 }
 
@@ -167,4 +167,16 @@ func TestLambdaCodeDeployDuplicateDelivery(t *testing.T) {
 	if !strings.Contains(logs.String(), "resuming: CodeDeploy deployment d-") {
 		t.Errorf("the duplicate did not say it found the deployment:\n%s", logs)
 	}
+}
+
+// One digest rule for both controllers: a CodeDeploy release where one of the two replacement
+// tasks runs another digest than IMAGE's fails, as an ECS-controller deployment does (it used
+// to pass when any one replacement task matched).
+func TestCodeDeployPartlyWrongDigestFails(t *testing.T) {
+	t.Parallel()
+	cfg := world(awsim.CodeDeployBG, 3*time.Second)
+	cfg.Clusters[0].Services[0].CodeDeploy.StaleTasks = 1
+	sim := startSim(t, cfg)
+	r := runBin(t, env(sim))
+	wantOutput(t, r, 1, "1 of 2 tasks run sha256:", "instead of the pushed sha256:", "summary: failed")
 }

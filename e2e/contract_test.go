@@ -34,11 +34,11 @@ func TestE2ETwoStepsInOneBuildAreTwoReleases(t *testing.T) {
 	again := runBin(t, inBuild("SERVICE=api"))
 	wantOutput(t, again, 0, "resuming: deployment")
 	// The same image by digest is another IMAGE value: another release.
-	_, after, _ := strings.Cut(api.stdout, demoImage+" is ")
+	_, after, _ := strings.Cut(api.Stdout, demoImage+" is ")
 	digest, _, _ := strings.Cut(after, "\n")
 	newImage := runBin(t, inBuild("SERVICE=api", "IMAGE=123456789012.dkr.ecr.us-east-1.amazonaws.com/tsa/gallery@"+digest))
 	wantOutput(t, newImage, 0, "api: started deployment")
-	if strings.Contains(newImage.stdout, "resuming") {
+	if strings.Contains(newImage.Stdout, "resuming") {
 		t.Errorf("a new IMAGE adopted the old deployment\n%s", newImage)
 	}
 
@@ -70,8 +70,8 @@ func TestE2ENoDigest(t *testing.T) {
 			sim := startSim(t, cfg)
 			r := runBin(t, env(sim, "DIGEST_CHECK="+c.check, "DEPLOY_TIMEOUT=2m"))
 			wantOutput(t, r, c.code, c.want...)
-			if r.took > 20*time.Second {
-				t.Errorf("took %v; it must not wait for digests that cannot come", r.took)
+			if r.Took() > 20*time.Second {
+				t.Errorf("took %v; it must not wait for digests that cannot come", r.Took())
 			}
 		})
 	}
@@ -109,8 +109,8 @@ func TestE2EDeniedTaskReadEndsTheRun(t *testing.T) {
 	sim := startSim(t, cfg)
 	r := runBin(t, env(sim, "DEPLOY_TIMEOUT=1m"))
 	wantOutput(t, r, 2, "ListTasks: access denied", "not authorized to perform: ecs:ListTasks", "summary: configuration error")
-	if r.took > 20*time.Second {
-		t.Errorf("took %v; a final error must end the run at once", r.took)
+	if r.Took() > 20*time.Second {
+		t.Errorf("took %v; a final error must end the run at once", r.Took())
 	}
 }
 

@@ -4,11 +4,8 @@
 package e2e_test
 
 import (
-	"bytes"
-	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -17,18 +14,10 @@ import (
 	"deploystep/internal/testtool"
 )
 
-const demoImage = "123456789012.dkr.ecr.us-east-1.amazonaws.com/" + awsim.DemoRepository + ":" + awsim.DemoTag
+const demoImage = awsim.DemoImage
 
-type result struct {
-	stdout, stderr string
-	code           int // -1 when it did not exit by itself (see err)
-	err            error
-	took           time.Duration
-}
-
-func (r result) String() string {
-	return fmt.Sprintf("exit %d (%v) after %v\n--- stdout\n%s--- stderr\n%s", r.code, r.err, r.took.Round(time.Millisecond), r.stdout, r.stderr)
-}
+// result is how a run of the binary ended.
+type result = testtool.Result
 
 var startSim = testtool.Sim
 
@@ -39,11 +28,8 @@ type endpoint interface{ Env() []string }
 // world's names, nothing from the developer's own AWS configuration. extra overrides ("NAME="
 // removes).
 func env(sim endpoint, extra ...string) []string {
-	base := map[string]string{
-		"PATH": os.Getenv("PATH"), "HOME": os.TempDir(),
-		"CLUSTER": awsim.DemoCluster, "SERVICE": awsim.DemoService, "DISTRIBUTIONID": awsim.DemoDistribution,
-		"IMAGE": demoImage, "POLL_INTERVAL": "250ms",
-	}
+	base := awsim.DemoSettings()
+	base["PATH"], base["HOME"], base["POLL_INTERVAL"] = os.Getenv("PATH"), os.TempDir(), "250ms"
 	for _, kv := range append(sim.Env(), extra...) {
 		k, v, _ := strings.Cut(kv, "=")
 		if v == "" {
@@ -63,25 +49,7 @@ func env(sim endpoint, extra ...string) []string {
 // goroutines may call it; a run that could not build, start, or end by itself has code -1 and err.
 func runBin(t *testing.T, environ []string, args ...string) result {
 	t.Helper()
-	bin, err := testtool.BuildBinary()
-	if err != nil {
-		return result{code: -1, err: err}
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, bin, args...)
-	cmd.Env = environ
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	start := time.Now()
-	err = cmd.Run()
-	r := result{stdout: stdout.String(), stderr: stderr.String(), took: time.Since(start), err: err}
-	if exit, ok := err.(*exec.ExitError); ok {
-		r.code = exit.ExitCode()
-	} else if err != nil {
-		r.code = -1
-	}
-	return r
+	return testtool.RunBinary(environ, args...)
 }
 
 func world(kind string, rollout time.Duration) awsim.Config {
@@ -107,10 +75,10 @@ func wantEffects(t *testing.T, sim *awsim.Server, deployments, invalidations int
 
 func wantOutput(t *testing.T, r result, code int, parts ...string) {
 	t.Helper()
-	if r.code != code {
-		t.Fatalf("exit code %d, want %d\n%s", r.code, code, r)
+	if r.Code != code {
+		t.Fatalf("exit code %d, want %d\n%s", r.Code, code, r)
 	}
-	all := r.stdout + r.stderr
+	all := r.Stdout + r.Stderr
 	for _, p := range parts {
 		if !strings.Contains(all, p) {
 			t.Errorf("output lacks %q\n%s", p, r)
@@ -191,8 +159,8 @@ func TestE2EVerdicts(t *testing.T) {
 			r := runBin(t, env(sim), c.args...)
 			wantOutput(t, r, c.code, c.want...)
 			wantEffects(t, sim, 1, 0, r)
-			if c.within > 0 && r.took > c.within {
-				t.Errorf("took %v to reach a verdict; at most %v", r.took, c.within)
+			if c.within > 0 && r.Took() > c.within {
+				t.Errorf("took %v to reach a verdict; at most %v", r.Took(), c.within)
 			}
 		})
 	}
@@ -303,7 +271,7 @@ func TestE2EJSONOutput(t *testing.T) {
 	sim := startSim(t, world(awsim.Success, 500*time.Millisecond))
 	r := runBin(t, env(sim), "-output", "json")
 	wantOutput(t, r, 0, `"kind":"deployment"`, `"kind":"result"`, `"result":"succeeded"`)
-	for _, line := range strings.Split(strings.TrimSpace(r.stdout), "\n") {
+	for _, line := range strings.Split(strings.TrimSpace(r.Stdout), "\n") {
 		if !strings.HasPrefix(line, "{") || !strings.HasSuffix(line, "}") {
 			t.Fatalf("not a JSON line: %q", line)
 		}

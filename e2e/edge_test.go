@@ -68,7 +68,7 @@ func TestEdgeDryRunReadsOnce(t *testing.T) {
 	wantOutput(t, r, 0, "dry run: "+sim.EdgeURL(awsim.DemoDistribution)+"/api/health?… served 200 with version sha-",
 		"(X-Cache: Hit from cloudfront", "after the release it must serve version "+awsim.DemoTag,
 		"5. verify:       GET "+sim.EdgeURL(awsim.DemoDistribution)+"/api/health?… until status 2xx with version "+awsim.DemoTag)
-	if strings.Contains(r.stdout+r.stderr, "s3cr3t") {
+	if strings.Contains(r.Stdout+r.Stderr, "s3cr3t") {
 		t.Errorf("the query string was printed:\n%s", r)
 	}
 	if n := len(sim.EdgeHits()); n != 1 {
@@ -82,7 +82,7 @@ func TestEdgeRefusesBadURLs(t *testing.T) {
 	sim := startSim(t, world(awsim.Success, time.Second))
 	r := runBin(t, env(sim, "VERIFY_URL=file:///etc/passwd,http://169.254.169.254/latest/meta-data/,https://ci:hunter2@d111111abcdef8.cloudfront.net/"))
 	wantOutput(t, r, 2, "only http and https", "link-local or instance metadata", "user info")
-	if strings.Contains(r.stdout+r.stderr, "hunter2") || len(sim.Calls()) != 0 {
+	if strings.Contains(r.Stdout+r.Stderr, "hunter2") || len(sim.Calls()) != 0 {
 		t.Errorf("printed a password or called AWS:\n%s", r)
 	}
 }

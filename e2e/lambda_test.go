@@ -47,8 +47,10 @@ func launchRIE(rie, bootstrap string, sim *awsim.Server, timeoutSeconds int, env
 }
 
 func userParameters(extra map[string]any) string {
-	p := map[string]any{"CLUSTER": awsim.DemoCluster, "SERVICE": awsim.DemoService, "DISTRIBUTIONID": awsim.DemoDistribution,
-		"IMAGE": demoImage, "POLL_INTERVAL": "250ms"}
+	p := map[string]any{"POLL_INTERVAL": "250ms"}
+	for k, v := range awsim.DemoSettings() {
+		p[k] = v
+	}
 	for k, v := range extra {
 		p[k] = v
 	}

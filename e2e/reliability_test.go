@@ -118,7 +118,7 @@ func TestReliabilityNoSecretsInOutput(t *testing.T) {
 				sim := startSim(t, cfg)
 				r := runBin(t, env(sim, append(append(secretEnv, sc.extra...), "OUTPUT="+format)...), sc.args...)
 				for _, s := range planted {
-					if strings.Contains(r.stdout+r.stderr, s) {
+					if strings.Contains(r.Stdout+r.Stderr, s) {
 						t.Errorf("output contains the planted credential %q\n%s", s, r)
 					}
 				}
@@ -223,7 +223,7 @@ func TestReliabilityFaultMatrix(t *testing.T) {
 					var note string
 					if mode == 0 {
 						r := runBin(t, env(sim, "DEPLOY_TIMEOUT=3m", fmt.Sprintf("CODEBUILD_BUILD_ID=matrix:%d-%d", i, seed)))
-						ok, note = r.code == 0, r.String()
+						ok, note = r.Code == 0, r.String()
 					} else {
 						d, logs, stop, err := launchRIE(rie, bootstrap, sim, 15)
 						if err != nil {
@@ -295,10 +295,10 @@ func TestReliabilityKillAndRerun(t *testing.T) {
 			second := runBin(t, e)
 			dep, inv := effects(sim)
 			started := strings.Contains(first.String(), "started deployment")
-			if second.code != 0 || dep != 1 || inv != 1 {
-				t.Errorf("killed after %v: re-run exit %d, deployments %d, invalidations %d\n--- first run\n%s%s", after, second.code, dep, inv, first.String(), second)
+			if second.Code != 0 || dep != 1 || inv != 1 {
+				t.Errorf("killed after %v: re-run exit %d, deployments %d, invalidations %d\n--- first run\n%s%s", after, second.Code, dep, inv, first.String(), second)
 			}
-			if started && !strings.Contains(second.stdout, "resuming: deployment") {
+			if started && !strings.Contains(second.Stdout, "resuming: deployment") {
 				t.Errorf("killed after %v, after the deployment started: the re-run did not say it resumes\n%s", after, second)
 			}
 		}(i, after)

@@ -74,7 +74,7 @@ func TestStrategies(t *testing.T) {
 			r := runBin(t, env(sim, append([]string{"IMAGE="}, c.extra...)...))
 			wantOutput(t, r, c.code, c.want...)
 			for _, a := range c.absent {
-				if strings.Contains(r.stdout, a) {
+				if strings.Contains(r.Stdout, a) {
 					t.Errorf("output has %q\n%s", a, r)
 				}
 			}

@@ -88,8 +88,7 @@ func run(sim *awsim.Server, args []string, demo bool, scenario string, lifetime 
 		env[k] = v
 	}
 	if demo {
-		env["CLUSTER"], env["SERVICE"], env["DISTRIBUTIONID"] = awsim.DemoCluster, awsim.DemoService, awsim.DemoDistribution
-		env["IMAGE"] = "123456789012.dkr.ecr.us-east-1.amazonaws.com/" + awsim.DemoRepository + ":" + awsim.DemoTag
+		maps.Copy(env, awsim.DemoSettings())
 		// The release ends with the edge proof: the distribution's edge must serve the image's tag.
 		env["VERIFY_URL"] = sim.EdgeURL(awsim.DemoDistribution) + "/api/health"
 		switch scenario {
