@@ -1,12 +1,10 @@
 package awsim_test
 
 import (
-	"bytes"
 	"encoding/json"
 	"encoding/xml"
 	"io"
 	"net/http"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -110,13 +108,7 @@ func TestContractValidRequestsPass(t *testing.T) {
 func TestContractAgainstBotocore(t *testing.T) {
 	py := testtool.Python(t, "botocore")
 	rules := awsim.Contract()
-	in, _ := json.Marshal(rules)
-	cmd := exec.Command(py, "testdata/check_contract.py")
-	cmd.Stdin = bytes.NewReader(in)
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("check_contract.py: %v\n%s", err, out)
-	}
+	out := testtool.PythonScript(t, py, "testdata/check_contract.py", rules)
 	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
 	if len(lines) != len(rules) {
 		t.Fatalf("%d answers for %d rules:\n%s", len(lines), len(rules), out)

@@ -82,14 +82,20 @@ func TestSDKDecodesEveryService(t *testing.T) {
 	t.Parallel()
 	sim := start(t, awsim.DemoConfig(awsim.Success, 400*time.Millisecond, 300*time.Millisecond))
 	c := sdk(sim, 1)
-	ctx := context.Background()
-
 	img := demoImage(t, c)
 	digest := aws.ToString(img.ImageDetails[0].ImageDigest)
 	if !strings.HasPrefix(digest, "sha256:") || img.ImageDetails[0].ImagePushedAt == nil {
 		t.Fatalf("image detail = %+v", img.ImageDetails[0])
 	}
 
+	sdkECS(t, c, digest)
+	sdkCloudFront(t, sim, c)
+	sdkCodePipeline(t, sim, c)
+}
+
+// sdkECS: a rollout as the SDK reads it, through the service deployments.
+func sdkECS(t *testing.T, c clients, digest string) {
+	ctx := context.Background()
 	up, err := c.ecs.UpdateService(ctx, &ecs.UpdateServiceInput{Cluster: aws.String(awsim.DemoCluster),
 		Service: aws.String(awsim.DemoService), ForceNewDeployment: true})
 	if err != nil {
@@ -145,6 +151,12 @@ func TestSDKDecodesEveryService(t *testing.T) {
 		t.Fatalf("DescribeServiceDeployments: %v %+v", err, dsd)
 	}
 
+}
+
+// sdkCloudFront: an invalidation created, created again with its CallerReference, refused with
+// other paths, completed.
+func sdkCloudFront(t *testing.T, sim *awsim.Server, c clients) {
+	ctx := context.Background()
 	dist, err := c.cf.GetDistribution(ctx, &cloudfront.GetDistributionInput{Id: aws.String(awsim.DemoDistribution)})
 	if err != nil || aws.ToString(dist.ETag) == "" || aws.ToString(dist.Distribution.Status) != "Deployed" {
 		t.Fatalf("GetDistribution: %v %+v", err, dist)
@@ -175,6 +187,11 @@ func TestSDKDecodesEveryService(t *testing.T) {
 		t.Fatalf("invalidations = %v, want 1", e.Invalidations)
 	}
 
+}
+
+// sdkCodePipeline: job results, a second final result, an unknown job.
+func sdkCodePipeline(t *testing.T, sim *awsim.Server, c clients) {
+	ctx := context.Background()
 	job := sim.NewJob()
 	if _, err := c.cp.PutJobSuccessResult(ctx, &codepipeline.PutJobSuccessResultInput{JobId: aws.String(sim.NewJob()),
 		ContinuationToken: aws.String("v1.abc"), ExecutionDetails: &cptypes.ExecutionDetails{Summary: aws.String("half"), PercentComplete: aws.Int32(50)}}); err != nil {
@@ -184,7 +201,7 @@ func TestSDKDecodesEveryService(t *testing.T) {
 		FailureDetails: &cptypes.FailureDetails{Type: cptypes.FailureTypeJobFailed, Message: aws.String("boom")}}); err != nil {
 		t.Fatal(err)
 	}
-	_, err = c.cp.PutJobSuccessResult(ctx, &codepipeline.PutJobSuccessResultInput{JobId: aws.String(job)})
+	_, err := c.cp.PutJobSuccessResult(ctx, &codepipeline.PutJobSuccessResultInput{JobId: aws.String(job)})
 	var state *cptypes.InvalidJobStateException
 	if !errors.As(err, &state) {
 		t.Fatalf("second final result: %v, want InvalidJobStateException", err)

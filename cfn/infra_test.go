@@ -447,6 +447,11 @@ func TestInfraWiring(t *testing.T) {
 		t.Error("no CloudFrontURL output")
 	}
 
+	deployStepWiring(t, resources)
+}
+
+// deployStepWiring checks that both deploy paths give deploystep its settings.
+func deployStepWiring(t *testing.T, resources *node) {
 	// The build project sets what the buildspec and deploystep read.
 	env := map[string]bool{}
 	for _, v := range resources.path("APIBuildProject", "Properties", "Environment", "EnvironmentVariables").Content {

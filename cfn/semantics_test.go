@@ -427,13 +427,7 @@ func nameProblems(t *testing.T, py string, vs []variant) []string {
 			}
 		}
 	}
-	in, _ := json.Marshal(items)
-	cmd := exec.Command(py, "testdata/check_names.py")
-	cmd.Stdin = bytes.NewReader(in)
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("check_names.py: %v\n%s", err, out)
-	}
+	out := testtool.PythonScript(t, py, "testdata/check_names.py", items)
 	var problems []string
 	if err := json.Unmarshal(out, &problems); err != nil {
 		t.Fatalf("check_names.py: %v\n%s", err, out)

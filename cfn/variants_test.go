@@ -22,15 +22,10 @@ func TestInfraVariantsWiring(t *testing.T) {
 			res := v.Doc["Resources"].(map[string]any)
 			names := resourceNames(v.Doc)
 			has := func(n string) bool { return slices.Contains(names, n) }
-			eq := func(what string, got, want any) {
-				t.Helper()
-				if fmt.Sprint(got) != fmt.Sprint(want) {
-					t.Errorf("%s = %v, want %v", what, got, want)
-				}
-			}
+			eq := equal(t)
 			strategy, lambda := v.Params["DeploymentStrategy"], v.Params["DeployPath"] == "lambda"
 			verifyURL(t, v)
-			shifts, pause := strategy != "ROLLING", strategy != "ROLLING" && v.Params["PauseForTests"] == "true"
+			shifts := strategy != "ROLLING"
 			dc := get(res, "APIService", "Properties", "DeploymentConfiguration")
 			lb := get(res, "APIService", "Properties", "LoadBalancers", "0")
 			eq("Strategy", get(dc, "Strategy"), map[string]any{"Ref": "DeploymentStrategy"})
@@ -58,96 +53,78 @@ func TestInfraVariantsWiring(t *testing.T) {
 				return
 			}
 
-			// The green target group in the service's load balancer advanced configuration, with
-			// the listener rules whose weights ECS moves and the role it moves them with.
-			adv := get(lb, "AdvancedConfiguration")
-			for k, want := range map[string]string{"AlternateTargetGroupArn": "APIALBTGGreen", "ProductionListenerRule": "ProductionListenerRule",
-				"TestListenerRule": "TestListenerRule", "RoleArn": "ECSLoadBalancersRole"} {
-				if !refTo(get(adv, k), want) {
-					t.Errorf("AdvancedConfiguration.%s = %v, want %s", k, get(adv, k), want)
-				}
-			}
-			for rule, listener := range map[string]string{"ProductionListenerRule": "APIALBListener", "TestListenerRule": "APIALBTestListener"} {
-				p := get(res, rule, "Properties")
-				if !refTo(get(p, "ListenerArn"), listener) {
-					t.Errorf("%s is on %v, want %s", rule, get(p, "ListenerArn"), listener)
-				}
-				tgs := get(p, "Actions", "0", "ForwardConfig", "TargetGroups")
-				if !refTo(get(tgs, "0", "TargetGroupArn"), "APIALBTG") || !refTo(get(tgs, "1", "TargetGroupArn"), "APIALBTGGreen") ||
-					fmt.Sprint(get(tgs, "0", "Weight"), get(tgs, "1", "Weight")) != "100 0" {
-					t.Errorf("%s forwards %v; want blue 100, green 0", rule, tgs)
-				}
-			}
-			eq("test listener port", get(res, "APIALBTestListener", "Properties", "Port"), 8080)
-			for k, want := range map[string]any{"HealthCheckPath": "/api/health", "Port": 3000, "TargetType": "ip", "HealthCheckIntervalSeconds": 5} {
-				eq("green "+k, get(res, "APIALBTGGreen", "Properties", k), want)
-			}
-			role := get(res, "ECSLoadBalancersRole", "Properties")
-			st := get(role, "AssumeRolePolicyDocument", "Statement", "0")
-			eq("infrastructure role trust", words(get(st, "Effect"), get(st, "Principal", "Service"), get(st, "Action")), "Allow ecs.amazonaws.com sts:AssumeRole")
-			if !strings.HasSuffix(fmt.Sprint(get(role, "ManagedPolicyArns", "0")), ":iam::aws:policy/AmazonECSInfrastructureRolePolicyForLoadBalancers]") {
-				t.Errorf("infrastructure role policies %v", get(role, "ManagedPolicyArns"))
-			}
-			if get(role, "Policies") != nil {
-				t.Error("the infrastructure role has inline policies besides the managed one")
-			}
-
-			// Alarms named in the deployment configuration, each over both target groups.
-			alarms := get(dc, "Alarms")
-			eq("alarms enabled, rollback", fmt.Sprint(get(alarms, "Enable"), get(alarms, "Rollback")), "true true")
-			for i, a := range []string{"TargetErrorsAlarm", "UnhealthyTargetsAlarm"} {
-				if !refTo(get(alarms, "AlarmNames", fmt.Sprint(i)), a) {
-					t.Errorf("AlarmNames[%d] = %v, want %s", i, get(alarms, "AlarmNames", fmt.Sprint(i)), a)
-				}
-				js, _ := json.Marshal(get(res, a, "Properties", "Metrics"))
-				if !strings.Contains(string(js), `["APIALBTG","TargetGroupFullName"]`) || !strings.Contains(string(js), `["APIALBTGGreen","TargetGroupFullName"]`) {
-					t.Errorf("%s does not watch both target groups: %s", a, js)
-				}
-			}
-			eq("bake time", get(dc, "BakeTimeInMinutes"), map[string]any{"Ref": "BakeTimeInMinutes"})
-			eq("linear configuration present", get(dc, "LinearConfiguration") != nil, strategy == "LINEAR")
-			eq("canary configuration present", get(dc, "CanaryConfiguration") != nil, strategy == "CANARY")
-
-			// The smoke test reaches the test listener from the NAT gateway only.
-			ing := get(res, "TestListenerIngress", "Properties")
-			eq("test ingress", words(get(ing, "FromPort"), get(ing, "ToPort"), get(ing, "CidrIp")), "8080 8080 map[Fn::Sub:${NatEIP.PublicIp}/32]")
-			js, _ := json.Marshal(get(res, "PublicSecurityGroup"))
-			if strings.Contains(string(js), "8080") {
-				t.Error("the ALB's security group opens 8080 inline")
-			}
-
-			// PAUSE hook with PauseForTests.
-			hooks := get(dc, "LifecycleHooks")
-			eq("PAUSE hook present", hooks != nil, pause)
-			if pause {
-				eq("hook", words(get(hooks, "0", "TargetType"), get(hooks, "0", "LifecycleStages"), get(hooks, "0", "TimeoutConfiguration", "Action")),
-					"PAUSE [POST_TEST_TRAFFIC_SHIFT] ROLLBACK")
-			}
-
-			// deploystep, where it runs, gets TEST_LISTENER_URL (and HOOK_COMMAND with the pause)
-			// and runs in the private subnets.
-			env := deployEnv(t, v)
-			var vpc any
-			if lambda {
-				vpc = get(res, "DeployFunction", "Properties", "VpcConfig", "SubnetIds")
-				if !strings.Contains(fmt.Sprint(get(res, "DeployFunctionRole", "Properties", "ManagedPolicyArns")), "AWSLambdaVPCAccessExecutionRole") {
-					t.Error("the function's role cannot create its network interfaces")
-				}
-			} else {
-				vpc = get(res, "APIBuildProject", "Properties", "VpcConfig", "Subnets")
-			}
-			if fmt.Sprint(vpc) != "[map[Ref:PrivateSubnetA] map[Ref:PrivateSubnetB]]" {
-				t.Errorf("deploystep does not run in the private subnets: %v", vpc)
-			}
-			eq("TEST_LISTENER_URL", env["TEST_LISTENER_URL"], "http://tsa-APIALB-1234567890.us-east-1.elb.amazonaws.com:8080")
-			if want := ""; pause {
-				want = `curl -fsS --max-time 10 "$TEST_LISTENER_URL/api/health"`
-				eq("HOOK_COMMAND", env["HOOK_COMMAND"], want)
-			} else {
-				eq("HOOK_COMMAND", env["HOOK_COMMAND"], want)
-			}
+			shiftingWiring(t, v, dc, lb)
 		})
 	}
+}
+
+// equal is a check that got prints as want.
+func equal(t *testing.T) func(what string, got, want any) {
+	return func(what string, got, want any) {
+		t.Helper()
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("%s = %v, want %v", what, got, want)
+		}
+	}
+}
+
+// shiftingWiring checks a BLUE_GREEN, LINEAR or CANARY variant: what ECS needs to shift traffic,
+// and what deploystep needs to reach the green revision, in the variant's deploy path.
+func shiftingWiring(t *testing.T, v variant, dc, lb any) {
+	res := v.Doc["Resources"].(map[string]any)
+	eq := equal(t)
+	strategy := v.Params["DeploymentStrategy"]
+	// The green target group in the service's load balancer advanced configuration, with
+	// the listener rules whose weights ECS moves and the role it moves them with.
+	adv := get(lb, "AdvancedConfiguration")
+	for k, want := range map[string]string{"AlternateTargetGroupArn": "APIALBTGGreen", "ProductionListenerRule": "ProductionListenerRule",
+		"TestListenerRule": "TestListenerRule", "RoleArn": "ECSLoadBalancersRole"} {
+		if !refTo(get(adv, k), want) {
+			t.Errorf("AdvancedConfiguration.%s = %v, want %s", k, get(adv, k), want)
+		}
+	}
+	for rule, listener := range map[string]string{"ProductionListenerRule": "APIALBListener", "TestListenerRule": "APIALBTestListener"} {
+		p := get(res, rule, "Properties")
+		if !refTo(get(p, "ListenerArn"), listener) {
+			t.Errorf("%s is on %v, want %s", rule, get(p, "ListenerArn"), listener)
+		}
+		tgs := get(p, "Actions", "0", "ForwardConfig", "TargetGroups")
+		if !refTo(get(tgs, "0", "TargetGroupArn"), "APIALBTG") || !refTo(get(tgs, "1", "TargetGroupArn"), "APIALBTGGreen") ||
+			fmt.Sprint(get(tgs, "0", "Weight"), get(tgs, "1", "Weight")) != "100 0" {
+			t.Errorf("%s forwards %v; want blue 100, green 0", rule, tgs)
+		}
+	}
+	eq("test listener port", get(res, "APIALBTestListener", "Properties", "Port"), 8080)
+	for k, want := range map[string]any{"HealthCheckPath": "/api/health", "Port": 3000, "TargetType": "ip", "HealthCheckIntervalSeconds": 5} {
+		eq("green "+k, get(res, "APIALBTGGreen", "Properties", k), want)
+	}
+	role := get(res, "ECSLoadBalancersRole", "Properties")
+	st := get(role, "AssumeRolePolicyDocument", "Statement", "0")
+	eq("infrastructure role trust", words(get(st, "Effect"), get(st, "Principal", "Service"), get(st, "Action")), "Allow ecs.amazonaws.com sts:AssumeRole")
+	if !strings.HasSuffix(fmt.Sprint(get(role, "ManagedPolicyArns", "0")), ":iam::aws:policy/AmazonECSInfrastructureRolePolicyForLoadBalancers]") {
+		t.Errorf("infrastructure role policies %v", get(role, "ManagedPolicyArns"))
+	}
+	if get(role, "Policies") != nil {
+		t.Error("the infrastructure role has inline policies besides the managed one")
+	}
+
+	// Alarms named in the deployment configuration, each over both target groups.
+	alarms := get(dc, "Alarms")
+	eq("alarms enabled, rollback", fmt.Sprint(get(alarms, "Enable"), get(alarms, "Rollback")), "true true")
+	for i, a := range []string{"TargetErrorsAlarm", "UnhealthyTargetsAlarm"} {
+		if !refTo(get(alarms, "AlarmNames", fmt.Sprint(i)), a) {
+			t.Errorf("AlarmNames[%d] = %v, want %s", i, get(alarms, "AlarmNames", fmt.Sprint(i)), a)
+		}
+		js, _ := json.Marshal(get(res, a, "Properties", "Metrics"))
+		if !strings.Contains(string(js), `["APIALBTG","TargetGroupFullName"]`) || !strings.Contains(string(js), `["APIALBTGGreen","TargetGroupFullName"]`) {
+			t.Errorf("%s does not watch both target groups: %s", a, js)
+		}
+	}
+	eq("bake time", get(dc, "BakeTimeInMinutes"), map[string]any{"Ref": "BakeTimeInMinutes"})
+	eq("linear configuration present", get(dc, "LinearConfiguration") != nil, strategy == "LINEAR")
+	eq("canary configuration present", get(dc, "CanaryConfiguration") != nil, strategy == "CANARY")
+
+	smokeTestWiring(t, v, dc)
 }
 
 // verifyURL checks that deploystep, where it runs, proves the release through the distribution:
@@ -214,4 +191,50 @@ func settingsOf(v variant) (map[string]string, error) {
 		return nil, fmt.Errorf("UserParameters do not make valid settings: %v %+v", err, s)
 	}
 	return env, nil
+}
+
+// smokeTestWiring checks that the deploy step reaches the green revision: the test listener's
+// source, the PAUSE hook, and TEST_LISTENER_URL / HOOK_COMMAND where deploystep runs.
+func smokeTestWiring(t *testing.T, v variant, dc any) {
+	res := v.Doc["Resources"].(map[string]any)
+	eq := equal(t)
+	lambda, pause := v.Params["DeployPath"] == "lambda", v.Params["PauseForTests"] == "true"
+	// The smoke test reaches the test listener from the NAT gateway only.
+	ing := get(res, "TestListenerIngress", "Properties")
+	eq("test ingress", words(get(ing, "FromPort"), get(ing, "ToPort"), get(ing, "CidrIp")), "8080 8080 map[Fn::Sub:${NatEIP.PublicIp}/32]")
+	js, _ := json.Marshal(get(res, "PublicSecurityGroup"))
+	if strings.Contains(string(js), "8080") {
+		t.Error("the ALB's security group opens 8080 inline")
+	}
+
+	// PAUSE hook with PauseForTests.
+	hooks := get(dc, "LifecycleHooks")
+	eq("PAUSE hook present", hooks != nil, pause)
+	if pause {
+		eq("hook", words(get(hooks, "0", "TargetType"), get(hooks, "0", "LifecycleStages"), get(hooks, "0", "TimeoutConfiguration", "Action")),
+			"PAUSE [POST_TEST_TRAFFIC_SHIFT] ROLLBACK")
+	}
+
+	// deploystep, where it runs, gets TEST_LISTENER_URL (and HOOK_COMMAND with the pause)
+	// and runs in the private subnets.
+	env := deployEnv(t, v)
+	var vpc any
+	if lambda {
+		vpc = get(res, "DeployFunction", "Properties", "VpcConfig", "SubnetIds")
+		if !strings.Contains(fmt.Sprint(get(res, "DeployFunctionRole", "Properties", "ManagedPolicyArns")), "AWSLambdaVPCAccessExecutionRole") {
+			t.Error("the function's role cannot create its network interfaces")
+		}
+	} else {
+		vpc = get(res, "APIBuildProject", "Properties", "VpcConfig", "Subnets")
+	}
+	if fmt.Sprint(vpc) != "[map[Ref:PrivateSubnetA] map[Ref:PrivateSubnetB]]" {
+		t.Errorf("deploystep does not run in the private subnets: %v", vpc)
+	}
+	eq("TEST_LISTENER_URL", env["TEST_LISTENER_URL"], "http://tsa-APIALB-1234567890.us-east-1.elb.amazonaws.com:8080")
+	if want := ""; pause {
+		want = `curl -fsS --max-time 10 "$TEST_LISTENER_URL/api/health"`
+		eq("HOOK_COMMAND", env["HOOK_COMMAND"], want)
+	} else {
+		eq("HOOK_COMMAND", env["HOOK_COMMAND"], want)
+	}
 }

@@ -4,7 +4,9 @@
 package testtool
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"net"
 	"os"
@@ -120,4 +122,23 @@ func Moto(t testing.TB, py string) string {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+// PythonScript runs a Python script of the tests with in, as JSON, on its standard input and
+// returns what it printed; a script that fails ends the test.
+func PythonScript(t testing.TB, py, script string, in any) []byte {
+	t.Helper()
+	b, err := json.Marshal(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(py, script)
+	cmd.Stdin = bytes.NewReader(b)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("%s: %v\n%s%s", script, err, out, stderr.String())
+	}
+	return out
 }
