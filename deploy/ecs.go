@@ -289,10 +289,11 @@ func (e *Engine) describeWith(ctx context.Context, names []string, include []ecs
 	out := map[string]ecstypes.Service{}
 	for i := 0; i < len(names); i += 10 {
 		batch := names[i:min(i+10, len(names))]
-		if err := e.pace(ctx, false); err != nil {
-			return nil, err
-		}
-		res, err := e.ECS.DescribeServices(ctx, &ecs.DescribeServicesInput{Cluster: aws.String(e.Settings.Cluster), Services: batch, Include: include})
+		var res *ecs.DescribeServicesOutput
+		err := e.read(ctx, false, func() (err error) {
+			res, err = e.ECS.DescribeServices(ctx, &ecs.DescribeServicesInput{Cluster: aws.String(e.Settings.Cluster), Services: batch, Include: include})
+			return err
+		})
 		if err != nil {
 			return nil, classify(err, "DescribeServices")
 		}

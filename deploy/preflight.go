@@ -48,9 +48,10 @@ func (e *Engine) verify(ctx context.Context, read reader, cluster bool) (verifie
 	if cluster {
 		var cl *ecs.DescribeClustersOutput
 		err := read(ctx, "reading the cluster", func(ctx context.Context) (err error) {
-			if err = e.pace(ctx, false); err == nil {
+			err = e.read(ctx, false, func() (err error) {
 				cl, err = e.ECS.DescribeClusters(ctx, &ecs.DescribeClustersInput{Clusters: []string{e.Settings.Cluster}})
-			}
+				return err
+			})
 			return classify(err, "DescribeClusters")
 		})
 		if ctx.Err() != nil {

@@ -4,8 +4,8 @@ package deploy
 // for one call): in the manner of the SDK's waiters, each try either ends the wait (done, or an
 // error whose class ends the run: ErrConfig, ErrFailed, the end of ctx) or asks for another try
 // after a backoff (throttling that outlived the SDK's own retries, 5xx, a reset). Observers that
-// read once a poll apply the same acceptor to a failed read (accept). Reads are paced so a
-// cluster sees at most one ECS read a second (pace).
+// read once a poll apply the same acceptor to a failed read (accept). ECS reads are paced so a
+// cluster sees at most one a second (read).
 
 import (
 	"context"
@@ -97,22 +97,27 @@ func sleep(ctx context.Context, d time.Duration) error {
 	}
 }
 
-// pace waits until an ECS read fits the cluster's read budget. A burst read (the diagnosis of
-// a failure, once per run) does not wait.
-func (e *Engine) pace(ctx context.Context, burst bool) error {
+// read makes one ECS read within the cluster's read budget: at least ReadGap between the answer
+// to one read and the next read, so AWS sees the reads that far apart however long each took to
+// send. A burst read (evidence of a verdict about to be made, a few a release) does not wait.
+func (e *Engine) read(ctx context.Context, burst bool, call func() error) error {
 	gap := e.ReadGap
 	if gap == 0 {
 		gap = 1020 * time.Millisecond
 	}
 	e.mu.Lock()
 	wait := time.Until(e.lastRead.Add(gap))
-	if burst || wait < 0 {
-		wait = 0
-	}
-	e.lastRead = time.Now().Add(wait)
 	e.mu.Unlock()
-	if wait == 0 {
-		return ctx.Err()
+	if !burst && wait > 0 {
+		if err := sleep(ctx, wait); err != nil {
+			return err
+		}
+	} else if err := ctx.Err(); err != nil {
+		return err
 	}
-	return sleep(ctx, wait)
+	err := call()
+	e.mu.Lock()
+	e.lastRead = time.Now()
+	e.mu.Unlock()
+	return err
 }

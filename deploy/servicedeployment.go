@@ -62,13 +62,16 @@ func (e *Engine) pinSD(ctx context.Context, st *State, names []string) error {
 			continue
 		}
 		after := st.Started.Add(-time.Minute) // clock skew between the runner and ECS
-		if err := e.pace(ctx, false); err != nil {
+		var out *ecs.ListServiceDeploymentsOutput
+		err := e.read(ctx, false, func() (err error) {
+			out, err = e.ECS.ListServiceDeployments(ctx, &ecs.ListServiceDeploymentsInput{Cluster: aws.String(e.Settings.Cluster),
+				Service: aws.String(name), CreatedAt: &ecstypes.CreatedAt{After: aws.Time(after)}},
+				func(o *ecs.Options) { o.RetryMaxAttempts = 2 })
 			return err
-		}
-		out, err := e.ECS.ListServiceDeployments(ctx, &ecs.ListServiceDeploymentsInput{Cluster: aws.String(e.Settings.Cluster),
-			Service: aws.String(name), CreatedAt: &ecstypes.CreatedAt{After: aws.Time(after)}},
-			func(o *ecs.Options) { o.RetryMaxAttempts = 2 })
+		})
 		switch {
+		case ctx.Err() != nil:
+			return ctx.Err()
 		case unsupported(err):
 			for _, n := range names {
 				e.noSD(st, n, "the service deployment API is denied or not available here (ecs:ListServiceDeployments)")
@@ -116,10 +119,11 @@ func (e *Engine) readSD(ctx context.Context, st *State, names []string, burst bo
 	}
 	out := map[string]*SDView{}
 	for i := 0; i < len(arns); i += 20 {
-		if err := e.pace(ctx, burst); err != nil {
-			return nil, err
-		}
-		res, err := e.ECS.DescribeServiceDeployments(ctx, &ecs.DescribeServiceDeploymentsInput{ServiceDeploymentArns: arns[i:min(i+20, len(arns))]})
+		var res *ecs.DescribeServiceDeploymentsOutput
+		err := e.read(ctx, burst, func() (err error) {
+			res, err = e.ECS.DescribeServiceDeployments(ctx, &ecs.DescribeServiceDeploymentsInput{ServiceDeploymentArns: arns[i:min(i+20, len(arns))]})
+			return err
+		})
 		if unsupported(err) {
 			for _, n := range names {
 				e.noSD(st, n, "ecs:DescribeServiceDeployments is denied or not available here")

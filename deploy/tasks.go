@@ -86,11 +86,12 @@ func (e *Engine) tasks(ctx context.Context, service, startedBy string, status ec
 	var arns []string
 	var next *string
 	for page := 0; page < maxTaskPages; page++ {
-		if err := e.pace(ctx, burst); err != nil {
-			return nil, err
-		}
-		lt, err := e.ECS.ListTasks(ctx, &ecs.ListTasksInput{Cluster: aws.String(e.Settings.Cluster),
-			ServiceName: aws.String(shortARN(service)), DesiredStatus: status, NextToken: next})
+		var lt *ecs.ListTasksOutput
+		err := e.read(ctx, burst, func() (err error) {
+			lt, err = e.ECS.ListTasks(ctx, &ecs.ListTasksInput{Cluster: aws.String(e.Settings.Cluster),
+				ServiceName: aws.String(shortARN(service)), DesiredStatus: status, NextToken: next})
+			return err
+		})
 		if err != nil {
 			return nil, classify(err, "ListTasks")
 		}
@@ -101,10 +102,11 @@ func (e *Engine) tasks(ctx context.Context, service, startedBy string, status ec
 	}
 	var tasks []ecstypes.Task
 	for i := 0; i < len(arns); i += 100 {
-		if err := e.pace(ctx, burst); err != nil {
-			return nil, err
-		}
-		dt, err := e.ECS.DescribeTasks(ctx, &ecs.DescribeTasksInput{Cluster: aws.String(e.Settings.Cluster), Tasks: arns[i:min(i+100, len(arns))]})
+		var dt *ecs.DescribeTasksOutput
+		err := e.read(ctx, burst, func() (err error) {
+			dt, err = e.ECS.DescribeTasks(ctx, &ecs.DescribeTasksInput{Cluster: aws.String(e.Settings.Cluster), Tasks: arns[i:min(i+100, len(arns))]})
+			return err
+		})
 		if err != nil {
 			return nil, classify(err, "DescribeTasks")
 		}
