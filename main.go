@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 
 	"deploystep/deploy"
 )
@@ -32,7 +33,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 	s, loadErr := deploy.LoadSettings(context.Background(), deploy.EnvLookuper())
 	fs := flag.NewFlagSet("deploystep", flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	help := slices.ContainsFunc(args, func(a string) bool { return a == "-h" || a == "-help" || a == "--help" })
 	fs.Usage = func() {
+		if !help { // a bad flag: the flag package said which; one line more, not the whole usage
+			fmt.Fprintln(stderr, "deploystep: run deploystep -h for the settings and flags")
+			return
+		}
 		fmt.Fprint(stderr, deploy.Usage(version))
 		fs.PrintDefaults()
 	}
@@ -52,9 +58,5 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stdout, "deploystep", version)
 		return deploy.ExitOK
 	}
-	if loadErr != nil {
-		fmt.Fprintln(stderr, "deploystep:", loadErr)
-		return deploy.ExitCode(loadErr)
-	}
-	return deploy.RunCLI(s, stdout, stderr)
+	return deploy.RunCLI(s, loadErr, stdout, stderr)
 }

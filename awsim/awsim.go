@@ -48,6 +48,9 @@ type Config struct {
 	// Faults maps "Service.Operation" (for example "ECS.DescribeServices"), "Service.*" or "*"
 	// to the faults injected there; the most specific key wins.
 	Faults map[string]Fault `json:"faults,omitempty"`
+	// Identities are more credentials the world knows (identity.go); the placeholder
+	// AccessKeyID is always the world account's.
+	Identities []IdentitySpec `json:"identities,omitempty"`
 }
 
 // ClusterSpec is one ECS cluster and its services.
@@ -242,8 +245,9 @@ type Server struct {
 	cp      *cpWorld
 	cd      *cdWorld
 	idSeq   int
-	seen    map[string]int // calls per "Service.Op", for Fault.SkipFirst
-	done    chan struct{}  // closed by Close: ends injected latency
+	seen    map[string]int          // calls per "Service.Op", for Fault.SkipFirst
+	others  map[string]*regionWorld // other accounts' and regions' (empty) worlds, by "account/region"
+	done    chan struct{}           // closed by Close: ends injected latency
 	closing sync.Once
 }
 
@@ -257,6 +261,7 @@ type protocol struct {
 var (
 	jsonProtocol       = protocol{writeJSONError, "ThrottlingException", "AccessDeniedException", 400}
 	cloudFrontProtocol = protocol{writeXMLError, "Throttling", "AccessDenied", 403}
+	queryProtocol      = protocol{writeQueryError, "Throttling", "AccessDenied", 403}
 )
 
 // Start builds the world from cfg and serves it on 127.0.0.1 (port 0 picks a free port).
@@ -289,10 +294,11 @@ func New(cfg Config) (*Server, error) {
 		cfg.Account = "123456789012"
 	}
 	s := &Server{
-		cfg:  cfg,
-		rng:  rand.New(rand.NewSource(cfg.Seed)),
-		seen: map[string]int{},
-		done: make(chan struct{}),
+		cfg:    cfg,
+		rng:    rand.New(rand.NewSource(cfg.Seed)),
+		seen:   map[string]int{},
+		others: map[string]*regionWorld{},
+		done:   make(chan struct{}),
 		effects: Effects{
 			Deployments:     map[string]int{},
 			Invalidations:   map[string]int{},
@@ -404,6 +410,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.serveCloudFront(w, r)
 	case r.Method == http.MethodPost && r.Header.Get("X-Amz-Target") != "":
 		s.serveJSON(w, r)
+	case r.Method == http.MethodPost:
+		if form, ok := queryForm(r); ok {
+			s.serveSTS(w, r, form)
+			return
+		}
+		http.Error(w, "awsim: a POST without X-Amz-Target or a query Action", http.StatusBadRequest)
 	default:
 		http.Error(w, "awsim: unknown route "+r.Method+" "+r.URL.Path, http.StatusNotFound)
 	}
@@ -425,7 +437,18 @@ func (s *Server) serveJSON(w http.ResponseWriter, r *http.Request) {
 	if fault {
 		return
 	}
+	c := s.callerOf(r)
+	if aerr := c.refusal(svc); aerr != nil {
+		s.record(call, aerr.Status, aerr.Code)
+		writeJSONError(w, aerr)
+		return
+	}
 	if aerr := validateJSON(svc, op, body); aerr != nil {
+		s.record(call, aerr.Status, aerr.Code)
+		writeJSONError(w, aerr)
+		return
+	}
+	if aerr := crossAccount(svc, op, body, c); aerr != nil {
 		s.record(call, aerr.Status, aerr.Code)
 		writeJSONError(w, aerr)
 		return
@@ -433,15 +456,19 @@ func (s *Server) serveJSON(w http.ResponseWriter, r *http.Request) {
 	var out any
 	var aerr *apiError
 	s.mu.Lock()
+	world := &regionWorld{ecs: s.ecs, ecr: s.ecr, cd: s.cd, cp: s.cp}
+	if !s.home(c) {
+		world = s.elsewhere(c)
+	}
 	switch svc {
 	case "ECS":
-		out, aerr = s.ecs.handle(op, body, &call)
+		out, aerr = world.ecs.handle(op, body, &call)
 	case "ECR":
-		out, aerr = s.ecr.handle(op, body, &call)
+		out, aerr = world.ecr.handle(op, body, &call)
 	case "CodePipeline":
-		out, aerr = s.cp.handle(s, op, body, &call)
+		out, aerr = world.cp.handle(s, op, body, &call)
 	case "CodeDeploy":
-		out, aerr = s.cd.handle(op, body, &call)
+		out, aerr = world.cd.handle(op, body, &call)
 	}
 	s.mu.Unlock()
 	if s.answered(w, call, after, aerr, writeJSONError) {

@@ -115,7 +115,12 @@ func TestCLIServicesStableCallsRollbackStable(t *testing.T) {
 
 func TestCLIReadsAndErrors(t *testing.T) {
 	t.Parallel()
-	sim := start(t, awsim.DemoConfig(awsim.Success, time.Second, time.Second))
+	cfg := awsim.DemoConfig(awsim.Success, time.Second, time.Second)
+	cfg.Identities = []awsim.IdentitySpec{
+		{AccessKeyID: "ASIAEXPIRED0EXAMPLE", Account: "123456789012", ARN: "arn:aws:sts::123456789012:assumed-role/dev/alice", Expired: true},
+		{AccessKeyID: "AKIAOTHERACCOUNT0000", Account: "999999999999", ARN: "arn:aws:iam::999999999999:user/bob"},
+	}
+	sim := start(t, cfg)
 	env := cliEnv(t, sim)
 	job := sim.NewJob()
 	cases := []struct {
@@ -138,6 +143,21 @@ func TestCLIReadsAndErrors(t *testing.T) {
 		{"unknown distribution", `aws cloudfront create-invalidation --distribution-id ENOPE --paths '/*'`, true, "NoSuchDistribution"},
 		{"unknown tag", `aws ecr describe-images --repository-name ` + awsim.DemoRepository + ` --image-ids imageTag=nope`, true, "ImageNotFoundException"},
 		{"unknown repository", `aws ecr describe-images --repository-name nope`, true, "RepositoryNotFoundException"},
+		// identity.go: who calls, and where
+		{"get-caller-identity", `aws sts get-caller-identity --query '[Account,Arn]' --output text`, false, "123456789012\t" + awsim.DemoRoleARN},
+		{"unknown access key, STS", `AWS_ACCESS_KEY_ID=AKIAIOSFODNN7EXAMPLE aws sts get-caller-identity`, true, "An error occurred (InvalidClientTokenId) when calling the GetCallerIdentity operation: The security token included in the request is invalid."},
+		{"unknown access key, ECS", `AWS_ACCESS_KEY_ID=AKIAIOSFODNN7EXAMPLE aws ecs describe-clusters --clusters $CLUSTER`, true, "An error occurred (UnrecognizedClientException) when calling the DescribeClusters operation"},
+		{"unknown access key, CloudFront", `AWS_ACCESS_KEY_ID=AKIAIOSFODNN7EXAMPLE aws cloudfront get-distribution --id $DISTRIBUTIONID`, true, "(InvalidClientTokenId)"},
+		{"expired session", `AWS_ACCESS_KEY_ID=ASIAEXPIRED0EXAMPLE aws sts get-caller-identity`, true, "(ExpiredToken)"},
+		{"expired session, ECS", `AWS_ACCESS_KEY_ID=ASIAEXPIRED0EXAMPLE aws ecs describe-clusters --clusters $CLUSTER`, true, "(ExpiredTokenException)"},
+		{"another region's cluster", `aws ecs describe-clusters --region us-west-2 --clusters $CLUSTER --query 'failures[0].reason' --output text`, false, "MISSING"},
+		{"another region's repository", `aws ecr describe-images --region eu-west-1 --repository-name ` + awsim.DemoRepository, true, "RepositoryNotFoundException"},
+		{"another account's identity", `AWS_ACCESS_KEY_ID=AKIAOTHERACCOUNT0000 aws sts get-caller-identity --query Account --output text`, false, "999999999999"},
+		{"another account's cluster", `AWS_ACCESS_KEY_ID=AKIAOTHERACCOUNT0000 aws ecs describe-services --cluster $CLUSTER --services $SERVICE`, true, "ClusterNotFoundException"},
+		{"another account's distribution", `AWS_ACCESS_KEY_ID=AKIAOTHERACCOUNT0000 aws cloudfront get-distribution --id $DISTRIBUTIONID`, true, "NoSuchDistribution"},
+		{"another account's registry", `aws ecr describe-images --registry-id 999999999999 --repository-name ` + awsim.DemoRepository, true,
+			"(AccessDeniedException) when calling the DescribeImages operation: User: " + awsim.DemoRoleARN + " is not authorized to perform: ecr:DescribeImages"},
+		{"global CloudFront in any region", `aws cloudfront get-distribution --region ap-southeast-2 --id $DISTRIBUTIONID --query Distribution.Id --output text`, false, awsim.DemoDistribution},
 	}
 	for _, c := range cases {
 		out, err := bash(t, env, time.Minute, c.cmd)

@@ -102,8 +102,22 @@ func (s *Server) serveCloudFront(w http.ResponseWriter, r *http.Request) {
 	if fault {
 		return
 	}
+	c := s.callerOf(r)
+	if aerr := c.refusal("CloudFront"); aerr != nil {
+		s.record(call, aerr.Status, aerr.Code)
+		writeXMLError(w, aerr)
+		return
+	}
+	var status int
+	var out any
+	var extra map[string]string
+	var aerr *apiError
 	s.mu.Lock()
-	status, out, extra, aerr := s.cf.handle(call.Op, parts, body, &call)
+	if c.identity.Account == s.cfg.Account { // CloudFront is global: the region does not matter
+		status, out, extra, aerr = s.cf.handle(call.Op, parts, body, &call)
+	} else {
+		aerr = errf(404, "NoSuchDistribution", "The specified distribution does not exist.")
+	}
 	s.mu.Unlock()
 	if s.answered(w, call, after, aerr, writeXMLError) {
 		return

@@ -378,7 +378,10 @@ func (w *ecsWorld) describeTaskDefinition(in describeTaskDefinitionIn, call *Cal
 			"revision": 1, "networkMode": "awsvpc", "requiresCompatibilities": []string{"FARGATE"},
 			"cpu": "512", "memory": "1024",
 			"containerDefinitions": []any{map[string]any{"name": svc.spec.Name,
-				"image": w.s.ecr.imageURI(svc.spec.Image), "essential": true}},
+				"image": w.s.ecr.imageURI(svc.spec.Image), "essential": true,
+				// as infra.yaml's: logs in /ecs/<stack>/<task>, streams ecs/<container>/<task id>
+				"logConfiguration": map[string]any{"logDriver": "awslogs", "options": map[string]string{
+					"awslogs-group": "/ecs/" + svc.cl.name + "/APITask", "awslogs-region": w.s.cfg.Region, "awslogs-stream-prefix": "ecs"}}}},
 		}}
 	})
 	if out == nil {

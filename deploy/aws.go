@@ -2,6 +2,7 @@ package deploy
 
 import (
 	"context"
+	"net"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -13,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/codedeploy"
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"deploystep/deploy/edge"
 )
@@ -31,7 +33,10 @@ func LoadAWS(ctx context.Context) (aws.Config, error) {
 				o.RateLimiter = ratelimit.None
 			})
 		}),
-		config.WithHTTPClient(awshttp.NewBuildableClient().WithTimeout(30*time.Second)),
+		// A 5 s connect timeout: an endpoint with no route (a build in a VPC without a way out)
+		// is said in seconds, not after the default 30 s per attempt.
+		config.WithHTTPClient(awshttp.NewBuildableClient().WithTimeout(30*time.Second).
+			WithDialerOptions(func(d *net.Dialer) { d.Timeout = 5 * time.Second })),
 	)
 }
 
@@ -42,12 +47,15 @@ func NewEngine(cfg aws.Config, s Settings, r Reporter) *Engine {
 		ecrCfg.Region = ref.Region
 	}
 	return &Engine{
-		Settings:   s,
-		ECS:        ecs.NewFromConfig(cfg),
-		ECR:        ecr.NewFromConfig(ecrCfg),
-		CloudFront: cloudfront.NewFromConfig(cfg),
-		CodeDeploy: codedeploy.NewFromConfig(cfg),
-		Edge:       edge.NewClient(cfg.HTTPClient),
-		Report:     r,
+		Settings:    s,
+		ECS:         ecs.NewFromConfig(cfg),
+		ECR:         ecr.NewFromConfig(ecrCfg),
+		CloudFront:  cloudfront.NewFromConfig(cfg),
+		CodeDeploy:  codedeploy.NewFromConfig(cfg),
+		STS:         sts.NewFromConfig(cfg),
+		Region:      cfg.Region,
+		Credentials: cfg.Credentials,
+		Edge:        edge.NewClient(cfg.HTTPClient),
+		Report:      r,
 	}
 }

@@ -6,28 +6,33 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 )
 
 // RunCLI runs one release as a command (a CodeBuild buildspec step, or locally) and returns the
-// exit code. SIGINT and SIGTERM end it cleanly with a line saying what was left in which state.
+// exit code; loadErr is LoadSettings' error, reported like every other. SIGINT and SIGTERM end
+// it cleanly with a line saying what was left in which state.
 //
-// All output goes through one Reporter on stdout, errors before the run included (stderr is
-// main's, for the flag package's usage text).
-func RunCLI(s Settings, stdout, stderr io.Writer) int {
-	format := s.Output
-	if format != "json" {
-		format = "text" // an invalid OUTPUT is reported in text
-	}
-	report := NewReporter(stdout, format)
+// All output goes through one Reporter on stdout, errors before the run included, as JSON lines
+// when OUTPUT (or -output) says json (stderr is main's, for the flag package).
+func RunCLI(s Settings, loadErr error, stdout, stderr io.Writer) int {
+	report := NewReporter(stdout, s.Output) // LoadSettings loads what it can, OUTPUT included; not json is text
 	early := func(err error) int {
 		e := &Engine{Settings: s, Report: report}
 		e.Result(&State{Started: time.Now()}, err)
 		return ExitCode(err)
 	}
-	if err := s.Validate(); err != nil {
+	hints := similarNames(os.Environ())
+	if err := allProblems(loadErr, &s); err != nil {
+		if len(hints) > 0 {
+			err = newError(ErrConfig, "%s; %s", err.Error(), strings.Join(hints, "; "))
+		}
 		return early(err)
+	}
+	for _, h := range hints {
+		report.Report(Event{Time: time.Now(), Phase: PhasePreflight, Kind: KindWarning, Message: h})
 	}
 	ctx, cancel := context.WithCancelCause(context.Background())
 	defer cancel(nil)
@@ -57,9 +62,6 @@ func RunCLI(s Settings, stdout, stderr io.Writer) int {
 	if s.DryRun {
 		err := e.DryRun(ctx, st, cfg.Credentials, cfg.Region)
 		return ExitCode(err)
-	}
-	if cfg.Region == "" {
-		return early(newError(ErrConfig, "configuration: no AWS region: set AWS_REGION (or a profile with a region)"))
 	}
 	err = e.Run(ctx, st)
 	e.Result(st, err)

@@ -267,7 +267,8 @@ func (codeDeployController) observe(ctx context.Context, e *Engine, st *State, n
 		}
 		if needsCodeDeploy(v, pin, ev).Reasons {
 			// Why the replacement tasks stopped, when it was not the rollback scaling them in.
-			if reasons, err := e.stoppedReasons(ctx, name, v.GreenTaskSet); err == nil {
+			if reasons, named, err := e.stoppedReasons(ctx, name, v.GreenTaskSet); err == nil {
+				e.setStopped(name, slices.DeleteFunc(named, func(t stoppedTask) bool { return strings.HasPrefix(t.Reason, "Scaling activity initiated by") }))
 				for _, r := range reasons {
 					if !strings.HasPrefix(r, "Scaling activity initiated by") && !slices.Contains(ev.Stopped, r) {
 						ev.Stopped = append(ev.Stopped, r)

@@ -92,7 +92,7 @@ func (e *Engine) startDeployments(ctx context.Context, st *State) error {
 	var problems []string
 	for _, name := range todo {
 		s, ok := services[name]
-		if c := serviceCheck(e.Settings, name, s, ok, nil); !c.OK {
+		if c := serviceCheck(e.Settings, e.caller, name, s, ok, nil); !c.OK {
 			problems = append(problems, c.Message)
 		}
 	}
@@ -217,6 +217,7 @@ func (e *Engine) judge(ctx context.Context, st *State, name string, d Decision, 
 		if d.Own {
 			st.Failure = d.Message
 		}
+		e.sayStopped(name, svc.Deployment)
 		return newError(ErrFailed, "service %s: %s", name, d.Message)
 	case Done:
 		svc.Finished = true

@@ -52,8 +52,13 @@ type SDView struct {
 	Running   []HookView    // other hooks in progress (AWS_LAMBDA)
 }
 
-// HookView is a lifecycle hook of the service deployment.
-type HookView struct{ ID, Stage, Target string }
+// HookView is a lifecycle hook of the service deployment: for a PAUSE hook, when ECS takes its
+// timeout action and which.
+type HookView struct {
+	ID, Stage, Target string
+	Expires           time.Time
+	TimeoutAction     string
+}
 
 // Evidence is what the reads found about the pinned deployment.
 type Evidence struct {

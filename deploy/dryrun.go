@@ -28,8 +28,11 @@ func (e *Engine) DryRun(ctx context.Context, st *State, creds aws.CredentialsPro
 	}
 	controllers := map[string]string{}
 	var sends map[string]string
+	e.Region, e.Credentials = region, creds
 	if why := canCall(ctx, creds, region); why != "" {
 		e.emit(Event{Kind: KindCheck, Message: why})
+	} else if err := e.whoami(ctx, st, once); err != nil {
+		check(false, "%s", strings.TrimPrefix(firstLine(err), "configuration: "))
 	} else {
 		v, err := e.verify(ctx, once, true)
 		if err != nil {

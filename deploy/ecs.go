@@ -238,7 +238,8 @@ func (e *Engine) gather(ctx context.Context, st *State, name string, view Servic
 		}
 	}
 	if needs(view, pin, *ev).Reasons {
-		reasons, err := e.stoppedReasons(ctx, name, pin.Deployment)
+		reasons, named, err := e.stoppedReasons(ctx, name, pin.Deployment)
+		e.setStopped(name, named)
 		if err != nil {
 			if ctx.Err() != nil {
 				return err

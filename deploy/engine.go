@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudfront"
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
@@ -53,6 +54,11 @@ type Engine struct {
 	CloudFront CloudFrontAPI
 	// CodeDeploy deploys services on the CODE_DEPLOY controller.
 	CodeDeploy CodeDeployAPI
+	// STS says whom the credentials belong to (whoami.go); Region and Credentials are the SDK
+	// configuration's.
+	STS         STSAPI
+	Region      string
+	Credentials aws.CredentialsProvider
 	// Edge fetches VERIFY_URL (edge.NewClient); nil builds one on the default transport.
 	Edge   *http.Client
 	Report Reporter
@@ -71,6 +77,74 @@ type Engine struct {
 	// preflightRead is the preflight's read of the services, for the deploy step of the same
 	// invocation; used once.
 	preflightRead map[string]ecstypes.Service
+	// caller is who the run acts as (State.Caller), for messages that say where they looked.
+	caller Caller
+	// paused is, per service, the PAUSE hook its deployment waits at, with its service
+	// deployment: what a run that ends leaves behind.
+	paused map[string]pausedAt
+	// said lists the one-time messages already said; lastEmit is when anything was.
+	said     map[string]bool
+	lastEmit time.Time
+	// stopped is, per service, the stopped tasks a failure names (tasks.go).
+	stopped map[string][]stoppedTask
+}
+
+// setStopped records the stopped tasks of a service's failing deployment.
+func (e *Engine) setStopped(name string, tasks []stoppedTask) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.stopped == nil {
+		e.stopped = map[string][]stoppedTask{}
+	}
+	e.stopped[name] = tasks
+}
+
+// sayStopped names, as failure lines, each stopped task of a failed deployment and its logs.
+func (e *Engine) sayStopped(name, deployment string) {
+	e.mu.Lock()
+	tasks := e.stopped[name]
+	e.mu.Unlock()
+	for _, t := range tasks {
+		msg := fmt.Sprintf("task %s stopped: %s", t.ID, t.Reason)
+		if t.Logs != "" {
+			msg += "; its logs: " + t.Logs
+		}
+		e.emit(Event{Kind: KindFailure, Service: name, Deployment: deployment, Message: msg})
+	}
+}
+
+// pausedAt is a deployment paused at a PAUSE hook.
+type pausedAt struct {
+	sd   string
+	hook HookView
+}
+
+// setPaused records the hook a service's deployment waits at (a zero hook: none).
+func (e *Engine) setPaused(name string, h HookView) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.paused == nil {
+		e.paused = map[string]pausedAt{}
+	}
+	if h.ID == "" {
+		delete(e.paused, name)
+		return
+	}
+	e.paused[name] = pausedAt{sd: e.st.Services[name].SD, hook: h}
+}
+
+// once emits ev the first time key is said.
+func (e *Engine) once(key string, ev Event) {
+	e.mu.Lock()
+	if e.said == nil {
+		e.said = map[string]bool{}
+	}
+	seen := e.said[key]
+	e.said[key] = true
+	e.mu.Unlock()
+	if !seen {
+		e.emit(ev)
+	}
 }
 
 // steps are the functions of the plan's steps.
@@ -96,6 +170,9 @@ func (e *Engine) emit(ev Event) {
 		return
 	}
 	ev.Time = e.now()
+	e.mu.Lock()
+	e.lastEmit = ev.Time
+	e.mu.Unlock()
 	if e.st != nil {
 		ev.Elapsed = float64(ev.Time.Sub(e.st.Started).Milliseconds()) / 1000
 		if ev.Phase == "" {
@@ -111,7 +188,7 @@ func (e *Engine) emit(ev Event) {
 // resume; a ctx cancelled for a signal returns ErrInterrupted.
 func (e *Engine) Run(outer context.Context, st *State) error {
 	st.init(e.Settings.Services)
-	e.st = st
+	e.st, e.caller = st, st.Caller
 	if e.Settings.Timeout <= 0 {
 		e.Settings.Limit(false)
 	}
@@ -182,6 +259,9 @@ func (e *Engine) leftInFlight(st *State) string {
 			parts = append(parts, name+" not updated")
 		case svc.Finished:
 			parts = append(parts, fmt.Sprintf("%s deployment %s completed", name, svc.Deployment))
+		case e.pausedAt(name).hook.ID != "":
+			p := e.pausedAt(name)
+			parts = append(parts, fmt.Sprintf("%s deployment %s paused at %s, unanswered: %s", name, svc.Deployment, p.hook.Stage, pauseHint(p.sd, p.hook)))
 		default:
 			owner := "ECS"
 			if c, ok := controllerFor(svc.Controller); ok {
@@ -265,6 +345,12 @@ func (e *Engine) setWaiting(what, msg string) {
 	e.waiting[what] = msg
 }
 
+func (e *Engine) pausedAt(name string) pausedAt {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.paused[name]
+}
+
 func (e *Engine) waitingFor(what string) string {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -274,7 +360,10 @@ func (e *Engine) waitingFor(what string) string {
 // preflight is the real run's verify: any failed check ends the run with ErrConfig before
 // anything changes. The deploy step of the same invocation starts from its read of the services
 // instead of reading them again.
-func (e *Engine) preflight(ctx context.Context, _ *State) error {
+func (e *Engine) preflight(ctx context.Context, st *State) error {
+	if err := e.whoami(ctx, st, e.attempt); err != nil {
+		return err
+	}
 	v, err := e.verify(ctx, e.attempt, false)
 	if err != nil {
 		return err

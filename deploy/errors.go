@@ -55,10 +55,16 @@ func ExitCode(err error) int {
 type classError struct {
 	class error
 	msg   string
+	cause error // the AWS error it was made from, for errors.As; nil for the engine's own
 }
 
 func (e *classError) Error() string { return e.msg }
-func (e *classError) Unwrap() error { return e.class }
+func (e *classError) Unwrap() []error {
+	if e.cause == nil {
+		return []error{e.class}
+	}
+	return []error{e.class, e.cause}
+}
 
 func newError(class error, format string, args ...any) error {
 	return &classError{class: class, msg: fmt.Sprintf(format, args...)}
@@ -81,17 +87,20 @@ func classify(err error, what string) error {
 		cfad *cftypes.AccessDenied
 		api  smithy.APIError
 	)
+	config := func(format string, args ...any) error {
+		return &classError{class: ErrConfig, msg: fmt.Sprintf(format, args...), cause: err}
+	}
 	switch {
 	case errors.As(err, &cnf):
-		return newError(ErrConfig, "%s: cluster not found", what)
+		return config("%s: cluster not found", what)
 	case errors.As(err, &snf), errors.As(err, &sna):
-		return newError(ErrConfig, "%s: %s", what, apiMessage(err))
+		return config("%s: %s", what, apiMessage(err))
 	case errors.As(err, &inf), errors.As(err, &rnf):
-		return newError(ErrConfig, "%s: %s", what, apiMessage(err))
+		return config("%s: %s", what, apiMessage(err))
 	case errors.As(err, &nsd):
-		return newError(ErrConfig, "%s: distribution not found", what)
+		return config("%s: distribution not found", what)
 	case errors.As(err, &ace), errors.As(err, &cfad):
-		return newError(ErrConfig, "%s: access denied: %s", what, apiMessage(err))
+		return config("%s: access denied: %s", what, apiMessage(err))
 	case errors.As(err, &api):
 		code := api.ErrorCode()
 		if strings.Contains(code, "AccessDenied") || code == "UnauthorizedOperation" || code == "UnrecognizedClientException" ||
@@ -101,7 +110,7 @@ func classify(err error, what string) error {
 			// DeploymentGroupNameRequiredException, InvalidRevisionException, ...
 			strings.HasSuffix(code, "DoesNotExistException") || strings.HasSuffix(code, "RequiredException") ||
 			strings.HasPrefix(code, "Invalid") && strings.HasSuffix(code, "Exception") || code == "BatchLimitExceededException" {
-			return newError(ErrConfig, "%s: %s: %s", what, code, api.ErrorMessage())
+			return config("%s: %s: %s", what, code, api.ErrorMessage())
 		}
 	}
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {

@@ -5,6 +5,7 @@ package deploy
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"regexp"
 
@@ -70,10 +71,44 @@ func (e *Engine) resolveDigest(ctx context.Context) (string, error) {
 	out, err := e.ECR.DescribeImages(ctx, &ecr.DescribeImagesInput{RegistryId: aws.String(ref.Registry),
 		RepositoryName: aws.String(ref.Repository), ImageIds: []ecrtypes.ImageIdentifier{id}})
 	if err != nil {
-		return "", classify(err, "image "+ref.String())
+		err = classify(err, "image "+ref.String())
+		if isFinal(err) {
+			err = newError(ErrConfig, "%v%s", err, e.imageHint(ref, err))
+		}
+		return "", err
 	}
 	if len(out.ImageDetails) == 0 || aws.ToString(out.ImageDetails[0].ImageDigest) == "" {
 		return "", newError(ErrConfig, "image %s: ECR returned no digest", ref)
 	}
 	return aws.ToString(out.ImageDetails[0].ImageDigest), nil
+}
+
+// imageHint says where an image that ECR refuses was looked for, and the likely cause: a
+// repository or tag that is not there, or an image in another account than the credentials'.
+func (e *Engine) imageHint(ref ImageRef, err error) string {
+	var (
+		rnf *ecrtypes.RepositoryNotFoundException
+		inf *ecrtypes.ImageNotFoundException
+	)
+	at := fmt.Sprintf("registry %s in %s", ref.Registry, ref.Region)
+	other := ""
+	switch {
+	case e.caller.Account != "" && ref.Registry != e.caller.Account:
+		other = fmt.Sprintf("; IMAGE is account %s's, the credentials are account %s's: push to this account's registry, "+
+			"or let this account read the repository (a repository policy allowing ecr:DescribeImages, and the task execution role ecr:BatchGetImage)",
+			ref.Registry, e.caller.Account)
+	case e.caller.Region != "" && ref.Region != e.caller.Region:
+		other = fmt.Sprintf("; IMAGE is in %s, the run acts in %s: is the image pushed there?", ref.Region, e.caller.Region)
+	}
+	switch {
+	case errors.As(err, &rnf):
+		return fmt.Sprintf(" (looked in %s: no repository %s there%s)", at, ref.Repository, other)
+	case errors.As(err, &inf):
+		what := "tag " + ref.Tag
+		if ref.Digest != "" {
+			what = "digest " + ref.Digest
+		}
+		return fmt.Sprintf(" (looked in %s, repository %s: no image with %s; was it pushed, or expired by a lifecycle policy?%s)", at, ref.Repository, what, other)
+	}
+	return other
 }

@@ -66,9 +66,13 @@ func (e *Engine) waitInvalidations(ctx context.Context, st *State) error {
 			if err := e.accept(ctx, classify(err, "GetInvalidation "+id), "reading the invalidation", Event{Distribution: dist}); err != nil {
 				return false, err
 			}
+			if out != nil && out.Invalidation != nil {
+				e.setWaiting("invalidation "+dist, fmt.Sprintf("invalidation %s on %s (%s)", id, dist, aws.ToString(out.Invalidation.Status)))
+			}
 			// CloudFront says Completed; AWS documents no case rule, and emulators say COMPLETED.
 			if out != nil && out.Invalidation != nil && strings.EqualFold(aws.ToString(out.Invalidation.Status), "Completed") {
 				done[dist] = true
+				e.setWaiting("invalidation "+dist, "")
 				e.emit(Event{Kind: KindInvalidation, Distribution: dist, Invalidation: id, Message: fmt.Sprintf("invalidation %s completed", id)})
 			}
 		}

@@ -165,7 +165,11 @@ func (h *Handler) settings(ctx context.Context, userParameters string) (Settings
 			v := raw[k]
 			switch {
 			case !known[k]:
-				problems = append(problems, fmt.Sprintf("unknown setting %q", clip(k)))
+				msg := fmt.Sprintf("unknown setting %q", clip(k))
+				if c := closest(k, settingNames()); c != "" {
+					msg += fmt.Sprintf(" (did you mean %s?)", c)
+				}
+				problems = append(problems, msg)
 			default:
 				switch v := v.(type) {
 				case string:
@@ -198,10 +202,7 @@ func (h *Handler) settings(ctx context.Context, userParameters string) (Settings
 		env = EnvLookuper()
 	}
 	s, err := LoadSettings(ctx, envconfig.MultiLookuper(envconfig.MapLookuper(params), env))
-	if err != nil {
-		return s, err
-	}
-	return s, s.Validate()
+	return s, allProblems(err, &s)
 }
 
 // handOver reports progress with a continuation token; CodePipeline invokes again with it.

@@ -2,6 +2,7 @@ package deploy
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -57,7 +58,7 @@ func (e *Engine) verify(ctx context.Context, read reader, cluster bool) (verifie
 		if ctx.Err() != nil {
 			return v, ctx.Err()
 		}
-		v.checks = append(v.checks, clusterCheck(e.Settings.Cluster, cl, err))
+		v.checks = append(v.checks, clusterCheck(e.Settings.Cluster, e.caller, cl, err))
 	}
 	err := read(ctx, "reading the services", func(ctx context.Context) (err error) {
 		v.services, err = e.describeWith(ctx, e.Settings.Services, []ecstypes.ServiceField{ecstypes.ServiceFieldTags})
@@ -66,9 +67,16 @@ func (e *Engine) verify(ctx context.Context, read reader, cluster bool) (verifie
 	if ctx.Err() != nil {
 		return v, ctx.Err()
 	}
-	for _, name := range e.Settings.Services {
-		s, ok := v.services[name]
-		v.checks = append(v.checks, serviceCheck(e.Settings, name, s, ok, err))
+	var cnf *ecstypes.ClusterNotFoundException
+	if errors.As(err, &cnf) { // one check, not one a service; the dry run's cluster check said it
+		if !cluster {
+			v.checks = append(v.checks, clusterCheck(e.Settings.Cluster, e.caller, nil, nil))
+		}
+	} else {
+		for _, name := range e.Settings.Services {
+			s, ok := v.services[name]
+			v.checks = append(v.checks, serviceCheck(e.Settings, e.caller, name, s, ok, err))
+		}
 	}
 	if e.Settings.SkipInvalidation {
 		return v, nil
@@ -86,18 +94,21 @@ func (e *Engine) verify(ctx context.Context, read reader, cluster bool) (verifie
 		if out != nil {
 			dist = out.Distribution
 		}
-		v.checks = append(v.checks, distributionCheck(d, dist, err))
+		v.checks = append(v.checks, distributionCheck(d, e.caller, dist, err))
 	}
 	return v, nil
 }
 
 // clusterCheck: the cluster exists and is ACTIVE.
-func clusterCheck(name string, out *ecs.DescribeClustersOutput, err error) Check {
+func clusterCheck(name string, at Caller, out *ecs.DescribeClustersOutput, err error) Check {
 	switch {
 	case err != nil:
 		return Check{false, fmt.Sprintf("cluster %s: %s", name, firstLine(err))}
 	case out == nil || len(out.Clusters) == 0:
-		return Check{false, fmt.Sprintf("cluster %s: cluster not found", name)}
+		return Check{false, strings.TrimSpace(fmt.Sprintf("cluster %s: not found %s", name, at.where())) + ": CLUSTER names no cluster there " +
+			"(clusters are regional: check the name, AWS_REGION, and which account the credentials are for)"}
+	case strings.EqualFold(aws.ToString(out.Clusters[0].Status), "INACTIVE"):
+		return Check{false, fmt.Sprintf("cluster %s: INACTIVE (deleted; ECS keeps a deleted cluster's record for a while)", name)}
 	}
 	status := aws.ToString(out.Clusters[0].Status)
 	return Check{strings.EqualFold(status, "ACTIVE"), fmt.Sprintf("cluster %s: %s (credentials work)", name, status)}
@@ -105,13 +116,16 @@ func clusterCheck(name string, out *ecs.DescribeClustersOutput, err error) Check
 
 // serviceCheck: the service exists in the cluster, is ACTIVE, and is on the ECS deployment
 // controller (UpdateService cannot start a CODE_DEPLOY or EXTERNAL service's deployment).
-func serviceCheck(set Settings, name string, s ecstypes.Service, found bool, err error) Check {
+func serviceCheck(set Settings, at Caller, name string, s ecstypes.Service, found bool, err error) Check {
 	cluster := set.Cluster
 	switch {
 	case err != nil:
 		return Check{false, fmt.Sprintf("service %s: %s", name, firstLine(err))}
 	case !found:
-		return Check{false, fmt.Sprintf("service %s: not found in cluster %s", name, cluster)}
+		return Check{false, strings.TrimSpace(fmt.Sprintf("service %s: not found in cluster %s %s", name, cluster, at.where())) +
+			" (SERVICE lists the cluster's service names or ARNs, comma-separated)"}
+	case strings.EqualFold(aws.ToString(s.Status), "INACTIVE"):
+		return Check{false, fmt.Sprintf("service %s: INACTIVE in cluster %s (deleted; recreate it, or remove it from SERVICE)", name, cluster)}
 	}
 	ctrl := "ECS"
 	if s.DeploymentController != nil {
@@ -142,13 +156,18 @@ func serviceCheck(set Settings, name string, s ecstypes.Service, found bool, err
 }
 
 // distributionCheck: the distribution exists.
-func distributionCheck(id string, d *cftypes.Distribution, err error) Check {
-	if err != nil || d == nil {
-		msg := "distribution not found"
-		if err != nil {
-			msg = firstLine(err)
+func distributionCheck(id string, at Caller, d *cftypes.Distribution, err error) Check {
+	var nsd *cftypes.NoSuchDistribution
+	switch {
+	case errors.As(err, &nsd) || err == nil && d == nil:
+		where := "in this account"
+		if at.Account != "" {
+			where = "in account " + at.Account
 		}
-		return Check{false, fmt.Sprintf("distribution %s: %s", id, strings.TrimPrefix(msg, "distribution "+id+": "))}
+		return Check{false, fmt.Sprintf("distribution %s: not found %s (CloudFront is global, so the region does not matter: "+
+			"the id is wrong, or the distribution is another account's; DISTRIBUTIONID is the E... id, listed by aws cloudfront list-distributions)", id, where)}
+	case err != nil:
+		return Check{false, fmt.Sprintf("distribution %s: %s", id, strings.TrimPrefix(firstLine(err), "distribution "+id+": "))}
 	}
 	return Check{true, fmt.Sprintf("distribution %s: %s, %s", id, aws.ToString(d.Status), aws.ToString(d.DomainName))}
 }

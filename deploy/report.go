@@ -1,6 +1,7 @@
 package deploy
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -13,6 +14,7 @@ import (
 
 // Event kinds.
 const (
+	KindIdentity     = "identity"     // who the run acts as, and where
 	KindPlan         = "plan"         // what will be done
 	KindCheck        = "check"        // a preflight check and its result
 	KindPhase        = "phase"        // a phase starts
@@ -22,9 +24,29 @@ const (
 	KindServiceEvent = "event"        // a new ECS service event
 	KindInvalidation = "invalidation" // an invalidation was created or changed status
 	KindWarning      = "warning"      // a transient problem; the run goes on
+	KindFailure      = "failure"      // what a failure left: a stopped task, where its logs are
 	KindResult       = "result"       // the end: success or the reason it failed
 	KindJob          = "job"          // Lambda mode: the CodePipeline job's result was reported
 )
+
+// Event levels.
+const (
+	LevelInfo    = "info"
+	LevelWarning = "warning"
+	LevelError   = "error"
+)
+
+// levelOf is an event's level by its kind and outcome.
+func levelOf(e Event) string {
+	switch {
+	case e.Kind == KindFailure, e.Kind == KindCheck && e.OK != nil && !*e.OK,
+		e.Kind == KindResult && e.Summary != nil && e.Summary.ExitCode != 0:
+		return LevelError
+	case e.Kind == KindWarning:
+		return LevelWarning
+	}
+	return LevelInfo
+}
 
 // Counts are a deployment's task counts.
 type Counts struct {
@@ -36,18 +58,21 @@ type Counts struct {
 
 // Event is one thing the engine reports.
 type Event struct {
-	Time         time.Time `json:"time"`
-	Elapsed      float64   `json:"elapsed"` // seconds since the run started
-	Phase        string    `json:"phase"`
-	Kind         string    `json:"kind"`
-	Service      string    `json:"service,omitempty"`
-	Deployment   string    `json:"deployment,omitempty"`
-	Distribution string    `json:"distribution,omitempty"`
-	Invalidation string    `json:"invalidation,omitempty"`
-	Counts       *Counts   `json:"counts,omitempty"`
-	OK           *bool     `json:"ok,omitempty"` // checks
-	Message      string    `json:"message"`
-	Summary      *Summary  `json:"summary,omitempty"`
+	Time    time.Time `json:"time"`
+	Elapsed float64   `json:"elapsed"` // seconds since the run started
+	Phase   string    `json:"phase"`
+	Kind    string    `json:"kind"`
+	// Level is error for a failure (a failed check, a failed task, a result that is not
+	// success), warning for a warning, info for the rest.
+	Level        string   `json:"level"`
+	Service      string   `json:"service,omitempty"`
+	Deployment   string   `json:"deployment,omitempty"`
+	Distribution string   `json:"distribution,omitempty"`
+	Invalidation string   `json:"invalidation,omitempty"`
+	Counts       *Counts  `json:"counts,omitempty"`
+	OK           *bool    `json:"ok,omitempty"` // checks
+	Message      string   `json:"message"`
+	Summary      *Summary `json:"summary,omitempty"`
 }
 
 // Summary is the final account of a run.
@@ -82,6 +107,9 @@ type writer struct {
 }
 
 func (r *writer) Report(e Event) {
+	if e.Level == "" {
+		e.Level = levelOf(e)
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.json {
@@ -98,6 +126,9 @@ func (r *writer) Report(e Event) {
 func FormatText(e Event) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "[%6.1fs] %-10s ", e.Elapsed, e.Phase)
+	if cmp.Or(e.Level, levelOf(e)) == LevelError && e.Kind != KindCheck { // a check says [FAIL]
+		b.WriteString("ERROR ")
+	}
 	subject := e.Service
 	if subject == "" {
 		subject = e.Distribution

@@ -8,8 +8,12 @@ package deploy
 // cluster sees at most one a second (read).
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"maps"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -54,6 +58,7 @@ func (e *Engine) wait(ctx context.Context, what string, ev Event, b backoff, try
 		} else if done {
 			return nil
 		}
+		e.heartbeat()
 		d := delay
 		if b.paced {
 			d -= e.now().Sub(start)
@@ -120,4 +125,35 @@ func (e *Engine) read(ctx context.Context, burst bool, call func() error) error 
 	e.lastRead = time.Now()
 	e.mu.Unlock()
 	return err
+}
+
+// DefaultHeartbeat is the longest a wait goes without a line when HEARTBEAT is not loaded (an
+// Engine built in a test).
+const DefaultHeartbeat = 30 * time.Second
+
+// heartbeat says, when nothing was said for HEARTBEAT, how long the run has waited against its
+// limit and for what: each service's last verdict, the invalidations, the edge.
+func (e *Engine) heartbeat() {
+	every := cmp.Or(e.Settings.Heartbeat, DefaultHeartbeat)
+	now := e.now()
+	e.mu.Lock()
+	quiet := e.st != nil && now.Sub(e.lastEmit) >= every
+	var what []string
+	for _, k := range slices.Sorted(maps.Keys(e.waiting)) {
+		if w := e.waiting[k]; w != "" {
+			if !strings.HasPrefix(k, "invalidation ") && k != "edge" {
+				w = k + ": " + w
+			}
+			what = append(what, w)
+		}
+	}
+	e.mu.Unlock()
+	if !quiet {
+		return
+	}
+	msg := fmt.Sprintf("still waiting (%s of %s)", now.Sub(e.st.Started).Round(time.Second), e.Settings.Timeout)
+	if len(what) > 0 {
+		msg += ": " + strings.Join(what, "; ")
+	}
+	e.emit(Event{Kind: KindProgress, Message: msg})
 }

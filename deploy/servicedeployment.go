@@ -164,7 +164,8 @@ func (e *Engine) sdView(svc *ServiceState, sd ecstypes.ServiceDeployment) *SDVie
 		v.Rollback = aws.ToString(r.Reason)
 	}
 	for _, h := range sd.LifecycleHookDetails {
-		hv := HookView{ID: aws.ToString(h.HookId), Stage: v.Stage, Target: aws.ToString(h.TargetArn)}
+		hv := HookView{ID: aws.ToString(h.HookId), Stage: v.Stage, Target: aws.ToString(h.TargetArn),
+			Expires: aws.ToTime(h.ExpiresAt), TimeoutAction: string(h.TimeoutAction)}
 		switch {
 		case h.TargetType == ecstypes.DeploymentLifecycleHookTargetTypePause && h.Status == ecstypes.DeploymentLifecycleHookStatusAwaitingAction:
 			v.Paused = append(v.Paused, hv)

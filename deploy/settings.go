@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"os"
 	"reflect"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -29,6 +31,7 @@ type Settings struct {
 	// set, it also bounds the action. Zero means not set: Limit resolves the limit in force.
 	Timeout     time.Duration `env:"DEPLOY_TIMEOUT"`
 	Poll        time.Duration `env:"POLL_INTERVAL, default=1s"`
+	Heartbeat   time.Duration `env:"HEARTBEAT, default=30s"`
 	FailedTasks int           `env:"FAILED_TASKS_THRESHOLD"`
 	// DesiredCount, when set, is the desired count the release's UpdateService sets (nil: the
 	// service keeps its own, as Application Auto Scaling or a person set it).
@@ -130,12 +133,20 @@ func EnvLookuper() envconfig.Lookuper {
 	})
 }
 
-// LoadSettings reads settings through l (the environment, or UserParameters over it). A value
-// that does not parse is a configuration error that names the variable.
+// LoadSettings reads settings through l (the environment, or UserParameters over it). Values
+// that do not parse are one configuration error that names each variable, with an example.
 func LoadSettings(ctx context.Context, l envconfig.Lookuper) (Settings, error) {
 	var s Settings
-	if err := envconfig.ProcessWith(ctx, &envconfig.Config{Target: &s, Lookuper: l}); err != nil {
-		return s, newError(ErrConfig, "configuration: %s", envName(err.Error()))
+	problems, bad := valueProblems(l)
+	// The values that parse are loaded all the same, so Validate can name what else is wrong.
+	hide := envconfig.LookuperFunc(func(key string) (string, bool) {
+		if bad[key] {
+			return "", false
+		}
+		return l.Lookup(key)
+	})
+	if err := envconfig.ProcessWith(ctx, &envconfig.Config{Target: &s, Lookuper: hide}); err != nil {
+		problems = append(problems, envName(err.Error()))
 	}
 	s.Services = trimAll(s.Services)
 	s.Distributions = trimAll(s.Distributions)
@@ -144,7 +155,53 @@ func LoadSettings(ctx context.Context, l envconfig.Lookuper) (Settings, error) {
 	}
 	s.Paths = trimAll(s.Paths)
 	s.VerifyURLs = trimAll(s.VerifyURLs)
+	if len(problems) > 0 {
+		return s, newError(ErrConfig, "configuration: %s", strings.Join(problems, "; "))
+	}
 	return s, nil
+}
+
+// allProblems is one configuration error of LoadSettings' error and Validate's (nil when both are).
+func allProblems(loadErr error, s *Settings) error {
+	verr := s.Validate()
+	switch {
+	case loadErr == nil:
+		return verr
+	case verr == nil:
+		return loadErr
+	}
+	return newError(ErrConfig, "%s; %s", loadErr, strings.TrimPrefix(verr.Error(), "configuration: "))
+}
+
+// valueProblems checks that each value set parses as its setting's kind (a duration, a
+// boolean, a whole number), all at once.
+func valueProblems(l envconfig.Lookuper) (out []string, bad map[string]bool) {
+	bad = map[string]bool{}
+	for _, row := range settingsTable {
+		v, ok := l.Lookup(row.Env)
+		f, _ := field(row.Env)
+		if !ok {
+			continue
+		}
+		var err error
+		want := ""
+		switch f.Type {
+		case reflect.TypeOf(time.Duration(0)):
+			_, err = time.ParseDuration(v)
+			want = "a duration with its unit"
+		case reflect.TypeOf(false):
+			_, err = strconv.ParseBool(v)
+			want = "true or false"
+		case reflect.TypeOf(0), reflect.TypeOf((*int)(nil)):
+			_, err = strconv.Atoi(v)
+			want = "a whole number"
+		}
+		if err != nil {
+			out = append(out, fmt.Sprintf("%s=%q is not %s, like %s=%s", row.Env, clip(v), want, row.Env, row.Example))
+			bad[row.Env] = true
+		}
+	}
+	return out, bad
 }
 
 // BindFlags binds the flags of settingsTable to the fields their variables fill, so a flag
@@ -249,4 +306,55 @@ func clipTo(s string, n int) string {
 		return s[:n-3] + "..."
 	}
 	return s
+}
+
+// similarNames says of each variable in environ (NAME=value entries) that deploystep does not
+// read but that is close to one it does (DISTRIBUTION_ID, SERVICES) which one was meant.
+func similarNames(environ []string) []string {
+	known := settingNames()
+	var out []string
+	for _, kv := range environ {
+		name, value, _ := strings.Cut(kv, "=")
+		if value == "" || slices.Contains(known, name) { // set to "" is not set (EnvLookuper)
+			continue
+		}
+		if k := closest(name, known); k != "" {
+			out = append(out, fmt.Sprintf("%s is set, but deploystep reads %s: did you mean %s?", name, k, k))
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// closest is the known name that name is a likely typing of ("" when none): the same but for
+// underscores or a plural S, or at most 2 edits apart for a name of 6 characters or more.
+func closest(name string, known []string) string {
+	norm := func(s string) string { return strings.TrimSuffix(strings.ReplaceAll(strings.ToUpper(s), "_", ""), "S") }
+	for _, k := range known {
+		if norm(k) == norm(name) || len(name) >= 6 && editDistance(strings.ToUpper(name), k) <= 2 {
+			return k
+		}
+	}
+	return ""
+}
+
+// editDistance is the Levenshtein distance of a and b.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur := make([]int, len(b)+1)
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev = cur
+	}
+	return prev[len(b)]
 }

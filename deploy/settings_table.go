@@ -15,6 +15,7 @@ import (
 // give go-envconfig the same names; a test keeps the two lists equal.
 type setting struct {
 	Env, Flag, Default string
+	Example            string // a value, as messages show it: "like CLUSTER=tsa-gallery"
 	Help               string // one line for -h
 	Doc                string // the README's meaning
 	// required says the setting is missing; missing is its name in "missing ..." (default Env).
@@ -28,7 +29,7 @@ func (r setting) missing() string {
 	if r.missingAs != "" {
 		return r.missingAs
 	}
-	return r.Env
+	return fmt.Sprintf("%s (like %s=%s)", r.Env, r.Env, r.Example)
 }
 
 // maxDesiredCount is ECS's quota of tasks per service (Service Quotas: "Tasks per service", 5,000).
@@ -62,12 +63,12 @@ func oneOf(env, got string, allowed ...string) string {
 }
 
 var settingsTable = []setting{
-	{Env: "CLUSTER", Default: "(required)", Help: "ECS cluster (required)", Doc: "ECS cluster name or ARN",
+	{Env: "CLUSTER", Example: "tsa-gallery", Default: "(required)", Help: "ECS cluster (required)", Doc: "ECS cluster name or ARN",
 		required: func(s *Settings) bool { return s.Cluster == "" },
 		check: func(s *Settings) []string {
 			return problems(when(s.Cluster != "" && !validName(s.Cluster), "CLUSTER %q is not a cluster name or ARN", clip(s.Cluster)))
 		}},
-	{Env: "SERVICE", Default: "(required)", Help: "ECS service; a comma-separated list deploys several in parallel (required)",
+	{Env: "SERVICE", Example: "api", Default: "(required)", Help: "ECS service; a comma-separated list deploys several in parallel (required)",
 		Doc:      "service name; a comma-separated list deploys several services of the cluster in parallel",
 		required: func(s *Settings) bool { return len(s.Services) == 0 },
 		check: func(s *Settings) []string {
@@ -77,20 +78,25 @@ var settingsTable = []setting{
 			}
 			return out
 		}},
-	{Env: "DISTRIBUTIONID", Default: "(required)", Help: "CloudFront distribution id(s) or ARN(s), comma-separated (required unless -skip-invalidation)",
+	{Env: "DISTRIBUTIONID", Example: "E2QWRUHAPOMQZL", Default: "(required)", Help: "CloudFront distribution id(s) or ARN(s), comma-separated (required unless -skip-invalidation)",
 		Doc:       "CloudFront distribution id or ARN; comma-separated list allowed. Checked only as far as AWS defines it (a path segment); CloudFront says whether it exists",
 		required:  func(s *Settings) bool { return len(s.Distributions) == 0 && !s.SkipInvalidation },
-		missingAs: "DISTRIBUTIONID (or -skip-invalidation)",
+		missingAs: "DISTRIBUTIONID (like DISTRIBUTIONID=E2QWRUHAPOMQZL; or SKIP_INVALIDATION=true, -skip-invalidation, to invalidate nothing)",
 		check: func(s *Settings) []string {
 			out := problems(when(dup(s.Distributions) != "", "DISTRIBUTIONID lists %q twice", dup(s.Distributions)))
 			for _, d := range s.Distributions {
+				if strings.Contains(d, ".") { // a domain: ids are letters and digits (E2QWRUHAPOMQZL)
+					out = append(out, fmt.Sprintf("DISTRIBUTIONID %q is a domain name, not the distribution's id (like E2QWRUHAPOMQZL); "+
+						"aws cloudfront list-distributions --query \"DistributionList.Items[?DomainName=='%s'||contains(Aliases.Items||[''],'%s')].Id\" prints it", clip(d), clip(d), clip(d)))
+					continue
+				}
 				out = append(out, problems(when(!validDistribution(d), "DISTRIBUTIONID %q is not a distribution id (like E2QWRUHAPOMQZL) or ARN", clip(d)))...)
 			}
 			return out
 		}},
-	{Env: "SKIP_INVALIDATION", Flag: "skip-invalidation", Default: "false", Help: "do not invalidate CloudFront",
+	{Env: "SKIP_INVALIDATION", Example: "true", Flag: "skip-invalidation", Default: "false", Help: "do not invalidate CloudFront",
 		Doc: "no invalidation (then `DISTRIBUTIONID` is not needed)"},
-	{Env: "INVALIDATION_PATHS", Default: "`/*`", Help: "paths to invalidate, comma-separated (default /*)",
+	{Env: "INVALIDATION_PATHS", Example: "/static/*,/index.html", Default: "`/*`", Help: "paths to invalidate, comma-separated (default /*)",
 		Doc: "comma-separated; each starts with `/`, `*` only at the end, URL-encoded, at most 3,000 paths and 15 wildcards (CloudFront's in-progress limits)",
 		check: func(s *Settings) []string {
 			if s.SkipInvalidation {
@@ -98,7 +104,7 @@ var settingsTable = []setting{
 			}
 			return problems(when(checkPaths(s.Paths) != "", "INVALIDATION_PATHS: %s", checkPaths(s.Paths)))
 		}},
-	{Env: "IMAGE", Help: "pushed image, <account>.dkr.ecr.<region>.amazonaws.com/<repo>:<tag> or @sha256:<digest>; checked before deploying, and the new tasks must run its digest",
+	{Env: "IMAGE", Example: "123456789012.dkr.ecr.us-east-1.amazonaws.com/tsa/gallery:3f2c1ab", Help: "pushed image, <account>.dkr.ecr.<region>.amazonaws.com/<repo>:<tag> or @sha256:<digest>; checked before deploying, and the new tasks must run its digest",
 		Doc: "`<account>.dkr.ecr.<region>.amazonaws.com/<repo>:<tag>` or `…@sha256:<digest>`; checked before anything changes, and the new tasks must run its digest",
 		check: func(s *Settings) []string {
 			if s.Image == "" {
@@ -107,60 +113,65 @@ var settingsTable = []setting{
 			_, err := ParseImage(s.Image)
 			return problems(when(err != nil, "IMAGE: %v", err))
 		}},
-	{Env: "DIGEST_CHECK", Default: "`fail`", Help: "fail or warn: tasks that report no image digest (default fail)",
+	{Env: "DIGEST_CHECK", Example: "warn", Default: "`fail`", Help: "fail or warn: tasks that report no image digest (default fail)",
 		Doc:   "with `IMAGE`: what a completed deployment whose running tasks report no image digest means (tasks on older EC2 container agents; emulators). `fail`: exit 1 after 3 reads; `warn`: success with a warning",
 		check: func(s *Settings) []string { return problems(oneOf("DIGEST_CHECK", s.DigestCheck, "fail", "warn")) }},
-	{Env: "CALLER_REFERENCE", Default: "derived (see below)", Help: "invalidation CallerReference (default: from CODEBUILD_BUILD_ID and what the step changes)",
+	{Env: "CALLER_REFERENCE", Example: "release-2026-12-01", Default: "derived (see below)", Help: "invalidation CallerReference (default: from CODEBUILD_BUILD_ID and what the step changes)",
 		Doc: "the invalidation's CallerReference (at most 128 characters)",
 		check: func(s *Settings) []string {
 			return problems(when(len(s.CallerReference) > 128, "CALLER_REFERENCE is %d characters; at most 128", len(s.CallerReference)))
 		}},
-	{Env: "CODEBUILD_BUILD_ID", Default: "(CodeBuild's)", Help: "set by CodeBuild: names the release, so a re-run of the step resumes it",
+	{Env: "CODEBUILD_BUILD_ID", Example: "tsa-gallery-api:5e6f7a8b-0000-4000-8000-000000000001", Default: "(CodeBuild's)", Help: "set by CodeBuild: names the release, so a re-run of the step resumes it",
 		Doc: "set by CodeBuild; names the release (its identity), so running the step again in the same build resumes it"},
-	{Env: "DEPLOY_TIMEOUT", Flag: "timeout", Default: "`30m`", Help: "limit for the whole run (default 30m)",
+	{Env: "DEPLOY_TIMEOUT", Example: "30m", Flag: "timeout", Default: "`30m`", Help: "limit for the whole run (default 30m)",
 		Doc: "limit for the whole run; every wait is bounded by it. In the Lambda mode it also bounds the action when it is shorter than `ACTION_TIMEOUT`",
 		check: func(s *Settings) []string {
 			return problems(when(s.Timeout < 0, "DEPLOY_TIMEOUT must be positive, like 30m"))
 		}},
-	{Env: "POLL_INTERVAL", Flag: "poll", Default: "`1s`", Help: "time between status reads (default 1s)",
+	{Env: "POLL_INTERVAL", Example: "2s", Flag: "poll", Default: "`1s`", Help: "time between status reads (default 1s)",
 		Doc: "time between status reads (100ms to 5m)",
 		check: func(s *Settings) []string {
 			return problems(when(s.Poll < 100*time.Millisecond || s.Poll > 5*time.Minute, "POLL_INTERVAL must be between 100ms and 5m, got %v", s.Poll))
 		}},
-	{Env: "FAILED_TASKS_THRESHOLD", Default: "max(3, desired/2)", Help: "failed tasks that fail the deployment (default max(3, desired/2))",
+	{Env: "HEARTBEAT", Example: "1m", Default: "`30s`", Help: "longest silence while waiting: then a line says what is awaited (default 30s)",
+		Doc: "longest silence while waiting (1s to 10m): then a line says how long the run has waited against its limit, and for what",
+		check: func(s *Settings) []string {
+			return problems(when(s.Heartbeat != 0 && (s.Heartbeat < time.Second || s.Heartbeat > 10*time.Minute), "HEARTBEAT must be between 1s and 10m, got %v", s.Heartbeat))
+		}},
+	{Env: "FAILED_TASKS_THRESHOLD", Example: "5", Default: "max(3, desired/2)", Help: "failed tasks that fail the deployment (default max(3, desired/2))",
 		Doc: "failed tasks of the new deployment that fail it (the ECS circuit breaker's rule, so a crash loop fails fast without a breaker)",
 		check: func(s *Settings) []string {
 			return problems(when(s.FailedTasks < 0, "FAILED_TASKS_THRESHOLD must not be negative"))
 		}},
-	{Env: "DESIRED_COUNT", Default: "(the service's own)", Help: "the desired count the release sets (default: the service keeps its own)",
+	{Env: "DESIRED_COUNT", Example: "2", Default: "(the service's own)", Help: "the desired count the release sets (default: the service keeps its own)",
 		Doc: "the desired count the release's UpdateService sets (1 to 5,000), as aws-actions' `desired-count` does; brings a service created without tasks up. Leave it unset when Application Auto Scaling owns the count. Not for CODE_DEPLOY services (exit 2)",
 		check: func(s *Settings) []string {
 			n := s.DesiredCount
 			return problems(when(n != nil && (*n < 1 || *n > maxDesiredCount), "DESIRED_COUNT must be between 1 and %d (ECS's tasks per service), got %d", maxDesiredCount, deref(n)))
 		}},
-	{Env: "WAIT_UNTIL", Default: "`completed`", Help: "completed or traffic-shifted (BLUE_GREEN, LINEAR, CANARY) (default completed)",
+	{Env: "WAIT_UNTIL", Example: "traffic-shifted", Default: "`completed`", Help: "completed or traffic-shifted (BLUE_GREEN, LINEAR, CANARY) (default completed)",
 		Doc: "`completed`: the service deployment is SUCCESSFUL (after bake time and clean-up); `traffic-shifted`: all production traffic is on the new revision (BLUE_GREEN, LINEAR, CANARY; ECS finishes the bake alone, and a rollback after that is not seen by deploystep)",
 		check: func(s *Settings) []string {
 			return problems(oneOf("WAIT_UNTIL", s.WaitUntil, "completed", "traffic-shifted"))
 		}},
-	{Env: "HOOK_COMMAND", Help: "run at a PAUSE lifecycle hook: exit 0 continues, else rolls back (HOOK_TIMEOUT, default 10m)",
+	{Env: "HOOK_COMMAND", Example: "curl -fsS $TEST_LISTENER_URL/api/health", Help: "run at a PAUSE lifecycle hook: exit 0 continues, else rolls back (HOOK_TIMEOUT, default 10m)",
 		Doc: "run (`sh -c`) when the deployment pauses at a PAUSE lifecycle hook; exit 0 answers ContinueServiceDeployment CONTINUE, anything else ROLLBACK. Its environment: `DEPLOY_STAGE`, `SERVICE_DEPLOYMENT_ARN`, `HOOK_ID`, `CLUSTER`, `SERVICE`, `TEST_LISTENER_URL`"},
-	{Env: "HOOK_TIMEOUT", Default: "`10m`", Help: "limit for one HOOK_COMMAND (default 10m)",
+	{Env: "HOOK_TIMEOUT", Example: "5m", Default: "`10m`", Help: "limit for one HOOK_COMMAND (default 10m)",
 		Doc: "limit for one HOOK_COMMAND (a command that runs out rolls back)",
 		check: func(s *Settings) []string {
 			return problems(when(s.HookTimeout <= 0 || s.HookTimeout > 24*time.Hour, "HOOK_TIMEOUT must be between 0 and 24h, got %v", s.HookTimeout))
 		}},
-	{Env: "TEST_LISTENER_URL", Help: "passed to HOOK_COMMAND: where the new revision takes test traffic",
+	{Env: "TEST_LISTENER_URL", Example: "http://tsa-APIALB-1234567890.us-east-1.elb.amazonaws.com:8080", Help: "passed to HOOK_COMMAND: where the new revision takes test traffic",
 		Doc: "where the new revision answers test traffic, passed to HOOK_COMMAND"},
-	{Env: "ROLLBACK", Default: "`never`", Help: "never or on-failure: roll back on deploystep's own failure verdict or timeout (default never)",
+	{Env: "ROLLBACK", Example: "on-failure", Default: "`never`", Help: "never or on-failure: roll back on deploystep's own failure verdict or timeout (default never)",
 		Doc:   "`on-failure`: when deploystep itself decides failure (tasks keep failing without a breaker, wrong or missing digest) or times out, it stops the deployment with a rollback once (across re-runs and invocations) and follows the rollback (at most 10 minutes); the message says how it ended",
 		check: func(s *Settings) []string { return problems(oneOf("ROLLBACK", s.Rollback, "never", "on-failure")) }},
-	{Env: "OUTPUT", Flag: "output", Default: "`text`", Help: "text or json (default text)",
+	{Env: "OUTPUT", Example: "json", Flag: "output", Default: "`text`", Help: "text or json (default text)",
 		Doc:   "`text` for CI logs, `json` for JSON lines (one event per line)",
 		check: func(s *Settings) []string { return problems(oneOf("OUTPUT", s.Output, "text", "json")) }},
-	{Env: "DRY_RUN", Flag: "dry-run", Default: "false", Help: "check everything read-only and print the plan; change nothing",
+	{Env: "DRY_RUN", Example: "true", Flag: "dry-run", Default: "false", Help: "check everything read-only and print the plan; change nothing",
 		Doc: "read-only preflight of everything a run needs, then the plan; no change"},
-	{Env: "VERIFY_URL", Help: "URL(s) through the edge that must serve the new version after the invalidations, comma-separated",
+	{Env: "VERIFY_URL", Example: "https://d111111abcdef8.cloudfront.net/api/health", Help: "URL(s) through the edge that must serve the new version after the invalidations, comma-separated",
 		Doc: "comma-separated http(s) URLs (at most 20) fetched after the invalidations until each answers 2xx with the expected version (see \"Proof through the edge\")",
 		check: func(s *Settings) []string {
 			out := problems(when(len(s.VerifyURLs) > edge.MaxURLs, "VERIFY_URL lists %d URLs; at most %d", len(s.VerifyURLs), edge.MaxURLs))
@@ -169,32 +180,32 @@ var settingsTable = []setting{
 			}
 			return append(out, problems(when(dup(s.VerifyURLs) != "", "VERIFY_URL lists %s twice", edge.Redact(dup(s.VerifyURLs))))...)
 		}},
-	{Env: "VERIFY_EXPECT", Default: "IMAGE's tag", Help: "the version VERIFY_URL must serve (default: IMAGE's tag)",
+	{Env: "VERIFY_EXPECT", Example: "3f2c1ab", Default: "IMAGE's tag", Help: "the version VERIFY_URL must serve (default: IMAGE's tag)",
 		Doc: "the version the answer must carry; without it and without an IMAGE tag, status-only",
 		check: func(s *Settings) []string {
 			return problems(when(len(s.VerifyExpect) > 256 || strings.ContainsAny(s.VerifyExpect, "\r\n"), "VERIFY_EXPECT must be one line of at most 256 characters"))
 		}},
-	{Env: "VERIFY_HEADER", Help: "look for the version in this response header instead of the body",
+	{Env: "VERIFY_HEADER", Example: "X-App-Version", Help: "look for the version in this response header instead of the body",
 		Doc: "look for the version in this response header instead of the body",
 		check: func(s *Settings) []string {
 			return problems(when(s.VerifyHeader != "" && !edge.ValidHeader(s.VerifyHeader), "VERIFY_HEADER %q is not an HTTP header name", clip(s.VerifyHeader)))
 		}},
-	{Env: "VERIFY_TIMEOUT", Default: "`2m`", Help: "limit for the edge verification (default 2m)",
+	{Env: "VERIFY_TIMEOUT", Example: "2m", Default: "`2m`", Help: "limit for the edge verification (default 2m)",
 		Doc: "limit for the edge verification (1s to 1h), across Lambda invocations",
 		check: func(s *Settings) []string {
 			return problems(when(s.VerifyTimeout < time.Second || s.VerifyTimeout > time.Hour, "VERIFY_TIMEOUT must be between 1s and 1h, got %v", s.VerifyTimeout))
 		}},
-	{Env: "CODEDEPLOY_APPLICATION", Default: "(searched)", Help: "CODE_DEPLOY services: the CodeDeploy application (default: searched for)",
+	{Env: "CODEDEPLOY_APPLICATION", Example: "tsa-gallery-api", Default: "(searched)", Help: "CODE_DEPLOY services: the CodeDeploy application (default: searched for)",
 		Doc: "services on the CODE_DEPLOY controller: the CodeDeploy application; without it, the application whose deployment group deploys the service is searched for",
 		check: func(s *Settings) []string {
 			return problems(when(len(s.CodeDeployApplication) > 100 || len(s.CodeDeployGroup) > 100, "CODEDEPLOY_APPLICATION and CODEDEPLOY_DEPLOYMENT_GROUP are at most 100 characters"))
 		}},
-	{Env: "CODEDEPLOY_DEPLOYMENT_GROUP", Default: "(searched)", Help: "with CODEDEPLOY_APPLICATION: the deployment group",
+	{Env: "CODEDEPLOY_DEPLOYMENT_GROUP", Example: "tsa-gallery-api-bluegreen", Default: "(searched)", Help: "with CODEDEPLOY_APPLICATION: the deployment group",
 		Doc: "with `CODEDEPLOY_APPLICATION`: the deployment group",
 		check: func(s *Settings) []string {
 			return problems(when(s.CodeDeployGroup != "" && s.CodeDeployApplication == "", "CODEDEPLOY_DEPLOYMENT_GROUP needs CODEDEPLOY_APPLICATION"))
 		}},
-	{Env: "ACTION_TIMEOUT", Default: "`1h`", Help: "Lambda mode: limit for the pipeline action across invocations (default 1h)",
+	{Env: "ACTION_TIMEOUT", Example: "1h", Default: "`1h`", Help: "Lambda mode: limit for the pipeline action across invocations (default 1h)",
 		Doc: "Lambda mode: limit for the whole pipeline action across invocations (at most 24h). Set in the command mode, it is named in a warning, not applied",
 		check: func(s *Settings) []string {
 			return problems(when(s.ActionTimeout < 0 || s.ActionTimeout > 24*time.Hour, "ACTION_TIMEOUT must be between 0 and 24h (CodePipeline's limit), got %v", s.ActionTimeout))

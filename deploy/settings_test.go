@@ -14,10 +14,7 @@ import (
 func load(t *testing.T, env map[string]string) (Settings, error) {
 	t.Helper()
 	s, err := LoadSettings(context.Background(), envconfig.MapLookuper(env))
-	if err != nil {
-		return s, err
-	}
-	return s, s.Validate()
+	return s, allProblems(err, &s)
 }
 
 func TestSettingsDefaultsAndLists(t *testing.T) {
@@ -44,7 +41,10 @@ func TestSettingsErrors(t *testing.T) {
 		env  map[string]string
 		want []string
 	}{
-		{"all missing", map[string]string{}, []string{"missing CLUSTER, SERVICE, DISTRIBUTIONID"}},
+		{"all missing", map[string]string{}, []string{"missing CLUSTER (like CLUSTER=tsa-gallery), SERVICE (like SERVICE=api), DISTRIBUTIONID (like DISTRIBUTIONID=E2QWRUHAPOMQZL; or SKIP_INVALIDATION=true"}},
+		{"bad values and missing ones at once", map[string]string{"POLL_INTERVAL": "5", "DEPLOY_TIMEOUT": "1h30", "DRY_RUN": "yes", "SERVICE": "api"},
+			[]string{`POLL_INTERVAL="5" is not a duration with its unit, like POLL_INTERVAL=`, `DEPLOY_TIMEOUT="1h30" is not a duration`, `DRY_RUN="yes" is not true or false, like DRY_RUN=true`,
+				"missing CLUSTER (like CLUSTER=tsa-gallery), DISTRIBUTIONID"}},
 		{"skip invalidation", map[string]string{"CLUSTER": "c", "SERVICE": "s", "SKIP_INVALIDATION": "true"}, nil},
 		{"bad timeout", base("DEPLOY_TIMEOUT", "soon"), []string{"DEPLOY_TIMEOUT"}},
 		{"negative timeout", base("DEPLOY_TIMEOUT", "-1m"), []string{"DEPLOY_TIMEOUT must be positive"}},
@@ -58,7 +58,8 @@ func TestSettingsErrors(t *testing.T) {
 		{"too many paths", base("INVALIDATION_PATHS", strings.Repeat("/p,", 3001)), []string{"3001 paths"}},
 		{"too many wildcards", base("INVALIDATION_PATHS", strings.Repeat("/p*,", 16)), []string{"16 wildcard paths"}},
 		{"duplicate service", base("SERVICE", "a,a"), []string{`SERVICE lists "a" twice`}},
-		{"distribution domain", base("DISTRIBUTIONID", "d123.cloudfront.net/x"), []string{"is not a distribution id"}},
+		{"distribution domain", base("DISTRIBUTIONID", "d111111abcdef8.cloudfront.net"), []string{`DISTRIBUTIONID "d111111abcdef8.cloudfront.net" is a domain name, not the distribution's id`, "DomainName=='d111111abcdef8.cloudfront.net'"}},
+		{"distribution with a path", base("DISTRIBUTIONID", "E2QWRUHAPOMQZL/x"), []string{"is not a distribution id"}},
 		{"distribution with space", base("DISTRIBUTIONID", "E2QW RUHA"), []string{"is not a distribution id"}},
 		{"distribution ARN", base("DISTRIBUTIONID", "arn:aws:cloudfront::123456789012:distribution/EDFDVBD6EXAMPLE"), nil},
 		{"desired count", base("DESIRED_COUNT", "2"), nil},

@@ -17,6 +17,8 @@ type State struct {
 	Started time.Time `json:"s"`
 	// Run is the release's identity, derived once at the start (identity.go).
 	Run Identity `json:"id"`
+	// Caller is who the run acts as, and where (whoami.go).
+	Caller Caller `json:"who,omitempty"`
 	// Digest is IMAGE's digest, resolved in the image step.
 	Digest string `json:"d,omitempty"`
 	// Services holds one record per service of SERVICE.
@@ -148,7 +150,10 @@ func worstState(s Settings) *State {
 	now := time.Now()
 	digest := "sha256:" + strings.Repeat("f", 64)
 	st := &State{Phase: PhaseFollow, Started: now, Digest: digest, Run: NewIdentity(s, strings.Repeat("0", 36)),
-		Failure: strings.Repeat("f", 300), VerifyStarted: now}
+		Failure: strings.Repeat("f", 300), VerifyStarted: now,
+		// An assumed role's ARN at its longest: role name 64, session name 64.
+		Caller: Caller{ARN: "arn:aws:sts::123456789012:assumed-role/" + strings.Repeat("r", 64) + "/" + strings.Repeat("s", 64),
+			Account: "123456789012", Region: "ap-southeast-2"}}
 	st.init(s.Services)
 	for i, name := range s.Services {
 		id := fmt.Sprintf("ecs-svc/%019d", 9000000000000000000+i)

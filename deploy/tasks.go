@@ -5,6 +5,7 @@ package deploy
 // startedBy is the deployment (ecs-svc/<n>) or the CodeDeploy replacement task set.
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"sort"
@@ -15,28 +16,99 @@ import (
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 )
 
-// stoppedReasons reads why the deployment's tasks stopped, newest first. It is the diagnosis of
-// a failure, so it does not wait for the read budget.
-func (e *Engine) stoppedReasons(ctx context.Context, service, startedBy string) ([]string, error) {
+// stoppedTask is one stopped task of a deployment: why it stopped, and where its logs are.
+type stoppedTask struct {
+	ID, Reason string
+	// Logs names the awslogs group and stream of the container that failed ("" when its task
+	// definition sends no logs to CloudWatch, or could not be read).
+	Logs string
+}
+
+// maxFailedTasks is how many stopped tasks a failure names one by one.
+const maxFailedTasks = 3
+
+// stoppedReasons reads why the deployment's tasks stopped, newest first: each reason, and the
+// first maxFailedTasks tasks with their ids and logs. It is the diagnosis of a failure, so it
+// does not wait for the read budget.
+func (e *Engine) stoppedReasons(ctx context.Context, service, startedBy string) ([]string, []stoppedTask, error) {
 	tasks, err := e.tasks(ctx, service, startedBy, ecstypes.DesiredStatusStopped, true)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	var reasons []string
+	var named []stoppedTask
+	logs := map[string]map[string]string{} // task definition -> container -> logs
 	for _, t := range tasks {
-		r := aws.ToString(t.StoppedReason)
+		r, failed, ran := aws.ToString(t.StoppedReason), "", false
 		for _, c := range t.Containers {
+			ran = ran || c.ExitCode != nil
 			if cr := aws.ToString(c.Reason); cr != "" && !strings.Contains(r, cr) {
 				r += " (" + aws.ToString(c.Name) + ": " + cr + ")"
+				failed = cmp.Or(failed, aws.ToString(c.Name))
 			} else if c.ExitCode != nil && *c.ExitCode != 0 {
 				r += fmt.Sprintf(" (%s: exit code %d)", aws.ToString(c.Name), *c.ExitCode)
+				failed = cmp.Or(failed, aws.ToString(c.Name))
 			}
 		}
-		if r != "" {
-			reasons = append(reasons, r)
+		if r == "" {
+			continue
+		}
+		reasons = append(reasons, r)
+		if len(named) == maxFailedTasks {
+			continue
+		}
+		id := shortARN(aws.ToString(t.TaskArn))
+		task := stoppedTask{ID: id, Reason: r}
+		if ran { // a container that never started (an image pull that failed) logged nothing
+			td := aws.ToString(t.TaskDefinitionArn)
+			if _, ok := logs[td]; !ok {
+				logs[td] = e.logConfig(ctx, td)
+			}
+			if failed == "" && len(t.Containers) > 0 {
+				failed = aws.ToString(t.Containers[0].Name)
+			}
+			task.Logs = streamOf(logs[td][failed], failed, id)
+		}
+		named = append(named, task)
+	}
+	return reasons, named, nil // none: the message goes without
+}
+
+// logConfig reads where a task definition's containers log: container -> "group|prefix" of the
+// awslogs driver. A failed read leaves the names out, no more.
+func (e *Engine) logConfig(ctx context.Context, td string) map[string]string {
+	out := map[string]string{}
+	if td == "" {
+		return out
+	}
+	var res *ecs.DescribeTaskDefinitionOutput
+	err := e.read(ctx, true, func() (err error) {
+		res, err = e.ECS.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{TaskDefinition: aws.String(td)})
+		return err
+	})
+	if err != nil || res.TaskDefinition == nil {
+		return out
+	}
+	for _, c := range res.TaskDefinition.ContainerDefinitions {
+		if lc := c.LogConfiguration; lc != nil && lc.LogDriver == ecstypes.LogDriverAwslogs {
+			out[aws.ToString(c.Name)] = lc.Options["awslogs-group"] + "|" + lc.Options["awslogs-stream-prefix"]
 		}
 	}
-	return reasons, nil // none: the message goes without
+	return out
+}
+
+// streamOf names a container's log stream: with the awslogs driver it is
+// prefix/container-name/task-id ("awslogs-stream-prefix", ECS Developer Guide, "Send Amazon ECS
+// logs to CloudWatch"); without a prefix only the group is known.
+func streamOf(config, container, taskID string) string {
+	group, prefix, _ := strings.Cut(config, "|")
+	switch {
+	case group == "":
+		return ""
+	case prefix == "":
+		return "log group " + group
+	}
+	return fmt.Sprintf("log group %s, stream %s/%s/%s", group, prefix, container, taskID)
 }
 
 // runningDigests reads the image digests the deployment's running tasks report for the

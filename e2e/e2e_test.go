@@ -168,24 +168,26 @@ func TestE2EVerdicts(t *testing.T) {
 
 func TestE2ENotFound(t *testing.T) {
 	t.Parallel()
+	const where = "in us-east-1, account 123456789012"
 	cases := []struct {
 		name  string
 		extra []string
-		want  string
+		want  []string
 	}{
-		{"service", []string{"SERVICE=nope"}, "service nope: not found in cluster"},
-		{"one of several services", []string{"SERVICE=api,nope"}, "service nope: not found"},
-		{"cluster", []string{"CLUSTER=nope"}, "cluster not found"},
-		{"distribution", []string{"DISTRIBUTIONID=ENOPE0000000"}, "distribution ENOPE0000000: distribution not found"},
-		{"tag", []string{"IMAGE=123456789012.dkr.ecr.us-east-1.amazonaws.com/tsa/gallery:nope"}, "ImageNotFoundException"},
-		{"repository", []string{"IMAGE=123456789012.dkr.ecr.us-east-1.amazonaws.com/nope:v1"}, "RepositoryNotFoundException"},
+		{"service", []string{"SERVICE=nope"}, []string{"service nope: not found in cluster tsa-gallery " + where + " (SERVICE lists"}},
+		{"one of several services", []string{"SERVICE=api,nope"}, []string{"service nope: not found"}},
+		{"cluster", []string{"CLUSTER=tsa-galery"}, []string{"cluster tsa-galery: not found " + where + ": CLUSTER names no cluster there"}},
+		{"distribution", []string{"DISTRIBUTIONID=ENOPE0000000"}, []string{"distribution ENOPE0000000: not found in account 123456789012 (CloudFront is global"}},
+		{"tag", []string{"IMAGE=123456789012.dkr.ecr.us-east-1.amazonaws.com/tsa/gallery:nope"},
+			[]string{"ImageNotFoundException", "(looked in registry 123456789012 in us-east-1, repository tsa/gallery: no image with tag nope"}},
+		{"repository", []string{"IMAGE=123456789012.dkr.ecr.us-east-1.amazonaws.com/nope:v1"}, []string{"RepositoryNotFoundException", "no repository nope there"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
 			sim := startSim(t, world(awsim.Success, time.Second))
 			r := runBin(t, env(sim, c.extra...))
-			wantOutput(t, r, 2, c.want, "summary: configuration error")
+			wantOutput(t, r, 2, append(c.want, "summary: configuration error")...)
 			if n := sim.CountCalls("ECS", "UpdateService"); n != 0 {
 				t.Errorf("UpdateService called %d times; nothing may change when a resource is missing", n)
 			}
@@ -259,7 +261,7 @@ func TestE2EMissingSettings(t *testing.T) {
 	t.Parallel()
 	sim := startSim(t, world(awsim.Success, time.Second))
 	r := runBin(t, env(sim, "CLUSTER=", "SERVICE=", "DISTRIBUTIONID=", "IMAGE=not-an-image", "OUTPUT=yaml"))
-	wantOutput(t, r, 2, "missing CLUSTER, SERVICE, DISTRIBUTIONID", "IMAGE:", "OUTPUT must be text or json")
+	wantOutput(t, r, 2, "missing CLUSTER (like CLUSTER=tsa-gallery), SERVICE (like SERVICE=api), DISTRIBUTIONID", "IMAGE:", "OUTPUT must be text or json")
 	if n := len(sim.Calls()); n != 0 {
 		t.Fatalf("%d API calls with invalid settings, want 0", n)
 	}

@@ -121,8 +121,8 @@ func TestLambdaBadUserParameters(t *testing.T) {
 		"missing":         `{"SERVICE":"api"}`,
 		"bad value":       userParameters(map[string]any{"DEPLOY_TIMEOUT": "forever"}),
 	}
-	want := map[string]string{"not JSON": "UserParameters must be a JSON object", "unknown setting": `unknown setting "CLUSTR"`,
-		"missing": "missing CLUSTER, DISTRIBUTIONID", "bad value": "DEPLOY_TIMEOUT"}
+	want := map[string]string{"not JSON": "UserParameters must be a JSON object", "unknown setting": `unknown setting "CLUSTR" (did you mean CLUSTER?)`,
+		"missing": "missing CLUSTER (like CLUSTER=tsa-gallery), DISTRIBUTIONID", "bad value": `DEPLOY_TIMEOUT="forever" is not a duration with its unit, like DEPLOY_TIMEOUT=30m`}
 	for name, params := range cases {
 		x, err := d.Run(context.Background(), jobInput(params))
 		final, ok := x.Final()

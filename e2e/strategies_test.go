@@ -59,7 +59,7 @@ func TestStrategies(t *testing.T) {
 		{"paused, HOOK_COMMAND fails", strategyWorld(awsim.Paused, 2*time.Second, bake(time.Second)), []string{"HOOK_COMMAND=echo 502 from green; exit 3"}, 1,
 			[]string{"502 from green", "HOOK_COMMAND failed: exit status 3: ContinueServiceDeployment ROLLBACK", "rolled back at the PAUSE hook of POST_TEST_TRAFFIC_SHIFT"}, nil, 0},
 		{"paused without HOOK_COMMAND waits, bounded", strategyWorld(awsim.Paused, 2*time.Second, nil), []string{"DEPLOY_TIMEOUT=4s"}, 3,
-			[]string{"paused at POST_TEST_TRAFFIC_SHIFT (PAUSE hook ", "waiting for: paused at POST_TEST_TRAFFIC_SHIFT"}, nil, 0},
+			[]string{"paused at POST_TEST_TRAFFIC_SHIFT (PAUSE hook ", "paused at POST_TEST_TRAFFIC_SHIFT, unanswered: answer it with: aws ecs continue-service-deployment"}, nil, 0},
 		{"ROLLBACK=on-failure after a crash loop", strategyWorld(awsim.CrashLoop, 2*time.Second, func(s *awsim.ServiceSpec) {
 			s.CircuitBreaker = false
 			s.Scenario.TaskFailEvery = awsim.Duration(300 * time.Millisecond)
