@@ -22,8 +22,12 @@
 //	    invalidate, wait, verify), per service its controller, what is sent and what is followed, per
 //	    distribution the invalidation, and what the edge must serve. Engine.Run (engine.go) executes
 //	    its steps from State.Phase; the dry run (dryrun.go) renders it after the preflight's reads.
-//	  - The preflight (preflight.go) checks, by pure functions of what it read, everything a run
-//	    needs before anything changes; the dry run reports the same checks.
+//	  - The preflight (preflight.go) first asks STS whom the credentials belong to (whoami.go): a
+//	    wrong environment (no, expired or refused credentials, no region, an endpoint that refuses
+//	    or does not answer) is ErrConfig in seconds, and every run's first line is the identity,
+//	    account and region. Then it checks, by pure functions of what it read, everything a run
+//	    needs before anything changes, naming the region and account of what it did not find; the
+//	    dry run reports the same checks.
 //	  - Each deployment kind has one controller (controller.go), chosen once per service from its
 //	    deployment controller: the ECS controller (ecs.go: UpdateService, the service deployment
 //	    in servicedeployment.go, PAUSE hooks in hooks.go) and the CodeDeploy controller
@@ -37,11 +41,13 @@
 //	    Engine.judge reports progress, answers hooks and ends the step on a verdict.
 //	  - Every AWS call and every wait goes through one retry rule (retry.go): a try ends the wait
 //	    (done, or an error of a final class) or asks for another after a backoff; reads are paced
-//	    to one a second per cluster.
+//	    to one a second per cluster. A wait that says nothing for HEARTBEAT says what it awaits,
+//	    against the run's limit.
 //	  - The invalidations (invalidate.go) carry the release's CallerReference; the edge proof
 //	    (edgeproof.go) reads VERIFY_URL through package edge, a leaf that holds the safe HTTP client.
 //	  - The engine never prints: it emits Events, and one Reporter (report.go) writes them as text
-//	    for CI logs or as JSON lines.
+//	    for CI logs or as JSON lines; a failure (a failed check, a stopped task with its log
+//	    stream, a result that is not success) is level error, marked ERROR in text.
 //
 // Errors carry their class (ErrConfig, ErrFailed, ErrTimeout, ErrInterrupted) for errors.Is;
 // ExitCode maps the class to the documented exit code in one place (errors.go).

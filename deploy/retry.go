@@ -137,7 +137,7 @@ func (e *Engine) heartbeat() {
 	every := cmp.Or(e.Settings.Heartbeat, DefaultHeartbeat)
 	now := e.now()
 	e.mu.Lock()
-	quiet := e.st != nil && now.Sub(e.lastEmit) >= every
+	quiet := e.st != nil && now.Sub(e.lastEmit)+e.Settings.Poll >= every // before the next poll would pass it
 	var what []string
 	for _, k := range slices.Sorted(maps.Keys(e.waiting)) {
 		if w := e.waiting[k]; w != "" {
