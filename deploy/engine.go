@@ -63,7 +63,8 @@ type Engine struct {
 	Edge   *http.Client
 	Report Reporter
 	// ReadGap is the least time between two ECS reads (the per-cluster read budget of one a
-	// second); default 1.02s, a margin for timer and network jitter.
+	// second); default 1.05s, a margin for timer and network jitter and for the few reads a verdict
+	// makes at once (bench: 0.974 reads a second on the busiest of 5 clusters of 10 services).
 	ReadGap time.Duration
 	// Now is the clock; default time.Now.
 	Now func() time.Time

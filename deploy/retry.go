@@ -108,7 +108,7 @@ func sleep(ctx context.Context, d time.Duration) error {
 func (e *Engine) read(ctx context.Context, burst bool, call func() error) error {
 	gap := e.ReadGap
 	if gap == 0 {
-		gap = 1020 * time.Millisecond
+		gap = 1050 * time.Millisecond
 	}
 	e.mu.Lock()
 	wait := time.Until(e.lastRead.Add(gap))
