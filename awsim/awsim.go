@@ -206,6 +206,8 @@ type Call struct {
 	Status  int               `json:"status"`
 	Error   string            `json:"error,omitempty"` // error code, or the fault injected
 	Delay   time.Duration     `json:"delay,omitempty"` // latency injected before answering
+	// Caller is the ARN of the identity that signed the call (identity.go).
+	Caller string `json:"caller,omitempty"`
 }
 
 // Effects counts what changed the simulated world.
@@ -222,6 +224,8 @@ type Effects struct {
 	Stops map[string]int `json:"stops"`
 	// Continues counts ContinueServiceDeployment calls, by "cluster/service action".
 	Continues map[string]int `json:"continues"`
+	// Registrations counts task-definition revisions registered, by family.
+	Registrations map[string]int `json:"registrations"`
 	// CodeDeployments counts CodeDeploy deployments created, by "application/group";
 	// CodeDeployStops the StopDeployment calls that stopped one.
 	CodeDeployments map[string]int `json:"codeDeployments"`
@@ -308,6 +312,7 @@ func New(cfg Config) (*Server, error) {
 			Continues:       map[string]int{},
 			CodeDeployments: map[string]int{},
 			CodeDeployStops: map[string]int{},
+			Registrations:   map[string]int{},
 		},
 	}
 	s.ecr = newECR(s, cfg.Repositories)
@@ -375,6 +380,7 @@ func (s *Server) Effects() Effects {
 		Continues:       cp(s.effects.Continues),
 		CodeDeployments: cp(s.effects.CodeDeployments),
 		CodeDeployStops: cp(s.effects.CodeDeployStops),
+		Registrations:   cp(s.effects.Registrations),
 	}
 }
 
@@ -438,6 +444,7 @@ func (s *Server) serveJSON(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c := s.callerOf(r)
+	call.Caller = c.identity.ARN
 	if aerr := c.refusal(svc); aerr != nil {
 		s.record(call, aerr.Status, aerr.Code)
 		writeJSONError(w, aerr)

@@ -202,7 +202,7 @@ func (w *cdWorld) advance(d *cdDeployment, now time.Time) {
 	if installed := d.started.Add(time.Duration(cdEvents[1].ends * float64(d.rollout))); d.green == nil && d.greenTS != "" && !now.Before(installed) {
 		// Install: the replacement task set's tasks run the image the task definition names.
 		g := w.s.ecs.newDeployment(d.svc, d.taskDef, installed)
-		g.id, g.status, g.digest = d.greenTS, "ACTIVE", w.s.ecr.digestOf(d.svc.spec.Image, "")
+		g.id, g.status, g.digest = d.greenTS, "ACTIVE", w.s.ecs.digestFor(d.svc, d.taskDef)
 		w.s.ecs.setRunning(d.svc, g, d.svc.desired, installed)
 		g.pending = 0
 		for _, t := range g.running[:min(d.svc.spec.CodeDeploy.StaleTasks, len(g.running))] {

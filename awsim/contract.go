@@ -55,6 +55,9 @@ const (
 	cpBad  = "ValidationException"
 )
 
+// nameRule is the documented rule for task-definition family and container names.
+var nameRule = regexp.MustCompile(`^[A-Za-z0-9_-]{1,255}$`)
+
 // tagPattern is the model's pattern for tag keys and values; patterns match whole values.
 var tagPattern = `([\p{L}\p{Z}\p{N}_.:/=+\-@]*)`
 
@@ -117,6 +120,44 @@ var contract = []Rule{
 		Quote: "A list of up to 100 task IDs or full ARN entries.", Example: `{"cluster":"tsa-gallery","tasks":` + jsonList(101, "0123456789abcdef0123456789abcdef") + `}`},
 	{Service: "ECS", Op: "DescribeTaskDefinition", Member: "taskDefinition", Kind: "required", Model: "constraint", Code: ecsBad, Status: 400,
 		Quote: "taskDefinition: Required: Yes", Example: `{}`},
+	{Service: "ECS", Op: "DescribeTaskDefinition", Member: "include[]", Kind: "enum", Enum: []string{"TAGS"}, Model: "constraint", Code: ecsBad, Status: 400,
+		Quote: "Valid Values: TAGS", Example: `{"taskDefinition":"api:1","include":["TAG"]}`},
+	{Service: "ECS", Op: "ListTaskDefinitions", Member: "status", Kind: "enum", Enum: []string{"ACTIVE", "INACTIVE", "DELETE_IN_PROGRESS"}, Model: "constraint", Code: ecsBad, Status: 400,
+		Quote: "Valid Values: ACTIVE | INACTIVE | DELETE_IN_PROGRESS", Example: `{"familyPrefix":"api","status":"active"}`},
+	{Service: "ECS", Op: "ListTaskDefinitions", Member: "sort", Kind: "enum", Enum: []string{"ASC", "DESC"}, Model: "constraint", Code: ecsBad, Status: 400,
+		Quote: "Valid Values: ASC | DESC", Example: `{"familyPrefix":"api","sort":"NEWEST"}`},
+	{Service: "ECS", Op: "ListTaskDefinitions", Member: "maxResults", Kind: "min", Limit: 1, Model: "doc", Code: ecsBad, Status: 400,
+		Quote: "This value can be between 1 and 100.", Example: `{"familyPrefix":"api","maxResults":0}`},
+	{Service: "ECS", Op: "ListTaskDefinitions", Member: "maxResults", Kind: "max", Limit: 100, Model: "doc", Code: ecsBad, Status: 400,
+		Quote: "This value can be between 1 and 100.", Example: `{"familyPrefix":"api","maxResults":101}`},
+	{Service: "ECS", Op: "RegisterTaskDefinition", Member: "family", Kind: "required", Model: "constraint", Code: ecsBad, Status: 400,
+		Quote: "family: Required: Yes", Example: `{"containerDefinitions":[{"name":"api","image":"nginx"}]}`},
+	{Service: "ECS", Op: "RegisterTaskDefinition", Member: "containerDefinitions", Kind: "required", Model: "constraint", Code: ecsBad, Status: 400,
+		Quote: "containerDefinitions: Required: Yes", Example: `{"family":"api"}`},
+	{Service: "ECS", Op: "RegisterTaskDefinition", Member: "family", Kind: "prose", Model: "doc", Code: ecsBad, Status: 400,
+		Quote:   "Up to 255 letters (uppercase and lowercase), numbers, underscores, and hyphens are allowed.",
+		Example: `{"family":"tsa.gallery api","containerDefinitions":[{"name":"api","image":"nginx"}]}`,
+		check:   func(in map[string]any) bool { f, ok := in["family"].(string); return !ok || nameRule.MatchString(f) }},
+	{Service: "ECS", Op: "RegisterTaskDefinition", Member: "containerDefinitions[].name", Kind: "prose", Model: "doc", Code: ecsBad, Status: 400,
+		Quote:   "Up to 255 letters (uppercase and lowercase), numbers, underscores, and hyphens are allowed.",
+		Example: `{"family":"api","containerDefinitions":[{"name":"api server","image":"nginx"}]}`,
+		check: func(in map[string]any) bool {
+			defs, _ := in["containerDefinitions"].([]any)
+			for _, d := range defs {
+				if c, _ := d.(map[string]any); c != nil {
+					if n, ok := c["name"].(string); ok && n != "" && !nameRule.MatchString(n) {
+						return false
+					}
+				}
+			}
+			return true
+		}},
+	{Service: "ECS", Op: "RegisterTaskDefinition", Member: "networkMode", Kind: "enum", Enum: []string{"bridge", "host", "awsvpc", "none"}, Model: "constraint", Code: ecsBad, Status: 400,
+		Quote: "Valid Values: bridge | host | awsvpc | none", Example: `{"family":"api","networkMode":"AWSVPC","containerDefinitions":[{"name":"api","image":"nginx"}]}`},
+	{Service: "ECS", Op: "RegisterTaskDefinition", Member: "requiresCompatibilities[]", Kind: "enum", Enum: []string{"EC2", "FARGATE", "EXTERNAL", "MANAGED_INSTANCES"}, Model: "constraint", Code: ecsBad, Status: 400,
+		Quote: "Valid Values: EC2 | FARGATE | EXTERNAL | MANAGED_INSTANCES", Example: `{"family":"api","requiresCompatibilities":["LAMBDA"],"containerDefinitions":[{"name":"api","image":"nginx"}]}`},
+	{Service: "ECS", Op: "RegisterTaskDefinition", Member: "tags", Kind: "max", Limit: 50, Model: "constraint", Code: ecsBad, Status: 400,
+		Quote: "Array Members: Minimum number of 0 items. Maximum number of 50 items.", Example: `{"family":"api","containerDefinitions":[{"name":"api","image":"nginx"}],"tags":` + jsonTags(51) + `}`},
 	{Service: "ECS", Op: "ListServiceDeployments", Member: "service", Kind: "required", Model: "constraint", Code: ecsBad, Status: 400,
 		Quote: "service: Required: Yes", Example: `{"cluster":"tsa-gallery"}`},
 	{Service: "ECS", Op: "ListServiceDeployments", Member: "status[]", Kind: "enum", Model: "constraint", Code: ecsBad, Status: 400,

@@ -3,6 +3,7 @@ package awsim
 import (
 	"crypto/sha256"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -58,6 +59,18 @@ func (w *ecrWorld) digestOf(image, salt string) string {
 		}
 	}
 	return fakeDigest("unknown:" + image)
+}
+
+// movingTag is "repo:latest" when the repository has a latest tag (the lab's task definition
+// names it, and every build moves it), else image itself.
+func (w *ecrWorld) movingTag(image string) string {
+	repo, _, _ := strings.Cut(image, ":")
+	for _, im := range w.repos[repo] {
+		if slices.Contains(im.tags, "latest") {
+			return repo + ":latest"
+		}
+	}
+	return image
 }
 
 // imageURI is the full registry URI of "repo:tag".

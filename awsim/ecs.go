@@ -45,6 +45,7 @@ var ecsOps = map[string]opFunc[*ecsWorld]{
 	"DescribeTasks":              op((*ecsWorld).describeTasks),
 	"DescribeTaskDefinition":     op((*ecsWorld).describeTaskDefinition),
 	"ListTaskDefinitions":        op((*ecsWorld).listTaskDefinitions),
+	"RegisterTaskDefinition":     op((*ecsWorld).registerTaskDefinition),
 	"ListServiceDeployments":     op((*ecsWorld).listServiceDeployments),
 	"DescribeServiceDeployments": op((*ecsWorld).describeServiceDeployments),
 	"StopServiceDeployment":      op((*ecsWorld).stopServiceDeployment),
@@ -165,7 +166,7 @@ type updateServiceIn struct {
 }
 
 func (w *ecsWorld) updateService(in updateServiceIn, call *Call, now time.Time) (any, *apiError) {
-	call.Params = map[string]string{"cluster": in.Cluster, "service": in.Service, "forceNewDeployment": fmt.Sprint(in.ForceNewDeployment)}
+	call.Params = map[string]string{"cluster": in.Cluster, "service": in.Service, "forceNewDeployment": fmt.Sprint(in.ForceNewDeployment), "taskDefinition": in.TaskDefinition}
 	if in.DesiredCount != nil {
 		call.Params["desiredCount"] = fmt.Sprint(*in.DesiredCount)
 	}
@@ -180,9 +181,17 @@ func (w *ecsWorld) updateService(in updateServiceIn, call *Call, now time.Time) 
 	if in.DesiredCount != nil {
 		svc.desired = *in.DesiredCount
 	}
-	changed := in.TaskDefinition != "" && in.TaskDefinition != svc.taskDef
-	if changed {
-		svc.taskDef = in.TaskDefinition
+	changed := false
+	if in.TaskDefinition != "" {
+		r, aerr := w.revisionOf(in.TaskDefinition)
+		if aerr != nil {
+			return nil, errf(400, "ClientException", "TaskDefinition not found.")
+		}
+		if r.status != "ACTIVE" {
+			return nil, errf(400, "ClientException", "TaskDefinition is inactive")
+		}
+		changed = r.arn != svc.taskDef
+		svc.taskDef = r.arn
 	}
 	if in.ForceNewDeployment || changed {
 		if svc.spec.Controller != "ECS" {
@@ -334,58 +343,8 @@ func (w *ecsWorld) describeTasks(in describeTasksIn, call *Call, _ time.Time) (a
 	return out, nil
 }
 
-// knownTaskDef reports whether a task definition (ARN or family:revision) is registered.
+// knownTaskDef reports whether a task definition (family, family:revision or ARN) is registered.
 func (w *ecsWorld) knownTaskDef(td string) bool {
-	found := false
-	w.each(func(svc *service) {
-		found = found || td == svc.taskDef || td == shortID(svc.taskDef)
-	})
-	return found
-}
-
-type listTaskDefinitionsIn struct {
-	FamilyPrefix, Status, Sort, NextToken string
-	MaxResults                            int
-}
-
-// listTaskDefinitions lists the registered task definitions (one revision per service here),
-// newest first with Sort DESC.
-func (w *ecsWorld) listTaskDefinitions(in listTaskDefinitionsIn, call *Call, _ time.Time) (any, *apiError) {
-	call.Params = map[string]string{"familyPrefix": in.FamilyPrefix}
-	arns := []string{}
-	w.each(func(svc *service) {
-		if family, _, _ := strings.Cut(shortID(svc.taskDef), ":"); strings.HasPrefix(family, in.FamilyPrefix) {
-			arns = append(arns, svc.taskDef)
-		}
-	})
-	return map[string]any{"taskDefinitionArns": arns}, nil
-}
-
-type describeTaskDefinitionIn struct{ TaskDefinition string }
-
-func (w *ecsWorld) describeTaskDefinition(in describeTaskDefinitionIn, call *Call, _ time.Time) (any, *apiError) {
-	call.Params = map[string]string{"taskDefinition": in.TaskDefinition}
-	var out any
-	w.each(func(svc *service) {
-		td := svc.taskDef
-		rev := shortID(td) // family:revision
-		family, _, _ := strings.Cut(rev, ":")
-		if out != nil || (in.TaskDefinition != td && in.TaskDefinition != rev && in.TaskDefinition != family) {
-			return
-		}
-		out = map[string]any{"taskDefinition": map[string]any{
-			"taskDefinitionArn": td, "family": family, "status": "ACTIVE",
-			"revision": 1, "networkMode": "awsvpc", "requiresCompatibilities": []string{"FARGATE"},
-			"cpu": "512", "memory": "1024",
-			"containerDefinitions": []any{map[string]any{"name": svc.spec.Name,
-				"image": w.s.ecr.imageURI(svc.spec.Image), "essential": true,
-				// as infra.yaml's: logs in /ecs/<stack>/<task>, streams ecs/<container>/<task id>
-				"logConfiguration": map[string]any{"logDriver": "awslogs", "options": map[string]string{
-					"awslogs-group": "/ecs/" + svc.cl.name + "/APITask", "awslogs-region": w.s.cfg.Region, "awslogs-stream-prefix": "ecs"}}}},
-		}}
-	})
-	if out == nil {
-		return nil, errf(400, "ClientException", "Unable to describe task definition.")
-	}
-	return out, nil
+	_, err := w.revisionOf(td)
+	return err == nil
 }

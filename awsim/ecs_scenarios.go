@@ -66,7 +66,9 @@ var scenarios = map[string]func(rolloutCtx, *timeline){
 		var f *deployment
 		tl.steps = []step{
 			{replace, func(now time.Time) {
-				svc.taskDef = w.arn(fmt.Sprintf("task-definition/%s:%d", svc.spec.Name, 100+w.s.nextID()))
+				// someone else registers a revision of the family and deploys it
+				cur, _ := w.revisionOf(svc.taskDef)
+				svc.taskDef = w.register(cur.body, cur.tags, "arn:aws:iam::"+w.s.cfg.Account+":user/someone-else", now).arn
 				for _, o := range svc.deployments {
 					o.status = "ACTIVE"
 				}
@@ -92,7 +94,7 @@ func (w *ecsWorld) startRollout(svc *service, now time.Time) *deployment {
 		d.status = "ACTIVE"
 	}
 	d := w.newDeployment(svc, svc.taskDef, now)
-	d.digest = w.s.ecr.digestOf(svc.spec.Image, "")
+	d.digest = w.digestFor(svc, svc.taskDef)
 	sc := svc.spec.Scenario
 	if sc.Kind == WrongDigest {
 		d.digest = "sha256:" + fmt.Sprintf("%x", sha256.Sum256([]byte("wrong:"+svc.spec.Image)))

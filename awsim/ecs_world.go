@@ -15,6 +15,7 @@ type ecsWorld struct {
 	s        *Server
 	clusters map[string]*cluster
 	order    []string
+	defs     map[string][]*revision // task definitions by family, oldest revision first (taskdefs.go)
 }
 
 type cluster struct {
@@ -134,11 +135,15 @@ func newECS(s *Server, specs []ClusterSpec) (*ecsWorld, error) {
 			if ss.StartEmpty {
 				ss.DesiredCount = 0
 			}
+			first, err := w.revisionOf(ss.Name)
+			if err != nil { // services of the same name in other clusters share the family
+				first = w.register(w.labTask(ss, cs.Name), []map[string]string{{"key": "app", "value": "tsa-gallery"}}, DemoRoleARN, now.Add(-48*time.Hour))
+			}
 			svc := &service{
 				spec:    ss,
 				cl:      cl,
 				arn:     w.arn("service/" + cs.Name + "/" + ss.Name),
-				taskDef: w.arn(fmt.Sprintf("task-definition/%s:1", ss.Name)),
+				taskDef: first.arn,
 				desired: ss.DesiredCount,
 				status:  ss.Status,
 				created: now.Add(-24 * time.Hour),

@@ -142,6 +142,9 @@ func printEffects(sim *awsim.Server) {
 		ops[c.Service+"."+c.Op]++
 	}
 	fmt.Fprintf(os.Stderr, "awsim: effects: deployments %v, invalidations %v", e.Deployments, e.Invalidations)
+	if len(e.Registrations) > 0 {
+		fmt.Fprintf(os.Stderr, ", task-definition revisions registered %v", e.Registrations)
+	}
 	if len(e.CodeDeployments) > 0 {
 		fmt.Fprintf(os.Stderr, ", CodeDeploy deployments %v", e.CodeDeployments)
 	}
