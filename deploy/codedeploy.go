@@ -65,7 +65,7 @@ func (codeDeployController) start(ctx context.Context, e *Engine, st *State, nam
 			return nil
 		}
 	}
-	r, err := e.prepare(ctx, e.attempt, name, s, st.Digest)
+	r, err := e.prepare(ctx, e.attempt, name, s, svc.TaskDef)
 	if err != nil {
 		return err
 	}
@@ -79,14 +79,14 @@ func (codeDeployController) start(ctx context.Context, e *Engine, st *State, nam
 		var limit *cdtypes.DeploymentLimitExceededException
 		if errors.As(err, &limit) {
 			// An active deployment in the group: ours (an earlier attempt landed) or another's.
-			return "", &errMaybeOurs{fmt.Sprintf("deployment group %s/%s already has an active deployment not started by this release: %s", g.App, g.Name, aws.ToString(limit.Message))}
+			return "", &errMaybeOurs{fmt.Sprintf("service %s: deployment group %s/%s already has an active deployment not started by this release: %s", name, g.App, g.Name, aws.ToString(limit.Message))}
 		}
 		if err != nil {
 			return "", classify(err, "CreateDeployment "+g.App+"/"+g.Name)
 		}
 		return aws.ToString(out.DeploymentId), nil
 	}
-	id, lost, err := e.sendOnce(ctx, name, svc, send, find)
+	id, lost, err := e.sendOnce(ctx, "starting the deployment of "+name, &svc.Sent, send, find)
 	if err != nil {
 		return err
 	}

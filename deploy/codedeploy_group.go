@@ -22,7 +22,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/codedeploy"
 	cdtypes "github.com/aws/aws-sdk-go-v2/service/codedeploy/types"
-	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	"gopkg.in/yaml.v3"
 )
@@ -286,65 +285,6 @@ func (e *Engine) groupHooks(ctx context.Context, read reader, g cdGroup) ([]map[
 	return hooks, "hooks from " + g.LastSuccessful + ": " + strings.Join(names, ", "), nil
 }
 
-// pickTaskDef is the task definition the release deploys: the service's, or, with IMAGE, the
-// newest registered revision of its family whose container image is IMAGE (by tag or digest).
-func (e *Engine) pickTaskDef(ctx context.Context, read reader, s ecstypes.Service, digest string) (string, string, error) {
-	current := aws.ToString(s.TaskDefinition)
-	if e.Settings.Image == "" {
-		return current, "the service's task definition", nil
-	}
-	ref, _ := ParseImage(e.Settings.Image)
-	byDigest := "" // IMAGE's repository at the digest ECR resolved it to
-	if digest != "" {
-		ref.Tag, ref.Digest = "", digest
-		byDigest = ref.String()
-	}
-	runs := func(td string) (bool, error) {
-		var out *ecs.DescribeTaskDefinitionOutput
-		err := read(ctx, "DescribeTaskDefinition", func(ctx context.Context) (err error) {
-			out, err = e.ECS.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{TaskDefinition: aws.String(td)})
-			return classify(err, "DescribeTaskDefinition "+shortARN(td))
-		})
-		if err != nil || out.TaskDefinition == nil {
-			return false, err
-		}
-		for _, c := range out.TaskDefinition.ContainerDefinitions {
-			if img := aws.ToString(c.Image); img == e.Settings.Image || byDigest != "" && img == byDigest {
-				return true, nil
-			}
-		}
-		return false, nil
-	}
-	if ok, err := runs(current); err != nil || ok {
-		return current, "the service's task definition, which names IMAGE", err
-	}
-	family, _, _ := strings.Cut(shortARN(current), ":")
-	var arns []string
-	err := read(ctx, "ListTaskDefinitions", func(ctx context.Context) error {
-		out, err := e.ECS.ListTaskDefinitions(ctx, &ecs.ListTaskDefinitionsInput{FamilyPrefix: aws.String(family),
-			Sort: ecstypes.SortOrderDesc, MaxResults: aws.Int32(10)})
-		if err != nil {
-			return classify(err, "ListTaskDefinitions "+family)
-		}
-		arns = out.TaskDefinitionArns
-		return nil
-	})
-	if err != nil {
-		return "", "", err
-	}
-	for _, td := range arns {
-		if td == current {
-			continue
-		}
-		if ok, err := runs(td); err != nil {
-			return "", "", err
-		} else if ok {
-			return td, "the newest revision of " + family + " that names IMAGE", nil
-		}
-	}
-	return current, "the service's task definition (no registered revision of " + family + " names IMAGE; its image must resolve to the pushed one)", nil
-}
-
 // release is what a CodeDeploy release of one service sends: the group, and the AppSpec that
 // names the task definition, the load balancer's container and the group's hooks.
 type release struct {
@@ -354,15 +294,16 @@ type release struct {
 	describe string // the AppSpec as the output says it
 }
 
-// prepare builds the release of one CODE_DEPLOY service from what read reads.
-func (e *Engine) prepare(ctx context.Context, read reader, name string, s ecstypes.Service, digest string) (release, error) {
+// prepare builds the release of one CODE_DEPLOY service from what read reads: its AppSpec names
+// taskDef, the revision the register step gave the service ("" without one: the service's own).
+func (e *Engine) prepare(ctx context.Context, read reader, name string, s ecstypes.Service, taskDef string) (release, error) {
 	g, err := e.findGroup(ctx, read, name)
 	if err != nil {
 		return release{}, err
 	}
-	taskDef, why, err := e.pickTaskDef(ctx, read, s, digest)
-	if err != nil {
-		return release{}, err
+	why := "the release's revision"
+	if taskDef == "" {
+		taskDef, why = aws.ToString(s.TaskDefinition), "the service's task definition"
 	}
 	hooks, hookNote, err := e.groupHooks(ctx, read, g)
 	if err != nil {

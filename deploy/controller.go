@@ -74,20 +74,10 @@ func (e *Engine) startDeployments(ctx context.Context, st *State) error {
 	if len(todo) == 0 {
 		return nil
 	}
-	services := e.preflightRead
+	services, err := e.servicesNow(ctx, todo)
 	e.preflightRead = nil
-	for _, name := range todo {
-		if _, ok := services[name]; !ok {
-			services = nil // resumed in a later invocation, or not read: read now
-		}
-	}
-	if services == nil {
-		if err := e.attempt(ctx, "reading the services", func(ctx context.Context) (err error) {
-			services, err = e.describeWith(ctx, todo, []ecstypes.ServiceField{ecstypes.ServiceFieldTags})
-			return err
-		}); err != nil {
-			return err
-		}
+	if err != nil {
+		return err
 	}
 	var problems []string
 	for _, name := range todo {
@@ -109,6 +99,25 @@ func (e *Engine) startDeployments(ctx context.Context, st *State) error {
 	return nil
 }
 
+// servicesNow is the services (with their tags) as this invocation's preflight read them, or, in
+// a later invocation, as they are now.
+func (e *Engine) servicesNow(ctx context.Context, names []string) (map[string]ecstypes.Service, error) {
+	services := e.preflightRead
+	for _, name := range names {
+		if _, ok := services[name]; !ok {
+			services = nil // resumed in a later invocation, or not read: read now
+		}
+	}
+	if services != nil {
+		return services, nil
+	}
+	err := e.attempt(ctx, "reading the services", func(ctx context.Context) (err error) {
+		services, err = e.describeWith(ctx, names, []ecstypes.ServiceField{ecstypes.ServiceFieldTags})
+		return err
+	})
+	return services, err
+}
+
 // unknownWindow is how long a call whose outcome is unknown may still land: AWS applies a
 // request it received within seconds or not at all. Each unknown outcome (5xx, reset, cut-off)
 // that did not land costs this much before the call is sent again.
@@ -127,39 +136,39 @@ func (e *errMaybeOurs) Error() string { return e.msg }
 // by the Lambda deadline) may still land: from then on find is asked, and the call is sent again
 // only after a find made unknownWindow after the send shows nothing (a failing find is no
 // evidence). lost says the deployment was found, not answered.
-func (e *Engine) sendOnce(ctx context.Context, name string, svc *ServiceState, send, find func(context.Context) (string, error)) (id string, lost bool, err error) {
-	err = e.wait(ctx, "starting the deployment of "+name, Event{Service: name}, e.everyPoll(), func(ctx context.Context) (bool, error) {
-		if !svc.Sent.IsZero() {
+func (e *Engine) sendOnce(ctx context.Context, what string, sent *time.Time, send, find func(context.Context) (string, error)) (id string, lost bool, err error) {
+	err = e.wait(ctx, what, Event{}, e.everyPoll(), func(ctx context.Context) (bool, error) {
+		if !sent.IsZero() {
 			readAt := e.now()
 			found, err := find(ctx)
 			switch {
 			case err != nil:
 				return false, err
 			case found != "":
-				id, lost, svc.Sent = found, true, time.Time{}
+				id, lost, *sent = found, true, time.Time{}
 				return true, nil
-			case readAt.Sub(svc.Sent) < unknownWindow:
+			case readAt.Sub(*sent) < unknownWindow:
 				return false, nil
 			}
-			svc.Sent = time.Time{} // read after the window, and it never landed: send again
+			*sent = time.Time{} // read after the window, and it never landed: send again
 		}
-		svc.Sent = e.now() // until an answer says otherwise
+		*sent = e.now() // until an answer says otherwise
 		started, err := send(ctx)
 		var maybe *errMaybeOurs
 		switch {
 		case err == nil:
-			id, svc.Sent = started, time.Time{}
+			id, *sent = started, time.Time{}
 			return true, nil
 		case errors.As(err, &maybe):
-			svc.Sent = time.Time{}
+			*sent = time.Time{}
 			found, ferr := find(ctx)
 			if ferr == nil && found == "" {
-				return false, newError(ErrFailed, "service %s: %s", name, maybe.msg)
+				return false, newError(ErrFailed, "%s", maybe.msg)
 			}
 			id, lost = found, true
 			return found != "", ferr
 		case rejected(err):
-			svc.Sent = time.Time{} // a 4xx answer: nothing was applied
+			*sent = time.Time{} // a 4xx answer: nothing was applied
 		}
 		return false, err
 	})

@@ -18,9 +18,10 @@
 //	    CloudFront CallerReference and the run marker tagged on each service. The Lambda mode
 //	    (lambda.go) carries the State across invocations in a continuation token (token.go, proven
 //	    to fit by worstState); the command mode (cli.go) runs it to its end.
-//	  - Plan (plan.go) is what the release does: its steps (preflight, image, deploy, follow,
-//	    invalidate, wait, verify), per service its controller, what is sent and what is followed, per
-//	    distribution the invalidation, and what the edge must serve. Engine.Run (engine.go) executes
+//	  - Plan (plan.go) is what the release does: its steps (preflight, image, register, deploy,
+//	    follow, invalidate, wait, verify), per service its controller and the task-definition
+//	    revision it deploys, what is sent and what is followed, per distribution the invalidation,
+//	    and what the edge must serve. Engine.Run (engine.go) executes
 //	    its steps from State.Phase; the dry run (dryrun.go) renders it after the preflight's reads.
 //	  - The preflight (preflight.go) first asks STS whom the credentials belong to (whoami.go): a
 //	    wrong environment (no, expired or refused credentials, no region, an endpoint that refuses
@@ -28,6 +29,11 @@
 //	    account and region. Then it checks, by pure functions of what it read, everything a run
 //	    needs before anything changes, naming the region and account of what it did not find; the
 //	    dry run reports the same checks.
+//	  - The release's task-definition revision (taskdef.go): with IMAGE (or TASK_DEFINITION) each
+//	    service's base (its revision, the one named, or a file) is copied member by member, the
+//	    containers of IMAGE's repository pinned to the digest, checked against the documented
+//	    contract before anything changes, and registered once per base (tagged deploystep:release;
+//	    a re-run finds it among the family's newest revisions instead of registering again).
 //	  - Each deployment kind has one controller (controller.go), chosen once per service from its
 //	    deployment controller: the ECS controller (ecs.go: UpdateService, the service deployment
 //	    in servicedeployment.go, PAUSE hooks in hooks.go) and the CodeDeploy controller

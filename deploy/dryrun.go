@@ -57,12 +57,17 @@ func (e *Engine) DryRun(ctx context.Context, st *State, creds aws.CredentialsPro
 				check(true, "image %s: digest %s", e.Settings.Image, st.Digest)
 			}
 		}
-		sends = e.dryRunCodeDeploy(ctx, st, v, check)
+		planned := e.dryRunRevisions(ctx, st, v, check)
+		sends = e.dryRunCodeDeploy(ctx, st, v, planned, check)
+		for _, p := range planned {
+			e.revisionLines = append(e.revisionLines, p.render())
+		}
 	}
 	if len(e.Settings.VerifyURLs) > 0 {
 		e.dryRunEdge(ctx)
 	}
 	plan := e.plan(st, controllers)
+	plan.Revisions = e.revisionLines
 	for i, s := range plan.Services {
 		if send, ok := sends[s.Name]; ok {
 			plan.Services[i].Send = send
@@ -93,14 +98,14 @@ func canCall(ctx context.Context, creds aws.CredentialsProvider, region string) 
 
 // dryRunCodeDeploy prepares the release of each CODE_DEPLOY service as a real run would (its
 // group, task definition and AppSpec), checks it, and says what would be created.
-func (e *Engine) dryRunCodeDeploy(ctx context.Context, st *State, v verified, check func(bool, string, ...any)) map[string]string {
+func (e *Engine) dryRunCodeDeploy(ctx context.Context, st *State, v verified, planned map[string]*revisionPlan, check func(bool, string, ...any)) map[string]string {
 	sends := map[string]string{}
 	for _, name := range e.Settings.Services {
 		s, ok := v.services[name]
 		if !ok || controllerOf(s) != ControllerCodeDeploy {
 			continue
 		}
-		r, err := e.prepare(ctx, once, name, s, st.Digest)
+		r, err := e.prepare(ctx, once, name, s, planned[name].deploys())
 		if err != nil {
 			check(false, "service %s: %s", name, strings.TrimPrefix(firstLine(err), "service "+name+": "))
 			continue
@@ -117,4 +122,30 @@ func firstLine(err error) string {
 		s = s[:i]
 	}
 	return s
+}
+
+// dryRunRevisions plans the task-definition revisions (reading every base, registering
+// nothing) and checks them; it returns each service's plan.
+func (e *Engine) dryRunRevisions(ctx context.Context, st *State, v verified, check func(bool, string, ...any)) map[string]*revisionPlan {
+	out := map[string]*revisionPlan{}
+	if !e.Settings.registers() {
+		return out
+	}
+	for _, name := range e.Settings.Services {
+		if _, ok := v.services[name]; !ok {
+			return out // a service check failed: the bases are not known
+		}
+	}
+	plans, err := e.planRevisions(ctx, once, v.services, st.Digest)
+	if err != nil {
+		check(false, "task definition: %s", strings.TrimPrefix(firstLine(err), "configuration: "))
+		return out
+	}
+	for _, p := range plans {
+		check(true, "task definition: %s", p.render())
+		for _, name := range p.services {
+			out[name] = p
+		}
+	}
+	return out
 }

@@ -37,6 +37,9 @@ func (ecsController) plan(e *Engine, name string) (send, follow string) {
 	if e.Settings.WaitUntil == "traffic-shifted" {
 		follow = "its service deployment until all production traffic is on the new revision (WAIT_UNTIL=traffic-shifted)"
 	}
+	if e.Settings.registers() {
+		return fmt.Sprintf("UpdateService --task-definition <the revision of step 2>%s %s/%s", count, e.Settings.Cluster, name), follow
+	}
 	return fmt.Sprintf("UpdateService --force-new-deployment%s %s/%s", count, e.Settings.Cluster, name), follow
 }
 
@@ -68,6 +71,10 @@ func (ecsController) start(ctx context.Context, e *Engine, st *State, name strin
 			return "", err
 		}
 		in := &ecs.UpdateServiceInput{Cluster: aws.String(e.Settings.Cluster), Service: aws.String(name), ForceNewDeployment: true}
+		if td := svc.TaskDef; td != "" && td != aws.ToString(s.TaskDefinition) {
+			// a new revision starts a deployment by itself
+			in.TaskDefinition, in.ForceNewDeployment = aws.String(td), false
+		}
 		if n := e.Settings.DesiredCount; n != nil {
 			in.DesiredCount = aws.Int32(int32(*n))
 		}
@@ -88,7 +95,7 @@ func (ecsController) start(ctx context.Context, e *Engine, st *State, name strin
 		}
 		return "", nil
 	}
-	id, lost, err := e.sendOnce(ctx, name, svc, send, find)
+	id, lost, err := e.sendOnce(ctx, "starting the deployment of "+name, &svc.Sent, send, find)
 	if err != nil {
 		return err
 	}

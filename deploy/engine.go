@@ -29,9 +29,10 @@ type ECSAPI interface {
 	DescribeServiceDeployments(context.Context, *ecs.DescribeServiceDeploymentsInput, ...func(*ecs.Options)) (*ecs.DescribeServiceDeploymentsOutput, error)
 	ContinueServiceDeployment(context.Context, *ecs.ContinueServiceDeploymentInput, ...func(*ecs.Options)) (*ecs.ContinueServiceDeploymentOutput, error)
 	StopServiceDeployment(context.Context, *ecs.StopServiceDeploymentInput, ...func(*ecs.Options)) (*ecs.StopServiceDeploymentOutput, error)
-	// The task definitions a CodeDeploy release may deploy (codedeploy_group.go).
+	// Task definitions: the release's revision (taskdef.go), a failed task's logs (tasks.go).
 	DescribeTaskDefinition(context.Context, *ecs.DescribeTaskDefinitionInput, ...func(*ecs.Options)) (*ecs.DescribeTaskDefinitionOutput, error)
 	ListTaskDefinitions(context.Context, *ecs.ListTaskDefinitionsInput, ...func(*ecs.Options)) (*ecs.ListTaskDefinitionsOutput, error)
+	RegisterTaskDefinition(context.Context, *ecs.RegisterTaskDefinitionInput, ...func(*ecs.Options)) (*ecs.RegisterTaskDefinitionOutput, error)
 }
 
 // ECRAPI is the ECR call deploystep makes.
@@ -86,6 +87,8 @@ type Engine struct {
 	// said lists the one-time messages already said; lastEmit is when anything was.
 	said     map[string]bool
 	lastEmit time.Time
+	// revisionLines are the dry run's task-definition lines of the plan.
+	revisionLines []string
 	// stopped is, per service, the stopped tasks a failure names (tasks.go).
 	stopped map[string][]stoppedTask
 }
@@ -152,6 +155,7 @@ func (e *Engine) once(key string, ev Event) {
 var steps = map[string]func(*Engine, context.Context, *State) error{
 	PhasePreflight:  (*Engine).preflight,
 	PhaseImage:      (*Engine).checkImage,
+	PhaseRegister:   (*Engine).registerStep,
 	PhaseDeploy:     (*Engine).startDeployments,
 	PhaseFollow:     (*Engine).follow,
 	PhaseInvalidate: (*Engine).createInvalidations,
@@ -293,7 +297,7 @@ func (e *Engine) leftInFlight(st *State) string {
 // Result reports the end of a run and returns its summary.
 func (e *Engine) Result(st *State, err error) Summary {
 	s := Summary{Result: "succeeded", ExitCode: ExitCode(err), Seconds: e.now().Sub(st.Started).Seconds(),
-		Phases: st.Phases, Digest: st.Digest, Deployments: st.deployments(), Invalidations: st.Invalidations,
+		Phases: st.Phases, Digest: st.Digest, TaskDefinitions: st.taskDefinitions(), Deployments: st.deployments(), Invalidations: st.Invalidations,
 		VerifiedVersion: verifiedVersion(e.Settings, st)}
 	msg := "release finished: deployments completed"
 	if !e.Settings.SkipInvalidation {
@@ -323,6 +327,17 @@ func (e *Engine) Result(st *State, err error) Summary {
 	}
 	e.emit(Event{Kind: KindResult, Message: msg, Summary: &s})
 	return s
+}
+
+// taskDefinitions are the revisions the release deploys, by service.
+func (st *State) taskDefinitions() map[string]string {
+	out := map[string]string{}
+	for name, svc := range st.Services {
+		if svc.TaskDef != "" {
+			out[name] = svc.TaskDef
+		}
+	}
+	return out
 }
 
 // deployments are the deployments followed, by service.

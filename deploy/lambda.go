@@ -241,6 +241,9 @@ func (h *Handler) finish(ctx context.Context, log Reporter, jobID string, e *Eng
 	if v := joinMap(sum.Deployments); v != "" {
 		vars["DeploymentIds"] = v
 	}
+	if v := joinMap(sum.TaskDefinitions); v != "" {
+		vars["TaskDefinitions"] = v
+	}
 	if v := joinMap(sum.Invalidations); v != "" {
 		vars["InvalidationIds"] = v
 	}

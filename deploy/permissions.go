@@ -16,7 +16,7 @@ type CodePipelineAPI interface {
 
 // Permissions lists the IAM actions deploystep calls, read off the client interfaces so that
 // the list cannot drift from the code, plus the actions IAM checks for CreateDeployment beyond
-// its own (codeDeployImplied). With lambda, the CodePipeline result calls are included.
+// its own (codeDeployImplied) and for RegisterTaskDefinition (registerImplied). With lambda, the CodePipeline result calls are included.
 func Permissions(lambda bool) []string {
 	var out []string
 	add := func(prefix string, iface any) {
@@ -30,9 +30,17 @@ func Permissions(lambda bool) []string {
 	add("cloudfront", (*CloudFrontAPI)(nil))
 	add("codedeploy", (*CodeDeployAPI)(nil))
 	out = append(out, codeDeployImplied...)
+	out = append(out, registerImplied...)
 	if lambda {
 		add("codepipeline", (*CodePipelineAPI)(nil))
 	}
 	sort.Strings(out)
 	return out
 }
+
+// registerImplied is what IAM checks for RegisterTaskDefinition beyond its own action: passing
+// the revision's task and execution roles to ECS (iam:PassRole, scoped to those roles with
+// iam:PassedToService = ecs-tasks.amazonaws.com; aws-actions/amazon-ecs-deploy-task-definition
+// publishes the same statement) and tagging the revision on create (ecs:TagResource, already a
+// call of deploystep's).
+var registerImplied = []string{"iam:PassRole"}

@@ -18,6 +18,7 @@ import (
 const (
 	PhasePreflight  = "preflight"
 	PhaseImage      = "image"
+	PhaseRegister   = "register"
 	PhaseDeploy     = "deploy"
 	PhaseFollow     = "follow"
 	PhaseInvalidate = "invalidate"
@@ -26,17 +27,20 @@ const (
 	PhaseDone       = "done"
 )
 
-var phaseOrder = []string{PhasePreflight, PhaseImage, PhaseDeploy, PhaseFollow, PhaseInvalidate, PhaseWait, PhaseVerify}
+var phaseOrder = []string{PhasePreflight, PhaseImage, PhaseRegister, PhaseDeploy, PhaseFollow, PhaseInvalidate, PhaseWait, PhaseVerify}
 
 // stepWeight is each step's share of a release's progress (CodePipeline's percent complete):
 // mostly the rollout, then the invalidation's wait and the edge.
-var stepWeight = map[string]int{PhasePreflight: 2, PhaseImage: 3, PhaseDeploy: 5, PhaseFollow: 55, PhaseInvalidate: 5, PhaseWait: 20, PhaseVerify: 10}
+var stepWeight = map[string]int{PhasePreflight: 2, PhaseImage: 3, PhaseRegister: 3, PhaseDeploy: 5, PhaseFollow: 52, PhaseInvalidate: 5, PhaseWait: 20, PhaseVerify: 10}
 
 // Plan is what a release does.
 type Plan struct {
-	Steps         []string
-	Image         string // IMAGE, and its digest once read ("" without IMAGE)
-	Services      []ServicePlan
+	Steps    []string
+	Image    string // IMAGE, and its digest once read ("" without IMAGE)
+	Services []ServicePlan
+	// Revisions says, per base, the task-definition revision the release registers (or deploys
+	// as it is), and for which services; the dry run fills it.
+	Revisions     []string
 	Invalidations []InvalidationPlan
 	Verify        []string // the URLs, redacted
 	VerifyWant    string
@@ -67,6 +71,9 @@ func (e *Engine) plan(st *State, controllers map[string]string) Plan {
 		if st.Digest != "" {
 			p.Image += " = " + st.Digest
 		}
+	}
+	if s.registers() {
+		p.Steps = append(p.Steps, PhaseRegister)
 	}
 	p.Steps = append(p.Steps, PhaseDeploy, PhaseFollow)
 	for _, name := range s.Services {
@@ -129,40 +136,47 @@ func (p Plan) percent(phase string) int32 {
 	return int32(100 * before / total)
 }
 
-// Render says what a real run would do, in order: a numbered line per step kind (image, deploy,
-// follow, invalidation, verify), a line per service or distribution.
+// Render says what a real run would do, in order: a numbered line per step kind (image, task
+// definition, deploy, follow, invalidation, verify), a line per service, revision or
+// distribution.
 func (p Plan) Render() string {
 	var b strings.Builder
 	b.WriteString("plan (dry run, nothing was changed):")
 	line := func(n int, name, format string, args ...any) {
-		fmt.Fprintf(&b, "\n  %d. %-14s%s", n, name+":", fmt.Sprintf(format, args...))
+		fmt.Fprintf(&b, "\n  %d. %-17s%s", n, name+":", fmt.Sprintf(format, args...))
 	}
 	if p.Image != "" {
 		line(1, "image", "%s", p.Image)
 	} else {
 		line(1, "image", "not checked (IMAGE not set)")
 	}
+	if len(p.Revisions) == 0 {
+		line(2, "task definition", "each service's own, redeployed (IMAGE and TASK_DEFINITION not set)")
+	}
+	for _, r := range p.Revisions {
+		line(2, "task definition", "%s", r)
+	}
 	for _, s := range p.Services {
 		if s.Controller == "" {
-			line(2, "deploy", "%s: not planned (its deployment controller was not read)", s.Name)
+			line(3, "deploy", "%s: not planned (its deployment controller was not read)", s.Name)
 			continue
 		}
-		line(2, "deploy", "%s: %s (deployment controller: %s)", s.Name, s.Send, s.Controller)
+		line(3, "deploy", "%s: %s (deployment controller: %s)", s.Name, s.Send, s.Controller)
 	}
 	for _, s := range p.Services {
 		if s.Controller != "" {
-			line(3, "follow", "%s: %s; poll every %v", s.Name, s.Follow, p.Poll)
+			line(4, "follow", "%s: %s; poll every %v", s.Name, s.Follow, p.Poll)
 		}
 	}
 	if len(p.Invalidations) == 0 {
-		line(4, "invalidation", "skipped (-skip-invalidation)")
+		line(5, "invalidation", "skipped (-skip-invalidation)")
 	}
 	for _, inv := range p.Invalidations {
-		line(4, "invalidation", "%s on %s, CallerReference %s, then wait until Completed", strings.Join(inv.Paths, " "), inv.Distribution, inv.CallerReference)
+		line(5, "invalidation", "%s on %s, CallerReference %s, then wait until Completed", strings.Join(inv.Paths, " "), inv.Distribution, inv.CallerReference)
 	}
 	if len(p.Verify) > 0 {
-		line(5, "verify", "GET %s until %s, at most %v", strings.Join(p.Verify, ", "), p.VerifyWant, p.VerifyTimeout)
+		line(6, "verify", "GET %s until %s, at most %v", strings.Join(p.Verify, ", "), p.VerifyWant, p.VerifyTimeout)
 	}
-	fmt.Fprintf(&b, "\n  time limit:      %v", p.Limit)
+	fmt.Fprintf(&b, "\n  time limit:         %v", p.Limit)
 	return b.String()
 }

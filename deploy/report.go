@@ -14,19 +14,20 @@ import (
 
 // Event kinds.
 const (
-	KindIdentity     = "identity"     // who the run acts as, and where
-	KindPlan         = "plan"         // what will be done
-	KindCheck        = "check"        // a preflight check and its result
-	KindPhase        = "phase"        // a phase starts
-	KindImage        = "image"        // the image's digest is resolved
-	KindDeployment   = "deployment"   // a deployment is started and pinned
-	KindProgress     = "progress"     // a service's counts changed
-	KindServiceEvent = "event"        // a new ECS service event
-	KindInvalidation = "invalidation" // an invalidation was created or changed status
-	KindWarning      = "warning"      // a transient problem; the run goes on
-	KindFailure      = "failure"      // what a failure left: a stopped task, where its logs are
-	KindResult       = "result"       // the end: success or the reason it failed
-	KindJob          = "job"          // Lambda mode: the CodePipeline job's result was reported
+	KindIdentity       = "identity"     // who the run acts as, and where
+	KindPlan           = "plan"         // what will be done
+	KindCheck          = "check"        // a preflight check and its result
+	KindPhase          = "phase"        // a phase starts
+	KindImage          = "image"        // the image's digest is resolved
+	KindTaskDefinition = "taskdef"      // the release's task-definition revision is registered
+	KindDeployment     = "deployment"   // a deployment is started and pinned
+	KindProgress       = "progress"     // a service's counts changed
+	KindServiceEvent   = "event"        // a new ECS service event
+	KindInvalidation   = "invalidation" // an invalidation was created or changed status
+	KindWarning        = "warning"      // a transient problem; the run goes on
+	KindFailure        = "failure"      // what a failure left: a stopped task, where its logs are
+	KindResult         = "result"       // the end: success or the reason it failed
+	KindJob            = "job"          // Lambda mode: the CodePipeline job's result was reported
 )
 
 // Event levels.
@@ -64,26 +65,31 @@ type Event struct {
 	Kind    string    `json:"kind"`
 	// Level is error for a failure (a failed check, a failed task, a result that is not
 	// success), warning for a warning, info for the rest.
-	Level        string   `json:"level"`
-	Service      string   `json:"service,omitempty"`
-	Deployment   string   `json:"deployment,omitempty"`
-	Distribution string   `json:"distribution,omitempty"`
-	Invalidation string   `json:"invalidation,omitempty"`
-	Counts       *Counts  `json:"counts,omitempty"`
-	OK           *bool    `json:"ok,omitempty"` // checks
-	Message      string   `json:"message"`
-	Summary      *Summary `json:"summary,omitempty"`
+	Level      string `json:"level"`
+	Service    string `json:"service,omitempty"`
+	Deployment string `json:"deployment,omitempty"`
+	// TaskDefinition is the revision a taskdef or deployment event names (its ARN).
+	TaskDefinition string   `json:"taskDefinition,omitempty"`
+	Distribution   string   `json:"distribution,omitempty"`
+	Invalidation   string   `json:"invalidation,omitempty"`
+	Counts         *Counts  `json:"counts,omitempty"`
+	OK             *bool    `json:"ok,omitempty"` // checks
+	Message        string   `json:"message"`
+	Summary        *Summary `json:"summary,omitempty"`
 }
 
 // Summary is the final account of a run.
 type Summary struct {
-	Result        string             `json:"result"` // succeeded, failed, timed out, interrupted, configuration error
-	ExitCode      int                `json:"exitCode"`
-	Seconds       float64            `json:"seconds"`
-	Phases        map[string]float64 `json:"phases"` // seconds per phase
-	Digest        string             `json:"digest,omitempty"`
-	Deployments   map[string]string  `json:"deployments,omitempty"`
-	Invalidations map[string]string  `json:"invalidations,omitempty"`
+	Result   string             `json:"result"` // succeeded, failed, timed out, interrupted, configuration error
+	ExitCode int                `json:"exitCode"`
+	Seconds  float64            `json:"seconds"`
+	Phases   map[string]float64 `json:"phases"` // seconds per phase
+	Digest   string             `json:"digest,omitempty"`
+	// TaskDefinitions is the revision each service was deployed with, when the release chose
+	// one (IMAGE or TASK_DEFINITION).
+	TaskDefinitions map[string]string `json:"taskDefinitions,omitempty"`
+	Deployments     map[string]string `json:"deployments,omitempty"`
+	Invalidations   map[string]string `json:"invalidations,omitempty"`
 	// VerifiedVersion is the version the edge served at the first VERIFY_URL, once every URL
 	// was verified (empty without VERIFY_URL, or for a status-only check of a body with no version).
 	VerifiedVersion string `json:"verifiedVersion,omitempty"`
@@ -176,6 +182,9 @@ func formatSummary(s *Summary) string {
 	}
 	if s.Digest != "" {
 		fmt.Fprintf(&b, "\n  image digest:  %s", s.Digest)
+	}
+	for _, k := range slices.Sorted(maps.Keys(s.TaskDefinitions)) {
+		fmt.Fprintf(&b, "\n  task def:      %s %s", k, s.TaskDefinitions[k])
 	}
 	for _, k := range slices.Sorted(maps.Keys(s.Deployments)) {
 		fmt.Fprintf(&b, "\n  deployment:    %s %s", k, s.Deployments[k])

@@ -24,6 +24,7 @@ type Settings struct {
 	SkipInvalidation bool     `env:"SKIP_INVALIDATION"`
 	Paths            []string `env:"INVALIDATION_PATHS, default=/*"`
 	Image            string   `env:"IMAGE"`
+	TaskDefinition   string   `env:"TASK_DEFINITION"`
 	DigestCheck      string   `env:"DIGEST_CHECK, default=fail"`
 	CallerReference  string   `env:"CALLER_REFERENCE"`
 	BuildID          string   `env:"CODEBUILD_BUILD_ID"`

@@ -3,6 +3,7 @@ package deploy
 import (
 	"fmt"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -104,14 +105,26 @@ var settingsTable = []setting{
 			}
 			return problems(when(checkPaths(s.Paths) != "", "INVALIDATION_PATHS: %s", checkPaths(s.Paths)))
 		}},
-	{Env: "IMAGE", Example: "123456789012.dkr.ecr.us-east-1.amazonaws.com/tsa/gallery:3f2c1ab", Help: "pushed image, <account>.dkr.ecr.<region>.amazonaws.com/<repo>:<tag> or @sha256:<digest>; checked before deploying, and the new tasks must run its digest",
-		Doc: "`<account>.dkr.ecr.<region>.amazonaws.com/<repo>:<tag>` or `…@sha256:<digest>`; checked before anything changes, and the new tasks must run its digest",
+	{Env: "IMAGE", Example: "123456789012.dkr.ecr.us-east-1.amazonaws.com/tsa/gallery:3f2c1ab", Help: "pushed image, <account>.dkr.ecr.<region>.amazonaws.com/<repo>:<tag> or @sha256:<digest>; the release registers a task-definition revision that names its digest, and the new tasks must run it",
+		Doc: "`<account>.dkr.ecr.<region>.amazonaws.com/<repo>:<tag>` or `…@sha256:<digest>`; checked before anything changes; the release registers a task-definition revision whose containers of IMAGE's repository (or `<IMAGE1_NAME>`) name its digest, deploys it, and the new tasks must run that digest",
 		check: func(s *Settings) []string {
 			if s.Image == "" {
 				return nil
 			}
 			_, err := ParseImage(s.Image)
 			return problems(when(err != nil, "IMAGE: %v", err))
+		}},
+	{Env: "TASK_DEFINITION", Example: "api:12", Default: "the service's", Help: "the base of the release's revision: a family, family:revision, ARN, or a JSON file (register-task-definition --cli-input-json form)",
+		Doc: "the base of the release's task-definition revision: a family (its latest ACTIVE revision), `family:revision`, an ARN, or a JSON file as `aws ecs register-task-definition --cli-input-json` takes it (a saved `describe-task-definition` answer too). Without `IMAGE` a revision is deployed as it is and a file registered as it is",
+		check: func(s *Settings) []string {
+			v := s.TaskDefinition
+			if v == "" || taskDefIsFile(v) || strings.HasPrefix(v, "arn:") && strings.Contains(v, ":task-definition/") {
+				return nil
+			}
+			family, rev, numbered := strings.Cut(v, ":")
+			_, err := strconv.Atoi(rev)
+			return problems(when(!taskDefName.MatchString(family) || numbered && err != nil,
+				"TASK_DEFINITION %q is not a family, family:revision, task-definition ARN or JSON file (like api, api:12, ./taskdef.json)", clip(v)))
 		}},
 	{Env: "DIGEST_CHECK", Example: "warn", Default: "`fail`", Help: "fail or warn: tasks that report no image digest (default fail)",
 		Doc:   "with `IMAGE`: what a completed deployment whose running tasks report no image digest means (tasks on older EC2 container agents; emulators). `fail`: exit 1 after 3 reads; `warn`: success with a warning",

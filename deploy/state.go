@@ -23,6 +23,10 @@ type State struct {
 	Digest string `json:"d,omitempty"`
 	// Services holds one record per service of SERVICE.
 	Services map[string]*ServiceState `json:"sv,omitempty"`
+	// TaskDefs holds, per base ("file:<path>", the TASK_DEFINITION named, or "services:<names>"
+	// for services on their own revision), the revision the release registered from it
+	// (taskdef.go).
+	TaskDefs map[string]*TaskDefState `json:"td,omitempty"`
 	// Invalidations holds the invalidation id, per distribution.
 	Invalidations map[string]string `json:"i,omitempty"`
 	// Phases accumulates the seconds spent per phase.
@@ -50,6 +54,9 @@ type ServiceState struct {
 	// timed out, reset, 5xx): it may still land, so it is not sent again within unknownWindow, and a
 	// deployment that shows up in the meantime is ours.
 	Sent time.Time `json:"u,omitempty"`
+	// TaskDef is the task-definition revision the release deploys to the service (its ARN; ""
+	// without a register step: the service's own is redeployed).
+	TaskDef string `json:"td,omitempty"`
 	// Deployment is the deployment followed: ecs-svc/<n>, or a CodeDeploy d-<id>.
 	Deployment string `json:"dp,omitempty"`
 	// LastEvent is the id of the newest ECS service event already seen: events are told apart by
@@ -87,6 +94,7 @@ func NewState(s Settings, key string, now time.Time) *State {
 // init makes the maps a decoded state lacks, and a record for each service.
 func (st *State) init(services []string) {
 	ensure(&st.Services)
+	ensure(&st.TaskDefs)
 	ensure(&st.Invalidations)
 	ensure(&st.Phases)
 	ensure(&st.Verified)
@@ -128,6 +136,14 @@ func (st *State) check(s Settings, now time.Time) string {
 			return fmt.Sprintf("service %q has an unknown controller %q", clip(k), clip(svc.Controller))
 		}
 	}
+	if len(st.TaskDefs) > len(s.Services) {
+		return fmt.Sprintf("%d task-definition bases for %d services", len(st.TaskDefs), len(s.Services))
+	}
+	for k, td := range st.TaskDefs {
+		if td == nil || td.ARN != "" && !strings.Contains(td.ARN, ":task-definition/") {
+			return fmt.Sprintf("task definition of %q is not a task-definition ARN", clip(k))
+		}
+	}
 	for k := range st.Invalidations {
 		if !slices.Contains(s.Distributions, k) {
 			return fmt.Sprintf("names distribution %q, which the settings do not", clip(k))
@@ -157,7 +173,11 @@ func worstState(s Settings) *State {
 	st.init(s.Services)
 	for i, name := range s.Services {
 		id := fmt.Sprintf("ecs-svc/%019d", 9000000000000000000+i)
-		*st.Services[name] = ServiceState{Controller: ControllerCodeDeploy, Before: id, Sent: now, Deployment: id + "1",
+		// A revision ARN at its longest: a family of 255 characters, revision up to 1,000,000.
+		td := fmt.Sprintf("arn:aws:ecs:ap-southeast-2:123456789012:task-definition/%s%03d:1000000", strings.Repeat("f", 252), i%1000)
+		// Each service on its own base (its current revision): one base each, the longest case.
+		st.TaskDefs["services:"+name] = &TaskDefState{ARN: td, Sent: now}
+		*st.Services[name] = ServiceState{Controller: ControllerCodeDeploy, Before: id, Sent: now, Deployment: id + "1", TaskDef: td,
 			LastEvent: fmt.Sprintf("%08x-0000-4000-8000-%012x", i, i),
 			SD:        fmt.Sprintf("arn:aws:ecs:ap-southeast-2:123456789012:service-deployment/%s/%s/%021d", s.Cluster, name, i),
 			NoSD:      true, PinFails: pinTries, BakeSeen: now,

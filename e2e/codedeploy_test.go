@@ -23,7 +23,8 @@ func TestCodeDeploySucceeds(t *testing.T) {
 	t.Parallel()
 	sim := startSim(t, world(awsim.CodeDeployBG, 3*time.Second))
 	r := runBin(t, env(sim))
-	wantOutput(t, r, 0, "AppSpec: task definition api:1 (the service's task definition, which names IMAGE), container api:3000; hooks from d-",
+	wantOutput(t, r, 0, "registered task definition api:2 from api:1 (the service's): container api: image ",
+		"AppSpec: task definition api:2 (the release's revision), container api:3000; hooks from d-",
 		"AfterAllowTestTraffic="+awsim.DemoSmokeTestHook,
 		"created CodeDeploy deployment d-", "("+awsim.DemoCodeDeployApp+"/"+awsim.DemoCodeDeployGroup+")",
 		"AfterAllowTestTraffic in progress", "succeeded: the replacement task set serves all traffic with the pushed digest", "summary: succeeded")
@@ -42,6 +43,10 @@ func TestCodeDeploySucceeds(t *testing.T) {
 	wantOutput(t, rerun, 0, "resuming: CodeDeploy deployment d-")
 	if created, _ := codeDeployEffects(sim); created != 2 {
 		t.Errorf("%d CodeDeploy deployments after a release and its re-run, want 2 (the first run, and one for the build)\n%s", created, rerun)
+	}
+	wantOutput(t, rerun, 0, "resuming: task definition api:3 was registered by an earlier run of this release")
+	if n := sim.Effects().Registrations["api"]; n != 2 {
+		t.Errorf("%d revisions registered by two releases and a re-run, want 2\n%s", n, rerun)
 	}
 }
 
@@ -74,21 +79,20 @@ func TestCodeDeployDryRunCreatesNothing(t *testing.T) {
 	t.Parallel()
 	sim := startSim(t, world(awsim.CodeDeployBG, 3*time.Second))
 	r := runBin(t, env(sim), "-dry-run")
-	wantOutput(t, r, 0, "[ok  ] service api: deployment group "+awsim.DemoCodeDeployApp+"/"+awsim.DemoCodeDeployGroup+"; AppSpec valid: task definition api:1",
-		"2. deploy:       api: CodeDeploy CreateDeployment on "+awsim.DemoCodeDeployApp+"/"+awsim.DemoCodeDeployGroup)
-	if created, _ := codeDeployEffects(sim); created != 0 || sim.CountCalls("CodeDeploy", "CreateDeployment") != 0 {
-		t.Errorf("the dry run created a deployment\n%s", r)
+	wantOutput(t, r, 0, "[ok  ] service api: deployment group "+awsim.DemoCodeDeployApp+"/"+awsim.DemoCodeDeployGroup+"; AppSpec valid: task definition api:<the revision step 2 registers>",
+		"2. task definition: api: registers a revision of api from api:1 (the service's): container api: image ",
+		"3. deploy:          api: CodeDeploy CreateDeployment on "+awsim.DemoCodeDeployApp+"/"+awsim.DemoCodeDeployGroup)
+	if created, _ := codeDeployEffects(sim); created != 0 || sim.CountCalls("CodeDeploy", "CreateDeployment") != 0 || sim.CountCalls("ECS", "RegisterTaskDefinition") != 0 {
+		t.Errorf("the dry run created a deployment or registered a revision\n%s", r)
 	}
-	// A task definition that names the image by the digest IMAGE's tag resolves to is taken as
-	// naming IMAGE.
+	// The revision names IMAGE by the digest its tag resolves to.
 	digest := regexp.MustCompile(`digest (sha256:[0-9a-f]{64})`).FindStringSubmatch(r.Stdout)
-	if digest == nil {
-		t.Fatalf("the dry run did not say the digest:\n%s", r)
+	if digest == nil || !strings.Contains(r.Stdout, "-> 123456789012.dkr.ecr.us-east-1.amazonaws.com/"+awsim.DemoRepository+"@"+digest[1]) {
+		t.Fatalf("the dry run did not plan the revision on the digest:\n%s", r)
 	}
-	pinned := world(awsim.CodeDeployBG, 3*time.Second)
-	pinned.Clusters[0].Services[0].Image = awsim.DemoRepository + "@" + digest[1]
-	byDigest := runBin(t, env(startSim(t, pinned)), "-dry-run")
-	wantOutput(t, byDigest, 0, "AppSpec valid: task definition api:1 (the service's task definition, which names IMAGE)")
+	// Without IMAGE the service's own revision goes into the AppSpec.
+	own := runBin(t, env(sim, "IMAGE="), "-dry-run")
+	wantOutput(t, own, 0, "AppSpec valid: task definition api:1 (the service's task definition)")
 
 	// A group named that does not exist is a configuration error naming it.
 	bad := runBin(t, env(sim, "CODEDEPLOY_APPLICATION="+awsim.DemoCodeDeployApp, "CODEDEPLOY_DEPLOYMENT_GROUP=nope"), "-dry-run")

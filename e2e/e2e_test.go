@@ -62,6 +62,9 @@ func effects(sim *awsim.Server) (deployments, invalidations int) {
 	return e.Deployments[awsim.DemoCluster+"/"+awsim.DemoService], e.Invalidations[awsim.DemoDistribution]
 }
 
+// revisions counts the task-definition revisions registered in the demo service's family.
+func revisions(sim *awsim.Server) int { return sim.Effects().Registrations[awsim.DemoService] }
+
 func wantEffects(t *testing.T, sim *awsim.Server, deployments, invalidations int, r fmt.Stringer) {
 	t.Helper()
 	dep, inv := effects(sim)
@@ -247,7 +250,7 @@ func TestE2EDryRun(t *testing.T) {
 	// Without credentials and region it still prints the plan and says what it did not check.
 	before := len(sim.Calls())
 	bare := runBin(t, env(sim, "AWS_REGION=", "AWS_ACCESS_KEY_ID=", "AWS_SECRET_ACCESS_KEY="), "-dry-run")
-	wantOutput(t, bare, 0, "[skip] region: not set", "plan (dry run", "1. image:        "+demoImage)
+	wantOutput(t, bare, 0, "[skip] region: not set", "plan (dry run", "1. image:           "+demoImage)
 	if n := len(sim.Calls()) - before; n != 0 {
 		t.Errorf("%d calls made without a region", n)
 	}

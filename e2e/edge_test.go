@@ -67,7 +67,7 @@ func TestEdgeDryRunReadsOnce(t *testing.T) {
 	r := runBin(t, env(sim, "VERIFY_URL="+edgeURL(sim)+"?token=s3cr3t"), "-dry-run")
 	wantOutput(t, r, 0, "dry run: "+sim.EdgeURL(awsim.DemoDistribution)+"/api/health?… served 200 with version sha-",
 		"(X-Cache: Hit from cloudfront", "after the release it must serve version "+awsim.DemoTag,
-		"5. verify:       GET "+sim.EdgeURL(awsim.DemoDistribution)+"/api/health?… until status 2xx with version "+awsim.DemoTag)
+		"6. verify:          GET "+sim.EdgeURL(awsim.DemoDistribution)+"/api/health?… until status 2xx with version "+awsim.DemoTag)
 	if strings.Contains(r.Stdout+r.Stderr, "s3cr3t") {
 		t.Errorf("the query string was printed:\n%s", r)
 	}

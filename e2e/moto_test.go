@@ -56,4 +56,38 @@ print(cf.list_invalidations(DistributionId=sys.argv[2])["InvalidationList"]["Qua
 	if r.Took() > 30*time.Second {
 		t.Errorf("took %v", r.Took())
 	}
+
+	// A release of IMAGE registers a revision pinned to its digest (with the release's tag) and
+	// moves the service onto it; moto keeps both, as boto3 reads them back. (The run above
+	// registered revision 2; this release registers 3.)
+	r = runBin(t, motoEnv("DISTRIBUTIONID="+w.Distribution, "DIGEST_CHECK=warn", "CODEBUILD_BUILD_ID=tsa-gallery-api:0b5f3c52-1a2b-4c3d-9e8f-00000000m070",
+		"IMAGE=123456789012.dkr.ecr.us-east-1.amazonaws.com/tsa/gallery:3f2c1ab"))
+	wantOutput(t, r, 0, "registered task definition tsa-gallery-api:", "summary: succeeded")
+	read, err := exec.Command(py, "-c", `import boto3,json,sys
+ecs = boto3.client("ecs", endpoint_url=sys.argv[1], region_name="us-east-1", aws_access_key_id="a", aws_secret_access_key="b")
+svc = ecs.describe_services(cluster="tsa-gallery", services=["api"])["services"][0]
+td = ecs.describe_task_definition(taskDefinition=svc["taskDefinition"], include=["TAGS"])
+revs = ecs.list_task_definitions(familyPrefix="tsa-gallery-api")["taskDefinitionArns"]
+print(json.dumps({"service": svc["taskDefinition"], "image": td["taskDefinition"]["containerDefinitions"][0]["image"],
+  "port": td["taskDefinition"]["containerDefinitions"][0]["portMappings"][0]["containerPort"], "cpu": td["taskDefinition"]["cpu"],
+  "tags": {t["key"]: t["value"] for t in td.get("tags", [])}, "revisions": len(revs)}))`, url).CombinedOutput()
+	if err != nil {
+		t.Fatalf("reading moto's task definitions: %v\n%s", err, read)
+	}
+	var got struct {
+		Service, Image, CPU string
+		Port, Revisions     int
+		Tags                map[string]string
+	}
+	if err := json.Unmarshal(read, &got); err != nil {
+		t.Fatalf("%v: %s", err, read)
+	}
+	if !strings.HasSuffix(got.Service, ":3") || got.Image != "123456789012.dkr.ecr.us-east-1.amazonaws.com/tsa/gallery@"+w.Digest ||
+		got.Port != 3000 || got.CPU != "512" || got.Tags["deploystep:release"] == "" || got.Revisions != 3 {
+		t.Errorf("after the release moto has %+v; want the service on revision 3, the image by digest %s, the rest copied, the release's tag", got, w.Digest)
+	}
+	// The same release again finds its revision instead of registering another.
+	again := runBin(t, motoEnv("DISTRIBUTIONID="+w.Distribution, "DIGEST_CHECK=warn", "CODEBUILD_BUILD_ID=tsa-gallery-api:0b5f3c52-1a2b-4c3d-9e8f-00000000m070",
+		"IMAGE=123456789012.dkr.ecr.us-east-1.amazonaws.com/tsa/gallery:3f2c1ab"))
+	wantOutput(t, again, 0, "resuming: task definition tsa-gallery-api:3 was registered by an earlier run of this release")
 }

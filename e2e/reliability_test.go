@@ -155,17 +155,18 @@ var faultCells = []struct {
 }
 
 type cellResult struct {
-	mu                         sync.Mutex
-	runs, failures, faults     int
-	deployments, invalidations int
-	notes                      []string
+	mu                                    sync.Mutex
+	runs, failures, faults                int
+	revisions, deployments, invalidations int
+	notes                                 []string
 }
 
-func (c *cellResult) add(ok bool, faults, deployments, invalidations int, note string) {
+func (c *cellResult) add(ok bool, faults, revisions, deployments, invalidations int, note string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.runs++
 	c.faults += faults
+	c.revisions += revisions
 	c.deployments += deployments
 	c.invalidations += invalidations
 	if !ok {
@@ -239,19 +240,20 @@ func TestReliabilityFaultMatrix(t *testing.T) {
 						note = fmt.Sprintf("%v\n%s\n%s", err, results(x), logs)
 					}
 					dep, inv := effects(sim)
-					ok = ok && dep == 1 && inv == 1
-					cells[i][mode].add(ok, countFaults(sim), dep, inv, fmt.Sprintf("seed %d: deployments %d, invalidations %d\n%s", seed, dep, inv, note))
+					rev := revisions(sim)
+					ok = ok && rev == 1 && dep == 1 && inv == 1
+					cells[i][mode].add(ok, countFaults(sim), rev, dep, inv, fmt.Sprintf("seed %d: revisions %d, deployments %d, invalidations %d\n%s", seed, rev, dep, inv, note))
 				}(i, seed, mode, cell.fault)
 			}
 		}
 	}
 	wg.Wait()
 	var table strings.Builder
-	table.WriteString("| faults on every operation | mode | runs | faults injected | deployments | invalidations | failures |\n|---|---|---|---|---|---|---|\n")
+	table.WriteString("| faults on every operation | mode | runs | faults injected | revisions registered | deployments | invalidations | failures |\n|---|---|---|---|---|---|---|---|\n")
 	for i, cell := range faultCells {
 		for mode, name := range []string{"command", "Lambda"} {
 			r := cells[i][mode]
-			fmt.Fprintf(&table, "| %s | %s | %d | %d | %d | %d | %d |\n", cell.name, name, r.runs, r.faults, r.deployments, r.invalidations, r.failures)
+			fmt.Fprintf(&table, "| %s | %s | %d | %d | %d | %d | %d | %d |\n", cell.name, name, r.runs, r.faults, r.revisions, r.deployments, r.invalidations, r.failures)
 			for _, n := range r.notes {
 				t.Errorf("%s, %s: %s", cell.name, name, n)
 			}
@@ -295,8 +297,11 @@ func TestReliabilityKillAndRerun(t *testing.T) {
 			second := runBin(t, e)
 			dep, inv := effects(sim)
 			started := strings.Contains(first.String(), "started deployment")
-			if second.Code != 0 || dep != 1 || inv != 1 {
-				t.Errorf("killed after %v: re-run exit %d, deployments %d, invalidations %d\n--- first run\n%s%s", after, second.Code, dep, inv, first.String(), second)
+			if rev := revisions(sim); second.Code != 0 || rev != 1 || dep != 1 || inv != 1 {
+				t.Errorf("killed after %v: re-run exit %d, revisions %d, deployments %d, invalidations %d\n--- first run\n%s%s", after, second.Code, rev, dep, inv, first.String(), second)
+			}
+			if strings.Contains(first.String(), "registered task definition") && !strings.Contains(second.Stdout, "resuming: task definition") {
+				t.Errorf("killed after %v, after the revision was registered: the re-run did not say it adopts it\n%s", after, second)
 			}
 			if started && !strings.Contains(second.Stdout, "resuming: deployment") {
 				t.Errorf("killed after %v, after the deployment started: the re-run did not say it resumes\n%s", after, second)
@@ -341,7 +346,7 @@ func TestReliabilityLambdaEveryEventTwice(t *testing.T) {
 	for _, n := range e.JobResults {
 		finals += n
 	}
-	if e.Deployments[awsim.DemoCluster+"/"+awsim.DemoService] != 1 || e.Invalidations[awsim.DemoDistribution] != 1 || finals != 1 {
+	if e.Registrations[awsim.DemoService] != 1 || e.Deployments[awsim.DemoCluster+"/"+awsim.DemoService] != 1 || e.Invalidations[awsim.DemoDistribution] != 1 || finals != 1 {
 		t.Fatalf("effects %+v over %d jobs\n%s", e, len(jobs), logs)
 	}
 	if !strings.Contains(logs.String(), "already has its result") {
@@ -371,5 +376,33 @@ func TestReliabilityCutOffUpdateServiceIsNotRepeated(t *testing.T) {
 	}
 	if !strings.Contains(logs.String(), "UpdateService's answer was lost, but deployment") {
 		t.Errorf("the next invocation did not say it adopted the landed deployment:\n%s", logs)
+	}
+}
+
+// TestReliabilityCutOffRegistrationIsNotRepeated: every RegisterTaskDefinition is held 5 s, longer
+// than the function's slice: the call is cut off and lands while the next invocation runs, which
+// must find it (by the release's tag) instead of registering a second revision.
+func TestReliabilityCutOffRegistrationIsNotRepeated(t *testing.T) {
+	t.Parallel()
+	cfg := awsim.DemoConfig(awsim.Success, 2*time.Second, time.Second)
+	cfg.Faults = map[string]awsim.Fault{"ECS.RegisterTaskDefinition": {Latency: 1, Delay: awsim.Duration(5 * time.Second)}}
+	sim := startSim(t, cfg)
+	d, logs := startRIE(t, sim, 6) // slices of 4 s
+	x, err := d.Run(context.Background(), jobInput(userParameters(nil)))
+	final, ok := x.Final()
+	if err != nil || !ok || !final.Success {
+		t.Fatalf("%v %s\n%s", err, results(x), logs)
+	}
+	if n := revisions(sim); n != 1 {
+		t.Fatalf("%d revisions registered; the cut-off RegisterTaskDefinition was sent again\n%s", n, logs)
+	}
+	if sim.CountCalls("ECS", "RegisterTaskDefinition") != 1 {
+		t.Errorf("RegisterTaskDefinition answered %d times", sim.CountCalls("ECS", "RegisterTaskDefinition"))
+	}
+	if !strings.Contains(logs.String(), "RegisterTaskDefinition's answer was lost, but api:2 was registered") {
+		t.Errorf("the next invocation did not say it adopted the landed revision:\n%s", logs)
+	}
+	if v := final.OutputVariables["TaskDefinitions"]; v != "api=arn:aws:ecs:us-east-1:123456789012:task-definition/api:2" {
+		t.Errorf("output variable TaskDefinitions = %q", v)
 	}
 }

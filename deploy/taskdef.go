@@ -1,0 +1,549 @@
+package deploy
+
+// The register step: a release deploys a task-definition revision that names the pushed image
+// by its digest, registered once from a base.
+//
+//	base ─► input (copied faithfully, or read from a file) ─► pin IMAGE ─► register once ─► UpdateService / AppSpec
+//
+// The base is TASK_DEFINITION (a family, family:revision, an ARN, or a JSON file as
+// `aws ecs register-task-definition --cli-input-json` takes it) or else the service's current
+// revision. With IMAGE, every container whose image is in IMAGE's repository (any tag or digest),
+// or is the placeholder <IMAGE1_NAME> (the taskdef.json convention of CodePipeline's ECS
+// blue/green action), gets <registry>/<repository>@<digest>; every other member is copied as
+// DescribeTaskDefinition returned it (copyInput; a test over the SDK's types keeps the copy
+// whole). Services that share a base share the revision. Without IMAGE a named revision is
+// deployed as it is and a file is registered as it is.
+//
+// Exactly once: the revision carries the tag deploystep:release = "<release marker> <base
+// hash>"; before registering, the family's newest revisions are read for it (a re-run, a
+// re-delivered Lambda event, a registration whose answer was lost), and an unknown outcome is
+// resolved by that read before the call is sent again (Engine.sendOnce).
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"os"
+	"reflect"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
+)
+
+// ImagePlaceholder is the image a taskdef.json names where the pushed image goes.
+const ImagePlaceholder = "<IMAGE1_NAME>"
+
+// releaseTag is the task-definition tag that marks the revision a release registered.
+const releaseTag = "deploystep:release"
+
+// TaskDefState is one base's revision: the one registered (or adopted), and the send-once
+// bookkeeping of its RegisterTaskDefinition.
+type TaskDefState struct {
+	ARN  string    `json:"a,omitempty"`
+	Sent time.Time `json:"u,omitempty"`
+}
+
+// taskDefIsFile says whether TASK_DEFINITION names a file: a path (a "/" that is not an ARN's)
+// or a .json name. Families and revisions hold letters, digits, "_", "-" and ":" only.
+func taskDefIsFile(v string) bool {
+	return !strings.HasPrefix(v, "arn:") && strings.Contains(v, "/") || strings.HasSuffix(v, ".json")
+}
+
+// registers reports whether the release has a register step: IMAGE or TASK_DEFINITION set.
+func (s Settings) registers() bool { return s.Image != "" || s.TaskDefinition != "" }
+
+// revisionPlan is what the release deploys from one base.
+type revisionPlan struct {
+	// key names the base across re-runs: "file:<path>", the TASK_DEFINITION named, or
+	// "services:<names>" for services on their own revision (which the release moves on)
+	key      string
+	ref      string   // what is read: the revision (ARN or family[:revision]), or the file
+	from     string   // the base in words
+	services []string // the services that deploy it
+	// in is what RegisterTaskDefinition sends; nil when the base is deployed as it is (asIs).
+	in      *ecs.RegisterTaskDefinitionInput
+	asIs    string
+	changes []string // what differs from the base (images), or from the service's revision (a file)
+}
+
+// basesOf groups the services by their base, in the order of SERVICE.
+func (e *Engine) basesOf(services map[string]ecstypes.Service) []*revisionPlan {
+	var out []*revisionPlan
+	byRef := map[string]*revisionPlan{}
+	for _, name := range e.Settings.Services {
+		ref := aws.ToString(services[name].TaskDefinition)
+		from := shortARN(ref) + " (the service's)"
+		if td := e.Settings.TaskDefinition; td != "" {
+			ref, from = td, "TASK_DEFINITION "+td
+		}
+		if p, ok := byRef[ref]; ok {
+			p.services = append(p.services, name)
+			continue
+		}
+		p := &revisionPlan{ref: ref, from: from, services: []string{name}}
+		byRef[ref] = p
+		out = append(out, p)
+	}
+	for _, p := range out {
+		switch td := e.Settings.TaskDefinition; {
+		case td != "" && taskDefIsFile(td):
+			p.key = "file:" + td
+		case td != "":
+			p.key = td
+		default:
+			p.key = "services:" + strings.Join(p.services, ",")
+		}
+	}
+	return out
+}
+
+// planRevisions reads each base and builds what the release registers: every base is read and
+// checked before anything is registered. digest is IMAGE's ("" in a dry run that could not
+// resolve it: the plan then shows <digest>).
+func (e *Engine) planRevisions(ctx context.Context, read reader, services map[string]ecstypes.Service, digest string) ([]*revisionPlan, error) {
+	plans := e.basesOf(services)
+	var problems []string
+	for _, p := range plans {
+		if err := e.planRevision(ctx, read, p, services, digest); err != nil {
+			if !isFinal(err) {
+				return nil, err
+			}
+			problems = append(problems, strings.TrimPrefix(err.Error(), "configuration: "))
+		}
+	}
+	if len(problems) > 0 {
+		return nil, newError(ErrConfig, "configuration: %s", strings.Join(problems, "; "))
+	}
+	return plans, nil
+}
+
+func (e *Engine) planRevision(ctx context.Context, read reader, p *revisionPlan, services map[string]ecstypes.Service, digest string) error {
+	var in *ecs.RegisterTaskDefinitionInput
+	var baseARN string
+	if path, ok := strings.CutPrefix(p.key, "file:"); ok {
+		path = p.ref
+		var err error
+		if in, err = readTaskDefFile(path); err != nil {
+			return err
+		}
+		cur, _, err := e.describeTaskDef(ctx, read, aws.ToString(services[p.services[0]].TaskDefinition))
+		if err == nil {
+			p.changes = diffInputs(cur, in)
+		}
+	} else {
+		var err error
+		if in, baseARN, err = e.describeTaskDef(ctx, read, p.ref); err != nil {
+			return err
+		}
+	}
+	if e.Settings.Image != "" {
+		ref, _ := ParseImage(e.Settings.Image)
+		images, err := pinImage(in, ref, digest, p.from)
+		if err != nil {
+			return err
+		}
+		p.changes = append(images, p.changes...)
+	} else if baseARN != "" {
+		p.asIs = baseARN // a revision named (or the service's), deployed as it is
+		return nil
+	}
+	if problems := checkInput(in); len(problems) > 0 {
+		return newError(ErrConfig, "configuration: %s: %s", p.from, strings.Join(problems, "; "))
+	}
+	p.in = in
+	return nil
+}
+
+// describeTaskDef reads a revision (with its tags) as the input that registers it again, and
+// its ARN.
+func (e *Engine) describeTaskDef(ctx context.Context, read reader, ref string) (*ecs.RegisterTaskDefinitionInput, string, error) {
+	var out *ecs.DescribeTaskDefinitionOutput
+	err := read(ctx, "DescribeTaskDefinition", func(ctx context.Context) (err error) {
+		out, err = e.ECS.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{TaskDefinition: aws.String(ref),
+			Include: []ecstypes.TaskDefinitionField{ecstypes.TaskDefinitionFieldTags}})
+		return classify(err, "DescribeTaskDefinition "+shortARN(ref))
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	if out.TaskDefinition == nil {
+		return nil, "", newError(ErrConfig, "DescribeTaskDefinition %s: no task definition in the answer", shortARN(ref))
+	}
+	return copyInput(out.TaskDefinition, out.Tags), aws.ToString(out.TaskDefinition.TaskDefinitionArn), nil
+}
+
+// readOnlyMembers are the members DescribeTaskDefinition returns that RegisterTaskDefinition does
+// not take: ECS sets them ("ignored" in a file, as the CLI's describe output carries them).
+var readOnlyMembers = []string{"TaskDefinitionArn", "Revision", "Status", "RequiresAttributes", "Compatibilities",
+	"RegisteredAt", "RegisteredBy", "DeregisteredAt", "DeleteRequestedAt"}
+
+// copyInput is the RegisterTaskDefinitionInput that registers td again: every member of the
+// input that the description has, by name (TestCopyInputIsWhole holds every member of both
+// types to it), and the tags but the reserved aws: ones and an earlier release's mark.
+func copyInput(td *ecstypes.TaskDefinition, tags []ecstypes.Tag) *ecs.RegisterTaskDefinitionInput {
+	in := &ecs.RegisterTaskDefinitionInput{}
+	src, dst := reflect.ValueOf(td).Elem(), reflect.ValueOf(in).Elem()
+	for i := 0; i < dst.NumField(); i++ {
+		f := dst.Type().Field(i)
+		if !f.IsExported() {
+			continue
+		}
+		if v := src.FieldByName(f.Name); v.IsValid() && v.Type() == f.Type {
+			dst.Field(i).Set(v)
+		}
+	}
+	for _, t := range tags {
+		if k := strings.ToLower(aws.ToString(t.Key)); !strings.HasPrefix(k, "aws:") && aws.ToString(t.Key) != releaseTag {
+			in.Tags = append(in.Tags, t)
+		}
+	}
+	return in
+}
+
+// pinImage points every container of in that runs IMAGE's repository, or names the placeholder,
+// at the digest; none is a configuration error naming the containers.
+func pinImage(in *ecs.RegisterTaskDefinitionInput, ref ImageRef, digest, from string) ([]string, error) {
+	repo := fmt.Sprintf("%s.dkr.ecr.%s.amazonaws.com/%s", ref.Registry, ref.Region, ref.Repository)
+	pinned := cmpOr(digest, "<digest>")
+	var changes, seen []string
+	for i := range in.ContainerDefinitions {
+		c := &in.ContainerDefinitions[i]
+		img := aws.ToString(c.Image)
+		seen = append(seen, fmt.Sprintf("%s (%s)", aws.ToString(c.Name), clipTo(img, 200)))
+		if img != ImagePlaceholder && imageRepo(img) != repo {
+			continue
+		}
+		c.Image = aws.String(repo + "@" + pinned)
+		changes = append(changes, fmt.Sprintf("container %s: image %s -> %s", aws.ToString(c.Name), img, aws.ToString(c.Image)))
+	}
+	if len(changes) == 0 {
+		return nil, newError(ErrConfig, "configuration: IMAGE %s matches no container of %s (a container whose image is in %s, or %s): its containers are %s",
+			ref, from, repo, ImagePlaceholder, strings.Join(seen, ", "))
+	}
+	return changes, nil
+}
+
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+// imageRepo is an image reference without its tag or digest.
+func imageRepo(img string) string {
+	if i := strings.IndexByte(img, '@'); i >= 0 {
+		img = img[:i]
+	}
+	if i := strings.LastIndexByte(img, ':'); i > strings.LastIndexByte(img, '/') {
+		img = img[:i]
+	}
+	return img
+}
+
+// maxTaskDefBytes is the largest task definition ECS registers ("Task definition size: 64 KiB",
+// Amazon ECS service quotas).
+const maxTaskDefBytes = 64 << 10
+
+// taskDefName is the documented rule of family and container names: "Up to 255 letters (uppercase
+// and lowercase), numbers, underscores, and hyphens are allowed." (RegisterTaskDefinition).
+var taskDefName = regexp.MustCompile(`^[A-Za-z0-9_-]{1,255}$`)
+
+// checkInput checks what RegisterTaskDefinition will be sent against the documented contract
+// (the API reference and the service quotas), so a bad file is exit 2 before anything changes.
+func checkInput(in *ecs.RegisterTaskDefinitionInput) []string {
+	var out []string
+	bad := func(format string, args ...any) { out = append(out, fmt.Sprintf(format, args...)) }
+	switch f := aws.ToString(in.Family); {
+	case f == "":
+		bad("family is required")
+	case !taskDefName.MatchString(f):
+		bad("family %q: up to 255 letters, numbers, underscores and hyphens", clip(f))
+	}
+	if len(in.ContainerDefinitions) == 0 {
+		bad("containerDefinitions is required (at least one container)")
+	}
+	names := map[string]bool{}
+	for i, c := range in.ContainerDefinitions {
+		name := aws.ToString(c.Name)
+		switch {
+		case name == "":
+			bad("containerDefinitions[%d].name is required", i)
+		case !taskDefName.MatchString(name):
+			bad("containerDefinitions[%d].name %q: up to 255 letters, numbers, underscores and hyphens", i, clip(name))
+		case names[name]:
+			bad("containerDefinitions[%d].name %q is used twice", i, name)
+		}
+		names[name] = true
+		switch img := aws.ToString(c.Image); {
+		case img == "":
+			bad("containerDefinitions[%d].image is required", i)
+		case img == ImagePlaceholder:
+			bad("container %s names the image placeholder %s and IMAGE is not set", name, ImagePlaceholder)
+		}
+	}
+	enum := func(member, v string, values []string) {
+		if v != "" && !slices.Contains(values, v) {
+			bad("%s %q is not one of %s", member, clip(v), strings.Join(values, ", "))
+		}
+	}
+	enum("networkMode", string(in.NetworkMode), enumValues(ecstypes.NetworkMode("").Values()))
+	enum("pidMode", string(in.PidMode), enumValues(ecstypes.PidMode("").Values()))
+	enum("ipcMode", string(in.IpcMode), enumValues(ecstypes.IpcMode("").Values()))
+	for _, c := range in.RequiresCompatibilities {
+		enum("requiresCompatibilities", string(c), enumValues(ecstypes.Compatibility("").Values()))
+	}
+	if len(in.Tags) > 49 { // 50 a resource, one of them the release's mark
+		bad("%d tags: at most 49 (50 a task definition, one of them deploystep's %s)", len(in.Tags), releaseTag)
+	}
+	for _, t := range in.Tags {
+		if strings.HasPrefix(strings.ToLower(aws.ToString(t.Key)), "aws:") {
+			bad("tag %q: the aws: prefix is reserved for AWS", clip(aws.ToString(t.Key)))
+		}
+	}
+	if b, _ := json.Marshal(in); len(b) > maxTaskDefBytes {
+		bad("%d bytes: a task definition is at most 64 KiB", len(b))
+	}
+	return out
+}
+
+func enumValues[T ~string](vs []T) []string {
+	out := make([]string, len(vs))
+	for i, v := range vs {
+		out[i] = string(v)
+	}
+	return out
+}
+
+// readTaskDefFile reads a task definition file: the object `aws ecs register-task-definition
+// --cli-input-json` takes, or a saved `describe-task-definition` answer ({"taskDefinition": …,
+// "tags": …}); the read-only members a description carries are ignored; any other member the
+// request does not have is an error naming it.
+func readTaskDefFile(path string) (*ecs.RegisterTaskDefinitionInput, error) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return nil, newError(ErrConfig, "configuration: TASK_DEFINITION %s: %v", path, firstPhrase(err))
+	}
+	if len(raw) > 4*maxTaskDefBytes {
+		return nil, newError(ErrConfig, "configuration: TASK_DEFINITION %s: %d bytes; a task definition is at most 64 KiB", path, len(raw))
+	}
+	var top map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &top); err != nil {
+		return nil, newError(ErrConfig, "configuration: TASK_DEFINITION %s is not a JSON object: %v", path, err)
+	}
+	if inner, ok := top["taskDefinition"]; ok { // a saved describe-task-definition answer
+		var td map[string]json.RawMessage
+		if err := json.Unmarshal(inner, &td); err != nil {
+			return nil, newError(ErrConfig, "configuration: TASK_DEFINITION %s: taskDefinition is not an object: %v", path, err)
+		}
+		if tags, ok := top["tags"]; ok {
+			td["tags"] = tags
+		}
+		top = td
+	}
+	for _, m := range readOnlyMembers {
+		for k := range top {
+			if strings.EqualFold(k, m) {
+				delete(top, k)
+			}
+		}
+	}
+	body, _ := json.Marshal(top)
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	var in ecs.RegisterTaskDefinitionInput
+	if err := dec.Decode(&in); err != nil {
+		return nil, newError(ErrConfig, "configuration: TASK_DEFINITION %s is not a task definition: %v", path, strings.TrimPrefix(err.Error(), "json: "))
+	}
+	if problems := checkInput(&in); len(problems) > 0 && !onlyPlaceholder(problems) {
+		return nil, newError(ErrConfig, "configuration: TASK_DEFINITION %s: %s", path, strings.Join(problems, "; "))
+	}
+	return &in, nil
+}
+
+// onlyPlaceholder: the one problem is a placeholder, which IMAGE may still fill.
+func onlyPlaceholder(problems []string) bool {
+	for _, p := range problems {
+		if !strings.Contains(p, ImagePlaceholder) {
+			return false
+		}
+	}
+	return true
+}
+
+// diffInputs names the members a file changes against the service's revision (the dry run).
+func diffInputs(cur, next *ecs.RegisterTaskDefinitionInput) []string {
+	var out []string
+	a, b := reflect.ValueOf(cur).Elem(), reflect.ValueOf(next).Elem()
+	for i := 0; i < a.NumField(); i++ {
+		f := a.Type().Field(i)
+		if !f.IsExported() || f.Name == "Tags" {
+			continue
+		}
+		x, _ := json.Marshal(a.Field(i).Interface())
+		y, _ := json.Marshal(b.Field(i).Interface())
+		if !bytes.Equal(x, y) {
+			out = append(out, "changes "+lowerFirst(f.Name))
+		}
+	}
+	return out
+}
+
+func lowerFirst(s string) string { return strings.ToLower(s[:1]) + s[1:] }
+
+// mark is the value of the release's tag on the revision it registers from base.
+func (st *State) mark(base string) string {
+	sum := sha256.Sum256([]byte(base))
+	return st.Run.Marker + " " + hex.EncodeToString(sum[:4])
+}
+
+// registerStep registers each base's revision once and records, per service, the revision it
+// deploys.
+func (e *Engine) registerStep(ctx context.Context, st *State) error {
+	var todo []string
+	for _, name := range e.Settings.Services {
+		if st.Services[name].TaskDef == "" {
+			todo = append(todo, name)
+		}
+	}
+	if len(todo) == 0 {
+		return nil
+	}
+	services, err := e.servicesNow(ctx, todo)
+	if err != nil {
+		return err
+	}
+	plans, err := e.planRevisions(ctx, e.attempt, services, st.Digest)
+	if err != nil {
+		return err
+	}
+	for _, p := range plans {
+		arn := p.asIs
+		if p.in != nil {
+			if arn, err = e.registerOnce(ctx, st, p); err != nil {
+				return err
+			}
+		}
+		for _, name := range p.services {
+			st.Services[name].TaskDef = arn
+		}
+	}
+	return nil
+}
+
+// registerOnce registers p's revision, or adopts the one this release registered before.
+func (e *Engine) registerOnce(ctx context.Context, st *State, p *revisionPlan) (string, error) {
+	ensure(&st.TaskDefs)
+	tds := st.TaskDefs[p.key]
+	if tds == nil {
+		tds = &TaskDefState{}
+		st.TaskDefs[p.key] = tds
+	}
+	if tds.ARN != "" {
+		return tds.ARN, nil
+	}
+	mark := st.mark(p.key)
+	family := aws.ToString(p.in.Family)
+	find := func(ctx context.Context) (string, error) { return e.findRevision(ctx, family, mark) }
+	if st.Run.Marker != "" && tds.Sent.IsZero() {
+		arn, err := find(ctx)
+		if err != nil {
+			return "", err
+		}
+		if arn != "" {
+			tds.ARN = arn
+			e.emit(Event{Kind: KindTaskDefinition, Service: strings.Join(p.services, ","), TaskDefinition: arn,
+				Message: fmt.Sprintf("resuming: task definition %s was registered by an earlier run of this release", shortARN(arn))})
+			return arn, nil
+		}
+	}
+	in := *p.in
+	in.Tags = append(slices.Clone(p.in.Tags), ecstypes.Tag{Key: aws.String(releaseTag), Value: aws.String(mark)})
+	send := func(ctx context.Context) (string, error) {
+		out, err := e.ECS.RegisterTaskDefinition(ctx, &in, func(o *ecs.Options) { o.RetryMaxAttempts = 1 })
+		if err != nil || out.TaskDefinition == nil {
+			return "", classify(err, "RegisterTaskDefinition "+family)
+		}
+		return aws.ToString(out.TaskDefinition.TaskDefinitionArn), nil
+	}
+	arn, lost, err := e.sendOnce(ctx, "registering task definition "+family, &tds.Sent, send, find)
+	if err != nil {
+		return "", err
+	}
+	tds.ARN = arn
+	msg := fmt.Sprintf("registered task definition %s from %s", shortARN(arn), p.from)
+	if lost {
+		msg = fmt.Sprintf("RegisterTaskDefinition's answer was lost, but %s was registered: deploying it", shortARN(arn))
+	}
+	if len(p.changes) > 0 {
+		msg += ": " + strings.Join(p.changes, "; ")
+	}
+	e.emit(Event{Kind: KindTaskDefinition, Service: strings.Join(p.services, ","), TaskDefinition: arn, Message: msg})
+	return arn, nil
+}
+
+// findRevisions is how many of a family's newest revisions are read for the release's mark.
+const findRevisions = 3
+
+// findRevision looks among the family's newest revisions for the one carrying mark ("" when
+// none). The reads are few a release and go at once, like the digest reads.
+func (e *Engine) findRevision(ctx context.Context, family, mark string) (string, error) {
+	var list *ecs.ListTaskDefinitionsOutput
+	err := e.read(ctx, true, func() (err error) {
+		list, err = e.ECS.ListTaskDefinitions(ctx, &ecs.ListTaskDefinitionsInput{FamilyPrefix: aws.String(family),
+			Sort: ecstypes.SortOrderDesc, MaxResults: aws.Int32(findRevisions)})
+		return err
+	})
+	if err != nil {
+		return "", classify(err, "ListTaskDefinitions "+family)
+	}
+	for _, arn := range list.TaskDefinitionArns {
+		var out *ecs.DescribeTaskDefinitionOutput
+		err := e.read(ctx, true, func() (err error) {
+			out, err = e.ECS.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{TaskDefinition: aws.String(arn),
+				Include: []ecstypes.TaskDefinitionField{ecstypes.TaskDefinitionFieldTags}})
+			return err
+		})
+		if err != nil {
+			return "", classify(err, "DescribeTaskDefinition "+shortARN(arn))
+		}
+		for _, t := range out.Tags {
+			if aws.ToString(t.Key) == releaseTag && aws.ToString(t.Value) == mark {
+				return arn, nil
+			}
+		}
+	}
+	return "", nil
+}
+
+// deploys is the revision a service deploys in the dry run's words ("" for its own).
+func (p *revisionPlan) deploys() string {
+	switch {
+	case p == nil:
+		return ""
+	case p.in == nil:
+		return p.asIs
+	}
+	return aws.ToString(p.in.Family) + ":<the revision step 2 registers>"
+}
+
+// render says what the release registers from the base, for which services, and what differs.
+func (p *revisionPlan) render() string {
+	who := strings.Join(p.services, ", ")
+	if p.in == nil {
+		return fmt.Sprintf("%s: %s, deployed as it is", who, p.from)
+	}
+	msg := fmt.Sprintf("%s: registers a revision of %s from %s", who, aws.ToString(p.in.Family), p.from)
+	if len(p.changes) > 0 {
+		msg += ": " + strings.Join(p.changes, "; ")
+	}
+	return msg
+}
