@@ -23,8 +23,8 @@ build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/deploystep .
 	CGO_ENABLED=0 $(GO) build -trimpath -o bin/awsim ./awsim/cmd/awsim
 
-# The main job, end to end, against the simulator: image check, forced redeploy, the rollout
-# followed to COMPLETED, invalidation created and waited for.
+# The main job, end to end, against the simulator: image check, a digest-pinned revision registered
+# and deployed, the rollout followed to COMPLETED, invalidation created and waited for.
 demo: build
 	bin/awsim -rollout 6s -invalidation 3s -- bin/deploystep
 

@@ -254,7 +254,7 @@ func TestInfraControlTowerRules(t *testing.T) {
 }
 
 // The project's rules (deploystep.guard) on every rendered variant, and on a variant given an
-// extra deploy action and a wildcard action: both must be caught.
+// extra deploy action, a wildcard action and a PassRole without its condition: each must be caught.
 func TestInfraProjectGuardRules(t *testing.T) {
 	t.Parallel()
 	guard := cfnGuard(t)
@@ -266,12 +266,18 @@ func TestInfraProjectGuardRules(t *testing.T) {
 	st := get(res, "DeployStepPolicy", "Properties", "PolicyDocument", "Statement", "0").(map[string]any)
 	st["Action"] = append(st["Action"].([]any), "ecs:DeleteService")
 	get(res, "CodeBuildRole", "Properties", "Policies", "0", "PolicyDocument", "Statement", "0").(map[string]any)["Action"] = "s3:*"
+	for _, s := range get(res, "DeployStepPolicy", "Properties", "PolicyDocument", "Statement").([]any) {
+		if m := s.(map[string]any); m["Action"] == "iam:PassRole" {
+			delete(m, "Condition") // any service could be passed the task's roles
+		}
+	}
 	js, _ := json.Marshal(vs[0].Doc)
 	p := filepath.Join(t.TempDir(), "bad.json")
 	os.WriteFile(p, js, 0o644)
 	out, code := command(t, guard, "validate", "-r", "deploystep.guard", "-d", p, "--show-summary", "fail")
-	if code == 0 || !strings.Contains(out, "no_wildcard_actions_in_roles") || !strings.Contains(out, "deploystep_policy_is_its_calls") {
-		t.Fatalf("project rules passed a wildcard and an extra action: exit %d\n%s", code, out)
+	if code == 0 || !strings.Contains(out, "no_wildcard_actions_in_roles") || !strings.Contains(out, "deploystep_policy_is_its_calls") ||
+		!strings.Contains(out, "deploystep_passes_roles_to_ecs_tasks_only") {
+		t.Fatalf("project rules passed a wildcard, an extra action and a PassRole to any service: exit %d\n%s", code, out)
 	}
 }
 
@@ -287,7 +293,7 @@ func TestInfraDeployPermissionsAreTheCodesCalls(t *testing.T) {
 	for _, m := range regexp.MustCompile(`'([a-z]+:[A-Za-z]+)'`).FindAllStringSubmatch(list[1], -1) {
 		inGuard = append(inGuard, m[1])
 	}
-	for _, m := range regexp.MustCompile(`Action\[\*\] == '([a-z]+:[A-Za-z]+)'`).FindAllStringSubmatch(string(g), -1) {
+	for _, m := range regexp.MustCompile(`some Properties\.PolicyDocument\.Statement\[\*\]\.Action\[\*\] == '([a-z]+:[A-Za-z]+)'`).FindAllStringSubmatch(string(g), -1) {
 		some = append(some, m[1])
 	}
 	sort.Strings(some)
@@ -309,7 +315,7 @@ func TestInfraDeployPermissionsAreTheCodesCalls(t *testing.T) {
 		}
 	}
 	sort.Strings(actions)
-	if got := strings.Join(actions, " "); got != want {
+	if got := strings.Join(slices.Compact(actions), " "); got != want {
 		t.Errorf("DeployStepPolicy grants %s\ncode calls %s", got, want)
 	}
 }
@@ -457,7 +463,7 @@ func deployStepWiring(t *testing.T, resources *node) {
 	for _, v := range resources.path("APIBuildProject", "Properties", "Environment", "EnvironmentVariables").Content {
 		env[(&node{v}).path("Name").str()] = true
 	}
-	for _, want := range []string{"CLUSTER", "SERVICE", "DISTRIBUTIONID", "REPOSITORY_URI", "TASK_IMAGE_TAG", "DESIRED_COUNT", "DEPLOY_PATH", "DEPLOYSTEP_URL", "VERIFY_URL"} {
+	for _, want := range []string{"CLUSTER", "SERVICE", "DISTRIBUTIONID", "REPOSITORY_URI", "DESIRED_COUNT", "DEPLOY_PATH", "DEPLOYSTEP_URL", "VERIFY_URL"} {
 		if !env[want] {
 			t.Errorf("APIBuildProject does not set %s", want)
 		}
@@ -538,6 +544,12 @@ func script(bs buildspec) string {
 // Docker engine, no S3 here), deploystep is the real binary. It returns deploystep's and the
 // shell's output, the shims' call log and the shell's error.
 func runBuildspec(t *testing.T, sim *awsim.Server, failBuild bool, extraEnv ...string) (string, string, error) {
+	return runBuildspecPushed(t, sim, failBuild, false, extraEnv...)
+}
+
+// runBuildspecPushed runs the buildspec; pushed says the commit's tag is in ECR already (a re-run
+// of the build), as the shimmed `aws ecr describe-images` answers.
+func runBuildspecPushed(t *testing.T, sim *awsim.Server, failBuild, pushed bool, extraEnv ...string) (string, string, error) {
 	src, shims := t.TempDir(), t.TempDir()
 	calls := filepath.Join(shims, "calls.log")
 	dockerExit := "0"
@@ -545,11 +557,17 @@ func runBuildspec(t *testing.T, sim *awsim.Server, failBuild bool, extraEnv ...s
 		dockerExit = `$( [ "$1" = build ] && echo 1 || echo 0 )`
 	}
 	os.WriteFile(filepath.Join(shims, "docker"), []byte("#!/bin/sh\necho \"docker $*\" >> "+calls+"\ncat >/dev/null 2>&1 || true\nexit "+dockerExit+"\n"), 0o755)
+	// As the AWS CLI answers describe-images for a tag that is there, and one that is not.
+	describe := `echo '{"imageDetails":[{"imageTags":["` + awsim.DemoTag + `"]}]}'`
+	if !pushed {
+		describe = `echo "An error occurred (ImageNotFoundException) when calling the DescribeImages operation: The image with imageId {imageDigest:'null', imageTag:'` + awsim.DemoTag + `'} does not exist within the repository" >&2; exit 254`
+	}
 	os.WriteFile(filepath.Join(shims, "aws"), []byte(`#!/bin/sh
 echo "aws $*" >> `+calls+`
 case "$1 $2" in
   "ecr get-login-password") echo simulated-ecr-password ;;
   "s3 cp") for a; do last=$prev; prev=$a; done; cp "`+testtool.Binary(t)+`" "$prev" ;;
+  "ecr describe-images") `+describe+` ;;
   *) echo "aws shim: unexpected $*" >&2; exit 1 ;;
 esac
 `), 0o755)
@@ -560,7 +578,7 @@ esac
 		"CODEBUILD_BUILD_ID=tsa-gallery-api:5e6f7a8b-0000-4000-8000-000000000001",
 		"REPOSITORY_URI=123456789012.dkr.ecr.us-east-1.amazonaws.com/"+awsim.DemoRepository,
 		"DEPLOY_PATH=codebuild", "DEPLOYSTEP_URL=s3://deploystep-artifacts/deploystep/deploystep-linux-arm64",
-		"TASK_IMAGE_TAG=latest", "DESIRED_COUNT=2",
+		"DESIRED_COUNT=2",
 		"POLL_INTERVAL=250ms")
 	cmd.Env = append(cmd.Env, extraEnv...)
 	var out bytes.Buffer
@@ -594,7 +612,8 @@ func TestBuildspecRuns(t *testing.T) {
 			image := awsim.DemoImage
 			for _, want := range []string{"aws s3 cp --only-show-errors s3://deploystep-artifacts/", "aws ecr get-login-password --region us-east-1",
 				"docker login --username AWS --password-stdin 123456789012.dkr.ecr.us-east-1.amazonaws.com",
-				"docker build --build-arg VERSION=" + awsim.DemoTag + " -t 123456789012.dkr.ecr.us-east-1.amazonaws.com/tsa/gallery:latest -t " + image, "docker push " + image} {
+				"aws ecr describe-images --repository-name tsa/gallery --image-ids imageTag=" + awsim.DemoTag,
+				"docker build --build-arg VERSION=" + awsim.DemoTag + " -t " + image, "docker push " + image} {
 				if !strings.Contains(log, want) {
 					t.Errorf("no %q in the shim log:\n%s", want, log)
 				}
@@ -603,10 +622,29 @@ func TestBuildspecRuns(t *testing.T) {
 				t.Errorf("deploystep did not run with IMAGE=%s:\n%s", image, out)
 			}
 			e := sim.Effects()
-			if e.Deployments[awsim.DemoCluster+"/"+awsim.DemoService] != 1 || e.Invalidations[awsim.DemoDistribution] != 1 {
+			if e.Registrations[awsim.DemoService] != 1 || e.Deployments[awsim.DemoCluster+"/"+awsim.DemoService] != 1 || e.Invalidations[awsim.DemoDistribution] != 1 {
 				t.Errorf("effects %+v\n%s", e, out)
 			}
 		})
+	}
+}
+
+// TestBuildspecRerunOfACommit: the repository's tags are immutable, so a second build of the same
+// commit (its tag is in ECR already) builds and pushes nothing and deploys the image that is
+// there.
+func TestBuildspecRerunOfACommit(t *testing.T) {
+	t.Parallel()
+	sim := testtool.Sim(t, awsim.DemoConfig(awsim.Success, time.Second, 500*time.Millisecond))
+	out, log, err := runBuildspecPushed(t, sim, false, true)
+	if err != nil {
+		t.Fatalf("the re-run failed: %v\n%s\n%s", err, out, log)
+	}
+	if strings.Contains(log, "docker build") || strings.Contains(log, "docker push") {
+		t.Errorf("a re-run of the commit built or pushed:\n%s", log)
+	}
+	if !strings.Contains(out, "is in ECR already (its tag is immutable)") || !strings.Contains(out, "summary: succeeded") ||
+		sim.Effects().Registrations[awsim.DemoService] != 1 {
+		t.Errorf("the re-run did not deploy the pushed image:\n%s", out)
 	}
 }
 

@@ -24,6 +24,9 @@ type variant struct {
 	Params map[string]string // every parameter, the file's values over the template's defaults
 	Doc    map[string]any    // the rendered template
 	Path   string            // the rendered template as JSON, for cfn-guard
+	// RulesFailed names the template's Rules whose assertion these parameters fail: CloudFormation
+	// would refuse them.
+	RulesFailed []any
 }
 
 // parameterFiles lists cfn/parameters/*.json.
@@ -78,9 +81,24 @@ func renderTemplate(t *testing.T, raw []byte, file, dir string) variant {
 	}
 	r := &renderer{t: t, params: params, conds: tpl["Conditions"].(map[string]any)}
 	out := map[string]any{}
+	var rulesFailed []any
 	for k, v := range tpl {
 		switch k {
-		case "Conditions", "Rules":
+		case "Rules": // CloudFormation refuses parameters a rule's assertion fails: say which
+			var failed []any
+			for name, rule := range v.(map[string]any) {
+				m := rule.(map[string]any)
+				if c, ok := m["RuleCondition"]; ok && !r.truth(c) {
+					continue
+				}
+				for _, a := range m["Assertions"].([]any) {
+					if !r.truth(a.(map[string]any)["Assert"]) {
+						failed = append(failed, name)
+					}
+				}
+			}
+			rulesFailed = failed
+		case "Conditions":
 		case "Resources", "Outputs":
 			kept := map[string]any{}
 			for name, res := range v.(map[string]any) {
@@ -104,7 +122,7 @@ func renderTemplate(t *testing.T, raw []byte, file, dir string) variant {
 	if err := os.WriteFile(path, js, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	return variant{Name: name, Params: params, Doc: out, Path: path}
+	return variant{Name: name, Params: params, Doc: out, Path: path, RulesFailed: rulesFailed}
 }
 
 // longForm turns CloudFormation YAML (short tags such as !Ref) into the JSON form.

@@ -52,8 +52,10 @@ var invariants = []invariant{
 		[3]string{"infra.yaml", "CpuArchitecture: ARM64", "CpuArchitecture: X86_64"}},
 	{"a push to the branch starts the pipeline", pushStartsPipeline,
 		[3]string{"infra.yaml", "referenceName: [!Ref BranchName]", "referenceName: [master]"}},
-	{"the tag the task definition names is the one the build pushes", imageTag,
-		[3]string{"buildspec.yml", "docker push $REPOSITORY_URI:$TASK_IMAGE_TAG", "docker push $REPOSITORY_URI:latest"}},
+	{"the releases own the image: immutable tags, the commit's tag pushed once, the template on the released image", releasedImage,
+		[3]string{"infra.yaml", "ImageTagMutability: IMMUTABLE", "ImageTagMutability: MUTABLE"}},
+	{"a stack update keeps the released image", updateKeepsImage,
+		[3]string{"infra.yaml", "Image: !If [HasTaskImage, !Ref TaskImage, ", "Image: !If [HasTaskImage, !Sub '${ECRRepository.RepositoryUri}:latest', "}},
 	{"deleting the stack deletes what it made", deletion,
 		[3]string{"infra.yaml", "EmptyOnDelete: true", "EmptyOnDelete: false"}},
 	{"an idle lab pays for no NAT gateway, no idle database and no Container Insights", idleCost,
@@ -224,19 +226,42 @@ func pushStartsPipeline(v variant, _ repoFiles) []string {
 	return out
 }
 
-// imageTag: the task definition pulls ImageTag, so the build must push that tag on every build
-// (the project passes it as TASK_IMAGE_TAG), or a forced redeployment runs an old image.
-func imageTag(v variant, f repoFiles) []string {
+// releasedImage: the repository's tags are immutable (Security Hub ECR.2, ct-ecr-pr-3); the build
+// pushes its commit's tag only, once (a re-run of the commit deploys the image that is there), and
+// hands it to deploystep as IMAGE, which registers a revision of the template's family pinned to
+// its digest; no moving tag is pushed or named.
+func releasedImage(v variant, f repoFiles) []string {
 	var out []string
-	img := fmt.Sprint(get(resources(v), "APITask", "Properties", "ContainerDefinitions", "0", "Image", "Fn::Sub"))
-	if !strings.HasSuffix(img, ":${ImageTag}") {
-		out = append(out, "the task definition's image "+img+" is not ImageTag's")
+	for _, n := range ofType(v, "AWS::ECR::Repository") {
+		if m := get(resources(v), n, "Properties", "ImageTagMutability"); m != "IMMUTABLE" {
+			out = append(out, fmt.Sprintf("repository %s has ImageTagMutability %v", n, m))
+		}
 	}
-	if deployEnvOf(buildVariant(v))["TASK_IMAGE_TAG"] != v.Params["ImageTag"] {
-		out = append(out, "the build is not given ImageTag as TASK_IMAGE_TAG")
+	if strings.Count(f.buildspec, "docker push ") != 1 || !strings.Contains(f.buildspec, "docker push $IMAGE") {
+		out = append(out, "the buildspec does not push exactly the commit's tag ($IMAGE)")
 	}
-	if !strings.Contains(f.buildspec, "docker push $REPOSITORY_URI:$TASK_IMAGE_TAG") || !strings.Contains(f.buildspec, "-t $REPOSITORY_URI:$TASK_IMAGE_TAG") {
-		out = append(out, "the buildspec does not build and push TASK_IMAGE_TAG")
+	if !strings.Contains(f.buildspec, "aws ecr describe-images") || !strings.Contains(f.buildspec, "ImageNotFoundException") {
+		out = append(out, "the buildspec does not check whether the commit's tag is pushed already")
+	}
+	if strings.Contains(f.buildspec, "latest") || strings.Contains(f.buildspec, "TASK_IMAGE_TAG") {
+		out = append(out, "the buildspec still names a moving tag")
+	}
+	return out
+}
+
+// updateKeepsImage: after the first create (StartWithoutTasks false) the template's task
+// definition names TaskImage, the digest-pinned image the service runs (make stack reads it), and
+// a rule refuses an update without it; so a change to the task definition that makes
+// CloudFormation register and deploy a new revision deploys the released image, not one that was
+// never pushed. On the first create no task runs, whatever the image.
+func updateKeepsImage(v variant, _ repoFiles) []string {
+	var out []string
+	img := get(resources(v), "APITask", "Properties", "ContainerDefinitions", "0", "Image")
+	if v.Params["StartWithoutTasks"] == "false" && (get(img, "Ref") != "TaskImage" || !strings.Contains(v.Params["TaskImage"], "@sha256:")) {
+		out = append(out, fmt.Sprintf("an update's task definition names %v, not TaskImage (%q, digest-pinned)", img, v.Params["TaskImage"]))
+	}
+	if len(v.RulesFailed) > 0 {
+		out = append(out, fmt.Sprintf("CloudFormation would refuse these parameters: rules %v fail", v.RulesFailed))
 	}
 	return out
 }

@@ -5,7 +5,9 @@
 #   cfn/stack.sh deploy STACK BUCKET [Parameter=Value ...]
 #       Creates the stack, or updates it. On the first create the service starts without tasks
 #       (StartWithoutTasks=true: the image repository is still empty), on every update
-#       CloudFormation leaves the task count to the releases. The load balancer admits CloudFront
+#       CloudFormation leaves the task count to the releases, and the template's task definition
+#       names the image the service runs now (TaskImage, digest-pinned, read from the service), so
+#       that a change to the task definition keeps the released image. The load balancer admits CloudFront
 #       only: the region's origin-facing prefix list is looked up. The template is larger than the
 #       51,200 bytes CloudFormation takes inline, so it travels through BUCKET.
 #   cfn/stack.sh destroy STACK
@@ -38,6 +40,32 @@ status() {
 	fi
 }
 
+# released_image prints the image the stack's service runs: its task definition's first container,
+# by digest (the revision the last release registered). A read that fails ends the script: an
+# update must not put the service back on an image that was never pushed.
+released_image() {
+	res() {
+		$aws cloudformation describe-stack-resource --stack-name "$stack" --logical-resource-id "$1" \
+			--query StackResourceDetail.PhysicalResourceId --output text
+	}
+	cluster=$(res APICluster) svc=$(res APIService) || {
+		echo "cfn/stack.sh: cannot read the stack's cluster and service" >&2
+		exit 1
+	}
+	td=$($aws ecs describe-services --cluster "$cluster" --services "$svc" --query 'services[0].taskDefinition' --output text) &&
+		img=$($aws ecs describe-task-definition --task-definition "$td" --query 'taskDefinition.containerDefinitions[0].image' --output text) || {
+		echo "cfn/stack.sh: cannot read the image service $svc runs" >&2
+		exit 1
+	}
+	case $img in
+	*@sha256:*) echo "$img" ;;
+	*)
+		echo "cfn/stack.sh: service $svc runs $img, not an image pinned by digest: release once (deploystep with IMAGE) before updating the stack" >&2
+		exit 1
+		;;
+	esac
+}
+
 case $cmd in
 deploy)
 	[ $# -ge 1 ] || usage
@@ -66,11 +94,15 @@ deploy)
 		exit 1
 		;;
 	esac
-	echo "stack $stack: ${st}; StartWithoutTasks=$empty, CloudFront's origin-facing prefix list $prefix"
+	image=
+	if [ "$empty" = false ]; then
+		image=$(released_image)
+	fi
+	echo "stack $stack: ${st}; StartWithoutTasks=$empty, CloudFront's origin-facing prefix list $prefix${image:+, TaskImage $image}"
 	$aws cloudformation deploy --stack-name "$stack" --template-file "$here/../infra.yaml" \
 		--s3-bucket "$bucket" --s3-prefix deploystep/templates --capabilities CAPABILITY_IAM \
 		--no-fail-on-empty-changeset \
-		--parameter-overrides DeploystepBucket="$bucket" CloudFrontPrefixListId="$prefix" StartWithoutTasks="$empty" "$@"
+		--parameter-overrides DeploystepBucket="$bucket" CloudFrontPrefixListId="$prefix" StartWithoutTasks="$empty" TaskImage="$image" "$@"
 	$aws cloudformation describe-stacks --stack-name "$stack" --query 'Stacks[0].Outputs' --output table
 	;;
 destroy)

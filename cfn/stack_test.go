@@ -105,14 +105,23 @@ func TestStackScriptDeploy(t *testing.T) {
 		}
 	}
 
-	// The stack exists now: an update leaves the task count to the releases.
+	// The stack exists, but no release ran: the service is on the template's placeholder image, so
+	// an update (which must name the released image) is refused.
 	os.Remove(log)
+	out, code = stackScript(t, shim, "deploy", "TSA-Gallery", "tsa-deploystep-artifacts-123456789012")
+	if deployed, _ := os.ReadFile(log); code == 0 || len(deployed) > 0 || !strings.Contains(out, "not an image pinned by digest: release once") {
+		t.Errorf("an update before the first release: exit %d, deployed %q\n%s", code, deployed, out)
+	}
+
+	// A release (the binary, with IMAGE pushed to the stack's repository) registers a revision
+	// pinned to the digest; an update then names that image, and leaves the count to the releases.
+	image, digest := releaseInMoto(t, shim, endpoint)
 	if out, code = stackScript(t, shim, "deploy", "TSA-Gallery", "tsa-deploystep-artifacts-123456789012"); code != 0 {
 		t.Fatalf("deploy of an existing stack: exit %d\n%s", code, out)
 	}
 	update, _ := os.ReadFile(log)
-	if !strings.Contains(string(update), "StartWithoutTasks=false") {
-		t.Errorf("an update asks for %s", update)
+	if !strings.Contains(string(update), "StartWithoutTasks=false") || !strings.Contains(string(update), "TaskImage="+image+"@"+digest) {
+		t.Errorf("an update asks for %s; want StartWithoutTasks=false and TaskImage=%s@%s", update, image, digest)
 	}
 
 	// A read that fails (the endpoint refuses) is not taken for a missing stack.
@@ -189,4 +198,36 @@ func TestStackScriptDestroy(t *testing.T) {
 	if out, code = stackScript(t, shim, "destroy", "TSA-Gallery"); code != 0 || !strings.Contains(out, "nothing to delete") {
 		t.Errorf("destroy of a deleted stack: exit %d\n%s", code, out)
 	}
+}
+
+// releaseInMoto pushes an image to the stack's repository in moto and runs the binary's release of
+// it: the revision it registers names the image by digest. It returns the repository URI and the
+// digest.
+func releaseInMoto(t *testing.T, shim, endpoint string) (string, string) {
+	t.Helper()
+	aws := func(args ...string) string {
+		cmd := exec.Command(shim, args...)
+		cmd.Env = motoEnv(t)
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("aws %v: %v\n%s", args, err, out)
+		}
+		return strings.TrimSpace(string(out))
+	}
+	res := func(id string) string {
+		return aws("cloudformation", "describe-stack-resource", "--stack-name", "TSA-Gallery", "--logical-resource-id", id,
+			"--query", "StackResourceDetail.PhysicalResourceId", "--output", "text")
+	}
+	repo, cluster, service := res("ECRRepository"), res("APICluster"), res("APIService")
+	manifest := `{"schemaVersion":2,"mediaType":"application/vnd.docker.distribution.manifest.v2+json","config":{"mediaType":"application/vnd.docker.container.image.v1+json","size":1469,"digest":"sha256:0652c4d5b1f7a2e3c4b5a6978877665544332211ffeeddccbbaa998877665544"},"layers":[]}`
+	digest := aws("ecr", "put-image", "--repository-name", repo, "--image-tag", "3f2c1ab", "--image-manifest", manifest, "--query", "image.imageId.imageDigest", "--output", "text")
+	uri := aws("ecr", "describe-repositories", "--repository-names", repo, "--query", "repositories[0].repositoryUri", "--output", "text")
+	cmd := exec.Command(testtool.Binary(t))
+	cmd.Env = append(motoEnv(t), "AWS_ENDPOINT_URL="+endpoint, "CLUSTER="+cluster, "SERVICE="+service, "SKIP_INVALIDATION=true",
+		"IMAGE="+uri+":3f2c1ab", "DIGEST_CHECK=warn", "POLL_INTERVAL=500ms", "DEPLOY_TIMEOUT=2m")
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "registered task definition") {
+		t.Fatalf("the release in moto: %v\n%s", err, out)
+	}
+	return uri, digest
 }
