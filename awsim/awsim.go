@@ -51,6 +51,8 @@ type Config struct {
 	// Identities are more credentials the world knows (identity.go); the placeholder
 	// AccessKeyID is always the world account's.
 	Identities []IdentitySpec `json:"identities,omitempty"`
+	// RunTasks is how standalone tasks (RunTask: a pre-deploy migration) behave (runtask.go).
+	RunTasks RunTaskSpec `json:"runTasks,omitempty"`
 }
 
 // ClusterSpec is one ECS cluster and its services.
@@ -226,6 +228,10 @@ type Effects struct {
 	Continues map[string]int `json:"continues"`
 	// Registrations counts task-definition revisions registered, by family.
 	Registrations map[string]int `json:"registrations"`
+	// RunTasks counts standalone tasks RunTask started, by family; TaskStops the StopTask calls
+	// that stopped one, by task id.
+	RunTasks  map[string]int `json:"runTasks"`
+	TaskStops map[string]int `json:"taskStops"`
 	// CodeDeployments counts CodeDeploy deployments created, by "application/group";
 	// CodeDeployStops the StopDeployment calls that stopped one.
 	CodeDeployments map[string]int `json:"codeDeployments"`
@@ -248,6 +254,7 @@ type Server struct {
 	cf      *cfWorld
 	cp      *cpWorld
 	cd      *cdWorld
+	logs    *logsWorld
 	idSeq   int
 	seen    map[string]int          // calls per "Service.Op", for Fault.SkipFirst
 	others  map[string]*regionWorld // other accounts' and regions' (empty) worlds, by "account/region"
@@ -313,9 +320,12 @@ func New(cfg Config) (*Server, error) {
 			CodeDeployments: map[string]int{},
 			CodeDeployStops: map[string]int{},
 			Registrations:   map[string]int{},
+			RunTasks:        map[string]int{},
+			TaskStops:       map[string]int{},
 		},
 	}
 	s.ecr = newECR(s, cfg.Repositories)
+	s.logs = newLogs()
 	var err error
 	if s.ecs, err = newECS(s, cfg.Clusters); err != nil {
 		return nil, err
@@ -381,6 +391,8 @@ func (s *Server) Effects() Effects {
 		CodeDeployments: cp(s.effects.CodeDeployments),
 		CodeDeployStops: cp(s.effects.CodeDeployStops),
 		Registrations:   cp(s.effects.Registrations),
+		RunTasks:        cp(s.effects.RunTasks),
+		TaskStops:       cp(s.effects.TaskStops),
 	}
 }
 
@@ -403,6 +415,7 @@ var jsonTargets = map[string]string{
 	"AmazonEC2ContainerRegistry_V20150921": "ECR",
 	"CodePipeline_20150709":                "CodePipeline",
 	"CodeDeploy_20141006":                  "CodeDeploy",
+	"Logs_20140328":                        "Logs",
 }
 
 // ServeHTTP routes a request to the simulated service.
@@ -463,7 +476,7 @@ func (s *Server) serveJSON(w http.ResponseWriter, r *http.Request) {
 	var out any
 	var aerr *apiError
 	s.mu.Lock()
-	world := &regionWorld{ecs: s.ecs, ecr: s.ecr, cd: s.cd, cp: s.cp}
+	world := &regionWorld{ecs: s.ecs, ecr: s.ecr, cd: s.cd, cp: s.cp, logs: s.logs}
 	if !s.home(c) {
 		world = s.elsewhere(c)
 	}
@@ -476,6 +489,8 @@ func (s *Server) serveJSON(w http.ResponseWriter, r *http.Request) {
 		out, aerr = world.cp.handle(s, op, body, &call)
 	case "CodeDeploy":
 		out, aerr = world.cd.handle(op, body, &call)
+	case "Logs":
+		out, aerr = world.logs.handle(world.ecs, op, body, &call)
 	}
 	s.mu.Unlock()
 	if s.answered(w, call, after, aerr, writeJSONError) {

@@ -9,6 +9,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
+
 	"deploystep/awsim"
 	"deploystep/internal/testtool"
 )
@@ -205,5 +209,75 @@ aws deploy get-deployment --deployment-id $ID --query '[deploymentInfo.status, d
 				t.Errorf("the CLI did not read a clean success:\n%s", out)
 			}
 		})
+	}
+}
+
+// The hand-written migration step, run by the AWS CLI v2 (its own serializers, its own
+// tasks-stopped waiter): RunTask with the override on the service's network, the waiter, the
+// task's exit code, its log stream read with get-log-events, and StopTask. The trap:
+// tasks-stopped succeeds although the migration exited 1. (The CLI 2.9.19 predates RunTask's
+// clientToken; the SDK sends it below.)
+func TestCLIMigrationTask(t *testing.T) {
+	t.Parallel()
+	sim := start(t, awsim.DemoConfig(awsim.MigrateFails, 4*time.Second, time.Second))
+	script := `set -e
+NET='awsvpcConfiguration={subnets=[subnet-0a1b2c3d4e5f60718],securityGroups=[sg-0123456789abcdef0]}'
+OVR='{"containerOverrides":[{"name":"api","command":["sh","-c","npm run migrate"]}]}'
+TASK=$(aws ecs run-task --cluster $CLUSTER --task-definition api --launch-type FARGATE --network-configuration "$NET" \
+  --overrides "$OVR" --started-by deploystep/cli --query 'tasks[0].taskArn' --output text)
+aws ecs list-tasks --cluster $CLUSTER --started-by deploystep/cli --query 'length(taskArns)'
+aws ecs wait tasks-stopped --cluster $CLUSTER --tasks $TASK && echo "waiter: success"
+aws ecs describe-tasks --cluster $CLUSTER --tasks $TASK --query 'tasks[0].[lastStatus,stopCode,containers[0].exitCode]' --output text
+aws ecs list-tasks --cluster $CLUSTER --family api --desired-status STOPPED --query 'length(taskArns)'
+aws logs get-log-events --log-group-name /ecs/tsa-gallery/APITask --log-stream-name ecs/api/${TASK##*/} --start-from-head \
+  --query 'events[-1].message' --output text
+aws ecs run-task --cluster $CLUSTER --task-definition api --launch-type FARGATE > /dev/null 2>&1 || echo "awsvpc without a network: refused"
+aws ecs list-tasks --cluster $CLUSTER --started-by deploystep/cli --desired-status STOPPED > /dev/null 2>&1 || echo "startedBy with another filter: refused"
+`
+	out, err := bash(t, cliEnv(t, sim), 2*time.Minute, script)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	for _, want := range []string{"waiter: success", "STOPPED\tEssentialContainerExited\t1",
+		"ER_DUP_FIELDNAME: Duplicate column name 'caption'", "awsvpc without a network: refused", "startedBy with another filter: refused"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("CLI output lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Count(out, "\n1\n") < 1 {
+		t.Errorf("list-tasks did not find the task once by startedBy and once stopped:\n%s", out)
+	}
+	// The client token: the same request again is the same task; another request with it is a conflict.
+	ctx := context.Background()
+	ec := ecs.NewFromConfig(sim.AWSConfig())
+	in := func(cmd string) *ecs.RunTaskInput {
+		return &ecs.RunTaskInput{Cluster: aws.String(awsim.DemoCluster), TaskDefinition: aws.String("api"), LaunchType: ecstypes.LaunchTypeFargate,
+			ClientToken:          aws.String("deploystep-0123456789abcdef0123456789abcdef01234567"),
+			NetworkConfiguration: &ecstypes.NetworkConfiguration{AwsvpcConfiguration: &ecstypes.AwsVpcConfiguration{Subnets: awsim.DemoSubnets}},
+			Overrides:            &ecstypes.TaskOverride{ContainerOverrides: []ecstypes.ContainerOverride{{Name: aws.String("api"), Command: []string{"sh", "-c", cmd}}}}}
+	}
+	a, err := ec.RunTask(ctx, in("npm run migrate"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := ec.RunTask(ctx, in("npm run migrate"))
+	if err != nil || aws.ToString(b.Tasks[0].TaskArn) != aws.ToString(a.Tasks[0].TaskArn) {
+		t.Errorf("the same client token and request gave another task or %v", err)
+	}
+	if _, err := ec.RunTask(ctx, in("npm run seed")); err == nil || !strings.Contains(err.Error(), "ConflictException") {
+		t.Errorf("another request with the same client token: %v, want ConflictException", err)
+	}
+	if n := sim.Effects().RunTasks[awsim.DemoService]; n != 2 {
+		t.Errorf("%d tasks started, want 2 (the CLI's and the token's)", n)
+	}
+	// StopTask of a task that runs: UserInitiated, the reason kept.
+	demo := awsim.DemoConfig(awsim.Success, time.Second, time.Second)
+	demo.RunTasks = awsim.RunTaskSpec{Never: true}
+	never := start(t, demo)
+	out, err = bash(t, cliEnv(t, never), time.Minute, `set -e
+TASK=$(aws ecs run-task --cluster $CLUSTER --task-definition api --launch-type FARGATE --network-configuration 'awsvpcConfiguration={subnets=[subnet-0a1b2c3d4e5f60718]}' --query 'tasks[0].taskArn' --output text)
+aws ecs stop-task --cluster $CLUSTER --task $TASK --reason 'deploystep: PREDEPLOY_TIMEOUT' --query 'task.[lastStatus,stopCode,stoppedReason]' --output text`)
+	if err != nil || !strings.Contains(out, "STOPPED\tUserInitiated\tdeploystep: PREDEPLOY_TIMEOUT") {
+		t.Errorf("stop-task: %v\n%s", err, out)
 	}
 }

@@ -55,6 +55,9 @@ const (
 	cpBad  = "ValidationException"
 )
 
+// startedByRule is RunTask's documented startedBy: up to 128 letters, numbers, -, / and _.
+var startedByRule = regexp.MustCompile(`^[A-Za-z0-9/_-]{0,128}$`)
+
 // nameRule is the documented rule for task-definition family and container names.
 var nameRule = regexp.MustCompile(`^[A-Za-z0-9_-]{1,255}$`)
 
@@ -256,6 +259,92 @@ var contract = []Rule{
 	// CodeDeploy (services on the CODE_DEPLOY controller): each error is the one the operation
 	// lists for the member (ApplicationNameRequiredException: "The minimum number of required
 	// application names was not specified.", and so on).
+	{Service: "ECS", Op: "RunTask", Member: "taskDefinition", Kind: "required", Model: "constraint", Code: ecsBad, Status: 400,
+		Quote: "taskDefinition: Required: Yes", Example: `{"cluster":"tsa-gallery"}`},
+	{Service: "ECS", Op: "RunTask", Member: "count", Kind: "max", Limit: 10, Model: "doc", Code: ecsBad, Status: 400,
+		Quote: "You can specify up to 10 tasks for each call.", Example: `{"cluster":"tsa-gallery","taskDefinition":"api:1","count":11}`},
+	{Service: "ECS", Op: "RunTask", Member: "launchType", Kind: "enum", Enum: []string{"EC2", "FARGATE", "EXTERNAL", "MANAGED_INSTANCES"}, Model: "constraint", Code: ecsBad, Status: 400,
+		Quote: "Valid Values: EC2 | FARGATE | EXTERNAL | MANAGED_INSTANCES", Example: `{"cluster":"tsa-gallery","taskDefinition":"api:1","launchType":"LAMBDA"}`},
+	{Service: "ECS", Op: "RunTask", Member: "startedBy", Kind: "prose", Model: "doc", Code: ecsBad, Status: 400,
+		Quote:   "Up to 128 letters (uppercase and lowercase), numbers, hyphens (-), forward slash (/), and underscores (_) are allowed.",
+		Example: `{"cluster":"tsa-gallery","taskDefinition":"api:1","startedBy":"deploystep:release"}`,
+		check: func(in map[string]any) bool {
+			s, ok := in["startedBy"].(string)
+			return !ok || startedByRule.MatchString(s)
+		}},
+	{Service: "ECS", Op: "RunTask", Member: "clientToken", Kind: "prose", Model: "doc", Code: ecsBad, Status: 400,
+		Quote:   "Up to 64 characters are allowed. The valid characters are characters in the range of 33-126, inclusive.",
+		Example: `{"cluster":"tsa-gallery","taskDefinition":"api:1","clientToken":"a token with spaces"}`,
+		check: func(in map[string]any) bool {
+			s, ok := in["clientToken"].(string)
+			if !ok {
+				return true
+			}
+			for _, c := range []byte(s) {
+				if c < 33 || c > 126 {
+					return false
+				}
+			}
+			return len(s) <= 64
+		}},
+	{Service: "ECS", Op: "RunTask", Member: "capacityProviderStrategy", Kind: "prose", Model: "doc", Code: ecsBad, Status: 400,
+		Quote:   "If a capacityProviderStrategy is specified, the launchType parameter must be omitted.",
+		Example: `{"cluster":"tsa-gallery","taskDefinition":"api:1","launchType":"FARGATE","capacityProviderStrategy":[{"capacityProvider":"FARGATE_SPOT","weight":1}]}`,
+		check: func(in map[string]any) bool {
+			cps, _ := in["capacityProviderStrategy"].([]any)
+			_, lt := in["launchType"]
+			return len(cps) == 0 || !lt
+		}},
+	{Service: "ECS", Op: "RunTask", Member: "capacityProviderStrategy", Kind: "max", Limit: 20, Model: "doc", Code: ecsBad, Status: 400,
+		Quote: "A capacity provider strategy can contain a maximum of 20 capacity providers.", Example: `{"cluster":"tsa-gallery","taskDefinition":"api:1","capacityProviderStrategy":[` + strings.TrimSuffix(strings.Repeat(`{"capacityProvider":"FARGATE","weight":1},`, 21), ",") + `]}`},
+	{Service: "ECS", Op: "RunTask", Member: "overrides", Kind: "prose", Model: "doc", Code: ecsBad, Status: 400,
+		Quote:   "A total of 8192 characters are allowed for overrides. This limit includes the JSON formatting characters of the override structure.",
+		Example: `{"cluster":"tsa-gallery","taskDefinition":"api:1","overrides":{"containerOverrides":[{"name":"api","command":["` + strings.Repeat("x", 8200) + `"]}]}}`,
+		check: func(in map[string]any) bool {
+			o, ok := in["overrides"]
+			if !ok {
+				return true
+			}
+			b, _ := json.Marshal(o)
+			return utf8.RuneCount(b) <= 8192
+		}},
+	{Service: "ECS", Op: "RunTask", Member: "overrides.containerOverrides[].name", Kind: "prose", Model: "doc", Code: ecsBad, Status: 400,
+		Quote:   "This parameter is required if any override is specified.",
+		Example: `{"cluster":"tsa-gallery","taskDefinition":"api:1","overrides":{"containerOverrides":[{"command":["npm","run","migrate"]}]}}`,
+		check: func(in map[string]any) bool {
+			o, _ := in["overrides"].(map[string]any)
+			cos, _ := o["containerOverrides"].([]any)
+			for _, c := range cos {
+				co, _ := c.(map[string]any)
+				if name, _ := co["name"].(string); name == "" && len(co) > 0 {
+					return false
+				}
+			}
+			return true
+		}},
+	{Service: "ECS", Op: "StopTask", Member: "task", Kind: "required", Model: "constraint", Code: ecsBad, Status: 400,
+		Quote: "task: Required: Yes", Example: `{"cluster":"tsa-gallery","reason":"deploystep: PREDEPLOY_TIMEOUT"}`},
+	// CloudWatch Logs (API reference 2014-03-28)
+	{Service: "Logs", Op: "GetLogEvents", Member: "logStreamName", Kind: "required", Model: "constraint", Code: "InvalidParameterException", Status: 400,
+		Quote: "logStreamName: Required: Yes", Example: `{"logGroupName":"/ecs/tsa-gallery/APITask"}`},
+	{Service: "Logs", Op: "GetLogEvents", Member: "logGroupName", Kind: "prose", Model: "doc", Code: "InvalidParameterException", Status: 400,
+		Quote:   "You must include either logGroupIdentifier or logGroupName, but not both.",
+		Example: `{"logGroupName":"/ecs/tsa-gallery/APITask","logGroupIdentifier":"/ecs/tsa-gallery/APITask","logStreamName":"ecs/api/0123"}`,
+		check: func(in map[string]any) bool {
+			_, name := in["logGroupName"]
+			_, id := in["logGroupIdentifier"]
+			return name != id
+		}},
+	{Service: "Logs", Op: "GetLogEvents", Member: "limit", Kind: "max", Limit: 10000, Model: "constraint", Code: "InvalidParameterException", Status: 400,
+		Quote: "Valid Range: Minimum value of 1. Maximum value of 10000.", Example: `{"logGroupName":"/ecs/tsa-gallery/APITask","logStreamName":"ecs/api/0123","limit":10001}`},
+	{Service: "Logs", Op: "GetLogEvents", Member: "startFromHead", Kind: "prose", Model: "doc", Code: "InvalidParameterException", Status: 400,
+		Quote:   "If you are using a previous nextForwardToken value as the nextToken in this operation, you must specify true for startFromHead.",
+		Example: `{"logGroupName":"/ecs/tsa-gallery/APITask","logStreamName":"ecs/api/0123","nextToken":"f/00000000000000000000000000000000000000000000000000000001/s"}`,
+		check: func(in map[string]any) bool {
+			tok, _ := in["nextToken"].(string)
+			head, _ := in["startFromHead"].(bool)
+			return !strings.HasPrefix(tok, "f/") || head
+		}},
 	{Service: "CodeDeploy", Op: "CreateDeployment", Member: "applicationName", Kind: "required", Model: "constraint", Code: "ApplicationNameRequiredException", Status: 400,
 		Quote: "applicationName: Required: Yes", Example: `{"deploymentGroupName":"tsa-gallery-api-bluegreen"}`},
 	{Service: "CodeDeploy", Op: "CreateDeployment", Member: "applicationName", Kind: "max", Limit: 100, Model: "constraint", Code: "InvalidApplicationNameException", Status: 400,

@@ -18,6 +18,7 @@ var targets = map[string]string{
 	"ECR":          "AmazonEC2ContainerRegistry_V20150921",
 	"CodePipeline": "CodePipeline_20150709",
 	"CodeDeploy":   "CodeDeploy_20141006",
+	"Logs":         "Logs_20140328",
 }
 
 // send posts a raw request body for svc.op, as a client that skips its own validation would, and

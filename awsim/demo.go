@@ -31,6 +31,32 @@ const (
 	// FirstRelease: the stack's first create made the service without tasks (its repository was
 	// empty); the release sets the desired count (DESIRED_COUNT) and brings the tasks up.
 	FirstRelease = "first-release"
+	// Migrate: the release's pre-deploy task (a schema migration) runs, logs and exits 0, then
+	// the rollout succeeds. MigrateFails: the migration exits 1 after its error line.
+	Migrate      = "migrate"
+	MigrateFails = "migrate-fails"
+)
+
+// DemoMigration is the pre-deploy command of the migrate scenarios, and the lines the
+// migration writes.
+const DemoMigration = "npm run migrate"
+
+var (
+	demoMigrationLog = []string{
+		"> tsa-gallery-api@1.4.0 migrate",
+		"> knex migrate:latest",
+		"Using environment: production",
+		"Batch 7 run: 2 migrations",
+		"20261201093000_add_photo_captions.js",
+		"20261201094500_index_photos_by_album.js",
+	}
+	demoMigrationFailLog = []string{
+		"> tsa-gallery-api@1.4.0 migrate",
+		"> knex migrate:latest",
+		"Using environment: production",
+		`migration file "20261201093000_add_photo_captions.js" failed`,
+		"migration failed with error: alter table `photos` add `caption` varchar(255) - ER_DUP_FIELDNAME: Duplicate column name 'caption'",
+	}
 )
 
 // DemoImage is the image the demo world's releases deploy: DemoRepository at DemoTag, in the
@@ -85,6 +111,8 @@ func DemoConfig(kind string, rollout, invalidation time.Duration) Config {
 		svc.Scenario.Kind = Success
 	case FirstRelease:
 		svc.Scenario.Kind, svc.StartEmpty = Success, true
+	case Migrate, MigrateFails:
+		svc.Scenario.Kind = Success
 	case Origin502:
 		svc.Scenario.Kind, svc.OriginStatus = Success, 502
 	case CodeDeployBG, CodeDeployRollback:
@@ -95,7 +123,15 @@ func DemoConfig(kind string, rollout, invalidation time.Duration) Config {
 			svc.CodeDeploy.FailAt = "AfterAllowTestTraffic"
 		}
 	}
+	var runs RunTaskSpec
+	switch kind {
+	case Migrate:
+		runs = RunTaskSpec{Runtime: Duration(rollout / 2), Logs: demoMigrationLog}
+	case MigrateFails:
+		runs = RunTaskSpec{Runtime: Duration(rollout / 2), Logs: demoMigrationFailLog, ExitCode: 1}
+	}
 	return Config{
+		RunTasks: runs,
 		Clusters: []ClusterSpec{{Name: DemoCluster, Services: []ServiceSpec{svc}}},
 		Repositories: []RepositorySpec{{Name: DemoRepository, Images: []ImageSpec{
 			{Tags: []string{DemoTag, "latest"}},

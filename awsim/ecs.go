@@ -50,6 +50,8 @@ var ecsOps = map[string]opFunc[*ecsWorld]{
 	"DescribeServiceDeployments": op((*ecsWorld).describeServiceDeployments),
 	"StopServiceDeployment":      op((*ecsWorld).stopServiceDeployment),
 	"ContinueServiceDeployment":  op((*ecsWorld).continueServiceDeployment),
+	"RunTask":                    op((*ecsWorld).runTask),
+	"StopTask":                   op((*ecsWorld).stopTaskOp),
 }
 
 func (w *ecsWorld) handle(op string, body []byte, call *Call) (any, *apiError) {
@@ -252,13 +254,13 @@ func (w *ecsWorld) listTagsForResource(in tagResourceIn, call *Call, _ time.Time
 }
 
 type listTasksIn struct {
-	Cluster, ServiceName, StartedBy, DesiredStatus, NextToken string
-	MaxResults                                                int
+	Cluster, ServiceName, StartedBy, DesiredStatus, NextToken, Family string
+	MaxResults                                                        int
 }
 
 func (w *ecsWorld) listTasks(in listTasksIn, call *Call, now time.Time) (any, *apiError) {
 	call.Params = map[string]string{"cluster": in.Cluster, "serviceName": in.ServiceName,
-		"startedBy": in.StartedBy, "desiredStatus": in.DesiredStatus, "nextToken": in.NextToken}
+		"startedBy": in.StartedBy, "desiredStatus": in.DesiredStatus, "nextToken": in.NextToken, "family": in.Family}
 	cl, err := w.cluster(in.Cluster)
 	if err != nil {
 		return nil, err
@@ -275,6 +277,7 @@ func (w *ecsWorld) listTasks(in listTasksIn, call *Call, now time.Time) (any, *a
 			w.advance(svc, now)
 		}
 	}
+	w.advanceRuns(now)
 	// "The default status filter is RUNNING" (API reference, ListTasks desiredStatus).
 	want := in.DesiredStatus
 	if want == "" {
@@ -283,7 +286,8 @@ func (w *ecsWorld) listTasks(in listTasksIn, call *Call, now time.Time) (any, *a
 	var arns []string
 	for i := len(cl.tasks) - 1; i >= 0; i-- {
 		t := cl.tasks[i]
-		if t.desiredStatus != want || (name != "" && t.group != "service:"+name) || (in.StartedBy != "" && t.startedBy != in.StartedBy) {
+		if t.desiredStatus != want || (name != "" && t.group != "service:"+name) || (in.StartedBy != "" && t.startedBy != in.StartedBy) ||
+			(in.Family != "" && !strings.Contains(t.taskDef, ":task-definition/"+in.Family+":")) {
 			continue
 		}
 		arns = append(arns, t.arn)
@@ -315,7 +319,7 @@ type describeTasksIn struct {
 	Tasks   []string
 }
 
-func (w *ecsWorld) describeTasks(in describeTasksIn, call *Call, _ time.Time) (any, *apiError) {
+func (w *ecsWorld) describeTasks(in describeTasksIn, call *Call, now time.Time) (any, *apiError) {
 	call.Params = map[string]string{"cluster": in.Cluster, "tasks": fmt.Sprint(len(in.Tasks))}
 	cl, err := w.cluster(in.Cluster)
 	if err != nil {
@@ -324,6 +328,7 @@ func (w *ecsWorld) describeTasks(in describeTasksIn, call *Call, _ time.Time) (a
 	if len(in.Tasks) == 0 { // AWS's answer; at most 100 is the contract's
 		return nil, errf(400, "InvalidParameterException", "Tasks cannot be empty.")
 	}
+	w.advanceRuns(now)
 	byArn := map[string]*task{}
 	for _, t := range cl.tasks {
 		byArn[t.arn] = t

@@ -91,7 +91,25 @@ type serviceOut struct {
 	Tags                    []tagOut            `json:"tags,omitempty"`
 	LoadBalancers           []loadBalancerOut   `json:"loadBalancers"`
 	TaskSets                []taskSetOut        `json:"taskSets,omitempty"`
+	PlatformVersion         string              `json:"platformVersion"`
+	NetworkConfiguration    networkConfigOut    `json:"networkConfiguration"`
 }
+
+// networkConfigOut is a service's awsvpc configuration: the lab's private subnets and the
+// service's security group.
+type networkConfigOut struct {
+	AwsvpcConfiguration struct {
+		Subnets        []string `json:"subnets"`
+		SecurityGroups []string `json:"securityGroups"`
+		AssignPublicIP string   `json:"assignPublicIp"`
+	} `json:"awsvpcConfiguration"`
+}
+
+// DemoSubnets and DemoSecurityGroup are the network every service of a world runs in.
+var (
+	DemoSubnets       = []string{"subnet-0a1b2c3d4e5f60718", "subnet-0f1e2d3c4b5a69788"}
+	DemoSecurityGroup = "sg-0123456789abcdef0"
+)
 
 type loadBalancerOut struct {
 	TargetGroupArn string `json:"targetGroupArn"`
@@ -138,6 +156,7 @@ type taskOut struct {
 	StopCode          string         `json:"stopCode,omitempty"`
 	StoppedReason     string         `json:"stoppedReason,omitempty"`
 	Containers        []containerOut `json:"containers"`
+	Overrides         any            `json:"overrides,omitempty"`
 }
 
 type revisionSummaryOut struct {
@@ -243,11 +262,15 @@ func (w *ecsWorld) serviceOut(svc *service) serviceOut {
 		DeploymentController:    controllerOut{svc.spec.Controller},
 		CreatedAt:               epoch(svc.created),
 		SchedulingStrategy:      "REPLICA",
+		PlatformVersion:         "LATEST",
 		Deployments:             []deploymentOut{},
 		Events:                  []eventOut{},
 		LoadBalancers: []loadBalancerOut{{fmt.Sprintf("arn:aws:elasticloadbalancing:%s:%s:targetgroup/%s-blue/0123456789abcdef", w.s.cfg.Region, w.s.cfg.Account, svc.spec.Name),
 			svc.spec.Name, 3000}},
 	}
+	out.NetworkConfiguration.AwsvpcConfiguration.Subnets = DemoSubnets
+	out.NetworkConfiguration.AwsvpcConfiguration.SecurityGroups = []string{DemoSecurityGroup}
+	out.NetworkConfiguration.AwsvpcConfiguration.AssignPublicIP = "DISABLED"
 	if svc.spec.Controller == "CODE_DEPLOY" {
 		for _, d := range svc.deployments {
 			out.TaskSets = append(out.TaskSets, taskSetOut{ID: d.id, TaskSetArn: w.arn("task-set/" + svc.cl.name + "/" + svc.spec.Name + "/" + d.id),
@@ -287,6 +310,12 @@ func (t *task) out() taskOut {
 	out := taskOut{TaskArn: t.arn, ClusterArn: t.cl.arn, TaskDefinitionArn: t.taskDef, Group: t.group,
 		StartedBy: t.startedBy, LastStatus: t.lastStatus, DesiredStatus: t.desiredStatus, LaunchType: "FARGATE",
 		CreatedAt: epoch(t.created), Containers: []containerOut{c}}
+	if t.run != nil {
+		out.Containers, out.Overrides = t.run.containersOut(t, c), t.run.overrides
+		if out.Overrides == nil {
+			out.Overrides = map[string]any{"containerOverrides": []any{}}
+		}
+	}
 	if !t.started.IsZero() {
 		at := epoch(t.started)
 		out.StartedAt = &at

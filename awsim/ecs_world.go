@@ -23,6 +23,7 @@ type cluster struct {
 	services  map[string]*service
 	order     []string
 	tasks     []*task
+	tokens    map[string]tokenUse // RunTask's client tokens (runtask.go)
 }
 
 type service struct {
@@ -68,6 +69,8 @@ type task struct {
 	exitCode                       *int
 	created, started, stopped      time.Time
 	cl                             *cluster
+	run                            *run // a standalone task's (runtask.go); nil for a service's
+	launchType                     string
 }
 
 // timeline is the scenario of the rollout in progress: steps run once when their time comes,

@@ -106,10 +106,11 @@ func (s *Server) home(c caller) bool {
 
 // regionWorld is a regional service's resources in one account and region.
 type regionWorld struct {
-	ecs *ecsWorld
-	ecr *ecrWorld
-	cd  *cdWorld
-	cp  *cpWorld
+	ecs  *ecsWorld
+	ecr  *ecrWorld
+	cd   *cdWorld
+	cp   *cpWorld
+	logs *logsWorld
 }
 
 // elsewhere is the (empty) world of another account or region; the caller holds s.mu.
@@ -119,7 +120,7 @@ func (s *Server) elsewhere(c caller) *regionWorld {
 		return w
 	}
 	ecsW, _ := newECS(s, nil)
-	w := &regionWorld{ecs: ecsW, ecr: newECR(s, nil), cd: newCodeDeploy(s), cp: newCodePipeline()}
+	w := &regionWorld{ecs: ecsW, ecr: newECR(s, nil), cd: newCodeDeploy(s), cp: newCodePipeline(), logs: newLogs()}
 	s.others[key] = w
 	return w
 }

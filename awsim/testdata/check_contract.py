@@ -11,7 +11,7 @@ import botocore
 
 MODELS = {"ECS": "ecs/2014-11-13", "ECR": "ecr/2015-09-21",
           "CloudFront": "cloudfront/2020-05-31", "CodePipeline": "codepipeline/2015-07-09",
-          "CodeDeploy": "codedeploy/2014-10-06"}
+          "CodeDeploy": "codedeploy/2014-10-06", "Logs": "logs/2014-03-28"}
 base = os.path.join(os.path.dirname(botocore.__file__), "data")
 cache = {}
 
@@ -24,7 +24,7 @@ def model(svc):
 
 
 def text(doc):
-    return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", doc or ""))).replace(" .", ".").strip()
+    return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", doc or ""))).replace(" .", ".").replace(" ,", ",").strip()
 
 
 def check(r):

@@ -92,6 +92,22 @@ func Python(t testing.TB, modules ...string) string {
 	return p
 }
 
+// motoServer is moto's server with one defect of moto 5.2.1 mended: a task's container cpu is
+// answered as a number (0 by default) where the ECS API's Container.cpu is a string ("The value
+// is 0 if no value was specified"), which aws-sdk-go-v2 refuses to decode, so no DescribeTasks or
+// RunTask answer with a container could be read. Nothing else of moto is changed.
+const motoServer = `import sys
+import moto.ecs.models as models
+init = models.Container.__init__
+def container(self, *args, **kwargs):
+    init(self, *args, **kwargs)
+    if self.cpu is not None:
+        self.cpu = str(self.cpu)
+models.Container.__init__ = container
+from moto.server import main
+main(sys.argv[1:])
+`
+
 // Moto runs moto's server on a free 127.0.0.1 port; it stops with the test, and by itself
 // after 5 minutes whatever happens.
 func Moto(t testing.TB, py string) string {
@@ -103,7 +119,7 @@ func Moto(t testing.TB, py string) string {
 	port := ln.Addr().(*net.TCPAddr).Port
 	ln.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	cmd := exec.CommandContext(ctx, py, "-m", "moto.server", "-H", "127.0.0.1", "-p", fmt.Sprint(port))
+	cmd := exec.CommandContext(ctx, py, "-c", motoServer, "-H", "127.0.0.1", "-p", fmt.Sprint(port))
 	// ECS services report this many running tasks (moto runs none).
 	cmd.Env = append(cmd.Environ(), "MOTO_ECS_SERVICE_RUNNING=2")
 	if err := cmd.Start(); err != nil {

@@ -27,7 +27,7 @@ import (
 
 func main() {
 	configPath := flag.String("config", "", "world as JSON (awsim.Config); default: the demo world")
-	scenario := flag.String("scenario", awsim.Success, "scenario of the demo world: success, rollback, crashloop, never, wrongdigest, foreign; with a strategy that shifts traffic: bluegreen, linear, canary, paused, alarm-rollback; at the edge: stale-edge, origin-502; on the CODE_DEPLOY controller: codedeploy, codedeploy-rollback; the stack's first release: first-release")
+	scenario := flag.String("scenario", awsim.Success, "scenario of the demo world: success, rollback, crashloop, never, wrongdigest, foreign; with a strategy that shifts traffic: bluegreen, linear, canary, paused, alarm-rollback; at the edge: stale-edge, origin-502; on the CODE_DEPLOY controller: codedeploy, codedeploy-rollback; the stack's first release: first-release; a pre-deploy migration: migrate, migrate-fails")
 	rollout := flag.Duration("rollout", 6*time.Second, "rollout duration of the demo world")
 	invalidation := flag.Duration("invalidation", 3*time.Second, "invalidation duration of the demo world")
 	port := flag.Int("port", 0, "port on 127.0.0.1 (0: a free one)")
@@ -98,6 +98,8 @@ func run(sim *awsim.Server, args []string, demo bool, scenario string, lifetime 
 			env["VERIFY_TIMEOUT"] = "10s"
 		case awsim.FirstRelease:
 			env["DESIRED_COUNT"] = "2" // the stack's TaskCount
+		case awsim.Migrate, awsim.MigrateFails:
+			env["PREDEPLOY_COMMAND"] = awsim.DemoMigration
 		}
 	}
 	cmd := exec.Command(args[0], args[1:]...)
@@ -144,6 +146,9 @@ func printEffects(sim *awsim.Server) {
 	fmt.Fprintf(os.Stderr, "awsim: effects: deployments %v, invalidations %v", e.Deployments, e.Invalidations)
 	if len(e.Registrations) > 0 {
 		fmt.Fprintf(os.Stderr, ", task-definition revisions registered %v", e.Registrations)
+	}
+	if len(e.RunTasks) > 0 {
+		fmt.Fprintf(os.Stderr, ", pre-deploy tasks started %v", e.RunTasks)
 	}
 	if len(e.CodeDeployments) > 0 {
 		fmt.Fprintf(os.Stderr, ", CodeDeploy deployments %v", e.CodeDeployments)
