@@ -11,6 +11,7 @@ import (
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/cloudfront"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/codedeploy"
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
@@ -52,6 +53,7 @@ func NewEngine(cfg aws.Config, s Settings, r Reporter) *Engine {
 		ECR:         ecr.NewFromConfig(ecrCfg),
 		CloudFront:  cloudfront.NewFromConfig(cfg),
 		CodeDeploy:  codedeploy.NewFromConfig(cfg),
+		Logs:        cloudwatchlogs.NewFromConfig(cfg),
 		STS:         sts.NewFromConfig(cfg),
 		Region:      cfg.Region,
 		Credentials: cfg.Credentials,

@@ -18,8 +18,8 @@
 //	    CloudFront CallerReference and the run marker tagged on each service. The Lambda mode
 //	    (lambda.go) carries the State across invocations in a continuation token (token.go, proven
 //	    to fit by worstState); the command mode (cli.go) runs it to its end.
-//	  - Plan (plan.go) is what the release does: its steps (preflight, image, register, deploy,
-//	    follow, invalidate, wait, verify), per service its controller and the task-definition
+//	  - Plan (plan.go) is what the release does: its steps (preflight, image, register, predeploy,
+//	    deploy, follow, invalidate, wait, verify), per service its controller and the task-definition
 //	    revision it deploys, what is sent and what is followed, per distribution the invalidation,
 //	    and what the edge must serve. Engine.Run (engine.go) executes
 //	    its steps from State.Phase; the dry run (dryrun.go) renders it after the preflight's reads.
@@ -34,6 +34,11 @@
 //	    containers of IMAGE's repository pinned to the digest, checked against the documented
 //	    contract before anything changes, and registered once per base (tagged deploystep:release;
 //	    a re-run finds it among the family's newest revisions instead of registering again).
+//	  - The pre-deploy task (predeploy.go), with PREDEPLOY_COMMAND: after the revision and before
+//	    any service moves, one task of it runs the command (RunTask once: startedBy and clientToken
+//	    from the identity, found by ListTasks on a re-run), is followed to STOPPED with its log
+//	    lines (GetLogEvents) printed as data, and gates the release on its exit codes;
+//	    PREDEPLOY_TIMEOUT, the run's limit and SIGTERM stop it (StopTask, once).
 //	  - Each deployment kind has one controller (controller.go), chosen once per service from its
 //	    deployment controller: the ECS controller (ecs.go: UpdateService, the service deployment
 //	    in servicedeployment.go, PAUSE hooks in hooks.go) and the CodeDeploy controller

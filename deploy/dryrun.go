@@ -28,6 +28,7 @@ func (e *Engine) DryRun(ctx context.Context, st *State, creds aws.CredentialsPro
 	}
 	controllers := map[string]string{}
 	var sends map[string]string
+	predeploy := ""
 	e.Region, e.Credentials = region, creds
 	if why := canCall(ctx, creds, region); why != "" {
 		e.emit(Event{Kind: KindCheck, Message: why})
@@ -58,6 +59,7 @@ func (e *Engine) DryRun(ctx context.Context, st *State, creds aws.CredentialsPro
 			}
 		}
 		planned := e.dryRunRevisions(ctx, st, v, check)
+		predeploy = e.dryRunPredeploy(ctx, st, v, planned, check)
 		sends = e.dryRunCodeDeploy(ctx, st, v, planned, check)
 		for _, p := range planned {
 			e.revisionLines = append(e.revisionLines, p.render())
@@ -68,6 +70,9 @@ func (e *Engine) DryRun(ctx context.Context, st *State, creds aws.CredentialsPro
 	}
 	plan := e.plan(st, controllers)
 	plan.Revisions = e.revisionLines
+	if e.Settings.PredeployCommand != "" {
+		plan.Predeploy = cmpOr(predeploy, "not planned (the services were not read)")
+	}
 	for i, s := range plan.Services {
 		if send, ok := sends[s.Name]; ok {
 			plan.Services[i].Send = send
@@ -122,6 +127,27 @@ func firstLine(err error) string {
 		s = s[:i]
 	}
 	return s
+}
+
+// dryRunPredeploy plans the pre-deploy task on the revision PREDEPLOY_SERVICE would deploy and
+// checks its container; it returns the task in words ("" without PREDEPLOY_COMMAND).
+func (e *Engine) dryRunPredeploy(ctx context.Context, st *State, v verified, planned map[string]*revisionPlan, check func(bool, string, ...any)) string {
+	name := e.Settings.predeployService()
+	svc, ok := v.services[name]
+	if e.Settings.PredeployCommand == "" || !ok {
+		return ""
+	}
+	p := planned[name]
+	if p == nil {
+		p = &revisionPlan{services: []string{name}, asIs: aws.ToString(svc.TaskDefinition)}
+	}
+	pp, err := e.predeployFromPlans(ctx, once, st, []*revisionPlan{p}, v.services)
+	if err != nil {
+		check(false, "pre-deploy task: %s", strings.TrimPrefix(firstLine(err), "configuration: "))
+		return "not planned: " + strings.TrimPrefix(firstLine(err), "configuration: ")
+	}
+	check(true, "pre-deploy task: PREDEPLOY_COMMAND runs in container %s (%s's revision)", pp.container, name)
+	return pp.render(e.Settings.PredeployTimeout)
 }
 
 // dryRunRevisions plans the task-definition revisions (reading every base, registering

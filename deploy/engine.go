@@ -33,6 +33,9 @@ type ECSAPI interface {
 	DescribeTaskDefinition(context.Context, *ecs.DescribeTaskDefinitionInput, ...func(*ecs.Options)) (*ecs.DescribeTaskDefinitionOutput, error)
 	ListTaskDefinitions(context.Context, *ecs.ListTaskDefinitionsInput, ...func(*ecs.Options)) (*ecs.ListTaskDefinitionsOutput, error)
 	RegisterTaskDefinition(context.Context, *ecs.RegisterTaskDefinitionInput, ...func(*ecs.Options)) (*ecs.RegisterTaskDefinitionOutput, error)
+	// The pre-deploy task (predeploy.go).
+	RunTask(context.Context, *ecs.RunTaskInput, ...func(*ecs.Options)) (*ecs.RunTaskOutput, error)
+	StopTask(context.Context, *ecs.StopTaskInput, ...func(*ecs.Options)) (*ecs.StopTaskOutput, error)
 }
 
 // ECRAPI is the ECR call deploystep makes.
@@ -55,6 +58,8 @@ type Engine struct {
 	CloudFront CloudFrontAPI
 	// CodeDeploy deploys services on the CODE_DEPLOY controller.
 	CodeDeploy CodeDeployAPI
+	// Logs reads the pre-deploy task's log lines (nil: they are not shown).
+	Logs LogsAPI
 	// STS says whom the credentials belong to (whoami.go); Region and Credentials are the SDK
 	// configuration's.
 	STS         STSAPI
@@ -156,6 +161,7 @@ var steps = map[string]func(*Engine, context.Context, *State) error{
 	PhasePreflight:  (*Engine).preflight,
 	PhaseImage:      (*Engine).checkImage,
 	PhaseRegister:   (*Engine).registerStep,
+	PhasePredeploy:  (*Engine).predeployStep,
 	PhaseDeploy:     (*Engine).startDeployments,
 	PhaseFollow:     (*Engine).follow,
 	PhaseInvalidate: (*Engine).createInvalidations,
@@ -257,6 +263,13 @@ func (e *Engine) interpret(ctx context.Context, st *State, err error) error {
 // leftInFlight says what a stopped run leaves behind.
 func (e *Engine) leftInFlight(st *State) string {
 	var parts []string
+	if pd := st.Predeploy; pd != nil && pd.Task != "" && !pd.Passed {
+		state := "running"
+		if pd.Stopped {
+			state = "stopped (StopTask sent)"
+		}
+		parts = append(parts, fmt.Sprintf("pre-deploy task %s %s", pd.Task, state))
+	}
 	for _, name := range e.Settings.Services {
 		svc := st.Services[name]
 		switch {
@@ -299,6 +312,9 @@ func (e *Engine) Result(st *State, err error) Summary {
 	s := Summary{Result: "succeeded", ExitCode: ExitCode(err), Seconds: e.now().Sub(st.Started).Seconds(),
 		Phases: st.Phases, Digest: st.Digest, TaskDefinitions: st.taskDefinitions(), Deployments: st.deployments(), Invalidations: st.Invalidations,
 		VerifiedVersion: verifiedVersion(e.Settings, st)}
+	if pd := st.Predeploy; pd != nil && pd.Passed {
+		s.PredeployTask = pd.Task
+	}
 	msg := "release finished: deployments completed"
 	if !e.Settings.SkipInvalidation {
 		msg += ", invalidations completed"

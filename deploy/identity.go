@@ -68,5 +68,8 @@ func fingerprint(s Settings) string {
 	if s.DesiredCount != nil {
 		fmt.Fprintf(h, "desired=%d\x00", *s.DesiredCount)
 	}
+	if s.PredeployCommand != "" { // another migration is another release
+		fmt.Fprintf(h, "predeploy=%q,%q,%q\x00", s.PredeployCommand, s.PredeployContainer, s.predeployService())
+	}
 	return hex.EncodeToString(h.Sum(nil)[:8])
 }

@@ -29,6 +29,7 @@ func Permissions(lambda bool) []string {
 	add("ecr", (*ECRAPI)(nil))
 	add("cloudfront", (*CloudFrontAPI)(nil))
 	add("codedeploy", (*CodeDeployAPI)(nil))
+	add("logs", (*LogsAPI)(nil))
 	out = append(out, codeDeployImplied...)
 	out = append(out, registerImplied...)
 	if lambda {
@@ -41,6 +42,6 @@ func Permissions(lambda bool) []string {
 // registerImplied is what IAM checks for RegisterTaskDefinition beyond its own action: passing
 // the revision's task and execution roles to ECS (iam:PassRole, scoped to those roles with
 // iam:PassedToService = ecs-tasks.amazonaws.com; aws-actions/amazon-ecs-deploy-task-definition
-// publishes the same statement) and tagging the revision on create (ecs:TagResource, already a
+// publishes the same statement; RunTask of the pre-deploy task checks it the same way) and tagging the revision on create (ecs:TagResource, already a
 // call of deploystep's).
 var registerImplied = []string{"iam:PassRole"}

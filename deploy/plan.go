@@ -19,6 +19,7 @@ const (
 	PhasePreflight  = "preflight"
 	PhaseImage      = "image"
 	PhaseRegister   = "register"
+	PhasePredeploy  = "predeploy"
 	PhaseDeploy     = "deploy"
 	PhaseFollow     = "follow"
 	PhaseInvalidate = "invalidate"
@@ -27,11 +28,11 @@ const (
 	PhaseDone       = "done"
 )
 
-var phaseOrder = []string{PhasePreflight, PhaseImage, PhaseRegister, PhaseDeploy, PhaseFollow, PhaseInvalidate, PhaseWait, PhaseVerify}
+var phaseOrder = []string{PhasePreflight, PhaseImage, PhaseRegister, PhasePredeploy, PhaseDeploy, PhaseFollow, PhaseInvalidate, PhaseWait, PhaseVerify}
 
 // stepWeight is each step's share of a release's progress (CodePipeline's percent complete):
 // mostly the rollout, then the invalidation's wait and the edge.
-var stepWeight = map[string]int{PhasePreflight: 2, PhaseImage: 3, PhaseRegister: 3, PhaseDeploy: 5, PhaseFollow: 52, PhaseInvalidate: 5, PhaseWait: 20, PhaseVerify: 10}
+var stepWeight = map[string]int{PhasePreflight: 2, PhaseImage: 3, PhaseRegister: 3, PhasePredeploy: 10, PhaseDeploy: 5, PhaseFollow: 52, PhaseInvalidate: 5, PhaseWait: 20, PhaseVerify: 10}
 
 // Plan is what a release does.
 type Plan struct {
@@ -40,7 +41,10 @@ type Plan struct {
 	Services []ServicePlan
 	// Revisions says, per base, the task-definition revision the release registers (or deploys
 	// as it is), and for which services; the dry run fills it.
-	Revisions     []string
+	Revisions []string
+	// Predeploy is the pre-deploy task in words ("" without PREDEPLOY_COMMAND); the dry run
+	// fills it.
+	Predeploy     string
 	Invalidations []InvalidationPlan
 	Verify        []string // the URLs, redacted
 	VerifyWant    string
@@ -74,6 +78,9 @@ func (e *Engine) plan(st *State, controllers map[string]string) Plan {
 	}
 	if s.registers() {
 		p.Steps = append(p.Steps, PhaseRegister)
+	}
+	if s.PredeployCommand != "" {
+		p.Steps = append(p.Steps, PhasePredeploy)
 	}
 	p.Steps = append(p.Steps, PhaseDeploy, PhaseFollow)
 	for _, name := range s.Services {
@@ -137,45 +144,54 @@ func (p Plan) percent(phase string) int32 {
 }
 
 // Render says what a real run would do, in order: a numbered line per step kind (image, task
-// definition, deploy, follow, invalidation, verify), a line per service, revision or
+// definition, pre-deploy task, deploy, follow, invalidation, verify), a line per service, revision or
 // distribution.
 func (p Plan) Render() string {
 	var b strings.Builder
 	b.WriteString("plan (dry run, nothing was changed):")
-	line := func(n int, name, format string, args ...any) {
+	// Each kind of line is numbered in the order the run takes them; a kind the run does not
+	// have takes no number.
+	n, last := 0, ""
+	line := func(name, format string, args ...any) {
+		if name != last {
+			n, last = n+1, name
+		}
 		fmt.Fprintf(&b, "\n  %d. %-17s%s", n, name+":", fmt.Sprintf(format, args...))
 	}
 	if p.Image != "" {
-		line(1, "image", "%s", p.Image)
+		line("image", "%s", p.Image)
 	} else {
-		line(1, "image", "not checked (IMAGE not set)")
+		line("image", "not checked (IMAGE not set)")
 	}
 	if len(p.Revisions) == 0 {
-		line(2, "task definition", "each service's own, redeployed (IMAGE and TASK_DEFINITION not set)")
+		line("task definition", "each service's own, redeployed (IMAGE and TASK_DEFINITION not set)")
 	}
 	for _, r := range p.Revisions {
-		line(2, "task definition", "%s", r)
+		line("task definition", "%s", r)
+	}
+	if p.Predeploy != "" {
+		line("pre-deploy task", "%s", p.Predeploy)
 	}
 	for _, s := range p.Services {
 		if s.Controller == "" {
-			line(3, "deploy", "%s: not planned (its deployment controller was not read)", s.Name)
+			line("deploy", "%s: not planned (its deployment controller was not read)", s.Name)
 			continue
 		}
-		line(3, "deploy", "%s: %s (deployment controller: %s)", s.Name, s.Send, s.Controller)
+		line("deploy", "%s: %s (deployment controller: %s)", s.Name, s.Send, s.Controller)
 	}
 	for _, s := range p.Services {
 		if s.Controller != "" {
-			line(4, "follow", "%s: %s; poll every %v", s.Name, s.Follow, p.Poll)
+			line("follow", "%s: %s; poll every %v", s.Name, s.Follow, p.Poll)
 		}
 	}
 	if len(p.Invalidations) == 0 {
-		line(5, "invalidation", "skipped (-skip-invalidation)")
+		line("invalidation", "skipped (-skip-invalidation)")
 	}
 	for _, inv := range p.Invalidations {
-		line(5, "invalidation", "%s on %s, CallerReference %s, then wait until Completed", strings.Join(inv.Paths, " "), inv.Distribution, inv.CallerReference)
+		line("invalidation", "%s on %s, CallerReference %s, then wait until Completed", strings.Join(inv.Paths, " "), inv.Distribution, inv.CallerReference)
 	}
 	if len(p.Verify) > 0 {
-		line(6, "verify", "GET %s until %s, at most %v", strings.Join(p.Verify, ", "), p.VerifyWant, p.VerifyTimeout)
+		line("verify", "GET %s until %s, at most %v", strings.Join(p.Verify, ", "), p.VerifyWant, p.VerifyTimeout)
 	}
 	fmt.Fprintf(&b, "\n  time limit:         %v", p.Limit)
 	return b.String()

@@ -20,6 +20,8 @@ const (
 	KindPhase          = "phase"        // a phase starts
 	KindImage          = "image"        // the image's digest is resolved
 	KindTaskDefinition = "taskdef"      // the release's task-definition revision is registered
+	KindTask           = "task"         // the pre-deploy task started, changed status, passed or was stopped
+	KindTaskLog        = "tasklog"      // a line of the pre-deploy task's log, as data
 	KindDeployment     = "deployment"   // a deployment is started and pinned
 	KindProgress       = "progress"     // a service's counts changed
 	KindServiceEvent   = "event"        // a new ECS service event
@@ -69,13 +71,15 @@ type Event struct {
 	Service    string `json:"service,omitempty"`
 	Deployment string `json:"deployment,omitempty"`
 	// TaskDefinition is the revision a taskdef or deployment event names (its ARN).
-	TaskDefinition string   `json:"taskDefinition,omitempty"`
-	Distribution   string   `json:"distribution,omitempty"`
-	Invalidation   string   `json:"invalidation,omitempty"`
-	Counts         *Counts  `json:"counts,omitempty"`
-	OK             *bool    `json:"ok,omitempty"` // checks
-	Message        string   `json:"message"`
-	Summary        *Summary `json:"summary,omitempty"`
+	TaskDefinition string `json:"taskDefinition,omitempty"`
+	// Task is the pre-deploy task's id (task and tasklog events).
+	Task         string   `json:"task,omitempty"`
+	Distribution string   `json:"distribution,omitempty"`
+	Invalidation string   `json:"invalidation,omitempty"`
+	Counts       *Counts  `json:"counts,omitempty"`
+	OK           *bool    `json:"ok,omitempty"` // checks
+	Message      string   `json:"message"`
+	Summary      *Summary `json:"summary,omitempty"`
 }
 
 // Summary is the final account of a run.
@@ -88,8 +92,10 @@ type Summary struct {
 	// TaskDefinitions is the revision each service was deployed with, when the release chose
 	// one (IMAGE or TASK_DEFINITION).
 	TaskDefinitions map[string]string `json:"taskDefinitions,omitempty"`
-	Deployments     map[string]string `json:"deployments,omitempty"`
-	Invalidations   map[string]string `json:"invalidations,omitempty"`
+	// PredeployTask is the pre-deploy task's id, when the release ran one.
+	PredeployTask string            `json:"predeployTask,omitempty"`
+	Deployments   map[string]string `json:"deployments,omitempty"`
+	Invalidations map[string]string `json:"invalidations,omitempty"`
 	// VerifiedVersion is the version the edge served at the first VERIFY_URL, once every URL
 	// was verified (empty without VERIFY_URL, or for a status-only check of a body with no version).
 	VerifiedVersion string `json:"verifiedVersion,omitempty"`
@@ -153,6 +159,8 @@ func FormatText(e Event) string {
 		fmt.Fprintf(&b, "[%s] %s", mark, e.Message)
 	case KindServiceEvent:
 		fmt.Fprintf(&b, "ecs event: %s", e.Message)
+	case KindTaskLog:
+		fmt.Fprintf(&b, "task %s | %s", e.Task[:min(8, len(e.Task))], e.Message)
 	case KindWarning:
 		fmt.Fprintf(&b, "warning: %s", e.Message)
 	case KindResult:
@@ -185,6 +193,9 @@ func formatSummary(s *Summary) string {
 	}
 	for _, k := range slices.Sorted(maps.Keys(s.TaskDefinitions)) {
 		fmt.Fprintf(&b, "\n  task def:      %s %s", k, s.TaskDefinitions[k])
+	}
+	if s.PredeployTask != "" {
+		fmt.Fprintf(&b, "\n  pre-deploy:    task %s exited 0", s.PredeployTask)
 	}
 	for _, k := range slices.Sorted(maps.Keys(s.Deployments)) {
 		fmt.Fprintf(&b, "\n  deployment:    %s %s", k, s.Deployments[k])

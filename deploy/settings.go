@@ -36,18 +36,23 @@ type Settings struct {
 	FailedTasks int           `env:"FAILED_TASKS_THRESHOLD"`
 	// DesiredCount, when set, is the desired count the release's UpdateService sets (nil: the
 	// service keeps its own, as Application Auto Scaling or a person set it).
-	DesiredCount    *int          `env:"DESIRED_COUNT, noinit"`
-	WaitUntil       string        `env:"WAIT_UNTIL, default=completed"`
-	HookCommand     string        `env:"HOOK_COMMAND"`
-	HookTimeout     time.Duration `env:"HOOK_TIMEOUT, default=10m"`
-	TestListenerURL string        `env:"TEST_LISTENER_URL"`
-	Rollback        string        `env:"ROLLBACK, default=never"`
-	Output          string        `env:"OUTPUT, default=text"`
-	DryRun          bool          `env:"DRY_RUN"`
-	VerifyURLs      []string      `env:"VERIFY_URL"`
-	VerifyExpect    string        `env:"VERIFY_EXPECT"`
-	VerifyHeader    string        `env:"VERIFY_HEADER"`
-	VerifyTimeout   time.Duration `env:"VERIFY_TIMEOUT, default=2m"`
+	DesiredCount *int          `env:"DESIRED_COUNT, noinit"`
+	WaitUntil    string        `env:"WAIT_UNTIL, default=completed"`
+	HookCommand  string        `env:"HOOK_COMMAND"`
+	HookTimeout  time.Duration `env:"HOOK_TIMEOUT, default=10m"`
+	// Predeploy* run one task of the release's revision before any service moves (predeploy.go).
+	PredeployCommand   string        `env:"PREDEPLOY_COMMAND"`
+	PredeployContainer string        `env:"PREDEPLOY_CONTAINER"`
+	PredeployService   string        `env:"PREDEPLOY_SERVICE"`
+	PredeployTimeout   time.Duration `env:"PREDEPLOY_TIMEOUT, default=15m"`
+	TestListenerURL    string        `env:"TEST_LISTENER_URL"`
+	Rollback           string        `env:"ROLLBACK, default=never"`
+	Output             string        `env:"OUTPUT, default=text"`
+	DryRun             bool          `env:"DRY_RUN"`
+	VerifyURLs         []string      `env:"VERIFY_URL"`
+	VerifyExpect       string        `env:"VERIFY_EXPECT"`
+	VerifyHeader       string        `env:"VERIFY_HEADER"`
+	VerifyTimeout      time.Duration `env:"VERIFY_TIMEOUT, default=2m"`
 	// CodeDeployApplication and CodeDeployGroup name the deployment group of a service on the
 	// CODE_DEPLOY controller; unset, the group whose ECS service it is is searched for.
 	CodeDeployApplication string `env:"CODEDEPLOY_APPLICATION"`

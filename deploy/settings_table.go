@@ -3,6 +3,7 @@ package deploy
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -173,6 +174,30 @@ var settingsTable = []setting{
 		Doc: "limit for one HOOK_COMMAND (a command that runs out rolls back)",
 		check: func(s *Settings) []string {
 			return problems(when(s.HookTimeout <= 0 || s.HookTimeout > 24*time.Hour, "HOOK_TIMEOUT must be between 0 and 24h, got %v", s.HookTimeout))
+		}},
+	{Env: "PREDEPLOY_COMMAND", Example: "npm run migrate", Help: "run once in one task of the release's revision before any service moves (a migration); exit 0 or the release stops",
+		Doc: "after the image check and the revision, before any service is updated: one task of the release's revision runs this command (a JSON array of strings as it is, anything else as `sh -c`) in the container of `IMAGE` (or `PREDEPLOY_CONTAINER`), with the network and launch settings of `PREDEPLOY_SERVICE`; the release goes on only when it exits 0, its log lines printed as they come (see \"A migration before the services move\")",
+		check: func(s *Settings) []string {
+			_, err := predeployCommand(s.PredeployCommand)
+			return problems(when(err != nil, "PREDEPLOY_COMMAND: %v", err),
+				when(s.PredeployCommand == "" && s.PredeployContainer != "", "PREDEPLOY_CONTAINER is set without PREDEPLOY_COMMAND"),
+				when(s.PredeployCommand == "" && s.PredeployService != "", "PREDEPLOY_SERVICE is set without PREDEPLOY_COMMAND"))
+		}},
+	{Env: "PREDEPLOY_CONTAINER", Example: "migrate", Default: "the container of IMAGE", Help: "the container PREDEPLOY_COMMAND runs in (default: the one running IMAGE)",
+		Doc: "the container of the revision that runs `PREDEPLOY_COMMAND` (the container override); default the one whose image is `IMAGE`'s repository, or the only one",
+		check: func(s *Settings) []string {
+			return problems(when(s.PredeployContainer != "" && !taskDefName.MatchString(s.PredeployContainer), "PREDEPLOY_CONTAINER %q is not a container name (letters, numbers, - and _, at most 255)", clip(s.PredeployContainer)))
+		}},
+	{Env: "PREDEPLOY_SERVICE", Example: "api", Default: "the first of SERVICE", Help: "the service whose network, launch settings and revision the pre-deploy task takes",
+		Doc: "the service (one of `SERVICE`) whose revision, network configuration (subnets, security groups, public IP), launch type or capacity provider strategy and platform version the pre-deploy task takes",
+		check: func(s *Settings) []string {
+			return problems(when(s.PredeployService != "" && len(s.Services) > 0 && !slices.Contains(s.Services, s.PredeployService),
+				"PREDEPLOY_SERVICE %q is not one of SERVICE (%s)", clip(s.PredeployService), strings.Join(s.Services, ",")))
+		}},
+	{Env: "PREDEPLOY_TIMEOUT", Example: "10m", Default: "`15m`", Help: "limit for the pre-deploy task: then it is stopped and the run exits 3 (default 15m)",
+		Doc: "limit for the pre-deploy task from its start: the task is stopped (StopTask, once) and the run exits 3",
+		check: func(s *Settings) []string {
+			return problems(when(s.PredeployCommand != "" && (s.PredeployTimeout <= 0 || s.PredeployTimeout > 24*time.Hour), "PREDEPLOY_TIMEOUT must be between 0 and 24h, got %v", s.PredeployTimeout))
 		}},
 	{Env: "TEST_LISTENER_URL", Example: "http://tsa-APIALB-1234567890.us-east-1.elb.amazonaws.com:8080", Help: "passed to HOOK_COMMAND: where the new revision takes test traffic",
 		Doc: "where the new revision answers test traffic, passed to HOOK_COMMAND"},

@@ -6,6 +6,7 @@ package deploy
 
 import (
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -27,6 +28,8 @@ type State struct {
 	// for services on their own revision), the revision the release registered from it
 	// (taskdef.go).
 	TaskDefs map[string]*TaskDefState `json:"td,omitempty"`
+	// Predeploy is the pre-deploy task's record (predeploy.go); nil without PREDEPLOY_COMMAND.
+	Predeploy *PredeployState `json:"pd,omitempty"`
 	// Invalidations holds the invalidation id, per distribution.
 	Invalidations map[string]string `json:"i,omitempty"`
 	// Phases accumulates the seconds spent per phase.
@@ -144,6 +147,9 @@ func (st *State) check(s Settings, now time.Time) string {
 			return fmt.Sprintf("task definition of %q is not a task-definition ARN", clip(k))
 		}
 	}
+	if pd := st.Predeploy; pd != nil && (s.PredeployCommand == "" || !taskIDRule.MatchString(pd.Task) || len(pd.LogToken) > 512) {
+		return "pre-deploy task record does not fit the settings"
+	}
 	for k := range st.Invalidations {
 		if !slices.Contains(s.Distributions, k) {
 			return fmt.Sprintf("names distribution %q, which the settings do not", clip(k))
@@ -156,6 +162,10 @@ func (st *State) check(s Settings, now time.Time) string {
 	}
 	return ""
 }
+
+// taskIDRule is what a task id in a decoded state may be: ECS's 32 hex digits (a UUID where an
+// emulator writes one; "" before RunTask answered).
+var taskIDRule = regexp.MustCompile(`^[0-9a-f-]{0,36}$`)
 
 // worstState is the largest state the action s can reach, every field at its longest: every
 // service started on the controller with the longer record, replaced, sent with an unknown
@@ -188,6 +198,11 @@ func worstState(s Settings) *State {
 	}
 	for i, d := range s.Distributions {
 		st.Invalidations[d] = fmt.Sprintf("I%013d", i)
+	}
+	if s.PredeployCommand != "" {
+		// A task id is 32 hex digits; a forward token as CloudWatch Logs writes them, "f/" 56 digits "/s".
+		st.Predeploy = &PredeployState{Task: strings.Repeat("f", 32), Sent: now, Began: now, LogToken: "f/" + strings.Repeat("9", 56) + "/s",
+			Lines: maxLogLines + 1, Stopped: true, Passed: true}
 	}
 	for _, p := range phaseOrder {
 		st.Phases[p] = 1234.5

@@ -425,6 +425,9 @@ func (e *Engine) registerStep(ctx context.Context, st *State) error {
 	if err != nil {
 		return err
 	}
+	if _, err := e.predeployFromPlans(ctx, e.attempt, st, plans, services); err != nil {
+		return err // its container is checked before anything is registered
+	}
 	for _, p := range plans {
 		arn := p.asIs
 		if p.in != nil {

@@ -139,6 +139,7 @@ func BenchmarkTokenRoundTrip(b *testing.B) {
 func TestWorstStateFillsEveryField(t *testing.T) {
 	s := tokenSettings()
 	s.VerifyURLs = []string{"https://d111111abcdef8.cloudfront.net/api/health", "https://d111111abcdef8.cloudfront.net/static/app.js"}
+	s.PredeployCommand = "npm run migrate"
 	for _, missing := range zeroFields(reflect.ValueOf(*worstState(s)), "State") {
 		t.Errorf("the worst-case state leaves %s empty", missing)
 	}

@@ -90,4 +90,45 @@ print(json.dumps({"service": svc["taskDefinition"], "image": td["taskDefinition"
 	again := runBin(t, motoEnv("DISTRIBUTIONID="+w.Distribution, "DIGEST_CHECK=warn", "CODEBUILD_BUILD_ID=tsa-gallery-api:0b5f3c52-1a2b-4c3d-9e8f-00000000m070",
 		"IMAGE=123456789012.dkr.ecr.us-east-1.amazonaws.com/tsa/gallery:3f2c1ab"))
 	wantOutput(t, again, 0, "resuming: task definition tsa-gallery-api:3 was registered by an earlier run of this release")
+
+	// A release with a migration: moto runs the pre-deploy task of the release's revision (4)
+	// with the command override, on the service's network, and lists it by startedBy, as boto3
+	// reads it back; a re-run adopts it. What moto models of it: RunTask's overrides, startedBy,
+	// launch type and awsvpc network (it refuses an awsvpc task without one), ListTasks by
+	// startedBy, and a task that is STOPPED at its first read with exit code 0. What it does not:
+	// logs (the task definition here has no awslogs driver, so the run says its lines are not
+	// shown), exit codes other than 0, stop codes, capacity failures, client tokens; those are
+	// awsim's, from the API reference.
+	migration := []string{"DISTRIBUTIONID=" + w.Distribution, "DIGEST_CHECK=warn", "CODEBUILD_BUILD_ID=tsa-gallery-api:0b5f3c52-1a2b-4c3d-9e8f-00000000m071",
+		"IMAGE=123456789012.dkr.ecr.us-east-1.amazonaws.com/tsa/gallery:3f2c1ab", "PREDEPLOY_COMMAND=npm run migrate"}
+	r = runBin(t, motoEnv(migration...))
+	t.Logf("the release with a migration, against moto:\n%s", r.Stdout)
+	wantOutput(t, r, 0, "registered task definition tsa-gallery-api:4", "started pre-deploy task ", " of tsa-gallery-api:4: npm run migrate in container api",
+		"container api does not log to CloudWatch Logs", "succeeded: container api exited 0", "summary: succeeded")
+	tasks, err := exec.Command(py, "-c", `import boto3,json,sys
+ecs = boto3.client("ecs", endpoint_url=sys.argv[1], region_name="us-east-1", aws_access_key_id="a", aws_secret_access_key="b")
+arns = [a for a in ecs.list_tasks(cluster="tsa-gallery")["taskArns"]]
+ts = ecs.describe_tasks(cluster="tsa-gallery", tasks=arns)["tasks"] if arns else []
+mine = [t for t in ts if t.get("startedBy", "").startswith("deploystep/")]
+print(json.dumps([{"td": t["taskDefinitionArn"], "cmd": t["overrides"]["containerOverrides"][0].get("command"), "startedBy": t["startedBy"]} for t in mine]))`, url).CombinedOutput()
+	if err != nil {
+		t.Fatalf("reading moto's tasks: %v\n%s", err, tasks)
+	}
+	var ran []struct {
+		TD, StartedBy string
+		Cmd           []string
+	}
+	if err := json.Unmarshal(tasks, &ran); err != nil {
+		t.Fatalf("%v: %s", err, tasks)
+	}
+	if len(ran) != 1 || !strings.HasSuffix(ran[0].TD, "tsa-gallery-api:4") || strings.Join(ran[0].Cmd, " ") != "sh -c npm run migrate" {
+		t.Fatalf("moto ran %+v; want one task of revision 4 running sh -c npm run migrate", ran)
+	}
+	again = runBin(t, motoEnv(migration...))
+	wantOutput(t, again, 0, "resuming: pre-deploy task ", "was started by an earlier run of this release")
+	if n, _ := exec.Command(py, "-c", `import boto3,sys
+ecs = boto3.client("ecs", endpoint_url=sys.argv[1], region_name="us-east-1", aws_access_key_id="a", aws_secret_access_key="b")
+print(len(ecs.list_tasks(cluster="tsa-gallery", startedBy=sys.argv[2])["taskArns"]))`, url, ran[0].StartedBy).CombinedOutput(); strings.TrimSpace(string(n)) != "1" {
+		t.Errorf("moto lists %s tasks of the release after its re-run, want 1", n)
+	}
 }

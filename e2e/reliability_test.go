@@ -39,6 +39,7 @@ func TestReliabilitySIGTERMInEachPhase(t *testing.T) {
 	}{
 		{"preflight", awsim.Success, slow("CloudFront.GetDistribution"), time.Second, "api not updated"},
 		{"image", awsim.Success, slow("ECR.DescribeImages"), time.Second, "api not updated"},
+		{"predeploy", awsim.Migrate, nil, time.Second, "pre-deploy task "},
 		{"deploy", awsim.Success, slow("ECS.UpdateService"), time.Second, "api not updated"},
 		{"follow", awsim.NeverFinish, nil, time.Second, "still in progress (ECS goes on with it)"},
 		{"invalidate", awsim.Success, slow("CloudFront.CreateInvalidation"), time.Second, "no invalidation created on " + awsim.DemoDistribution},
@@ -49,9 +50,13 @@ func TestReliabilitySIGTERMInEachPhase(t *testing.T) {
 			t.Parallel()
 			cfg := awsim.DemoConfig(c.kind, 500*time.Millisecond, c.inv)
 			cfg.Faults = c.faults
+			var extra []string
+			if c.phase == "predeploy" { // a migration that runs until it is stopped
+				cfg.RunTasks.Never, extra = true, []string{migrate}
+			}
 			sim := startSim(t, cfg)
 			cmd := exec.Command(testtool.Binary(t))
-			cmd.Env = env(sim)
+			cmd.Env = env(sim, extra...)
 			var out testtool.SyncBuffer
 			cmd.Stdout, cmd.Stderr = &out, &out
 			if err := cmd.Start(); err != nil {
@@ -59,7 +64,7 @@ func TestReliabilitySIGTERMInEachPhase(t *testing.T) {
 			}
 			defer cmd.Process.Kill()
 			// Wait until the run is in the phase, from its own output.
-			marker := map[string]string{"preflight": "", "image": "", "deploy": " is sha256:", "follow": "started deployment",
+			marker := map[string]string{"preflight": "", "image": "", "predeploy": "started pre-deploy task", "deploy": " is sha256:", "follow": "started deployment",
 				"invalidate": "completed: 2 of 2 tasks running", "wait": "is InProgress"}[c.phase]
 			deadline := time.Now().Add(20 * time.Second)
 			for marker != "" && !strings.Contains(out.String(), marker) && time.Now().Before(deadline) {
@@ -79,6 +84,9 @@ func TestReliabilitySIGTERMInEachPhase(t *testing.T) {
 			}
 			if !strings.Contains(out.String(), "interrupted during "+c.phase) || !strings.Contains(out.String(), c.left) {
 				t.Errorf("no line saying what was left during %s (%q):\n%s", c.phase, c.left, out.String())
+			}
+			if c.phase == "predeploy" && (len(sim.Effects().TaskStops) != 1 || !strings.Contains(out.String(), "stopped (StopTask sent); api not updated")) {
+				t.Errorf("SIGTERM during the pre-deploy task: %d tasks stopped, want 1 and said\n%s", len(sim.Effects().TaskStops), out.String())
 			}
 		})
 	}
@@ -155,18 +163,19 @@ var faultCells = []struct {
 }
 
 type cellResult struct {
-	mu                                    sync.Mutex
-	runs, failures, faults                int
-	revisions, deployments, invalidations int
-	notes                                 []string
+	mu                                           sync.Mutex
+	runs, failures, faults                       int
+	revisions, tasks, deployments, invalidations int
+	notes                                        []string
 }
 
-func (c *cellResult) add(ok bool, faults, revisions, deployments, invalidations int, note string) {
+func (c *cellResult) add(ok bool, faults, revisions, tasks, deployments, invalidations int, note string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.runs++
 	c.faults += faults
 	c.revisions += revisions
+	c.tasks += tasks
 	c.deployments += deployments
 	c.invalidations += invalidations
 	if !ok {
@@ -211,7 +220,8 @@ func TestReliabilityFaultMatrix(t *testing.T) {
 					defer func() { <-sem }()
 					// Rollout 12 s against a 15 s function (slices of 10 s, a 5 s margin to report):
 					// every Lambda run hands over at least once.
-					cfg := awsim.DemoConfig(awsim.Success, 12*time.Second, time.Second)
+					// Every release runs a migration first (6 s, six log lines).
+					cfg := awsim.DemoConfig(awsim.Migrate, 12*time.Second, time.Second)
 					cfg.Seed = int64(seed*100 + i)
 					cfg.Faults = map[string]awsim.Fault{"*": f}
 					sim, err := awsim.Start(cfg, 0)
@@ -223,7 +233,7 @@ func TestReliabilityFaultMatrix(t *testing.T) {
 					var ok bool
 					var note string
 					if mode == 0 {
-						r := runBin(t, env(sim, "DEPLOY_TIMEOUT=3m", fmt.Sprintf("CODEBUILD_BUILD_ID=matrix:%d-%d", i, seed)))
+						r := runBin(t, env(sim, "DEPLOY_TIMEOUT=3m", migrate, fmt.Sprintf("CODEBUILD_BUILD_ID=matrix:%d-%d", i, seed)))
 						ok, note = r.Code == 0, r.String()
 					} else {
 						d, logs, stop, err := launchRIE(rie, bootstrap, sim, 15)
@@ -233,27 +243,27 @@ func TestReliabilityFaultMatrix(t *testing.T) {
 						}
 						defer stop()
 						ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
-						x, err := d.Run(ctx, jobInput(userParameters(map[string]any{"ACTION_TIMEOUT": "3m"})))
+						x, err := d.Run(ctx, jobInput(userParameters(map[string]any{"ACTION_TIMEOUT": "3m", "PREDEPLOY_COMMAND": awsim.DemoMigration})))
 						cancel()
 						final, done := x.Final()
 						ok = err == nil && done && final.Success && len(x.Invocations) >= 2
 						note = fmt.Sprintf("%v\n%s\n%s", err, results(x), logs)
 					}
 					dep, inv := effects(sim)
-					rev := revisions(sim)
-					ok = ok && rev == 1 && dep == 1 && inv == 1
-					cells[i][mode].add(ok, countFaults(sim), rev, dep, inv, fmt.Sprintf("seed %d: revisions %d, deployments %d, invalidations %d\n%s", seed, rev, dep, inv, note))
+					rev, tasks := revisions(sim), runTasks(sim)
+					ok = ok && rev == 1 && tasks == 1 && dep == 1 && inv == 1
+					cells[i][mode].add(ok, countFaults(sim), rev, tasks, dep, inv, fmt.Sprintf("seed %d: revisions %d, migration tasks %d, deployments %d, invalidations %d\n%s", seed, rev, tasks, dep, inv, note))
 				}(i, seed, mode, cell.fault)
 			}
 		}
 	}
 	wg.Wait()
 	var table strings.Builder
-	table.WriteString("| faults on every operation | mode | runs | faults injected | revisions registered | deployments | invalidations | failures |\n|---|---|---|---|---|---|---|---|\n")
+	table.WriteString("| faults on every operation | mode | runs | faults injected | revisions registered | migration tasks | deployments | invalidations | failures |\n|---|---|---|---|---|---|---|---|---|\n")
 	for i, cell := range faultCells {
 		for mode, name := range []string{"command", "Lambda"} {
 			r := cells[i][mode]
-			fmt.Fprintf(&table, "| %s | %s | %d | %d | %d | %d | %d | %d |\n", cell.name, name, r.runs, r.faults, r.revisions, r.deployments, r.invalidations, r.failures)
+			fmt.Fprintf(&table, "| %s | %s | %d | %d | %d | %d | %d | %d | %d |\n", cell.name, name, r.runs, r.faults, r.revisions, r.tasks, r.deployments, r.invalidations, r.failures)
 			for _, n := range r.notes {
 				t.Errorf("%s, %s: %s", cell.name, name, n)
 			}
@@ -275,17 +285,17 @@ func TestReliabilityKillAndRerun(t *testing.T) {
 	bin := testtool.Binary(t) // here, not in the goroutines
 	var wg sync.WaitGroup
 	for i := 0; i < runs; i++ {
-		after := time.Duration(rng.Int63n(int64(3500 * time.Millisecond)))
+		after := time.Duration(rng.Int63n(int64(4500 * time.Millisecond)))
 		wg.Add(1)
 		go func(i int, after time.Duration) {
 			defer wg.Done()
-			sim, err := awsim.Start(awsim.DemoConfig(awsim.Success, 2*time.Second, time.Second), 0)
+			sim, err := awsim.Start(awsim.DemoConfig(awsim.Migrate, 2*time.Second, time.Second), 0)
 			if err != nil {
 				t.Error(err)
 				return
 			}
 			defer sim.Close()
-			e := env(sim, fmt.Sprintf("CODEBUILD_BUILD_ID=kill:%d", i))
+			e := env(sim, migrate, fmt.Sprintf("CODEBUILD_BUILD_ID=kill:%d", i))
 			cmd := exec.Command(bin)
 			cmd.Env = e
 			var first bytes.Buffer
@@ -297,8 +307,11 @@ func TestReliabilityKillAndRerun(t *testing.T) {
 			second := runBin(t, e)
 			dep, inv := effects(sim)
 			started := strings.Contains(first.String(), "started deployment")
-			if rev := revisions(sim); second.Code != 0 || rev != 1 || dep != 1 || inv != 1 {
-				t.Errorf("killed after %v: re-run exit %d, revisions %d, deployments %d, invalidations %d\n--- first run\n%s%s", after, second.Code, rev, dep, inv, first.String(), second)
+			if rev, tasks := revisions(sim), runTasks(sim); second.Code != 0 || rev != 1 || tasks != 1 || dep != 1 || inv != 1 {
+				t.Errorf("killed after %v: re-run exit %d, revisions %d, migration tasks %d, deployments %d, invalidations %d\n--- first run\n%s%s", after, second.Code, rev, tasks, dep, inv, first.String(), second)
+			}
+			if strings.Contains(first.String(), "started pre-deploy task") && !strings.Contains(second.Stdout, "resuming: pre-deploy task") {
+				t.Errorf("killed after %v, after the migration started: the re-run did not say it adopts it\n%s", after, second)
 			}
 			if strings.Contains(first.String(), "registered task definition") && !strings.Contains(second.Stdout, "resuming: task definition") {
 				t.Errorf("killed after %v, after the revision was registered: the re-run did not say it adopts it\n%s", after, second)
@@ -315,9 +328,9 @@ func TestReliabilityKillAndRerun(t *testing.T) {
 // after the final result: one deployment, one invalidation, one final result.
 func TestReliabilityLambdaEveryEventTwice(t *testing.T) {
 	t.Parallel()
-	sim := startSim(t, awsim.DemoConfig(awsim.Success, 5*time.Second, 2*time.Second))
+	sim := startSim(t, awsim.DemoConfig(awsim.Migrate, 5*time.Second, 2*time.Second))
 	d, logs := startRIE(t, sim, 3)
-	in := jobInput(userParameters(nil))
+	in := jobInput(userParameters(map[string]any{"PREDEPLOY_COMMAND": awsim.DemoMigration}))
 	ctx := context.Background()
 	first := sim.NewJob()
 	job, token := first, ""
@@ -346,7 +359,7 @@ func TestReliabilityLambdaEveryEventTwice(t *testing.T) {
 	for _, n := range e.JobResults {
 		finals += n
 	}
-	if e.Registrations[awsim.DemoService] != 1 || e.Deployments[awsim.DemoCluster+"/"+awsim.DemoService] != 1 || e.Invalidations[awsim.DemoDistribution] != 1 || finals != 1 {
+	if e.Registrations[awsim.DemoService] != 1 || e.RunTasks[awsim.DemoService] != 1 || e.Deployments[awsim.DemoCluster+"/"+awsim.DemoService] != 1 || e.Invalidations[awsim.DemoDistribution] != 1 || finals != 1 {
 		t.Fatalf("effects %+v over %d jobs\n%s", e, len(jobs), logs)
 	}
 	if !strings.Contains(logs.String(), "already has its result") {
@@ -404,5 +417,30 @@ func TestReliabilityCutOffRegistrationIsNotRepeated(t *testing.T) {
 	}
 	if v := final.OutputVariables["TaskDefinitions"]; v != "api=arn:aws:ecs:us-east-1:123456789012:task-definition/api:2" {
 		t.Errorf("output variable TaskDefinitions = %q", v)
+	}
+}
+
+// TestReliabilityCutOffRunTaskIsNotRepeated: every RunTask is held 5 s, longer than the
+// function's slice: the call is cut off and lands while the next invocation runs, which must find
+// the task (by its startedBy) and follow it instead of starting a second migration.
+func TestReliabilityCutOffRunTaskIsNotRepeated(t *testing.T) {
+	t.Parallel()
+	cfg := awsim.DemoConfig(awsim.Migrate, 2*time.Second, time.Second)
+	cfg.Faults = map[string]awsim.Fault{"ECS.RunTask": {Latency: 1, Delay: awsim.Duration(5 * time.Second)}}
+	sim := startSim(t, cfg)
+	d, logs := startRIE(t, sim, 6) // slices of 4 s
+	x, err := d.Run(context.Background(), jobInput(userParameters(map[string]any{"PREDEPLOY_COMMAND": awsim.DemoMigration})))
+	final, ok := x.Final()
+	if err != nil || !ok || !final.Success {
+		t.Fatalf("%v %s\n%s", err, results(x), logs)
+	}
+	if n := runTasks(sim); n != 1 {
+		t.Fatalf("%d pre-deploy tasks started; the cut-off RunTask was sent again\n%s", n, logs)
+	}
+	if !strings.Contains(logs.String(), "RunTask's answer was lost, but pre-deploy task") {
+		t.Errorf("the next invocation did not say it adopted the landed task:\n%s", logs)
+	}
+	if !strings.Contains(logs.String(), "Batch 7 run: 2 migrations") {
+		t.Errorf("the migration's lines were not printed across invocations:\n%s", logs)
 	}
 }

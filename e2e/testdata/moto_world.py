@@ -14,6 +14,9 @@ kw = dict(endpoint_url=endpoint, region_name="us-east-1",
 ecs, ecr, cf = boto3.client("ecs", **kw), boto3.client("ecr", **kw), boto3.client("cloudfront", **kw)
 ec2 = boto3.client("ec2", **kw)
 vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+# DNS hostnames on, as infra.yaml's VPC has them (moto 5.2.1's RunTask fails without: its task ENI
+# then has no private DNS name).
+ec2.modify_vpc_attribute(VpcId=vpc, EnableDnsHostnames={"Value": True})
 subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.0.1.0/24", AvailabilityZone="us-east-1a")["Subnet"]["SubnetId"]
 # moto 5.2.1 fails CreateService with a KeyError when awsvpcConfiguration has no securityGroups.
 sg = ec2.create_security_group(GroupName="tsa-gallery-tasks", Description="tasks", VpcId=vpc)["GroupId"]
@@ -27,7 +30,10 @@ manifest = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.docker.
 image = ecr.put_image(repositoryName="tsa/gallery", imageManifest=manifest, imageTag="3f2c1ab")["image"]
 td = ecs.register_task_definition(
     family="tsa-gallery-api", networkMode="awsvpc", requiresCompatibilities=["FARGATE"], cpu="512", memory="1024",
-    containerDefinitions=[{"name": "api", "essential": True, "portMappings": [{"containerPort": 3000}],
+    # memoryReservation on the container too: moto 5.2.1's RunTask fails (a TypeError, answered
+    # 500) on a container with neither memory nor memoryReservation, which Fargate does not need;
+    # container cpu or memory it would answer as numbers where the API has strings.
+    containerDefinitions=[{"name": "api", "essential": True, "portMappings": [{"containerPort": 3000}], "memoryReservation": 512,
                            "image": "123456789012.dkr.ecr.us-east-1.amazonaws.com/tsa/gallery:3f2c1ab"}])
 ecs.create_service(cluster="tsa-gallery", serviceName="api", desiredCount=2, launchType="FARGATE",
                    taskDefinition=td["taskDefinition"]["taskDefinitionArn"],

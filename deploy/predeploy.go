@@ -1,0 +1,652 @@
+package deploy
+
+// The pre-deploy task (PREDEPLOY_COMMAND): a schema migration, run once per release after the
+// image and the revision and before any service moves, gated on its exit code, its log lines
+// printed as they come.
+//
+//   - What runs: one task of the revision PREDEPLOY_SERVICE deploys (the release's, or the
+//     service's own), with the command as the container override of the container of IMAGE's
+//     repository (PREDEPLOY_CONTAINER names another; a single container needs no name), on the
+//     service's network configuration, launch type or capacity provider strategy and platform
+//     version (ECS API reference, RunTask; "This parameter is required for task definitions that
+//     use the awsvpc network mode").
+//   - Once: startedBy and clientToken come from the release's identity. RunTask's client token
+//     makes a repeated request within 24 hours return the original task ("Ensuring
+//     idempotency"); a re-run, a re-delivered Lambda event or a lost answer first looks for the
+//     task: ListTasks by startedBy alone finds it while it runs ("When you specify startedBy as
+//     the filter, it must be the only filter that you use", and RUNNING is the default status),
+//     ListTasks by family with desiredStatus STOPPED, then DescribeTasks, once it stopped. Its
+//     outcome is adopted: never a second migration for one release.
+//   - The gate: the task STOPPED and the override's container and every essential container
+//     exited 0. A task that never ran (stopCode TaskFailedToStart, a CannotPullContainerError)
+//     or a RunTask answer with failures[] and no task is exit 1 with that reason.
+//   - Its logs: with the awslogs driver the stream prefix/container/task id is read with
+//     GetLogEvents, forward from the last token (startFromHead, as the reference requires with a
+//     nextForwardToken), each poll while the task runs and after it stops, until a read brings
+//     nothing new. Lines are data: control characters escaped, each clipped, their number and
+//     bytes bounded. A failure message carries the last lines.
+//   - Bounded: PREDEPLOY_TIMEOUT from the task's start stops it (StopTask, once) and exits 3; the
+//     run's own limit and SIGTERM stop it too. The Lambda mode's invocation deadline does not:
+//     the next invocation follows the same task.
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
+)
+
+// LogsAPI is the CloudWatch Logs call deploystep makes: the pre-deploy task's log lines.
+type LogsAPI interface {
+	GetLogEvents(context.Context, *cloudwatchlogs.GetLogEventsInput, ...func(*cloudwatchlogs.Options)) (*cloudwatchlogs.GetLogEventsOutput, error)
+}
+
+// PredeployState is the pre-deploy task's record in the release's state.
+type PredeployState struct {
+	// Task is the task's id (the ARN's last part: DescribeTasks takes it with the cluster).
+	Task string `json:"t,omitempty"`
+	// Sent is when a RunTask whose outcome is unknown was sent (Engine.sendOnce).
+	Sent time.Time `json:"u,omitempty"`
+	// Began is when the task was started: PREDEPLOY_TIMEOUT counts from it across invocations.
+	Began time.Time `json:"b,omitempty"`
+	// LogToken is GetLogEvents' nextForwardToken after the lines printed; Lines counts them.
+	LogToken string `json:"l,omitempty"`
+	Lines    int    `json:"n,omitempty"`
+	// Stopped says StopTask was sent (once); Passed that the gate passed.
+	Stopped bool `json:"x,omitempty"`
+	Passed  bool `json:"ok,omitempty"`
+}
+
+// Bounds of what a pre-deploy task prints.
+const (
+	maxLogLines    = 1000      // lines printed in all
+	maxLogBytes    = 256 << 10 // bytes printed in all
+	maxLogLineLen  = 2000      // bytes of one line
+	failLogLines   = 10        // last lines a failure message carries
+	logDrainReads  = 5         // reads after the task stopped, until one brings nothing
+	missingTaskFor = 30 * time.Second
+)
+
+// predeployCommand is the container override's command: a JSON array of strings as it is,
+// anything else in the image's shell, as Docker's shell form runs it.
+func predeployCommand(v string) ([]string, error) {
+	v = strings.TrimSpace(v)
+	switch {
+	case v == "":
+		return nil, nil
+	case strings.HasPrefix(v, "["):
+		var cmd []string
+		if err := json.Unmarshal([]byte(v), &cmd); err != nil {
+			return nil, fmt.Errorf("starts with [ but is not a JSON array of strings (like [\"npm\",\"run\",\"migrate\"]): %v", err)
+		}
+		if len(cmd) == 0 || cmd[0] == "" {
+			return nil, errors.New("the JSON array is empty")
+		}
+		return cmd, nil
+	}
+	return []string{"sh", "-c", v}, nil
+}
+
+// predeployPlan is the task the release runs.
+type predeployPlan struct {
+	service, revision, container string
+	command                      []string
+	essential                    []string // the revision's essential containers
+	logs                         string   // the container's awslogs "group|prefix" ("" when none)
+	input                        *ecs.RunTaskInput
+}
+
+// predeployService is the service whose revision and network the task takes.
+func (s Settings) predeployService() string {
+	if s.PredeployService != "" || len(s.Services) == 0 {
+		return s.PredeployService
+	}
+	return s.Services[0]
+}
+
+// startedBy and clientToken of the release's pre-deploy task: from its CallerReference, which
+// the identity derives once (a one-off run's is its own).
+func (st *State) predeployHandles() (startedBy, clientToken string) {
+	sum := sha256.Sum256([]byte(st.Run.CallerRef + "\x00predeploy"))
+	h := hex.EncodeToString(sum[:])
+	return "deploystep/" + h[:24], "deploystep-" + h[:40]
+}
+
+// choosePredeployContainer is the container the command runs in: PREDEPLOY_CONTAINER, else the
+// one of IMAGE's repository, else the only one.
+func (e *Engine) choosePredeployContainer(defs []ecstypes.ContainerDefinition, revision string) (string, error) {
+	var names []string
+	for _, c := range defs {
+		names = append(names, fmt.Sprintf("%s (%s)", aws.ToString(c.Name), aws.ToString(c.Image)))
+	}
+	if want := e.Settings.PredeployContainer; want != "" {
+		for _, c := range defs {
+			if aws.ToString(c.Name) == want {
+				return want, nil
+			}
+		}
+		return "", newError(ErrConfig, "PREDEPLOY_CONTAINER %q is not a container of %s: its containers are %s", want, revision, strings.Join(names, ", "))
+	}
+	if ref, err := ParseImage(e.Settings.Image); err == nil {
+		repo := fmt.Sprintf("%s.dkr.ecr.%s.amazonaws.com/%s", ref.Registry, ref.Region, ref.Repository)
+		for _, c := range defs {
+			if img := aws.ToString(c.Image); imageRepo(img) == repo || img == ImagePlaceholder {
+				return aws.ToString(c.Name), nil
+			}
+		}
+	}
+	if len(defs) == 1 {
+		return aws.ToString(defs[0].Name), nil
+	}
+	return "", newError(ErrConfig, "PREDEPLOY_COMMAND: which container runs it? %s has %s: set PREDEPLOY_CONTAINER", revision, strings.Join(names, ", "))
+}
+
+// planPredeploy builds the task from the service as read and the revision's container
+// definitions (revision is what RunTask names: an ARN, or "" in a dry run before registering).
+func (e *Engine) planPredeploy(st *State, svc ecstypes.Service, revision, revisionWords string, defs []ecstypes.ContainerDefinition) (*predeployPlan, error) {
+	container, err := e.choosePredeployContainer(defs, revisionWords)
+	if err != nil {
+		return nil, err
+	}
+	cmd, err := predeployCommand(e.Settings.PredeployCommand)
+	if err != nil {
+		return nil, newError(ErrConfig, "PREDEPLOY_COMMAND: %v", err)
+	}
+	p := &predeployPlan{service: aws.ToString(svc.ServiceName), revision: revision, container: container, command: cmd}
+	for _, c := range defs {
+		if c.Essential == nil || *c.Essential {
+			p.essential = append(p.essential, aws.ToString(c.Name))
+		}
+		if aws.ToString(c.Name) == container {
+			if lc := c.LogConfiguration; lc != nil && lc.LogDriver == ecstypes.LogDriverAwslogs {
+				p.logs = lc.Options["awslogs-group"] + "|" + lc.Options["awslogs-stream-prefix"]
+			}
+		}
+	}
+	startedBy, token := st.predeployHandles()
+	in := &ecs.RunTaskInput{Cluster: aws.String(e.Settings.Cluster), TaskDefinition: aws.String(revision), Count: aws.Int32(1),
+		StartedBy: aws.String(startedBy), ClientToken: aws.String(token),
+		Overrides:            &ecstypes.TaskOverride{ContainerOverrides: []ecstypes.ContainerOverride{{Name: aws.String(container), Command: cmd}}},
+		NetworkConfiguration: svc.NetworkConfiguration}
+	if len(svc.CapacityProviderStrategy) > 0 {
+		in.CapacityProviderStrategy = svc.CapacityProviderStrategy
+	} else if svc.LaunchType != "" {
+		in.LaunchType = svc.LaunchType
+	}
+	if v := aws.ToString(svc.PlatformVersion); v != "" && (svc.LaunchType == ecstypes.LaunchTypeFargate || len(svc.CapacityProviderStrategy) > 0) {
+		in.PlatformVersion = svc.PlatformVersion
+	}
+	p.input = in
+	return p, nil
+}
+
+// render says, for the dry run, the task the release would run.
+func (p *predeployPlan) render(limit time.Duration) string {
+	cmd, _ := json.Marshal(p.command)
+	launch := string(p.input.LaunchType)
+	if len(p.input.CapacityProviderStrategy) > 0 {
+		var cps []string
+		for _, c := range p.input.CapacityProviderStrategy {
+			cps = append(cps, fmt.Sprintf("%s weight %d", aws.ToString(c.CapacityProvider), c.Weight))
+		}
+		launch = "capacity providers " + strings.Join(cps, ", ")
+	}
+	if launch == "" {
+		launch = "the cluster's default capacity provider strategy"
+	}
+	if v := aws.ToString(p.input.PlatformVersion); v != "" {
+		launch += ", platform " + v
+	}
+	net := "no network configuration"
+	if nc := p.input.NetworkConfiguration; nc != nil && nc.AwsvpcConfiguration != nil {
+		a := nc.AwsvpcConfiguration
+		net = fmt.Sprintf("subnets %s, security groups %s, public IP %s", strings.Join(a.Subnets, " "), strings.Join(a.SecurityGroups, " "),
+			cmpOr(string(a.AssignPublicIp), "DISABLED"))
+	}
+	rev := p.revision
+	if rev == "" {
+		rev = "<the revision step 2 registers>"
+	}
+	return fmt.Sprintf("one task of %s (%s's) runs %s in container %s; %s; %s; startedBy %s; the services move only when it exits 0 (at most %v)",
+		shortARN(rev), p.service, cmd, p.container, launch, net, aws.ToString(p.input.StartedBy), limit)
+}
+
+// predeployFromPlans plans the task from the revision plans, before anything is registered: the
+// register step checks its container with it, the dry run renders it (nil without
+// PREDEPLOY_COMMAND, or when PREDEPLOY_SERVICE was not read).
+func (e *Engine) predeployFromPlans(ctx context.Context, read reader, st *State, plans []*revisionPlan, services map[string]ecstypes.Service) (*predeployPlan, error) {
+	name := e.Settings.predeployService()
+	svc, ok := services[name]
+	if e.Settings.PredeployCommand == "" || !ok {
+		return nil, nil
+	}
+	for _, p := range plans {
+		if !slices.Contains(p.services, name) {
+			continue
+		}
+		if p.in != nil {
+			return e.planPredeploy(st, svc, "", "the revision registered from "+p.from, p.in.ContainerDefinitions)
+		}
+		in, arn, err := e.describeTaskDef(ctx, read, p.asIs)
+		if err != nil {
+			return nil, err
+		}
+		return e.planPredeploy(st, svc, arn, shortARN(arn), in.ContainerDefinitions)
+	}
+	return nil, nil
+}
+
+// predeployNow plans the task of the real run: the revision PREDEPLOY_SERVICE deploys, as read.
+func (e *Engine) predeployNow(ctx context.Context, st *State) (*predeployPlan, error) {
+	name := e.Settings.predeployService()
+	services, err := e.servicesNow(ctx, []string{name})
+	if err != nil {
+		return nil, err
+	}
+	svc := services[name]
+	revision := st.Services[name].TaskDef
+	if revision == "" {
+		revision = aws.ToString(svc.TaskDefinition)
+	}
+	in, arn, err := e.describeTaskDef(ctx, e.attempt, revision)
+	if err != nil {
+		return nil, err
+	}
+	return e.planPredeploy(st, svc, arn, shortARN(arn), in.ContainerDefinitions)
+}
+
+// predeployStep runs the pre-deploy task once and gates the release on it.
+func (e *Engine) predeployStep(ctx context.Context, st *State) error {
+	if st.Predeploy == nil {
+		st.Predeploy = &PredeployState{}
+	}
+	pd := st.Predeploy
+	if pd.Passed {
+		return nil
+	}
+	p, err := e.predeployNow(ctx, st)
+	if err != nil {
+		return err
+	}
+	family := familyOf(p.revision)
+	startedBy := aws.ToString(p.input.StartedBy)
+	find := func(ctx context.Context) (string, error) { return e.findPredeployTask(ctx, family, startedBy) }
+	if pd.Task == "" && st.Run.Marker != "" && pd.Sent.IsZero() {
+		id, err := find(ctx)
+		if err != nil {
+			return err
+		}
+		if id != "" {
+			pd.Task, pd.Began = id, e.now()
+			e.emit(Event{Kind: KindTask, Task: id, Message: fmt.Sprintf("resuming: pre-deploy task %s was started by an earlier run of this release", id)})
+		}
+	}
+	if pd.Task == "" {
+		send := func(ctx context.Context) (string, error) {
+			out, err := e.ECS.RunTask(ctx, p.input, func(o *ecs.Options) { o.RetryMaxAttempts = 1 })
+			if err != nil {
+				return "", classify(err, "RunTask "+shortARN(p.revision))
+			}
+			if len(out.Tasks) == 0 {
+				pd.Sent = time.Time{}
+				return "", newError(ErrFailed, "pre-deploy task: RunTask started no task: %s; nothing else was changed", runTaskFailures(out.Failures))
+			}
+			return shortARN(aws.ToString(out.Tasks[0].TaskArn)), nil
+		}
+		id, lost, err := e.sendOnce(ctx, "starting the pre-deploy task", &pd.Sent, send, find)
+		if err != nil {
+			return err
+		}
+		pd.Task, pd.Began = id, e.now()
+		msg := fmt.Sprintf("started pre-deploy task %s of %s: %s in container %s", id, shortARN(p.revision), commandWords(p.command), p.container)
+		if lost {
+			msg = fmt.Sprintf("RunTask's answer was lost, but pre-deploy task %s was started: following it", id)
+		}
+		e.emit(Event{Kind: KindTask, Task: id, TaskDefinition: p.revision, Message: msg})
+	}
+	return e.followPredeploy(ctx, st, p)
+}
+
+// followPredeploy follows the task to STOPPED, printing its log lines, and gates on it.
+func (e *Engine) followPredeploy(outer context.Context, st *State, p *predeployPlan) error {
+	pd := st.Predeploy
+	ctx, cancel := context.WithDeadlineCause(outer, pd.Began.Add(e.Settings.PredeployTimeout), errPredeployTimeout)
+	defer cancel()
+	var task ecstypes.Task
+	var missingSince time.Time
+	status := ""
+	err := e.wait(ctx, "following the pre-deploy task", Event{Task: pd.Task}, e.everyPoll(), func(ctx context.Context) (bool, error) {
+		var out *ecs.DescribeTasksOutput
+		err := e.read(ctx, false, func() (err error) {
+			out, err = e.ECS.DescribeTasks(ctx, &ecs.DescribeTasksInput{Cluster: aws.String(e.Settings.Cluster), Tasks: []string{pd.Task}})
+			return err
+		})
+		if err != nil {
+			return false, classify(err, "DescribeTasks")
+		}
+		if len(out.Tasks) == 0 { // just started: ECS may not list it yet
+			if missingSince.IsZero() {
+				missingSince = e.now()
+			}
+			if e.now().Sub(missingSince) > missingTaskFor {
+				return false, newError(ErrFailed, "pre-deploy task %s: DescribeTasks does not know it (%s)", pd.Task, describeFailures(out.Failures))
+			}
+			return false, nil
+		}
+		task = out.Tasks[0]
+		now := aws.ToString(task.LastStatus)
+		e.setWaiting("pre-deploy task", fmt.Sprintf("%s to stop (%s)", pd.Task, now))
+		if now != status {
+			status = now
+			e.emit(Event{Kind: KindTask, Task: pd.Task, Message: fmt.Sprintf("pre-deploy task %s: %s", pd.Task, now)})
+		}
+		e.readTaskLogs(ctx, pd, p)
+		return now == "STOPPED", nil
+	})
+	if err != nil {
+		return e.predeployEnded(outer, ctx, st, p, err)
+	}
+	for i := 0; i < logDrainReads && e.readTaskLogs(outer, pd, p) > 0; i++ {
+	}
+	e.setWaiting("pre-deploy task", "")
+	ok, why := predeployVerdict(task, p)
+	if ok {
+		pd.Passed = true
+		if task.StartedAt != nil && task.StoppedAt != nil {
+			why += fmt.Sprintf(" after %v", task.StoppedAt.Sub(*task.StartedAt).Round(100*time.Millisecond))
+		}
+		e.emit(Event{Kind: KindTask, Task: pd.Task, Message: fmt.Sprintf("pre-deploy task %s succeeded: %s; the services move now", pd.Task, why)})
+		return nil
+	}
+	msg := fmt.Sprintf("pre-deploy task %s failed: %s; no service was changed", pd.Task, why)
+	if last := e.lastLogLines(outer, pd, p); last != "" {
+		msg += "; " + last
+	} else if where := streamOf(p.logs, p.container, pd.Task); where == "" {
+		msg += "; its container does not log to CloudWatch Logs (no awslogs driver), so its output is not shown"
+	}
+	return newError(ErrFailed, "%s", msg) // the result says it, once
+}
+
+var errPredeployTimeout = errors.New("PREDEPLOY_TIMEOUT")
+
+// predeployEnded turns the end of the follow into the run's error: PREDEPLOY_TIMEOUT, the run's
+// limit and an interruption stop the task (once) first; the Lambda invocation's deadline leaves
+// it running for the next invocation.
+func (e *Engine) predeployEnded(outer, ctx context.Context, st *State, p *predeployPlan, err error) error {
+	pd := st.Predeploy
+	cause := context.Cause(ctx)
+	if ctx.Err() == nil || errors.Is(cause, errPaused) { // a final error of its own, or the invocation's end
+		return err
+	}
+	stopped := e.stopPredeploy(outer, pd, "deploystep: "+predeployStopWhy(cause))
+	if errors.Is(cause, errPredeployTimeout) && outer.Err() == nil {
+		return newError(ErrTimeout, "pre-deploy task %s still running after %v (PREDEPLOY_TIMEOUT): %s; no service was changed", pd.Task, e.Settings.PredeployTimeout, stopped)
+	}
+	return err // the run's limit or a signal: interpret says it, leftInFlight names the task
+}
+
+func predeployStopWhy(cause error) string {
+	switch {
+	case errors.Is(cause, errPredeployTimeout):
+		return "PREDEPLOY_TIMEOUT"
+	case errors.Is(cause, ErrTimeout):
+		return "DEPLOY_TIMEOUT"
+	}
+	return "interrupted"
+}
+
+// stopPredeploy sends StopTask once (bounded apart from the run's context, which may have ended)
+// and says what it did.
+func (e *Engine) stopPredeploy(outer context.Context, pd *PredeployState, reason string) string {
+	if pd.Stopped {
+		return "StopTask was sent before"
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(outer), 10*time.Second)
+	defer cancel()
+	_, err := e.ECS.StopTask(ctx, &ecs.StopTaskInput{Cluster: aws.String(e.Settings.Cluster), Task: aws.String(pd.Task), Reason: aws.String(reason)})
+	if err != nil {
+		return "StopTask failed (" + firstLine(err) + "): it may still run; aws ecs stop-task --cluster " + e.Settings.Cluster + " --task " + pd.Task + " stops it"
+	}
+	pd.Stopped = true
+	e.emit(Event{Kind: KindTask, Task: pd.Task, Message: fmt.Sprintf("stopped pre-deploy task %s (StopTask: %s)", pd.Task, reason)})
+	return "stopped it (StopTask)"
+}
+
+// predeployVerdict is the gate: the override's container and every essential container exited 0.
+func predeployVerdict(t ecstypes.Task, p *predeployPlan) (bool, string) {
+	stop := string(t.StopCode)
+	reason := aws.ToString(t.StoppedReason)
+	if t.StopCode == ecstypes.TaskStopCodeTaskFailedToStart {
+		return false, fmt.Sprintf("it never ran (%s: %s)", stop, reason)
+	}
+	var bad []string
+	var main string
+	for _, c := range t.Containers {
+		name := aws.ToString(c.Name)
+		if name != p.container && !slices.Contains(p.essential, name) {
+			continue
+		}
+		switch {
+		case c.ExitCode == nil:
+			bad = append(bad, fmt.Sprintf("container %s has no exit code (%s)", name, cmpOr(aws.ToString(c.Reason), "it did not run")))
+		case *c.ExitCode != 0:
+			bad = append(bad, fmt.Sprintf("container %s exited %d", name, *c.ExitCode))
+		case name == p.container:
+			main = fmt.Sprintf("container %s exited 0", name)
+		}
+	}
+	if len(bad) > 0 {
+		return false, fmt.Sprintf("%s (%s: %s)", strings.Join(bad, ", "), stop, reason)
+	}
+	if main == "" {
+		return false, fmt.Sprintf("container %s is not in the task (%s: %s)", p.container, stop, reason)
+	}
+	return true, main
+}
+
+// findPredeployTask looks for the release's task: running (ListTasks by startedBy alone), or
+// stopped (ListTasks by family and desiredStatus STOPPED, then DescribeTasks for its startedBy).
+func (e *Engine) findPredeployTask(ctx context.Context, family, startedBy string) (string, error) {
+	var running *ecs.ListTasksOutput
+	err := e.read(ctx, true, func() (err error) {
+		running, err = e.ECS.ListTasks(ctx, &ecs.ListTasksInput{Cluster: aws.String(e.Settings.Cluster), StartedBy: aws.String(startedBy)})
+		return err
+	})
+	if err != nil {
+		return "", classify(err, "ListTasks")
+	}
+	if len(running.TaskArns) > 0 {
+		return shortARN(running.TaskArns[0]), nil
+	}
+	var next *string
+	for page := 0; page < maxTaskPages; page++ {
+		var lt *ecs.ListTasksOutput
+		err := e.read(ctx, true, func() (err error) {
+			lt, err = e.ECS.ListTasks(ctx, &ecs.ListTasksInput{Cluster: aws.String(e.Settings.Cluster), Family: aws.String(family),
+				DesiredStatus: ecstypes.DesiredStatusStopped, NextToken: next})
+			return err
+		})
+		if err != nil {
+			return "", classify(err, "ListTasks")
+		}
+		for i := 0; i < len(lt.TaskArns); i += 100 {
+			var dt *ecs.DescribeTasksOutput
+			err := e.read(ctx, true, func() (err error) {
+				dt, err = e.ECS.DescribeTasks(ctx, &ecs.DescribeTasksInput{Cluster: aws.String(e.Settings.Cluster), Tasks: lt.TaskArns[i:min(i+100, len(lt.TaskArns))]})
+				return err
+			})
+			if err != nil {
+				return "", classify(err, "DescribeTasks")
+			}
+			for _, t := range dt.Tasks {
+				if aws.ToString(t.StartedBy) == startedBy {
+					return shortARN(aws.ToString(t.TaskArn)), nil
+				}
+			}
+		}
+		if next = lt.NextToken; aws.ToString(next) == "" {
+			break
+		}
+	}
+	return "", nil
+}
+
+// readTaskLogs prints the task's new log lines and returns how many it read. A stream not there
+// yet is no line; any other failure is said once and the lines go unprinted.
+func (e *Engine) readTaskLogs(ctx context.Context, pd *PredeployState, p *predeployPlan) int {
+	group, stream := logStream(p.logs, p.container, pd.Task)
+	if e.Logs == nil || stream == "" {
+		if stream == "" {
+			e.once("predeploy-nologs", Event{Kind: KindTask, Task: pd.Task, Message: fmt.Sprintf("container %s does not log to CloudWatch Logs with a stream prefix (awslogs driver, awslogs-stream-prefix): its lines are not shown here", p.container)})
+		}
+		return 0
+	}
+	read := 0
+	for page := 0; page < 10; page++ {
+		in := &cloudwatchlogs.GetLogEventsInput{LogGroupName: aws.String(group), LogStreamName: aws.String(stream), StartFromHead: aws.Bool(true)}
+		if pd.LogToken != "" {
+			in.NextToken = aws.String(pd.LogToken)
+		}
+		out, err := e.Logs.GetLogEvents(ctx, in)
+		if err != nil {
+			// A stream not written yet is no line; a throttle, 5xx or reset is read again next
+			// poll, from the same token; a refusal (access denied) is said once.
+			if isFinal(classify(err, "GetLogEvents")) && !strings.Contains(err.Error(), "ResourceNotFoundException") {
+				e.once("predeploy-logs", Event{Kind: KindWarning, Task: pd.Task, Message: fmt.Sprintf("cannot read the task's log (log group %s, stream %s): %s; its lines are not shown", group, stream, firstLine(err))})
+			}
+			return read
+		}
+		for _, ev := range out.Events {
+			e.printLogLine(pd, aws.ToString(ev.Message))
+		}
+		read += len(out.Events)
+		tok := aws.ToString(out.NextForwardToken)
+		if tok == "" || tok == pd.LogToken {
+			return read
+		}
+		pd.LogToken = tok
+		if len(out.Events) == 0 {
+			return read
+		}
+	}
+	return read
+}
+
+// printLogLine prints one line of the task's log as data, within the bounds.
+func (e *Engine) printLogLine(pd *PredeployState, line string) {
+	pd.Lines++
+	switch {
+	case pd.Lines == maxLogLines+1:
+		e.emit(Event{Kind: KindTaskLog, Task: pd.Task, Message: fmt.Sprintf("… more lines are not printed (%d printed); the log stream has them all", maxLogLines)})
+		return
+	case pd.Lines > maxLogLines:
+		return
+	}
+	e.emit(Event{Kind: KindTaskLog, Task: pd.Task, Message: logText(line)})
+}
+
+// logText makes a log line printable as data: control characters (escape sequences too) are
+// escaped, trailing newlines dropped, the line clipped.
+func logText(line string) string {
+	line = strings.TrimRight(line, "\r\n")
+	var b strings.Builder
+	for _, r := range line {
+		switch {
+		case r == utf8.RuneError:
+			b.WriteString("\\ufffd")
+		case r == '\t':
+			b.WriteRune(r)
+		case r < 0x20 || r == 0x7f || r >= 0x80 && r < 0xa0:
+			fmt.Fprintf(&b, "\\x%02x", r)
+		default:
+			b.WriteRune(r)
+		}
+		if b.Len() > maxLogLineLen {
+			return b.String()[:maxLogLineLen] + fmt.Sprintf(" … (%d bytes more)", len(line)-maxLogLineLen)
+		}
+	}
+	return b.String()
+}
+
+// lastLogLines reads the stream's last lines for a failure message ("" when there are none).
+func (e *Engine) lastLogLines(ctx context.Context, pd *PredeployState, p *predeployPlan) string {
+	group, stream := logStream(p.logs, p.container, pd.Task)
+	if e.Logs == nil || stream == "" {
+		return ""
+	}
+	c, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	out, err := e.Logs.GetLogEvents(c, &cloudwatchlogs.GetLogEventsInput{LogGroupName: aws.String(group), LogStreamName: aws.String(stream),
+		StartFromHead: aws.Bool(false), Limit: aws.Int32(failLogLines)})
+	if err != nil || len(out.Events) == 0 {
+		return ""
+	}
+	var lines []string
+	for _, ev := range out.Events {
+		lines = append(lines, clipTo(logText(aws.ToString(ev.Message)), 300))
+	}
+	return fmt.Sprintf("its last %d log lines (log group %s, stream %s): %s", len(lines), group, stream, strings.Join(lines, " | "))
+}
+
+// logStream is the awslogs group and stream of a task's container ("" stream without a prefix).
+func logStream(config, container, taskID string) (group, stream string) {
+	group, prefix, _ := strings.Cut(config, "|")
+	if group == "" || prefix == "" {
+		return group, ""
+	}
+	return group, prefix + "/" + container + "/" + taskID
+}
+
+// familyOf is a revision ARN's (or family:revision's) family.
+func familyOf(revision string) string {
+	name := revision
+	if i := strings.Index(revision, ":task-definition/"); i >= 0 {
+		name = revision[i+len(":task-definition/"):]
+	}
+	family, _, _ := strings.Cut(name, ":")
+	return family
+}
+
+func commandWords(cmd []string) string {
+	if len(cmd) == 3 && cmd[0] == "sh" && cmd[1] == "-c" {
+		return cmd[2]
+	}
+	b, _ := json.Marshal(cmd)
+	return string(b)
+}
+
+func runTaskFailures(fs []ecstypes.Failure) string {
+	if len(fs) == 0 {
+		return "no task and no failure in the answer"
+	}
+	var out []string
+	for _, f := range fs {
+		s := aws.ToString(f.Reason)
+		if d := aws.ToString(f.Detail); d != "" {
+			s += " (" + d + ")"
+		}
+		if a := aws.ToString(f.Arn); a != "" {
+			s += " for " + shortARN(a)
+		}
+		out = append(out, s)
+	}
+	return strings.Join(out, "; ")
+}
+
+func describeFailures(fs []ecstypes.Failure) string {
+	if len(fs) == 0 {
+		return "no task in the answer"
+	}
+	return runTaskFailures(fs)
+}
