@@ -238,3 +238,32 @@ func smokeTestWiring(t *testing.T, v variant, dc any) {
 		eq("HOOK_COMMAND", env["HOOK_COMMAND"], want)
 	}
 }
+
+// MigrationCommand reaches deploystep on both deploy paths as PREDEPLOY_COMMAND (valid settings,
+// within UserParameters' 1,000 characters), and nowhere when it is not set; the task it runs
+// takes the service's network, so the service's security group is what reaches the database.
+func TestInfraVariantsMigrationCommand(t *testing.T) {
+	_, vs := renderAll(t)
+	paths := map[string]bool{}
+	for _, v := range vs {
+		t.Run(v.Name, func(t *testing.T) {
+			env := deployEnv(t, v)
+			want := v.Params["MigrationCommand"]
+			if env["PREDEPLOY_COMMAND"] != want {
+				t.Errorf("PREDEPLOY_COMMAND = %q, want %q (MigrationCommand)", env["PREDEPLOY_COMMAND"], want)
+			}
+			if want != "" {
+				paths[v.Params["DeployPath"]] = true
+			}
+			res := v.Doc["Resources"].(map[string]any)
+			sgs := fmt.Sprint(get(res, "APIService", "Properties", "NetworkConfiguration", "AwsvpcConfiguration", "SecurityGroups"))
+			db := fmt.Sprint(get(res, "PrivateSecurityGroup", "Properties", "SecurityGroupIngress", "0", "SourceSecurityGroupId"))
+			if sgs != "[map[Ref:FargateSecurityGroup]]" || db != "map[Ref:FargateSecurityGroup]" {
+				t.Errorf("the pre-deploy task takes the service's security groups %s; the database admits %s", sgs, db)
+			}
+		})
+	}
+	if !paths["lambda"] || !paths["codebuild"] {
+		t.Errorf("MigrationCommand is set in a parameter file of %v only; both deploy paths must be checked", paths)
+	}
+}
