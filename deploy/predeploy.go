@@ -174,6 +174,7 @@ func (e *Engine) planPredeploy(st *State, svc ecstypes.Service, revision, revisi
 			}
 		}
 	}
+	svc = withPrimaryTaskSet(svc)
 	startedBy, token := st.predeployHandles()
 	in := &ecs.RunTaskInput{Cluster: aws.String(e.Settings.Cluster), TaskDefinition: aws.String(revision), Count: aws.Int32(1),
 		StartedBy: aws.String(startedBy), ClientToken: aws.String(token),
@@ -189,6 +190,22 @@ func (e *Engine) planPredeploy(st *State, svc ecstypes.Service, revision, revisi
 	}
 	p.input = in
 	return p, nil
+}
+
+// withPrimaryTaskSet fills a CODE_DEPLOY service's network and launch settings from its PRIMARY
+// task set, where such a service keeps them.
+func withPrimaryTaskSet(svc ecstypes.Service) ecstypes.Service {
+	if svc.NetworkConfiguration != nil {
+		return svc
+	}
+	for _, ts := range svc.TaskSets {
+		if aws.ToString(ts.Status) == "PRIMARY" {
+			svc.NetworkConfiguration, svc.LaunchType = ts.NetworkConfiguration, ts.LaunchType
+			svc.CapacityProviderStrategy, svc.PlatformVersion = ts.CapacityProviderStrategy, ts.PlatformVersion
+			break
+		}
+	}
+	return svc
 }
 
 // render says, for the dry run, the task the release would run.
@@ -283,7 +300,11 @@ func (e *Engine) predeployStep(ctx context.Context, st *State) error {
 	startedBy := aws.ToString(p.input.StartedBy)
 	find := func(ctx context.Context) (string, error) { return e.findPredeployTask(ctx, family, startedBy) }
 	if pd.Task == "" && st.Run.Marker != "" && pd.Sent.IsZero() {
-		id, err := find(ctx)
+		var id string
+		err := e.attempt(ctx, "looking for this release's pre-deploy task", func(ctx context.Context) (err error) {
+			id, err = find(ctx)
+			return err
+		})
 		if err != nil {
 			return err
 		}
@@ -357,7 +378,12 @@ func (e *Engine) followPredeploy(outer context.Context, st *State, p *predeployP
 	if err != nil {
 		return e.predeployEnded(outer, ctx, st, p, err)
 	}
-	for i := 0; i < logDrainReads && e.readTaskLogs(outer, pd, p) > 0; i++ {
+	// The awslogs driver ships the last lines shortly after the container exits: read until a
+	// read brings nothing new (at most logDrainReads).
+	for i := 0; i < logDrainReads; i++ {
+		if e.readTaskLogs(outer, pd, p) == 0 {
+			break
+		}
 	}
 	e.setWaiting("pre-deploy task", "")
 	ok, why := predeployVerdict(task, p)

@@ -457,7 +457,13 @@ func (e *Engine) registerOnce(ctx context.Context, st *State, p *revisionPlan) (
 	family := aws.ToString(p.in.Family)
 	find := func(ctx context.Context) (string, error) { return e.findRevision(ctx, family, mark) }
 	if st.Run.Marker != "" && tds.Sent.IsZero() {
-		arn, err := find(ctx)
+		// The look before the first send goes through the retry rule like any read: a throttle or
+		// a 5xx here is no reason to end the release (the fault matrix's 20 seeds found it).
+		var arn string
+		err := e.attempt(ctx, "looking for this release's revision", func(ctx context.Context) (err error) {
+			arn, err = find(ctx)
+			return err
+		})
 		if err != nil {
 			return "", err
 		}
