@@ -84,7 +84,7 @@ destroy:
 	AWS_CLI="$(AWS_CLI)" sh cfn/stack.sh destroy $(STACK)
 
 # deploystep beside the seed's AWS CLI lines and the SDK waiters on the same simulated
-# timelines; prints the table and writes bench/results.md (about 13 minutes: the scenarios run one after another).
+# timelines; prints the table and writes bench/results.md (about 15 minutes: the scenarios run one after another).
 bench: build tools
 	$(GO) run ./bench -deploystep bin/deploystep -aws /usr/bin/aws
 

@@ -196,3 +196,22 @@ func TestPredeployDryRunStartsNothing(t *testing.T) {
 	bad := runBin(t, env(sim, migrate, "PREDEPLOY_CONTAINER=migrator"), "-dry-run")
 	wantOutput(t, bad, 2, `[FAIL] pre-deploy task: PREDEPLOY_CONTAINER "migrator" is not a container of`)
 }
+
+// A service on the CODE_DEPLOY controller: the migration runs before the CodeDeploy deployment
+// is created, in a task of the release's revision.
+func TestPredeployBeforeCodeDeploy(t *testing.T) {
+	t.Parallel()
+	cfg := world(awsim.CodeDeployBG, 3*time.Second)
+	cfg.RunTasks = awsim.RunTaskSpec{Runtime: awsim.Duration(time.Second), Logs: []string{"Batch 8 run: 1 migrations"}}
+	sim := startSim(t, cfg)
+	r := runBin(t, env(sim, migrate))
+	wantOutput(t, r, 0, "| Batch 8 run: 1 migrations", "succeeded: container api exited 0", "created CodeDeploy deployment d-", "summary: succeeded")
+	run, _ := firstCall(sim, "RunTask")
+	create, ok := firstCall(sim, "CreateDeployment")
+	if !ok || !create.Time.After(run.Time) || run.Params["taskDefinition"] != "arn:aws:ecs:us-east-1:123456789012:task-definition/api:2" {
+		t.Errorf("RunTask %v of %s, CreateDeployment %v: the migration must run the release's revision first", run.Time, run.Params["taskDefinition"], create.Time)
+	}
+	if n := runTasks(sim); n != 1 {
+		t.Errorf("%d pre-deploy tasks, want 1", n)
+	}
+}

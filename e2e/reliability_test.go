@@ -367,80 +367,55 @@ func TestReliabilityLambdaEveryEventTwice(t *testing.T) {
 	}
 }
 
-// TestReliabilityCutOffUpdateServiceIsNotRepeated: every UpdateService is held 5 s by the
-// simulator, longer than the function's slice, so the call is cut off and lands after the
-// next invocation has started. That invocation must wait for it, not send another.
-func TestReliabilityCutOffUpdateServiceIsNotRepeated(t *testing.T) {
+// TestReliabilityCutOffCallIsNotRepeated: every call of one mutating operation is held 5 s by
+// the simulator, longer than the function's slice of 4 s, so the call is cut off and lands after
+// the next invocation has started. That invocation must find what it made (the deployment by the
+// service's tag, the revision by its tag, the task by its startedBy) instead of sending another.
+func TestReliabilityCutOffCallIsNotRepeated(t *testing.T) {
 	t.Parallel()
-	cfg := awsim.DemoConfig(awsim.Success, 2*time.Second, time.Second)
-	cfg.Faults = map[string]awsim.Fault{"ECS.UpdateService": {Latency: 1, Delay: awsim.Duration(5 * time.Second)}}
-	sim := startSim(t, cfg)
-	d, logs := startRIE(t, sim, 6) // slices of 4 s
-	x, err := d.Run(context.Background(), jobInput(userParameters(nil)))
-	final, ok := x.Final()
-	if err != nil || !ok || !final.Success {
-		t.Fatalf("%v %s\n%s", err, results(x), logs)
+	cases := []struct {
+		op, kind string
+		params   map[string]any
+		made     func(*awsim.Server) int
+		said     string
+	}{
+		{"UpdateService", awsim.Success, nil,
+			func(sim *awsim.Server) int { return sim.Effects().Deployments[awsim.DemoCluster+"/"+awsim.DemoService] },
+			"UpdateService's answer was lost, but deployment"},
+		{"RegisterTaskDefinition", awsim.Success, nil, revisions, "RegisterTaskDefinition's answer was lost, but api:2 was registered"},
+		{"RunTask", awsim.Migrate, map[string]any{"PREDEPLOY_COMMAND": awsim.DemoMigration}, runTasks, "RunTask's answer was lost, but pre-deploy task"},
 	}
-	if n := sim.Effects().Deployments[awsim.DemoCluster+"/"+awsim.DemoService]; n != 1 {
-		t.Fatalf("%d deployments; the cut-off UpdateService was sent again\n%s", n, logs)
-	}
-	if sim.CountCalls("ECS", "UpdateService") != 1 {
-		t.Errorf("UpdateService sent %d times", sim.CountCalls("ECS", "UpdateService"))
-	}
-	if !strings.Contains(logs.String(), "UpdateService's answer was lost, but deployment") {
-		t.Errorf("the next invocation did not say it adopted the landed deployment:\n%s", logs)
-	}
-}
-
-// TestReliabilityCutOffRegistrationIsNotRepeated: every RegisterTaskDefinition is held 5 s, longer
-// than the function's slice: the call is cut off and lands while the next invocation runs, which
-// must find it (by the release's tag) instead of registering a second revision.
-func TestReliabilityCutOffRegistrationIsNotRepeated(t *testing.T) {
-	t.Parallel()
-	cfg := awsim.DemoConfig(awsim.Success, 2*time.Second, time.Second)
-	cfg.Faults = map[string]awsim.Fault{"ECS.RegisterTaskDefinition": {Latency: 1, Delay: awsim.Duration(5 * time.Second)}}
-	sim := startSim(t, cfg)
-	d, logs := startRIE(t, sim, 6) // slices of 4 s
-	x, err := d.Run(context.Background(), jobInput(userParameters(nil)))
-	final, ok := x.Final()
-	if err != nil || !ok || !final.Success {
-		t.Fatalf("%v %s\n%s", err, results(x), logs)
-	}
-	if n := revisions(sim); n != 1 {
-		t.Fatalf("%d revisions registered; the cut-off RegisterTaskDefinition was sent again\n%s", n, logs)
-	}
-	if sim.CountCalls("ECS", "RegisterTaskDefinition") != 1 {
-		t.Errorf("RegisterTaskDefinition answered %d times", sim.CountCalls("ECS", "RegisterTaskDefinition"))
-	}
-	if !strings.Contains(logs.String(), "RegisterTaskDefinition's answer was lost, but api:2 was registered") {
-		t.Errorf("the next invocation did not say it adopted the landed revision:\n%s", logs)
-	}
-	if v := final.OutputVariables["TaskDefinitions"]; v != "api=arn:aws:ecs:us-east-1:123456789012:task-definition/api:2" {
-		t.Errorf("output variable TaskDefinitions = %q", v)
-	}
-}
-
-// TestReliabilityCutOffRunTaskIsNotRepeated: every RunTask is held 5 s, longer than the
-// function's slice: the call is cut off and lands while the next invocation runs, which must find
-// the task (by its startedBy) and follow it instead of starting a second migration.
-func TestReliabilityCutOffRunTaskIsNotRepeated(t *testing.T) {
-	t.Parallel()
-	cfg := awsim.DemoConfig(awsim.Migrate, 2*time.Second, time.Second)
-	cfg.Faults = map[string]awsim.Fault{"ECS.RunTask": {Latency: 1, Delay: awsim.Duration(5 * time.Second)}}
-	sim := startSim(t, cfg)
-	d, logs := startRIE(t, sim, 6) // slices of 4 s
-	x, err := d.Run(context.Background(), jobInput(userParameters(map[string]any{"PREDEPLOY_COMMAND": awsim.DemoMigration})))
-	final, ok := x.Final()
-	if err != nil || !ok || !final.Success {
-		t.Fatalf("%v %s\n%s", err, results(x), logs)
-	}
-	if n := runTasks(sim); n != 1 {
-		t.Fatalf("%d pre-deploy tasks started; the cut-off RunTask was sent again\n%s", n, logs)
-	}
-	if !strings.Contains(logs.String(), "RunTask's answer was lost, but pre-deploy task") {
-		t.Errorf("the next invocation did not say it adopted the landed task:\n%s", logs)
-	}
-	if !strings.Contains(logs.String(), "Batch 7 run: 2 migrations") {
-		t.Errorf("the migration's lines were not printed across invocations:\n%s", logs)
+	for _, c := range cases {
+		t.Run(c.op, func(t *testing.T) {
+			t.Parallel()
+			cfg := awsim.DemoConfig(c.kind, 2*time.Second, time.Second)
+			cfg.Faults = map[string]awsim.Fault{"ECS." + c.op: {Latency: 1, Delay: awsim.Duration(5 * time.Second)}}
+			sim := startSim(t, cfg)
+			d, logs := startRIE(t, sim, 6) // slices of 4 s
+			x, err := d.Run(context.Background(), jobInput(userParameters(c.params)))
+			final, ok := x.Final()
+			if err != nil || !ok || !final.Success {
+				t.Fatalf("%v %s\n%s", err, results(x), logs)
+			}
+			if n := c.made(sim); n != 1 {
+				t.Fatalf("%d made; the cut-off %s was sent again\n%s", n, c.op, logs)
+			}
+			if n := sim.CountCalls("ECS", c.op); n != 1 {
+				t.Errorf("%s answered %d times", c.op, n)
+			}
+			if !strings.Contains(logs.String(), c.said) {
+				t.Errorf("the next invocation did not say it adopted what landed (%q):\n%s", c.said, logs)
+			}
+			switch c.op {
+			case "RegisterTaskDefinition":
+				if v := final.OutputVariables["TaskDefinitions"]; v != "api=arn:aws:ecs:us-east-1:123456789012:task-definition/api:2" {
+					t.Errorf("output variable TaskDefinitions = %q", v)
+				}
+			case "RunTask":
+				if !strings.Contains(logs.String(), "Batch 7 run: 2 migrations") {
+					t.Errorf("the migration's lines were not printed across invocations:\n%s", logs)
+				}
+			}
+		})
 	}
 }
