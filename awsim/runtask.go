@@ -115,10 +115,7 @@ func (w *ecsWorld) runTask(in runTaskIn, call *Call, now time.Time) (any, *apiEr
 	if mode, _ := r.body["networkMode"].(string); mode == "awsvpc" && (in.NetworkConfiguration == nil || len(in.NetworkConfiguration.AwsvpcConfiguration.Subnets) == 0) {
 		return nil, errf(400, "InvalidParameterException", "Network Configuration must be provided when networkMode 'awsvpc' is specified.")
 	}
-	ru := run{spec: w.s.cfg.RunTasks}
-	for _, c := range r.containers() {
-		ru.containers = append(ru.containers, c)
-	}
+	ru := run{spec: w.s.cfg.RunTasks, containers: r.containers()}
 	if in.Overrides != nil {
 		for _, o := range in.Overrides.ContainerOverrides {
 			if !r.hasContainer(o.Name) {

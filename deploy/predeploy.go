@@ -361,7 +361,7 @@ func (e *Engine) followPredeploy(outer context.Context, st *State, p *predeployP
 				missingSince = e.now()
 			}
 			if e.now().Sub(missingSince) > missingTaskFor {
-				return false, newError(ErrFailed, "pre-deploy task %s: DescribeTasks does not know it (%s)", pd.Task, describeFailures(out.Failures))
+				return false, newError(ErrFailed, "pre-deploy task %s: DescribeTasks does not know it (%s)", pd.Task, runTaskFailures(out.Failures))
 			}
 			return false, nil
 		}
@@ -398,7 +398,7 @@ func (e *Engine) followPredeploy(outer context.Context, st *State, p *predeployP
 	msg := fmt.Sprintf("pre-deploy task %s failed: %s; no service was changed", pd.Task, why)
 	if last := e.lastLogLines(outer, pd, p); last != "" {
 		msg += "; " + last
-	} else if where := streamOf(p.logs, p.container, pd.Task); where == "" {
+	} else if streamOf(p.logs, p.container, pd.Task) == "" {
 		msg += "; its container does not log to CloudWatch Logs (no awslogs driver), so its output is not shown"
 	}
 	return newError(ErrFailed, "%s", msg) // the result says it, once
@@ -495,37 +495,11 @@ func (e *Engine) findPredeployTask(ctx context.Context, family, startedBy string
 	if len(running.TaskArns) > 0 {
 		return shortARN(running.TaskArns[0]), nil
 	}
-	var next *string
-	for page := 0; page < maxTaskPages; page++ {
-		var lt *ecs.ListTasksOutput
-		err := e.read(ctx, true, func() (err error) {
-			lt, err = e.ECS.ListTasks(ctx, &ecs.ListTasksInput{Cluster: aws.String(e.Settings.Cluster), Family: aws.String(family),
-				DesiredStatus: ecstypes.DesiredStatusStopped, NextToken: next})
-			return err
-		})
-		if err != nil {
-			return "", classify(err, "ListTasks")
-		}
-		for i := 0; i < len(lt.TaskArns); i += 100 {
-			var dt *ecs.DescribeTasksOutput
-			err := e.read(ctx, true, func() (err error) {
-				dt, err = e.ECS.DescribeTasks(ctx, &ecs.DescribeTasksInput{Cluster: aws.String(e.Settings.Cluster), Tasks: lt.TaskArns[i:min(i+100, len(lt.TaskArns))]})
-				return err
-			})
-			if err != nil {
-				return "", classify(err, "DescribeTasks")
-			}
-			for _, t := range dt.Tasks {
-				if aws.ToString(t.StartedBy) == startedBy {
-					return shortARN(aws.ToString(t.TaskArn)), nil
-				}
-			}
-		}
-		if next = lt.NextToken; aws.ToString(next) == "" {
-			break
-		}
+	stopped, err := e.listTasks(ctx, ecs.ListTasksInput{Family: aws.String(family), DesiredStatus: ecstypes.DesiredStatusStopped}, startedBy, true)
+	if err != nil || len(stopped) == 0 {
+		return "", err
 	}
-	return "", nil
+	return shortARN(aws.ToString(stopped[0].TaskArn)), nil
 }
 
 // readTaskLogs prints the task's new log lines and returns how many it read. A stream not there
@@ -625,15 +599,6 @@ func (e *Engine) lastLogLines(ctx context.Context, pd *PredeployState, p *predep
 	return fmt.Sprintf("its last %d log lines (log group %s, stream %s): %s", len(lines), group, stream, strings.Join(lines, " | "))
 }
 
-// logStream is the awslogs group and stream of a task's container ("" stream without a prefix).
-func logStream(config, container, taskID string) (group, stream string) {
-	group, prefix, _ := strings.Cut(config, "|")
-	if group == "" || prefix == "" {
-		return group, ""
-	}
-	return group, prefix + "/" + container + "/" + taskID
-}
-
 // familyOf is a revision ARN's (or family:revision's) family.
 func familyOf(revision string) string {
 	name := revision
@@ -668,11 +633,4 @@ func runTaskFailures(fs []ecstypes.Failure) string {
 		out = append(out, s)
 	}
 	return strings.Join(out, "; ")
-}
-
-func describeFailures(fs []ecstypes.Failure) string {
-	if len(fs) == 0 {
-		return "no task in the answer"
-	}
-	return runTaskFailures(fs)
 }

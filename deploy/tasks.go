@@ -101,14 +101,23 @@ func (e *Engine) logConfig(ctx context.Context, td string) map[string]string {
 // prefix/container-name/task-id ("awslogs-stream-prefix", ECS Developer Guide, "Send Amazon ECS
 // logs to CloudWatch"); without a prefix only the group is known.
 func streamOf(config, container, taskID string) string {
-	group, prefix, _ := strings.Cut(config, "|")
+	group, stream := logStream(config, container, taskID)
 	switch {
 	case group == "":
 		return ""
-	case prefix == "":
+	case stream == "":
 		return "log group " + group
 	}
-	return fmt.Sprintf("log group %s, stream %s/%s/%s", group, prefix, container, taskID)
+	return fmt.Sprintf("log group %s, stream %s", group, stream)
+}
+
+// logStream is the awslogs group and stream of a task's container ("" stream without a prefix).
+func logStream(config, container, taskID string) (group, stream string) {
+	group, prefix, _ := strings.Cut(config, "|")
+	if group == "" || prefix == "" {
+		return group, ""
+	}
+	return group, prefix + "/" + container + "/" + taskID
 }
 
 // runningDigests reads the image digests the deployment's running tasks report for the
@@ -150,25 +159,32 @@ func (e *Engine) runningDigests(ctx context.Context, service, startedBy, reposit
 // maxTaskPages bounds one task read: 10 pages of 100 tasks.
 const maxTaskPages = 10
 
-// tasks lists the service's tasks of one desired status and keeps those startedBy started.
-// ListTasks is filtered by serviceName and desiredStatus, which combine; startedBy would be exact
-// but "must be the only filter that you use" (ECS API reference, ListTasks), and it cannot reach
-// STOPPED tasks alone. Pages follow nextToken; DescribeTasks takes 100 a call.
+// tasks lists the service's tasks of one desired status and keeps those startedBy started,
+// newest stopped first. ListTasks is filtered by serviceName and desiredStatus, which combine;
+// startedBy would be exact but "must be the only filter that you use" (ECS API reference,
+// ListTasks), and it cannot reach STOPPED tasks alone.
 func (e *Engine) tasks(ctx context.Context, service, startedBy string, status ecstypes.DesiredStatus, burst bool) ([]ecstypes.Task, error) {
+	tasks, err := e.listTasks(ctx, ecs.ListTasksInput{ServiceName: aws.String(shortARN(service)), DesiredStatus: status}, startedBy, burst)
+	sort.SliceStable(tasks, func(i, j int) bool { return aws.ToTime(tasks[i].StoppedAt).After(aws.ToTime(tasks[j].StoppedAt)) })
+	return tasks, err
+}
+
+// listTasks is the one task read: ListTasks in the cluster with the filters of in (pages follow
+// nextToken, at most maxTaskPages), DescribeTasks 100 a call, and the tasks startedBy started.
+func (e *Engine) listTasks(ctx context.Context, in ecs.ListTasksInput, startedBy string, burst bool) ([]ecstypes.Task, error) {
+	in.Cluster = aws.String(e.Settings.Cluster)
 	var arns []string
-	var next *string
 	for page := 0; page < maxTaskPages; page++ {
 		var lt *ecs.ListTasksOutput
 		err := e.read(ctx, burst, func() (err error) {
-			lt, err = e.ECS.ListTasks(ctx, &ecs.ListTasksInput{Cluster: aws.String(e.Settings.Cluster),
-				ServiceName: aws.String(shortARN(service)), DesiredStatus: status, NextToken: next})
+			lt, err = e.ECS.ListTasks(ctx, &in)
 			return err
 		})
 		if err != nil {
 			return nil, classify(err, "ListTasks")
 		}
 		arns = append(arns, lt.TaskArns...)
-		if next = lt.NextToken; aws.ToString(next) == "" {
+		if in.NextToken = lt.NextToken; aws.ToString(in.NextToken) == "" {
 			break
 		}
 	}
@@ -188,6 +204,5 @@ func (e *Engine) tasks(ctx context.Context, service, startedBy string, status ec
 			}
 		}
 	}
-	sort.SliceStable(tasks, func(i, j int) bool { return aws.ToTime(tasks[i].StoppedAt).After(aws.ToTime(tasks[j].StoppedAt)) })
 	return tasks, nil
 }
