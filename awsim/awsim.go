@@ -53,6 +53,9 @@ type Config struct {
 	Identities []IdentitySpec `json:"identities,omitempty"`
 	// RunTasks is how standalone tasks (RunTask: a pre-deploy migration) behave (runtask.go).
 	RunTasks RunTaskSpec `json:"runTasks,omitempty"`
+	// CachePolicies are the account's custom CloudFront cache policies (the managed ones are
+	// always there).
+	CachePolicies []CachePolicySpec `json:"cachePolicies,omitempty"`
 }
 
 // ClusterSpec is one ECS cluster and its services.
@@ -70,6 +73,12 @@ type ServiceSpec struct {
 	StartEmpty bool `json:"startEmpty,omitempty"`
 	// Image is "repository:tag" of an image in Repositories; new tasks report its digest.
 	Image string `json:"image,omitempty"`
+	// NoLoadBalancer: the service has no load balancer (loadBalancers is empty), so no
+	// CloudFront origin can be told to be its (elb.go).
+	NoLoadBalancer bool `json:"noLoadBalancer,omitempty"`
+	// CacheTags maps a path prefix to the cache tags the service's answers under it carry, in the
+	// distribution's CacheTagConfig header (edge.go), like {"/api/photos": "photos"}.
+	CacheTags map[string]string `json:"cacheTags,omitempty"`
 	// CircuitBreaker enables the deployment circuit breaker with rollback.
 	CircuitBreaker bool `json:"circuitBreaker,omitempty"`
 	// Controller is the deployment controller type: ECS (default), CODE_DEPLOY or EXTERNAL.
@@ -155,6 +164,12 @@ type DistributionSpec struct {
 	ErrorTTL Duration `json:"errorTTL,omitempty"`
 	Origin   string   `json:"origin,omitempty"`
 	Warm     []string `json:"warm,omitempty"`
+	// Origins and Behaviors are the distribution's configuration (cloudfront_config.go), the
+	// first behaviour its default; without them, the one origin and behaviour above.
+	// CacheTagHeader is CacheTagConfig.HeaderName ("": no CacheTagConfig).
+	Origins        []OriginSpec   `json:"origins,omitempty"`
+	Behaviors      []BehaviorSpec `json:"behaviors,omitempty"`
+	CacheTagHeader string         `json:"cacheTagHeader,omitempty"`
 }
 
 // Fault is what is injected into matching requests; rates are probabilities in [0, 1].
@@ -330,7 +345,7 @@ func New(cfg Config) (*Server, error) {
 	if s.ecs, err = newECS(s, cfg.Clusters); err != nil {
 		return nil, err
 	}
-	s.cf = newCloudFront(s, cfg.Distributions)
+	s.cf = newCloudFront(s, cfg.Distributions, cfg.CachePolicies)
 	s.cd = newCodeDeploy(s)
 	s.cp = newCodePipeline()
 	return s, nil
@@ -430,7 +445,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case r.Method == http.MethodPost && r.Header.Get("X-Amz-Target") != "":
 		s.serveJSON(w, r)
 	case r.Method == http.MethodPost:
-		if form, ok := queryForm(r); ok {
+		if form, ok := queryForm(r); ok && form.Get("Version") == elbVersion {
+			s.serveELB(w, r, form)
+			return
+		} else if ok {
 			s.serveSTS(w, r, form)
 			return
 		}

@@ -281,3 +281,73 @@ aws ecs stop-task --cluster $CLUSTER --task $TASK --reason 'deploystep: PREDEPLO
 		t.Errorf("stop-task: %v\n%s", err, out)
 	}
 }
+
+// What INVALIDATION_PATHS=auto and INVALIDATION_TAGS read and send, driven by the AWS CLI and by
+// boto3 (botocore 1.43's models, which know CacheTagConfig and GetVpcOrigin, newer than the CLI
+// 2.9.19): the lab's distribution with /api/photos* cached, the chain from the service's target
+// group to its load balancer's DNS name, and a tag invalidation that evicts exactly the tagged
+// objects at the edge.
+func TestCLICacheConfig(t *testing.T) {
+	t.Parallel()
+	cfg := awsim.DemoConfig(awsim.APICache, 2*time.Second, 500*time.Millisecond)
+	cfg.Distributions[0].Origins = append(cfg.Distributions[0].Origins, awsim.OriginSpec{ID: "API-VPC", Service: awsim.DemoCluster + "/" + awsim.DemoService, VPC: true})
+	sim := start(t, cfg)
+	edge := sim.EdgeURL(awsim.DemoDistribution)
+	testtool.Find(t, "curl", "apt-get install curl (.ci/run does)")
+	script := `set -e
+aws cloudfront get-distribution-config --id $DISTRIBUTIONID --query '[DistributionConfig.DefaultCacheBehavior.CachePolicyId, join(` + "`,`" + `, DistributionConfig.CacheBehaviors.Items[].PathPattern), DistributionConfig.Origins.Items[0].DomainName]' --output text
+aws cloudfront get-cache-policy --id ` + awsim.DemoPhotosPolicy.ID + ` --query 'CachePolicy.CachePolicyConfig.[Name,MinTTL,DefaultTTL,MaxTTL]' --output text
+aws cloudfront get-cache-policy --id 4135ea2d-6df8-44a3-9df3-4b5a84be39ad --query 'CachePolicy.CachePolicyConfig.[Name,MaxTTL]' --output text
+TG=$(aws ecs describe-services --cluster $CLUSTER --services $SERVICE --query 'services[0].loadBalancers[0].targetGroupArn' --output text)
+LB=$(aws elbv2 describe-target-groups --target-group-arns $TG --query 'TargetGroups[0].LoadBalancerArns[0]' --output text)
+aws elbv2 describe-load-balancers --load-balancer-arns $LB --query 'LoadBalancers[0].[DNSName,Type,State.Code]' --output text
+aws elbv2 describe-target-groups --target-group-arns ${TG%/*}/fedcba9876543210 > /dev/null 2>&1 || echo "unknown target group: refused"
+aws elbv2 describe-target-groups --target-group-arns $TG --names api-blue > /dev/null 2>&1 || echo "two filters: refused"
+curl -sS -o /dev/null -D - ` + edge + `/api/photos | tr -d '\r' | grep -i '^Cache-Tag'
+ID=$(aws cloudfront create-invalidation --distribution-id $DISTRIBUTIONID --paths '#Photos' --query Invalidation.Id --output text)
+aws cloudfront wait invalidation-completed --distribution-id $DISTRIBUTIONID --id $ID && echo "tag invalidation completed"
+aws cloudfront create-invalidation --distribution-id $DISTRIBUTIONID --paths '#photos*' > /dev/null 2>&1 || echo "a wildcard tag: refused"
+`
+	out, err := bash(t, cliEnv(t, sim), 2*time.Minute, script)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	dns := sim.ServiceOriginDomain(awsim.DemoCluster + "/" + awsim.DemoService)
+	for _, want := range []string{awsim.ManagedCachingDisabled + "\t/static/*,/api/photos*\t" + dns,
+		"tsa-gallery-api-photos\t0\t3600\t86400", "Managed-CachingDisabled\t0", dns + "\tapplication\tactive",
+		"unknown target group: refused", "two filters: refused", "Cache-Tag: photos, api", "tag invalidation completed", "a wildcard tag: refused"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("CLI output lacks %q:\n%s", want, out)
+		}
+	}
+	// The tag invalidation evicted the tagged objects (case-insensitively), and only them.
+	for _, o := range sim.EdgeObjects(awsim.DemoDistribution) {
+		tagged := strings.HasPrefix(o.Path, "/api/photos")
+		if o.Fresh == tagged {
+			t.Errorf("after #Photos the edge holds %+v: want tagged objects evicted, the rest fresh", o)
+		}
+	}
+	// boto3's newer model: CacheTagConfig and the VPC origin's endpoint, the load balancer's ARN.
+	py := testtool.Python(t, "boto3")
+	cmd := exec.Command(py, "-c", `import boto3,json,sys
+kw = dict(endpoint_url=sys.argv[1], region_name="us-east-1")
+cf, elb = boto3.client("cloudfront", **kw), boto3.client("elbv2", **kw)
+c = cf.get_distribution_config(Id=sys.argv[2])["DistributionConfig"]
+vo = [o for o in c["Origins"]["Items"] if "VpcOriginConfig" in o][0]["VpcOriginConfig"]["VpcOriginId"]
+ep = cf.get_vpc_origin(Id=vo)["VpcOrigin"]["VpcOriginEndpointConfig"]["Arn"]
+lbs = elb.describe_load_balancers(LoadBalancerArns=[ep])["LoadBalancers"]
+print(json.dumps({"tags": c["CacheTagConfig"]["HeaderName"], "s3": "S3OriginConfig" in c["Origins"]["Items"][1], "vpcLB": lbs[0]["DNSName"]}))`,
+		sim.URL(), awsim.DemoDistribution)
+	cmd.Env = append(os.Environ(), sim.Env()...)
+	got, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("boto3: %v\n%s", err, got)
+	}
+	var b struct {
+		Tags, VpcLB string
+		S3          bool
+	}
+	if err := json.Unmarshal(got, &b); err != nil || b.Tags != awsim.DemoCacheTagHeader || !b.S3 || b.VpcLB != dns {
+		t.Errorf("boto3 read %s (%v); want CacheTagConfig %s, the S3 origin, the VPC origin to %s", got, err, awsim.DemoCacheTagHeader, dns)
+	}
+}

@@ -13,9 +13,10 @@ const cfNS = "http://cloudfront.amazonaws.com/doc/2020-05-31/"
 
 // cfWorld holds distributions and their invalidations. Every method runs under Server.mu.
 type cfWorld struct {
-	s     *Server
-	dists map[string]*distribution
-	order []string // distribution ids as configured
+	s        *Server
+	dists    map[string]*distribution
+	order    []string          // distribution ids as configured
+	policies []CachePolicySpec // custom cache policies
 }
 
 type distribution struct {
@@ -38,12 +39,13 @@ func (iv *invalidation) status(now time.Time) string {
 	return "Completed"
 }
 
-func newCloudFront(s *Server, specs []DistributionSpec) *cfWorld {
-	w := &cfWorld{s: s, dists: map[string]*distribution{}}
+func newCloudFront(s *Server, specs []DistributionSpec, policies []CachePolicySpec) *cfWorld {
+	w := &cfWorld{s: s, dists: map[string]*distribution{}, policies: append([]CachePolicySpec(nil), policies...)}
 	for _, d := range specs {
 		if d.InvalidationTime == 0 {
 			d.InvalidationTime = Duration(time.Second)
 		}
+		w.resolveConfig(&d)
 		w.dists[d.ID] = &distribution{spec: d, byRef: map[string]*invalidation{}}
 		w.order = append(w.order, d.ID)
 	}
@@ -89,11 +91,20 @@ func (s *Server) serveCloudFront(w http.ResponseWriter, r *http.Request) {
 		call.Op = "ListInvalidations"
 	case r.Method == http.MethodGet && len(parts) == 2 && parts[0] == "distribution":
 		call.Op = "GetDistribution"
+	case r.Method == http.MethodGet && len(parts) == 3 && parts[0] == "distribution" && parts[2] == "config":
+		call.Op = "GetDistributionConfig"
+	case r.Method == http.MethodGet && len(parts) == 2 && parts[0] == "cache-policy":
+		call.Op = "GetCachePolicy"
+	case r.Method == http.MethodGet && len(parts) == 2 && parts[0] == "vpc-origin":
+		call.Op = "GetVpcOrigin"
 	default:
 		writeXMLError(w, errf(400, "InvalidArgument", "awsim does not implement %s %s", r.Method, r.URL.Path))
 		return
 	}
-	call.Params = map[string]string{"distributionId": parts[1]}
+	call.Params = map[string]string{"id": parts[1]}
+	if parts[0] == "distribution" {
+		call.Params = map[string]string{"distributionId": parts[1]}
+	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, 4<<20))
 	if err != nil {
 		return
@@ -117,6 +128,11 @@ func (s *Server) serveCloudFront(w http.ResponseWriter, r *http.Request) {
 		status, out, extra, aerr = s.cf.handle(call.Op, parts, body, &call)
 	} else {
 		aerr = errf(404, "NoSuchDistribution", "The specified distribution does not exist.")
+		if call.Op == "GetCachePolicy" {
+			aerr = errf(404, "NoSuchCachePolicy", "The cache policy does not exist.")
+		} else if call.Op == "GetVpcOrigin" {
+			aerr = errf(404, "EntityNotFound", "The VPC origin does not exist.")
+		}
 	}
 	s.mu.Unlock()
 	if s.answered(w, call, after, aerr, writeXMLError) {
@@ -145,16 +161,26 @@ type cfAnswer struct {
 }
 
 func (w *cfWorld) handle(op string, parts []string, body []byte, call *Call) (int, any, map[string]string, *apiError) {
+	var a cfAnswer
+	var aerr *apiError
+	switch op {
+	case "GetCachePolicy":
+		a, aerr = w.getCachePolicy(parts[1])
+		return a.status, a.body, a.headers, aerr
+	case "GetVpcOrigin":
+		a, aerr = w.getVpcOrigin(parts[1])
+		return a.status, a.body, a.headers, aerr
+	}
 	d, ok := w.dists[parts[1]]
 	if !ok {
 		return 0, nil, nil, errf(404, "NoSuchDistribution", "The specified distribution does not exist.")
 	}
-	var a cfAnswer
-	var aerr *apiError
 	now := time.Now()
 	switch op {
 	case "GetDistribution":
 		a = w.getDistribution(d, now)
+	case "GetDistributionConfig":
+		a = w.getDistributionConfig(d)
 	case "GetInvalidation":
 		call.Params["id"] = parts[3]
 		a, aerr = w.getInvalidation(d, parts[3], now)
@@ -227,6 +253,12 @@ func (w *cfWorld) createInvalidation(d *distribution, id string, body []byte, ca
 		return cfAnswer{}, errf(400, "InvalidArgument", "Paths must contain at least one item.")
 	}
 	for _, p := range in.Paths.Items {
+		if tag, ok := strings.CutPrefix(p, "#"); ok {
+			if why := badTag(tag); why != "" {
+				return cfAnswer{}, errf(400, "InvalidArgument", "Your request contains an invalid tag invalidation item %q: %s.", p, why)
+			}
+			continue
+		}
 		if !strings.HasPrefix(p, "/") {
 			return cfAnswer{}, errf(400, "InvalidArgument", "Your request contains one or more invalid invalidation paths.")
 		}
@@ -260,11 +292,33 @@ func (w *cfWorld) createInvalidation(d *distribution, id string, body []byte, ca
 	return cfAnswer{201, w.render(iv, now), location(iv)}, nil
 }
 
-// countPaths counts paths and wildcard paths (CloudFront's in-progress limits: 3,000 and 15).
+// badTag says what is wrong with a tag invalidation item's tag (after its #), "" when nothing:
+// "Each tag value must contain only ASCII visible characters (33–126), excluding commas. The
+// maximum length of a tag is 256 characters", and "tag invalidation items do not support the *
+// wildcard" (Developer Guide, "What you need to know when invalidating tags").
+func badTag(tag string) string {
+	switch {
+	case tag == "":
+		return "the tag is empty"
+	case len(tag) > 256:
+		return "a tag is at most 256 characters"
+	case strings.Contains(tag, "*"):
+		return "tag invalidation items do not support the * wildcard"
+	}
+	for _, r := range tag {
+		if r < 33 || r > 126 || r == ',' {
+			return "a tag holds ASCII visible characters (33-126) but commas only"
+		}
+	}
+	return ""
+}
+
+// countPaths counts paths and wildcard paths (CloudFront's in-progress limits: 3,000 and 15);
+// a #tag item counts as one path.
 func countPaths(paths []string) (n, wild int) {
 	for _, p := range paths {
 		n++
-		if strings.Contains(p, "*") {
+		if !strings.HasPrefix(p, "#") && strings.Contains(p, "*") {
 			wild++
 		}
 	}
@@ -302,49 +356,24 @@ func invalidationInput(dist string, body []byte) map[string]any {
 }
 
 func distributionXML(s *Server, d *distribution, inProgress int) any {
-	type origin struct {
-		ID                 string `xml:"Id"`
-		DomainName         string `xml:"DomainName"`
-		OriginPath         string `xml:"OriginPath"`
-		CustomOriginConfig struct {
-			HTTPPort             int    `xml:"HTTPPort"`
-			HTTPSPort            int    `xml:"HTTPSPort"`
-			OriginProtocolPolicy string `xml:"OriginProtocolPolicy"`
-		} `xml:"CustomOriginConfig"`
-	}
 	type dist struct {
-		XMLName                       xml.Name `xml:"Distribution"`
-		NS                            string   `xml:"xmlns,attr"`
-		ID                            string   `xml:"Id"`
-		ARN                           string   `xml:"ARN"`
-		Status                        string   `xml:"Status"`
-		LastModifiedTime              string   `xml:"LastModifiedTime"`
-		InProgressInvalidationBatches int      `xml:"InProgressInvalidationBatches"`
-		DomainName                    string   `xml:"DomainName"`
-		Config                        struct {
-			CallerReference string `xml:"CallerReference"`
-			Comment         string `xml:"Comment"`
-			Enabled         bool   `xml:"Enabled"`
-			Origins         struct {
-				Quantity int      `xml:"Quantity"`
-				Items    []origin `xml:"Items>Origin"`
-			} `xml:"Origins"`
-			DefaultCacheBehavior struct {
-				TargetOriginID       string `xml:"TargetOriginId"`
-				ViewerProtocolPolicy string `xml:"ViewerProtocolPolicy"`
-			} `xml:"DefaultCacheBehavior"`
-		} `xml:"DistributionConfig"`
+		XMLName                       xml.Name              `xml:"Distribution"`
+		NS                            string                `xml:"xmlns,attr"`
+		ID                            string                `xml:"Id"`
+		ARN                           string                `xml:"ARN"`
+		Status                        string                `xml:"Status"`
+		LastModifiedTime              string                `xml:"LastModifiedTime"`
+		InProgressInvalidationBatches int                   `xml:"InProgressInvalidationBatches"`
+		DomainName                    string                `xml:"DomainName"`
+		Config                        xmlDistributionConfig `xml:"DistributionConfig"`
 	}
-	out := dist{NS: cfNS, ID: d.spec.ID, ARN: fmt.Sprintf("arn:aws:cloudfront::%s:distribution/%s", s.cfg.Account, d.spec.ID),
+	return dist{NS: cfNS, ID: d.spec.ID, ARN: fmt.Sprintf("arn:aws:cloudfront::%s:distribution/%s", s.cfg.Account, d.spec.ID),
 		Status: "Deployed", LastModifiedTime: time.Now().Add(-time.Hour).UTC().Format(time.RFC3339),
-		InProgressInvalidationBatches: inProgress, DomainName: strings.ToLower("d"+d.spec.ID) + ".cloudfront.net"}
-	out.Config.CallerReference, out.Config.Comment, out.Config.Enabled = "awsim", "awsim distribution", true
-	o := origin{ID: "Fargate-Endpoint", DomainName: "api-alb.elb.amazonaws.com"}
-	o.CustomOriginConfig.HTTPPort, o.CustomOriginConfig.HTTPSPort, o.CustomOriginConfig.OriginProtocolPolicy = 80, 443, "http-only"
-	out.Config.Origins.Quantity, out.Config.Origins.Items = 1, []origin{o}
-	out.Config.DefaultCacheBehavior.TargetOriginID, out.Config.DefaultCacheBehavior.ViewerProtocolPolicy = "Fargate-Endpoint", "redirect-to-https"
-	return out
+		InProgressInvalidationBatches: inProgress, DomainName: distributionDomain(d.spec.ID), Config: s.cf.configXML(d)}
 }
+
+// distributionDomain is a distribution's CloudFront domain name.
+func distributionDomain(id string) string { return strings.ToLower("d"+id) + ".cloudfront.net" }
 
 func writeXMLError(w http.ResponseWriter, e *apiError) {
 	typ := "Sender"

@@ -36,9 +36,12 @@ type Rule struct {
 	Enum    []string `json:"enum,omitempty"`
 	Pattern string   `json:"pattern,omitempty"`
 	// Model says where botocore's model states the rule: "constraint", "doc" (Quote is a sentence
-	// of the member's documentation) or "error" (Quote is the documentation of the error Code).
-	Model string `json:"model"`
-	Quote string `json:"quote"`
+	// of the member's documentation), "opdoc" (of the operation's) or "error" (Quote is the
+	// documentation of the error Code); "guide" for a rule only a Developer Guide page states
+	// (Source is its address: the model cannot check it).
+	Model  string `json:"model"`
+	Quote  string `json:"quote"`
+	Source string `json:"source,omitempty"`
 	// Code and Status are AWS's answer to a violation.
 	Code   string `json:"code"`
 	Status int    `json:"status"`
@@ -225,6 +228,42 @@ var contract = []Rule{
 			q, hasQ := p["Quantity"].(float64)
 			items, _ := p["Items"].([]any)
 			return !hasQ || int(q) == len(items)
+		}},
+
+	// Tag invalidation items (Developer Guide, "What you need to know when invalidating tags").
+	{Service: "CloudFront", Op: "CreateInvalidation", Member: "InvalidationBatch.Paths.Items[]", Kind: "prose", Model: "guide", Code: "InvalidArgument", Status: 400,
+		Source: tagGuide, Quote: "Each tag value must contain only ASCII visible characters (33–126), excluding commas. The maximum length of a tag is 256 characters.",
+		Example: `<InvalidationBatch><Paths><Quantity>1</Quantity><Items><Path>#product electronics</Path></Items></Paths><CallerReference>r-3</CallerReference></InvalidationBatch>`,
+		check: func(in map[string]any) bool {
+			return tagItemsHold(in, func(tag string) bool { return badTag(tag) == "" || strings.Contains(tag, "*") })
+		}},
+	{Service: "CloudFront", Op: "CreateInvalidation", Member: "InvalidationBatch.Paths.Items[]", Kind: "prose", Model: "guide", Code: "InvalidArgument", Status: 400,
+		Source: tagGuide, Quote: "Unlike path invalidations, tag invalidation items do not support the * wildcard.",
+		Example: `<InvalidationBatch><Paths><Quantity>1</Quantity><Items><Path>#product:*</Path></Items></Paths><CallerReference>r-4</CallerReference></InvalidationBatch>`,
+		check: func(in map[string]any) bool {
+			return tagItemsHold(in, func(tag string) bool { return !strings.Contains(tag, "*") })
+		}},
+
+	// Elastic Load Balancing (API reference 2015-12-01): the form's members as the model names them.
+	{Service: "ELB", Op: "DescribeLoadBalancers", Member: "LoadBalancerArns", Kind: "max", Limit: 20, Model: "doc", Code: "ValidationError", Status: 400,
+		Quote: "You can specify up to 20 load balancers in a single call.", Example: elbForm("DescribeLoadBalancers", "LoadBalancerArns", 21)},
+	{Service: "ELB", Op: "DescribeLoadBalancers", Member: "PageSize", Kind: "min", Limit: 1, Model: "constraint", Code: "ValidationError", Status: 400,
+		Quote: "Valid Range: Minimum value of 1.", Example: "Action=DescribeLoadBalancers&Version=2015-12-01&PageSize=0"},
+	{Service: "ELB", Op: "DescribeLoadBalancers", Member: "PageSize", Kind: "max", Limit: 400, Model: "constraint", Code: "ValidationError", Status: 400,
+		Quote: "Valid Range: Maximum value of 400.", Example: "Action=DescribeLoadBalancers&Version=2015-12-01&PageSize=401"},
+	{Service: "ELB", Op: "DescribeTargetGroups", Member: "PageSize", Kind: "max", Limit: 400, Model: "constraint", Code: "ValidationError", Status: 400,
+		Quote: "Valid Range: Maximum value of 400.", Example: "Action=DescribeTargetGroups&Version=2015-12-01&PageSize=401"},
+	{Service: "ELB", Op: "DescribeTargetGroups", Member: "TargetGroupArns", Kind: "prose", Model: "opdoc", Code: "ValidationError", Status: 400,
+		Quote:   "Alternatively, you can specify one of the following to filter the results: the ARN of the load balancer, the names of one or more target groups, or the ARNs of one or more target groups.",
+		Example: elbForm("DescribeTargetGroups", "TargetGroupArns", 1) + "&Names.member.1=api-blue",
+		check: func(in map[string]any) bool {
+			n := 0
+			for _, k := range []string{"LoadBalancerArn", "TargetGroupArns", "Names"} {
+				if _, ok := in[k]; ok {
+					n++
+				}
+			}
+			return n <= 1
 		}},
 
 	// CodePipeline (API reference 2015-07-09)
@@ -536,4 +575,60 @@ func jsonImageIDs(n int) string {
 		items[i] = fmt.Sprintf(`{"imageTag":"t%d"}`, i)
 	}
 	return "[" + strings.Join(items, ",") + "]"
+}
+
+// tagGuide is the Developer Guide page of the tag invalidation rules.
+const tagGuide = "https://docs.aws.amazon.com/AmazonCloudFront/latest/DeveloperGuide/invalidation-specifying-tags.html"
+
+// tagItemsHold reports whether every #tag item of a CreateInvalidation input keeps ok.
+func tagItemsHold(in map[string]any, ok func(tag string) bool) bool {
+	for _, v := range values(in, "InvalidationBatch.Paths") {
+		p, _ := v.(map[string]any)
+		items, _ := p["Items"].([]any)
+		for _, it := range items {
+			if s, _ := it.(string); strings.HasPrefix(s, "#") && !ok(s[1:]) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// elbForm is an awsQuery form of op with n members of the list member.
+func elbForm(op, member string, n int) string {
+	s := "Action=" + op + "&Version=2015-12-01"
+	for i := 1; i <= n; i++ {
+		s += fmt.Sprintf("&%s.member.%d=arn%%3Aaws%%3Aelasticloadbalancing%%3Aus-east-1%%3A123456789012%%3Aloadbalancer%%2Fapp%%2Fapi-alb%%2F%016x", member, i, i)
+	}
+	return s
+}
+
+// queryInput is an awsQuery form as the model names its members: a.member.N lists, numbers as
+// numbers, the rest strings.
+func queryInput(form map[string][]string) map[string]any {
+	in := map[string]any{}
+	for k, v := range form {
+		if k == "Action" || k == "Version" || len(v) == 0 {
+			continue
+		}
+		if name, rest, ok := strings.Cut(k, ".member."); ok {
+			var i int
+			if _, err := fmt.Sscan(rest, &i); err == nil && i >= 1 {
+				list, _ := in[name].([]any)
+				for len(list) < i {
+					list = append(list, nil)
+				}
+				list[i-1] = v[0]
+				in[name] = list
+			}
+			continue
+		}
+		var f float64
+		if _, err := fmt.Sscan(v[0], &f); err == nil && k == "PageSize" {
+			in[k] = f
+			continue
+		}
+		in[k] = v[0]
+	}
+	return in
 }

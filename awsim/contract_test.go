@@ -27,9 +27,15 @@ func send(t *testing.T, sim *awsim.Server, svc, op, body string) (code string, s
 	t.Helper()
 	var req *http.Request
 	var err error
-	if svc == "CloudFront" {
+	switch svc {
+	case "CloudFront":
 		req, err = http.NewRequest(http.MethodPost, sim.URL()+"/2020-05-31/distribution/"+awsim.DemoDistribution+"/invalidation", strings.NewReader(body))
-	} else {
+	case "ELB": // awsQuery: a form
+		req, err = http.NewRequest(http.MethodPost, sim.URL()+"/", strings.NewReader(body))
+		if err == nil {
+			req.Header.Set("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")
+		}
+	default:
 		req, err = http.NewRequest(http.MethodPost, sim.URL()+"/", strings.NewReader(body))
 		req.Header.Set("X-Amz-Target", targets[svc]+"."+op)
 		req.Header.Set("Content-Type", "application/x-amz-json-1.1")
@@ -43,7 +49,7 @@ func send(t *testing.T, sim *awsim.Server, svc, op, body string) (code string, s
 	}
 	defer resp.Body.Close()
 	raw, _ := io.ReadAll(resp.Body)
-	if svc == "CloudFront" {
+	if svc == "CloudFront" || svc == "ELB" {
 		var e struct {
 			Code string `xml:"Error>Code"`
 		}
@@ -96,6 +102,9 @@ func TestContractValidRequestsPass(t *testing.T) {
 		{"CodeDeploy", "ListDeployments", `{}`},
 		{"CodePipeline", "PutJobSuccessResult", `{"jobId":"` + job + `","outputVariables":{"DeploymentIds":"api=ecs-svc/1"}}`},
 		{"CloudFront", "CreateInvalidation", `<InvalidationBatch><Paths><Quantity>1</Quantity><Items><Path>/*</Path></Items></Paths><CallerReference>deploystep-ok</CallerReference></InvalidationBatch>`},
+		{"CloudFront", "CreateInvalidation", `<InvalidationBatch><Paths><Quantity>2</Quantity><Items><Path>#Product:Electronics</Path><Path>#photos</Path></Items></Paths><CallerReference>deploystep-tags</CallerReference></InvalidationBatch>`},
+		{"ELB", "DescribeLoadBalancers", "Action=DescribeLoadBalancers&Version=2015-12-01&PageSize=400"},
+		{"ELB", "DescribeTargetGroups", "Action=DescribeTargetGroups&Version=2015-12-01&Names.member.1=api-blue&PageSize=1"},
 	} {
 		if code, status := send(t, sim, c.svc, c.op, c.body); code != "" || status >= 300 {
 			t.Errorf("%s.%s %s: answered %s %d", c.svc, c.op, c.body, code, status)

@@ -35,7 +35,45 @@ const (
 	// the rollout succeeds. MigrateFails: the migration exits 1 after its error line.
 	Migrate      = "migrate"
 	MigrateFails = "migrate-fails"
+	// The cache scenarios: the distribution of the lab's infra.yaml (LabCache): the API behind the
+	// default behaviour with Managed-CachingDisabled, /static/* from the S3 bucket with
+	// Managed-CachingOptimized, CacheTagConfig Cache-Tag; APICache adds /api/photos* to the API
+	// with a policy that caches for an hour, its answers tagged "photos" (DemoPhotosPolicy).
+	// ProxyOrigin is APICache with /api/photos* sent to another load balancer's domain that
+	// proxies to the API (auto counts it as not the release's, and the edge proof catches it).
+	LabCache    = "lab-cache"
+	APICache    = "api-cache"
+	ProxyOrigin = "proxy-origin"
 )
+
+// DemoPhotosPolicy is the API cache scenarios' custom policy for /api/photos*.
+var DemoPhotosPolicy = CachePolicySpec{ID: "c2f3a4b5-6d7e-4f80-9a1b-2c3d4e5f6a7b", Name: "tsa-gallery-api-photos", MinTTL: 0, DefaultTTL: 3600, MaxTTL: 86400}
+
+// DemoCacheTagHeader is the cache scenarios' CacheTagConfig header, infra.yaml's.
+const DemoCacheTagHeader = "Cache-Tag"
+
+// DemoStaticAssets are the S3 objects the cache scenarios' edge holds when the world starts.
+var DemoStaticAssets = []string{"/static/app.js", "/static/app.css", "/static/logo.png"}
+
+// labDistribution is the lab stack's distribution in a scenario of the cache family.
+func labDistribution(kind string, invalidation time.Duration) DistributionSpec {
+	d := DistributionSpec{ID: DemoDistribution, InvalidationTime: Duration(invalidation), CacheTagHeader: DemoCacheTagHeader,
+		Origins: []OriginSpec{{ID: "Fargate-Endpoint", Service: DemoCluster + "/" + DemoService}, {ID: "S3-Website", S3: true}},
+		Behaviors: []BehaviorSpec{{Origin: "Fargate-Endpoint", CachePolicy: ManagedCachingDisabled},
+			{PathPattern: "/static/*", Origin: "S3-Website", CachePolicy: ManagedCachingOptimized}},
+		Warm: append([]string{"/api/health"}, DemoStaticAssets...)}
+	switch kind {
+	case APICache:
+		d.Behaviors = append(d.Behaviors, BehaviorSpec{PathPattern: "/api/photos*", Origin: "Fargate-Endpoint", CachePolicy: DemoPhotosPolicy.ID})
+		d.Warm = append(d.Warm, "/api/photos", "/api/photos/42")
+	case ProxyOrigin:
+		d.Origins = append(d.Origins, OriginSpec{ID: "Photos-Proxy", Service: DemoCluster + "/" + DemoService,
+			Domain: "photos-proxy-1234567890.us-east-1.elb.amazonaws.com"})
+		d.Behaviors = append(d.Behaviors, BehaviorSpec{PathPattern: "/api/photos*", Origin: "Photos-Proxy", CachePolicy: DemoPhotosPolicy.ID})
+		d.Warm = append(d.Warm, "/api/photos", "/api/photos/42")
+	}
+	return d
+}
 
 // DemoMigration is the pre-deploy command of the migrate scenarios, and the lines the
 // migration writes.
@@ -113,6 +151,8 @@ func DemoConfig(kind string, rollout, invalidation time.Duration) Config {
 		svc.Scenario.Kind, svc.StartEmpty = Success, true
 	case Migrate, MigrateFails:
 		svc.Scenario.Kind = Success
+	case LabCache, APICache, ProxyOrigin:
+		svc.Scenario.Kind, svc.CacheTags = Success, map[string]string{"/api/photos": "photos, api"}
 	case Origin502:
 		svc.Scenario.Kind, svc.OriginStatus = Success, 502
 	case CodeDeployBG, CodeDeployRollback:
@@ -130,14 +170,21 @@ func DemoConfig(kind string, rollout, invalidation time.Duration) Config {
 	case MigrateFails:
 		runs = RunTaskSpec{Runtime: Duration(rollout / 2), Logs: demoMigrationFailLog, ExitCode: 1}
 	}
+	dist := DistributionSpec{ID: DemoDistribution, InvalidationTime: Duration(invalidation),
+		CacheTTL: Duration(DemoEdgeTTL), Warm: []string{"/api/health"}}
+	var policies []CachePolicySpec
+	switch kind {
+	case LabCache, APICache, ProxyOrigin:
+		dist, policies = labDistribution(kind, invalidation), []CachePolicySpec{DemoPhotosPolicy}
+	}
 	return Config{
-		RunTasks: runs,
-		Clusters: []ClusterSpec{{Name: DemoCluster, Services: []ServiceSpec{svc}}},
+		CachePolicies: policies,
+		RunTasks:      runs,
+		Clusters:      []ClusterSpec{{Name: DemoCluster, Services: []ServiceSpec{svc}}},
 		Repositories: []RepositorySpec{{Name: DemoRepository, Images: []ImageSpec{
 			{Tags: []string{DemoTag, "latest"}},
 			{Tags: []string{"0a1b2c3"}},
 		}}},
-		Distributions: []DistributionSpec{{ID: DemoDistribution, InvalidationTime: Duration(invalidation),
-			CacheTTL: Duration(DemoEdgeTTL), Warm: []string{"/api/health"}}},
+		Distributions: []DistributionSpec{dist},
 	}
 }

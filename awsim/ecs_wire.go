@@ -4,7 +4,6 @@ package awsim
 // in awsJson1.1, and how the world renders into them.
 
 import (
-	"fmt"
 	"maps"
 	"slices"
 	"strings"
@@ -265,8 +264,10 @@ func (w *ecsWorld) serviceOut(svc *service) serviceOut {
 		PlatformVersion:         "LATEST",
 		Deployments:             []deploymentOut{},
 		Events:                  []eventOut{},
-		LoadBalancers: []loadBalancerOut{{fmt.Sprintf("arn:aws:elasticloadbalancing:%s:%s:targetgroup/%s-blue/0123456789abcdef", w.s.cfg.Region, w.s.cfg.Account, svc.spec.Name),
-			svc.spec.Name, 3000}},
+		LoadBalancers:           []loadBalancerOut{},
+	}
+	if lb, ok := w.loadBalancerOf(svc); ok {
+		out.LoadBalancers = append(out.LoadBalancers, loadBalancerOut{lb.targetGroups[0].arn, svc.spec.Name, 3000})
 	}
 	out.NetworkConfiguration.AwsvpcConfiguration.Subnets = DemoSubnets
 	out.NetworkConfiguration.AwsvpcConfiguration.SecurityGroups = []string{DemoSecurityGroup}

@@ -1,35 +1,44 @@
 package awsim
 
 // The edge: one HTTP listener per distribution (127.0.0.1, closed with the server), standing for
-// https://<distribution>.cloudfront.net in front of an origin, the ECS service the distribution
-// names. It lets deploystep's VERIFY_URL be proven against something with CloudFront's caching
-// behaviour. What it models, and where that comes from (CloudFront Developer Guide):
+// https://<distribution>.cloudfront.net in front of its origins: the ECS services' load
+// balancers, an S3 bucket, another custom origin (cloudfront_config.go). It lets deploystep's
+// VERIFY_URL be proven against something with CloudFront's caching behaviour. What it models,
+// and where that comes from (CloudFront Developer Guide):
 //
-//   - responses to GET and HEAD are cached per path for the distribution's CacheTTL ("CloudFront
-//     always caches responses to GET and HEAD requests"; the TTL stands for the cache policy's);
+//   - a request goes to the cache behaviour its path matches, and from there to its origin;
+//   - responses to GET and HEAD are cached per path for the behaviour's TTL ("CloudFront
+//     always caches responses to GET and HEAD requests"; the TTL is its cache policy's DefaultTTL
+//     within MinTTL and MaxTTL, as for an origin that sends no Cache-Control);
 //   - error responses (4xx, 5xx) are cached for ErrorTTL, default 10 s ("CloudFront caches error
 //     responses for a default duration of 10 seconds");
 //   - a cached path is dropped when an invalidation that covers it completes: the exact path, or
-//     a path ending in * as a prefix ("/*" covers everything);
+//     a path ending in * as a prefix ("/*" covers everything), or #tag for an object whose
+//     CacheTagConfig header named that tag, case-insensitively (Developer Guide, "What you need
+//     to know when invalidating tags");
 //   - every answer carries X-Cache ("Hit from cloudfront", "Miss from cloudfront", "Error from
 //     cloudfront"), Via ("1.1 <id>.cloudfront.net (CloudFront)") and, on hits, Age (seconds in
 //     the cache);
-//   - the origin answers /api/health with {"status":"ok","version":V}, V the image tag of the
-//     deployment serving traffic (the PRIMARY once COMPLETED or, with traffic shifting, once it
-//     takes all production traffic; else the deployment before it); other paths with a page that
-//     names V. A service whose spec sets OriginStatus answers that status from its new revision.
+//   - a service origin answers /api/health with {"status":"ok","version":V}, V the image tag of
+//     the deployment serving traffic (the PRIMARY once COMPLETED or, with traffic shifting, once
+//     it takes all production traffic; else the deployment before it); other paths with a page
+//     that names V; under a prefix of its CacheTags, with the cache tags in the distribution's
+//     CacheTagConfig header. A service whose spec sets OriginStatus answers that status from its
+//     new revision. An S3 origin answers every path with a static asset no release changes.
 //
 // Simplified: one edge location (no per-POP caches, no regional edge cache); the cache key is
-// the path (no query strings, headers or cookies); TTLs are fixed per distribution (no
-// Cache-Control from the origin); an expired object is refetched even when the origin answers
-// 5xx (CloudFront may serve the stale object then); invalidation is instant at completion.
+// the path (no query strings, headers or cookies); origins send no Cache-Control; an expired
+// object is refetched even when the origin answers 5xx (CloudFront may serve the stale object
+// then); invalidation is instant at completion.
 
 import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 )
@@ -48,7 +57,9 @@ type edge struct {
 }
 
 type cached struct {
-	version string // the version the origin reported ("" for an error)
+	origin  string   // the origin's id
+	tags    []string // its cache tags, lower case
+	version string   // the version the origin reported ("" for an error)
 	status  int
 	body    []byte
 	ctype   string
@@ -64,6 +75,7 @@ type EdgeHit struct {
 	Status       int       `json:"status"`
 	XCache       string    `json:"xCache"`
 	Version      string    `json:"version,omitempty"` // the version the answer carried
+	Origin       string    `json:"origin,omitempty"`  // the id of the origin behind the answer
 }
 
 // startEdges serves each distribution's edge on 127.0.0.1 and warms its cache with the paths
@@ -137,12 +149,12 @@ func (e *edge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		h.Set("X-Cache", "Error from cloudfront")
 		w.WriteHeader(http.StatusForbidden)
-		e.log = append(e.log, EdgeHit{time.Now(), e.dist.spec.ID, r.URL.Path, http.StatusForbidden, "Error from cloudfront", ""})
+		e.log = append(e.log, EdgeHit{time.Now(), e.dist.spec.ID, r.URL.Path, http.StatusForbidden, "Error from cloudfront", "", ""})
 		return
 	}
 	now := time.Now()
 	c, hit := e.cache[r.URL.Path], false
-	if c != nil && now.Before(c.stored.Add(c.ttl)) && !e.invalidated(r.URL.Path, c.stored, now) {
+	if c != nil && now.Before(c.stored.Add(c.ttl)) && !e.invalidated(r.URL.Path, c, now) {
 		hit = true
 	} else {
 		c = e.fetch(r.URL.Path, now)
@@ -157,24 +169,32 @@ func (e *edge) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	h.Set("X-Cache", xcache)
 	h.Set("Content-Type", c.ctype)
-	e.log = append(e.log, EdgeHit{now, e.dist.spec.ID, r.URL.Path, c.status, xcache, c.version})
+	if hd := e.dist.spec.CacheTagHeader; hd != "" && len(c.tags) > 0 {
+		h.Set(hd, strings.Join(c.tags, ", "))
+	}
+	e.log = append(e.log, EdgeHit{now, e.dist.spec.ID, r.URL.Path, c.status, xcache, c.version, c.origin})
 	w.WriteHeader(c.status)
 	if r.Method == http.MethodGet {
 		w.Write(c.body) //nolint:errcheck // the viewer went away
 	}
 }
 
-// fetch asks the origin and caches the answer for its TTL.
+// fetch asks the origin of the path's behaviour and caches the answer for its TTL.
 func (e *edge) fetch(path string, now time.Time) *cached {
-	status, ctype, body, version := e.origin(path, now)
-	ttl := e.dist.spec.CacheTTL.D()
+	b := e.dist.behaviorFor(path)
+	o := e.dist.originOf(b)
+	status, ctype, body, version, tags := e.origin(o, path, now)
+	ttl := e.s.cf.ttl(e.dist, b)
 	if status >= 400 {
 		ttl = e.dist.spec.ErrorTTL.D()
 		if ttl == 0 {
 			ttl = defaultErrorTTL
 		}
 	}
-	c := &cached{version: version, status: status, body: body, ctype: ctype, stored: now, ttl: ttl}
+	if e.dist.spec.CacheTagHeader == "" {
+		tags = nil // "Distributions without CacheTagConfig do not extract tags"
+	}
+	c := &cached{origin: o.ID, tags: tags, version: version, status: status, body: body, ctype: ctype, stored: now, ttl: ttl}
 	if ttl > 0 {
 		e.cache[path] = c
 	} else {
@@ -183,13 +203,22 @@ func (e *edge) fetch(path string, now time.Time) *cached {
 	return c
 }
 
-// invalidated reports whether an invalidation covering path completed after stored, by now.
-func (e *edge) invalidated(path string, stored, now time.Time) bool {
+// invalidated reports whether an invalidation covering the object at path completed after it
+// was stored, by now.
+func (e *edge) invalidated(path string, c *cached, now time.Time) bool {
 	for _, iv := range e.dist.invalidations {
-		if !iv.done.After(stored) || now.Before(iv.done) {
+		if !iv.done.After(c.stored) || now.Before(iv.done) {
 			continue
 		}
 		for _, p := range iv.paths {
+			if tag, ok := strings.CutPrefix(p, "#"); ok {
+				for _, t := range c.tags {
+					if strings.EqualFold(t, tag) {
+						return true
+					}
+				}
+				continue
+			}
 			if p == path || strings.HasSuffix(p, "*") && strings.HasPrefix(path, strings.TrimSuffix(p, "*")) {
 				return true
 			}
@@ -198,24 +227,66 @@ func (e *edge) invalidated(path string, stored, now time.Time) bool {
 	return false
 }
 
-// origin is the application behind the distribution: the version of the deployment serving
-// traffic, or the status its spec makes the new revision answer.
-func (e *edge) origin(path string, now time.Time) (status int, ctype string, body []byte, version string) {
-	svc := e.s.ecs.originService(e.dist.spec.Origin)
+// EdgeObject is an object in a distribution's edge cache.
+type EdgeObject struct {
+	Path    string `json:"path"`
+	Origin  string `json:"origin"`
+	Version string `json:"version,omitempty"`
+	// Fresh: within its TTL and not invalidated; the next request is a hit.
+	Fresh bool `json:"fresh"`
+}
+
+// EdgeObjects lists what a distribution's edge holds, by path.
+func (s *Server) EdgeObjects(dist string) []EdgeObject {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	d, ok := s.cf.dists[dist]
+	if !ok || d.edge == nil {
+		return nil
+	}
+	now := time.Now()
+	var out []EdgeObject
+	for _, p := range slices.Sorted(maps.Keys(d.edge.cache)) {
+		c := d.edge.cache[p]
+		out = append(out, EdgeObject{p, c.origin, c.version, now.Before(c.stored.Add(c.ttl)) && !d.edge.invalidated(p, c, now)})
+	}
+	return out
+}
+
+// origin answers a request to o: the application of its service (the version of the deployment
+// serving traffic, or the status its spec makes the new revision answer), an S3 bucket's static
+// asset, or another application.
+func (e *edge) origin(o OriginSpec, path string, now time.Time) (status int, ctype string, body []byte, version string, tags []string) {
+	switch {
+	case o.S3:
+		return http.StatusOK, "application/javascript", []byte("/* static asset " + path + " */"), "static", nil
+	case o.Domain != "" && o.Service == "":
+		return http.StatusOK, "text/html", []byte("<html><body>" + o.Domain + "</body></html>"), "other", nil
+	}
+	svc := e.s.ecs.originService(cmpOr(o.Service, e.dist.spec.Origin))
 	if svc == nil {
-		return http.StatusBadGateway, "text/html", []byte("<html><body>502 Bad Gateway: no origin</body></html>"), ""
+		return http.StatusBadGateway, "text/html", []byte("<html><body>502 Bad Gateway: no origin</body></html>"), "", nil
 	}
 	e.s.ecs.advance(svc, now)
 	d := svc.serving()
 	if svc.spec.OriginStatus != 0 && d != svc.initial {
-		return svc.spec.OriginStatus, "text/html", []byte(fmt.Sprintf("<html><body>%d %s</body></html>", svc.spec.OriginStatus, http.StatusText(svc.spec.OriginStatus))), ""
+		return svc.spec.OriginStatus, "text/html", []byte(fmt.Sprintf("<html><body>%d %s</body></html>", svc.spec.OriginStatus, http.StatusText(svc.spec.OriginStatus))), "", nil
+	}
+	for prefix, v := range svc.spec.CacheTags {
+		if strings.HasPrefix(path, prefix) {
+			for _, t := range strings.Split(v, ",") {
+				if t = strings.ToLower(strings.TrimSpace(t)); t != "" {
+					tags = append(tags, t)
+				}
+			}
+		}
 	}
 	version = e.s.ecr.versionOf(d.digest)
 	if path == "/api/health" {
 		b, _ := json.Marshal(map[string]string{"status": "ok", "version": version})
-		return http.StatusOK, "application/json", b, version
+		return http.StatusOK, "application/json", b, version, tags
 	}
-	return http.StatusOK, "text/html", []byte("<html><body>TSA Gallery, build " + version + "</body></html>"), version
+	return http.StatusOK, "text/html", []byte("<html><body>TSA Gallery, build " + version + "</body></html>"), version, tags
 }
 
 // originService is the service named "cluster/service", or the first service of the world.

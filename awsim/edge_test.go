@@ -137,3 +137,43 @@ func waitInvalidation(t *testing.T, cf *cloudfront.Client, id string) {
 	}
 	t.Fatal("the invalidation did not complete")
 }
+
+// Cache behaviours: each path goes to the behaviour its pattern matches and is cached for its
+// policy's TTL (Managed-CachingDisabled: never; the bucket's and /api/photos*: hits); the API's
+// answers under /api/photos carry their cache tags in the CacheTagConfig header; a legacy
+// behaviour caches for its own TTLs.
+func TestEdgeBehaviours(t *testing.T) {
+	cfg := awsim.DemoConfig(awsim.APICache, time.Second, 300*time.Millisecond)
+	cfg.Distributions[0].Behaviors = append(cfg.Distributions[0].Behaviors,
+		awsim.BehaviorSpec{PathPattern: "/legacy/*.json", Origin: "Fargate-Endpoint", Legacy: &awsim.LegacyTTL{MinTTL: 0, DefaultTTL: 60, MaxTTL: 120}})
+	sim := start(t, cfg)
+	base := sim.EdgeURL(awsim.DemoDistribution)
+	for _, c := range []struct{ path, first, second string }{
+		{"/api/health", "Miss from cloudfront", "Miss from cloudfront"},
+		{"/static/app.js", "Hit from cloudfront", "Hit from cloudfront"},
+		{"/api/photos/42", "Hit from cloudfront", "Hit from cloudfront"},
+		{"/api/albums", "Miss from cloudfront", "Miss from cloudfront"},
+		{"/legacy/a/b.json", "Miss from cloudfront", "Hit from cloudfront"},
+		{"/legacy/a/b.txt", "Miss from cloudfront", "Miss from cloudfront"},
+	} {
+		a, b := getEdge(t, base+c.path), getEdge(t, base+c.path)
+		if a.xcache != c.first || b.xcache != c.second {
+			t.Errorf("%s: %s then %s, want %s then %s", c.path, a.xcache, b.xcache, c.first, c.second)
+		}
+	}
+	resp, err := http.Get(base + "/api/photos")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if got := resp.Header.Get(awsim.DemoCacheTagHeader); got != "photos, api" {
+		t.Errorf("Cache-Tag = %q", got)
+	}
+	origins := map[string]string{}
+	for _, o := range sim.EdgeObjects(awsim.DemoDistribution) {
+		origins[o.Path] = o.Origin
+	}
+	if origins["/static/app.js"] != "S3-Website" || origins["/api/photos/42"] != "Fargate-Endpoint" || origins["/api/health"] != "" {
+		t.Errorf("edge objects by origin: %v", origins)
+	}
+}

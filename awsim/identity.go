@@ -85,7 +85,7 @@ func (s *Server) callerOf(r *http.Request) caller {
 
 // refusal is how AWS refuses the caller's credentials, in svc's protocol; nil when they are good.
 func (c caller) refusal(svc string) *apiError {
-	query := svc == "STS" || svc == "CloudFront"
+	query := svc == "STS" || svc == "CloudFront" || svc == "ELB"
 	switch {
 	case !c.known && query:
 		return errf(403, "InvalidClientTokenId", "The security token included in the request is invalid.")
