@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/codedeploy"
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	"github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"deploystep/deploy/edge"
@@ -52,6 +53,7 @@ func NewEngine(cfg aws.Config, s Settings, r Reporter) *Engine {
 		ECS:         ecs.NewFromConfig(cfg),
 		ECR:         ecr.NewFromConfig(ecrCfg),
 		CloudFront:  cloudfront.NewFromConfig(cfg),
+		ELB:         elasticloadbalancingv2.NewFromConfig(cfg),
 		CodeDeploy:  codedeploy.NewFromConfig(cfg),
 		Logs:        cloudwatchlogs.NewFromConfig(cfg),
 		STS:         sts.NewFromConfig(cfg),

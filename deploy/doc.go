@@ -1,7 +1,7 @@
 // Package deploy is deploystep's engine: it finishes a container release on AWS by checking the
 // pushed ECR image, starting a new deployment of each ECS service (or a CodeDeploy blue/green
-// deployment), following that deployment to its end, invalidating CloudFront, and proving through
-// the edge that the new version is served.
+// deployment), following that deployment to its end, invalidating in CloudFront what the release
+// can have made stale, and proving through the edge that the new version is served.
 //
 // Data flows one way:
 //
@@ -54,8 +54,17 @@
 //	    (done, or an error of a final class) or asks for another after a backoff; reads are paced
 //	    to one a second per cluster. A wait that says nothing for HEARTBEAT says what it awaits,
 //	    against the run's limit.
-//	  - The invalidations (invalidate.go) carry the release's CallerReference; the edge proof
-//	    (edgeproof.go) reads VERIFY_URL through package edge, a leaf that holds the safe HTTP client.
+//	  - What the release invalidates (cache.go) is decided once, in the preflight (and the dry
+//	    run): INVALIDATION_PATHS=auto reads each distribution's configuration, the custom cache
+//	    policies and VPC origins it names, and the services' load balancers (Elastic Load
+//	    Balancing), then judgeBehaviors and decideAuto, pure functions, say which behaviours serve
+//	    the release and can cache, and so which paths (none; /* when anything cannot be told);
+//	    INVALIDATION_TAGS checks CacheTagConfig and sends #tags. The CacheDecision is kept in
+//	    State.Decisions, said in the progress and the summary, and the edge proof's failure names
+//	    the behaviour and cache policy that served a stale path (cacheHint).
+//	  - The invalidations (invalidate.go) send the decision's paths with the release's
+//	    CallerReference (none: no invalidation, no wait); the edge proof (edgeproof.go) reads
+//	    VERIFY_URL through package edge, a leaf that holds the safe HTTP client.
 //	  - The engine never prints: it emits Events, and one Reporter (report.go) writes them as text
 //	    for CI logs or as JSON lines; a failure (a failed check, a stopped task with its log
 //	    stream, a result that is not success) is level error, marked ERROR in text.

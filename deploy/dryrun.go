@@ -58,6 +58,13 @@ func (e *Engine) DryRun(ctx context.Context, st *State, creds aws.CredentialsPro
 				check(true, "image %s: digest %s", e.Settings.Image, st.Digest)
 			}
 		}
+		checks, err := e.decideInvalidations(ctx, st, once, v.services)
+		if err != nil {
+			return err
+		}
+		for _, c := range checks {
+			check(c.OK, "%s", c.Message)
+		}
 		planned := e.dryRunRevisions(ctx, st, v, check)
 		predeploy = e.dryRunPredeploy(ctx, st, v, planned, check)
 		sends = e.dryRunCodeDeploy(ctx, st, v, planned, check)

@@ -61,7 +61,7 @@ func (e *Engine) verifyEdge(ctx context.Context, st *State) error {
 			var msgs []string
 			for i, u := range e.Settings.VerifyURLs {
 				if _, done := st.Verified[i]; !done {
-					msgs = append(msgs, last[u].String()+e.edgeHint(u, last[u]))
+					msgs = append(msgs, last[u].String()+e.edgeHint(ctx, st, u, last[u]))
 				}
 			}
 			return false, newError(ErrFailed, "edge verification: not %s within VERIFY_TIMEOUT (%v): %s", what, e.Settings.VerifyTimeout, strings.Join(msgs, "; "))
@@ -100,7 +100,7 @@ func (e *Engine) dryRunEdge(ctx context.Context) {
 
 // edgeHint explains a failed read from its cache headers: a cached copy the release's
 // invalidation did not cover, or an error from the origin behind the edge.
-func (e *Engine) edgeHint(raw string, a edge.Answer) string {
+func (e *Engine) edgeHint(ctx context.Context, st *State, raw string, a edge.Answer) string {
 	u, err := url.Parse(raw)
 	if err != nil {
 		return ""
@@ -112,8 +112,10 @@ func (e *Engine) edgeHint(raw string, a edge.Answer) string {
 	switch {
 	case a.Hit() && e.Settings.SkipInvalidation:
 		return "; no invalidation was made (-skip-invalidation), so the edge serves its cached copy until it expires"
-	case a.Hit() && !pathsCover(e.Settings.Paths, path):
+	case a.Hit() && e.Settings.InvalidationMode() == ModePaths && !pathsCover(e.Settings.Paths, path):
 		return fmt.Sprintf("; INVALIDATION_PATHS (%s) does not cover %s, so the edge serves its cached copy until it expires", strings.Join(e.Settings.Paths, " "), path)
+	case a.Hit() && e.Settings.InvalidationMode() != ModePaths:
+		return e.cacheHint(ctx, st, path)
 	case a.Hit():
 		return "; the edge served a copy cached after the invalidation: the origin still served the old version then"
 	case a.FromOriginError():

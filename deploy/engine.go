@@ -48,6 +48,10 @@ type CloudFrontAPI interface {
 	GetDistribution(context.Context, *cloudfront.GetDistributionInput, ...func(*cloudfront.Options)) (*cloudfront.GetDistributionOutput, error)
 	CreateInvalidation(context.Context, *cloudfront.CreateInvalidationInput, ...func(*cloudfront.Options)) (*cloudfront.CreateInvalidationOutput, error)
 	GetInvalidation(context.Context, *cloudfront.GetInvalidationInput, ...func(*cloudfront.Options)) (*cloudfront.GetInvalidationOutput, error)
+	// What INVALIDATION_PATHS=auto and INVALIDATION_TAGS read (cache.go).
+	GetDistributionConfig(context.Context, *cloudfront.GetDistributionConfigInput, ...func(*cloudfront.Options)) (*cloudfront.GetDistributionConfigOutput, error)
+	GetCachePolicy(context.Context, *cloudfront.GetCachePolicyInput, ...func(*cloudfront.Options)) (*cloudfront.GetCachePolicyOutput, error)
+	GetVpcOrigin(context.Context, *cloudfront.GetVpcOriginInput, ...func(*cloudfront.Options)) (*cloudfront.GetVpcOriginOutput, error)
 }
 
 // Engine runs releases. Build it with NewEngine, or fill the clients yourself.
@@ -56,6 +60,8 @@ type Engine struct {
 	ECS        ECSAPI
 	ECR        ECRAPI
 	CloudFront CloudFrontAPI
+	// ELB tells which load balancers serve the services (INVALIDATION_PATHS=auto).
+	ELB ELBAPI
 	// CodeDeploy deploys services on the CODE_DEPLOY controller.
 	CodeDeploy CodeDeployAPI
 	// Logs reads the pre-deploy task's log lines (nil: they are not shown).
@@ -296,6 +302,8 @@ func (e *Engine) leftInFlight(st *State) string {
 		for _, d := range e.Settings.Distributions {
 			if id, ok := st.Invalidations[d]; ok {
 				parts = append(parts, fmt.Sprintf("invalidation %s on %s created (CloudFront completes it); it was waiting for it to complete", id, d))
+			} else if dec, ok := st.Decisions[d]; ok && len(dec.Paths) == 0 {
+				parts = append(parts, "nothing to invalidate on "+d)
 			} else {
 				parts = append(parts, "no invalidation created on "+d)
 			}
@@ -315,9 +323,20 @@ func (e *Engine) Result(st *State, err error) Summary {
 	if pd := st.Predeploy; pd != nil && pd.Passed {
 		s.PredeployTask = pd.Task
 	}
-	msg := "release finished: deployments completed"
 	if !e.Settings.SkipInvalidation {
+		s.InvalidationDecisions = map[string]InvalidationDecision{}
+		for _, d := range e.Settings.Distributions {
+			if dec, ok := st.Decisions[d]; ok || e.Settings.InvalidationMode() == ModePaths {
+				dec = e.decision(st, d)
+				s.InvalidationDecisions[d] = InvalidationDecision{Mode: dec.Mode, Paths: append([]string{}, dec.Paths...), Reason: dec.Reason}
+			}
+		}
+	}
+	msg := "release finished: deployments completed"
+	if !e.Settings.SkipInvalidation && len(st.Invalidations) > 0 {
 		msg += ", invalidations completed"
+	} else if !e.Settings.SkipInvalidation {
+		msg += ", nothing to invalidate"
 	}
 	if s.VerifiedVersion != "" {
 		msg += ", the edge serves version " + s.VerifiedVersion
@@ -401,6 +420,21 @@ func (e *Engine) preflight(ctx context.Context, st *State) error {
 		return err
 	}
 	if failed := v.failed(); len(failed) > 0 {
+		return newError(ErrConfig, "preflight: %s", strings.Join(failed, "; "))
+	}
+	checks, err := e.decideInvalidations(ctx, st, e.attempt, v.services)
+	if err != nil {
+		return err
+	}
+	var failed []string
+	for _, c := range checks {
+		if !c.OK {
+			failed = append(failed, c.Message)
+			continue
+		}
+		e.emit(Event{Kind: KindInvalidation, Message: c.Message})
+	}
+	if len(failed) > 0 {
 		return newError(ErrConfig, "preflight: %s", strings.Join(failed, "; "))
 	}
 	e.preflightRead = v.services

@@ -62,7 +62,7 @@ func NewIdentity(s Settings, key string) Identity {
 // fingerprint identifies what a run changes; a continuation token is bound to it too.
 func fingerprint(s Settings) string {
 	h := sha256.New()
-	for _, part := range [][]string{{s.Cluster}, s.Services, s.Distributions, s.Paths, {s.Image}, {s.TaskDefinition}} {
+	for _, part := range [][]string{{s.Cluster}, s.Services, s.Distributions, s.Paths, s.Tags, {s.Image}, {s.TaskDefinition}} {
 		fmt.Fprintf(h, "%q\x00", strings.Join(part, ","))
 	}
 	if s.DesiredCount != nil {

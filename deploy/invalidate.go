@@ -24,12 +24,18 @@ func (e *Engine) createInvalidations(ctx context.Context, st *State) error {
 		if _, ok := st.Invalidations[dist]; ok {
 			continue
 		}
+		dec := e.decision(st, dist)
+		if len(dec.Paths) == 0 {
+			e.once("nothing to invalidate "+dist, Event{Kind: KindInvalidation, Distribution: dist, Message: fmt.Sprintf("no invalidation on %s: %s", dist, dec.Reason)})
+			continue
+		}
+		paths := dec.Paths
 		b := backoff{first: e.Settings.Poll, max: 30 * time.Second}
 		err := e.wait(ctx, "creating the invalidation", Event{Distribution: dist}, b, func(ctx context.Context) (bool, error) {
 			out, err := e.CloudFront.CreateInvalidation(ctx, &cloudfront.CreateInvalidationInput{
 				DistributionId: aws.String(dist),
 				InvalidationBatch: &cftypes.InvalidationBatch{CallerReference: aws.String(st.Run.CallerRef),
-					Paths: &cftypes.Paths{Quantity: aws.Int32(int32(len(e.Settings.Paths))), Items: e.Settings.Paths}},
+					Paths: &cftypes.Paths{Quantity: aws.Int32(int32(len(paths))), Items: paths}},
 			})
 			var api smithy.APIError
 			switch {
@@ -37,12 +43,12 @@ func (e *Engine) createInvalidations(ctx context.Context, st *State) error {
 				id := aws.ToString(out.Invalidation.Id)
 				st.Invalidations[dist] = id
 				e.emit(Event{Kind: KindInvalidation, Distribution: dist, Invalidation: id,
-					Message: fmt.Sprintf("invalidation %s of %d path(s) is %s (CallerReference %s)", id, len(e.Settings.Paths),
+					Paths: paths, Message: fmt.Sprintf("invalidation %s of %s is %s (CallerReference %s)", id, strings.Join(paths, " "),
 						aws.ToString(out.Invalidation.Status), st.Run.CallerRef)})
 				return true, nil
 			case errors.As(err, &api) && api.ErrorCode() == "InvalidationBatchAlreadyExists":
 				return false, newError(ErrConfig, "distribution %s: CallerReference %q was already used with other paths; "+
-					"set CALLER_REFERENCE to a new value or keep INVALIDATION_PATHS as they were", dist, st.Run.CallerRef)
+					"set CALLER_REFERENCE to a new value, or keep INVALIDATION_PATHS and INVALIDATION_TAGS (and, with auto, the distribution's cache behaviours) as they were", dist, st.Run.CallerRef)
 			}
 			return false, classify(err, "CreateInvalidation "+dist) // TooManyInvalidationsInProgress: wait and try again
 		})
@@ -53,15 +59,19 @@ func (e *Engine) createInvalidations(ctx context.Context, st *State) error {
 	return nil
 }
 
-// waitInvalidations polls each invalidation until it is Completed.
+// waitInvalidations polls each invalidation until it is Completed (a distribution with nothing
+// to invalidate has none).
 func (e *Engine) waitInvalidations(ctx context.Context, st *State) error {
 	done := map[string]bool{}
 	return e.wait(ctx, "reading the invalidation", Event{}, e.everyPoll(), func(ctx context.Context) (bool, error) {
 		for _, dist := range e.Settings.Distributions {
+			id, made := st.Invalidations[dist]
+			if !made { // nothing to invalidate there
+				done[dist] = true
+			}
 			if done[dist] {
 				continue
 			}
-			id := st.Invalidations[dist]
 			out, err := e.CloudFront.GetInvalidation(ctx, &cloudfront.GetInvalidationInput{DistributionId: aws.String(dist), Id: aws.String(id)})
 			if err := e.accept(ctx, classify(err, "GetInvalidation "+id), "reading the invalidation", Event{Distribution: dist}); err != nil {
 				return false, err

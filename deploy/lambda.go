@@ -244,8 +244,8 @@ func (h *Handler) finish(ctx context.Context, log Reporter, jobID string, e *Eng
 	if v := joinMap(sum.TaskDefinitions); v != "" {
 		vars["TaskDefinitions"] = v
 	}
-	if v := joinMap(sum.Invalidations); v != "" {
-		vars["InvalidationIds"] = v
+	if len(sum.InvalidationDecisions) > 0 || len(sum.Invalidations) > 0 {
+		vars["InvalidationIds"] = joinMap(sum.Invalidations) // empty: nothing was invalidated (the summary says why)
 	}
 	if sum.VerifiedVersion != "" {
 		vars["VerifiedVersion"] = sum.VerifiedVersion
@@ -253,6 +253,11 @@ func (h *Handler) finish(ctx context.Context, log Reporter, jobID string, e *Eng
 	summary := fmt.Sprintf("deploystep: %s in %.0fs; deployments %s", sum.Result, sum.Seconds, joinMap(sum.Deployments))
 	if v := joinMap(sum.Invalidations); v != "" {
 		summary += "; invalidations " + v
+	}
+	for _, d := range slices.Sorted(maps.Keys(sum.InvalidationDecisions)) {
+		if dec := sum.InvalidationDecisions[d]; sum.Invalidations[d] == "" && len(dec.Paths) == 0 {
+			summary += fmt.Sprintf("; no invalidation on %s: %s", d, dec.Reason)
+		}
 	}
 	ctx, cancel := reportContext(ctx)
 	defer cancel()

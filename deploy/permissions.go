@@ -28,6 +28,7 @@ func Permissions(lambda bool) []string {
 	add("ecs", (*ECSAPI)(nil))
 	add("ecr", (*ECRAPI)(nil))
 	add("cloudfront", (*CloudFrontAPI)(nil))
+	add("elasticloadbalancing", (*ELBAPI)(nil))
 	add("codedeploy", (*CodeDeployAPI)(nil))
 	add("logs", (*LogsAPI)(nil))
 	out = append(out, codeDeployImplied...)

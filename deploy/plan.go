@@ -63,6 +63,8 @@ type ServicePlan struct {
 type InvalidationPlan struct {
 	Distribution, CallerReference string
 	Paths                         []string
+	// Mode and Reason say how the paths were chosen (cache.go).
+	Mode, Reason string
 }
 
 // plan builds the release's plan; controllers are the services' deployment controllers as the
@@ -97,7 +99,16 @@ func (e *Engine) plan(st *State, controllers map[string]string) Plan {
 	if !s.SkipInvalidation {
 		p.Steps = append(p.Steps, PhaseInvalidate, PhaseWait)
 		for _, d := range s.Distributions {
-			p.Invalidations = append(p.Invalidations, InvalidationPlan{Distribution: d, Paths: s.Paths, CallerReference: st.Run.CallerRef})
+			dec := e.decision(st, d)
+			if _, decided := st.Decisions[d]; !decided && s.InvalidationMode() != ModePaths {
+				dec = CacheDecision{Mode: s.InvalidationMode(), Reason: "decided in the preflight"}
+				if dec.Mode == ModeTags {
+					for _, t := range s.Tags {
+						dec.Paths = append(dec.Paths, "#"+t)
+					}
+				}
+			}
+			p.Invalidations = append(p.Invalidations, InvalidationPlan{Distribution: d, Paths: dec.Paths, Mode: dec.Mode, Reason: dec.Reason, CallerReference: st.Run.CallerRef})
 		}
 	}
 	if len(s.VerifyURLs) > 0 {
@@ -188,7 +199,14 @@ func (p Plan) Render() string {
 		line("invalidation", "skipped (-skip-invalidation)")
 	}
 	for _, inv := range p.Invalidations {
-		line("invalidation", "%s on %s, CallerReference %s, then wait until Completed", strings.Join(inv.Paths, " "), inv.Distribution, inv.CallerReference)
+		switch {
+		case inv.Mode == ModeAuto && inv.Reason == "decided in the preflight":
+			line("invalidation", "auto on %s: the paths the distribution's cache behaviours can hold of the services, decided in the preflight; CallerReference %s, then wait until Completed", inv.Distribution, inv.CallerReference)
+		case len(inv.Paths) == 0:
+			line("invalidation", "none on %s (%s): %s", inv.Distribution, inv.Mode, inv.Reason)
+		default:
+			line("invalidation", "%s on %s (%s), CallerReference %s, then wait until Completed", strings.Join(inv.Paths, " "), inv.Distribution, inv.Mode, inv.CallerReference)
+		}
 	}
 	if len(p.Verify) > 0 {
 		line("verify", "GET %s until %s, at most %v", strings.Join(p.Verify, ", "), p.VerifyWant, p.VerifyTimeout)

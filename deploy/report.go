@@ -76,6 +76,7 @@ type Event struct {
 	Task         string   `json:"task,omitempty"`
 	Distribution string   `json:"distribution,omitempty"`
 	Invalidation string   `json:"invalidation,omitempty"`
+	Paths        []string `json:"paths,omitempty"` // what an invalidation event's invalidation covers
 	Counts       *Counts  `json:"counts,omitempty"`
 	OK           *bool    `json:"ok,omitempty"` // checks
 	Message      string   `json:"message"`
@@ -96,6 +97,9 @@ type Summary struct {
 	PredeployTask string            `json:"predeployTask,omitempty"`
 	Deployments   map[string]string `json:"deployments,omitempty"`
 	Invalidations map[string]string `json:"invalidations,omitempty"`
+	// InvalidationDecisions says, per distribution, what the release chose to invalidate and why
+	// (none: no invalidation was needed).
+	InvalidationDecisions map[string]InvalidationDecision `json:"invalidationDecisions,omitempty"`
 	// VerifiedVersion is the version the edge served at the first VERIFY_URL, once every URL
 	// was verified (empty without VERIFY_URL, or for a status-only check of a body with no version).
 	VerifiedVersion string `json:"verifiedVersion,omitempty"`
@@ -200,8 +204,18 @@ func formatSummary(s *Summary) string {
 	for _, k := range slices.Sorted(maps.Keys(s.Deployments)) {
 		fmt.Fprintf(&b, "\n  deployment:    %s %s", k, s.Deployments[k])
 	}
+	for _, k := range slices.Sorted(maps.Keys(s.InvalidationDecisions)) {
+		d := s.InvalidationDecisions[k]
+		if id := s.Invalidations[k]; id != "" {
+			fmt.Fprintf(&b, "\n  invalidation:  %s %s of %s (%s)", k, id, strings.Join(d.Paths, " "), d.Mode)
+		} else if len(d.Paths) == 0 {
+			fmt.Fprintf(&b, "\n  invalidation:  %s none (%s): %s", k, d.Mode, d.Reason)
+		}
+	}
 	for _, k := range slices.Sorted(maps.Keys(s.Invalidations)) {
-		fmt.Fprintf(&b, "\n  invalidation:  %s %s", k, s.Invalidations[k])
+		if _, said := s.InvalidationDecisions[k]; !said {
+			fmt.Fprintf(&b, "\n  invalidation:  %s %s", k, s.Invalidations[k])
+		}
 	}
 	if s.VerifiedVersion != "" {
 		fmt.Fprintf(&b, "\n  edge serves:   %s", s.VerifiedVersion)

@@ -22,12 +22,15 @@ type Settings struct {
 	Services         []string `env:"SERVICE"`
 	Distributions    []string `env:"DISTRIBUTIONID"`
 	SkipInvalidation bool     `env:"SKIP_INVALIDATION"`
-	Paths            []string `env:"INVALIDATION_PATHS, default=/*"`
-	Image            string   `env:"IMAGE"`
-	TaskDefinition   string   `env:"TASK_DEFINITION"`
-	DigestCheck      string   `env:"DIGEST_CHECK, default=fail"`
-	CallerReference  string   `env:"CALLER_REFERENCE"`
-	BuildID          string   `env:"CODEBUILD_BUILD_ID"`
+	// Paths is INVALIDATION_PATHS: "auto" (the default: cache.go decides), or the paths to send.
+	// Tags is INVALIDATION_TAGS: the cache tags to invalidate instead (without their #).
+	Paths           []string `env:"INVALIDATION_PATHS, default=auto"`
+	Tags            []string `env:"INVALIDATION_TAGS"`
+	Image           string   `env:"IMAGE"`
+	TaskDefinition  string   `env:"TASK_DEFINITION"`
+	DigestCheck     string   `env:"DIGEST_CHECK, default=fail"`
+	CallerReference string   `env:"CALLER_REFERENCE"`
+	BuildID         string   `env:"CODEBUILD_BUILD_ID"`
 	// Timeout limits a command-mode run (DEPLOY_TIMEOUT, default 30m); in the Lambda mode, when
 	// set, it also bounds the action. Zero means not set: Limit resolves the limit in force.
 	Timeout     time.Duration `env:"DEPLOY_TIMEOUT"`
@@ -60,6 +63,18 @@ type Settings struct {
 	// ActionTimeout bounds a whole CodePipeline action across invocations (Lambda mode; default
 	// 1h). Zero means not set.
 	ActionTimeout time.Duration `env:"ACTION_TIMEOUT"`
+}
+
+// InvalidationMode is how the release chooses what to invalidate: ModeTags with
+// INVALIDATION_TAGS, ModeAuto with INVALIDATION_PATHS=auto, else ModePaths (the list itself).
+func (s Settings) InvalidationMode() string {
+	switch {
+	case len(s.Tags) > 0:
+		return ModeTags
+	case len(s.Paths) == 1 && s.Paths[0] == ModeAuto:
+		return ModeAuto
+	}
+	return ModePaths
 }
 
 // Default limits, when DEPLOY_TIMEOUT and ACTION_TIMEOUT are not set.

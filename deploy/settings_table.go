@@ -98,13 +98,36 @@ var settingsTable = []setting{
 		}},
 	{Env: "SKIP_INVALIDATION", Example: "true", Flag: "skip-invalidation", Default: "false", Help: "do not invalidate CloudFront",
 		Doc: "no invalidation (then `DISTRIBUTIONID` is not needed)"},
-	{Env: "INVALIDATION_PATHS", Example: "/static/*,/index.html", Default: "`/*`", Help: "paths to invalidate, comma-separated (default /*)",
-		Doc: "comma-separated; each starts with `/`, `*` only at the end, URL-encoded, at most 3,000 paths and 15 wildcards (CloudFront's in-progress limits)",
+	{Env: "INVALIDATION_PATHS", Example: "/static/*,/index.html", Default: "`auto`", Help: "auto (what the distribution's cache behaviours can have cached from the services' load balancers), or the paths to invalidate, comma-separated (default auto)",
+		Doc: "`auto`: read the distribution's configuration and invalidate the path patterns of the cache behaviours that send requests to the services' load balancers and can cache (none: no invalidation; anything it cannot tell: `/*`, said why). Or a list: comma-separated, each starts with `/`, `*` only at the end, URL-encoded, at most 3,000 paths and 15 wildcards (CloudFront's in-progress limits); `/*` is what deploystep sent before `auto`",
+		check: func(s *Settings) []string {
+			auto := len(s.Paths) == 1 && s.Paths[0] == ModeAuto // the default too
+			switch {
+			case s.SkipInvalidation || auto:
+				return nil
+			case slices.Contains(s.Paths, ModeAuto):
+				return []string{"INVALIDATION_PATHS: auto stands alone (it chooses the paths), not in a list"}
+			case len(s.Tags) > 0:
+				return []string{"INVALIDATION_PATHS and INVALIDATION_TAGS are both set: a release invalidates by paths or by cache tags; unset one"}
+			}
+			return problems(when(checkPaths(s.Paths) != "", "INVALIDATION_PATHS: %s", checkPaths(s.Paths)))
+		}},
+	{Env: "INVALIDATION_TAGS", Example: "api,photos", Help: "cache tags to invalidate instead of paths, comma-separated (the distribution needs a CacheTagConfig)",
+		Doc: "comma-separated cache tags (a leading `#` is optional); each is sent as `#tag`, ASCII 33-126 without commas or `*`, at most 256 characters; the distribution must have a `CacheTagConfig` (checked before anything changes, exit 2). Each tag counts as one path of CloudFront's in-progress limits",
 		check: func(s *Settings) []string {
 			if s.SkipInvalidation {
 				return nil
 			}
-			return problems(when(checkPaths(s.Paths) != "", "INVALIDATION_PATHS: %s", checkPaths(s.Paths)))
+			var out []string
+			for i, t := range s.Tags {
+				t = strings.TrimPrefix(t, "#")
+				s.Tags[i] = t
+				if why := checkTag(t); why != "" {
+					out = append(out, fmt.Sprintf("INVALIDATION_TAGS: tag %q %s", clip(t), why))
+				}
+			}
+			return append(out, problems(when(len(s.Tags) > 3000, "INVALIDATION_TAGS: %d tags; CloudFront takes at most 3000 paths and tags in progress per distribution", len(s.Tags)),
+				when(dup(s.Tags) != "", "INVALIDATION_TAGS lists %q twice", dup(s.Tags)))...)
 		}},
 	{Env: "IMAGE", Example: "123456789012.dkr.ecr.us-east-1.amazonaws.com/tsa/gallery:3f2c1ab", Help: "pushed image, <account>.dkr.ecr.<region>.amazonaws.com/<repo>:<tag> or @sha256:<digest>; the release registers a task-definition revision that names its digest, and the new tasks must run it",
 		Doc: "`<account>.dkr.ecr.<region>.amazonaws.com/<repo>:<tag>` or `…@sha256:<digest>`; checked before anything changes; the release registers a task-definition revision whose containers of IMAGE's repository (or `<IMAGE1_NAME>`) name its digest, deploys it, and the new tasks must run that digest",
@@ -324,6 +347,26 @@ var serviceNameRE = regexp.MustCompile(`^([A-Za-z0-9][A-Za-z0-9_-]*|arn:aws[a-z-
 func validName(s string) bool { return len(s) <= 600 && serviceNameRE.MatchString(s) }
 
 // checkPaths validates invalidation paths as CloudFront takes them.
+// checkTag says what is wrong with a cache tag, "" when nothing (Developer Guide, "What you need
+// to know when invalidating tags": ASCII visible characters, 33-126, without commas; at most 256
+// characters; no * wildcard).
+func checkTag(t string) string {
+	switch {
+	case t == "":
+		return "is empty"
+	case len(t) > 256:
+		return "is longer than 256 characters"
+	case strings.Contains(t, "*"):
+		return "has a *: tag invalidations take no wildcard"
+	}
+	for _, r := range t {
+		if r < 33 || r > 126 {
+			return "has a character outside ASCII 33-126 (spaces and control characters too)"
+		}
+	}
+	return ""
+}
+
 func checkPaths(paths []string) string {
 	if len(paths) == 0 {
 		return "no paths"

@@ -22,7 +22,7 @@ func TestSettingsDefaultsAndLists(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if strings.Join(s.Services, "|") != "a|b|c" || strings.Join(s.Paths, "|") != "/*" || s.Timeout != 0 ||
+	if strings.Join(s.Services, "|") != "a|b|c" || strings.Join(s.Paths, "|") != "auto" || s.InvalidationMode() != ModeAuto || s.Timeout != 0 ||
 		s.Poll != time.Second || s.Output != "text" || s.ActionTimeout != 0 || s.DigestCheck != "fail" {
 		t.Fatalf("settings = %+v", s)
 	}

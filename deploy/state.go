@@ -32,6 +32,9 @@ type State struct {
 	Predeploy *PredeployState `json:"pd,omitempty"`
 	// Invalidations holds the invalidation id, per distribution.
 	Invalidations map[string]string `json:"i,omitempty"`
+	// Decisions holds, per distribution, what the release invalidates, decided in the preflight
+	// (cache.go); none with an INVALIDATION_PATHS list, which is sent as it is.
+	Decisions map[string]CacheDecision `json:"dc,omitempty"`
 	// Phases accumulates the seconds spent per phase.
 	Phases map[string]float64 `json:"t,omitempty"`
 	// Failure is deploystep's own failure verdict (failed tasks, digests, a timeout): the one
@@ -99,6 +102,7 @@ func (st *State) init(services []string) {
 	ensure(&st.Services)
 	ensure(&st.TaskDefs)
 	ensure(&st.Invalidations)
+	ensure(&st.Decisions)
 	ensure(&st.Phases)
 	ensure(&st.Verified)
 	for _, name := range services {
@@ -155,6 +159,14 @@ func (st *State) check(s Settings, now time.Time) string {
 			return fmt.Sprintf("names distribution %q, which the settings do not", clip(k))
 		}
 	}
+	for k, d := range st.Decisions {
+		if !slices.Contains(s.Distributions, k) {
+			return fmt.Sprintf("decides for distribution %q, which the settings do not", clip(k))
+		}
+		if d.Mode != ModeAuto && d.Mode != ModeTags || checkPaths(d.Paths) != "" && len(d.Paths) > 0 && d.Mode == ModeAuto {
+			return fmt.Sprintf("the invalidation decision for %q does not fit the settings", clip(k))
+		}
+	}
 	for i := range st.Verified {
 		if i < 0 || i >= len(s.VerifyURLs) {
 			return fmt.Sprintf("verified URL %d, which the settings do not list", i)
@@ -198,6 +210,19 @@ func worstState(s Settings) *State {
 	}
 	for i, d := range s.Distributions {
 		st.Invalidations[d] = fmt.Sprintf("I%013d", i)
+		// The longest decision deploystep keeps: maxDecisionChars of paths (or the tags), and a
+		// reason clipped at 400.
+		dec := CacheDecision{Mode: ModeAuto, Reason: strings.Repeat("w", 400)}
+		for n := 0; n < maxDecisionChars/40; n++ {
+			dec.Paths = append(dec.Paths, fmt.Sprintf("/%02d%s*", n, strings.Repeat(fmt.Sprintf("%x", n%16), 36)))
+		}
+		if len(s.Tags) > 0 {
+			dec = CacheDecision{Mode: ModeTags, Reason: strings.Repeat("w", 400)}
+			for _, t := range s.Tags {
+				dec.Paths = append(dec.Paths, "#"+t)
+			}
+		}
+		st.Decisions[d] = dec
 	}
 	if s.PredeployCommand != "" {
 		// A task id is 32 hex digits; a forward token as CloudWatch Logs writes them, "f/" 56 digits "/s".

@@ -41,13 +41,19 @@ func TestMotoEndToEnd(t *testing.T) {
 
 	// Without IMAGE: the release succeeds and moto records exactly one invalidation, though its
 	// distribution id has no E prefix, its ARN no empty region field and its status is COMPLETED.
+	// INVALIDATION_PATHS=auto reads moto's distribution configuration and its Elastic Load
+	// Balancing (the service's target group, the ALB's DNS name): of the lab's behaviours only
+	// /api/photos* serves the API and can cache, so that is the one path moto records.
 	r := runBin(t, motoEnv("DISTRIBUTIONID="+w.ARN, "CODEBUILD_BUILD_ID="+build))
-	wantOutput(t, r, 0, "api: started deployment ecs-svc/", "invalidation", "summary: succeeded")
+	wantOutput(t, r, 0, "api: started deployment ecs-svc/", "invalidating /api/photos* (auto): the behaviours that serve the release and can cache: "+
+		"behaviour /api/photos* → api's load balancer (legacy TTLs, max TTL 3600)", "of /api/photos* is", "summary: succeeded")
 	count, err := exec.Command(py, "-c", `import boto3,sys
 cf = boto3.client("cloudfront", endpoint_url=sys.argv[1], region_name="us-east-1", aws_access_key_id="a", aws_secret_access_key="b")
-print(cf.list_invalidations(DistributionId=sys.argv[2])["InvalidationList"]["Quantity"])`, url, w.Distribution).CombinedOutput()
-	if err != nil || strings.TrimSpace(string(count)) != "1" {
-		t.Fatalf("moto recorded %s invalidations (%v), want 1", count, err)
+l = cf.list_invalidations(DistributionId=sys.argv[2])["InvalidationList"]
+paths = [cf.get_invalidation(DistributionId=sys.argv[2], Id=i["Id"])["Invalidation"]["InvalidationBatch"]["Paths"]["Items"] for i in l.get("Items", [])]
+print(l["Quantity"], paths)`, url, w.Distribution).CombinedOutput()
+	if err != nil || strings.TrimSpace(string(count)) != "1 [['/api/photos*']]" {
+		t.Fatalf("moto recorded %s invalidations (%v), want 1 of /api/photos*", count, err)
 	}
 
 	// With IMAGE: moto's tasks report no digest; the run ends within seconds with the message.
