@@ -79,8 +79,15 @@ type ServiceSpec struct {
 	// CacheTags maps a path prefix to the cache tags the service's answers under it carry, in the
 	// distribution's CacheTagConfig header (edge.go), like {"/api/photos": "photos"}.
 	CacheTags map[string]string `json:"cacheTags,omitempty"`
-	// CircuitBreaker enables the deployment circuit breaker with rollback.
-	CircuitBreaker bool `json:"circuitBreaker,omitempty"`
+	// CircuitBreaker enables the deployment circuit breaker with rollback. Breaker, when set,
+	// enables it with its threshold configuration, and then awsim's breaker trips as documented
+	// (ecs_deployments.go) in every scenario whose new tasks fail.
+	CircuitBreaker bool         `json:"circuitBreaker,omitempty"`
+	Breaker        *BreakerSpec `json:"breaker,omitempty"`
+	// EarlySuccess is a ROLLING service's early success criteria; MinimumHealthyPercent its
+	// deploymentConfiguration's (default 100), which healthyPercent must not be under.
+	EarlySuccess          *EarlySuccessSpec `json:"earlySuccess,omitempty"`
+	MinimumHealthyPercent int               `json:"minimumHealthyPercent,omitempty"`
 	// Controller is the deployment controller type: ECS (default), CODE_DEPLOY or EXTERNAL.
 	Controller string `json:"controller,omitempty"`
 	// Status is the service status: ACTIVE (default), DRAINING or INACTIVE.
@@ -97,6 +104,8 @@ type ServiceSpec struct {
 	StepPercent float64 `json:"stepPercent,omitempty"`
 	// PauseAt is a lifecycle stage with a PAUSE hook, like POST_TEST_TRAFFIC_SHIFT.
 	PauseAt string `json:"pauseAt,omitempty"`
+	// LambdaHook is an AWS_LAMBDA lifecycle hook (ecs_deployments.go).
+	LambdaHook *LambdaHookSpec `json:"lambdaHook,omitempty"`
 	// Alarms names the deployment's CloudWatch alarms (with rollback).
 	Alarms []string `json:"alarms,omitempty"`
 	// OriginStatus is the HTTP status the service's new revision answers through a
@@ -108,6 +117,28 @@ type ServiceSpec struct {
 	Scenario   Scenario        `json:"scenario"`
 }
 
+// BreakerSpec is a circuit breaker's thresholdConfiguration and resetOnHealthyTask (nil: true).
+type BreakerSpec struct {
+	Type               string `json:"type,omitempty"` // COUNT, BOUNDED_PERCENT (default), UNBOUNDED_PERCENT
+	Value              int    `json:"value,omitempty"`
+	ResetOnHealthyTask *bool  `json:"resetOnHealthyTask,omitempty"`
+}
+
+// LambdaHookSpec is an AWS_LAMBDA lifecycle hook: at Stage ECS invokes Function, which answers
+// IN_PROGRESS for Runtime (ECS invokes it again meanwhile), then Result, SUCCEEDED or FAILED.
+type LambdaHookSpec struct {
+	Stage    string   `json:"stage,omitempty"` // default POST_TEST_TRAFFIC_SHIFT
+	Function string   `json:"function"`
+	Result   string   `json:"result,omitempty"`  // default SUCCEEDED
+	Runtime  Duration `json:"runtime,omitempty"` // default Rollout/4
+}
+
+// EarlySuccessSpec is a deployment's early success criteria.
+type EarlySuccessSpec struct {
+	HealthyPercent int    `json:"healthyPercent"`
+	Cleanup        string `json:"sourceServiceRevisionCleanup"` // DEFERRED or BLOCKING
+}
+
 // Scenario kinds.
 const (
 	Success     = "success"     // new tasks start, old tasks drain, one deployment left
@@ -116,6 +147,7 @@ const (
 	NeverFinish = "never"       // new tasks stay PENDING forever
 	WrongDigest = "wrongdigest" // like success, but new tasks run another digest than the tag's
 	Foreign     = "foreign"     // someone else's deployment replaces ours mid-way and completes
+	Flaky       = "flaky"       // FailCount new tasks fail while it starts, then it completes
 	// The ECS deployment strategies that shift traffic (ecs_deployments.go): green scales up,
 	// takes test then production traffic, bakes beside blue, and blue is cleaned up.
 	BlueGreen     = "bluegreen"      // BLUE_GREEN, all production traffic at once
@@ -135,6 +167,8 @@ type Scenario struct {
 	TaskFailEvery Duration `json:"taskFailEvery,omitempty"`
 	// FailAfter is when the circuit breaker trips (Rollback). Default Rollout.
 	FailAfter Duration `json:"failAfter,omitempty"`
+	// FailCount is how many new tasks fail before the rollout goes on (Flaky). Default 6.
+	FailCount int `json:"failCount,omitempty"`
 	// ReplaceAfter is when the foreign deployment takes over (Foreign). Default Rollout/2.
 	ReplaceAfter Duration `json:"replaceAfter,omitempty"`
 }

@@ -41,10 +41,26 @@ const (
 	// with a policy that caches for an hour, its answers tagged "photos" (DemoPhotosPolicy).
 	// ProxyOrigin is APICache with /api/photos* sent to another load balancer's domain that
 	// proxies to the API (auto counts it as not the release's, and the edge proof catches it).
-	LabCache    = "lab-cache"
-	APICache    = "api-cache"
-	ProxyOrigin = "proxy-origin"
+	LabCache = "lab-cache"
+	// ECS's newest controls (#25): EarlyDeferred, a rolling service of 4 tasks with early success
+	// criteria (healthyPercent 50, DEFERRED, minimumHealthyPercent 50): SUCCESSFUL at half the
+	// rollout with 2 new tasks, the old ones removed at its end; EarlyBlocking the same with
+	// BLOCKING. BreakerTolerates: 6 new tasks fail and the rollout goes on, with a breaker of
+	// COUNT 10 (ECS finishes it); BreakerCountOne: a crash loop under a breaker of COUNT 1.
+	// LambdaHookPasses and LambdaHookFails: BLUE_GREEN with an AWS_LAMBDA hook at
+	// POST_TEST_TRAFFIC_SHIFT (DemoLambdaHook) that runs a quarter rollout, then SUCCEEDED or FAILED.
+	LambdaHookPasses = "lambda-hook"
+	LambdaHookFails  = "lambda-hook-fails"
+	EarlyDeferred    = "early-success"
+	EarlyBlocking    = "early-success-blocking"
+	BreakerTolerates = "breaker-count-10"
+	BreakerCountOne  = "breaker-count-1"
+	APICache         = "api-cache"
+	ProxyOrigin      = "proxy-origin"
 )
+
+// DemoLambdaHook is the lambda-hook scenarios' hook function.
+const DemoLambdaHook = "tsa-gallery-post-test-traffic-check"
 
 // DemoPhotosPolicy is the API cache scenarios' custom policy for /api/photos*.
 var DemoPhotosPolicy = CachePolicySpec{ID: "c2f3a4b5-6d7e-4f80-9a1b-2c3d4e5f6a7b", Name: "tsa-gallery-api-photos", MinTTL: 0, DefaultTTL: 3600, MaxTTL: 86400}
@@ -153,6 +169,22 @@ func DemoConfig(kind string, rollout, invalidation time.Duration) Config {
 		svc.Scenario.Kind = Success
 	case LabCache, APICache, ProxyOrigin:
 		svc.Scenario.Kind, svc.CacheTags = Success, map[string]string{"/api/photos": "photos, api"}
+	case EarlyDeferred, EarlyBlocking:
+		svc.Scenario.Kind, svc.DesiredCount, svc.MinimumHealthyPercent = Success, 4, 50
+		svc.EarlySuccess = &EarlySuccessSpec{HealthyPercent: 50, Cleanup: "DEFERRED"}
+		if kind == EarlyBlocking {
+			svc.EarlySuccess.Cleanup = "BLOCKING"
+		}
+	case BreakerTolerates:
+		svc.Scenario.Kind, svc.Scenario.FailCount, svc.Breaker = Flaky, 6, &BreakerSpec{Type: "COUNT", Value: 10}
+		svc.Scenario.TaskFailEvery = Duration(rollout / 8)
+	case LambdaHookPasses, LambdaHookFails:
+		svc.Scenario.Kind, svc.LambdaHook = BlueGreen, &LambdaHookSpec{Function: DemoLambdaHook, Result: "SUCCEEDED"}
+		if kind == LambdaHookFails {
+			svc.LambdaHook.Result = "FAILED"
+		}
+	case BreakerCountOne:
+		svc.Scenario.Kind, svc.Breaker = CrashLoop, &BreakerSpec{Type: "COUNT", Value: 1}
 	case Origin502:
 		svc.Scenario.Kind, svc.OriginStatus = Success, 502
 	case CodeDeployBG, CodeDeployRollback:

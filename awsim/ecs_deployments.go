@@ -50,6 +50,8 @@ type serviceDeployment struct {
 type hookState struct {
 	id, stage, status string
 	expires           time.Time
+	// target and targetType: a PAUSE hook has none; an AWS_LAMBDA hook its function's ARN.
+	target, targetType string
 }
 
 type rollbackState struct {
@@ -160,9 +162,12 @@ func traffic(r rolloutCtx, tl *timeline) {
 				f(now)
 			}
 			if svc.spec.PauseAt == name {
-				h := &hookState{id: w.s.randID(20), stage: name, status: "AWAITING_ACTION", expires: now.Add(24 * time.Hour)}
+				h := &hookState{id: w.s.randID(20), stage: name, status: "AWAITING_ACTION", expires: now.Add(24 * time.Hour), targetType: "PAUSE"}
 				sd.hooks = append(sd.hooks, h)
 				tl.paused, tl.pausedAt = true, now
+			}
+			if lh := svc.spec.LambdaHook; lh != nil && cmpOr(lh.Stage, "POST_TEST_TRAFFIC_SHIFT") == name {
+				w.lambdaHook(svc, d, lh, name, now, tl, r.rollout)
 			}
 		}
 	}
@@ -224,10 +229,13 @@ func (w *ecsWorld) serviceDeploymentOut(svc *service, d *deployment) serviceDepl
 			RunningTaskCount: len(d.running), PendingTaskCount: d.pending,
 			RequestedProductionTrafficWeight: sd.prod, RequestedTestTrafficWeight: sd.test},
 		DeploymentConfiguration: &sdConfigOut{Strategy: sd.strategy, BakeTimeInMinutes: int(math.Ceil(sd.bake.Minutes())),
-			DeploymentCircuitBreaker: breakerOut{svc.spec.CircuitBreaker, svc.spec.CircuitBreaker}},
-		DeploymentCircuitBreaker: &sdBreakerOut{FailureCount: d.failed, Threshold: 3, Status: "MONITORING"},
+			DeploymentCircuitBreaker: breakerOf(svc.spec)},
+		DeploymentCircuitBreaker: &sdBreakerOut{FailureCount: d.failed, Threshold: max(3, breakerThreshold(svc)), Status: "MONITORING"},
 	}
-	if !svc.spec.CircuitBreaker {
+	if n := breakerThreshold(svc); n > 0 {
+		out.DeploymentCircuitBreaker.Threshold = n
+	}
+	if !svc.spec.CircuitBreaker && svc.spec.Breaker == nil {
 		out.DeploymentCircuitBreaker.Status = "DISABLED"
 	}
 	if src := sd.source; src != nil {
@@ -251,8 +259,11 @@ func (w *ecsWorld) serviceDeploymentOut(svc *service, d *deployment) serviceDepl
 		out.DeploymentConfiguration.Alarms = &alarmsConfigOut{AlarmNames: sd.alarms, Enable: true, Rollback: true}
 	}
 	for _, h := range sd.hooks {
-		out.LifecycleHookDetails = append(out.LifecycleHookDetails, hookOut{HookID: h.id, Status: h.status,
-			TargetType: "PAUSE", TimeoutAction: "ROLLBACK", ExpiresAt: epoch(h.expires)})
+		ho := hookOut{HookID: h.id, Status: h.status, TargetType: h.targetType, TargetArn: h.target, ExpiresAt: epoch(h.expires)}
+		if h.targetType == "PAUSE" {
+			ho.TimeoutAction = "ROLLBACK"
+		}
+		out.LifecycleHookDetails = append(out.LifecycleHookDetails, ho)
 	}
 	if rb := sd.rollback; rb != nil {
 		out.Rollback = &rollbackOut{Reason: rb.reason, StartedAt: epoch(rb.at), ServiceRevisionArn: rb.rev}
@@ -406,4 +417,32 @@ func (w *ecsWorld) rolloutOf(svc *service) time.Duration {
 		return r
 	}
 	return 2 * time.Second
+}
+
+// lambdaHook runs an AWS_LAMBDA lifecycle hook at stage: IN_PROGRESS while its function answers
+// so (the rest of the timeline waits for it), then SUCCEEDED (the deployment goes on) or FAILED
+// (ECS rolls the deployment back). Documented (ECS developer guide, "Lifecycle hooks for Amazon
+// ECS service deployments"): the function returns hookStatus SUCCEEDED, FAILED or IN_PROGRESS;
+// IN_PROGRESS makes ECS invoke it again later; FAILED rolls back. Inferred: the rollback's reason
+// names the hook's function and stage.
+func (w *ecsWorld) lambdaHook(svc *service, d *deployment, lh *LambdaHookSpec, stage string, now time.Time, tl *timeline, rollout time.Duration) {
+	runtime := lh.Runtime.D()
+	if runtime <= 0 {
+		runtime = rollout / 4
+	}
+	h := &hookState{id: w.s.randID(20), stage: stage, status: "IN_PROGRESS", expires: now.Add(time.Hour), targetType: "AWS_LAMBDA",
+		target: fmt.Sprintf("arn:aws:lambda:%s:%s:function:%s", w.s.cfg.Region, w.s.cfg.Account, lh.Function)}
+	d.sd.hooks = append(d.sd.hooks, h)
+	// The rest of the timeline moves later by the hook's runtime; its end comes first.
+	at := now.Sub(tl.start)
+	tl.start = tl.start.Add(runtime)
+	finish := step{at, func(end time.Time) {
+		if cmpOr(lh.Result, "SUCCEEDED") == "FAILED" {
+			h.status = "FAILED"
+			w.rollingBack(svc, d, fmt.Sprintf("lifecycle hook %s (%s) returned FAILED at %s", lh.Function, h.target, stage), end, tl, rollout/4)
+			return
+		}
+		h.status = "SUCCEEDED"
+	}}
+	tl.steps = append(tl.steps[:tl.next], append([]step{finish}, tl.steps[tl.next:]...)...)
 }

@@ -21,7 +21,38 @@ type rolloutCtx struct {
 }
 
 // succeed: new tasks start at half the rollout; at its end ours is the only deployment, COMPLETED.
+// With early success criteria the criteria's share starts at half the rollout, and the service
+// deployment is SUCCESSFUL then (DEFERRED: the old tasks are removed at the rollout's end) or once
+// the old tasks are removed, at five eighths (BLOCKING); the rest of the new tasks come at the end.
 func succeed(r rolloutCtx, tl *timeline) {
+	if es := r.svc.spec.EarlySuccess; es != nil {
+		w, svc, d := r.w, r.svc, r.ours
+		need := min(svc.desired, (es.HealthyPercent*svc.desired+99)/100)
+		early := func(now time.Time) {
+			d.sd.set("SUCCESSFUL", "Service deployment succeeded (early success criteria met).", now)
+			d.rolloutState, d.reason, d.updated = "COMPLETED", fmt.Sprintf("ECS deployment %s completed.", d.id), now
+			w.event(svc, now, "(service %s) (deployment %s) deployment completed (early success).", svc.spec.Name, d.id)
+		}
+		tl.steps = []step{{r.rollout / 2, func(now time.Time) {
+			w.setRunning(svc, d, need, now)
+			d.pending = svc.desired - need
+			if es.Cleanup != "BLOCKING" {
+				early(now)
+			}
+		}}}
+		if es.Cleanup == "BLOCKING" {
+			tl.steps = append(tl.steps, step{r.rollout * 5 / 8, func(now time.Time) {
+				for _, o := range svc.deployments {
+					if o != d {
+						w.setRunning(svc, o, 0, now)
+					}
+				}
+				early(now)
+			}})
+		}
+		tl.steps = append(tl.steps, step{r.rollout, w.complete(svc, d)})
+		return
+	}
 	tl.steps = []step{{r.rollout / 2, r.w.startTasks(r.svc, r.ours)}, {r.rollout, r.w.complete(r.svc, r.ours)}}
 }
 
@@ -51,6 +82,19 @@ var scenarios = map[string]func(rolloutCtx, *timeline){
 		tl.reason = taskFailure{stopCode: "TaskFailedToStart",
 			reason:          fmt.Sprintf("CannotPullContainerError: pull image manifest has been retried 7 time(s): failed to resolve ref %s: %s: not found", image, image),
 			containerReason: "CannotPullContainerError: pull image manifest has been retried 7 time(s)"}
+	},
+	// FailCount new tasks exit while the rollout starts (one every TaskFailEvery), then it goes on
+	// as Success does, a rollout later: with a breaker that tolerates them, ECS finishes it.
+	Flaky: func(r rolloutCtx, tl *timeline) {
+		n := r.sc.FailCount
+		if n <= 0 {
+			n = 6
+		}
+		one := 1
+		tl.failing, tl.failLimit = true, n
+		tl.reason = taskFailure{stopCode: "EssentialContainerExited", reason: "Essential container in task exited", exitCode: &one}
+		after := time.Duration(n) * tl.every
+		tl.steps = []step{{after + r.rollout/2, r.w.startTasks(r.svc, r.ours)}, {after + r.rollout, r.w.complete(r.svc, r.ours)}}
 	},
 	// New tasks stay PENDING: nothing happens.
 	NeverFinish: func(rolloutCtx, *timeline) {},

@@ -34,16 +34,45 @@ type tagOut struct {
 }
 
 type breakerOut struct {
-	Enable   bool `json:"enable"`
-	Rollback bool `json:"rollback"`
+	Enable                 bool                `json:"enable"`
+	Rollback               bool                `json:"rollback"`
+	ResetOnHealthyTask     *bool               `json:"resetOnHealthyTask,omitempty"`
+	ThresholdConfiguration *thresholdConfigOut `json:"thresholdConfiguration,omitempty"`
+}
+
+type thresholdConfigOut struct {
+	Type  string `json:"type"`
+	Value int    `json:"value"`
+}
+
+type earlySuccessOut struct {
+	Enable         bool   `json:"enable"`
+	HealthyPercent int    `json:"healthyPercent"`
+	Cleanup        string `json:"sourceServiceRevisionCleanup"`
+}
+
+// breakerOf is a service's circuit breaker as DescribeServices shows it.
+func breakerOf(ss ServiceSpec) breakerOut {
+	b := breakerOut{Enable: ss.CircuitBreaker, Rollback: ss.CircuitBreaker}
+	if c := ss.Breaker; c != nil {
+		b.Enable, b.Rollback = true, true
+		reset := c.ResetOnHealthyTask == nil || *c.ResetOnHealthyTask
+		b.ResetOnHealthyTask = &reset
+		b.ThresholdConfiguration = &thresholdConfigOut{cmpOr(c.Type, "BOUNDED_PERCENT"), c.Value}
+		if c.Value == 0 && c.Type != "COUNT" {
+			b.ThresholdConfiguration.Value = 50
+		}
+	}
+	return b
 }
 
 type deploymentConfigOut struct {
-	Strategy                 string     `json:"strategy,omitempty"`
-	BakeTimeInMinutes        int        `json:"bakeTimeInMinutes,omitempty"`
-	DeploymentCircuitBreaker breakerOut `json:"deploymentCircuitBreaker"`
-	MaximumPercent           int        `json:"maximumPercent"`
-	MinimumHealthyPercent    int        `json:"minimumHealthyPercent"`
+	Strategy                 string           `json:"strategy,omitempty"`
+	BakeTimeInMinutes        int              `json:"bakeTimeInMinutes,omitempty"`
+	DeploymentCircuitBreaker breakerOut       `json:"deploymentCircuitBreaker"`
+	MaximumPercent           int              `json:"maximumPercent"`
+	MinimumHealthyPercent    int              `json:"minimumHealthyPercent"`
+	EarlySuccessCriteria     *earlySuccessOut `json:"earlySuccessCriteria,omitempty"`
 }
 
 type controllerOut struct {
@@ -196,7 +225,8 @@ type hookOut struct {
 	HookID        string `json:"hookId"`
 	Status        string `json:"status"`
 	TargetType    string `json:"targetType"`
-	TimeoutAction string `json:"timeoutAction"`
+	TargetArn     string `json:"targetArn,omitempty"`
+	TimeoutAction string `json:"timeoutAction,omitempty"`
 	ExpiresAt     epoch  `json:"expiresAt"`
 }
 
@@ -257,7 +287,7 @@ func (w *ecsWorld) serviceOut(svc *service) serviceOut {
 	out := serviceOut{
 		ServiceArn: svc.arn, ServiceName: svc.spec.Name, ClusterArn: svc.cl.arn, Status: svc.status,
 		DesiredCount: svc.desired, LaunchType: "FARGATE", TaskDefinition: svc.taskDef,
-		DeploymentConfiguration: deploymentConfigOut{svc.spec.Strategy, bakeMinutes(svc), breakerOut{svc.spec.CircuitBreaker, svc.spec.CircuitBreaker}, 200, 100},
+		DeploymentConfiguration: deploymentConfigOut{svc.spec.Strategy, bakeMinutes(svc), breakerOf(svc.spec), 200, cmpInt(svc.spec.MinimumHealthyPercent, 100), nil},
 		DeploymentController:    controllerOut{svc.spec.Controller},
 		CreatedAt:               epoch(svc.created),
 		SchedulingStrategy:      "REPLICA",
@@ -268,6 +298,9 @@ func (w *ecsWorld) serviceOut(svc *service) serviceOut {
 	}
 	if lb, ok := w.loadBalancerOf(svc); ok {
 		out.LoadBalancers = append(out.LoadBalancers, loadBalancerOut{lb.targetGroups[0].arn, svc.spec.Name, 3000})
+	}
+	if es := svc.spec.EarlySuccess; es != nil {
+		out.DeploymentConfiguration.EarlySuccessCriteria = &earlySuccessOut{true, es.HealthyPercent, es.Cleanup}
 	}
 	out.NetworkConfiguration.AwsvpcConfiguration.Subnets = DemoSubnets
 	out.NetworkConfiguration.AwsvpcConfiguration.SecurityGroups = []string{DemoSecurityGroup}
@@ -326,4 +359,11 @@ func (t *task) out() taskOut {
 		out.StoppedAt, out.StopCode, out.StoppedReason = &at, t.stopCode, t.stoppedReason
 	}
 	return out
+}
+
+func cmpInt(a, b int) int {
+	if a != 0 {
+		return a
+	}
+	return b
 }

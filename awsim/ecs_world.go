@@ -81,9 +81,11 @@ type timeline struct {
 	steps   []step
 	next    int
 	failing bool
-	failed  int // failures emitted so far
-	every   time.Duration
-	reason  taskFailure
+	// failLimit ends failing after that many failures (Flaky); 0: no limit.
+	failLimit int
+	failed    int // failures emitted so far
+	every     time.Duration
+	reason    taskFailure
 	// paused holds the timeline at a PAUSE hook from pausedAt until ContinueServiceDeployment.
 	paused   bool
 	pausedAt time.Time
@@ -135,6 +137,9 @@ func newECS(s *Server, specs []ClusterSpec) (*ecsWorld, error) {
 				ss.CircuitBreaker = true
 			}
 			ss = withStrategy(ss)
+			if err := checkControls(ss); err != nil {
+				return nil, fmt.Errorf("awsim: service %s/%s: %v", cs.Name, ss.Name, err)
+			}
 			if ss.StartEmpty {
 				ss.DesiredCount = 0
 			}
@@ -278,6 +283,12 @@ func (w *ecsWorld) advance(svc *service, now time.Time) {
 			tl.ours.failed++
 			tl.ours.updated = when
 			w.event(svc, when, "(service %s) has started 1 tasks: (task %s).", svc.spec.Name, shortID(t.arn))
+			if tl.failLimit > 0 && tl.failed >= tl.failLimit {
+				tl.failing = false
+			}
+			if n := breakerThreshold(svc); n > 0 && tl.ours.failed >= n && tl.ours.sd != nil && !tl.ours.sd.terminal() && !strings.HasPrefix(tl.ours.sd.status, "ROLLBACK") {
+				w.rollingBack(svc, tl.ours, "ECS deployment circuit breaker: tasks failed to start.", when, tl, w.rolloutOf(svc)/2)
+			}
 			continue
 		}
 		// The index moves first: a step may replace the rest of the timeline (a rollback).
@@ -288,4 +299,60 @@ func (w *ecsWorld) advance(svc *service, now time.Time) {
 			return
 		}
 	}
+}
+
+// breakerThreshold is the failure count at which a service's configured circuit breaker trips
+// (0: no configured breaker, the scenario decides). Documented (ecs v1.98.0, ThresholdType):
+// COUNT is the value; BOUNDED_PERCENT "multiplies value by the latest service desired count,
+// then clamping the result to a minimum of 3 and a maximum of 200", the default with value 50;
+// UNBOUNDED_PERCENT without the bounds. Inferred: value is a percentage (50 is the old "half the
+// desired count"), rounded up. awsim's failing tasks fail one after another with no healthy task
+// between, so resetOnHealthyTask changes nothing here: the consecutive count is the count.
+func breakerThreshold(svc *service) int {
+	b := svc.spec.Breaker
+	if b == nil {
+		return 0
+	}
+	value := b.Value
+	if value == 0 && b.Type != "COUNT" {
+		value = 50
+	}
+	of := (value*svc.desired + 99) / 100
+	switch b.Type {
+	case "COUNT":
+		return max(1, value)
+	case "UNBOUNDED_PERCENT":
+		return max(1, of)
+	}
+	return max(3, min(200, of))
+}
+
+// checkControls holds a service's newest deployment controls to their documented contract (ecs
+// v1.98.0): healthyPercent "must be an integer between 0 and 100. This value must be greater
+// than or equal to the minimumHealthyPercent value", the cleanup BLOCKING or DEFERRED, early
+// success on ROLLING only (DeploymentEarlySuccessCriteria is documented for rolling deployments);
+// a breaker's type one of ThresholdType's three, its value not negative.
+func checkControls(ss ServiceSpec) error {
+	if es := ss.EarlySuccess; es != nil {
+		minHealthy := cmpInt(ss.MinimumHealthyPercent, 100)
+		switch {
+		case ss.Strategy != strategyRolling:
+			return fmt.Errorf("early success criteria are for ROLLING deployments, not %s", ss.Strategy)
+		case es.HealthyPercent < 0 || es.HealthyPercent > 100:
+			return fmt.Errorf("healthyPercent %d is not between 0 and 100", es.HealthyPercent)
+		case es.HealthyPercent < minHealthy:
+			return fmt.Errorf("healthyPercent %d is below minimumHealthyPercent %d", es.HealthyPercent, minHealthy)
+		case es.Cleanup != "BLOCKING" && es.Cleanup != "DEFERRED":
+			return fmt.Errorf("sourceServiceRevisionCleanup %q is not BLOCKING or DEFERRED", es.Cleanup)
+		}
+	}
+	if b := ss.Breaker; b != nil {
+		if b.Type != "" && b.Type != "COUNT" && b.Type != "BOUNDED_PERCENT" && b.Type != "UNBOUNDED_PERCENT" {
+			return fmt.Errorf("thresholdConfiguration type %q is not COUNT, BOUNDED_PERCENT or UNBOUNDED_PERCENT", b.Type)
+		}
+		if b.Value < 0 {
+			return fmt.Errorf("thresholdConfiguration value %d is negative", b.Value)
+		}
+	}
+	return nil
 }

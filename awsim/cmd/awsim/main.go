@@ -27,7 +27,7 @@ import (
 
 func main() {
 	configPath := flag.String("config", "", "world as JSON (awsim.Config); default: the demo world")
-	scenario := flag.String("scenario", awsim.Success, "scenario of the demo world: success, rollback, crashloop, never, wrongdigest, foreign; with a strategy that shifts traffic: bluegreen, linear, canary, paused, alarm-rollback; at the edge: stale-edge, origin-502; on the CODE_DEPLOY controller: codedeploy, codedeploy-rollback; the stack's first release: first-release; a pre-deploy migration: migrate, migrate-fails; what to invalidate: lab-cache, api-cache, proxy-origin")
+	scenario := flag.String("scenario", awsim.Success, "scenario of the demo world: success, rollback, crashloop, never, wrongdigest, foreign; with a strategy that shifts traffic: bluegreen, linear, canary, paused, alarm-rollback; at the edge: stale-edge, origin-502; on the CODE_DEPLOY controller: codedeploy, codedeploy-rollback; the stack's first release: first-release; a pre-deploy migration: migrate, migrate-fails; what to invalidate: lab-cache, api-cache, proxy-origin; ECS's newest controls: lambda-hook, lambda-hook-fails, early-success, early-success-blocking, breaker-count-10, breaker-count-1")
 	rollout := flag.Duration("rollout", 6*time.Second, "rollout duration of the demo world")
 	invalidation := flag.Duration("invalidation", 3*time.Second, "invalidation duration of the demo world")
 	port := flag.Int("port", 0, "port on 127.0.0.1 (0: a free one)")
