@@ -84,6 +84,8 @@ func (e *Engine) startDeployments(ctx context.Context, st *State) error {
 		s, ok := services[name]
 		if c := serviceCheck(e.Settings, e.caller, name, s, ok, nil); !c.OK {
 			problems = append(problems, c.Message)
+		} else if e.Settings.HookAnswer != "" && controllerOf(s) != ControllerECS {
+			problems = append(problems, fmt.Sprintf("service %s is on the CODE_DEPLOY controller, whose deployments have no PAUSE hooks: HOOK_ANSWER answers ECS service deployments", name))
 		}
 	}
 	if len(problems) > 0 {
@@ -216,6 +218,16 @@ func (e *Engine) judge(ctx context.Context, st *State, name string, d Decision, 
 		said[name] = msg
 		e.emit(Event{Kind: KindProgress, Service: name, Deployment: svc.Deployment, Counts: d.Counts, Message: msg})
 	}
+	if e.Settings.WaitUntil == "paused" && d.Verdict == Waiting && len(d.Paused) > 0 {
+		h := d.Paused[0]
+		svc.Paused, svc.Finished = h.Stage+" "+h.ID, true
+		e.setPaused(name, h)
+		e.setWaiting(name, "")
+		e.emit(Event{Kind: KindProgress, Service: name, Deployment: svc.Deployment, Message: fmt.Sprintf(
+			"paused at %s (PAUSE hook %s) of service deployment %s: production traffic not moved (WAIT_UNTIL=paused); a later step answers it with HOOK_ANSWER=CONTINUE or ROLLBACK, or %s",
+			h.Stage, h.ID, svc.SD, pauseHint(svc.SD, h))})
+		return nil
+	}
 	for _, h := range d.Paused {
 		if err := e.answerHook(ctx, st, name, h); err != nil {
 			return err
@@ -227,6 +239,9 @@ func (e *Engine) judge(ctx context.Context, st *State, name string, d Decision, 
 			st.Failure = d.Message
 		}
 		e.sayStopped(name, svc.Deployment)
+		if svc.Adopted != "" && svc.Hooks[svc.Adopted] == "ROLLBACK" {
+			return newError(ErrFailed, "service %s: rolled back as answered (HOOK_ANSWER=ROLLBACK): %s", name, d.Message)
+		}
 		return newError(ErrFailed, "service %s: %s", name, d.Message)
 	case Done:
 		svc.Finished = true

@@ -21,6 +21,38 @@ type ServiceView struct {
 	Running     int
 	Pending     int
 	Deployments []DeploymentView
+	// Breaker is the service's deployment circuit breaker; EarlySuccess its rolling
+	// deployments' early success criteria (nil: off).
+	Breaker      Breaker
+	EarlySuccess *EarlySuccess
+}
+
+// Breaker is a service's deployment circuit breaker as DescribeServices shows it (ecs v1.98.0's
+// DeploymentCircuitBreaker: thresholdConfiguration type COUNT, BOUNDED_PERCENT or
+// UNBOUNDED_PERCENT, value, resetOnHealthyTask).
+type Breaker struct {
+	Enabled bool
+	Type    string // "" is BOUNDED_PERCENT, the documented default
+	Value   int    // 0 is 50 for the percent types, the documented default
+	// Reset: a task that reaches a healthy state resets the failure count ("The default is true").
+	Reset bool
+}
+
+// EarlySuccess is a rolling deployment's early success criteria: SUCCESSFUL once HealthyPercent
+// of the desired count runs the new revision (and the bake time elapsed); with Cleanup DEFERRED
+// the old tasks are removed after that, with BLOCKING before it.
+type EarlySuccess struct {
+	HealthyPercent int
+	Cleanup        string
+}
+
+// required is how many new tasks an early success needs of desired: HealthyPercent of it,
+// rounded up (inferred: ECS documents a percentage of the desired count, not its rounding).
+func (es *EarlySuccess) required(desired int) int {
+	if es == nil {
+		return desired
+	}
+	return min(desired, (es.HealthyPercent*desired+99)/100)
 }
 
 // DeploymentView is one entry of a service's deployments[].
@@ -50,6 +82,7 @@ type SDView struct {
 	Rollback  string        // the rollback's reason
 	Paused    []HookView    // PAUSE hooks awaiting action
 	Running   []HookView    // other hooks in progress (AWS_LAMBDA)
+	Failed    []HookView    // AWS_LAMBDA hooks that FAILED or TIMED_OUT (TimeoutAction holds which)
 }
 
 // HookView is a lifecycle hook of the service deployment: for a PAUSE hook, when ECS takes its
@@ -58,6 +91,14 @@ type HookView struct {
 	ID, Stage, Target string
 	Expires           time.Time
 	TimeoutAction     string
+}
+
+// name is a hook's target as a person knows it: a Lambda function's name, else the ARN.
+func (h HookView) name() string {
+	if _, fn, ok := strings.Cut(h.Target, ":function:"); ok {
+		return fn
+	}
+	return h.Target
 }
 
 // Evidence is what the reads found about the pinned deployment.
@@ -136,12 +177,49 @@ func FailureThreshold(desired int) int {
 	return max(3, min(200, n))
 }
 
-// threshold is the failed-task count that fails ours.
-func threshold(pin Pin, ours *DeploymentView) int {
+// threshold is the failed-task count that fails ours, and the rule that gave it:
+// FAILED_TASKS_THRESHOLD when set; else, with the circuit breaker on, the breaker's own
+// threshold (COUNT: its value; BOUNDED_PERCENT: value % of the desired count within 3..200, the
+// default 50 % being the old fixed rule; UNBOUNDED_PERCENT: the same without the bounds, at least
+// 1); without the breaker, deploystep's max(3, desired/2).
+func threshold(pin Pin, v ServiceView, ours *DeploymentView) (int, string) {
 	if pin.FailedTasks > 0 {
-		return pin.FailedTasks
+		return pin.FailedTasks, "FAILED_TASKS_THRESHOLD"
 	}
-	return FailureThreshold(ours.Desired)
+	b := v.Breaker
+	if !b.Enabled {
+		return FailureThreshold(ours.Desired), "deploystep's max(3, desired/2): the service's circuit breaker is off"
+	}
+	typ, value := cmpOr(b.Type, "BOUNDED_PERCENT"), b.Value
+	if value == 0 && typ != "COUNT" {
+		value = 50
+	}
+	of := (value*ours.Desired + 99) / 100
+	var n int
+	var rule string
+	switch typ {
+	case "COUNT":
+		n, rule = max(1, value), fmt.Sprintf("the circuit breaker's COUNT %d", value)
+	case "UNBOUNDED_PERCENT":
+		n, rule = max(1, of), fmt.Sprintf("the circuit breaker's UNBOUNDED_PERCENT %d of desired %d", value, ours.Desired)
+	default:
+		n, rule = max(3, min(200, of)), fmt.Sprintf("the circuit breaker's BOUNDED_PERCENT %d of desired %d, within 3..200", value, ours.Desired)
+	}
+	if b.Reset {
+		rule += ", reset by a healthy task"
+	}
+	return n, rule
+}
+
+// overThreshold is whether ours failed enough tasks to fail it. With the breaker's
+// resetOnHealthyTask, ECS counts consecutive failures, which deployments[]'s cumulative
+// failedTasks cannot show: once a new task runs, deploystep leaves the count to ECS's breaker.
+func overThreshold(pin Pin, v ServiceView, ours *DeploymentView) bool {
+	n, _ := threshold(pin, v, ours)
+	if ours.Failed < n {
+		return false
+	}
+	return pin.FailedTasks > 0 || !v.Breaker.Enabled || !v.Breaker.Reset || ours.Running == 0
 }
 
 // deployments finds ours (the pinned deployment) and the PRIMARY in a snapshot.
@@ -188,7 +266,7 @@ func needs(v ServiceView, pin Pin, ev Evidence) Needs {
 	if ours == nil {
 		return Needs{SD: ev.SD == nil, Reasons: len(ev.Stopped) == 0}
 	}
-	failing := rollingBack(ev.SD) || ours.RolloutState == "FAILED" && ours.Failed > 0 || ours.Status == "PRIMARY" && ours.Failed >= threshold(pin, ours)
+	failing := rollingBack(ev.SD) || ours.RolloutState == "FAILED" && ours.Failed > 0 || ours.Status == "PRIMARY" && overThreshold(pin, v, ours)
 	completed, shifted := completedBy(v, ours, pin, ev.SD)
 	if ev.SD == nil {
 		completed = completed && ours.Status == "PRIMARY"
@@ -198,8 +276,12 @@ func needs(v ServiceView, pin Pin, ev Evidence) Needs {
 	n.Reasons = failing && len(ev.Stopped) == 0
 	if pin.Digest != "" && !failing && ours.Status == "PRIMARY" {
 		done := completed || shifted
+		want := ours.Desired
+		if completed && v.EarlySuccess != nil {
+			want = v.EarlySuccess.required(ours.Desired)
+		}
 		n.Digests = ev.Digests == nil && (done || ours.Desired > 0 && ours.Running == ours.Desired) ||
-			done && ev.Digests != nil && len(ev.Digests) < ours.Desired && ev.DigestReads < DigestReadLimit
+			done && ev.Digests != nil && len(ev.Digests) < want && ev.DigestReads < DigestReadLimit
 	}
 	return n
 }
@@ -238,8 +320,9 @@ func Decide(v ServiceView, pin Pin, ev Evidence) Decision {
 		return failed("deployment %s is no longer the PRIMARY", ours.ID)
 	case ours.Status != "PRIMARY":
 		return failed("deployment %s is no longer the PRIMARY: %s took over (%s)", ours.ID, primary.ID, takeover(ours, primary))
-	case ours.Failed >= threshold(pin, ours):
-		d := failed("deployment %s: %d tasks failed (threshold %d)", ours.ID, ours.Failed, threshold(pin, ours))
+	case overThreshold(pin, v, ours):
+		n, rule := threshold(pin, v, ours)
+		d := failed("deployment %s: %d tasks failed (threshold %d: %s)", ours.ID, ours.Failed, n, rule)
 		d.Own = true
 		return d
 	}
@@ -256,7 +339,14 @@ func Decide(v ServiceView, pin Pin, ev Evidence) Decision {
 		}
 		return d
 	}
-	if d, judged := digestVerdict("deployment "+ours.ID, "completed", pin, ev, ours.Desired); judged {
+	// Early success: SUCCESSFUL with HealthyPercent of the new revision running; the digests are
+	// those of the new revision's tasks, as many as the criteria need.
+	early := completed && ev.SD != nil && v.EarlySuccess != nil && ours.Running < ours.Desired
+	want := ours.Desired
+	if completed && v.EarlySuccess != nil {
+		want = max(v.EarlySuccess.required(ours.Desired), min(ours.Running, ours.Desired))
+	}
+	if d, judged := digestVerdict("deployment "+ours.ID, "completed", pin, ev, want); judged {
 		switch d.Verdict {
 		case Done:
 			d.Message = fmt.Sprintf("deployment %s completed: %d of %d tasks running (image digest not confirmed)", ours.ID, ours.Running, ours.Desired)
@@ -270,7 +360,22 @@ func Decide(v ServiceView, pin Pin, ev Evidence) Decision {
 		return Decision{Verdict: Done, Message: fmt.Sprintf("deployment %s: all production traffic is on the new revision (%s; WAIT_UNTIL=traffic-shifted: ECS finishes the bake time and clean-up alone)",
 			ours.ID, ev.SD.Stage)}
 	}
+	if early || completed && v.EarlySuccess != nil && oldRunning(v, ours) > 0 {
+		return Decision{Verdict: Done, Message: fmt.Sprintf("deployment %s succeeded: early success at %d %% (%d of %d new tasks running): old tasks drain after the release",
+			ours.ID, v.EarlySuccess.HealthyPercent, ours.Running, ours.Desired)}
+	}
 	return Decision{Verdict: Done, Message: fmt.Sprintf("deployment %s completed: %d of %d tasks running", ours.ID, ours.Running, ours.Desired)}
+}
+
+// oldRunning counts the tasks of the deployments other than ours.
+func oldRunning(v ServiceView, ours *DeploymentView) int {
+	n := 0
+	for _, d := range v.Deployments {
+		if d.ID != ours.ID {
+			n += d.Running
+		}
+	}
+	return n
 }
 
 // decideStopped judges a service deployment that is rolling back or stopped; ok is false when
@@ -286,6 +391,9 @@ func decideStopped(sd *SDView, ours, primary *DeploymentView, pin Pin, failed fu
 		}
 		if len(sd.Triggered) > 0 {
 			why += "; alarms in ALARM: " + strings.Join(sd.Triggered, ", ")
+		}
+		for _, h := range sd.Failed {
+			why += fmt.Sprintf("; lifecycle hook %s %s (Lambda function %s)", h.name(), h.TimeoutAction, h.Target)
 		}
 		return failed("service deployment of %s is %s: %s", pin.Deployment, sd.Status, why), true
 	case sd.Status != "STOPPED" && sd.Status != "STOP_REQUESTED":
@@ -352,7 +460,7 @@ func stageProgress(sd *SDView) string {
 		return ""
 	}
 	for _, h := range sd.Running {
-		msg += fmt.Sprintf("; lifecycle hook %s running at %s", h.Target, h.Stage)
+		msg += fmt.Sprintf("; lifecycle hook %s running at %s", h.name(), h.Stage)
 	}
 	return msg + "; "
 }

@@ -73,7 +73,7 @@ func TestDecide(t *testing.T) {
 			Pin{Deployment: ours.ID}, Evidence{}, Failed, "took over (replaced by another deployment, task definition api:7)", false, false},
 		{"gone after a rollback: the services-stable trap", svc(with(old, func(d *DeploymentView) { d.Status = "PRIMARY" })), Pin{Deployment: ours.ID}, Evidence{}, Failed, "deployment ecs-svc/ours is gone: the service now runs ecs-svc/old", false, true},
 		{"crash loop at threshold", svc(with(ours, func(d *DeploymentView) { d.Failed = 3 }), old), Pin{Deployment: ours.ID},
-			Evidence{Stopped: []string{"CannotPullContainerError: not found"}}, Failed, "3 tasks failed (threshold 3); stopped tasks: CannotPullContainerError: not found", false, false},
+			Evidence{Stopped: []string{"CannotPullContainerError: not found"}}, Failed, "3 tasks failed (threshold 3: deploystep's max(3, desired/2): the service's circuit breaker is off); stopped tasks: CannotPullContainerError: not found", false, false},
 		{"crash loop, reasons not read yet", svc(with(ours, func(d *DeploymentView) { d.Failed = 3 }), old), Pin{Deployment: ours.ID}, Evidence{}, Failed, "3 tasks failed", false, true},
 		{"below threshold keeps waiting", svc(with(ours, func(d *DeploymentView) { d.Failed = 2 }), old), Pin{Deployment: ours.ID}, Evidence{}, Waiting, "2 failed", false, false},
 		{"custom threshold", svc(with(ours, func(d *DeploymentView) { d.Failed = 2 }), old), Pin{Deployment: ours.ID, FailedTasks: 2}, Evidence{Stopped: []string{"x"}}, Failed, "threshold 2", false, false},
@@ -123,5 +123,84 @@ func BenchmarkDecide(b *testing.B) {
 	pin := Pin{Deployment: ours.ID, Digest: digest}
 	for i := 0; i < b.N; i++ {
 		Decide(v, pin, Evidence{})
+	}
+}
+
+// The circuit breaker's own threshold (ecs v1.98.0's ThresholdConfiguration): COUNT is the
+// value; BOUNDED_PERCENT value % of the desired count within 3..200 (the default, 50: the old
+// fixed rule); UNBOUNDED_PERCENT the same without the bounds; resetOnHealthyTask (default true)
+// leaves the count to ECS once a new task runs. FAILED_TASKS_THRESHOLD overrides; without the
+// breaker deploystep keeps max(3, desired/2).
+func TestBreakerThreshold(t *testing.T) {
+	ten := func(failed, running int) DeploymentView {
+		return DeploymentView{ID: "ecs-svc/ours", Status: "PRIMARY", RolloutState: "IN_PROGRESS", Desired: 10, Running: running, Failed: failed}
+	}
+	view := func(b Breaker, d DeploymentView) ServiceView {
+		v := svc(d, old)
+		v.Breaker = b
+		return v
+	}
+	cases := []struct {
+		name    string
+		b       Breaker
+		d       DeploymentView
+		pin     Pin
+		verdict Verdict
+		want    string
+	}{
+		{"breaker off: deploystep's rule", Breaker{}, ten(5, 0), Pin{}, Failed, "5 tasks failed (threshold 5: deploystep's max(3, desired/2): the service's circuit breaker is off)"},
+		{"default breaker: 50 % of 10", Breaker{Enabled: true}, ten(5, 0), Pin{}, Failed, "threshold 5: the circuit breaker's BOUNDED_PERCENT 50 of desired 10, within 3..200"},
+		{"COUNT 10 tolerates 9", Breaker{Enabled: true, Type: "COUNT", Value: 10}, ten(9, 0), Pin{}, Waiting, "9 failed"},
+		{"COUNT 10 at 10", Breaker{Enabled: true, Type: "COUNT", Value: 10}, ten(10, 0), Pin{}, Failed, "threshold 10: the circuit breaker's COUNT 10"},
+		{"COUNT 1 fails at the first", Breaker{Enabled: true, Type: "COUNT", Value: 1, Reset: true}, ten(1, 0), Pin{}, Failed, "threshold 1: the circuit breaker's COUNT 1, reset by a healthy task"},
+		{"BOUNDED_PERCENT clamps to 3", Breaker{Enabled: true, Type: "BOUNDED_PERCENT", Value: 10}, ten(2, 0), Pin{}, Waiting, "2 failed"},
+		{"BOUNDED_PERCENT 10 of 10 is 3", Breaker{Enabled: true, Type: "BOUNDED_PERCENT", Value: 10}, ten(3, 0), Pin{}, Failed, "threshold 3"},
+		{"UNBOUNDED_PERCENT 10 of 10 is 1", Breaker{Enabled: true, Type: "UNBOUNDED_PERCENT", Value: 10}, ten(1, 0), Pin{}, Failed, "threshold 1: the circuit breaker's UNBOUNDED_PERCENT 10 of desired 10"},
+		{"UNBOUNDED_PERCENT 300 of 10 is 30", Breaker{Enabled: true, Type: "UNBOUNDED_PERCENT", Value: 300}, ten(29, 0), Pin{}, Waiting, "29 failed"},
+		{"reset on a healthy task: a running new task leaves it to ECS", Breaker{Enabled: true, Type: "COUNT", Value: 3, Reset: true}, ten(4, 2), Pin{}, Waiting, "4 failed"},
+		{"cumulative (no reset): running tasks do not reset", Breaker{Enabled: true, Type: "COUNT", Value: 3}, ten(3, 2), Pin{}, Failed, "threshold 3: the circuit breaker's COUNT 3)"},
+		{"FAILED_TASKS_THRESHOLD overrides the breaker", Breaker{Enabled: true, Type: "COUNT", Value: 10, Reset: true}, ten(2, 2), Pin{FailedTasks: 2}, Failed, "threshold 2: FAILED_TASKS_THRESHOLD"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			c.pin.Deployment = "ecs-svc/ours"
+			d := Decide(view(c.b, c.d), c.pin, Evidence{Stopped: []string{"Essential container in task exited"}})
+			if d.Verdict != c.verdict || !strings.Contains(d.Message, c.want) {
+				t.Fatalf("Decide = %v %q; want %v containing %q", d.Verdict, d.Message, c.verdict, c.want)
+			}
+		})
+	}
+}
+
+// Early success (rolling, DEFERRED): the service deployment is SUCCESSFUL with half the new
+// revision running and the old tasks still there; the run is done, and the digests judged are
+// the new revision's, as many as the criteria need.
+func TestEarlySuccess(t *testing.T) {
+	half := DeploymentView{ID: "ecs-svc/ours", Status: "PRIMARY", RolloutState: "COMPLETED", Desired: 4, Running: 2}
+	old4 := DeploymentView{ID: "ecs-svc/old", Status: "ACTIVE", RolloutState: "COMPLETED", Desired: 4, Running: 4}
+	v := svc(half, old4)
+	v.EarlySuccess = &EarlySuccess{HealthyPercent: 50, Cleanup: "DEFERRED"}
+	sd := &SDView{Status: "SUCCESSFUL"}
+	pin := Pin{Deployment: half.ID, Digest: digest}
+	if n := needs(v, pin, Evidence{SD: sd}); !n.Digests {
+		t.Fatal("an early success needs the new tasks' digests")
+	}
+	d := Decide(v, pin, Evidence{SD: sd, Digests: []string{digest, digest}, DigestReads: 1})
+	if d.Verdict != Done || !strings.Contains(d.Message, "early success at 50 % (2 of 4 new tasks running): old tasks drain after the release") {
+		t.Fatalf("Decide = %v %q", d.Verdict, d.Message)
+	}
+	// Without the criteria, 2 of 4 digests would be too few: the same snapshot waits.
+	v.EarlySuccess = nil
+	if d := Decide(v, pin, Evidence{SD: sd, Digests: []string{digest, digest}, DigestReads: 1}); d.Verdict != Waiting {
+		t.Fatalf("without early success: %v %q", d.Verdict, d.Message)
+	}
+	// A wrong digest among the new revision's tasks still fails it.
+	v.EarlySuccess = &EarlySuccess{HealthyPercent: 50, Cleanup: "DEFERRED"}
+	if d := Decide(v, pin, Evidence{SD: sd, Digests: []string{digest, "sha256:bbbb"}, DigestReads: 1}); d.Verdict != Failed {
+		t.Fatalf("a wrong digest at early success: %v %q", d.Verdict, d.Message)
+	}
+	// Still IN_PROGRESS below the criteria: waiting.
+	if d := Decide(v, pin, Evidence{SD: &SDView{Status: "IN_PROGRESS"}}); d.Verdict != Waiting {
+		t.Fatalf("in progress: %v %q", d.Verdict, d.Message)
 	}
 }

@@ -33,9 +33,15 @@ func (ecsController) plan(e *Engine, name string) (send, follow string) {
 	if n := e.Settings.DesiredCount; n != nil {
 		count = fmt.Sprintf(" --desired-count %d", *n)
 	}
-	follow = fmt.Sprintf("its deployment until COMPLETED and PRIMARY (its service deployment SUCCESSFUL); fail after %s failed tasks", thresholdText(e.Settings.FailedTasks))
-	if e.Settings.WaitUntil == "traffic-shifted" {
+	follow = fmt.Sprintf("its deployment until COMPLETED and PRIMARY (its service deployment SUCCESSFUL; with early success criteria, SUCCESSFUL); fail after %s failed tasks", thresholdText(e.Settings.FailedTasks))
+	switch e.Settings.WaitUntil {
+	case "traffic-shifted":
 		follow = "its service deployment until all production traffic is on the new revision (WAIT_UNTIL=traffic-shifted)"
+	case "paused":
+		follow = "its service deployment until it pauses at a PAUSE hook (WAIT_UNTIL=paused: then exit 0, nothing invalidated) or completes"
+	}
+	if e.Settings.HookAnswer != "" {
+		return fmt.Sprintf("no UpdateService: find the deployment of %s/%s paused at a PAUSE hook and answer it, ContinueServiceDeployment %s (HOOK_ANSWER)", e.Settings.Cluster, name, e.Settings.HookAnswer), follow
 	}
 	if e.Settings.registers() {
 		return fmt.Sprintf("UpdateService --task-definition <the revision of step 2>%s %s/%s", count, e.Settings.Cluster, name), follow
@@ -47,7 +53,7 @@ func thresholdText(n int) string {
 	if n > 0 {
 		return fmt.Sprint(n)
 	}
-	return "max(3, desired/2)"
+	return "the circuit breaker's threshold (without it max(3, desired/2))"
 }
 
 // start forces the new deployment of one service and pins it, or adopts the one an earlier run
@@ -59,7 +65,16 @@ func (ecsController) start(ctx context.Context, e *Engine, st *State, name strin
 		svc.LastEvent = aws.ToString(evs[0].Id)
 	}
 	if e.resume(st, name, s) {
+		if e.Settings.HookAnswer != "" { // a re-run of the answering step: its service deployment again
+			return e.adoptPaused(ctx, st, name, s)
+		}
 		return nil
+	}
+	if e.Settings.HookAnswer != "" {
+		if err := e.adoptPaused(ctx, st, name, s); err != nil {
+			return err
+		}
+		return e.mark(ctx, st, name, s.ServiceArn, st.Services[name].Deployment)
 	}
 	if svc.Before == "" {
 		svc.Before = primaryID(s)
@@ -374,6 +389,17 @@ func viewOf(s ecstypes.Service) ServiceView {
 			Desired: int(d.DesiredCount), Running: int(d.RunningCount), Pending: int(d.PendingCount),
 			Failed: int(d.FailedTasks), Created: aws.ToTime(d.CreatedAt),
 		})
+	}
+	if c := s.DeploymentConfiguration; c != nil {
+		if cb := c.DeploymentCircuitBreaker; cb != nil && cb.Enable {
+			v.Breaker = Breaker{Enabled: true, Reset: cb.ResetOnHealthyTask == nil || *cb.ResetOnHealthyTask}
+			if t := cb.ThresholdConfiguration; t != nil {
+				v.Breaker.Type, v.Breaker.Value = string(t.Type), int(t.Value)
+			}
+		}
+		if es := c.EarlySuccessCriteria; es != nil && es.Enable && (c.Strategy == "" || c.Strategy == ecstypes.DeploymentStrategyRolling) {
+			v.EarlySuccess = &EarlySuccess{HealthyPercent: int(aws.ToInt32(es.HealthyPercent)), Cleanup: string(es.SourceServiceRevisionCleanup)}
+		}
 	}
 	return v
 }

@@ -332,6 +332,14 @@ func (e *Engine) Result(st *State, err error) Summary {
 			}
 		}
 	}
+	for _, name := range st.paused() {
+		if s.Paused == nil {
+			s.Paused = map[string]PausedHook{}
+		}
+		svc := st.Services[name]
+		stage, hook, _ := strings.Cut(svc.Paused, " ")
+		s.Paused[name] = PausedHook{Stage: stage, Hook: hook, ServiceDeployment: svc.SD}
+	}
 	msg := "release finished: deployments completed"
 	if !e.Settings.SkipInvalidation && len(st.Invalidations) > 0 {
 		msg += ", invalidations completed"
@@ -342,6 +350,9 @@ func (e *Engine) Result(st *State, err error) Summary {
 		msg += ", the edge serves version " + s.VerifiedVersion
 	} else if len(e.Settings.VerifyURLs) > 0 && len(st.Verified) == len(e.Settings.VerifyURLs) {
 		msg += ", the edge answers 2xx"
+	}
+	if len(s.Paused) > 0 && err == nil {
+		s.Result, msg = "paused", "release paused at the PAUSE hook (WAIT_UNTIL=paused): production traffic not moved, nothing invalidated; answer it with HOOK_ANSWER=CONTINUE or ROLLBACK in the next step"
 	}
 	if e.Settings.DryRun {
 		s.Result, msg = "dry run passed", "dry run: every check passed; nothing was changed"

@@ -40,6 +40,12 @@ func (e *Engine) answerHook(ctx context.Context, st *State, name string, h HookV
 	if svc.Hooks[h.ID] != "" {
 		return nil
 	}
+	if e.Settings.HookAnswer != "" && h.ID == svc.Adopted {
+		action := ecstypes.DeploymentLifecycleHookAction(e.Settings.HookAnswer)
+		e.emit(Event{Kind: KindProgress, Service: name, Deployment: svc.Deployment,
+			Message: fmt.Sprintf("answering the PAUSE hook %s at %s: ContinueServiceDeployment %s (HOOK_ANSWER)", h.ID, h.Stage, action)})
+		return e.continueHook(ctx, svc, name, h, action)
+	}
 	if e.Settings.HookCommand == "" {
 		e.once("pause "+h.ID, Event{Kind: KindProgress, Service: name, Deployment: svc.Deployment,
 			Message: fmt.Sprintf("paused at %s (PAUSE hook %s) and no HOOK_COMMAND is set: %s", h.Stage, h.ID, pauseHint(svc.SD, h))})
@@ -65,7 +71,13 @@ func (e *Engine) answerHook(ctx context.Context, st *State, name string, h HookV
 		e.emit(Event{Kind: KindProgress, Service: name, Message: "HOOK_COMMAND: " + clipTo(tail, 2000)})
 	}
 	e.emit(Event{Kind: KindProgress, Service: name, Message: fmt.Sprintf("HOOK_COMMAND %s: ContinueServiceDeployment %s", verdict, action)})
-	err = e.attempt(ctx, "ContinueServiceDeployment "+name, func(ctx context.Context) error {
+	return e.continueHook(ctx, svc, name, h, action)
+}
+
+// continueHook answers a hook once: an answer lost on the way is sent again, and a hook already
+// answered (by an earlier run) counts as answered.
+func (e *Engine) continueHook(ctx context.Context, svc *ServiceState, name string, h HookView, action ecstypes.DeploymentLifecycleHookAction) error {
+	err := e.attempt(ctx, "ContinueServiceDeployment "+name, func(ctx context.Context) error {
 		_, err := e.ECS.ContinueServiceDeployment(ctx, &ecs.ContinueServiceDeploymentInput{ServiceDeploymentArn: aws.String(svc.SD),
 			HookId: aws.String(h.ID), Action: action})
 		return classify(err, "ContinueServiceDeployment")
@@ -134,4 +146,106 @@ func (l *limitedBuffer) Write(p []byte) (int, error) {
 		l.b.Write(p[:min(len(p), room)])
 	}
 	return len(p), nil
+}
+
+// adoptPaused is the deploy step with HOOK_ANSWER: instead of starting a deployment it finds the
+// service's deployment paused at a PAUSE hook, the one this release's WAIT_UNTIL=paused step
+// left (its service deployment's target revision is the service's PRIMARY deployment) or the
+// only one, and follows it; the follow step answers the hook once (answerHook). None, or several
+// with none of them the PRIMARY's, is ErrConfig naming what was found.
+func (e *Engine) adoptPaused(ctx context.Context, st *State, name string, s ecstypes.Service) error {
+	svc := st.Services[name]
+	resumed := svc.Deployment // an earlier run of this step adopted it (the run marker)
+	status := []ecstypes.ServiceDeploymentStatus{ecstypes.ServiceDeploymentStatusInProgress}
+	if resumed != "" {
+		status = nil // answered already, it may have ended
+	}
+	var list *ecs.ListServiceDeploymentsOutput
+	err := e.attempt(ctx, "listing the service deployments of "+name, func(ctx context.Context) (err error) {
+		err = e.read(ctx, false, func() (err error) {
+			list, err = e.ECS.ListServiceDeployments(ctx, &ecs.ListServiceDeploymentsInput{Cluster: aws.String(e.Settings.Cluster), Service: aws.String(name),
+				Status: status})
+			return err
+		})
+		return classify(err, "ListServiceDeployments "+name)
+	})
+	if err != nil {
+		return err
+	}
+	var arns []string
+	for _, b := range list.ServiceDeployments {
+		arns = append(arns, aws.ToString(b.ServiceDeploymentArn))
+	}
+	type paused struct {
+		arn, revision string
+		hook          HookView
+	}
+	var found []paused
+	var seen []string
+	for i := 0; i < len(arns); i += 20 {
+		var out *ecs.DescribeServiceDeploymentsOutput
+		err := e.attempt(ctx, "reading the service deployments of "+name, func(ctx context.Context) (err error) {
+			err = e.read(ctx, false, func() (err error) {
+				out, err = e.ECS.DescribeServiceDeployments(ctx, &ecs.DescribeServiceDeploymentsInput{ServiceDeploymentArns: arns[i:min(i+20, len(arns))]})
+				return err
+			})
+			return classify(err, "DescribeServiceDeployments")
+		})
+		if err != nil {
+			return err
+		}
+		for _, sd := range out.ServiceDeployments {
+			v := e.sdView(svc, sd)
+			seen = append(seen, fmt.Sprintf("%s %s at %s", shortARN(aws.ToString(sd.ServiceDeploymentArn)), v.Status, cmp.Or(v.Stage, "no stage")))
+			rev := ""
+			if t := sd.TargetServiceRevision; t != nil {
+				rev = shortARN(aws.ToString(t.Arn))
+			}
+			if resumed != "" && rev == shortARN(resumed) {
+				svc.SD = aws.ToString(sd.ServiceDeploymentArn)
+				if len(v.Paused) > 0 {
+					svc.Adopted = v.Paused[0].ID
+				}
+				return nil
+			}
+			if len(v.Paused) > 0 {
+				found = append(found, paused{aws.ToString(sd.ServiceDeploymentArn), rev, v.Paused[0]})
+			}
+		}
+	}
+	if resumed != "" {
+		return nil // its service deployment is not listed: judged by deployments[] (pinSD says so)
+	}
+	primary := primaryID(s)
+	pick := -1
+	for i, p := range found {
+		if p.revision != "" && p.revision == shortARN(primary) {
+			pick = i
+		}
+	}
+	if pick < 0 && len(found) == 1 {
+		pick = 0
+	}
+	if pick < 0 {
+		what := "none in progress"
+		if len(seen) > 0 {
+			what = strings.Join(seen, "; ")
+		}
+		if len(found) > 1 {
+			return newError(ErrConfig, "service %s: %d deployments are paused at a PAUSE hook and none is the PRIMARY's (%s): HOOK_ANSWER answers one; answer the others with aws ecs continue-service-deployment", name, len(found), what)
+		}
+		return newError(ErrConfig, "service %s: no deployment paused at a PAUSE hook to answer with HOOK_ANSWER=%s (service deployments: %s); HOOK_ANSWER answers the deployment a WAIT_UNTIL=paused step left paused", name, e.Settings.HookAnswer, what)
+	}
+	p := found[pick]
+	svc.SD, svc.Adopted = p.arn, p.hook.ID
+	svc.Deployment = primary
+	for _, d := range s.Deployments {
+		if shortARN(aws.ToString(d.Id)) == p.revision {
+			svc.Deployment = aws.ToString(d.Id)
+		}
+	}
+	e.emit(Event{Kind: KindDeployment, Service: name, Deployment: svc.Deployment, Message: fmt.Sprintf(
+		"found deployment %s paused at %s (PAUSE hook %s, service deployment %s): answering it with HOOK_ANSWER=%s, then following it",
+		svc.Deployment, p.hook.Stage, p.hook.ID, shortARN(p.arn), e.Settings.HookAnswer)})
+	return nil
 }

@@ -68,6 +68,9 @@ func fingerprint(s Settings) string {
 	if s.DesiredCount != nil {
 		fmt.Fprintf(h, "desired=%d\x00", *s.DesiredCount)
 	}
+	if s.HookAnswer != "" { // the answering step is a release of its own (its own invalidation)
+		fmt.Fprintf(h, "answer=%s\x00", s.HookAnswer)
+	}
 	if s.PredeployCommand != "" { // another migration is another release
 		fmt.Fprintf(h, "predeploy=%q,%q,%q\x00", s.PredeployCommand, s.PredeployContainer, s.predeployService())
 	}

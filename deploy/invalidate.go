@@ -20,6 +20,11 @@ import (
 // createInvalidations creates one invalidation per distribution; a call that meets too many
 // invalidations in progress is tried again with a backoff that doubles up to 30 s.
 func (e *Engine) createInvalidations(ctx context.Context, st *State) error {
+	if p := st.paused(); len(p) > 0 {
+		e.once("paused: no invalidation", Event{Kind: KindInvalidation, Message: fmt.Sprintf(
+			"no invalidation yet: %s paused at a PAUSE hook with production traffic not moved (WAIT_UNTIL=paused); the step that answers it (HOOK_ANSWER) invalidates", strings.Join(p, ", "))})
+		return nil
+	}
 	for _, dist := range e.Settings.Distributions {
 		if _, ok := st.Invalidations[dist]; ok {
 			continue
@@ -62,6 +67,9 @@ func (e *Engine) createInvalidations(ctx context.Context, st *State) error {
 // waitInvalidations polls each invalidation until it is Completed (a distribution with nothing
 // to invalidate has none).
 func (e *Engine) waitInvalidations(ctx context.Context, st *State) error {
+	if len(st.paused()) > 0 {
+		return nil
+	}
 	done := map[string]bool{}
 	return e.wait(ctx, "reading the invalidation", Event{}, e.everyPoll(), func(ctx context.Context) (bool, error) {
 		for _, dist := range e.Settings.Distributions {

@@ -250,7 +250,18 @@ func (h *Handler) finish(ctx context.Context, log Reporter, jobID string, e *Eng
 	if sum.VerifiedVersion != "" {
 		vars["VerifiedVersion"] = sum.VerifiedVersion
 	}
+	if len(sum.Paused) > 0 {
+		hooks, sds := map[string]string{}, map[string]string{}
+		for k, p := range sum.Paused {
+			hooks[k], sds[k] = p.Hook, p.ServiceDeployment
+		}
+		vars["PausedHooks"], vars["ServiceDeployments"] = joinMap(hooks), joinMap(sds)
+	}
 	summary := fmt.Sprintf("deploystep: %s in %.0fs; deployments %s", sum.Result, sum.Seconds, joinMap(sum.Deployments))
+	for _, k := range slices.Sorted(maps.Keys(sum.Paused)) {
+		p := sum.Paused[k]
+		summary += fmt.Sprintf("; %s paused at %s (PAUSE hook %s): approve to continue it", k, p.Stage, p.Hook)
+	}
 	if v := joinMap(sum.Invalidations); v != "" {
 		summary += "; invalidations " + v
 	}

@@ -100,10 +100,19 @@ type Summary struct {
 	// InvalidationDecisions says, per distribution, what the release chose to invalidate and why
 	// (none: no invalidation was needed).
 	InvalidationDecisions map[string]InvalidationDecision `json:"invalidationDecisions,omitempty"`
+	// Paused is, with WAIT_UNTIL=paused, per service the PAUSE hook its deployment waits at.
+	Paused map[string]PausedHook `json:"paused,omitempty"`
 	// VerifiedVersion is the version the edge served at the first VERIFY_URL, once every URL
 	// was verified (empty without VERIFY_URL, or for a status-only check of a body with no version).
 	VerifiedVersion string `json:"verifiedVersion,omitempty"`
 	Error           string `json:"error,omitempty"`
+}
+
+// PausedHook is a deployment left at a PAUSE hook (WAIT_UNTIL=paused).
+type PausedHook struct {
+	Stage             string `json:"stage"`
+	Hook              string `json:"hookId"`
+	ServiceDeployment string `json:"serviceDeployment"`
 }
 
 // Reporter receives the engine's events; it owns the output.
@@ -216,6 +225,10 @@ func formatSummary(s *Summary) string {
 		if _, said := s.InvalidationDecisions[k]; !said {
 			fmt.Fprintf(&b, "\n  invalidation:  %s %s", k, s.Invalidations[k])
 		}
+	}
+	for _, k := range slices.Sorted(maps.Keys(s.Paused)) {
+		p := s.Paused[k]
+		fmt.Fprintf(&b, "\n  paused:        %s at %s, PAUSE hook %s of %s", k, p.Stage, p.Hook, p.ServiceDeployment)
 	}
 	if s.VerifiedVersion != "" {
 		fmt.Fprintf(&b, "\n  edge serves:   %s", s.VerifiedVersion)

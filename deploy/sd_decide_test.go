@@ -54,7 +54,7 @@ func TestDecideServiceDeployment(t *testing.T) {
 		}), Waiting, "paused at POST_TEST_TRAFFIC_SHIFT (PAUSE hook h-7): waiting for ContinueServiceDeployment", false, 1},
 		{"a Lambda hook running", svc(running, old), "", bg(func(s *SDView) {
 			s.Stage, s.Prod, s.Running = "POST_TEST_TRAFFIC_SHIFT", pct(0), []HookView{{Target: "arn:aws:lambda:us-east-1:123456789012:function:smoke", Stage: "POST_TEST_TRAFFIC_SHIFT"}}
-		}), Waiting, "lifecycle hook arn:aws:lambda:us-east-1:123456789012:function:smoke running at POST_TEST_TRAFFIC_SHIFT", false, 0},
+		}), Waiting, "lifecycle hook smoke running at POST_TEST_TRAFFIC_SHIFT", false, 0},
 		{"own verdict: crash loop", svc(with(ours, func(d *DeploymentView) { d.Failed = 3 }), old), "", bg(func(s *SDView) { s.Stage = "SCALE_UP" }), Failed, "3 tasks failed", true, 0},
 	}
 	for _, c := range cases {

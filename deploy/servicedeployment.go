@@ -171,6 +171,11 @@ func (e *Engine) sdView(svc *ServiceState, sd ecstypes.ServiceDeployment) *SDVie
 			v.Paused = append(v.Paused, hv)
 		case h.Status == ecstypes.DeploymentLifecycleHookStatusInProgress:
 			v.Running = append(v.Running, hv)
+		case h.Status == ecstypes.DeploymentLifecycleHookStatusFailed || h.Status == ecstypes.DeploymentLifecycleHookStatusTimedOut:
+			if h.TargetType != ecstypes.DeploymentLifecycleHookTargetTypePause {
+				hv.TimeoutAction = string(h.Status) // how it ended
+				v.Failed = append(v.Failed, hv)
+			}
 		}
 	}
 	return v

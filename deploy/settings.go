@@ -39,10 +39,13 @@ type Settings struct {
 	FailedTasks int           `env:"FAILED_TASKS_THRESHOLD"`
 	// DesiredCount, when set, is the desired count the release's UpdateService sets (nil: the
 	// service keeps its own, as Application Auto Scaling or a person set it).
-	DesiredCount *int          `env:"DESIRED_COUNT, noinit"`
-	WaitUntil    string        `env:"WAIT_UNTIL, default=completed"`
-	HookCommand  string        `env:"HOOK_COMMAND"`
-	HookTimeout  time.Duration `env:"HOOK_TIMEOUT, default=10m"`
+	DesiredCount *int   `env:"DESIRED_COUNT, noinit"`
+	WaitUntil    string `env:"WAIT_UNTIL, default=completed"`
+	HookCommand  string `env:"HOOK_COMMAND"`
+	// HookAnswer (CONTINUE or ROLLBACK) makes the run answer a deployment that an earlier
+	// WAIT_UNTIL=paused step left at a PAUSE hook, instead of starting one (hooks.go).
+	HookAnswer  string        `env:"HOOK_ANSWER"`
+	HookTimeout time.Duration `env:"HOOK_TIMEOUT, default=10m"`
 	// Predeploy* run one task of the release's revision before any service moves (predeploy.go).
 	PredeployCommand   string        `env:"PREDEPLOY_COMMAND"`
 	PredeployContainer string        `env:"PREDEPLOY_CONTAINER"`

@@ -175,8 +175,8 @@ var settingsTable = []setting{
 		check: func(s *Settings) []string {
 			return problems(when(s.Heartbeat != 0 && (s.Heartbeat < time.Second || s.Heartbeat > 10*time.Minute), "HEARTBEAT must be between 1s and 10m, got %v", s.Heartbeat))
 		}},
-	{Env: "FAILED_TASKS_THRESHOLD", Example: "5", Default: "max(3, desired/2)", Help: "failed tasks that fail the deployment (default max(3, desired/2))",
-		Doc: "failed tasks of the new deployment that fail it (the ECS circuit breaker's rule, so a crash loop fails fast without a breaker)",
+	{Env: "FAILED_TASKS_THRESHOLD", Example: "5", Default: "the breaker's", Help: "failed tasks that fail the deployment (default: the service's circuit breaker threshold; without a breaker max(3, desired/2))",
+		Doc: "failed tasks of the new deployment that fail it. Unset: with the circuit breaker on, its own threshold (`thresholdConfiguration` COUNT, BOUNDED_PERCENT of the desired count within 3 to 200, the default 50 %, or UNBOUNDED_PERCENT; with `resetOnHealthyTask`, left to ECS once a new task runs); without it max(3, desired/2), so a crash loop fails fast. The failure says which rule applied",
 		check: func(s *Settings) []string {
 			return problems(when(s.FailedTasks < 0, "FAILED_TASKS_THRESHOLD must not be negative"))
 		}},
@@ -186,10 +186,23 @@ var settingsTable = []setting{
 			n := s.DesiredCount
 			return problems(when(n != nil && (*n < 1 || *n > maxDesiredCount), "DESIRED_COUNT must be between 1 and %d (ECS's tasks per service), got %d", maxDesiredCount, deref(n)))
 		}},
-	{Env: "WAIT_UNTIL", Example: "traffic-shifted", Default: "`completed`", Help: "completed or traffic-shifted (BLUE_GREEN, LINEAR, CANARY) (default completed)",
-		Doc: "`completed`: the service deployment is SUCCESSFUL (after bake time and clean-up); `traffic-shifted`: all production traffic is on the new revision (BLUE_GREEN, LINEAR, CANARY; ECS finishes the bake alone, and a rollback after that is not seen by deploystep)",
+	{Env: "WAIT_UNTIL", Example: "traffic-shifted", Default: "`completed`", Help: "completed, traffic-shifted (BLUE_GREEN, LINEAR, CANARY) or paused (default completed)",
+		Doc: "`completed`: the service deployment is SUCCESSFUL (after bake time and clean-up); `traffic-shifted`: all production traffic is on the new revision (BLUE_GREEN, LINEAR, CANARY; ECS finishes the bake alone, and a rollback after that is not seen by deploystep); `paused`: exit 0 when the deployment reaches a PAUSE hook, no invalidation yet, the hook and service deployment printed and in the Lambda outputs `PausedHooks` and `ServiceDeployments`; a later step answers it with `HOOK_ANSWER` (see \"Answered by an approval\")",
 		check: func(s *Settings) []string {
-			return problems(oneOf("WAIT_UNTIL", s.WaitUntil, "completed", "traffic-shifted"))
+			return problems(oneOf("WAIT_UNTIL", s.WaitUntil, "completed", "traffic-shifted", "paused"),
+				when(s.WaitUntil == "paused" && s.HookCommand != "", "WAIT_UNTIL=paused and HOOK_COMMAND are both set: the step either answers the hook (HOOK_COMMAND) or stops at it (paused); unset one"))
+		}},
+	{Env: "HOOK_ANSWER", Example: "CONTINUE", Help: "CONTINUE or ROLLBACK: answer the deployment a WAIT_UNTIL=paused step left at a PAUSE hook, then go on as a release does",
+		Doc: "`CONTINUE` or `ROLLBACK`: instead of starting a deployment, find the service's deployment paused at a PAUSE hook (the one the WAIT_UNTIL=paused step of this release left, or the only one), answer that hook once (ContinueServiceDeployment), and go on as a release does: follow it to its end, invalidate, verify the edge. ROLLBACK follows the rollback and exits 1 (\"rolled back as answered\"). No paused deployment: exit 2 naming what was found",
+		check: func(s *Settings) []string {
+			if s.HookAnswer == "" {
+				return nil
+			}
+			s.HookAnswer = strings.ToUpper(s.HookAnswer)
+			return problems(oneOf("HOOK_ANSWER", s.HookAnswer, "CONTINUE", "ROLLBACK"),
+				when(s.HookCommand != "", "HOOK_ANSWER and HOOK_COMMAND are both set: the hook is answered by one of them; unset one"),
+				when(s.WaitUntil == "paused", "HOOK_ANSWER and WAIT_UNTIL=paused are both set: the step that stops at the hook and the one that answers it are two steps"),
+				when(s.PredeployCommand != "", "HOOK_ANSWER and PREDEPLOY_COMMAND are both set: the migration ran in the step that started the deployment"))
 		}},
 	{Env: "HOOK_COMMAND", Example: "curl -fsS $TEST_LISTENER_URL/api/health", Help: "run at a PAUSE lifecycle hook: exit 0 continues, else rolls back (HOOK_TIMEOUT, default 10m)",
 		Doc: "run (`sh -c`) when the deployment pauses at a PAUSE lifecycle hook; exit 0 answers ContinueServiceDeployment CONTINUE, anything else ROLLBACK. Its environment: `DEPLOY_STAGE`, `SERVICE_DEPLOYMENT_ARN`, `HOOK_ID`, `CLUSTER`, `SERVICE`, `TEST_LISTENER_URL`"},

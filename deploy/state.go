@@ -78,6 +78,10 @@ type ServiceState struct {
 	BakeSeen time.Time `json:"bk,omitempty"`
 	// Hooks lists the PAUSE hooks the run answered (hook id: CONTINUE or ROLLBACK).
 	Hooks map[string]string `json:"hk,omitempty"`
+	// Paused is, with WAIT_UNTIL=paused, the PAUSE hook the deployment stopped at
+	// ("<stage> <hook id>"); Adopted, with HOOK_ANSWER, the hook this run answers.
+	Paused  string `json:"pz,omitempty"`
+	Adopted string `json:"ad,omitempty"`
 	// Digests are the image digests the deployment's new tasks reported at the last of
 	// DigestReads reads (tasks that report none are not in it).
 	Digests     []string `json:"g,omitempty"`
@@ -89,6 +93,18 @@ type ServiceState struct {
 	// Target and TaskSet are a CodeDeploy deployment's ECS target and replacement task set.
 	Target  string `json:"ct,omitempty"`
 	TaskSet string `json:"cs,omitempty"`
+}
+
+// paused lists the services whose deployment WAIT_UNTIL=paused left at a PAUSE hook.
+func (st *State) paused() []string {
+	var out []string
+	for name, svc := range st.Services {
+		if svc.Paused != "" {
+			out = append(out, name)
+		}
+	}
+	slices.Sort(out)
+	return out
 }
 
 // NewState is the state of a release that starts now; key names it for re-runs (the CodeBuild
@@ -203,7 +219,8 @@ func worstState(s Settings) *State {
 			LastEvent: fmt.Sprintf("%08x-0000-4000-8000-%012x", i, i),
 			SD:        fmt.Sprintf("arn:aws:ecs:ap-southeast-2:123456789012:service-deployment/%s/%s/%021d", s.Cluster, name, i),
 			NoSD:      true, PinFails: pinTries, BakeSeen: now,
-			Hooks:   map[string]string{fmt.Sprintf("%020d", i): "CONTINUE"},
+			Hooks:  map[string]string{fmt.Sprintf("%020d", i): "CONTINUE"},
+			Paused: "POST_PRODUCTION_TRAFFIC_SHIFT " + strings.Repeat("h", 36), Adopted: strings.Repeat("h", 36),
 			Digests: []string{digest, "sha256:" + strings.Repeat(fmt.Sprintf("%02x", i%256), 32)}, DigestReads: DigestReadLimit,
 			Finished: true, Stopped: true,
 			Target: s.Cluster + ":" + name, TaskSet: fmt.Sprintf("ecs-svc/%019d", 8000000000000000000+i)}

@@ -58,7 +58,9 @@ func taskDefIsFile(v string) bool {
 }
 
 // registers reports whether the release has a register step: IMAGE or TASK_DEFINITION set.
-func (s Settings) registers() bool { return s.Image != "" || s.TaskDefinition != "" }
+func (s Settings) registers() bool {
+	return s.HookAnswer == "" && (s.Image != "" || s.TaskDefinition != "")
+}
 
 // revisionPlan is what the release deploys from one base.
 type revisionPlan struct {

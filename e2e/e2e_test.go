@@ -144,7 +144,7 @@ func TestE2EVerdicts(t *testing.T) {
 		{"crash loop fails fast", awsim.CrashLoop, 2 * time.Second, func(s *awsim.ServiceSpec) {
 			s.CircuitBreaker = false
 			s.Scenario.TaskFailEvery = awsim.Duration(300 * time.Millisecond)
-		}, nil, 1, []string{"CannotPullContainerError", "3 tasks failed (threshold 3)"}, 4 * time.Second},
+		}, nil, 1, []string{"CannotPullContainerError", "3 tasks failed (threshold 3: deploystep's max(3, desired/2): the service's circuit breaker is off)"}, 4 * time.Second},
 		{"never finishes: times out", awsim.NeverFinish, time.Second, nil, []string{"-timeout", "3s"}, 3,
 			[]string{"timed out after 3s during follow", "still in progress"}, 6 * time.Second},
 		{"wrong digest", awsim.WrongDigest, time.Second, nil, nil, 1, []string{"instead of the pushed sha256:"}, 0},

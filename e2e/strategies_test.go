@@ -63,7 +63,7 @@ func TestStrategies(t *testing.T) {
 		{"ROLLBACK=on-failure after a crash loop", strategyWorld(awsim.CrashLoop, 2*time.Second, func(s *awsim.ServiceSpec) {
 			s.CircuitBreaker = false
 			s.Scenario.TaskFailEvery = awsim.Duration(300 * time.Millisecond)
-		}), []string{"ROLLBACK=on-failure"}, 1, []string{"3 tasks failed (threshold 3)", "StopServiceDeployment ROLLBACK sent", "ROLLBACK=on-failure: api rollback ROLLBACK_SUCCESSFUL"}, nil, 1},
+		}), []string{"ROLLBACK=on-failure"}, 1, []string{"3 tasks failed (threshold 3: deploystep's max(3, desired/2): the service's circuit breaker is off)", "StopServiceDeployment ROLLBACK sent", "ROLLBACK=on-failure: api rollback ROLLBACK_SUCCESSFUL"}, nil, 1},
 		{"ROLLBACK=on-failure after a timeout", strategyWorld(awsim.NeverFinish, 2*time.Second, nil), []string{"ROLLBACK=on-failure", "DEPLOY_TIMEOUT=3s"}, 3,
 			[]string{"timed out after 3s during follow", "ROLLBACK=on-failure: api rollback ROLLBACK_SUCCESSFUL"}, nil, 1},
 	}
