@@ -207,12 +207,36 @@ func smokeTestWiring(t *testing.T, v variant, dc any) {
 		t.Error("the ALB's security group opens 8080 inline")
 	}
 
-	// PAUSE hook with PauseForTests.
+	// PAUSE hook with PauseForTests, and with ApproveProduction (a week, the approval's limit).
+	approve := lambda && v.Params["ApproveProduction"] == "true"
 	hooks := get(dc, "LifecycleHooks")
-	eq("PAUSE hook present", hooks != nil, pause)
-	if pause {
+	eq("PAUSE hook present", hooks != nil, pause || approve)
+	if pause || approve {
 		eq("hook", words(get(hooks, "0", "TargetType"), get(hooks, "0", "LifecycleStages"), get(hooks, "0", "TimeoutConfiguration", "Action")),
 			"PAUSE [POST_TEST_TRAFFIC_SHIFT] ROLLBACK")
+		want := "60"
+		if approve {
+			want = "10080"
+		}
+		eq("hook timeout", fmt.Sprint(get(hooks, "0", "TimeoutConfiguration", "TimeoutInMinutes")), want)
+	}
+	// ApproveProduction: the Deploy stage is deploystep paused, a manual approval, deploystep answering.
+	if lambda {
+		acts, _ := get(res, "APIPipeline", "Properties", "Stages", "2", "Actions").([]any)
+		var flow []string
+		for _, a := range acts {
+			flow = append(flow, fmt.Sprintf("%v/%v/%v", get(a, "ActionTypeId", "Category"), get(a, "RunOrder"), get(a, "Name")))
+		}
+		want := "[Invoke/1/Deploystep]"
+		if approve {
+			want = "[Invoke/1/Deploystep Approval/2/ApproveProductionTraffic Invoke/3/ContinueToProduction]"
+			up := fmt.Sprint(get(acts[2], "Configuration", "UserParameters"))
+			if !strings.Contains(up, `"HOOK_ANSWER":"CONTINUE"`) || strings.Contains(up, "PREDEPLOY_COMMAND") || strings.Contains(up, "HOOK_COMMAND") {
+				t.Errorf("the answering action's parameters: %s", up)
+			}
+			eq("WAIT_UNTIL", deployEnv(t, v)["WAIT_UNTIL"], "paused")
+		}
+		eq("the Deploy stage", fmt.Sprint(flow), want)
 	}
 
 	// deploystep, where it runs, gets TEST_LISTENER_URL (and HOOK_COMMAND with the pause)
@@ -265,5 +289,29 @@ func TestInfraVariantsMigrationCommand(t *testing.T) {
 	}
 	if !paths["lambda"] || !paths["codebuild"] {
 		t.Errorf("MigrationCommand is set in a parameter file of %v only; both deploy paths must be checked", paths)
+	}
+}
+
+// Early success criteria (#25): the ROLLING variants end a deployment at SUCCESSFUL with every
+// new task healthy (healthyPercent 100, not under MinimumHealthyPercent, as ECS requires) and the
+// old tasks drained after (DEFERRED); the strategies that shift traffic have none (ECS documents
+// the criteria for rolling deployments).
+func TestInfraVariantsEarlySuccess(t *testing.T) {
+	_, vs := renderAll(t)
+	for _, v := range vs {
+		dc := get(v.Doc, "Resources", "APIService", "Properties", "DeploymentConfiguration")
+		es := get(dc, "EarlySuccessCriteria")
+		if v.Params["DeploymentStrategy"] != "ROLLING" {
+			if es != nil {
+				t.Errorf("%s: early success criteria on %s: %v", v.Name, v.Params["DeploymentStrategy"], es)
+			}
+			continue
+		}
+		var hp, mh int
+		fmt.Sscan(fmt.Sprint(get(es, "HealthyPercent")), &hp)
+		fmt.Sscan(fmt.Sprint(get(dc, "MinimumHealthyPercent")), &mh)
+		if fmt.Sprint(get(es, "Enable")) != "true" || hp != 100 || hp < mh || get(es, "SourceServiceRevisionCleanup") != "DEFERRED" {
+			t.Errorf("%s: EarlySuccessCriteria %v (MinimumHealthyPercent %v)", v.Name, es, get(dc, "MinimumHealthyPercent"))
+		}
 	}
 }
