@@ -218,6 +218,9 @@ type Fault struct {
 	// SkipFirst lets the first n calls of each matching operation through untouched: faults
 	// that begin mid-run, after the calls that set it up.
 	SkipFirst int `json:"skipFirst,omitempty"`
+	// OnlyFirst, when above 0, faults only the first n calls after SkipFirst: a lost answer that
+	// happens once.
+	OnlyFirst int `json:"onlyFirst,omitempty"`
 }
 
 // Duration is a time.Duration that reads and writes JSON as "1.5s".
@@ -575,7 +578,7 @@ func (s *Server) injectBefore(w http.ResponseWriter, svc, op string, call *Call,
 	s.mu.Lock()
 	f, ok := s.faultFor(svc, op)
 	s.seen[svc+"."+op]++
-	if ok && s.seen[svc+"."+op] <= f.SkipFirst {
+	if ok && (s.seen[svc+"."+op] <= f.SkipFirst || f.OnlyFirst > 0 && s.seen[svc+"."+op] > f.SkipFirst+f.OnlyFirst) {
 		ok = false
 	}
 	var throttle, server, reset, latency, deny bool

@@ -45,10 +45,16 @@
 //	    (codedeploy.go, codedeploy_group.go). A controller starts its deployment once
 //	    (Engine.sendOnce: a call whose outcome is unknown is resolved by reading before it is sent
 //	    again), observes it each poll, and rolls it back (Engine.rollBack follows the rollback).
+//	    With HOOK_ANSWER the ECS controller starts nothing: adoptPaused (hooks.go) finds the
+//	    deployment an earlier WAIT_UNTIL=paused step left at a PAUSE hook, and the follow step
+//	    answers that hook once; with WAIT_UNTIL=paused the follow step ends at the hook and the
+//	    invalidate, wait and verify steps are skipped (State.paused).
 //	  - Observing is fetch, then decide once: a pure function (needs, needsCodeDeploy) says what
 //	    evidence a snapshot needs (the service deployment, task digests, stopped reasons, read by
 //	    tasks.go), the observer fetches it within the same poll, and the verdict (Decide in
-//	    decide.go, DecideCodeDeploy) runs once; digestVerdict is the one digest rule of both.
+//	    decide.go, DecideCodeDeploy) runs once; digestVerdict is the one digest rule of both. The
+//	    fail-fast threshold is the service's circuit breaker's own (threshold), and early success
+//	    criteria end a rolling deployment at SUCCESSFUL with the new revision's digests.
 //	    Engine.judge reports progress, answers hooks and ends the step on a verdict.
 //	  - Every AWS call and every wait goes through one retry rule (retry.go): a try ends the wait
 //	    (done, or an error of a final class) or asks for another after a backoff; reads are paced

@@ -222,3 +222,28 @@ func TestControlsPauseLambda(t *testing.T) {
 		t.Errorf("%d CONTINUE answers, want 1", n)
 	}
 }
+
+// A lost answer: the connection resets after ContinueServiceDeployment was applied; the retry
+// meets a hook no longer awaiting action and counts it as answered. One CONTINUE.
+func TestControlsPauseAnswerLost(t *testing.T) {
+	t.Parallel()
+	cfg := world(awsim.Paused, 2*time.Second)
+	cfg.Faults = map[string]awsim.Fault{"ECS.ContinueServiceDeployment": {ResetAfter: 1, OnlyFirst: 1}}
+	sim := startSim(t, cfg)
+	wantOutput(t, runBin(t, env(sim, "WAIT_UNTIL=paused")), 0, "summary: paused")
+	r := runBin(t, env(sim, "HOOK_ANSWER=CONTINUE"))
+	wantOutput(t, r, 0, "summary: succeeded")
+	if n := sim.Effects().Continues[awsim.DemoCluster+"/"+awsim.DemoService+" CONTINUE"]; n != 1 {
+		t.Errorf("%d CONTINUE answers after a lost answer, want 1\n%s", n, r)
+	}
+	lost := 0
+	for _, c := range sim.Calls() {
+		if c.Op == "ContinueServiceDeployment" && c.Error == "fault:reset-after" {
+			lost++
+		}
+	}
+	if lost != 1 {
+		t.Errorf("%d answers lost, want 1: the test did not exercise a lost answer", lost)
+	}
+	wantEffects(t, sim, 1, 1, r)
+}
