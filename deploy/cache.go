@@ -366,11 +366,7 @@ func (e *Engine) decideInvalidations(ctx context.Context, st *State, read reader
 					"add CacheTagConfig (HeaderName: the response header the origin tags objects with, like Cache-Tag) to the distribution, or use INVALIDATION_PATHS", d)})
 				continue
 			}
-			var paths []string
-			for _, t := range s.Tags {
-				paths = append(paths, "#"+t)
-			}
-			dec = CacheDecision{Mode: ModeTags, Paths: paths, Reason: fmt.Sprintf("INVALIDATION_TAGS, tagged by the origin in %s", aws.ToString(cfg.CacheTagConfig.HeaderName))}
+			dec = CacheDecision{Mode: ModeTags, Paths: s.tagItems(), Reason: fmt.Sprintf("INVALIDATION_TAGS, tagged by the origin in %s", aws.ToString(cfg.CacheTagConfig.HeaderName))}
 		} else {
 			if err != nil {
 				dec = CacheDecision{Mode: ModeAuto, Paths: []string{"/*"}, Reason: fmt.Sprintf("/* because the distribution's configuration cannot be read: %s "+
@@ -440,7 +436,6 @@ func (e *Engine) releaseOrigins(ctx context.Context, read reader, services map[s
 			r.unknown = append(r.unknown, "service "+name+" was not read")
 			continue
 		}
-		n := 0
 		for _, lb := range svc.LoadBalancers {
 			if lb.LoadBalancerName != nil && lb.TargetGroupArn == nil {
 				r.unknown = append(r.unknown, fmt.Sprintf("service %s is on a Classic Load Balancer (%s)", name, aws.ToString(lb.LoadBalancerName)))
@@ -448,11 +443,11 @@ func (e *Engine) releaseOrigins(ctx context.Context, read reader, services map[s
 			}
 			for _, tg := range []*string{lb.TargetGroupArn, alternateTG(lb)} {
 				if aws.ToString(tg) != "" {
-					tgs[aws.ToString(tg)], n = name, n+1
+					tgs[aws.ToString(tg)] = name
 				}
 			}
 		}
-		if n == 0 && len(svc.LoadBalancers) == 0 {
+		if len(svc.LoadBalancers) == 0 {
 			r.unknown = append(r.unknown, "service "+name+" has no load balancer, so no origin can be told to be its")
 		}
 	}

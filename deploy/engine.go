@@ -326,8 +326,8 @@ func (e *Engine) Result(st *State, err error) Summary {
 	if !e.Settings.SkipInvalidation {
 		s.InvalidationDecisions = map[string]InvalidationDecision{}
 		for _, d := range e.Settings.Distributions {
-			if dec, ok := st.Decisions[d]; ok || e.Settings.InvalidationMode() == ModePaths {
-				dec = e.decision(st, d)
+			if _, decided := st.Decisions[d]; decided || e.Settings.InvalidationMode() == ModePaths {
+				dec := e.decision(st, d)
 				s.InvalidationDecisions[d] = InvalidationDecision{Mode: dec.Mode, Paths: append([]string{}, dec.Paths...), Reason: dec.Reason}
 			}
 		}

@@ -160,21 +160,27 @@ func (e *Engine) adoptPaused(ctx context.Context, st *State, name string, s ecst
 	if resumed != "" {
 		status = nil // answered already, it may have ended
 	}
-	var list *ecs.ListServiceDeploymentsOutput
-	err := e.attempt(ctx, "listing the service deployments of "+name, func(ctx context.Context) (err error) {
-		err = e.read(ctx, false, func() (err error) {
-			list, err = e.ECS.ListServiceDeployments(ctx, &ecs.ListServiceDeploymentsInput{Cluster: aws.String(e.Settings.Cluster), Service: aws.String(name),
-				Status: status})
-			return err
-		})
-		return classify(err, "ListServiceDeployments "+name)
-	})
-	if err != nil {
-		return err
-	}
+	// Every page: without a status filter (a re-run) the service's history can be longer than one.
 	var arns []string
-	for _, b := range list.ServiceDeployments {
-		arns = append(arns, aws.ToString(b.ServiceDeploymentArn))
+	for token := (*string)(nil); ; {
+		var list *ecs.ListServiceDeploymentsOutput
+		err := e.attempt(ctx, "listing the service deployments of "+name, func(ctx context.Context) (err error) {
+			err = e.read(ctx, false, func() (err error) {
+				list, err = e.ECS.ListServiceDeployments(ctx, &ecs.ListServiceDeploymentsInput{Cluster: aws.String(e.Settings.Cluster), Service: aws.String(name),
+					Status: status, NextToken: token})
+				return err
+			})
+			return classify(err, "ListServiceDeployments "+name)
+		})
+		if err != nil {
+			return err
+		}
+		for _, b := range list.ServiceDeployments {
+			arns = append(arns, aws.ToString(b.ServiceDeploymentArn))
+		}
+		if token = list.NextToken; aws.ToString(token) == "" {
+			break
+		}
 	}
 	type paused struct {
 		arn, revision string

@@ -103,9 +103,7 @@ func (e *Engine) plan(st *State, controllers map[string]string) Plan {
 			if _, decided := st.Decisions[d]; !decided && s.InvalidationMode() != ModePaths {
 				dec = CacheDecision{Mode: s.InvalidationMode(), Reason: "decided in the preflight"}
 				if dec.Mode == ModeTags {
-					for _, t := range s.Tags {
-						dec.Paths = append(dec.Paths, "#"+t)
-					}
+					dec.Paths = s.tagItems()
 				}
 			}
 			p.Invalidations = append(p.Invalidations, InvalidationPlan{Distribution: d, Paths: dec.Paths, Mode: dec.Mode, Reason: dec.Reason, CallerReference: st.Run.CallerRef})

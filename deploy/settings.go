@@ -68,6 +68,15 @@ type Settings struct {
 	ActionTimeout time.Duration `env:"ACTION_TIMEOUT"`
 }
 
+// tagItems are INVALIDATION_TAGS as CreateInvalidation takes them: #tag.
+func (s Settings) tagItems() []string {
+	var out []string
+	for _, t := range s.Tags {
+		out = append(out, "#"+t)
+	}
+	return out
+}
+
 // InvalidationMode is how the release chooses what to invalidate: ModeTags with
 // INVALIDATION_TAGS, ModeAuto with INVALIDATION_PATHS=auto, else ModePaths (the list itself).
 func (s Settings) InvalidationMode() string {
@@ -178,6 +187,11 @@ func LoadSettings(ctx context.Context, l envconfig.Lookuper) (Settings, error) {
 		s.Distributions[i] = distributionFromARN(d)
 	}
 	s.Paths = trimAll(s.Paths)
+	s.Tags = trimAll(s.Tags)
+	for i, t := range s.Tags {
+		s.Tags[i] = strings.TrimPrefix(t, "#") // the leading # is optional; tagItems adds it
+	}
+	s.HookAnswer = strings.ToUpper(strings.TrimSpace(s.HookAnswer))
 	s.VerifyURLs = trimAll(s.VerifyURLs)
 	if len(problems) > 0 {
 		return s, newError(ErrConfig, "configuration: %s", strings.Join(problems, "; "))

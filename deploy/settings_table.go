@@ -119,9 +119,7 @@ var settingsTable = []setting{
 				return nil
 			}
 			var out []string
-			for i, t := range s.Tags {
-				t = strings.TrimPrefix(t, "#")
-				s.Tags[i] = t
+			for _, t := range s.Tags {
 				if why := checkTag(t); why != "" {
 					out = append(out, fmt.Sprintf("INVALIDATION_TAGS: tag %q %s", clip(t), why))
 				}
@@ -198,7 +196,6 @@ var settingsTable = []setting{
 			if s.HookAnswer == "" {
 				return nil
 			}
-			s.HookAnswer = strings.ToUpper(s.HookAnswer)
 			return problems(oneOf("HOOK_ANSWER", s.HookAnswer, "CONTINUE", "ROLLBACK"),
 				when(s.HookCommand != "", "HOOK_ANSWER and HOOK_COMMAND are both set: the hook is answered by one of them; unset one"),
 				when(s.WaitUntil == "paused", "HOOK_ANSWER and WAIT_UNTIL=paused are both set: the step that stops at the hook and the one that answers it are two steps"),

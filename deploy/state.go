@@ -179,7 +179,8 @@ func (st *State) check(s Settings, now time.Time) string {
 		if !slices.Contains(s.Distributions, k) {
 			return fmt.Sprintf("decides for distribution %q, which the settings do not", clip(k))
 		}
-		if d.Mode != ModeAuto && d.Mode != ModeTags || checkPaths(d.Paths) != "" && len(d.Paths) > 0 && d.Mode == ModeAuto {
+		auto, tags := d.Mode == ModeAuto, d.Mode == ModeTags
+		if !auto && !tags || auto && len(d.Paths) > 0 && checkPaths(d.Paths) != "" {
 			return fmt.Sprintf("the invalidation decision for %q does not fit the settings", clip(k))
 		}
 	}
@@ -234,10 +235,7 @@ func worstState(s Settings) *State {
 			dec.Paths = append(dec.Paths, fmt.Sprintf("/%02d%s*", n, strings.Repeat(fmt.Sprintf("%x", n%16), 36)))
 		}
 		if len(s.Tags) > 0 {
-			dec = CacheDecision{Mode: ModeTags, Reason: strings.Repeat("w", 400)}
-			for _, t := range s.Tags {
-				dec.Paths = append(dec.Paths, "#"+t)
-			}
+			dec = CacheDecision{Mode: ModeTags, Paths: s.tagItems(), Reason: strings.Repeat("w", 400)}
 		}
 		st.Decisions[d] = dec
 	}
