@@ -51,6 +51,8 @@ type Config struct {
 	// Identities are more credentials the world knows (identity.go); the placeholder
 	// AccessKeyID is always the world account's.
 	Identities []IdentitySpec `json:"identities,omitempty"`
+	// Roles are the IAM roles STS lets callers assume (sts.go).
+	Roles []RoleSpec `json:"roles,omitempty"`
 	// RunTasks is how standalone tasks (RunTask: a pre-deploy migration) behave (runtask.go).
 	RunTasks RunTaskSpec `json:"runTasks,omitempty"`
 	// CachePolicies are the account's custom CloudFront cache policies (the managed ones are
@@ -288,6 +290,8 @@ type Effects struct {
 	// CodeDeployStops the StopDeployment calls that stopped one.
 	CodeDeployments map[string]int `json:"codeDeployments"`
 	CodeDeployStops map[string]int `json:"codeDeployStops"`
+	// AssumeRoles counts the role sessions STS handed out, by role ARN.
+	AssumeRoles map[string]int `json:"assumeRoles"`
 }
 
 // Server is a running simulator.
@@ -310,8 +314,11 @@ type Server struct {
 	idSeq   int
 	seen    map[string]int          // calls per "Service.Op", for Fault.SkipFirst
 	others  map[string]*regionWorld // other accounts' and regions' (empty) worlds, by "account/region"
-	done    chan struct{}           // closed by Close: ends injected latency
-	closing sync.Once
+	// stsMu guards sessions, the temporary credentials AssumeRole handed out, by access key id.
+	stsMu    sync.Mutex
+	sessions map[string]IdentitySpec
+	done     chan struct{} // closed by Close: ends injected latency
+	closing  sync.Once
 }
 
 // protocol is how a service answers errors: its wire format, and its codes for the faults.
@@ -357,11 +364,12 @@ func New(cfg Config) (*Server, error) {
 		cfg.Account = "123456789012"
 	}
 	s := &Server{
-		cfg:    cfg,
-		rng:    rand.New(rand.NewSource(cfg.Seed)),
-		seen:   map[string]int{},
-		others: map[string]*regionWorld{},
-		done:   make(chan struct{}),
+		cfg:      cfg,
+		rng:      rand.New(rand.NewSource(cfg.Seed)),
+		seen:     map[string]int{},
+		others:   map[string]*regionWorld{},
+		sessions: map[string]IdentitySpec{},
+		done:     make(chan struct{}),
 		effects: Effects{
 			Deployments:     map[string]int{},
 			Invalidations:   map[string]int{},
@@ -374,6 +382,7 @@ func New(cfg Config) (*Server, error) {
 			Registrations:   map[string]int{},
 			RunTasks:        map[string]int{},
 			TaskStops:       map[string]int{},
+			AssumeRoles:     map[string]int{},
 		},
 	}
 	s.ecr = newECR(s, cfg.Repositories)
@@ -445,6 +454,7 @@ func (s *Server) Effects() Effects {
 		Registrations:   cp(s.effects.Registrations),
 		RunTasks:        cp(s.effects.RunTasks),
 		TaskStops:       cp(s.effects.TaskStops),
+		AssumeRoles:     cp(s.effects.AssumeRoles),
 	}
 }
 

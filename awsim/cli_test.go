@@ -351,3 +351,66 @@ print(json.dumps({"tags": c["CacheTagConfig"]["HeaderName"], "s3": "S3OriginConf
 		t.Errorf("boto3 read %s (%v); want CacheTagConfig %s, the S3 origin, the VPC origin to %s", got, err, awsim.DemoCacheTagHeader, dns)
 	}
 }
+
+// TestCLIAssumeRole: the AWS CLI and boto3, which this project did not write, assume the demo
+// world's deploy role from the tooling account and act as its session in the workload account;
+// the trust policy, the external id, the session token and the session's end hold as the STS API
+// reference says (sts.go).
+func TestCLIAssumeRole(t *testing.T) {
+	t.Parallel()
+	cfg := awsim.DemoConfig(awsim.Success, time.Second, time.Second)
+	const guarded = "arn:aws:iam::123456789012:role/tsa-gallery-deploy-guarded"
+	const short = "arn:aws:iam::123456789012:role/tsa-gallery-deploy-short"
+	cfg.Roles = append(cfg.Roles,
+		awsim.RoleSpec{ARN: guarded, Trusted: []string{awsim.DemoToolingAccount}, ExternalID: "tsa-prod-7f3a"},
+		awsim.RoleSpec{ARN: short, Trusted: []string{"arn:aws:iam::111122223333:role/tsa-pipeline-codebuild"}, SessionTTL: awsim.Duration(2 * time.Second)})
+	sim := start(t, cfg)
+	env := append(cliEnv(t, sim), "AWS_ACCESS_KEY_ID="+awsim.DemoToolingKey)
+	assume := func(role, extra string) string {
+		return `eval "$(aws sts assume-role --role-arn ` + role + ` --role-session-name deploystep-0123abcd ` + extra +
+			` --query 'Credentials' --output json | python3 -c 'import json,sys; c=json.load(sys.stdin); print("export AWS_ACCESS_KEY_ID=%s AWS_SECRET_ACCESS_KEY=%s AWS_SESSION_TOKEN=%s" % (c["AccessKeyId"], c["SecretAccessKey"], c["SessionToken"]))')" && `
+	}
+	session := "arn:aws:sts::123456789012:assumed-role/tsa-gallery-deploy/deploystep-0123abcd"
+	cases := []struct {
+		name, cmd string
+		wantErr   bool
+		want      string
+	}{
+		{"the tooling account sees no cluster", `aws ecs describe-clusters --clusters $CLUSTER --query 'failures[0].reason' --output text`, false, "MISSING"},
+		{"the tooling identity", `aws sts get-caller-identity --query Arn --output text`, false, awsim.DemoToolingCaller},
+		{"assumed: whose", assume(awsim.DemoDeployRole, "") + `aws sts get-caller-identity --query '[Account,Arn]' --output text`, false, "123456789012\t" + session},
+		{"assumed: the workload cluster", assume(awsim.DemoDeployRole, "") + `aws ecs describe-clusters --clusters $CLUSTER --query 'clusters[0].status' --output text`, false, "ACTIVE"},
+		{"assumed: expiration", `aws sts assume-role --role-arn ` + awsim.DemoDeployRole + ` --role-session-name s1 --duration-seconds 900 --query 'Credentials.Expiration' --output text`, false, "20"},
+		{"without the session token", assume(awsim.DemoDeployRole, "") + `unset AWS_SESSION_TOKEN; aws ecs describe-clusters --clusters $CLUSTER`, true, "(UnrecognizedClientException)"},
+		{"a role that does not trust the caller", `aws sts assume-role --role-arn arn:aws:iam::123456789012:role/someone-else --role-session-name s1`, true,
+			"An error occurred (AccessDenied) when calling the AssumeRole operation: User: " + awsim.DemoToolingCaller + " is not authorized to perform: sts:AssumeRole on resource: arn:aws:iam::123456789012:role/someone-else"},
+		{"no external id", `aws sts assume-role --role-arn ` + guarded + ` --role-session-name s1`, true, "(AccessDenied)"},
+		{"the external id", assume(guarded, "--external-id tsa-prod-7f3a") + `aws sts get-caller-identity --query Account --output text`, false, "123456789012"},
+		{"a session name with a slash", `aws sts assume-role --role-arn ` + awsim.DemoDeployRole + ` --role-session-name a/b`, true, "(ValidationError)"},
+		{"longer than the role allows", `aws sts assume-role --role-arn ` + awsim.DemoDeployRole + ` --role-session-name s1 --duration-seconds 7200`, true, "exceeds the MaxSessionDuration"},
+		{"a trusted role's session, then its end", assume(short, "") + `aws ecs describe-clusters --clusters $CLUSTER --query 'clusters[0].status' --output text && sleep 3 && aws ecs describe-clusters --clusters $CLUSTER`, true, "(ExpiredTokenException)"},
+	}
+	for _, c := range cases {
+		out, err := bash(t, env, time.Minute, c.cmd)
+		if (err != nil) != c.wantErr || !strings.Contains(out, c.want) {
+			t.Errorf("%s: err=%v, output %q; want error=%v and %q", c.name, err, out, c.wantErr, c.want)
+		}
+	}
+	// boto3: AssumeRole's answer read by botocore's model, the session used for ECS.
+	py := testtool.Python(t, "boto3")
+	cmd := exec.Command(py, "-c", `import boto3,sys
+kw = dict(endpoint_url=sys.argv[1], region_name="us-east-1")
+c = boto3.client("sts", **kw).assume_role(RoleArn=sys.argv[2], RoleSessionName="deploystep-boto3", DurationSeconds=900)
+k = c["Credentials"]
+s = boto3.Session(aws_access_key_id=k["AccessKeyId"], aws_secret_access_key=k["SecretAccessKey"], aws_session_token=k["SessionToken"])
+print(c["AssumedRoleUser"]["Arn"], s.client("ecs", **kw).describe_clusters(clusters=["tsa-gallery"])["clusters"][0]["status"], k["Expiration"].tzinfo is not None)`,
+		sim.URL(), awsim.DemoDeployRole)
+	cmd.Env = append(append(os.Environ(), sim.Env()...), "AWS_ACCESS_KEY_ID="+awsim.DemoToolingKey)
+	got, err := cmd.CombinedOutput()
+	if want := "arn:aws:sts::123456789012:assumed-role/tsa-gallery-deploy/deploystep-boto3 ACTIVE True"; err != nil || strings.TrimSpace(string(got)) != want {
+		t.Errorf("boto3: %v: %s; want %s", err, got, want)
+	}
+	if n := sim.Effects().AssumeRoles[awsim.DemoDeployRole]; n != 5 {
+		t.Errorf("%d sessions of %s handed out; want 5 (4 from the CLI, 1 from boto3; refused and invalid requests hand out none)", n, awsim.DemoDeployRole)
+	}
+}

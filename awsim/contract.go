@@ -3,6 +3,7 @@ package awsim
 import (
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"regexp"
 	"strings"
 	"unicode/utf8"
@@ -265,6 +266,32 @@ var contract = []Rule{
 			}
 			return n <= 1
 		}},
+
+	// STS (API reference 2011-06-15): AssumeRole, a form like ELB's.
+	{Service: "STS", Op: "AssumeRole", Member: "RoleArn", Kind: "required", Model: "constraint", Code: "ValidationError", Status: 400,
+		Quote: "RoleArn: Required: Yes", Example: "Action=AssumeRole&Version=2011-06-15&RoleSessionName=deploystep-r1"},
+	{Service: "STS", Op: "AssumeRole", Member: "RoleArn", Kind: "min", Limit: 20, Model: "constraint", Code: "ValidationError", Status: 400,
+		Quote: "Length Constraints: Minimum length of 20. Maximum length of 2048.", Example: "Action=AssumeRole&Version=2011-06-15&RoleArn=arn%3Aaws%3Aiam%3A%3A1&RoleSessionName=deploystep-r1"},
+	{Service: "STS", Op: "AssumeRole", Member: "RoleArn", Kind: "max", Limit: 2048, Model: "constraint", Code: "ValidationError", Status: 400,
+		Quote: "Length Constraints: Minimum length of 20. Maximum length of 2048.", Example: "Action=AssumeRole&Version=2011-06-15&RoleArn=" + strings.Repeat("r", 2049) + "&RoleSessionName=deploystep-r1"},
+	{Service: "STS", Op: "AssumeRole", Member: "RoleSessionName", Kind: "required", Model: "constraint", Code: "ValidationError", Status: 400,
+		Quote: "RoleSessionName: Required: Yes", Example: "Action=AssumeRole&Version=2011-06-15&RoleArn=" + exampleRole},
+	{Service: "STS", Op: "AssumeRole", Member: "RoleSessionName", Kind: "min", Limit: 2, Model: "constraint", Code: "ValidationError", Status: 400,
+		Quote: "Length Constraints: Minimum length of 2. Maximum length of 64.", Example: "Action=AssumeRole&Version=2011-06-15&RoleArn=" + exampleRole + "&RoleSessionName=d"},
+	{Service: "STS", Op: "AssumeRole", Member: "RoleSessionName", Kind: "max", Limit: 64, Model: "constraint", Code: "ValidationError", Status: 400,
+		Quote: "Length Constraints: Minimum length of 2. Maximum length of 64.", Example: "Action=AssumeRole&Version=2011-06-15&RoleArn=" + exampleRole + "&RoleSessionName=" + strings.Repeat("d", 65)},
+	{Service: "STS", Op: "AssumeRole", Member: "RoleSessionName", Kind: "pattern", Pattern: `[\w+=,.@-]*`, Model: "constraint", Code: "ValidationError", Status: 400,
+		Quote: `Pattern: [\w+=,.@-]*`, Example: "Action=AssumeRole&Version=2011-06-15&RoleArn=" + exampleRole + "&RoleSessionName=deploystep%2Fr1"},
+	{Service: "STS", Op: "AssumeRole", Member: "DurationSeconds", Kind: "min", Limit: 900, Model: "constraint", Code: "ValidationError", Status: 400,
+		Quote: "Valid Range: Minimum value of 900. Maximum value of 43200.", Example: "Action=AssumeRole&Version=2011-06-15&RoleArn=" + exampleRole + "&RoleSessionName=deploystep-r1&DurationSeconds=899"},
+	{Service: "STS", Op: "AssumeRole", Member: "DurationSeconds", Kind: "max", Limit: 43200, Model: "constraint", Code: "ValidationError", Status: 400,
+		Quote: "Valid Range: Minimum value of 900. Maximum value of 43200.", Example: "Action=AssumeRole&Version=2011-06-15&RoleArn=" + exampleRole + "&RoleSessionName=deploystep-r1&DurationSeconds=43201"},
+	{Service: "STS", Op: "AssumeRole", Member: "ExternalId", Kind: "min", Limit: 2, Model: "constraint", Code: "ValidationError", Status: 400,
+		Quote: "Length Constraints: Minimum length of 2. Maximum length of 1224.", Example: "Action=AssumeRole&Version=2011-06-15&RoleArn=" + exampleRole + "&RoleSessionName=deploystep-r1&ExternalId=x"},
+	{Service: "STS", Op: "AssumeRole", Member: "ExternalId", Kind: "max", Limit: 1224, Model: "constraint", Code: "ValidationError", Status: 400,
+		Quote: "Length Constraints: Minimum length of 2. Maximum length of 1224.", Example: "Action=AssumeRole&Version=2011-06-15&RoleArn=" + exampleRole + "&RoleSessionName=deploystep-r1&ExternalId=" + strings.Repeat("x", 1225)},
+	{Service: "STS", Op: "AssumeRole", Member: "ExternalId", Kind: "pattern", Pattern: `[\w+=,.@:\/-]*`, Model: "constraint", Code: "ValidationError", Status: 400,
+		Quote: `Pattern: [\w+=,.@:\/-]*`, Example: "Action=AssumeRole&Version=2011-06-15&RoleArn=" + exampleRole + "&RoleSessionName=deploystep-r1&ExternalId=a%20b"},
 
 	// CodePipeline (API reference 2015-07-09)
 	{Service: "CodePipeline", Op: "PutJobSuccessResult", Member: "jobId", Kind: "pattern", Model: "constraint", Code: cpBad, Status: 400,
@@ -603,6 +630,12 @@ func elbForm(op, member string, n int) string {
 	return s
 }
 
+// exampleRoleARN is the contract examples' role: a workload account's deploy role, whose maximum
+// session duration is the default hour.
+const exampleRoleARN = "arn:aws:iam::210987654321:role/deploystep-deploy"
+
+var exampleRole = url.QueryEscape(exampleRoleARN)
+
 // queryInput is an awsQuery form as the model names its members: a.member.N lists, numbers as
 // numbers, the rest strings.
 func queryInput(form map[string][]string) map[string]any {
@@ -624,7 +657,7 @@ func queryInput(form map[string][]string) map[string]any {
 			continue
 		}
 		var f float64
-		if _, err := fmt.Sscan(v[0], &f); err == nil && k == "PageSize" {
+		if _, err := fmt.Sscan(v[0], &f); err == nil && (k == "PageSize" || k == "DurationSeconds") {
 			in[k] = f
 			continue
 		}

@@ -5,6 +5,7 @@ import (
 	"encoding/xml"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -30,7 +31,7 @@ func send(t *testing.T, sim *awsim.Server, svc, op, body string) (code string, s
 	switch svc {
 	case "CloudFront":
 		req, err = http.NewRequest(http.MethodPost, sim.URL()+"/2020-05-31/distribution/"+awsim.DemoDistribution+"/invalidation", strings.NewReader(body))
-	case "ELB": // awsQuery: a form
+	case "ELB", "STS": // awsQuery: a form
 		req, err = http.NewRequest(http.MethodPost, sim.URL()+"/", strings.NewReader(body))
 		if err == nil {
 			req.Header.Set("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")
@@ -49,7 +50,7 @@ func send(t *testing.T, sim *awsim.Server, svc, op, body string) (code string, s
 	}
 	defer resp.Body.Close()
 	raw, _ := io.ReadAll(resp.Body)
-	if svc == "CloudFront" || svc == "ELB" {
+	if svc == "CloudFront" || svc == "ELB" || svc == "STS" {
 		var e struct {
 			Code string `xml:"Error>Code"`
 		}
@@ -105,6 +106,7 @@ func TestContractValidRequestsPass(t *testing.T) {
 		{"CloudFront", "CreateInvalidation", `<InvalidationBatch><Paths><Quantity>2</Quantity><Items><Path>#Product:Electronics</Path><Path>#photos</Path></Items></Paths><CallerReference>deploystep-tags</CallerReference></InvalidationBatch>`},
 		{"ELB", "DescribeLoadBalancers", "Action=DescribeLoadBalancers&Version=2015-12-01&PageSize=400"},
 		{"ELB", "DescribeTargetGroups", "Action=DescribeTargetGroups&Version=2015-12-01&Names.member.1=api-blue&PageSize=1"},
+		{"STS", "AssumeRole", "Action=AssumeRole&Version=2011-06-15&RoleArn=" + url.QueryEscape(awsim.DemoDeployRole) + "&RoleSessionName=deploystep-0123abcd@build.7&DurationSeconds=3600"},
 	} {
 		if code, status := send(t, sim, c.svc, c.op, c.body); code != "" || status >= 300 {
 			t.Errorf("%s.%s %s: answered %s %d", c.svc, c.op, c.body, code, status)

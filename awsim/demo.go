@@ -16,6 +16,18 @@ const (
 	DemoDistribution = "E2DEMO0DIST0AB"
 )
 
+// The demo world's roles and a tooling account (sts.go): the pipeline runs in the tooling
+// account and releases into the workload account (the world's, 123456789012) through its deploy
+// role, which trusts the tooling account and the workload account itself.
+const (
+	DemoDeployRole     = "arn:aws:iam::123456789012:role/tsa-gallery-deploy"
+	DemoToolingAccount = "111122223333"
+	// DemoToolingKey signs as DemoToolingCaller, the tooling account's CodeBuild role: its
+	// credentials see none of the workload account's resources.
+	DemoToolingKey    = "AKIA4TOOLING0EXAMPLE"
+	DemoToolingCaller = "arn:aws:sts::111122223333:assumed-role/tsa-pipeline-codebuild/AWSCodeBuild-0f1e2d3c-0000-4000-8000-000000000002"
+)
+
 // Edge scenarios of the demo world: the rollout succeeds, the edge is what goes wrong.
 const (
 	// StaleEdge: the release's invalidation does not cover the verified path (the demo wrapper
@@ -212,6 +224,8 @@ func DemoConfig(kind string, rollout, invalidation time.Duration) Config {
 	return Config{
 		CachePolicies: policies,
 		RunTasks:      runs,
+		Identities:    []IdentitySpec{{AccessKeyID: DemoToolingKey, Account: DemoToolingAccount, ARN: DemoToolingCaller}},
+		Roles:         []RoleSpec{{ARN: DemoDeployRole, Trusted: []string{DemoToolingAccount, "123456789012"}}},
 		Clusters:      []ClusterSpec{{Name: DemoCluster, Services: []ServiceSpec{svc}}},
 		Repositories: []RepositorySpec{{Name: DemoRepository, Images: []ImageSpec{
 			{Tags: []string{DemoTag, "latest"}},

@@ -17,10 +17,10 @@ package awsim
 //   - an ECR call that names another account's registry is AccessDeniedException (no repository
 //     policy grants it here).
 //
-// STS answers GetCallerIdentity (awsQuery protocol, XML): the caller's account, ARN and user id.
+// STS (sts.go) answers GetCallerIdentity and AssumeRole; the credentials AssumeRole hands out
+// are known from then on, until they expire, and only with their session token.
 
 import (
-	"crypto/sha256"
 	"encoding/json"
 	"encoding/xml"
 	"fmt"
@@ -38,6 +38,10 @@ type IdentitySpec struct {
 	ARN         string `json:"arn"`
 	// Expired makes every call with these credentials fail as with an expired session token.
 	Expired bool `json:"expired,omitempty"`
+	// SessionToken and Expires are temporary credentials' (AssumeRole's): a call must carry the
+	// token (X-Amz-Security-Token) and is refused as expired after Expires.
+	SessionToken string    `json:"sessionToken,omitempty"`
+	Expires      time.Time `json:"expires,omitempty"`
 }
 
 // DemoRoleARN is the identity the placeholder credentials act as: the lab's CodeBuild role.
@@ -61,6 +65,11 @@ func (s *Server) identities() map[string]IdentitySpec {
 	for _, id := range s.cfg.Identities {
 		out[id.AccessKeyID] = id
 	}
+	s.stsMu.Lock()
+	for k, id := range s.sessions {
+		out[k] = id
+	}
+	s.stsMu.Unlock()
 	return out
 }
 
@@ -80,6 +89,9 @@ func (s *Server) callerOf(r *http.Request) caller {
 		return c
 	}
 	id, known := ids[parts[0]]
+	if known && id.SessionToken != "" && r.Header.Get("X-Amz-Security-Token") != id.SessionToken {
+		known = false // temporary credentials without their token are not credentials
+	}
 	return caller{identity: id, region: parts[2], known: known}
 }
 
@@ -91,9 +103,9 @@ func (c caller) refusal(svc string) *apiError {
 		return errf(403, "InvalidClientTokenId", "The security token included in the request is invalid.")
 	case !c.known:
 		return errf(403, "UnrecognizedClientException", "The security token included in the request is invalid.")
-	case c.identity.Expired && query:
+	case (c.identity.Expired || !c.identity.Expires.IsZero() && time.Now().After(c.identity.Expires)) && query:
 		return errf(403, "ExpiredToken", "The security token included in the request is expired")
-	case c.identity.Expired:
+	case c.identity.Expired || !c.identity.Expires.IsZero() && time.Now().After(c.identity.Expires):
 		return errf(403, "ExpiredTokenException", "The security token included in the request is expired")
 	}
 	return nil
@@ -123,53 +135,6 @@ func (s *Server) elsewhere(c caller) *regionWorld {
 	w := &regionWorld{ecs: ecsW, ecr: newECR(s, nil), cd: newCodeDeploy(s), cp: newCodePipeline(), logs: newLogs()}
 	s.others[key] = w
 	return w
-}
-
-// serveSTS answers the STS calls (awsQuery: a form-encoded POST, an XML answer).
-func (s *Server) serveSTS(w http.ResponseWriter, r *http.Request, form url.Values) {
-	call := Call{Time: time.Now(), Service: "STS", Op: form.Get("Action")}
-	fault, after := s.injectBefore(w, "STS", call.Op, &call, queryProtocol)
-	if fault {
-		return
-	}
-	c := s.callerOf(r)
-	if aerr := c.refusal("STS"); aerr != nil {
-		s.record(call, aerr.Status, aerr.Code)
-		writeQueryError(w, aerr)
-		return
-	}
-	if call.Op != "GetCallerIdentity" {
-		aerr := errf(400, "InvalidAction", "Could not find operation %s for version 2011-06-15", call.Op)
-		s.record(call, aerr.Status, aerr.Code)
-		writeQueryError(w, aerr)
-		return
-	}
-	if s.answered(w, call, after, nil, writeQueryError) {
-		return
-	}
-	userID := "AROA" + strings.ToUpper(fmt.Sprintf("%x", sha256.Sum256([]byte(c.identity.ARN))))[:17]
-	if _, session, ok := strings.Cut(strings.TrimPrefix(c.identity.ARN, "arn:aws:sts::"+c.identity.Account+":assumed-role/"), "/"); ok {
-		userID += ":" + session
-	}
-	type result struct {
-		Arn     string `xml:"Arn"`
-		UserID  string `xml:"UserId"`
-		Account string `xml:"Account"`
-	}
-	out := struct {
-		XMLName  xml.Name `xml:"GetCallerIdentityResponse"`
-		NS       string   `xml:"xmlns,attr"`
-		Result   result   `xml:"GetCallerIdentityResult"`
-		Metadata struct {
-			RequestID string `xml:"RequestId"`
-		} `xml:"ResponseMetadata"`
-	}{NS: stsNS, Result: result{Arn: c.identity.ARN, UserID: userID, Account: c.identity.Account}}
-	out.Metadata.RequestID = fmt.Sprintf("awsim-%d", time.Now().UnixNano())
-	s.record(call, 200, "")
-	b, _ := xml.Marshal(out)
-	w.Header().Set("Content-Type", "text/xml")
-	w.WriteHeader(200)
-	w.Write(b) //nolint:errcheck
 }
 
 const stsNS = "https://sts.amazonaws.com/doc/2011-06-15/"

@@ -11,7 +11,8 @@ import botocore
 
 MODELS = {"ECS": "ecs/2014-11-13", "ECR": "ecr/2015-09-21",
           "CloudFront": "cloudfront/2020-05-31", "CodePipeline": "codepipeline/2015-07-09",
-          "CodeDeploy": "codedeploy/2014-10-06", "Logs": "logs/2014-03-28", "ELB": "elbv2/2015-12-01"}
+          "CodeDeploy": "codedeploy/2014-10-06", "Logs": "logs/2014-03-28", "ELB": "elbv2/2015-12-01",
+          "STS": "sts/2011-06-15"}
 base = os.path.join(os.path.dirname(botocore.__file__), "data")
 cache = {}
 
