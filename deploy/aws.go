@@ -42,8 +42,18 @@ func LoadAWS(ctx context.Context) (aws.Config, error) {
 	)
 }
 
-// NewEngine builds an engine with SDK clients from cfg. ECR is asked in the image's region.
+// NewEngine builds an engine with SDK clients from cfg. ECR is asked in the image's region. With
+// ROLE_ARN the release's clients sign with the role session (role.go); STS and Credentials stay
+// the caller's, which assume it.
 func NewEngine(cfg aws.Config, s Settings, r Reporter) *Engine {
+	caller := cfg
+	var role *RoleSession
+	if s.RoleARN != "" {
+		role = newRoleSession(sts.NewFromConfig(caller), s.RoleARN, s.RoleExternalID)
+		cfg = caller.Copy()
+		cfg.Credentials = role.Credentials
+		role.STS = sts.NewFromConfig(cfg)
+	}
 	ecrCfg := cfg.Copy()
 	if ref, err := ParseImage(s.Image); err == nil && ref.Region != "" {
 		ecrCfg.Region = ref.Region
@@ -56,9 +66,10 @@ func NewEngine(cfg aws.Config, s Settings, r Reporter) *Engine {
 		ELB:         elasticloadbalancingv2.NewFromConfig(cfg),
 		CodeDeploy:  codedeploy.NewFromConfig(cfg),
 		Logs:        cloudwatchlogs.NewFromConfig(cfg),
-		STS:         sts.NewFromConfig(cfg),
+		STS:         sts.NewFromConfig(caller),
+		Role:        role,
 		Region:      cfg.Region,
-		Credentials: cfg.Credentials,
+		Credentials: caller.Credentials,
 		Edge:        edge.NewClient(cfg.HTTPClient),
 		Report:      r,
 	}

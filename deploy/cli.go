@@ -21,7 +21,8 @@ func RunCLI(s Settings, loadErr error, stdout, stderr io.Writer) int {
 	report := NewReporter(stdout, s.Output) // LoadSettings loads what it can, OUTPUT included; not json is text
 	early := func(err error) int {
 		e := &Engine{Settings: s, Report: report}
-		e.Result(&State{Started: time.Now()}, err)
+		st := &State{Started: time.Now()}
+		e.WriteRecord(st, e.Result(st, err))
 		return ExitCode(err)
 	}
 	hints := similarNames(os.Environ())
@@ -64,6 +65,6 @@ func RunCLI(s Settings, loadErr error, stdout, stderr io.Writer) int {
 		return ExitCode(err)
 	}
 	err = e.Run(ctx, st)
-	e.Result(st, err)
+	e.WriteRecord(st, e.Result(st, err))
 	return ExitCode(err)
 }

@@ -215,10 +215,17 @@ func DecideCodeDeploy(v CDView, pin Pin, ev Evidence) Decision {
 	case v.HaveTarget && len(v.Events) > 0 && v.Events[len(v.Events)-1].Status == "Succeeded":
 		msg += ": waiting for the original task set to end (termination wait)"
 	}
+	d := Decision{Verdict: Waiting, Stage: v.Status}
+	if current != nil {
+		d.Stage = current.Name
+	}
 	if v.HaveTarget {
 		msg += fmt.Sprintf("; replacement task set %d/%d running, %.0f%% of production traffic", v.GreenRunning, v.GreenDesired, v.GreenTraffic)
+		traffic := v.GreenTraffic
+		d.Traffic = &traffic
 	}
-	return Decision{Verdict: Waiting, Message: msg}
+	d.Message = msg
+	return d
 }
 
 // cdFailure says why a CodeDeploy deployment failed or stopped: the lifecycle event, its hook's

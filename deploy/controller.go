@@ -214,6 +214,7 @@ func (e *Engine) follow(ctx context.Context, st *State) error {
 func (e *Engine) judge(ctx context.Context, st *State, name string, d Decision, said map[string]string) error {
 	svc := st.Services[name]
 	e.setWaiting(name, d.Message)
+	e.noteDecision(name, d)
 	if msg := cmp.Or(d.Progress, d.Message); d.Verdict == Waiting && msg != said[name] {
 		said[name] = msg
 		e.emit(Event{Kind: KindProgress, Service: name, Deployment: svc.Deployment, Counts: d.Counts, Message: msg})

@@ -168,6 +168,11 @@ type Decision struct {
 	Own bool
 	// Paused lists the PAUSE hooks the deployment waits at.
 	Paused []HookView
+	// Stage and Traffic are where a waiting deployment is, for the release record's timeline:
+	// the lifecycle stage (a CodeDeploy lifecycle event) and the share of production traffic on
+	// the new revision (nil where no traffic shifts).
+	Stage   string
+	Traffic *float64
 }
 
 // FailureThreshold is how many failed tasks fail a deployment when none is configured: the
@@ -334,8 +339,8 @@ func Decide(v ServiceView, pin Pin, ev Evidence) Decision {
 			msg = stageProgress(ev.SD) + msg
 		}
 		d := Decision{Verdict: Waiting, Message: msg, Progress: ours.ID + ": " + msg, Counts: counts}
-		if ev.SD != nil && len(ev.SD.Paused) > 0 {
-			d.Paused = ev.SD.Paused
+		if ev.SD != nil {
+			d.Paused, d.Stage, d.Traffic = ev.SD.Paused, ev.SD.Stage, ev.SD.Prod
 		}
 		return d
 	}

@@ -26,7 +26,10 @@
 //	  - The preflight (preflight.go) first asks STS whom the credentials belong to (whoami.go): a
 //	    wrong environment (no, expired or refused credentials, no region, an endpoint that refuses
 //	    or does not answer) is ErrConfig in seconds, and every run's first line is the identity,
-//	    account and region. Then it checks, by pure functions of what it read, everything a run
+//	    account and region. With ROLE_ARN (role.go) the other clients sign with one role session
+//	    (RoleSession: named after the release, renewed before it expires), which whoami assumes
+//	    right after asking who the caller is: a refusal names the role and the caller, before
+//	    anything changes. Then it checks, by pure functions of what it read, everything a run
 //	    needs before anything changes, naming the region and account of what it did not find; the
 //	    dry run reports the same checks.
 //	  - The release's task-definition revision (taskdef.go): with IMAGE (or TASK_DEFINITION) each
@@ -74,6 +77,10 @@
 //	  - The engine never prints: it emits Events, and one Reporter (report.go) writes them as text
 //	    for CI logs or as JSON lines; a failure (a failed check, a stopped task with its log
 //	    stream, a result that is not success) is level error, marked ERROR in text.
+//	  - Result makes the Summary, with the console links of what the release made (links.go); the
+//	    command mode then writes the release record to SUMMARY_FILE (record.go): Markdown from the
+//	    Summary, the State and what the engine noted as it went (phases, each service's stages and
+//	    traffic, the pre-deploy task's verdict), with a Mermaid gantt, written atomically.
 //
 // Errors carry their class (ErrConfig, ErrFailed, ErrTimeout, ErrInterrupted) for errors.Is;
 // ExitCode maps the class to the documented exit code in one place (errors.go).

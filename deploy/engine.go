@@ -71,6 +71,8 @@ type Engine struct {
 	STS         STSAPI
 	Region      string
 	Credentials aws.CredentialsProvider
+	// Role, with ROLE_ARN, is the role session the other clients sign with (role.go).
+	Role *RoleSession
 	// Edge fetches VERIFY_URL (edge.NewClient); nil builds one on the default transport.
 	Edge   *http.Client
 	Report Reporter
@@ -102,6 +104,8 @@ type Engine struct {
 	revisionLines []string
 	// stopped is, per service, the stopped tasks a failure names (tasks.go).
 	stopped map[string][]stoppedTask
+	// rec is what the release record notes as the run goes (record.go).
+	rec recorder
 }
 
 // setStopped records the stopped tasks of a service's failing deployment.
@@ -196,6 +200,9 @@ func (e *Engine) emit(ev Event) {
 			ev.Phase = e.st.Phase
 		}
 	}
+	if ev.Kind == KindDeployment && ev.Service != "" {
+		e.noteStarted(ev.Service, ev.Time)
+	}
 	e.Report.Report(ev)
 }
 
@@ -206,6 +213,7 @@ func (e *Engine) emit(ev Event) {
 func (e *Engine) Run(outer context.Context, st *State) error {
 	st.init(e.Settings.Services)
 	e.st, e.caller = st, st.Caller
+	e.useRole(st)
 	if e.Settings.Timeout <= 0 {
 		e.Settings.Limit(false)
 	}
@@ -220,6 +228,7 @@ func (e *Engine) Run(outer context.Context, st *State) error {
 		}
 		err := step(e, ctx, st)
 		st.Phases[phase] += e.now().Sub(start).Seconds()
+		e.notePhase(phase, start, e.now())
 		if err != nil {
 			return e.fail(outer, ctx, st, phase, err)
 		}
@@ -323,6 +332,21 @@ func (e *Engine) Result(st *State, err error) Summary {
 	if pd := st.Predeploy; pd != nil && pd.Passed {
 		s.PredeployTask = pd.Task
 	}
+	if pd := st.Predeploy; pd != nil && pd.Task != "" {
+		e.mu.Lock()
+		s.PredeployResult = e.rec.predeploy
+		e.mu.Unlock()
+	}
+	s.Identity, s.AssumedBy = st.Caller.ARN, st.Caller.Via
+	for name, svc := range st.Services {
+		if svc.SD != "" {
+			if s.ServiceDeployments == nil {
+				s.ServiceDeployments = map[string]string{}
+			}
+			s.ServiceDeployments[name] = svc.SD
+		}
+	}
+	s.Links = e.links(st)
 	if !e.Settings.SkipInvalidation {
 		s.InvalidationDecisions = map[string]InvalidationDecision{}
 		for _, d := range e.Settings.Distributions {

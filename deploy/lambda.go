@@ -79,6 +79,10 @@ func (h *Handler) Handle(ctx context.Context, ev events.CodePipelineJobEvent) er
 	}
 	note := s.Limit(true)
 	log = NewReporter(out, s.Output)
+	if s.SummaryFile != "" {
+		h.fail(ctx, log, job.ID, cptypes.FailureTypeConfigurationError, "SUMMARY_FILE is the command mode's (a CodeBuild artifact, $GITHUB_STEP_SUMMARY): the Lambda mode's record is the action's summary, links and output variables in CodePipeline; unset it")
+		return nil
+	}
 	report := log
 	// Every state this action can reach must fit a continuation token: checked before anything
 	// changes, not when the first hand-over finds out.
@@ -231,7 +235,7 @@ func (h *Handler) finish(ctx context.Context, log Reporter, jobID string, e *Eng
 		if errors.Is(err, ErrConfig) {
 			typ = cptypes.FailureTypeConfigurationError
 		}
-		h.fail(ctx, log, jobID, typ, err.Error())
+		h.fail(ctx, log, jobID, typ, withLinks(err.Error(), sum.Links, 5000))
 		return
 	}
 	vars := map[string]string{}
@@ -274,7 +278,7 @@ func (h *Handler) finish(ctx context.Context, log Reporter, jobID string, e *Eng
 	defer cancel()
 	_, perr := h.Pipeline.PutJobSuccessResult(ctx, &codepipeline.PutJobSuccessResultInput{
 		JobId: aws.String(jobID), OutputVariables: vars,
-		ExecutionDetails: &cptypes.ExecutionDetails{Summary: aws.String(clipTo(summary, 2048)), PercentComplete: aws.Int32(100)},
+		ExecutionDetails: &cptypes.ExecutionDetails{Summary: aws.String(withLinks(summary, sum.Links, 2048)), PercentComplete: aws.Int32(100)},
 	})
 	h.reported(log, jobID, "success", perr)
 }
@@ -307,6 +311,24 @@ func (h *Handler) reported(log Reporter, jobID, what string, err error) {
 // jobEvent is what the handler says about the CodePipeline job itself.
 func jobEvent(msg string) Event {
 	return Event{Time: time.Now(), Phase: "job", Kind: KindJob, Message: msg}
+}
+
+// withLinks is text, clipped to limit, followed by as many whole console links as fit: a link is
+// never cut (CodePipeline's summary holds 2,048 characters, a failure's message 5,000).
+func withLinks(text string, links []Link, limit int) string {
+	text = clipTo(text, limit)
+	for i, l := range links {
+		sep := "; "
+		if i == 0 {
+			sep = "; console: "
+		}
+		add := sep + l.Subject + " " + strings.ReplaceAll(l.Kind, "-", " ") + " " + l.URL
+		if len(text)+len(add) > limit {
+			break
+		}
+		text += add
+	}
+	return text
 }
 
 func joinMap(m map[string]string) string {

@@ -256,3 +256,41 @@ func TestHandlerPinFailuresSpanInvocations(t *testing.T) {
 		t.Errorf("ListServiceDeployments called %d times over %d invocations; 3 tries of 2 calls at most\n%s", tries, len(rs), log)
 	}
 }
+
+// SUMMARY_FILE is the command mode's: the action is refused before anything changes, saying
+// where the Lambda mode's record is.
+func TestHandlerRefusesSummaryFile(t *testing.T) {
+	h, sim, log := handler(t, awsim.DemoConfig(awsim.Success, time.Second, time.Second))
+	job := sim.NewJob()
+	invoke(t, h, event(job, params(map[string]any{"SUMMARY_FILE": "/tmp/release.md"}), ""), 30*time.Second)
+	r := lastResult(t, sim, job)
+	if r.FailureType != "ConfigurationError" || !strings.Contains(r.FailureMessage, "SUMMARY_FILE is the command mode's") {
+		t.Fatalf("result %+v\n%s", r, log)
+	}
+	if e := sim.Effects(); len(e.Deployments) != 0 || len(e.Invalidations) != 0 {
+		t.Fatalf("a refused action changed %+v", e)
+	}
+}
+
+// The action's summary carries the console links of what the release made, whole, within
+// CodePipeline's 2,048 characters; a failure's message carries them too.
+func TestHandlerSummaryLinks(t *testing.T) {
+	h, sim, log := handler(t, awsim.DemoConfig(awsim.Success, time.Second, 500*time.Millisecond))
+	job := sim.NewJob()
+	invoke(t, h, event(job, params(nil), ""), time.Minute)
+	r := lastResult(t, sim, job)
+	for _, want := range []string{
+		"; console: api service deployment https://us-east-1.console.aws.amazon.com/ecs/v2/clusters/tsa-gallery/services/api/deployments?region=us-east-1",
+		"; E2DEMO0DIST0AB invalidation https://us-east-1.console.aws.amazon.com/cloudfront/v4/home#/distributions/E2DEMO0DIST0AB/invalidations/details/I",
+	} {
+		if !r.Success || !strings.Contains(r.Summary, want) || len(r.Summary) > 2048 {
+			t.Fatalf("summary %q lacks %q\n%s", r.Summary, want, log)
+		}
+	}
+	h, sim, log = handler(t, awsim.DemoConfig(awsim.Rollback, time.Second, time.Second))
+	job = sim.NewJob()
+	invoke(t, h, event(job, params(nil), ""), time.Minute)
+	if r := lastResult(t, sim, job); r.FailureType != "JobFailed" || !strings.Contains(r.FailureMessage, "; console: api service deployment https://") {
+		t.Fatalf("result %+v\n%s", r, log)
+	}
+}

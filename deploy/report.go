@@ -30,6 +30,7 @@ const (
 	KindFailure        = "failure"      // what a failure left: a stopped task, where its logs are
 	KindResult         = "result"       // the end: success or the reason it failed
 	KindJob            = "job"          // Lambda mode: the CodePipeline job's result was reported
+	KindRecord         = "record"       // the release record (SUMMARY_FILE) was written
 )
 
 // Event levels.
@@ -106,6 +107,17 @@ type Summary struct {
 	// was verified (empty without VERIFY_URL, or for a status-only check of a body with no version).
 	VerifiedVersion string `json:"verifiedVersion,omitempty"`
 	Error           string `json:"error,omitempty"`
+	// Identity is whom the release acted as; AssumedBy, with ROLE_ARN, the caller that assumed
+	// the role.
+	Identity  string `json:"identity,omitempty"`
+	AssumedBy string `json:"assumedBy,omitempty"`
+	// ServiceDeployments are the ECS service deployments the release started (their ARNs).
+	ServiceDeployments map[string]string `json:"serviceDeployments,omitempty"`
+	// PredeployResult is the pre-deploy task's verdict: "container migrate exited 0", or what
+	// failed.
+	PredeployResult string `json:"predeployResult,omitempty"`
+	// Links are the console pages of what the release made (links.go).
+	Links []Link `json:"links,omitempty"`
 }
 
 // PausedHook is a deployment left at a PAUSE hook (WAIT_UNTIL=paused).
@@ -232,6 +244,9 @@ func formatSummary(s *Summary) string {
 	}
 	if s.VerifiedVersion != "" {
 		fmt.Fprintf(&b, "\n  edge serves:   %s", s.VerifiedVersion)
+	}
+	for _, l := range s.Links {
+		fmt.Fprintf(&b, "\n  console:       %s %s %s", l.Subject, strings.ReplaceAll(l.Kind, "-", " "), l.URL)
 	}
 	return b.String()
 }

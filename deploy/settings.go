@@ -66,6 +66,12 @@ type Settings struct {
 	// ActionTimeout bounds a whole CodePipeline action across invocations (Lambda mode; default
 	// 1h). Zero means not set.
 	ActionTimeout time.Duration `env:"ACTION_TIMEOUT"`
+	// RoleARN is the role every AWS call of the release is made as (role.go); RoleExternalID the
+	// external id its trust policy asks for.
+	RoleARN        string `env:"ROLE_ARN"`
+	RoleExternalID string `env:"ROLE_EXTERNAL_ID"`
+	// SummaryFile is where the command mode writes the release's Markdown record (record.go).
+	SummaryFile string `env:"SUMMARY_FILE"`
 }
 
 // tagItems are INVALIDATION_TAGS as CreateInvalidation takes them: #tag.

@@ -34,6 +34,13 @@ func (r setting) missing() string {
 	return fmt.Sprintf("%s (like %s=%s)", r.Env, r.Env, r.Example)
 }
 
+// roleARNRule is an IAM role's ARN: arn:<partition>:iam::<account>:role/<path><name>, the name
+// 1 to 64 characters of [\w+=,.@-] (IAM's limits).
+var roleARNRule = regexp.MustCompile(`^arn:aws[a-z-]*:iam::\d{12}:role/(?:[\x21-\x7e]{0,510}/)?[\w+=,.@-]{1,64}$`)
+
+// externalIDRule is AssumeRole's ExternalId: 2 to 1224 characters of [\w+=,.@:\/-].
+var externalIDRule = regexp.MustCompile(`^[\w+=,.@:/-]+$`)
+
 // maxDesiredCount is ECS's quota of tasks per service (Service Quotas: "Tasks per service", 5,000).
 const maxDesiredCount = 5000
 
@@ -280,6 +287,22 @@ var settingsTable = []setting{
 		Doc: "Lambda mode: limit for the whole pipeline action across invocations (at most 24h). Set in the command mode, it is named in a warning, not applied",
 		check: func(s *Settings) []string {
 			return problems(when(s.ActionTimeout < 0 || s.ActionTimeout > 24*time.Hour, "ACTION_TIMEOUT must be between 0 and 24h (CodePipeline's limit), got %v", s.ActionTimeout))
+		}},
+	{Env: "ROLE_ARN", Example: "arn:aws:iam::210987654321:role/deploystep-deploy", Flag: "role-arn", Help: "make every AWS call of the release as a session of this IAM role (another account's deploy role)",
+		Doc: "every AWS call of the release is made with one `sts:AssumeRole` session of this role, named after the release and renewed before it expires (see \"Releases into another account\"); refused: exit 2 naming the role and the caller, before anything changes",
+		check: func(s *Settings) []string {
+			return problems(when(s.RoleARN != "" && !roleARNRule.MatchString(s.RoleARN), "ROLE_ARN %q is not an IAM role ARN, like ROLE_ARN=arn:aws:iam::210987654321:role/deploystep-deploy", clip(s.RoleARN)))
+		}},
+	{Env: "ROLE_EXTERNAL_ID", Example: "tsa-prod-7f3a", Help: "with ROLE_ARN: the external id the role's trust policy asks for (sts:ExternalId)",
+		Doc: "with `ROLE_ARN`: the external id the role's trust policy requires (`sts:ExternalId`); 2 to 1,224 characters of letters, digits and `_+=,.@:/-`",
+		check: func(s *Settings) []string {
+			return problems(when(s.RoleExternalID != "" && s.RoleARN == "", "ROLE_EXTERNAL_ID needs ROLE_ARN"),
+				when(s.RoleExternalID != "" && (len(s.RoleExternalID) < 2 || len(s.RoleExternalID) > 1224 || !externalIDRule.MatchString(s.RoleExternalID)), "ROLE_EXTERNAL_ID must be 2 to 1224 characters of letters, digits and _+=,.@:/- (STS's rule)"))
+		}},
+	{Env: "SUMMARY_FILE", Example: "release.md", Flag: "summary-file", Help: "write the release's Markdown record here at the end (success or failure)",
+		Doc: "command mode: at the end, success or failure, the release's Markdown record (outcome, identity, revisions, deployments, timelines, a Mermaid gantt, the invalidation, the edge proof, console links) is written to this file atomically; `$GITHUB_STEP_SUMMARY` works (see \"The release record\")",
+		check: func(s *Settings) []string {
+			return problems(when(strings.ContainsAny(s.SummaryFile, "\x00\n"), "SUMMARY_FILE must be a file path"))
 		}},
 }
 

@@ -73,6 +73,15 @@ func TestSettingsErrors(t *testing.T) {
 		{"long caller reference", base("CALLER_REFERENCE", strings.Repeat("x", 129)), []string{"CALLER_REFERENCE is 129"}},
 		{"several at once", base("OUTPUT", "xml", "POLL_INTERVAL", "10m"), []string{"OUTPUT", "POLL_INTERVAL"}},
 		{"bad threshold", base("FAILED_TASKS_THRESHOLD", "many"), []string{"FAILED_TASKS_THRESHOLD"}},
+		{"role", base("ROLE_ARN", "arn:aws:iam::210987654321:role/deploystep-deploy", "ROLE_EXTERNAL_ID", "tsa-prod-7f3a"), nil},
+		{"role with a path", base("ROLE_ARN", "arn:aws-us-gov:iam::210987654321:role/service-role/deploystep-deploy"), nil},
+		{"role name, not ARN", base("ROLE_ARN", "deploystep-deploy"), []string{`ROLE_ARN "deploystep-deploy" is not an IAM role ARN, like ROLE_ARN=arn:aws:iam::`}},
+		{"a user, not a role", base("ROLE_ARN", "arn:aws:iam::210987654321:user/alice"), []string{"is not an IAM role ARN"}},
+		{"an assumed-role session, not a role", base("ROLE_ARN", "arn:aws:sts::210987654321:assumed-role/deploy/s"), []string{"is not an IAM role ARN"}},
+		{"role name too long", base("ROLE_ARN", "arn:aws:iam::210987654321:role/"+strings.Repeat("r", 65)), []string{"is not an IAM role ARN"}},
+		{"external id without role", base("ROLE_EXTERNAL_ID", "tsa-prod-7f3a"), []string{"ROLE_EXTERNAL_ID needs ROLE_ARN"}},
+		{"external id too short", base("ROLE_ARN", "arn:aws:iam::210987654321:role/d", "ROLE_EXTERNAL_ID", "x"), []string{"ROLE_EXTERNAL_ID must be 2 to 1224"}},
+		{"external id with a space", base("ROLE_ARN", "arn:aws:iam::210987654321:role/d", "ROLE_EXTERNAL_ID", "tsa prod"), []string{"ROLE_EXTERNAL_ID must be 2 to 1224"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

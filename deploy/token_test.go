@@ -146,7 +146,7 @@ func TestWorstStateFillsEveryField(t *testing.T) {
 }
 
 // zeroFields lists the fields of v (a struct), and of the structs its maps, slices and pointers
-// hold, that are zero.
+// hold, that are zero; a field a token does not carry (json:"-") is not one.
 func zeroFields(v reflect.Value, path string) []string {
 	var out []string
 	switch v.Kind() {
@@ -158,6 +158,9 @@ func zeroFields(v reflect.Value, path string) []string {
 			return out
 		}
 		for i := 0; i < v.NumField(); i++ {
+			if v.Type().Field(i).Tag.Get("json") == "-" { // not in a token
+				continue
+			}
 			out = append(out, zeroFields(v.Field(i), path+"."+v.Type().Field(i).Name)...)
 		}
 	case reflect.Map, reflect.Slice:

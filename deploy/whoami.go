@@ -36,6 +36,9 @@ type Caller struct {
 	ARN     string `json:"a,omitempty"`
 	Account string `json:"n,omitempty"`
 	Region  string `json:"r,omitempty"`
+	// Via is, with ROLE_ARN, the caller that assumed the role (ARN is the role session); said by
+	// the invocation that asked, not carried in a continuation token.
+	Via string `json:"-"`
 }
 
 // where names the region and account a message's resource was looked for in.
@@ -85,9 +88,21 @@ func (e *Engine) whoami(ctx context.Context, st *State, read reader) error {
 	if err != nil {
 		return err
 	}
-	st.Caller = Caller{ARN: aws.ToString(out.Arn), Account: aws.ToString(out.Account), Region: e.Region}
+	via := ""
+	if e.Role != nil { // ROLE_ARN: the caller assumes the role; the release acts as the session
+		e.useRole(st)
+		via = aws.ToString(out.Arn)
+		if out, err = e.assumeRole(ctx, via); err != nil {
+			return err
+		}
+	}
+	st.Caller = Caller{ARN: aws.ToString(out.Arn), Account: aws.ToString(out.Account), Region: e.Region, Via: via}
 	e.caller = st.Caller
-	e.emit(Event{Kind: KindIdentity, Message: fmt.Sprintf("acting as %s (account %s) in %s", st.Caller.ARN, st.Caller.Account, e.Region)})
+	msg := fmt.Sprintf("acting as %s (account %s) in %s", st.Caller.ARN, st.Caller.Account, e.Region)
+	if via != "" {
+		msg += fmt.Sprintf(", a session of ROLE_ARN %s assumed by %s", e.Role.ARN, via)
+	}
+	e.emit(Event{Kind: KindIdentity, Message: msg})
 	return nil
 }
 

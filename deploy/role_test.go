@@ -1,0 +1,51 @@
+package deploy
+
+import (
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// sessionRule is AssumeRole's RoleSessionName (botocore's sts model: min 2, max 64, [\w+=,.@-]*).
+var sessionRule = regexp.MustCompile(`^[\w+=,.@-]{2,64}$`)
+
+func TestSessionName(t *testing.T) {
+	long := strings.Repeat("p", 200) + ":0f1e2d3c-4b5a-4c6d-8e7f-0123456789ab"
+	cases := []struct {
+		name string
+		id   Identity
+		want string // a part the name must hold
+	}{
+		{"CodeBuild build", NewIdentity(Settings{Cluster: "c", Services: []string{"api"}}, "tsa-gallery:0f1e2d3c-4b5a-4c6d-8e7f-0123456789ab"), "0f1e2d3c-4b5a-4c6d-8e7f-0123456789ab"},
+		{"long project name", NewIdentity(Settings{Cluster: "c", Services: []string{"api"}}, long), "deploystep-0f1e2d3c-4b5a-4c6d-8e7f-0123456789ab-"},
+		{"CodePipeline job", NewIdentity(Settings{Cluster: "c", Services: []string{"api"}}, "6d1aec28-9eea-48fc-a081-84ea6ccdef20"), "deploystep-6d1aec28-9eea-48fc-a081-84ea6ccdef20-"},
+		{"one-off run", NewIdentity(Settings{Cluster: "c", Services: []string{"api"}}, ""), "deploystep-"},
+		{"CALLER_REFERENCE with spaces and slashes", NewIdentity(Settings{CallerReference: "release 2026/12/01"}, ""), "release-2026-12-01"},
+		{"CALLER_REFERENCE of one character", NewIdentity(Settings{CallerReference: "r"}, ""), "deploystep-r"},
+		{"CALLER_REFERENCE of 128", NewIdentity(Settings{CallerReference: strings.Repeat("é", 64)}, ""), "---"},
+	}
+	for _, c := range cases {
+		got := sessionFor(c.id)
+		if !sessionRule.MatchString(got) || !strings.Contains(got, c.want) {
+			t.Errorf("%s: session name %q; want STS's rule and %q in it", c.name, got, c.want)
+		}
+	}
+	// Two long references that share their first 51 characters keep distinct names.
+	a, b := SessionName(strings.Repeat("x", 70)+"a"), SessionName(strings.Repeat("x", 70)+"b")
+	if a == b || len(a) != 64 {
+		t.Errorf("long names %q and %q", a, b)
+	}
+}
+
+func TestTrustPrincipal(t *testing.T) {
+	for in, want := range map[string]string{
+		"arn:aws:sts::111122223333:assumed-role/tsa-pipeline-codebuild/AWSCodeBuild-0f1e": "arn:aws:iam::111122223333:role/tsa-pipeline-codebuild",
+		"arn:aws-cn:sts::111122223333:assumed-role/deploy/s":                              "arn:aws-cn:iam::111122223333:role/deploy",
+		"arn:aws:iam::111122223333:user/alice":                                            "arn:aws:iam::111122223333:user/alice",
+		"arn:aws:sts::111122223333:federated-user/bob":                                    "arn:aws:sts::111122223333:federated-user/bob",
+	} {
+		if got := trustPrincipal(in); got != want {
+			t.Errorf("trustPrincipal(%s) = %s, want %s", in, got, want)
+		}
+	}
+}
