@@ -490,7 +490,8 @@ type buildspec struct {
 	Env     struct {
 		Exported []string `yaml:"exported-variables"`
 	}
-	Phases map[string]struct{ Commands []string }
+	Phases    map[string]struct{ Commands []string }
+	Artifacts struct{ Files []string }
 }
 
 func readBuildspec(t *testing.T) buildspec {
@@ -511,7 +512,7 @@ func TestBuildspecWiring(t *testing.T) {
 		t.Errorf("version %q", bs.Version)
 	}
 	post := strings.Join(bs.Phases["post_build"].Commands, "\n")
-	if !strings.Contains(post, "IMAGE=$IMAGE ./deploystep") || !strings.Contains(post, "CODEBUILD_BUILD_SUCCEEDING") {
+	if !strings.Contains(post, "IMAGE=$IMAGE SUMMARY_FILE=release.md ./deploystep") || !strings.Contains(post, "CODEBUILD_BUILD_SUCCEEDING") {
 		t.Errorf("post_build does not run deploystep with IMAGE after a successful build:\n%s", post)
 	}
 	if !strings.Contains(strings.Join(bs.Phases["pre_build"].Commands, "\n"), "get-login-password") {
@@ -519,6 +520,9 @@ func TestBuildspecWiring(t *testing.T) {
 	}
 	if !strings.Contains(strings.Join(bs.Env.Exported, " "), "IMAGE") {
 		t.Error("IMAGE is not exported for the pipeline")
+	}
+	if !slices.Equal(bs.Artifacts.Files, []string{"release.md"}) {
+		t.Errorf("the build keeps %v as its artifact; want the release record, release.md", bs.Artifacts.Files)
 	}
 }
 
@@ -538,6 +542,11 @@ func script(bs buildspec) string {
 	b.WriteString("echo '## post_build'\nset -e\n")
 	for _, c := range bs.Phases["post_build"].Commands {
 		b.WriteString(c + "\n")
+	}
+	// UPLOAD_ARTIFACTS: a file the artifacts name that is not there fails the build ("no
+	// matching artifact paths found").
+	for _, f := range bs.Artifacts.Files {
+		fmt.Fprintf(&b, "test -e %q || { echo 'CLIENT_ERROR: no matching artifact paths found: %s'; exit 1; }\n", f, f)
 	}
 	return b.String()
 }
@@ -587,6 +596,9 @@ esac
 	cmd.Stdout, cmd.Stderr = &out, &out
 	err := cmd.Run()
 	log, _ := os.ReadFile(calls)
+	if rec, rerr := os.ReadFile(filepath.Join(src, "release.md")); rerr == nil { // the build's artifact
+		out.WriteString("\n== release.md\n" + string(rec))
+	}
 	return out.String(), string(log), err
 }
 
@@ -623,11 +635,28 @@ func TestBuildspecRuns(t *testing.T) {
 			if !strings.Contains(out, image+" is sha256:") || !strings.Contains(out, "summary: succeeded") {
 				t.Errorf("deploystep did not run with IMAGE=%s:\n%s", image, out)
 			}
+			if !strings.Contains(out, "== release.md\n# deploystep release: succeeded\n") || !strings.Contains(out, "| Image | `"+image+"` |") {
+				t.Errorf("the build's artifact is not the release record:\n%s", out)
+			}
 			e := sim.Effects()
 			if e.Registrations[awsim.DemoService] != 1 || e.Deployments[awsim.DemoCluster+"/"+awsim.DemoService] != 1 || e.Invalidations[awsim.DemoDistribution] != 1 {
 				t.Errorf("effects %+v\n%s", e, out)
 			}
 		})
+	}
+}
+
+// TestBuildspecLambdaPath: with DEPLOY_PATH=lambda the build deploys nothing itself, and its
+// artifact says where the release is recorded (the build does not fail for want of release.md).
+func TestBuildspecLambdaPath(t *testing.T) {
+	t.Parallel()
+	sim := testtool.Sim(t, awsim.DemoConfig(awsim.Success, time.Second, 500*time.Millisecond))
+	out, _, err := runBuildspec(t, sim, false, "DEPLOY_PATH=lambda")
+	if err != nil || !strings.Contains(out, "== release.md\n# deploystep release\n\n"+awsim.DemoImage+" is deployed by the pipeline's Deploy stage") {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if e := sim.Effects(); len(e.Deployments) != 0 || len(e.Invalidations) != 0 {
+		t.Errorf("the lambda path's build deployed: %+v", e)
 	}
 }
 

@@ -41,6 +41,12 @@ func TestInfraVariantsWiring(t *testing.T) {
 				}
 			}
 			eq("DeployFunction present", has("DeployFunction"), lambda)
+			// The role a workload account's deploy role trusts for ROLE_ARN is the one that runs deploystep.
+			deployer := "CodeBuildRole"
+			if lambda {
+				deployer = "DeployFunctionRole"
+			}
+			eq("DeployerRoleArn", get(v.Doc, "Outputs", "DeployerRoleArn", "Value"), map[string]any{"Fn::GetAtt": []any{deployer, "Arn"}})
 			if !shifts {
 				for _, k := range []string{"BakeTimeInMinutes", "Alarms", "LifecycleHooks", "LinearConfiguration", "CanaryConfiguration"} {
 					if get(dc, k) != nil {
