@@ -121,8 +121,12 @@ func runDeploystep(sim *awsim.Server, extra ...string) run {
 // runSDKWaiters is UpdateService, ServicesStable, CreateInvalidation and InvalidationCompleted
 // with the SDK's default waiter options, capped like the CLI.
 func runSDKWaiters(sim *awsim.Server, cluster string, services []string, dist string) run {
+	return runSDKWaitersWith(sim, sim.AWSConfig(), cluster, services, dist)
+}
+
+// runSDKWaitersWith is runSDKWaiters with the SDK configuration cfg (a role session's).
+func runSDKWaitersWith(sim *awsim.Server, cfg aws.Config, cluster string, services []string, dist string) run {
 	r := run{contender: "sdk", sim: sim, start: time.Now()}
-	cfg := sim.AWSConfig()
 	ec, cf := ecs.NewFromConfig(cfg), cloudfront.NewFromConfig(cfg)
 	ctx := context.Background()
 	err := func() error {

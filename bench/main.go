@@ -55,7 +55,7 @@ func main() {
 	// other's CPU load, not the contenders' overheads against a 1 s target.
 	var rows []row
 	want := func(n string) bool { return *only == "" || strings.Contains(","+*only+",", ","+n+",") }
-	for i, sc := range []func() []row{scenarioSuccess, scenarioRollback, scenarioCrashLoop, scenarioFleet, scenarioLambda, goBenchmarks, scenarioBlueGreen, scenarioEdge, scenarioRegister, scenarioPredeploy, scenarioCache, scenarioEarlySuccess} {
+	for i, sc := range []func() []row{scenarioSuccess, scenarioRollback, scenarioCrashLoop, scenarioFleet, scenarioLambda, goBenchmarks, scenarioBlueGreen, scenarioEdge, scenarioRegister, scenarioPredeploy, scenarioCache, scenarioEarlySuccess, scenarioRole} {
 		if want(strconv.Itoa(i + 1)) {
 			fmt.Fprintf(os.Stderr, "bench: scenario %d...\n", i+1)
 			rows = append(rows, sc()...)

@@ -137,4 +137,13 @@ ecs = boto3.client("ecs", endpoint_url=sys.argv[1], region_name="us-east-1", aws
 print(len(ecs.list_tasks(cluster="tsa-gallery", startedBy=sys.argv[2])["taskArns"]))`, url, ran[0].StartedBy).CombinedOutput(); strings.TrimSpace(string(n)) != "1" {
 		t.Errorf("moto lists %s tasks of the release after its re-run, want 1", n)
 	}
+
+	// ROLE_ARN against moto's STS: its AssumeRole answer (read by the SDK's stscreds provider) and
+	// its GetCallerIdentity for the session say the release acts as the assumed role, with the
+	// session named after the release; the release goes through as that session. (moto checks no
+	// trust policy: refusals are awsim's.)
+	r = runBin(t, motoEnv("DISTRIBUTIONID="+w.Distribution, "CODEBUILD_BUILD_ID=tsa-gallery-api:0b5f3c52-1a2b-4c3d-9e8f-00000000m072",
+		"ROLE_ARN=arn:aws:iam::123456789012:role/tsa-gallery-deploy"))
+	wantOutput(t, r, 0, "acting as arn:aws:sts::123456789012:assumed-role/tsa-gallery-deploy/deploystep-0b5f3c52-1a2b-4c3d-9e8f-00000000m072-",
+		"a session of ROLE_ARN arn:aws:iam::123456789012:role/tsa-gallery-deploy assumed by ", "summary: succeeded")
 }
