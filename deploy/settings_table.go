@@ -35,8 +35,16 @@ func (r setting) missing() string {
 }
 
 // roleARNRule is an IAM role's ARN: arn:<partition>:iam::<account>:role/<path><name>, the name
-// 1 to 64 characters of [\w+=,.@-] (IAM's limits).
-var roleARNRule = regexp.MustCompile(`^arn:aws[a-z-]*:iam::\d{12}:role/(?:[\x21-\x7e]{0,510}/)?[\w+=,.@-]{1,64}$`)
+// of [\w+=,.@-] (at most 64: validRoleARN; no counted repeat here, which would make the
+// compiled program, and the Lambda's init, hundreds of states bigger).
+var roleARNRule = regexp.MustCompile(`^arn:aws[a-z-]*:iam::[0-9]{12}:role/(?:[\x21-\x7e]*/)?([\w+=,.@-]+)$`)
+
+// validRoleARN says whether s is an IAM role's ARN within IAM's limits (a name of 1 to 64
+// characters, a path of at most 512, the ARN at most 2,048: STS's RoleArn).
+func validRoleARN(s string) bool {
+	m := roleARNRule.FindStringSubmatch(s)
+	return m != nil && len(m[1]) <= 64 && len(s) <= 2048 && len(s)-len(m[1]) <= len("arn:aws-us-gov:iam::123456789012:role/")+512
+}
 
 // externalIDRule is AssumeRole's ExternalId: 2 to 1224 characters of [\w+=,.@:\/-].
 var externalIDRule = regexp.MustCompile(`^[\w+=,.@:/-]+$`)
@@ -291,7 +299,7 @@ var settingsTable = []setting{
 	{Env: "ROLE_ARN", Example: "arn:aws:iam::210987654321:role/deploystep-deploy", Flag: "role-arn", Help: "make every AWS call of the release as a session of this IAM role (another account's deploy role)",
 		Doc: "every AWS call of the release is made with one `sts:AssumeRole` session of this role, named after the release and renewed before it expires (see \"Releases into another account\"); refused: exit 2 naming the role and the caller, before anything changes",
 		check: func(s *Settings) []string {
-			return problems(when(s.RoleARN != "" && !roleARNRule.MatchString(s.RoleARN), "ROLE_ARN %q is not an IAM role ARN, like ROLE_ARN=arn:aws:iam::210987654321:role/deploystep-deploy", clip(s.RoleARN)))
+			return problems(when(s.RoleARN != "" && !validRoleARN(s.RoleARN), "ROLE_ARN %q is not an IAM role ARN, like ROLE_ARN=arn:aws:iam::210987654321:role/deploystep-deploy", clip(s.RoleARN)))
 		}},
 	{Env: "ROLE_EXTERNAL_ID", Example: "tsa-prod-7f3a", Help: "with ROLE_ARN: the external id the role's trust policy asks for (sts:ExternalId)",
 		Doc: "with `ROLE_ARN`: the external id the role's trust policy requires (`sts:ExternalId`); 2 to 1,224 characters of letters, digits and `_+=,.@:/-`",
