@@ -21,8 +21,7 @@ func RunCLI(s Settings, loadErr error, stdout, stderr io.Writer) int {
 	report := NewReporter(stdout, s.Output) // LoadSettings loads what it can, OUTPUT included; not json is text
 	early := func(err error) int {
 		e := &Engine{Settings: s, Report: report}
-		st := &State{Started: time.Now()}
-		e.WriteRecord(st, e.Result(st, err))
+		e.Result(&State{Started: time.Now()}, err) // writes SUMMARY_FILE too
 		return ExitCode(err)
 	}
 	hints := similarNames(os.Environ())
@@ -65,6 +64,6 @@ func RunCLI(s Settings, loadErr error, stdout, stderr io.Writer) int {
 		return ExitCode(err)
 	}
 	err = e.Run(ctx, st)
-	e.WriteRecord(st, e.Result(st, err))
+	e.Result(st, err) // writes SUMMARY_FILE too
 	return ExitCode(err)
 }

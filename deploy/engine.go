@@ -395,6 +395,7 @@ func (e *Engine) Result(st *State, err error) Summary {
 	if err != nil {
 		s.Error = err.Error()
 	}
+	e.writeRecord(st, s) // before the result, which stays the run's last event
 	e.emit(Event{Kind: KindResult, Message: msg, Summary: &s})
 	return s
 }

@@ -114,9 +114,10 @@ func (e *Engine) predeployLogs() (group, stream string) {
 	return e.rec.logGroup, e.rec.logStream
 }
 
-// WriteRecord writes the release record of st and its summary to SUMMARY_FILE (nothing without
-// it). A record that cannot be written is a warning: the release's outcome stands.
-func (e *Engine) WriteRecord(st *State, sum Summary) {
+// writeRecord writes the release record of st and its summary to SUMMARY_FILE (nothing without
+// it); Result calls it before the result event, so that event stays the run's last. A record
+// that cannot be written is a warning: the release's outcome stands.
+func (e *Engine) writeRecord(st *State, sum Summary) {
 	path := e.Settings.SummaryFile
 	if path == "" {
 		return

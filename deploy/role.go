@@ -128,27 +128,40 @@ func sessionFor(id Identity) string {
 	return SessionName(ref)
 }
 
-// assumeRole makes the role session (whoami, after the caller is known); a refusal is a
-// configuration error naming the role and the caller. It returns who the session acts as.
-func (e *Engine) assumeRole(ctx context.Context, caller string) (*sts.GetCallerIdentityOutput, error) {
-	c, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	if _, err := e.Role.Credentials.Retrieve(c); err != nil {
-		if ctx.Err() != nil {
-			return nil, ctx.Err()
+// assumeRole makes the role session (whoami, after the caller is known) under read, the run's
+// retry rule: a refusal is a configuration error naming the role and the caller; throttling and
+// 5xx beyond the SDK's own retries are asked again. It returns who the session acts as.
+func (e *Engine) assumeRole(ctx context.Context, read reader, caller string) (*sts.GetCallerIdentityOutput, error) {
+	err := read(ctx, "assuming ROLE_ARN "+e.Role.ARN, func(ctx context.Context) error {
+		c, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		_, err := e.Role.Credentials.Retrieve(c)
+		if err != nil && ctx.Err() == nil {
+			return roleRefused(err, e.Role, caller, e.Region)
 		}
-		return nil, roleRefused(err, e.Role, caller, e.Region)
+		return err
+	})
+	if err != nil {
+		return nil, err
 	}
-	c2, cancel2 := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel2()
-	out, err := e.Role.STS.GetCallerIdentity(c2, &sts.GetCallerIdentityInput{}, func(o *sts.Options) { o.RetryMaxAttempts = 2 })
-	if err != nil && ctx.Err() == nil {
-		return nil, environmentError(err, "STS", e.Region)
-	}
+	var out *sts.GetCallerIdentityOutput
+	err = read(ctx, "asking STS whom the role session acts as", func(ctx context.Context) error {
+		c, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		var err error
+		out, err = e.Role.STS.GetCallerIdentity(c, &sts.GetCallerIdentityInput{}, func(o *sts.Options) { o.RetryMaxAttempts = 2 })
+		if err != nil && ctx.Err() == nil {
+			return environmentError(err, "STS", e.Region)
+		}
+		return err
+	})
 	return out, err
 }
 
-// roleRefused says why the role could not be assumed and what grants it.
+// roleRefused says why the role could not be assumed and what grants it: a refusal or a request
+// STS rejects is a configuration error, credentials or an endpoint that fail are the
+// environment's (environmentError); throttling and 5xx are returned as they are, to be asked
+// again.
 func roleRefused(err error, r *RoleSession, caller, region string) error {
 	var api smithy.APIError
 	if errors.As(err, &api) {
@@ -162,13 +175,12 @@ func roleRefused(err error, r *RoleSession, caller, region string) error {
 				r.ARN, caller, api.ErrorMessage(), trustPrincipal(caller), ext)
 		case "ExpiredToken", "ExpiredTokenException", "InvalidClientTokenId", "SignatureDoesNotMatch":
 			return environmentError(err, "STS", region)
+		case "ValidationError", "MalformedPolicyDocument", "PackedPolicyTooLarge", "RegionDisabledException":
+			return newError(ErrConfig, "configuration: ROLE_ARN %s: sts:AssumeRole for %s failed: %s: %s", r.ARN, caller, code, api.ErrorMessage())
 		}
-		return newError(ErrConfig, "configuration: ROLE_ARN %s: sts:AssumeRole for %s failed: %s: %s", r.ARN, caller, api.ErrorCode(), api.ErrorMessage())
+		return fmt.Errorf("sts:AssumeRole of %s: %w", r.ARN, err) // throttling, a 5xx: asked again
 	}
-	if endpoint, why := unreachable(err); why != "" || endpoint != "" {
-		return environmentError(err, "STS", region)
-	}
-	return newError(ErrConfig, "configuration: ROLE_ARN %s: sts:AssumeRole for %s failed: %s", r.ARN, caller, firstPhrase(err))
+	return environmentError(err, "STS", region) // unreachable: ErrConfig; a reset: asked again
 }
 
 // trustPrincipal is the principal a trust policy names for caller: a role session's role

@@ -4,6 +4,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/aws/smithy-go"
 )
 
 // sessionRule is AssumeRole's RoleSessionName (botocore's sts model: min 2, max 64, [\w+=,.@-]*).
@@ -46,6 +48,31 @@ func TestTrustPrincipal(t *testing.T) {
 	} {
 		if got := trustPrincipal(in); got != want {
 			t.Errorf("trustPrincipal(%s) = %s, want %s", in, got, want)
+		}
+	}
+}
+
+// A refusal and a request STS rejects end the run as configuration errors naming the role and
+// the caller; throttling and 5xx are asked again (not final).
+func TestRoleRefused(t *testing.T) {
+	r := &RoleSession{ARN: "arn:aws:iam::210987654321:role/deploystep-deploy", ExternalID: "tsa-prod-7f3a"}
+	caller := "arn:aws:sts::111122223333:assumed-role/tsa-pipeline-codebuild/AWSCodeBuild-0f1e"
+	cases := []struct {
+		code  string
+		final bool
+		want  string
+	}{
+		{"AccessDenied", true, "ROLE_ARN arn:aws:iam::210987654321:role/deploystep-deploy: sts:AssumeRole refused for " + caller + " (AccessDenied: no): the role's trust policy must allow arn:aws:iam::111122223333:role/tsa-pipeline-codebuild, with the sts:ExternalId condition ROLE_EXTERNAL_ID matches"},
+		{"ValidationError", true, "sts:AssumeRole for " + caller + " failed: ValidationError: no"},
+		{"RegionDisabledException", true, "RegionDisabledException"},
+		{"ExpiredToken", true, "the AWS credentials have expired"},
+		{"Throttling", false, "sts:AssumeRole of arn:aws:iam::210987654321:role/deploystep-deploy"},
+		{"InternalFailure", false, "InternalFailure"},
+	}
+	for _, c := range cases {
+		err := roleRefused(&smithy.GenericAPIError{Code: c.code, Message: "no"}, r, caller, "eu-west-1")
+		if isFinal(err) != c.final || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: %v (final %v); want final %v and %q", c.code, err, isFinal(err), c.final, c.want)
 		}
 	}
 }

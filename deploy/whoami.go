@@ -92,7 +92,7 @@ func (e *Engine) whoami(ctx context.Context, st *State, read reader) error {
 	if e.Role != nil { // ROLE_ARN: the caller assumes the role; the release acts as the session
 		e.useRole(st)
 		via = aws.ToString(out.Arn)
-		if out, err = e.assumeRole(ctx, via); err != nil {
+		if out, err = e.assumeRole(ctx, read, via); err != nil {
 			return err
 		}
 	}

@@ -148,7 +148,13 @@ func TestRecordOfFailures(t *testing.T) {
 	wantRecord(t, rec, "# deploystep release: failed", "**container api exited 1 (EssentialContainerExited", "no service was changed", "|  |  | not started |")
 	wantEffects(t, sim, 0, 0, r)
 
-	r, _, rec = record(t, sim, "CLUSTER=")
+	r, _, rec = record(t, sim, "CLUSTER=", "OUTPUT=json")
 	wantOutput(t, r, 2)
 	wantRecord(t, rec, "# deploystep release: configuration error", "exit code 2", "missing CLUSTER")
+	// The result stays the last event: a consumer reading the last JSON line gets the summary.
+	lines := strings.Split(strings.TrimSpace(r.Stdout), "\n")
+	var last struct{ Kind string }
+	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &last); err != nil || last.Kind != "result" || !strings.Contains(r.Stdout, `"kind":"record"`) {
+		t.Errorf("the last event is %q (%v); want the result, after the record's\n%s", last.Kind, err, r.Stdout)
+	}
 }
