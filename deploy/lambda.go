@@ -322,7 +322,7 @@ func withLinks(text string, links []Link, limit int) string {
 		if i == 0 {
 			sep = "; console: "
 		}
-		add := sep + l.Subject + " " + strings.ReplaceAll(l.Kind, "-", " ") + " " + l.URL
+		add := sep + l.Subject + " " + l.what() + " " + l.URL
 		if len(text)+len(add) > limit {
 			break
 		}

@@ -28,6 +28,9 @@ type Link struct {
 	URL     string `json:"url"`
 }
 
+// what is the link's kind as words: "service deployment".
+func (l Link) what() string { return strings.ReplaceAll(l.Kind, "-", " ") }
+
 // Link kinds.
 const (
 	LinkServiceDeployment = "service-deployment"

@@ -388,7 +388,7 @@ func (e *Engine) followPredeploy(outer context.Context, st *State, p *predeployP
 	e.setWaiting("pre-deploy task", "")
 	ok, why := predeployVerdict(task, p)
 	group, stream := logStream(p.logs, p.container, pd.Task)
-	e.notePredeploy(ok, why, group, stream, aws.ToTime(task.StartedAt), aws.ToTime(task.StoppedAt))
+	e.notePredeploy(why, group, stream, aws.ToTime(task.StartedAt), aws.ToTime(task.StoppedAt))
 	if ok {
 		pd.Passed = true
 		if task.StartedAt != nil && task.StoppedAt != nil {

@@ -31,12 +31,11 @@ import (
 type recorder struct {
 	phases   []span
 	services map[string][]mark
-	// predeploy is the pre-deploy task's verdict ("container migrate exited 0"), and where its
-	// logs are.
-	predeploy               string
-	predeployOK             bool
-	logGroup, logStream     string
-	predeployBegan, pdEnded time.Time
+	// predeploy is the pre-deploy task's verdict ("container migrate exited 0"), when it ran and
+	// where its logs are (whether it passed is State.Predeploy.Passed).
+	predeploy                      string
+	logGroup, logStream            string
+	predeployBegan, predeployEnded time.Time
 }
 
 // span is a phase that ran.
@@ -100,11 +99,11 @@ func (e *Engine) noteStarted(name string, at time.Time) {
 }
 
 // notePredeploy records the pre-deploy task's verdict and its logs' place.
-func (e *Engine) notePredeploy(ok bool, verdict, group, stream string, began, ended time.Time) {
+func (e *Engine) notePredeploy(verdict, group, stream string, began, ended time.Time) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	e.rec.predeploy, e.rec.predeployOK, e.rec.logGroup, e.rec.logStream = verdict, ok, group, stream
-	e.rec.predeployBegan, e.rec.pdEnded = began, ended
+	e.rec.predeploy, e.rec.logGroup, e.rec.logStream = verdict, group, stream
+	e.rec.predeployBegan, e.rec.predeployEnded = began, ended
 }
 
 // predeployLogs is the pre-deploy task's log group and stream ("" stream: unknown).
@@ -285,7 +284,7 @@ func renderRecord(s Settings, st *State, sum Summary, rec recorder) string {
 		case pd == nil || pd.Task == "":
 			w("Not started (`%s` did not run).\n", md(s.PredeployCommand))
 		default:
-			verdict := rec.predeploy
+			verdict := sum.PredeployResult
 			if verdict == "" {
 				verdict = "no exit code read"
 			}
@@ -348,7 +347,7 @@ func renderRecord(s Settings, st *State, sum Summary, rec recorder) string {
 	if len(sum.Links) > 0 {
 		w("\n## Console\n\n")
 		for _, l := range sum.Links {
-			w("- [%s %s](%s)\n", strings.ReplaceAll(l.Kind, "-", " "), md(l.Subject), l.URL)
+			w("- [%s %s](%s)\n", l.what(), md(l.Subject), l.URL)
 		}
 	}
 	if chart := gantt(s, st, rec); chart != "" {
@@ -386,10 +385,10 @@ func gantt(s Settings, st *State, rec recorder) string {
 	if !rec.predeployBegan.IsZero() {
 		b.WriteString("    section pre-deploy task\n")
 		tag := "done"
-		if !rec.predeployOK {
+		if st.Predeploy == nil || !st.Predeploy.Passed {
 			tag = "crit"
 		}
-		task(s.PredeployCommand, rec.predeployBegan, maxTime(rec.pdEnded, rec.predeployBegan), tag)
+		task(s.PredeployCommand, rec.predeployBegan, maxTime(rec.predeployEnded, rec.predeployBegan), tag)
 	}
 	for _, name := range s.Services {
 		marks := rec.services[name]

@@ -246,7 +246,7 @@ func formatSummary(s *Summary) string {
 		fmt.Fprintf(&b, "\n  edge serves:   %s", s.VerifiedVersion)
 	}
 	for _, l := range s.Links {
-		fmt.Fprintf(&b, "\n  console:       %s %s %s", l.Subject, strings.ReplaceAll(l.Kind, "-", " "), l.URL)
+		fmt.Fprintf(&b, "\n  console:       %s %s %s", l.Subject, l.what(), l.URL)
 	}
 	return b.String()
 }

@@ -112,20 +112,23 @@ func SessionName(release string) string {
 // useRole names the run's role session after the release (a no-op without ROLE_ARN).
 func (e *Engine) useRole(st *State) {
 	if e.Role != nil {
-		e.Role.named(sessionFor(st.Run))
+		e.Role.named(sessionFor(e.Settings, st.Run))
 	}
 }
 
-// sessionFor names a release's role session: its CallerReference, where a CodeBuild build id
-// (<project>:<build uuid>) too long for 64 characters keeps its uuid, so the session still says
-// which build it is.
-func sessionFor(id Identity) string {
-	ref := id.CallerRef
-	if project, build, ok := strings.Cut(id.Key, ":"); ok && project != "" && strings.HasPrefix(ref, "deploystep-") &&
-		(len(ref) > 64 || !strings.Contains(ref, id.Key)) { // too long, or the key hashed (identity.go)
-		ref = "deploystep-" + build + ref[len(ref)-13:]
+// sessionFor names a release's role session from what names the release (identity.go):
+// deploystep-<key>-<fingerprint>, a CodeBuild build id (<project>:<build uuid>) by its uuid so the
+// name fits 64 characters and still says which build it is; CALLER_REFERENCE, or the one-off
+// run's reference, as it is.
+func sessionFor(s Settings, id Identity) string {
+	if s.CallerReference != "" || id.Key == "" {
+		return SessionName(id.CallerRef)
 	}
-	return SessionName(ref)
+	key := id.Key
+	if project, build, ok := strings.Cut(key, ":"); ok && project != "" && build != "" {
+		key = build
+	}
+	return SessionName("deploystep-" + key + "-" + fingerprint(s)[:12])
 }
 
 // assumeRole makes the role session (whoami, after the caller is known) under read, the run's

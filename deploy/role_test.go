@@ -13,21 +13,23 @@ var sessionRule = regexp.MustCompile(`^[\w+=,.@-]{2,64}$`)
 
 func TestSessionName(t *testing.T) {
 	long := strings.Repeat("p", 200) + ":0f1e2d3c-4b5a-4c6d-8e7f-0123456789ab"
+	release := Settings{Cluster: "c", Services: []string{"api"}}
 	cases := []struct {
 		name string
-		id   Identity
+		s    Settings
+		key  string
 		want string // a part the name must hold
 	}{
-		{"CodeBuild build", NewIdentity(Settings{Cluster: "c", Services: []string{"api"}}, "tsa-gallery:0f1e2d3c-4b5a-4c6d-8e7f-0123456789ab"), "0f1e2d3c-4b5a-4c6d-8e7f-0123456789ab"},
-		{"long project name", NewIdentity(Settings{Cluster: "c", Services: []string{"api"}}, long), "deploystep-0f1e2d3c-4b5a-4c6d-8e7f-0123456789ab-"},
-		{"CodePipeline job", NewIdentity(Settings{Cluster: "c", Services: []string{"api"}}, "6d1aec28-9eea-48fc-a081-84ea6ccdef20"), "deploystep-6d1aec28-9eea-48fc-a081-84ea6ccdef20-"},
-		{"one-off run", NewIdentity(Settings{Cluster: "c", Services: []string{"api"}}, ""), "deploystep-"},
-		{"CALLER_REFERENCE with spaces and slashes", NewIdentity(Settings{CallerReference: "release 2026/12/01"}, ""), "release-2026-12-01"},
-		{"CALLER_REFERENCE of one character", NewIdentity(Settings{CallerReference: "r"}, ""), "deploystep-r"},
-		{"CALLER_REFERENCE of 128", NewIdentity(Settings{CallerReference: strings.Repeat("é", 64)}, ""), "---"},
+		{"CodeBuild build", release, "tsa-gallery:0f1e2d3c-4b5a-4c6d-8e7f-0123456789ab", "0f1e2d3c-4b5a-4c6d-8e7f-0123456789ab"},
+		{"long project name", release, long, "deploystep-0f1e2d3c-4b5a-4c6d-8e7f-0123456789ab-"},
+		{"CodePipeline job", release, "6d1aec28-9eea-48fc-a081-84ea6ccdef20", "deploystep-6d1aec28-9eea-48fc-a081-84ea6ccdef20-"},
+		{"one-off run", release, "", "deploystep-"},
+		{"CALLER_REFERENCE with spaces and slashes", Settings{CallerReference: "release 2026/12/01"}, "", "release-2026-12-01"},
+		{"CALLER_REFERENCE of one character", Settings{CallerReference: "r"}, "", "deploystep-r"},
+		{"CALLER_REFERENCE of 128", Settings{CallerReference: strings.Repeat("é", 64)}, "", "---"},
 	}
 	for _, c := range cases {
-		got := sessionFor(c.id)
+		got := sessionFor(c.s, NewIdentity(c.s, c.key))
 		if !sessionRule.MatchString(got) || !strings.Contains(got, c.want) {
 			t.Errorf("%s: session name %q; want STS's rule and %q in it", c.name, got, c.want)
 		}
