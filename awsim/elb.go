@@ -118,6 +118,9 @@ func (s *Server) serveELB(w http.ResponseWriter, r *http.Request, form url.Value
 	var out any
 	var aerr *apiError
 	aerr = validate("ELB", call.Op, queryInput(form))
+	if aerr == nil {
+		aerr = s.authorize(queryAuthz("ELB", call.Op, c, form), &call)
+	}
 	switch {
 	case aerr != nil:
 	case call.Op == "DescribeTargetGroups":

@@ -42,6 +42,9 @@ type IdentitySpec struct {
 	// token (X-Amz-Security-Token) and is refused as expired after Expires.
 	SessionToken string    `json:"sessionToken,omitempty"`
 	Expires      time.Time `json:"expires,omitempty"`
+	// Policies are the identity's identity-based policies (iam.go): with any, every call is
+	// authorized as IAM does; without, everything is allowed.
+	Policies []json.RawMessage `json:"policies,omitempty"`
 }
 
 // DemoRoleARN is the identity the placeholder credentials act as: the lab's CodeBuild role.
@@ -61,7 +64,7 @@ func (s *Server) identities() map[string]IdentitySpec {
 	if s.cfg.Account != "123456789012" {
 		arn = "arn:aws:sts::" + s.cfg.Account + ":assumed-role/deploy/session"
 	}
-	out := map[string]IdentitySpec{AccessKeyID: {AccessKeyID: AccessKeyID, Account: s.cfg.Account, ARN: arn}}
+	out := map[string]IdentitySpec{AccessKeyID: {AccessKeyID: AccessKeyID, Account: s.cfg.Account, ARN: arn, Policies: s.cfg.Policies}}
 	for _, id := range s.cfg.Identities {
 		out[id.AccessKeyID] = id
 	}

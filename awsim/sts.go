@@ -23,6 +23,7 @@ package awsim
 
 import (
 	"crypto/sha256"
+	"encoding/json"
 	"encoding/xml"
 	"fmt"
 	"net/http"
@@ -46,6 +47,8 @@ type RoleSpec struct {
 	// SessionTTL, when set, is how long the credentials live, whatever was asked (a scaled-down
 	// session for a test of refreshing).
 	SessionTTL Duration `json:"sessionTtl,omitempty"`
+	// Policies are the role's identity-based policies, which its sessions act under (iam.go).
+	Policies []json.RawMessage `json:"policies,omitempty"`
 }
 
 // serveSTS answers the STS calls.
@@ -70,6 +73,9 @@ func (s *Server) serveSTS(w http.ResponseWriter, r *http.Request, form url.Value
 	case "AssumeRole":
 		call.Params = map[string]string{"RoleArn": form.Get("RoleArn"), "RoleSessionName": form.Get("RoleSessionName")}
 		if aerr = validate("STS", call.Op, queryInput(form)); aerr == nil {
+			aerr = s.authorize(queryAuthz("STS", call.Op, c, form), &call)
+		}
+		if aerr == nil {
 			body, aerr = s.assumeRole(c, form)
 		}
 	default:
@@ -177,6 +183,7 @@ func (s *Server) assumeRole(c caller, form url.Values) (any, *apiError) {
 		ARN:          "arn:aws:sts::" + account + ":assumed-role/" + roleName + "/" + name,
 		SessionToken: "IQoJb3JpZ2luX2Vj" + hex[16:64],
 		Expires:      time.Now().Add(duration).UTC(),
+		Policies:     role.Policies,
 	}
 	s.stsMu.Lock()
 	s.sessions[id.AccessKeyID] = id

@@ -21,6 +21,7 @@ package awsim
 // image), in awsvpc mode on Fargate (ARM64), logging to CloudWatch.
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"sort"
@@ -133,20 +134,53 @@ func (w *ecsWorld) digestFor(svc *service, ref string) string {
 	return w.s.ecr.digestOf(path, "")
 }
 
+// TaskSpec names the parts of a service's first revision that differ from the lab's defaults
+// (family and container named after the service, the demo account's task roles, logs in
+// /ecs/<cluster>/APITask), as a stack names them.
+type TaskSpec struct {
+	Family           string `json:"family,omitempty"`
+	Container        string `json:"container,omitempty"`
+	TaskRoleARN      string `json:"taskRoleArn,omitempty"`
+	ExecutionRoleARN string `json:"executionRoleArn,omitempty"`
+	LogGroup         string `json:"logGroup,omitempty"`
+}
+
+// container is the name of the service's container (the service's name by default).
+func (ss ServiceSpec) container() string {
+	if ss.Task != nil && ss.Task.Container != "" {
+		return ss.Task.Container
+	}
+	return ss.Name
+}
+
+func (t *TaskSpec) family(service string) string {
+	if t != nil && t.Family != "" {
+		return t.Family
+	}
+	return service
+}
+
 // labTask is the lab's task definition for a service: its first revision.
 func (w *ecsWorld) labTask(ss ServiceSpec, cluster string) map[string]any {
 	role := func(name string) string { return fmt.Sprintf("arn:aws:iam::%s:role/%s", w.s.cfg.Account, name) }
+	t := TaskSpec{Family: ss.Name, Container: ss.Name, TaskRoleARN: role("tsa-gallery-task"), ExecutionRoleARN: role("tsa-gallery-task-execution"),
+		LogGroup: "/ecs/" + cluster + "/APITask"}
+	if o := ss.Task; o != nil {
+		t.Family, t.Container = cmp.Or(o.Family, t.Family), cmp.Or(o.Container, t.Container)
+		t.TaskRoleARN, t.ExecutionRoleARN = cmp.Or(o.TaskRoleARN, t.TaskRoleARN), cmp.Or(o.ExecutionRoleARN, t.ExecutionRoleARN)
+		t.LogGroup = cmp.Or(o.LogGroup, t.LogGroup)
+	}
 	return map[string]any{
-		"family": ss.Name, "networkMode": "awsvpc", "requiresCompatibilities": []any{"FARGATE"},
-		"cpu": "512", "memory": "1024", "executionRoleArn": role("tsa-gallery-task-execution"), "taskRoleArn": role("tsa-gallery-task"),
+		"family": t.Family, "networkMode": "awsvpc", "requiresCompatibilities": []any{"FARGATE"},
+		"cpu": "512", "memory": "1024", "executionRoleArn": t.ExecutionRoleARN, "taskRoleArn": t.TaskRoleARN,
 		"runtimePlatform": map[string]any{"cpuArchitecture": "ARM64", "operatingSystemFamily": "LINUX"},
 		"containerDefinitions": []any{map[string]any{
-			"name": ss.Name, "image": w.s.ecr.imageURI(w.s.ecr.movingTag(ss.Image)), "essential": true,
+			"name": t.Container, "image": w.s.ecr.imageURI(w.s.ecr.movingTag(ss.Image)), "essential": true,
 			"portMappings": []any{map[string]any{"containerPort": 3000, "protocol": "tcp"}},
 			"environment":  []any{map[string]any{"name": "NODE_ENV", "value": "production"}},
 			// as infra.yaml's: logs in /ecs/<stack>/<task>, streams ecs/<container>/<task id>
 			"logConfiguration": map[string]any{"logDriver": "awslogs", "options": map[string]any{
-				"awslogs-group": "/ecs/" + cluster + "/APITask", "awslogs-region": w.s.cfg.Region, "awslogs-stream-prefix": "ecs"}},
+				"awslogs-group": t.LogGroup, "awslogs-region": w.s.cfg.Region, "awslogs-stream-prefix": "ecs"}},
 		}},
 	}
 }

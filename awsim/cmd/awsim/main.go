@@ -34,6 +34,18 @@ func main() {
 	urlFile := flag.String("url-file", "", "write the endpoint URL to this file once serving")
 	lifetime := flag.Duration("lifetime", time.Hour, "stop by itself after this long")
 	effectsFile := flag.String("effects-file", "", "write the effect counters and call log here when stopping")
+	var policies []json.RawMessage
+	flag.Func("policy", "an identity-based policy (a JSON file) the placeholder identity acts under: every call is then authorized as IAM does; repeat for several", func(path string) error {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		if _, err := awsim.ParsePolicy(b); err != nil {
+			return fmt.Errorf("%s: %v", path, err)
+		}
+		policies = append(policies, b)
+		return nil
+	})
 	flag.Parse()
 
 	cfg := awsim.DemoConfig(*scenario, *rollout, *invalidation)
@@ -48,6 +60,7 @@ func main() {
 			fail(fmt.Errorf("%s: %w", *configPath, err))
 		}
 	}
+	cfg.Policies = append(cfg.Policies, policies...)
 	sim, err := awsim.Start(cfg, *port)
 	if err != nil {
 		fail(err)
