@@ -333,8 +333,10 @@ func coverPaths(paths []string) []string {
 
 // decideInvalidations makes the release's decision for each distribution, in the preflight and
 // the dry run, with read (retried in a real run, once in the dry run). services is the
-// preflight's read of the services. A check fails only for INVALIDATION_TAGS on a distribution
-// without CacheTagConfig, or whose configuration cannot be read.
+// preflight's read of the services. A check fails for INVALIDATION_TAGS on a distribution
+// without CacheTagConfig, or whose configuration cannot be read, and for a read auto makes that
+// IAM refuses (the message names the statement to add, or INVALIDATION_PATHS=/*, which reads
+// nothing); a read that fails otherwise leaves auto at /*, said why.
 func (e *Engine) decideInvalidations(ctx context.Context, st *State, read reader, services map[string]ecstypes.Service) ([]Check, error) {
 	s := e.Settings
 	if s.SkipInvalidation {
@@ -368,21 +370,25 @@ func (e *Engine) decideInvalidations(ctx context.Context, st *State, read reader
 			}
 			dec = CacheDecision{Mode: ModeTags, Paths: s.tagItems(), Reason: fmt.Sprintf("INVALIDATION_TAGS, tagged by the origin in %s", aws.ToString(cfg.CacheTagConfig.HeaderName))}
 		} else {
-			if err != nil {
+			if err == nil && release == nil {
+				r, rerr := e.releaseOrigins(ctx, read, services)
+				release, err = &r, rerr
+			}
+			var facts cacheFacts
+			if err == nil {
+				facts, err = e.readCacheFacts(ctx, read, cfg, *release)
+			}
+			switch {
+			case ctx.Err() != nil:
+				return nil, ctx.Err()
+			case errors.Is(err, ErrAccessDenied):
+				checks = append(checks, Check{false, fmt.Sprintf("distribution %s: INVALIDATION_PATHS=auto reads the distribution's configuration and "+
+					"the services' load balancers to decide what to invalidate, and %s; or set INVALIDATION_PATHS=/* (or the paths), which reads nothing", d, firstLine(err))})
+				continue
+			case err != nil:
 				dec = CacheDecision{Mode: ModeAuto, Paths: []string{"/*"}, Reason: fmt.Sprintf("/* because the distribution's configuration cannot be read: %s "+
 					"(auto needs cloudfront:GetDistributionConfig)", firstLine(err))}
-			} else {
-				if release == nil {
-					r, err := e.releaseOrigins(ctx, read, services)
-					if err != nil {
-						return nil, err
-					}
-					release = &r
-				}
-				facts, err := e.readCacheFacts(ctx, read, cfg, *release)
-				if err != nil {
-					return nil, err
-				}
+			default:
 				dec = decideAuto(judgeBehaviors(cfg, facts), *release)
 			}
 		}
@@ -426,7 +432,7 @@ func (e *Engine) distributionConfig(ctx context.Context, read reader, dist strin
 }
 
 // releaseOrigins finds the services' load balancers. A read that cannot be made leaves the
-// origins unknown, said; only the end of ctx is an error.
+// origins unknown, said; only a refusal and the end of ctx are errors.
 func (e *Engine) releaseOrigins(ctx context.Context, read reader, services map[string]ecstypes.Service) (releaseOrigins, error) {
 	r := releaseOrigins{dns: map[string]string{}, arns: map[string]string{}}
 	tgs := map[string]string{} // target group ARN → service
@@ -469,6 +475,9 @@ func (e *Engine) releaseOrigins(ctx context.Context, read reader, services map[s
 		if ctx.Err() != nil {
 			return r, ctx.Err()
 		}
+		if errors.Is(err, ErrAccessDenied) {
+			return r, err
+		}
 		if err != nil {
 			r.unknown = append(r.unknown, "the services' target groups cannot be read: "+firstLine(err)+" (auto needs elasticloadbalancing:DescribeTargetGroups)")
 			return r, nil
@@ -488,6 +497,9 @@ func (e *Engine) releaseOrigins(ctx context.Context, read reader, services map[s
 		})
 		if ctx.Err() != nil {
 			return r, ctx.Err()
+		}
+		if errors.Is(err, ErrAccessDenied) {
+			return r, err
 		}
 		if err != nil {
 			r.unknown = append(r.unknown, "the services' load balancers cannot be read: "+firstLine(err)+" (auto needs elasticloadbalancing:DescribeLoadBalancers)")
@@ -511,7 +523,7 @@ func alternateTG(lb ecstypes.LoadBalancer) *string {
 }
 
 // readCacheFacts reads the custom cache policies and VPC origins the configuration names. A read
-// that cannot be made is kept as the reason; only the end of ctx is an error.
+// that cannot be made is kept as the reason; only a refusal and the end of ctx are errors.
 func (e *Engine) readCacheFacts(ctx context.Context, read reader, cfg *cftypes.DistributionConfig, release releaseOrigins) (cacheFacts, error) {
 	f := cacheFacts{release: release, policies: map[string]policyTTL{}, missing: map[string]string{}, vpc: map[string]string{}}
 	var ids []string
@@ -536,6 +548,8 @@ func (e *Engine) readCacheFacts(ctx context.Context, read reader, cfg *cftypes.D
 			return f, ctx.Err()
 		}
 		switch {
+		case errors.Is(err, ErrAccessDenied):
+			return f, err
 		case err != nil:
 			f.missing[id] = firstLine(err) + " (auto needs cloudfront:GetCachePolicy)"
 		case out.CachePolicy == nil || out.CachePolicy.CachePolicyConfig == nil:
@@ -560,6 +574,8 @@ func (e *Engine) readCacheFacts(ctx context.Context, read reader, cfg *cftypes.D
 				return f, ctx.Err()
 			}
 			switch {
+			case errors.Is(err, ErrAccessDenied):
+				return f, err
 			case err != nil:
 				f.missing[id] = firstLine(err) + " (auto needs cloudfront:GetVpcOrigin)"
 			case out.VpcOrigin == nil || out.VpcOrigin.VpcOriginEndpointConfig == nil:

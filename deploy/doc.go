@@ -83,5 +83,11 @@
 //	    traffic, the pre-deploy task's verdict), with a Mermaid gantt, written atomically.
 //
 // Errors carry their class (ErrConfig, ErrFailed, ErrTimeout, ErrInterrupted) for errors.Is;
-// ExitCode maps the class to the documented exit code in one place (errors.go).
+// ExitCode maps the class to the documented exit code in one place (errors.go). An AccessDenied
+// is ErrConfig and ErrAccessDenied, whatever the service: its message names the action, the
+// resource, the identity and the statement that allows it, and nothing falls back on it; the
+// preflight reads what the later steps will (one service's service deployments, the pre-deploy
+// task's log) so that a refusal comes before anything changes. What each call is authorized on
+// is Grants (permissions.go), held to the Service Authorization Reference and rendered into the
+// README.
 package deploy

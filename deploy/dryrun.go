@@ -154,6 +154,9 @@ func (e *Engine) dryRunPredeploy(ctx context.Context, st *State, v verified, pla
 		return "not planned: " + strings.TrimPrefix(firstLine(err), "configuration: ")
 	}
 	check(true, "pre-deploy task: PREDEPLOY_COMMAND runs in container %s (%s's revision)", pp.container, name)
+	if err := e.probeTaskLogs(ctx, once, pp); err != nil {
+		check(false, "pre-deploy task: its log cannot be read: %s", firstLine(err))
+	}
 	return pp.render(e.Settings.PredeployTimeout)
 }
 

@@ -178,8 +178,9 @@ func (e *Engine) resume(st *State, name string, s ecstypes.Service) bool {
 }
 
 // mark tags the service with the run marker before an UpdateService, and again with the
-// deployment it started once that is known. Without the permission the run goes on, but a re-run
-// of the same release would start a second deployment.
+// deployment it started once that is known. The marker is what makes a re-run of the release
+// adopt its deployment instead of starting a second one, so a refusal (ecs:TagResource on the
+// service) ends the run like any other: the first one comes before the UpdateService.
 func (e *Engine) mark(ctx context.Context, st *State, name string, arn *string, started string) error {
 	if st.Run.Marker == "" {
 		return nil
@@ -188,18 +189,11 @@ func (e *Engine) mark(ctx context.Context, st *State, name string, arn *string, 
 	if started != "" {
 		value += " d=" + started
 	}
-	err := e.attempt(ctx, "TagResource "+name, func(ctx context.Context) error {
+	return e.attempt(ctx, "TagResource "+name, func(ctx context.Context) error {
 		_, err := e.ECS.TagResource(ctx, &ecs.TagResourceInput{ResourceArn: arn,
 			Tags: []ecstypes.Tag{{Key: aws.String(runTag), Value: aws.String(value)}}})
 		return classify(err, "TagResource "+name)
 	})
-	if err != nil && ctx.Err() == nil && errors.Is(err, ErrConfig) {
-		// Denied: the one final error that does not end the run, since the marker only serves a re-run.
-		e.emit(Event{Kind: KindWarning, Service: name,
-			Message: fmt.Sprintf("%v; going on without the re-run marker (a re-run of this release would start a second deployment)", err)})
-		return nil
-	}
-	return err
 }
 
 // observe reads the services, reports their new events, pins and reads their service
@@ -263,7 +257,7 @@ func (e *Engine) gather(ctx context.Context, st *State, name string, view Servic
 		reasons, named, err := e.stoppedReasons(ctx, name, pin.Deployment)
 		e.setStopped(name, named)
 		if err != nil {
-			if ctx.Err() != nil {
+			if ctx.Err() != nil || errors.Is(err, ErrAccessDenied) {
 				return err
 			}
 			reasons = []string{"(stopped reasons unavailable: " + firstLine(err) + ")"}

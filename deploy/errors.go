@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"regexp"
 	"strings"
 
 	cftypes "github.com/aws/aws-sdk-go-v2/service/cloudfront/types"
@@ -22,6 +23,9 @@ var (
 	ErrTimeout = errors.New("timed out")
 	// ErrInterrupted: a signal stopped the run.
 	ErrInterrupted = errors.New("interrupted")
+	// ErrAccessDenied: IAM refused a call; always also ErrConfig. Nothing falls back on it: the
+	// message names the action, the resource, the identity and the statement that allows it.
+	ErrAccessDenied = errors.New("access denied")
 	// errPaused: the invocation's own deadline came first (Lambda hands over with a token).
 	errPaused = errors.New("paused")
 )
@@ -53,17 +57,22 @@ func ExitCode(err error) int {
 
 // classError is an error of a class with a message for people.
 type classError struct {
-	class error
-	msg   string
-	cause error // the AWS error it was made from, for errors.As; nil for the engine's own
+	class  error
+	msg    string
+	cause  error // the AWS error it was made from, for errors.As; nil for the engine's own
+	denied bool  // an AccessDenied: also ErrAccessDenied
 }
 
 func (e *classError) Error() string { return e.msg }
 func (e *classError) Unwrap() []error {
-	if e.cause == nil {
-		return []error{e.class}
+	out := []error{e.class}
+	if e.denied {
+		out = append(out, ErrAccessDenied)
 	}
-	return []error{e.class, e.cause}
+	if e.cause != nil {
+		out = append(out, e.cause)
+	}
+	return out
 }
 
 func newError(class error, format string, args ...any) error {
@@ -100,10 +109,12 @@ func classify(err error, what string) error {
 	case errors.As(err, &nsd):
 		return config("%s: distribution not found", what)
 	case errors.As(err, &ace), errors.As(err, &cfad):
-		return config("%s: access denied: %s", what, apiMessage(err))
+		return &classError{class: ErrConfig, msg: deniedMessage(what, apiMessage(err)), cause: err, denied: true}
+	case errors.As(err, &api) && (strings.Contains(api.ErrorCode(), "AccessDenied") || api.ErrorCode() == "UnauthorizedOperation"):
+		return &classError{class: ErrConfig, msg: deniedMessage(what, apiMessage(err)), cause: err, denied: true}
 	case errors.As(err, &api):
 		code := api.ErrorCode()
-		if strings.Contains(code, "AccessDenied") || code == "UnauthorizedOperation" || code == "UnrecognizedClientException" ||
+		if code == "UnrecognizedClientException" ||
 			code == "InvalidClientTokenId" || code == "InvalidParameterException" || code == "ClientException" ||
 			code == "InvalidArgument" || code == "ValidationException" ||
 			// CodeDeploy names its input errors: ApplicationDoesNotExistException,
@@ -117,6 +128,54 @@ func classify(err error, what string) error {
 		return err
 	}
 	return fmt.Errorf("%s: %w", what, err)
+}
+
+// iamDenial is IAM's refusal as AWS words it: "User: <principal> is not authorized to perform:
+// <action> [on resource: <arn>] [because no <policy type> policy allows the <action> action | with
+// an explicit deny in <a policy type> policy]" (IAM User Guide, "Troubleshoot access denied error
+// messages").
+var iamDenial = regexp.MustCompile(`User: (\S+) is not authorized to perform: ([\w-]+:[\w*?-]+)(?: on resource: (\S+))?(?: (?:because no ([\w -]+?) policy allows the \S+ action|with an explicit deny in (?:an? )?([\w -]+?) policy))?`)
+
+// deniedMessage says what a refusal means and what to change: the action, the resource, who, and
+// the statement that allows it (or that a Deny must be narrowed, since no Allow overrides it).
+func deniedMessage(what, aws string) string {
+	m := iamDenial.FindStringSubmatch(aws)
+	if m == nil {
+		return fmt.Sprintf("%s: access denied: %s (README: \"IAM permissions\" lists what a release needs)", what, aws)
+	}
+	who, action, resource, noAllow, deny := m[1], m[2], strings.TrimRight(m[3], ".,;"), m[4], m[5]
+	if resource == "" {
+		resource = "*"
+	}
+	statement := fmt.Sprintf(`{"Effect": "Allow", "Action": "%s", "Resource": "%s"}`, action, resource)
+	var fix string
+	switch {
+	case deny != "":
+		fix = fmt.Sprintf("an explicit Deny in %s policy refuses it, and no Allow overrides a Deny: narrow that Deny so it does not match %s on %s", article(deny), action, resource)
+	case noAllow != "" && noAllow != "identity-based":
+		fix = fmt.Sprintf("no %s policy allows it: that policy must allow %s on %s as well", noAllow, action, resource)
+	default:
+		fix = fmt.Sprintf("allow it in the policy of %s with the statement %s", principalName(who), statement)
+	}
+	return fmt.Sprintf("%s: access denied: %s may not %s on %s; %s (AWS: %s)", what, who, action, resource, fix, aws)
+}
+
+// principalName is who a policy belongs to: the role of an assumed-role session
+// (arn:aws:sts::<account>:assumed-role/<role>/<session>), else the ARN.
+func principalName(arn string) string {
+	if _, rest, ok := strings.Cut(arn, ":assumed-role/"); ok {
+		if role, _, ok := strings.Cut(rest, "/"); ok {
+			return "role " + role
+		}
+	}
+	return arn
+}
+
+func article(s string) string {
+	if strings.IndexAny(s[:1], "aeiouAEIOU") == 0 {
+		return "an " + s
+	}
+	return "a " + s
 }
 
 func apiMessage(err error) string {

@@ -314,6 +314,9 @@ func (e *Engine) predeployStep(ctx context.Context, st *State) error {
 		}
 	}
 	if pd.Task == "" {
+		if err := e.probeTaskLogs(ctx, e.attempt, p); err != nil {
+			return newError(ErrConfig, "%v; the pre-deploy task was not started, no service was changed", err)
+		}
 		send := func(ctx context.Context) (string, error) {
 			out, err := e.ECS.RunTask(ctx, p.input, func(o *ecs.Options) { o.RetryMaxAttempts = 1 })
 			if err != nil {
@@ -372,7 +375,9 @@ func (e *Engine) followPredeploy(outer context.Context, st *State, p *predeployP
 			status = now
 			e.emit(Event{Kind: KindTask, Task: pd.Task, Message: fmt.Sprintf("pre-deploy task %s: %s", pd.Task, now)})
 		}
-		e.readTaskLogs(ctx, pd, p)
+		if _, err := e.readTaskLogs(ctx, pd, p); err != nil {
+			return false, err
+		}
 		return now == "STOPPED", nil
 	})
 	if err != nil {
@@ -381,7 +386,11 @@ func (e *Engine) followPredeploy(outer context.Context, st *State, p *predeployP
 	// The awslogs driver ships the last lines shortly after the container exits: read until a
 	// read brings nothing new (at most logDrainReads).
 	for i := 0; i < logDrainReads; i++ {
-		if e.readTaskLogs(outer, pd, p) == 0 {
+		n, err := e.readTaskLogs(outer, pd, p)
+		if err != nil {
+			return err
+		}
+		if n == 0 {
 			break
 		}
 	}
@@ -505,14 +514,15 @@ func (e *Engine) findPredeployTask(ctx context.Context, family, startedBy string
 }
 
 // readTaskLogs prints the task's new log lines and returns how many it read. A stream not there
-// yet is no line; any other failure is said once and the lines go unprinted.
-func (e *Engine) readTaskLogs(ctx context.Context, pd *PredeployState, p *predeployPlan) int {
+// yet is no line; a refusal ends the run (the task goes on; a re-run of the release adopts it);
+// any other failure is said once and the lines go unprinted.
+func (e *Engine) readTaskLogs(ctx context.Context, pd *PredeployState, p *predeployPlan) (int, error) {
 	group, stream := logStream(p.logs, p.container, pd.Task)
 	if e.Logs == nil || stream == "" {
 		if stream == "" {
 			e.once("predeploy-nologs", Event{Kind: KindTask, Task: pd.Task, Message: fmt.Sprintf("container %s does not log to CloudWatch Logs with a stream prefix (awslogs driver, awslogs-stream-prefix): its lines are not shown here", p.container)})
 		}
-		return 0
+		return 0, nil
 	}
 	read := 0
 	for page := 0; page < 10; page++ {
@@ -523,11 +533,15 @@ func (e *Engine) readTaskLogs(ctx context.Context, pd *PredeployState, p *predep
 		out, err := e.Logs.GetLogEvents(ctx, in)
 		if err != nil {
 			// A stream not written yet is no line; a throttle, 5xx or reset is read again next
-			// poll, from the same token; a refusal (access denied) is said once.
-			if isFinal(classify(err, "GetLogEvents")) && !strings.Contains(err.Error(), "ResourceNotFoundException") {
+			// poll, from the same token; a refusal ends the run; another final error is said once.
+			cerr := classify(err, "GetLogEvents "+group+" "+stream)
+			switch {
+			case errors.Is(cerr, ErrAccessDenied):
+				return read, newError(ErrConfig, "%v; pre-deploy task %s goes on without deploystep, and a re-run of this release follows it", cerr, pd.Task)
+			case isFinal(cerr) && !strings.Contains(err.Error(), "ResourceNotFoundException"):
 				e.once("predeploy-logs", Event{Kind: KindWarning, Task: pd.Task, Message: fmt.Sprintf("cannot read the task's log (log group %s, stream %s): %s; its lines are not shown", group, stream, firstLine(err))})
 			}
-			return read
+			return read, nil
 		}
 		for _, ev := range out.Events {
 			e.printLogLine(pd, aws.ToString(ev.Message))
@@ -535,14 +549,35 @@ func (e *Engine) readTaskLogs(ctx context.Context, pd *PredeployState, p *predep
 		read += len(out.Events)
 		tok := aws.ToString(out.NextForwardToken)
 		if tok == "" || tok == pd.LogToken {
-			return read
+			return read, nil
 		}
 		pd.LogToken = tok
 		if len(out.Events) == 0 {
-			return read
+			return read, nil
 		}
 	}
-	return read
+	return read, nil
+}
+
+// probeTaskLogs asks for the log stream the pre-deploy task will write before the task runs: IAM
+// decides on the stream's ARN before CloudWatch Logs looks for the stream (a request is authorized
+// on the resource it names; inferred, as the IAM User Guide describes the request context), so a
+// stream not there yet is ResourceNotFoundException when logs:GetLogEvents is allowed and
+// AccessDeniedException when it is not. The refusal ends the run before the task starts.
+func (e *Engine) probeTaskLogs(ctx context.Context, read reader, p *predeployPlan) error {
+	group, stream := logStream(p.logs, p.container, "deploystep-permission-probe")
+	if e.Logs == nil || stream == "" {
+		return nil
+	}
+	err := read(ctx, "checking that the task's log can be read", func(ctx context.Context) error {
+		_, err := e.Logs.GetLogEvents(ctx, &cloudwatchlogs.GetLogEventsInput{LogGroupName: aws.String(group),
+			LogStreamName: aws.String(stream), Limit: aws.Int32(1)})
+		if cerr := classify(err, "GetLogEvents "+group); errors.Is(cerr, ErrAccessDenied) {
+			return cerr
+		}
+		return nil // found or not, the read is allowed; other failures are the follow's to say
+	})
+	return err
 }
 
 // printLogLine prints one line of the task's log as data, within the bounds.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudfront"
@@ -40,13 +41,14 @@ func (v verified) failed() []string {
 }
 
 // verify reads the services (with their tags, which the deploy phase needs) and the
-// distributions, and checks each; with cluster, it also reads the cluster (the dry run reports
-// it; a real run learns that the cluster exists from DescribeServices, which answers
-// ClusterNotFoundException otherwise). Its error is the end of ctx, nothing else: a failed read
-// is a failed check.
-func (e *Engine) verify(ctx context.Context, read reader, cluster bool) (verified, error) {
+// distributions, and checks each; the dry run also reads the cluster (a real run learns that the
+// cluster exists from DescribeServices, which answers ClusterNotFoundException otherwise). The
+// service deployment reads the follow makes are tried on one service (the dry run: on every one),
+// so that a refusal ends the run before anything changes. Its error is the end of ctx, nothing
+// else: a failed read is a failed check.
+func (e *Engine) verify(ctx context.Context, read reader, dry bool) (verified, error) {
 	var v verified
-	if cluster {
+	if dry {
 		var cl *ecs.DescribeClustersOutput
 		err := read(ctx, "reading the cluster", func(ctx context.Context) (err error) {
 			err = e.read(ctx, false, func() (err error) {
@@ -69,13 +71,27 @@ func (e *Engine) verify(ctx context.Context, read reader, cluster bool) (verifie
 	}
 	var cnf *ecstypes.ClusterNotFoundException
 	if errors.As(err, &cnf) { // one check, not one a service; the dry run's cluster check said it
-		if !cluster {
+		if !dry {
 			v.checks = append(v.checks, clusterCheck(e.Settings.Cluster, e.caller, nil, nil))
 		}
 	} else {
+		var probe []string
 		for _, name := range e.Settings.Services {
 			s, ok := v.services[name]
-			v.checks = append(v.checks, serviceCheck(e.Settings, e.caller, name, s, ok, err))
+			c := serviceCheck(e.Settings, e.caller, name, s, ok, err)
+			v.checks = append(v.checks, c)
+			if c.OK && (s.DeploymentController == nil || s.DeploymentController.Type == ecstypes.DeploymentControllerTypeEcs) && (dry || len(probe) == 0) {
+				probe = append(probe, name)
+			}
+		}
+		for _, name := range probe {
+			c, err := e.probeSD(ctx, name)
+			if err != nil {
+				return v, err
+			}
+			if c.Message != "" {
+				v.checks = append(v.checks, c)
+			}
 		}
 	}
 	if e.Settings.SkipInvalidation {
@@ -97,6 +113,36 @@ func (e *Engine) verify(ctx context.Context, read reader, cluster bool) (verifie
 		v.checks = append(v.checks, distributionCheck(d, e.caller, dist, err))
 	}
 	return v, nil
+}
+
+// probeSD reads the service's newest service deployment as the follow will (ListServiceDeployments,
+// DescribeServiceDeployments): once, each with the SDK's own retry, since only a refusal is
+// looked for. A refusal fails the check; the API not being available here passes (the follow
+// judges deployments[] then, and says so); any other failure passes unsaid, the follow's to meet.
+func (e *Engine) probeSD(ctx context.Context, name string) (Check, error) {
+	c, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	retry := func(o *ecs.Options) { o.RetryMaxAttempts = 2 }
+	list, err := e.ECS.ListServiceDeployments(c, &ecs.ListServiceDeploymentsInput{Cluster: aws.String(e.Settings.Cluster),
+		Service: aws.String(name), MaxResults: aws.Int32(1)}, retry)
+	if err == nil && len(list.ServiceDeployments) > 0 {
+		_, err = e.ECS.DescribeServiceDeployments(c, &ecs.DescribeServiceDeploymentsInput{
+			ServiceDeploymentArns: []string{aws.ToString(list.ServiceDeployments[0].ServiceDeploymentArn)}}, retry)
+		err = classify(err, "DescribeServiceDeployments "+name)
+	} else {
+		err = classify(err, "ListServiceDeployments "+name)
+	}
+	switch {
+	case ctx.Err() != nil:
+		return Check{}, ctx.Err()
+	case errors.Is(err, ErrAccessDenied):
+		return Check{false, fmt.Sprintf("service %s: its service deployments, which the follow reads, cannot be: %s", name, firstLine(err))}, nil
+	case unsupported(err):
+		return Check{true, fmt.Sprintf("service %s: the service deployment API is not available here (%s): its deployments are judged by deployments[]", name, firstLine(err))}, nil
+	case err != nil:
+		return Check{}, nil
+	}
+	return Check{true, fmt.Sprintf("service %s: its service deployments can be read (ecs:ListServiceDeployments, ecs:DescribeServiceDeployments)", name)}, nil
 }
 
 // clusterCheck: the cluster exists and is ACTIVE.

@@ -9,8 +9,10 @@ package deploy
 // just before its UpdateService (ListServiceDeployments, createdAt.after) and takes the one whose
 // target service revision is revision <n> (the number of ecs-svc/<n>: inferred, ECS documents no
 // mapping); failing that, the only one created since. Where none or several match, the API is
-// denied or absent, or pinTries calls failed (counted in the service's record, across Lambda
-// invocations), the service is judged by deployments[] alone, as said once.
+// not available here, or pinTries calls failed (counted in the service's record, across Lambda
+// invocations), the service is judged by deployments[] alone, as said once. A denial is not
+// "not available": it ends the run (ErrAccessDenied) naming the statement to add, since the
+// PAUSE hooks, ROLLBACK=on-failure and the traffic-shifting strategies need the API.
 //
 // Reading. A service whose strategy shifts traffic is read every poll (during bake time blue and
 // green both run, and deployments[] is a guess). A ROLLING service is read when deployments[]
@@ -21,7 +23,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -30,15 +31,18 @@ import (
 	"github.com/aws/smithy-go"
 )
 
-// unsupported reports whether err says the service deployment API cannot be used here.
+// unsupported reports whether err says the service deployment API is not available here, as the
+// API reference documents it: UnsupportedFeatureException ("The specified task isn't supported in
+// this Region.", an error of ListServiceDeployments and DescribeServiceDeployments in the ECS
+// model), or an endpoint that does not know the operation (UnknownOperationException in the
+// awsJson protocol; InvalidAction in awsQuery's). An AccessDenied is not among them.
 func unsupported(err error) bool {
 	var api smithy.APIError
 	if !errors.As(err, &api) {
 		return false
 	}
 	code := api.ErrorCode()
-	return strings.Contains(code, "AccessDenied") || code == "UnsupportedFeatureException" ||
-		code == "UnknownOperationException" || code == "InvalidAction"
+	return code == "UnsupportedFeatureException" || code == "UnknownOperationException" || code == "InvalidAction"
 }
 
 // noSD falls back to deployments[] for the service for the rest of the release, saying why once.
@@ -74,7 +78,7 @@ func (e *Engine) pinSD(ctx context.Context, st *State, names []string) error {
 			return ctx.Err()
 		case unsupported(err):
 			for _, n := range names {
-				e.noSD(st, n, "the service deployment API is denied or not available here (ecs:ListServiceDeployments)")
+				e.noSD(st, n, "the service deployment API is not available here (ecs:ListServiceDeployments: "+firstLine(err)+")")
 			}
 			return nil
 		case err != nil:
@@ -126,7 +130,7 @@ func (e *Engine) readSD(ctx context.Context, st *State, names []string, burst bo
 		})
 		if unsupported(err) {
 			for _, n := range names {
-				e.noSD(st, n, "ecs:DescribeServiceDeployments is denied or not available here")
+				e.noSD(st, n, "ecs:DescribeServiceDeployments is not available here ("+firstLine(err)+")")
 			}
 			return nil, nil
 		}

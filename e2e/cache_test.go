@@ -155,30 +155,43 @@ func TestCacheTags(t *testing.T) {
 	wantOutput(t, r, 2, "auto stands alone")
 }
 
+// A read auto needs that IAM refuses ends the run before anything changes, naming the statement to
+// add or INVALIDATION_PATHS=/* (issue #32: no denial is downgraded, not even to the safe /*).
+func TestCacheAutoReadDenied(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		kind, action, resource string
+	}{
+		{awsim.LabCache, "cloudfront:GetDistributionConfig", "arn:aws:cloudfront::123456789012:distribution/" + awsim.DemoDistribution},
+		{awsim.APICache, "elasticloadbalancing:DescribeTargetGroups", "*"},
+		{awsim.APICache, "elasticloadbalancing:DescribeLoadBalancers", "*"},
+		{awsim.APICache, "cloudfront:GetCachePolicy", "arn:aws:cloudfront::123456789012:cache-policy/" + awsim.DemoPhotosPolicy.ID},
+	} {
+		t.Run(c.action, func(t *testing.T) {
+			t.Parallel()
+			cfg := world(c.kind, 500*time.Millisecond)
+			cfg.Policies = []json.RawMessage{allowAllBut(c.action)}
+			sim := startSim(t, cfg)
+			r := runBin(t, env(sim, "VERIFY_URL="+edgeURLs(sim, "/api/health")))
+			wantOutput(t, r, 2, "INVALIDATION_PATHS=auto reads the distribution's configuration and the services' load balancers to decide what to invalidate",
+				"may not "+c.action+" on "+c.resource, `{"Effect": "Allow", "Action": "`+c.action+`", "Resource": "`+c.resource+`"}`,
+				"or set INVALIDATION_PATHS=/* (or the paths), which reads nothing")
+			wantEffects(t, sim, 0, 0, r)
+			if n := revisions(sim); n != 0 {
+				t.Errorf("%d revisions registered before the preflight failed", n)
+			}
+		})
+	}
+}
+
 // What auto cannot tell gives /*, said with why: never fewer paths than could be stale.
 func TestCacheAutoFallsBackToEverything(t *testing.T) {
 	t.Parallel()
-	deny := awsim.Fault{Deny: 1}
 	for _, c := range []struct {
 		name string
 		cfg  func() awsim.Config
 		why  string
 	}{
-		{"configuration denied", func() awsim.Config {
-			c := world(awsim.LabCache, 500*time.Millisecond)
-			c.Faults = map[string]awsim.Fault{"CloudFront.GetDistributionConfig": deny}
-			return c
-		}, "/* because the distribution's configuration cannot be read: GetDistributionConfig E2DEMO0DIST0AB: access denied"},
-		{"target groups denied", func() awsim.Config {
-			c := world(awsim.APICache, 500*time.Millisecond)
-			c.Faults = map[string]awsim.Fault{"ELB.DescribeTargetGroups": deny}
-			return c
-		}, "/* because the services' target groups cannot be read: DescribeTargetGroups: AccessDenied"},
-		{"cache policy denied", func() awsim.Config {
-			c := world(awsim.APICache, 500*time.Millisecond)
-			c.Faults = map[string]awsim.Fault{"CloudFront.GetCachePolicy": deny}
-			return c
-		}, "/* because behaviour /api/photos* (origin Fargate-Endpoint) uses cache policy " + awsim.DemoPhotosPolicy.ID + ": GetCachePolicy"},
 		{"service without a load balancer", func() awsim.Config {
 			c := world(awsim.APICache, 500*time.Millisecond)
 			c.Clusters[0].Services[0].NoLoadBalancer = true

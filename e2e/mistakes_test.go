@@ -128,7 +128,7 @@ func TestMistakeAnotherRegionOrAccount(t *testing.T) {
 		{"IMAGE in another region", []string{"IMAGE=123456789012.dkr.ecr.eu-west-1.amazonaws.com/tsa/gallery:3f2c1ab"},
 			[]string{"RepositoryNotFoundException", "(looked in registry 123456789012 in eu-west-1: no repository tsa/gallery there; IMAGE is in eu-west-1, the run acts in us-east-1: is the image pushed there?)"}},
 		{"IMAGE in another account", []string{"IMAGE=999999999999.dkr.ecr.us-east-1.amazonaws.com/tsa/gallery:3f2c1ab"},
-			[]string{"image 999999999999.dkr.ecr.us-east-1.amazonaws.com/tsa/gallery:3f2c1ab: AccessDeniedException: User: " + awsim.DemoRoleARN + " is not authorized to perform: ecr:DescribeImages",
+			[]string{"image 999999999999.dkr.ecr.us-east-1.amazonaws.com/tsa/gallery:3f2c1ab: access denied: " + awsim.DemoRoleARN + " may not ecr:DescribeImages on arn:aws:ecr:us-east-1:999999999999:repository/tsa/gallery; no resource-based policy allows it",
 				"IMAGE is account 999999999999's, the credentials are account 123456789012's: push to this account's registry, or let this account read the repository"}},
 		{"credentials of another account", []string{"AWS_ACCESS_KEY_ID=" + otherAccount.AccessKeyID},
 			[]string{"acting as arn:aws:iam::999999999999:user/bob (account 999999999999) in us-east-1",
