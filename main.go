@@ -15,6 +15,7 @@ import (
 	"slices"
 
 	"deploystep/deploy"
+	"deploystep/deploy/failure"
 )
 
 var version = "dev"
@@ -46,17 +47,17 @@ func run(args []string, stdout, stderr io.Writer) int {
 	showVersion := fs.Bool("version", false, "print the version and exit")
 	if err := fs.Parse(args); err != nil {
 		if err == flag.ErrHelp {
-			return deploy.ExitOK
+			return failure.ExitOK
 		}
-		return deploy.ExitConfig
+		return failure.ExitConfig
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "deploystep: unexpected argument %q (settings come from the environment; see -h)\n", fs.Arg(0))
-		return deploy.ExitConfig
+		return failure.ExitConfig
 	}
 	if *showVersion {
 		fmt.Fprintln(stdout, "deploystep", version)
-		return deploy.ExitOK
+		return failure.ExitOK
 	}
 	return deploy.RunCLI(s, loadErr, stdout, stderr)
 }

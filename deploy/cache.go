@@ -43,6 +43,8 @@ import (
 	"strings"
 	"time"
 
+	"deploystep/deploy/failure"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudfront"
 	cftypes "github.com/aws/aws-sdk-go-v2/service/cloudfront/types"
@@ -361,7 +363,7 @@ func (e *Engine) decideInvalidations(ctx context.Context, st *State, read reader
 			switch {
 			case err != nil:
 				checks = append(checks, Check{false, fmt.Sprintf("distribution %s: INVALIDATION_TAGS needs its CacheTagConfig, which cannot be read: %s "+
-					"(cloudfront:GetDistributionConfig on the distribution)", d, firstLine(err))})
+					"(cloudfront:GetDistributionConfig on the distribution)", d, failure.FirstLine(err))})
 				continue
 			case cfg.CacheTagConfig == nil || aws.ToString(cfg.CacheTagConfig.HeaderName) == "":
 				checks = append(checks, Check{false, fmt.Sprintf("distribution %s has no CacheTagConfig, so it keeps no cache tags and INVALIDATION_TAGS would invalidate nothing: "+
@@ -381,18 +383,18 @@ func (e *Engine) decideInvalidations(ctx context.Context, st *State, read reader
 			switch {
 			case ctx.Err() != nil:
 				return nil, ctx.Err()
-			case errors.Is(err, ErrAccessDenied):
+			case errors.Is(err, failure.ErrAccessDenied):
 				checks = append(checks, Check{false, fmt.Sprintf("distribution %s: INVALIDATION_PATHS=auto reads the distribution's configuration and "+
-					"the services' load balancers to decide what to invalidate, and %s; or set INVALIDATION_PATHS=/* (or the paths), which reads nothing", d, firstLine(err))})
+					"the services' load balancers to decide what to invalidate, and %s; or set INVALIDATION_PATHS=/* (or the paths), which reads nothing", d, failure.FirstLine(err))})
 				continue
 			case err != nil:
 				dec = CacheDecision{Mode: ModeAuto, Paths: []string{"/*"}, Reason: fmt.Sprintf("/* because the distribution's configuration cannot be read: %s "+
-					"(auto needs cloudfront:GetDistributionConfig)", firstLine(err))}
+					"(auto needs cloudfront:GetDistributionConfig)", failure.FirstLine(err))}
 			default:
 				dec = decideAuto(judgeBehaviors(cfg, facts), *release)
 			}
 		}
-		dec.Reason = clipTo(dec.Reason, 400)
+		dec.Reason = failure.ClipTo(dec.Reason, 400)
 		st.Decisions[d] = dec
 		checks = append(checks, Check{true, fmt.Sprintf("distribution %s: %s", d, dec.say())})
 	}
@@ -420,7 +422,7 @@ func (e *Engine) distributionConfig(ctx context.Context, read reader, dist strin
 	var out *cloudfront.GetDistributionConfigOutput
 	err := read(ctx, "reading the distribution's configuration", func(ctx context.Context) (err error) {
 		out, err = e.CloudFront.GetDistributionConfig(ctx, &cloudfront.GetDistributionConfigInput{Id: aws.String(dist)})
-		return classify(err, "GetDistributionConfig "+dist)
+		return failure.Classify(err, "GetDistributionConfig "+dist)
 	})
 	if err == nil && (out == nil || out.DistributionConfig == nil) {
 		err = errors.New("GetDistributionConfig " + dist + ": an answer without a configuration")
@@ -470,16 +472,16 @@ func (e *Engine) releaseOrigins(ctx context.Context, read reader, services map[s
 		var out *elb.DescribeTargetGroupsOutput
 		err := read(ctx, "reading the services' target groups", func(ctx context.Context) (err error) {
 			out, err = e.ELB.DescribeTargetGroups(ctx, &elb.DescribeTargetGroupsInput{TargetGroupArns: chunk})
-			return classify(err, "DescribeTargetGroups")
+			return failure.Classify(err, "DescribeTargetGroups")
 		})
 		if ctx.Err() != nil {
 			return r, ctx.Err()
 		}
-		if errors.Is(err, ErrAccessDenied) {
+		if errors.Is(err, failure.ErrAccessDenied) {
 			return r, err
 		}
 		if err != nil {
-			r.unknown = append(r.unknown, "the services' target groups cannot be read: "+firstLine(err)+" (auto needs elasticloadbalancing:DescribeTargetGroups)")
+			r.unknown = append(r.unknown, "the services' target groups cannot be read: "+failure.FirstLine(err)+" (auto needs elasticloadbalancing:DescribeTargetGroups)")
 			return r, nil
 		}
 		for _, tg := range out.TargetGroups {
@@ -493,16 +495,16 @@ func (e *Engine) releaseOrigins(ctx context.Context, read reader, services map[s
 		var out *elb.DescribeLoadBalancersOutput
 		err := read(ctx, "reading the services' load balancers", func(ctx context.Context) (err error) {
 			out, err = e.ELB.DescribeLoadBalancers(ctx, &elb.DescribeLoadBalancersInput{LoadBalancerArns: chunk})
-			return classify(err, "DescribeLoadBalancers")
+			return failure.Classify(err, "DescribeLoadBalancers")
 		})
 		if ctx.Err() != nil {
 			return r, ctx.Err()
 		}
-		if errors.Is(err, ErrAccessDenied) {
+		if errors.Is(err, failure.ErrAccessDenied) {
 			return r, err
 		}
 		if err != nil {
-			r.unknown = append(r.unknown, "the services' load balancers cannot be read: "+firstLine(err)+" (auto needs elasticloadbalancing:DescribeLoadBalancers)")
+			r.unknown = append(r.unknown, "the services' load balancers cannot be read: "+failure.FirstLine(err)+" (auto needs elasticloadbalancing:DescribeLoadBalancers)")
 			return r, nil
 		}
 		for _, lb := range out.LoadBalancers {
@@ -542,16 +544,16 @@ func (e *Engine) readCacheFacts(ctx context.Context, read reader, cfg *cftypes.D
 		var out *cloudfront.GetCachePolicyOutput
 		err := read(ctx, "reading a cache policy", func(ctx context.Context) (err error) {
 			out, err = e.CloudFront.GetCachePolicy(ctx, &cloudfront.GetCachePolicyInput{Id: aws.String(id)})
-			return classify(err, "GetCachePolicy "+id)
+			return failure.Classify(err, "GetCachePolicy "+id)
 		})
 		if ctx.Err() != nil {
 			return f, ctx.Err()
 		}
 		switch {
-		case errors.Is(err, ErrAccessDenied):
+		case errors.Is(err, failure.ErrAccessDenied):
 			return f, err
 		case err != nil:
-			f.missing[id] = firstLine(err) + " (auto needs cloudfront:GetCachePolicy)"
+			f.missing[id] = failure.FirstLine(err) + " (auto needs cloudfront:GetCachePolicy)"
 		case out.CachePolicy == nil || out.CachePolicy.CachePolicyConfig == nil:
 			f.missing[id] = "an answer without a configuration"
 		default:
@@ -568,16 +570,16 @@ func (e *Engine) readCacheFacts(ctx context.Context, read reader, cfg *cftypes.D
 			var out *cloudfront.GetVpcOriginOutput
 			err := read(ctx, "reading a VPC origin", func(ctx context.Context) (err error) {
 				out, err = e.CloudFront.GetVpcOrigin(ctx, &cloudfront.GetVpcOriginInput{Id: aws.String(id)})
-				return classify(err, "GetVpcOrigin "+id)
+				return failure.Classify(err, "GetVpcOrigin "+id)
 			})
 			if ctx.Err() != nil {
 				return f, ctx.Err()
 			}
 			switch {
-			case errors.Is(err, ErrAccessDenied):
+			case errors.Is(err, failure.ErrAccessDenied):
 				return f, err
 			case err != nil:
-				f.missing[id] = firstLine(err) + " (auto needs cloudfront:GetVpcOrigin)"
+				f.missing[id] = failure.FirstLine(err) + " (auto needs cloudfront:GetVpcOrigin)"
 			case out.VpcOrigin == nil || out.VpcOrigin.VpcOriginEndpointConfig == nil:
 				f.missing[id] = "an answer without an endpoint"
 			default:
@@ -611,7 +613,7 @@ func (e *Engine) cacheHint(ctx context.Context, st *State, path string) string {
 		}
 		cancel()
 		if err != nil {
-			parts = append(parts, msg+" (the behaviour that serves "+path+" could not be read: "+firstLine(err)+")")
+			parts = append(parts, msg+" (the behaviour that serves "+path+" could not be read: "+failure.FirstLine(err)+")")
 			continue
 		}
 		v := behaviorFor(cfg, judgeBehaviors(cfg, facts), path)

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"deploystep/deploy/failure"
 )
 
 // RunCLI runs one release as a command (a CodeBuild buildspec step, or locally) and returns the
@@ -22,12 +24,12 @@ func RunCLI(s Settings, loadErr error, stdout, stderr io.Writer) int {
 	early := func(err error) int {
 		e := &Engine{Settings: s, Report: report}
 		e.Result(&State{Started: time.Now()}, err) // writes SUMMARY_FILE too
-		return ExitCode(err)
+		return failure.ExitCode(err)
 	}
 	hints := similarNames(os.Environ())
 	if err := allProblems(loadErr, &s); err != nil {
 		if len(hints) > 0 {
-			err = newError(ErrConfig, "%s; %s", err.Error(), strings.Join(hints, "; "))
+			err = failure.New(failure.ErrConfig, "%s; %s", err.Error(), strings.Join(hints, "; "))
 		}
 		return early(err)
 	}
@@ -43,7 +45,7 @@ func RunCLI(s Settings, loadErr error, stdout, stderr io.Writer) int {
 		select {
 		case got := <-sig:
 			signal.Stop(sig) // a second signal kills at once
-			cancel(fmt.Errorf("%w by %v", ErrInterrupted, got))
+			cancel(fmt.Errorf("%w by %v", failure.ErrInterrupted, got))
 		case <-ctx.Done():
 		}
 	}()
@@ -51,7 +53,7 @@ func RunCLI(s Settings, loadErr error, stdout, stderr io.Writer) int {
 	note := s.Limit(false)
 	cfg, err := LoadAWS(ctx)
 	if err != nil && !s.DryRun {
-		return early(newError(ErrConfig, "AWS configuration: %v", err))
+		return early(failure.New(failure.ErrConfig, "AWS configuration: %v", err))
 	}
 	e := NewEngine(cfg, s, report)
 	if note != "" {
@@ -61,9 +63,9 @@ func RunCLI(s Settings, loadErr error, stdout, stderr io.Writer) int {
 	st := NewState(s, s.BuildID, time.Now())
 	if s.DryRun {
 		err := e.DryRun(ctx, st, cfg.Credentials, cfg.Region)
-		return ExitCode(err)
+		return failure.ExitCode(err)
 	}
 	err = e.Run(ctx, st)
 	e.Result(st, err) // writes SUMMARY_FILE too
-	return ExitCode(err)
+	return failure.ExitCode(err)
 }

@@ -23,6 +23,8 @@ import (
 	"strings"
 	"time"
 
+	"deploystep/deploy/failure"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/codedeploy"
 	cdtypes "github.com/aws/aws-sdk-go-v2/service/codedeploy/types"
@@ -82,7 +84,7 @@ func (codeDeployController) start(ctx context.Context, e *Engine, st *State, nam
 			return "", &errMaybeOurs{fmt.Sprintf("service %s: deployment group %s/%s already has an active deployment not started by this release: %s", name, g.App, g.Name, aws.ToString(limit.Message))}
 		}
 		if err != nil {
-			return "", classify(err, "CreateDeployment "+g.App+"/"+g.Name)
+			return "", failure.Classify(err, "CreateDeployment "+g.App+"/"+g.Name)
 		}
 		return aws.ToString(out.DeploymentId), nil
 	}
@@ -107,7 +109,7 @@ func (e *Engine) ourCDDeployment(ctx context.Context, g cdGroup, description str
 		out, err := e.CodeDeploy.ListDeployments(ctx, &codedeploy.ListDeploymentsInput{ApplicationName: aws.String(g.App),
 			DeploymentGroupName: aws.String(g.Name), CreateTimeRange: &cdtypes.TimeRange{Start: aws.Time(e.now().Add(-24 * time.Hour))}})
 		if err != nil {
-			return classify(err, "ListDeployments "+g.App+"/"+g.Name)
+			return failure.Classify(err, "ListDeployments "+g.App+"/"+g.Name)
 		}
 		ids = out.Deployments
 		return nil
@@ -119,7 +121,7 @@ func (e *Engine) ourCDDeployment(ctx context.Context, g cdGroup, description str
 		var out *codedeploy.GetDeploymentOutput
 		err := e.attempt(ctx, "GetDeployment", func(ctx context.Context) (err error) {
 			out, err = e.CodeDeploy.GetDeployment(ctx, &codedeploy.GetDeploymentInput{DeploymentId: aws.String(id)})
-			return classify(err, "GetDeployment "+id)
+			return failure.Classify(err, "GetDeployment "+id)
 		})
 		if err != nil {
 			return "", err
@@ -294,7 +296,7 @@ func (e *Engine) readCD(ctx context.Context, svc *ServiceState, id string) (CDVi
 	v := CDView{ID: id}
 	out, err := e.CodeDeploy.GetDeployment(ctx, &codedeploy.GetDeploymentInput{DeploymentId: aws.String(id)})
 	if err != nil {
-		return v, classify(err, "GetDeployment "+id)
+		return v, failure.Classify(err, "GetDeployment "+id)
 	}
 	info := out.DeploymentInfo
 	v.Status = string(info.Status)
@@ -314,7 +316,7 @@ func (e *Engine) readCD(ctx context.Context, svc *ServiceState, id string) (CDVi
 		case errors.As(err, &notStarted):
 			return v, nil
 		case err != nil:
-			return v, classify(err, "ListDeploymentTargets "+id)
+			return v, failure.Classify(err, "ListDeploymentTargets "+id)
 		case len(tl.TargetIds) == 0:
 			return v, nil
 		}
@@ -322,7 +324,7 @@ func (e *Engine) readCD(ctx context.Context, svc *ServiceState, id string) (CDVi
 	}
 	t, err := e.CodeDeploy.GetDeploymentTarget(ctx, &codedeploy.GetDeploymentTargetInput{DeploymentId: aws.String(id), TargetId: aws.String(svc.Target)})
 	if err != nil {
-		return v, classify(err, "GetDeploymentTarget "+id)
+		return v, failure.Classify(err, "GetDeploymentTarget "+id)
 	}
 	if t.DeploymentTarget == nil || t.DeploymentTarget.EcsTarget == nil {
 		return v, nil
@@ -356,7 +358,7 @@ func (codeDeployController) stop(ctx context.Context, e *Engine, st *State, name
 	if errors.As(err, &done) {
 		return nil
 	}
-	return classify(err, "StopDeployment "+id)
+	return failure.Classify(err, "StopDeployment "+id)
 }
 
 // rollback follows the rollback deployment CodeDeploy started.
@@ -373,7 +375,7 @@ func (codeDeployController) rollback(ctx context.Context, e *Engine, st *State, 
 	}
 	out, err := e.CodeDeploy.GetDeployment(ctx, &codedeploy.GetDeploymentInput{DeploymentId: aws.String(v.Rollback)})
 	if err != nil {
-		return "", false, classify(err, "GetDeployment "+v.Rollback)
+		return "", false, failure.Classify(err, "GetDeployment "+v.Rollback)
 	}
 	s := out.DeploymentInfo.Status
 	return v.Rollback + " " + string(s), s == cdtypes.DeploymentStatusSucceeded || s == cdtypes.DeploymentStatusFailed || s == cdtypes.DeploymentStatusStopped, nil

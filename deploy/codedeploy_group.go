@@ -19,6 +19,8 @@ import (
 	"slices"
 	"strings"
 
+	"deploystep/deploy/failure"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/codedeploy"
 	cdtypes "github.com/aws/aws-sdk-go-v2/service/codedeploy/types"
@@ -65,9 +67,9 @@ func (e *Engine) findGroup(ctx context.Context, read reader, name string) (cdGro
 		case err != nil:
 			return cdGroup{}, err
 		case len(infos) == 0:
-			return cdGroup{}, newError(ErrConfig, "service %s: deployment group %s of application %s not found (CODEDEPLOY_APPLICATION, CODEDEPLOY_DEPLOYMENT_GROUP)", name, group, app)
+			return cdGroup{}, failure.New(failure.ErrConfig, "service %s: deployment group %s of application %s not found (CODEDEPLOY_APPLICATION, CODEDEPLOY_DEPLOYMENT_GROUP)", name, group, app)
 		case !namesService(infos[0], e.Settings.Cluster, name):
-			return cdGroup{}, newError(ErrConfig, "service %s: deployment group %s/%s deploys %s, not %s/%s", name, app, group, ecsServicesOf(infos[0]), e.Settings.Cluster, name)
+			return cdGroup{}, failure.New(failure.ErrConfig, "service %s: deployment group %s/%s deploys %s, not %s/%s", name, app, group, ecsServicesOf(infos[0]), e.Settings.Cluster, name)
 		}
 		return groupOf(infos[0]), nil
 	}
@@ -88,14 +90,14 @@ func (e *Engine) findGroup(ctx context.Context, read reader, name string) (cdGro
 	case len(found) == 1:
 		return found[0], nil
 	case len(found) == 0:
-		return cdGroup{}, newError(ErrConfig, "service %s is on the CODE_DEPLOY controller, but no deployment group deploys %s/%s (searched %s: %d application(s)); set CODEDEPLOY_APPLICATION and CODEDEPLOY_DEPLOYMENT_GROUP",
+		return cdGroup{}, failure.New(failure.ErrConfig, "service %s is on the CODE_DEPLOY controller, but no deployment group deploys %s/%s (searched %s: %d application(s)); set CODEDEPLOY_APPLICATION and CODEDEPLOY_DEPLOYMENT_GROUP",
 			name, e.Settings.Cluster, name, searched, len(apps))
 	}
 	var names []string
 	for _, g := range found {
 		names = append(names, g.App+"/"+g.Name)
 	}
-	return cdGroup{}, newError(ErrConfig, "service %s: several deployment groups deploy %s/%s (%s); set CODEDEPLOY_APPLICATION and CODEDEPLOY_DEPLOYMENT_GROUP",
+	return cdGroup{}, failure.New(failure.ErrConfig, "service %s: several deployment groups deploy %s/%s (%s); set CODEDEPLOY_APPLICATION and CODEDEPLOY_DEPLOYMENT_GROUP",
 		name, e.Settings.Cluster, name, strings.Join(names, ", "))
 }
 
@@ -135,7 +137,7 @@ func listAll[O any](ctx context.Context, read reader, what string, p pager[O], i
 		for p.HasMorePages() {
 			page, err := p.NextPage(ctx)
 			if err != nil {
-				return classify(err, what)
+				return failure.Classify(err, what)
 			}
 			out = append(out, items(page)...)
 		}
@@ -152,7 +154,7 @@ func (e *Engine) groupInfos(ctx context.Context, read reader, app string, names 
 		err := read(ctx, "BatchGetDeploymentGroups", func(ctx context.Context) error {
 			res, err := e.CodeDeploy.BatchGetDeploymentGroups(ctx, &codedeploy.BatchGetDeploymentGroupsInput{ApplicationName: aws.String(app), DeploymentGroupNames: batch})
 			if err != nil {
-				return classify(err, "BatchGetDeploymentGroups "+app)
+				return failure.Classify(err, "BatchGetDeploymentGroups "+app)
 			}
 			out = append(out, res.DeploymentGroupsInfo...)
 			return nil
@@ -254,7 +256,7 @@ func (e *Engine) groupHooks(ctx context.Context, read reader, g cdGroup) ([]map[
 	var out *codedeploy.GetDeploymentOutput
 	err := read(ctx, "GetDeployment "+g.LastSuccessful, func(ctx context.Context) (err error) {
 		out, err = e.CodeDeploy.GetDeployment(ctx, &codedeploy.GetDeploymentInput{DeploymentId: aws.String(g.LastSuccessful)})
-		return classify(err, "GetDeployment "+g.LastSuccessful)
+		return failure.Classify(err, "GetDeployment "+g.LastSuccessful)
 	})
 	if err != nil {
 		return nil, "", err
@@ -316,7 +318,7 @@ func (e *Engine) prepare(ctx context.Context, read reader, name string, s ecstyp
 	}
 	content, err := buildAppSpec(taskDef, container, port, hooks)
 	if err != nil {
-		return release{}, newError(ErrConfig, "service %s: AppSpec: %v", name, err)
+		return release{}, failure.New(failure.ErrConfig, "service %s: AppSpec: %v", name, err)
 	}
 	return release{group: g, taskDef: taskDef, appSpec: content,
 		describe: fmt.Sprintf("task definition %s (%s), container %s:%d; %s", shortARN(taskDef), why, container, port, hookNote)}, nil

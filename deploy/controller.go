@@ -19,6 +19,8 @@ import (
 	"strings"
 	"time"
 
+	"deploystep/deploy/failure"
+
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 )
 
@@ -89,7 +91,7 @@ func (e *Engine) startDeployments(ctx context.Context, st *State) error {
 		}
 	}
 	if len(problems) > 0 {
-		return newError(ErrConfig, "%s", strings.Join(problems, "; "))
+		return failure.New(failure.ErrConfig, "%s", strings.Join(problems, "; "))
 	}
 	for _, name := range todo {
 		svc := st.Services[name]
@@ -165,7 +167,7 @@ func (e *Engine) sendOnce(ctx context.Context, what string, sent *time.Time, sen
 			*sent = time.Time{}
 			found, ferr := find(ctx)
 			if ferr == nil && found == "" {
-				return false, newError(ErrFailed, "%s", maybe.msg)
+				return false, failure.New(failure.ErrFailed, "%s", maybe.msg)
 			}
 			id, lost = found, true
 			return found != "", ferr
@@ -241,9 +243,9 @@ func (e *Engine) judge(ctx context.Context, st *State, name string, d Decision, 
 		}
 		e.sayStopped(name, svc.Deployment)
 		if svc.Adopted != "" && svc.Hooks[svc.Adopted] == "ROLLBACK" {
-			return newError(ErrFailed, "service %s: rolled back as answered (HOOK_ANSWER=ROLLBACK): %s", name, d.Message)
+			return failure.New(failure.ErrFailed, "service %s: rolled back as answered (HOOK_ANSWER=ROLLBACK): %s", name, d.Message)
 		}
-		return newError(ErrFailed, "service %s: %s", name, d.Message)
+		return failure.New(failure.ErrFailed, "service %s: %s", name, d.Message)
 	case Done:
 		svc.Finished = true
 		e.setWaiting(name, "")
@@ -275,7 +277,7 @@ func (e *Engine) rollBack(ctx context.Context, st *State) string {
 				continue
 			}
 			if err != nil {
-				results = append(results, fmt.Sprintf("%s: %s failed: %s", name, w.stopCall, firstLine(err)))
+				results = append(results, fmt.Sprintf("%s: %s failed: %s", name, w.stopCall, failure.FirstLine(err)))
 				continue
 			}
 			svc.Stopped = true

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"time"
 
+	"deploystep/deploy/failure"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
 )
 
@@ -33,7 +35,7 @@ func (e *Engine) DryRun(ctx context.Context, st *State, creds aws.CredentialsPro
 	if why := canCall(ctx, creds, region); why != "" {
 		e.emit(Event{Kind: KindCheck, Message: why})
 	} else if err := e.whoami(ctx, st, once); err != nil {
-		check(false, "%s", strings.TrimPrefix(firstLine(err), "configuration: "))
+		check(false, "%s", strings.TrimPrefix(failure.FirstLine(err), "configuration: "))
 	} else {
 		v, err := e.verify(ctx, once, true)
 		if err != nil {
@@ -53,7 +55,7 @@ func (e *Engine) DryRun(ctx context.Context, st *State, creds aws.CredentialsPro
 			cancel()
 			st.Digest = digest
 			if err != nil {
-				check(false, "image %s: %v", e.Settings.Image, firstLine(err))
+				check(false, "image %s: %v", e.Settings.Image, failure.FirstLine(err))
 			} else {
 				check(true, "image %s: digest %s", e.Settings.Image, st.Digest)
 			}
@@ -87,7 +89,7 @@ func (e *Engine) DryRun(ctx context.Context, st *State, creds aws.CredentialsPro
 	}
 	e.emit(Event{Kind: KindPlan, Message: plan.Render()})
 	if len(failed) > 0 {
-		return newError(ErrConfig, "dry run: %d check(s) failed: %s", len(failed), strings.Join(failed, "; "))
+		return failure.New(failure.ErrConfig, "dry run: %d check(s) failed: %s", len(failed), strings.Join(failed, "; "))
 	}
 	return nil
 }
@@ -103,7 +105,7 @@ func canCall(ctx context.Context, creds aws.CredentialsProvider, region string) 
 	c, cancel := context.WithTimeout(ctx, 20*time.Second)
 	defer cancel()
 	if _, err := creds.Retrieve(c); err != nil {
-		return fmt.Sprintf("credentials: none found (%v); nothing in AWS was checked", firstLine(err))
+		return fmt.Sprintf("credentials: none found (%v); nothing in AWS was checked", failure.FirstLine(err))
 	}
 	return ""
 }
@@ -119,21 +121,13 @@ func (e *Engine) dryRunCodeDeploy(ctx context.Context, st *State, v verified, pl
 		}
 		r, err := e.prepare(ctx, once, name, s, planned[name].deploys())
 		if err != nil {
-			check(false, "service %s: %s", name, strings.TrimPrefix(firstLine(err), "service "+name+": "))
+			check(false, "service %s: %s", name, strings.TrimPrefix(failure.FirstLine(err), "service "+name+": "))
 			continue
 		}
 		check(true, "service %s: deployment group %s/%s; AppSpec valid: %s", name, r.group.App, r.group.Name, r.describe)
 		sends[name] = fmt.Sprintf("CodeDeploy CreateDeployment on %s/%s (AppSpec with task definition %s)", r.group.App, r.group.Name, shortARN(r.taskDef))
 	}
 	return sends
-}
-
-func firstLine(err error) string {
-	s := err.Error()
-	if i := strings.IndexByte(s, '\n'); i >= 0 {
-		s = s[:i]
-	}
-	return s
 }
 
 // dryRunPredeploy plans the pre-deploy task on the revision PREDEPLOY_SERVICE would deploy and
@@ -150,12 +144,12 @@ func (e *Engine) dryRunPredeploy(ctx context.Context, st *State, v verified, pla
 	}
 	pp, err := e.predeployFromPlans(ctx, once, st, []*revisionPlan{p}, v.services)
 	if err != nil {
-		check(false, "pre-deploy task: %s", strings.TrimPrefix(firstLine(err), "configuration: "))
-		return "not planned: " + strings.TrimPrefix(firstLine(err), "configuration: ")
+		check(false, "pre-deploy task: %s", strings.TrimPrefix(failure.FirstLine(err), "configuration: "))
+		return "not planned: " + strings.TrimPrefix(failure.FirstLine(err), "configuration: ")
 	}
 	check(true, "pre-deploy task: PREDEPLOY_COMMAND runs in container %s (%s's revision)", pp.container, name)
 	if err := e.probeTaskLogs(ctx, once, pp); err != nil {
-		check(false, "pre-deploy task: its log cannot be read: %s", firstLine(err))
+		check(false, "pre-deploy task: its log cannot be read: %s", failure.FirstLine(err))
 	}
 	return pp.render(e.Settings.PredeployTimeout)
 }
@@ -174,7 +168,7 @@ func (e *Engine) dryRunRevisions(ctx context.Context, st *State, v verified, che
 	}
 	plans, err := e.planRevisions(ctx, once, v.services, st.Digest)
 	if err != nil {
-		check(false, "task definition: %s", strings.TrimPrefix(firstLine(err), "configuration: "))
+		check(false, "task definition: %s", strings.TrimPrefix(failure.FirstLine(err), "configuration: "))
 		return out
 	}
 	for _, p := range plans {

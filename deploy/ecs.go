@@ -16,6 +16,8 @@ import (
 	"strings"
 	"time"
 
+	"deploystep/deploy/failure"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
@@ -95,7 +97,7 @@ func (ecsController) start(ctx context.Context, e *Engine, st *State, name strin
 		}
 		out, err := e.ECS.UpdateService(ctx, in, func(o *ecs.Options) { o.RetryMaxAttempts = 1 })
 		if err != nil || out.Service == nil {
-			return "", classify(err, "UpdateService "+name)
+			return "", failure.Classify(err, "UpdateService "+name)
 		}
 		sent, taskDef = in, shortARN(aws.ToString(out.Service.TaskDefinition))
 		return primaryID(*out.Service), nil
@@ -192,7 +194,7 @@ func (e *Engine) mark(ctx context.Context, st *State, name string, arn *string, 
 	return e.attempt(ctx, "TagResource "+name, func(ctx context.Context) error {
 		_, err := e.ECS.TagResource(ctx, &ecs.TagResourceInput{ResourceArn: arn,
 			Tags: []ecstypes.Tag{{Key: aws.String(runTag), Value: aws.String(value)}}})
-		return classify(err, "TagResource "+name)
+		return failure.Classify(err, "TagResource "+name)
 	})
 }
 
@@ -222,7 +224,7 @@ func (ecsController) observe(ctx context.Context, e *Engine, st *State, names []
 	for _, name := range names {
 		s, ok := services[name]
 		if !ok {
-			return nil, newError(ErrFailed, "service %s: it disappeared from cluster %s during the deployment", name, e.Settings.Cluster)
+			return nil, failure.New(failure.ErrFailed, "service %s: it disappeared from cluster %s during the deployment", name, e.Settings.Cluster)
 		}
 		svc := st.Services[name]
 		view, pin := viewOf(s), e.pin(st, svc)
@@ -257,10 +259,10 @@ func (e *Engine) gather(ctx context.Context, st *State, name string, view Servic
 		reasons, named, err := e.stoppedReasons(ctx, name, pin.Deployment)
 		e.setStopped(name, named)
 		if err != nil {
-			if ctx.Err() != nil || errors.Is(err, ErrAccessDenied) {
+			if ctx.Err() != nil || errors.Is(err, failure.ErrAccessDenied) {
 				return err
 			}
-			reasons = []string{"(stopped reasons unavailable: " + firstLine(err) + ")"}
+			reasons = []string{"(stopped reasons unavailable: " + failure.FirstLine(err) + ")"}
 		}
 		ev.Stopped = reasons
 	}
@@ -280,7 +282,7 @@ func (ecsController) stop(ctx context.Context, e *Engine, st *State, name string
 	if errors.As(err, &conflict) {
 		return nil
 	}
-	return classify(err, "StopServiceDeployment")
+	return failure.Classify(err, "StopServiceDeployment")
 }
 
 func (ecsController) rollback(ctx context.Context, e *Engine, st *State, name string) (string, bool, error) {
@@ -312,7 +314,7 @@ func (e *Engine) describeWith(ctx context.Context, names []string, include []ecs
 			return err
 		})
 		if err != nil {
-			return nil, classify(err, "DescribeServices")
+			return nil, failure.Classify(err, "DescribeServices")
 		}
 		for _, s := range res.Services {
 			out[aws.ToString(s.ServiceName)] = s

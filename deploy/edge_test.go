@@ -11,6 +11,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"deploystep/deploy/failure"
 )
 
 // A URL's query string and user info never reach a validation message.
@@ -112,7 +114,7 @@ func TestVerifyEdgePhase(t *testing.T) {
 	st = NewState(e.Settings, "", time.Now())
 	st.init(nil)
 	err := e.verifyEdge(context.Background(), st)
-	if !errors.Is(err, ErrFailed) || ExitCode(err) != 1 || !strings.Contains(err.Error(), "within VERIFY_TIMEOUT (2s)") ||
+	if !errors.Is(err, failure.ErrFailed) || failure.ExitCode(err) != 1 || !strings.Contains(err.Error(), "within VERIFY_TIMEOUT (2s)") ||
 		!strings.Contains(err.Error(), "with version 0a1b2c3 (X-Cache: Hit from cloudfront)") ||
 		!strings.Contains(err.Error(), "INVALIDATION_PATHS (/static/*) does not cover /api/health") {
 		t.Fatalf("err = %v", err)

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"deploystep/deploy/edge"
+	"deploystep/deploy/failure"
 )
 
 // verifyEdge runs the verify step: every URL not yet verified is read until it matches;
@@ -47,7 +48,7 @@ func (e *Engine) verifyEdge(ctx context.Context, st *State) error {
 				e.emit(Event{Kind: KindProgress, Message: "verified: " + a.String()})
 				continue
 			case a.Refused:
-				return false, newError(ErrFailed, "edge verification: %s", a)
+				return false, failure.New(failure.ErrFailed, "edge verification: %s", a)
 			}
 			if prev, seen := last[u]; !seen || !prev.Same(a) {
 				e.emit(Event{Kind: KindProgress, Message: fmt.Sprintf("waiting for %s: %s", what, a)})
@@ -67,7 +68,7 @@ func (e *Engine) verifyEdge(ctx context.Context, st *State) error {
 					msgs = append(msgs, last[u].String()+e.edgeHint(ctx, st, u, last[u]))
 				}
 			}
-			return false, newError(ErrFailed, "edge verification: not %s within VERIFY_TIMEOUT (%v): %s", what, e.Settings.VerifyTimeout, strings.Join(msgs, "; "))
+			return false, failure.New(failure.ErrFailed, "edge verification: not %s within VERIFY_TIMEOUT (%v): %s", what, e.Settings.VerifyTimeout, strings.Join(msgs, "; "))
 		}
 		return false, nil
 	})

@@ -9,6 +9,8 @@ import (
 	"sync"
 	"time"
 
+	"deploystep/deploy/failure"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudfront"
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
@@ -218,13 +220,13 @@ func (e *Engine) Run(outer context.Context, st *State) error {
 		e.Settings.Limit(false)
 	}
 	plan := e.plan(st, nil)
-	ctx, cancel := context.WithDeadlineCause(outer, st.Started.Add(e.Settings.Timeout), ErrTimeout)
+	ctx, cancel := context.WithDeadlineCause(outer, st.Started.Add(e.Settings.Timeout), failure.ErrTimeout)
 	defer cancel()
 	for st.Phase != PhaseDone {
 		phase, start := st.Phase, e.now()
 		step, ok := steps[phase]
 		if !ok {
-			return newError(ErrConfig, "unknown phase %q in state", phase)
+			return failure.New(failure.ErrConfig, "unknown phase %q in state", phase)
 		}
 		err := step(e, ctx, st)
 		st.Phases[phase] += e.now().Sub(start).Seconds()
@@ -242,18 +244,18 @@ func (e *Engine) Run(outer context.Context, st *State) error {
 // bounded apart from the run's own limit (which may have run out), said in the message.
 func (e *Engine) fail(outer, ctx context.Context, st *State, phase string, err error) error {
 	err = e.interpret(ctx, st, err)
-	own := errors.Is(err, ErrTimeout) || errors.Is(err, ErrFailed) && st.Failure != ""
+	own := errors.Is(err, failure.ErrTimeout) || errors.Is(err, failure.ErrFailed) && st.Failure != ""
 	if phase != PhaseFollow || e.Settings.Rollback != "on-failure" || !own {
 		return err
 	}
 	rctx, cancel := context.WithTimeout(outer, rollbackLimit)
 	defer cancel()
 	if res := e.rollBack(rctx, st); res != "" {
-		class := ErrFailed
-		if errors.Is(err, ErrTimeout) {
-			class = ErrTimeout
+		class := failure.ErrFailed
+		if errors.Is(err, failure.ErrTimeout) {
+			class = failure.ErrTimeout
 		}
-		return newError(class, "%s; ROLLBACK=on-failure: %s", err.Error(), res)
+		return failure.New(class, "%s; ROLLBACK=on-failure: %s", err.Error(), res)
 	}
 	return err
 }
@@ -261,17 +263,17 @@ func (e *Engine) fail(outer, ctx context.Context, st *State, phase string, err e
 // interpret turns a context ending into the error of its class, saying what was left in
 // which state.
 func (e *Engine) interpret(ctx context.Context, st *State, err error) error {
-	if ctx.Err() == nil || isFinal(err) {
+	if ctx.Err() == nil || failure.IsFinal(err) {
 		return err
 	}
 	cause := context.Cause(ctx)
 	switch {
-	case errors.Is(cause, errPaused):
-		return errPaused
-	case errors.Is(cause, ErrTimeout):
-		return newError(ErrTimeout, "timed out after %v during %s: %s", e.Settings.Timeout, st.Phase, e.leftInFlight(st))
+	case errors.Is(cause, failure.ErrPaused):
+		return failure.ErrPaused
+	case errors.Is(cause, failure.ErrTimeout):
+		return failure.New(failure.ErrTimeout, "timed out after %v during %s: %s", e.Settings.Timeout, st.Phase, e.leftInFlight(st))
 	default:
-		return newError(ErrInterrupted, "interrupted during %s: %s", st.Phase, e.leftInFlight(st))
+		return failure.New(failure.ErrInterrupted, "interrupted during %s: %s", st.Phase, e.leftInFlight(st))
 	}
 }
 
@@ -326,7 +328,7 @@ func (e *Engine) leftInFlight(st *State) string {
 
 // Result reports the end of a run and returns its summary.
 func (e *Engine) Result(st *State, err error) Summary {
-	s := Summary{Result: "succeeded", ExitCode: ExitCode(err), Seconds: e.now().Sub(st.Started).Seconds(),
+	s := Summary{Result: "succeeded", ExitCode: failure.ExitCode(err), Seconds: e.now().Sub(st.Started).Seconds(),
 		Phases: st.Phases, Digest: st.Digest, TaskDefinitions: st.taskDefinitions(), Deployments: st.deployments(), Invalidations: st.Invalidations,
 		VerifiedVersion: verifiedVersion(e.Settings, st)}
 	if pd := st.Predeploy; pd != nil && pd.Passed {
@@ -383,11 +385,11 @@ func (e *Engine) Result(st *State, err error) Summary {
 	}
 	switch {
 	case err == nil:
-	case errors.Is(err, ErrConfig):
+	case errors.Is(err, failure.ErrConfig):
 		s.Result, msg = "configuration error", err.Error()
-	case errors.Is(err, ErrTimeout):
+	case errors.Is(err, failure.ErrTimeout):
 		s.Result, msg = "timed out", err.Error()
-	case errors.Is(err, ErrInterrupted):
+	case errors.Is(err, failure.ErrInterrupted):
 		s.Result, msg = "interrupted", err.Error()
 	default:
 		s.Result, msg = "failed", err.Error()
@@ -456,7 +458,7 @@ func (e *Engine) preflight(ctx context.Context, st *State) error {
 		return err
 	}
 	if failed := v.failed(); len(failed) > 0 {
-		return newError(ErrConfig, "preflight: %s", strings.Join(failed, "; "))
+		return failure.New(failure.ErrConfig, "preflight: %s", strings.Join(failed, "; "))
 	}
 	checks, err := e.decideInvalidations(ctx, st, e.attempt, v.services)
 	if err != nil {
@@ -471,7 +473,7 @@ func (e *Engine) preflight(ctx context.Context, st *State) error {
 		e.emit(Event{Kind: KindInvalidation, Message: c.Message})
 	}
 	if len(failed) > 0 {
-		return newError(ErrConfig, "preflight: %s", strings.Join(failed, "; "))
+		return failure.New(failure.ErrConfig, "preflight: %s", strings.Join(failed, "; "))
 	}
 	e.preflightRead = v.services
 	return nil

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"deploystep/deploy/failure"
+
 	"github.com/sethvargo/go-envconfig"
 )
 
@@ -23,7 +25,7 @@ func FuzzSettings(f *testing.F) {
 		if err == nil {
 			err = s.Validate()
 		}
-		if err != nil && !errors.Is(err, ErrConfig) {
+		if err != nil && !errors.Is(err, failure.ErrConfig) {
 			t.Fatalf("error of the wrong class: %v", err)
 		}
 	})
@@ -37,7 +39,7 @@ func FuzzUserParameters(f *testing.F) {
 	}
 	h := &Handler{Env: envconfig.MapLookuper(nil)}
 	f.Fuzz(func(t *testing.T, params string) {
-		if _, err := h.settings(context.Background(), params); err != nil && !errors.Is(err, ErrConfig) {
+		if _, err := h.settings(context.Background(), params); err != nil && !errors.Is(err, failure.ErrConfig) {
 			t.Fatalf("error of the wrong class: %v", err)
 		}
 	})
@@ -69,7 +71,7 @@ func FuzzInvalidationPaths(f *testing.F) {
 		s := Settings{Cluster: "c", Services: []string{"s"}, Distributions: []string{"E2QWRUHAPOMQZL"}, Paths: trimAll(strings.Split(paths, ",")),
 			Timeout: 1, Poll: 1e9, Output: "text", ActionTimeout: 1}
 		err := s.Validate()
-		if err != nil && !errors.Is(err, ErrConfig) {
+		if err != nil && !errors.Is(err, failure.ErrConfig) {
 			t.Fatalf("error of the wrong class: %v", err)
 		}
 		if err == nil {

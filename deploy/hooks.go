@@ -17,6 +17,8 @@ import (
 	"syscall"
 	"time"
 
+	"deploystep/deploy/failure"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
@@ -62,13 +64,13 @@ func (e *Engine) answerHook(ctx context.Context, st *State, name string, h HookV
 	}
 	action, verdict := ecstypes.DeploymentLifecycleHookActionContinue, "passed"
 	if err != nil {
-		action, verdict = ecstypes.DeploymentLifecycleHookActionRollback, "failed: "+firstLine(err)
+		action, verdict = ecstypes.DeploymentLifecycleHookActionRollback, "failed: "+failure.FirstLine(err)
 		if timedOut {
 			verdict = fmt.Sprintf("did not finish within HOOK_TIMEOUT (%v)", e.Settings.HookTimeout)
 		}
 	}
 	if tail := strings.TrimSpace(string(out)); tail != "" {
-		e.emit(Event{Kind: KindProgress, Service: name, Message: "HOOK_COMMAND: " + clipTo(tail, 2000)})
+		e.emit(Event{Kind: KindProgress, Service: name, Message: "HOOK_COMMAND: " + failure.ClipTo(tail, 2000)})
 	}
 	e.emit(Event{Kind: KindProgress, Service: name, Message: fmt.Sprintf("HOOK_COMMAND %s: ContinueServiceDeployment %s", verdict, action)})
 	return e.continueHook(ctx, svc, name, h, action)
@@ -80,9 +82,9 @@ func (e *Engine) continueHook(ctx context.Context, svc *ServiceState, name strin
 	err := e.attempt(ctx, "ContinueServiceDeployment "+name, func(ctx context.Context) error {
 		_, err := e.ECS.ContinueServiceDeployment(ctx, &ecs.ContinueServiceDeploymentInput{ServiceDeploymentArn: aws.String(svc.SD),
 			HookId: aws.String(h.ID), Action: action})
-		return classify(err, "ContinueServiceDeployment")
+		return failure.Classify(err, "ContinueServiceDeployment")
 	})
-	if err == nil || errors.Is(err, ErrConfig) && strings.Contains(err.Error(), "not awaiting action") {
+	if err == nil || errors.Is(err, failure.ErrConfig) && strings.Contains(err.Error(), "not awaiting action") {
 		svc.Hooks[h.ID] = string(action) // answered, or answered before (a re-run)
 		e.setPaused(name, HookView{})
 		return nil
@@ -170,7 +172,7 @@ func (e *Engine) adoptPaused(ctx context.Context, st *State, name string, s ecst
 					Status: status, NextToken: token})
 				return err
 			})
-			return classify(err, "ListServiceDeployments "+name)
+			return failure.Classify(err, "ListServiceDeployments "+name)
 		})
 		if err != nil {
 			return err
@@ -195,7 +197,7 @@ func (e *Engine) adoptPaused(ctx context.Context, st *State, name string, s ecst
 				out, err = e.ECS.DescribeServiceDeployments(ctx, &ecs.DescribeServiceDeploymentsInput{ServiceDeploymentArns: arns[i:min(i+20, len(arns))]})
 				return err
 			})
-			return classify(err, "DescribeServiceDeployments")
+			return failure.Classify(err, "DescribeServiceDeployments")
 		})
 		if err != nil {
 			return err
@@ -238,9 +240,9 @@ func (e *Engine) adoptPaused(ctx context.Context, st *State, name string, s ecst
 			what = strings.Join(seen, "; ")
 		}
 		if len(found) > 1 {
-			return newError(ErrConfig, "service %s: %d deployments are paused at a PAUSE hook and none is the PRIMARY's (%s): HOOK_ANSWER answers one; answer the others with aws ecs continue-service-deployment", name, len(found), what)
+			return failure.New(failure.ErrConfig, "service %s: %d deployments are paused at a PAUSE hook and none is the PRIMARY's (%s): HOOK_ANSWER answers one; answer the others with aws ecs continue-service-deployment", name, len(found), what)
 		}
-		return newError(ErrConfig, "service %s: no deployment paused at a PAUSE hook to answer with HOOK_ANSWER=%s (service deployments: %s); HOOK_ANSWER answers the deployment a WAIT_UNTIL=paused step left paused", name, e.Settings.HookAnswer, what)
+		return failure.New(failure.ErrConfig, "service %s: no deployment paused at a PAUSE hook to answer with HOOK_ANSWER=%s (service deployments: %s); HOOK_ANSWER answers the deployment a WAIT_UNTIL=paused step left paused", name, e.Settings.HookAnswer, what)
 	}
 	p := found[pick]
 	svc.SD, svc.Adopted = p.arn, p.hook.ID

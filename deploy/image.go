@@ -9,6 +9,8 @@ import (
 	"fmt"
 	"regexp"
 
+	"deploystep/deploy/failure"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
 	ecrtypes "github.com/aws/aws-sdk-go-v2/service/ecr/types"
@@ -39,7 +41,7 @@ var imageURI = regexp.MustCompile(`^([0-9]+)\.dkr\.ecr(?:-fips)?\.([a-z0-9-]+)\.
 func ParseImage(s string) (ImageRef, error) {
 	m := imageURI.FindStringSubmatch(s)
 	if len(s) > 1024 || m == nil || len(m[1]) != 12 || len(m[4]) > 128 || (m[5] != "" && len(m[5]) != 71) {
-		return ImageRef{}, fmt.Errorf("%q is not an ECR image URI like 123456789012.dkr.ecr.eu-west-1.amazonaws.com/repo:tag or ...@sha256:<64 hex>", clip(s))
+		return ImageRef{}, fmt.Errorf("%q is not an ECR image URI like 123456789012.dkr.ecr.eu-west-1.amazonaws.com/repo:tag or ...@sha256:<64 hex>", failure.Clip(s))
 	}
 	return ImageRef{Registry: m[1], Region: m[2], Repository: m[3], Tag: m[4], Digest: m[5]}, nil
 }
@@ -60,7 +62,7 @@ func (e *Engine) checkImage(ctx context.Context, st *State) error {
 func (e *Engine) resolveDigest(ctx context.Context) (string, error) {
 	ref, err := ParseImage(e.Settings.Image)
 	if err != nil {
-		return "", newError(ErrConfig, "IMAGE: %v", err)
+		return "", failure.New(failure.ErrConfig, "IMAGE: %v", err)
 	}
 	id := ecrtypes.ImageIdentifier{}
 	if ref.Digest != "" {
@@ -71,14 +73,14 @@ func (e *Engine) resolveDigest(ctx context.Context) (string, error) {
 	out, err := e.ECR.DescribeImages(ctx, &ecr.DescribeImagesInput{RegistryId: aws.String(ref.Registry),
 		RepositoryName: aws.String(ref.Repository), ImageIds: []ecrtypes.ImageIdentifier{id}})
 	if err != nil {
-		err = classify(err, "image "+ref.String())
-		if isFinal(err) {
-			err = newError(ErrConfig, "%v%s", err, e.imageHint(ref, err))
+		err = failure.Classify(err, "image "+ref.String())
+		if failure.IsFinal(err) {
+			err = failure.New(failure.ErrConfig, "%v%s", err, e.imageHint(ref, err))
 		}
 		return "", err
 	}
 	if len(out.ImageDetails) == 0 || aws.ToString(out.ImageDetails[0].ImageDigest) == "" {
-		return "", newError(ErrConfig, "image %s: ECR returned no digest", ref)
+		return "", failure.New(failure.ErrConfig, "image %s: ECR returned no digest", ref)
 	}
 	return aws.ToString(out.ImageDetails[0].ImageDigest), nil
 }

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"deploystep/deploy/failure"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudfront"
 	cftypes "github.com/aws/aws-sdk-go-v2/service/cloudfront/types"
@@ -52,10 +54,10 @@ func (e *Engine) createInvalidations(ctx context.Context, st *State) error {
 						aws.ToString(out.Invalidation.Status), st.Run.CallerRef)})
 				return true, nil
 			case errors.As(err, &api) && api.ErrorCode() == "InvalidationBatchAlreadyExists":
-				return false, newError(ErrConfig, "distribution %s: CallerReference %q was already used with other paths; "+
+				return false, failure.New(failure.ErrConfig, "distribution %s: CallerReference %q was already used with other paths; "+
 					"set CALLER_REFERENCE to a new value, or keep INVALIDATION_PATHS and INVALIDATION_TAGS (and, with auto, the distribution's cache behaviours) as they were", dist, st.Run.CallerRef)
 			}
-			return false, classify(err, "CreateInvalidation "+dist) // TooManyInvalidationsInProgress: wait and try again
+			return false, failure.Classify(err, "CreateInvalidation "+dist) // TooManyInvalidationsInProgress: wait and try again
 		})
 		if err != nil {
 			return err
@@ -81,7 +83,7 @@ func (e *Engine) waitInvalidations(ctx context.Context, st *State) error {
 				continue
 			}
 			out, err := e.CloudFront.GetInvalidation(ctx, &cloudfront.GetInvalidationInput{DistributionId: aws.String(dist), Id: aws.String(id)})
-			if err := e.accept(ctx, classify(err, "GetInvalidation "+id), "reading the invalidation", Event{Distribution: dist}); err != nil {
+			if err := e.accept(ctx, failure.Classify(err, "GetInvalidation "+id), "reading the invalidation", Event{Distribution: dist}); err != nil {
 				return false, err
 			}
 			if out != nil && out.Invalidation != nil {

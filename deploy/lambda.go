@@ -13,6 +13,8 @@ import (
 	"strings"
 	"time"
 
+	"deploystep/deploy/failure"
+
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -45,7 +47,7 @@ func StartLambda() {
 	cfg, err := LoadAWS(context.Background())
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "deploystep: AWS configuration:", err)
-		os.Exit(ExitConfig)
+		os.Exit(failure.ExitConfig)
 	}
 	h := &Handler{AWS: cfg, Pipeline: codepipeline.NewFromConfig(cfg, func(o *codepipeline.Options) {
 		// The job result must get through within the margin before the Lambda deadline: many
@@ -117,10 +119,10 @@ func (h *Handler) Handle(ctx context.Context, ev events.CodePipelineJobEvent) er
 		h.finish(ctx, log, job.ID, e, st, err)
 		return nil
 	}
-	slice, cancel := context.WithDeadlineCause(ctx, sliceDeadline(ctx, now), errPaused)
+	slice, cancel := context.WithDeadlineCause(ctx, sliceDeadline(ctx, now), failure.ErrPaused)
 	defer cancel()
 	err = e.Run(slice, st)
-	if errors.Is(err, errPaused) {
+	if errors.Is(err, failure.ErrPaused) {
 		h.handOver(ctx, log, job.ID, e, st)
 		return nil
 	}
@@ -158,7 +160,7 @@ func (h *Handler) settings(ctx context.Context, userParameters string) (Settings
 		dec := json.NewDecoder(strings.NewReader(userParameters))
 		dec.UseNumber()
 		if err := dec.Decode(&raw); err != nil {
-			return Settings{}, newError(ErrConfig, "UserParameters must be a JSON object like {\"CLUSTER\":\"c\",\"SERVICE\":\"s\"}: %v", err)
+			return Settings{}, failure.New(failure.ErrConfig, "UserParameters must be a JSON object like {\"CLUSTER\":\"c\",\"SERVICE\":\"s\"}: %v", err)
 		}
 		known := map[string]bool{}
 		for _, n := range settingNames() {
@@ -169,7 +171,7 @@ func (h *Handler) settings(ctx context.Context, userParameters string) (Settings
 			v := raw[k]
 			switch {
 			case !known[k]:
-				msg := fmt.Sprintf("unknown setting %q", clip(k))
+				msg := fmt.Sprintf("unknown setting %q", failure.Clip(k))
 				if c := closest(k, settingNames()); c != "" {
 					msg += fmt.Sprintf(" (did you mean %s?)", c)
 				}
@@ -198,7 +200,7 @@ func (h *Handler) settings(ctx context.Context, userParameters string) (Settings
 			}
 		}
 		if len(problems) > 0 {
-			return Settings{}, newError(ErrConfig, "UserParameters: %s", strings.Join(problems, "; "))
+			return Settings{}, failure.New(failure.ErrConfig, "UserParameters: %s", strings.Join(problems, "; "))
 		}
 	}
 	env := h.Env
@@ -232,7 +234,7 @@ func (h *Handler) finish(ctx context.Context, log Reporter, jobID string, e *Eng
 	sum := e.Result(st, err)
 	if err != nil {
 		typ := cptypes.FailureTypeJobFailed
-		if errors.Is(err, ErrConfig) {
+		if errors.Is(err, failure.ErrConfig) {
 			typ = cptypes.FailureTypeConfigurationError
 		}
 		h.fail(ctx, log, jobID, typ, withLinks(err.Error(), sum.Links, 5000))
@@ -289,7 +291,7 @@ func (h *Handler) fail(ctx context.Context, log Reporter, jobID string, typ cpty
 	defer cancel()
 	_, err := h.Pipeline.PutJobFailureResult(ctx, &codepipeline.PutJobFailureResultInput{
 		JobId:          aws.String(jobID),
-		FailureDetails: &cptypes.FailureDetails{Type: typ, Message: aws.String(clipTo(msg, 5000))},
+		FailureDetails: &cptypes.FailureDetails{Type: typ, Message: aws.String(failure.ClipTo(msg, 5000))},
 	})
 	h.reported(log, jobID, "failure", err)
 }
@@ -316,7 +318,7 @@ func jobEvent(msg string) Event {
 // withLinks is text, clipped to limit, followed by as many whole console links as fit: a link is
 // never cut (CodePipeline's summary holds 2,048 characters, a failure's message 5,000).
 func withLinks(text string, links []Link, limit int) string {
-	text = clipTo(text, limit)
+	text = failure.ClipTo(text, limit)
 	for i, l := range links {
 		sep := "; "
 		if i == 0 {

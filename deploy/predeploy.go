@@ -41,6 +41,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"deploystep/deploy/failure"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
@@ -136,7 +138,7 @@ func (e *Engine) choosePredeployContainer(defs []ecstypes.ContainerDefinition, r
 				return want, nil
 			}
 		}
-		return "", newError(ErrConfig, "PREDEPLOY_CONTAINER %q is not a container of %s: its containers are %s", want, revision, strings.Join(names, ", "))
+		return "", failure.New(failure.ErrConfig, "PREDEPLOY_CONTAINER %q is not a container of %s: its containers are %s", want, revision, strings.Join(names, ", "))
 	}
 	if ref, err := ParseImage(e.Settings.Image); err == nil {
 		repo := fmt.Sprintf("%s.dkr.ecr.%s.amazonaws.com/%s", ref.Registry, ref.Region, ref.Repository)
@@ -149,7 +151,7 @@ func (e *Engine) choosePredeployContainer(defs []ecstypes.ContainerDefinition, r
 	if len(defs) == 1 {
 		return aws.ToString(defs[0].Name), nil
 	}
-	return "", newError(ErrConfig, "PREDEPLOY_COMMAND: which container runs it? %s has %s: set PREDEPLOY_CONTAINER", revision, strings.Join(names, ", "))
+	return "", failure.New(failure.ErrConfig, "PREDEPLOY_COMMAND: which container runs it? %s has %s: set PREDEPLOY_CONTAINER", revision, strings.Join(names, ", "))
 }
 
 // planPredeploy builds the task from the service as read and the revision's container
@@ -161,7 +163,7 @@ func (e *Engine) planPredeploy(st *State, svc ecstypes.Service, revision, revisi
 	}
 	cmd, err := predeployCommand(e.Settings.PredeployCommand)
 	if err != nil {
-		return nil, newError(ErrConfig, "PREDEPLOY_COMMAND: %v", err)
+		return nil, failure.New(failure.ErrConfig, "PREDEPLOY_COMMAND: %v", err)
 	}
 	p := &predeployPlan{service: aws.ToString(svc.ServiceName), revision: revision, container: container, command: cmd}
 	for _, c := range defs {
@@ -315,16 +317,16 @@ func (e *Engine) predeployStep(ctx context.Context, st *State) error {
 	}
 	if pd.Task == "" {
 		if err := e.probeTaskLogs(ctx, e.attempt, p); err != nil {
-			return newError(ErrConfig, "%v; the pre-deploy task was not started, no service was changed", err)
+			return failure.New(failure.ErrConfig, "%v; the pre-deploy task was not started, no service was changed", err)
 		}
 		send := func(ctx context.Context) (string, error) {
 			out, err := e.ECS.RunTask(ctx, p.input, func(o *ecs.Options) { o.RetryMaxAttempts = 1 })
 			if err != nil {
-				return "", classify(err, "RunTask "+shortARN(p.revision))
+				return "", failure.Classify(err, "RunTask "+shortARN(p.revision))
 			}
 			if len(out.Tasks) == 0 {
 				pd.Sent = time.Time{}
-				return "", newError(ErrFailed, "pre-deploy task: RunTask started no task: %s; nothing else was changed", runTaskFailures(out.Failures))
+				return "", failure.New(failure.ErrFailed, "pre-deploy task: RunTask started no task: %s; nothing else was changed", runTaskFailures(out.Failures))
 			}
 			return shortARN(aws.ToString(out.Tasks[0].TaskArn)), nil
 		}
@@ -357,14 +359,14 @@ func (e *Engine) followPredeploy(outer context.Context, st *State, p *predeployP
 			return err
 		})
 		if err != nil {
-			return false, classify(err, "DescribeTasks")
+			return false, failure.Classify(err, "DescribeTasks")
 		}
 		if len(out.Tasks) == 0 { // just started: ECS may not list it yet
 			if missingSince.IsZero() {
 				missingSince = e.now()
 			}
 			if e.now().Sub(missingSince) > missingTaskFor {
-				return false, newError(ErrFailed, "pre-deploy task %s: DescribeTasks does not know it (%s)", pd.Task, runTaskFailures(out.Failures))
+				return false, failure.New(failure.ErrFailed, "pre-deploy task %s: DescribeTasks does not know it (%s)", pd.Task, runTaskFailures(out.Failures))
 			}
 			return false, nil
 		}
@@ -412,7 +414,7 @@ func (e *Engine) followPredeploy(outer context.Context, st *State, p *predeployP
 	} else if streamOf(p.logs, p.container, pd.Task) == "" {
 		msg += "; its container does not log to CloudWatch Logs (no awslogs driver), so its output is not shown"
 	}
-	return newError(ErrFailed, "%s", msg) // the result says it, once
+	return failure.New(failure.ErrFailed, "%s", msg) // the result says it, once
 }
 
 var errPredeployTimeout = errors.New("PREDEPLOY_TIMEOUT")
@@ -423,12 +425,12 @@ var errPredeployTimeout = errors.New("PREDEPLOY_TIMEOUT")
 func (e *Engine) predeployEnded(outer, ctx context.Context, st *State, p *predeployPlan, err error) error {
 	pd := st.Predeploy
 	cause := context.Cause(ctx)
-	if ctx.Err() == nil || errors.Is(cause, errPaused) { // a final error of its own, or the invocation's end
+	if ctx.Err() == nil || errors.Is(cause, failure.ErrPaused) { // a final error of its own, or the invocation's end
 		return err
 	}
 	stopped := e.stopPredeploy(outer, pd, "deploystep: "+predeployStopWhy(cause))
 	if errors.Is(cause, errPredeployTimeout) && outer.Err() == nil {
-		return newError(ErrTimeout, "pre-deploy task %s still running after %v (PREDEPLOY_TIMEOUT): %s; no service was changed", pd.Task, e.Settings.PredeployTimeout, stopped)
+		return failure.New(failure.ErrTimeout, "pre-deploy task %s still running after %v (PREDEPLOY_TIMEOUT): %s; no service was changed", pd.Task, e.Settings.PredeployTimeout, stopped)
 	}
 	return err // the run's limit or a signal: interpret says it, leftInFlight names the task
 }
@@ -437,7 +439,7 @@ func predeployStopWhy(cause error) string {
 	switch {
 	case errors.Is(cause, errPredeployTimeout):
 		return "PREDEPLOY_TIMEOUT"
-	case errors.Is(cause, ErrTimeout):
+	case errors.Is(cause, failure.ErrTimeout):
 		return "DEPLOY_TIMEOUT"
 	}
 	return "interrupted"
@@ -453,7 +455,7 @@ func (e *Engine) stopPredeploy(outer context.Context, pd *PredeployState, reason
 	defer cancel()
 	_, err := e.ECS.StopTask(ctx, &ecs.StopTaskInput{Cluster: aws.String(e.Settings.Cluster), Task: aws.String(pd.Task), Reason: aws.String(reason)})
 	if err != nil {
-		return "StopTask failed (" + firstLine(err) + "): it may still run; aws ecs stop-task --cluster " + e.Settings.Cluster + " --task " + pd.Task + " stops it"
+		return "StopTask failed (" + failure.FirstLine(err) + "): it may still run; aws ecs stop-task --cluster " + e.Settings.Cluster + " --task " + pd.Task + " stops it"
 	}
 	pd.Stopped = true
 	e.emit(Event{Kind: KindTask, Task: pd.Task, Message: fmt.Sprintf("stopped pre-deploy task %s (StopTask: %s)", pd.Task, reason)})
@@ -501,7 +503,7 @@ func (e *Engine) findPredeployTask(ctx context.Context, family, startedBy string
 		return err
 	})
 	if err != nil {
-		return "", classify(err, "ListTasks")
+		return "", failure.Classify(err, "ListTasks")
 	}
 	if len(running.TaskArns) > 0 {
 		return shortARN(running.TaskArns[0]), nil
@@ -534,12 +536,12 @@ func (e *Engine) readTaskLogs(ctx context.Context, pd *PredeployState, p *predep
 		if err != nil {
 			// A stream not written yet is no line; a throttle, 5xx or reset is read again next
 			// poll, from the same token; a refusal ends the run; another final error is said once.
-			cerr := classify(err, "GetLogEvents "+group+" "+stream)
+			cerr := failure.Classify(err, "GetLogEvents "+group+" "+stream)
 			switch {
-			case errors.Is(cerr, ErrAccessDenied):
-				return read, newError(ErrConfig, "%v; pre-deploy task %s goes on without deploystep, and a re-run of this release follows it", cerr, pd.Task)
-			case isFinal(cerr) && !strings.Contains(err.Error(), "ResourceNotFoundException"):
-				e.once("predeploy-logs", Event{Kind: KindWarning, Task: pd.Task, Message: fmt.Sprintf("cannot read the task's log (log group %s, stream %s): %s; its lines are not shown", group, stream, firstLine(err))})
+			case errors.Is(cerr, failure.ErrAccessDenied):
+				return read, failure.New(failure.ErrConfig, "%v; pre-deploy task %s goes on without deploystep, and a re-run of this release follows it", cerr, pd.Task)
+			case failure.IsFinal(cerr) && !strings.Contains(err.Error(), "ResourceNotFoundException"):
+				e.once("predeploy-logs", Event{Kind: KindWarning, Task: pd.Task, Message: fmt.Sprintf("cannot read the task's log (log group %s, stream %s): %s; its lines are not shown", group, stream, failure.FirstLine(err))})
 			}
 			return read, nil
 		}
@@ -572,7 +574,7 @@ func (e *Engine) probeTaskLogs(ctx context.Context, read reader, p *predeployPla
 	err := read(ctx, "checking that the task's log can be read", func(ctx context.Context) error {
 		_, err := e.Logs.GetLogEvents(ctx, &cloudwatchlogs.GetLogEventsInput{LogGroupName: aws.String(group),
 			LogStreamName: aws.String(stream), Limit: aws.Int32(1)})
-		if cerr := classify(err, "GetLogEvents "+group); errors.Is(cerr, ErrAccessDenied) {
+		if cerr := failure.Classify(err, "GetLogEvents "+group); errors.Is(cerr, failure.ErrAccessDenied) {
 			return cerr
 		}
 		return nil // found or not, the read is allowed; other failures are the follow's to say
@@ -631,7 +633,7 @@ func (e *Engine) lastLogLines(ctx context.Context, pd *PredeployState, p *predep
 	}
 	var lines []string
 	for _, ev := range out.Events {
-		lines = append(lines, clipTo(logText(aws.ToString(ev.Message)), 300))
+		lines = append(lines, failure.ClipTo(logText(aws.ToString(ev.Message)), 300))
 	}
 	return fmt.Sprintf("its last %d log lines (log group %s, stream %s): %s", len(lines), group, stream, strings.Join(lines, " | "))
 }

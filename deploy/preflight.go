@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 
+	"deploystep/deploy/failure"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudfront"
 	cftypes "github.com/aws/aws-sdk-go-v2/service/cloudfront/types"
@@ -55,7 +57,7 @@ func (e *Engine) verify(ctx context.Context, read reader, dry bool) (verified, e
 				cl, err = e.ECS.DescribeClusters(ctx, &ecs.DescribeClustersInput{Clusters: []string{e.Settings.Cluster}})
 				return err
 			})
-			return classify(err, "DescribeClusters")
+			return failure.Classify(err, "DescribeClusters")
 		})
 		if ctx.Err() != nil {
 			return v, ctx.Err()
@@ -101,7 +103,7 @@ func (e *Engine) verify(ctx context.Context, read reader, dry bool) (verified, e
 		var out *cloudfront.GetDistributionOutput
 		err := read(ctx, "reading the distribution", func(ctx context.Context) (err error) {
 			out, err = e.CloudFront.GetDistribution(ctx, &cloudfront.GetDistributionInput{Id: aws.String(d)})
-			return classify(err, "distribution "+d)
+			return failure.Classify(err, "distribution "+d)
 		})
 		if ctx.Err() != nil {
 			return v, ctx.Err()
@@ -128,17 +130,17 @@ func (e *Engine) probeSD(ctx context.Context, name string) (Check, error) {
 	if err == nil && len(list.ServiceDeployments) > 0 {
 		_, err = e.ECS.DescribeServiceDeployments(c, &ecs.DescribeServiceDeploymentsInput{
 			ServiceDeploymentArns: []string{aws.ToString(list.ServiceDeployments[0].ServiceDeploymentArn)}}, retry)
-		err = classify(err, "DescribeServiceDeployments "+name)
+		err = failure.Classify(err, "DescribeServiceDeployments "+name)
 	} else {
-		err = classify(err, "ListServiceDeployments "+name)
+		err = failure.Classify(err, "ListServiceDeployments "+name)
 	}
 	switch {
 	case ctx.Err() != nil:
 		return Check{}, ctx.Err()
-	case errors.Is(err, ErrAccessDenied):
-		return Check{false, fmt.Sprintf("service %s: its service deployments, which the follow reads, cannot be: %s", name, firstLine(err))}, nil
+	case errors.Is(err, failure.ErrAccessDenied):
+		return Check{false, fmt.Sprintf("service %s: its service deployments, which the follow reads, cannot be: %s", name, failure.FirstLine(err))}, nil
 	case unsupported(err):
-		return Check{true, fmt.Sprintf("service %s: the service deployment API is not available here (%s): its deployments are judged by deployments[]", name, firstLine(err))}, nil
+		return Check{true, fmt.Sprintf("service %s: the service deployment API is not available here (%s): its deployments are judged by deployments[]", name, failure.FirstLine(err))}, nil
 	case err != nil:
 		return Check{}, nil
 	}
@@ -149,7 +151,7 @@ func (e *Engine) probeSD(ctx context.Context, name string) (Check, error) {
 func clusterCheck(name string, at Caller, out *ecs.DescribeClustersOutput, err error) Check {
 	switch {
 	case err != nil:
-		return Check{false, fmt.Sprintf("cluster %s: %s", name, firstLine(err))}
+		return Check{false, fmt.Sprintf("cluster %s: %s", name, failure.FirstLine(err))}
 	case out == nil || len(out.Clusters) == 0:
 		return Check{false, strings.TrimSpace(fmt.Sprintf("cluster %s: not found %s", name, at.where())) + ": CLUSTER names no cluster there " +
 			"(clusters are regional: check the name, AWS_REGION, and which account the credentials are for)"}
@@ -166,7 +168,7 @@ func serviceCheck(set Settings, at Caller, name string, s ecstypes.Service, foun
 	cluster := set.Cluster
 	switch {
 	case err != nil:
-		return Check{false, fmt.Sprintf("service %s: %s", name, firstLine(err))}
+		return Check{false, fmt.Sprintf("service %s: %s", name, failure.FirstLine(err))}
 	case !found:
 		return Check{false, strings.TrimSpace(fmt.Sprintf("service %s: not found in cluster %s %s", name, cluster, at.where())) +
 			" (SERVICE lists the cluster's service names or ARNs, comma-separated)"}
@@ -213,7 +215,7 @@ func distributionCheck(id string, at Caller, d *cftypes.Distribution, err error)
 		return Check{false, fmt.Sprintf("distribution %s: not found %s (CloudFront is global, so the region does not matter: "+
 			"the id is wrong, or the distribution is another account's; DISTRIBUTIONID is the E... id, listed by aws cloudfront list-distributions)", id, where)}
 	case err != nil:
-		return Check{false, fmt.Sprintf("distribution %s: %s", id, strings.TrimPrefix(firstLine(err), "distribution "+id+": "))}
+		return Check{false, fmt.Sprintf("distribution %s: %s", id, strings.TrimPrefix(failure.FirstLine(err), "distribution "+id+": "))}
 	}
 	return Check{true, fmt.Sprintf("distribution %s: %s, %s", id, aws.ToString(d.Status), aws.ToString(d.DomainName))}
 }

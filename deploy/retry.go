@@ -15,6 +15,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"deploystep/deploy/failure"
 )
 
 // backoff is how long a wait sleeps between tries: from first, doubling, up to max (first ==
@@ -37,7 +39,7 @@ func (e *Engine) accept(ctx context.Context, err error, what string, ev Event) e
 	if err == nil {
 		return nil
 	}
-	if isFinal(err) || ctx.Err() != nil {
+	if failure.IsFinal(err) || ctx.Err() != nil {
 		return err
 	}
 	ev.Kind, ev.Message = KindWarning, fmt.Sprintf("%s: %v; trying again", what, err)

@@ -27,6 +27,8 @@ import (
 	"sync"
 	"time"
 
+	"deploystep/deploy/failure"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
@@ -174,12 +176,12 @@ func roleRefused(err error, r *RoleSession, caller, region string) error {
 			if r.ExternalID != "" {
 				ext = ", with the sts:ExternalId condition ROLE_EXTERNAL_ID matches"
 			}
-			return newError(ErrConfig, "configuration: ROLE_ARN %s: sts:AssumeRole refused for %s (AccessDenied: %s): the role's trust policy must allow %s%s, and the caller's policy must allow sts:AssumeRole on the role (README: \"Releases into another account\")",
+			return failure.New(failure.ErrConfig, "configuration: ROLE_ARN %s: sts:AssumeRole refused for %s (AccessDenied: %s): the role's trust policy must allow %s%s, and the caller's policy must allow sts:AssumeRole on the role (README: \"Releases into another account\")",
 				r.ARN, caller, api.ErrorMessage(), trustPrincipal(caller), ext)
 		case "ExpiredToken", "ExpiredTokenException", "InvalidClientTokenId", "SignatureDoesNotMatch":
 			return environmentError(err, "STS", region)
 		case "ValidationError", "MalformedPolicyDocument", "PackedPolicyTooLarge", "RegionDisabledException":
-			return newError(ErrConfig, "configuration: ROLE_ARN %s: sts:AssumeRole for %s failed: %s: %s", r.ARN, caller, code, api.ErrorMessage())
+			return failure.New(failure.ErrConfig, "configuration: ROLE_ARN %s: sts:AssumeRole for %s failed: %s: %s", r.ARN, caller, code, api.ErrorMessage())
 		}
 		return fmt.Errorf("sts:AssumeRole of %s: %w", r.ARN, err) // throttling, a 5xx: asked again
 	}

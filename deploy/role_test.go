@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 
+	"deploystep/deploy/failure"
+
 	"github.com/aws/smithy-go"
 )
 
@@ -73,8 +75,8 @@ func TestRoleRefused(t *testing.T) {
 	}
 	for _, c := range cases {
 		err := roleRefused(&smithy.GenericAPIError{Code: c.code, Message: "no"}, r, caller, "eu-west-1")
-		if isFinal(err) != c.final || !strings.Contains(err.Error(), c.want) {
-			t.Errorf("%s: %v (final %v); want final %v and %q", c.code, err, isFinal(err), c.final, c.want)
+		if failure.IsFinal(err) != c.final || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: %v (final %v); want final %v and %q", c.code, err, failure.IsFinal(err), c.final, c.want)
 		}
 	}
 }

@@ -25,6 +25,8 @@ import (
 	"fmt"
 	"time"
 
+	"deploystep/deploy/failure"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
@@ -78,15 +80,15 @@ func (e *Engine) pinSD(ctx context.Context, st *State, names []string) error {
 			return ctx.Err()
 		case unsupported(err):
 			for _, n := range names {
-				e.noSD(st, n, "the service deployment API is not available here (ecs:ListServiceDeployments: "+firstLine(err)+")")
+				e.noSD(st, n, "the service deployment API is not available here (ecs:ListServiceDeployments: "+failure.FirstLine(err)+")")
 			}
 			return nil
 		case err != nil:
-			if err := e.accept(ctx, classify(err, "ListServiceDeployments"), "pinning the service deployment", Event{Service: name}); err != nil {
+			if err := e.accept(ctx, failure.Classify(err, "ListServiceDeployments"), "pinning the service deployment", Event{Service: name}); err != nil {
 				return err
 			}
 			if svc.PinFails++; svc.PinFails >= pinTries {
-				e.noSD(st, name, fmt.Sprintf("ListServiceDeployments failed %d times (%s)", pinTries, firstLine(err)))
+				e.noSD(st, name, fmt.Sprintf("ListServiceDeployments failed %d times (%s)", pinTries, failure.FirstLine(err)))
 			}
 			continue
 		}
@@ -130,12 +132,12 @@ func (e *Engine) readSD(ctx context.Context, st *State, names []string, burst bo
 		})
 		if unsupported(err) {
 			for _, n := range names {
-				e.noSD(st, n, "ecs:DescribeServiceDeployments is not available here ("+firstLine(err)+")")
+				e.noSD(st, n, "ecs:DescribeServiceDeployments is not available here ("+failure.FirstLine(err)+")")
 			}
 			return nil, nil
 		}
 		if err != nil {
-			return nil, classify(err, "DescribeServiceDeployments")
+			return nil, failure.Classify(err, "DescribeServiceDeployments")
 		}
 		for _, sd := range res.ServiceDeployments {
 			name := byARN[aws.ToString(sd.ServiceDeploymentArn)]

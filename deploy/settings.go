@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"deploystep/deploy/failure"
+
 	"github.com/sethvargo/go-envconfig"
 )
 
@@ -200,7 +202,7 @@ func LoadSettings(ctx context.Context, l envconfig.Lookuper) (Settings, error) {
 	s.HookAnswer = strings.ToUpper(strings.TrimSpace(s.HookAnswer))
 	s.VerifyURLs = trimAll(s.VerifyURLs)
 	if len(problems) > 0 {
-		return s, newError(ErrConfig, "configuration: %s", strings.Join(problems, "; "))
+		return s, failure.New(failure.ErrConfig, "configuration: %s", strings.Join(problems, "; "))
 	}
 	return s, nil
 }
@@ -214,7 +216,7 @@ func allProblems(loadErr error, s *Settings) error {
 	case verr == nil:
 		return loadErr
 	}
-	return newError(ErrConfig, "%s; %s", loadErr, strings.TrimPrefix(verr.Error(), "configuration: "))
+	return failure.New(failure.ErrConfig, "%s; %s", loadErr, strings.TrimPrefix(verr.Error(), "configuration: "))
 }
 
 // valueProblems checks that each value set parses as its setting's kind (a duration, a
@@ -241,7 +243,7 @@ func valueProblems(l envconfig.Lookuper) (out []string, bad map[string]bool) {
 			want = "a whole number"
 		}
 		if err != nil {
-			out = append(out, fmt.Sprintf("%s=%q is not %s, like %s=%s", row.Env, clip(v), want, row.Env, row.Example))
+			out = append(out, fmt.Sprintf("%s=%q is not %s, like %s=%s", row.Env, failure.Clip(v), want, row.Env, row.Example))
 			bad[row.Env] = true
 		}
 	}
@@ -312,7 +314,7 @@ func (s *Settings) Validate() error {
 		}
 	}
 	if len(problems) > 0 {
-		return newError(ErrConfig, "configuration: %s", strings.Join(problems, "; "))
+		return failure.New(failure.ErrConfig, "configuration: %s", strings.Join(problems, "; "))
 	}
 	return nil
 }
@@ -340,16 +342,6 @@ func dup(items []string) string {
 		seen[v] = true
 	}
 	return ""
-}
-
-// clip shortens hostile values before they go into a message.
-func clip(s string) string { return clipTo(s, 64) }
-
-func clipTo(s string, n int) string {
-	if len(s) > n {
-		return s[:n-3] + "..."
-	}
-	return s
 }
 
 // similarNames says of each variable in environ (NAME=value entries) that deploystep does not

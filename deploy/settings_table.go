@@ -10,6 +10,7 @@ import (
 	"unicode"
 
 	"deploystep/deploy/edge"
+	"deploystep/deploy/failure"
 )
 
 // setting describes one variable once: -h (Usage), the README's settings table (SettingsTable)
@@ -76,14 +77,14 @@ func oneOf(env, got string, allowed ...string) string {
 			return ""
 		}
 	}
-	return fmt.Sprintf("%s must be %s, got %q", env, strings.Join(allowed, " or "), clip(got))
+	return fmt.Sprintf("%s must be %s, got %q", env, strings.Join(allowed, " or "), failure.Clip(got))
 }
 
 var settingsTable = []setting{
 	{Env: "CLUSTER", Example: "tsa-gallery", Default: "(required)", Help: "ECS cluster (required)", Doc: "ECS cluster name or ARN",
 		required: func(s *Settings) bool { return s.Cluster == "" },
 		check: func(s *Settings) []string {
-			return problems(when(s.Cluster != "" && !validName(s.Cluster), "CLUSTER %q is not a cluster name or ARN", clip(s.Cluster)))
+			return problems(when(s.Cluster != "" && !validName(s.Cluster), "CLUSTER %q is not a cluster name or ARN", failure.Clip(s.Cluster)))
 		}},
 	{Env: "SERVICE", Example: "api", Default: "(required)", Help: "ECS service; a comma-separated list deploys several in parallel (required)",
 		Doc:      "service name; a comma-separated list deploys several services of the cluster in parallel",
@@ -91,7 +92,7 @@ var settingsTable = []setting{
 		check: func(s *Settings) []string {
 			out := problems(when(dup(s.Services) != "", "SERVICE lists %q twice", dup(s.Services)))
 			for _, n := range s.Services {
-				out = append(out, problems(when(!validName(n), "SERVICE %q is not a service name or ARN", clip(n)))...)
+				out = append(out, problems(when(!validName(n), "SERVICE %q is not a service name or ARN", failure.Clip(n)))...)
 			}
 			return out
 		}},
@@ -104,10 +105,10 @@ var settingsTable = []setting{
 			for _, d := range s.Distributions {
 				if strings.Contains(d, ".") { // a domain: ids are letters and digits (E2QWRUHAPOMQZL)
 					out = append(out, fmt.Sprintf("DISTRIBUTIONID %q is a domain name, not the distribution's id (like E2QWRUHAPOMQZL); "+
-						"aws cloudfront list-distributions --query \"DistributionList.Items[?DomainName=='%s'||contains(Aliases.Items||[''],'%s')].Id\" prints it", clip(d), clip(d), clip(d)))
+						"aws cloudfront list-distributions --query \"DistributionList.Items[?DomainName=='%s'||contains(Aliases.Items||[''],'%s')].Id\" prints it", failure.Clip(d), failure.Clip(d), failure.Clip(d)))
 					continue
 				}
-				out = append(out, problems(when(!validDistribution(d), "DISTRIBUTIONID %q is not a distribution id (like E2QWRUHAPOMQZL) or ARN", clip(d)))...)
+				out = append(out, problems(when(!validDistribution(d), "DISTRIBUTIONID %q is not a distribution id (like E2QWRUHAPOMQZL) or ARN", failure.Clip(d)))...)
 			}
 			return out
 		}},
@@ -136,7 +137,7 @@ var settingsTable = []setting{
 			var out []string
 			for _, t := range s.Tags {
 				if why := checkTag(t); why != "" {
-					out = append(out, fmt.Sprintf("INVALIDATION_TAGS: tag %q %s", clip(t), why))
+					out = append(out, fmt.Sprintf("INVALIDATION_TAGS: tag %q %s", failure.Clip(t), why))
 				}
 			}
 			return append(out, problems(when(len(s.Tags) > 3000, "INVALIDATION_TAGS: %d tags; CloudFront takes at most 3000 paths and tags in progress per distribution", len(s.Tags)),
@@ -161,7 +162,7 @@ var settingsTable = []setting{
 			family, rev, numbered := strings.Cut(v, ":")
 			_, err := strconv.Atoi(rev)
 			return problems(when(!taskDefName.MatchString(family) || numbered && err != nil,
-				"TASK_DEFINITION %q is not a family, family:revision, task-definition ARN or JSON file (like api, api:12, ./taskdef.json)", clip(v)))
+				"TASK_DEFINITION %q is not a family, family:revision, task-definition ARN or JSON file (like api, api:12, ./taskdef.json)", failure.Clip(v)))
 		}},
 	{Env: "DIGEST_CHECK", Example: "warn", Default: "`fail`", Help: "fail or warn: tasks that report no image digest (default fail)",
 		Doc:   "with `IMAGE`: what a completed deployment whose running tasks report no image digest means (tasks on older EC2 container agents; emulators). `fail`: exit 1 after 3 reads; `warn`: success with a warning",
@@ -234,13 +235,13 @@ var settingsTable = []setting{
 	{Env: "PREDEPLOY_CONTAINER", Example: "migrate", Default: "the container of IMAGE", Help: "the container PREDEPLOY_COMMAND runs in (default: the one running IMAGE)",
 		Doc: "the container of the revision that runs `PREDEPLOY_COMMAND` (the container override); default the one whose image is `IMAGE`'s repository, or the only one",
 		check: func(s *Settings) []string {
-			return problems(when(s.PredeployContainer != "" && !taskDefName.MatchString(s.PredeployContainer), "PREDEPLOY_CONTAINER %q is not a container name (letters, numbers, - and _, at most 255)", clip(s.PredeployContainer)))
+			return problems(when(s.PredeployContainer != "" && !taskDefName.MatchString(s.PredeployContainer), "PREDEPLOY_CONTAINER %q is not a container name (letters, numbers, - and _, at most 255)", failure.Clip(s.PredeployContainer)))
 		}},
 	{Env: "PREDEPLOY_SERVICE", Example: "api", Default: "the first of SERVICE", Help: "the service whose network, launch settings and revision the pre-deploy task takes",
 		Doc: "the service (one of `SERVICE`) whose revision, network configuration (subnets, security groups, public IP), launch type or capacity provider strategy and platform version the pre-deploy task takes",
 		check: func(s *Settings) []string {
 			return problems(when(s.PredeployService != "" && len(s.Services) > 0 && !slices.Contains(s.Services, s.PredeployService),
-				"PREDEPLOY_SERVICE %q is not one of SERVICE (%s)", clip(s.PredeployService), strings.Join(s.Services, ",")))
+				"PREDEPLOY_SERVICE %q is not one of SERVICE (%s)", failure.Clip(s.PredeployService), strings.Join(s.Services, ",")))
 		}},
 	{Env: "PREDEPLOY_TIMEOUT", Example: "10m", Default: "`15m`", Help: "limit for the pre-deploy task: then it is stopped and the run exits 3 (default 15m)",
 		Doc: "limit for the pre-deploy task from its start: the task is stopped (StopTask, once) and the run exits 3",
@@ -274,7 +275,7 @@ var settingsTable = []setting{
 	{Env: "VERIFY_HEADER", Example: "X-App-Version", Help: "look for the version in this response header instead of the body",
 		Doc: "look for the version in this response header instead of the body",
 		check: func(s *Settings) []string {
-			return problems(when(s.VerifyHeader != "" && !edge.ValidHeader(s.VerifyHeader), "VERIFY_HEADER %q is not an HTTP header name", clip(s.VerifyHeader)))
+			return problems(when(s.VerifyHeader != "" && !edge.ValidHeader(s.VerifyHeader), "VERIFY_HEADER %q is not an HTTP header name", failure.Clip(s.VerifyHeader)))
 		}},
 	{Env: "VERIFY_TIMEOUT", Example: "2m", Default: "`2m`", Help: "limit for the edge verification (default 2m)",
 		Doc: "limit for the edge verification (1s to 1h), across Lambda invocations",
@@ -299,7 +300,7 @@ var settingsTable = []setting{
 	{Env: "ROLE_ARN", Example: "arn:aws:iam::210987654321:role/deploystep-deploy", Flag: "role-arn", Help: "make every AWS call of the release as a session of this IAM role (another account's deploy role)",
 		Doc: "every AWS call of the release is made with one `sts:AssumeRole` session of this role, named after the release and renewed before it expires (see \"Releases into another account\"); refused: exit 2 naming the role and the caller, before anything changes",
 		check: func(s *Settings) []string {
-			return problems(when(s.RoleARN != "" && !validRoleARN(s.RoleARN), "ROLE_ARN %q is not an IAM role ARN, like ROLE_ARN=arn:aws:iam::210987654321:role/deploystep-deploy", clip(s.RoleARN)))
+			return problems(when(s.RoleARN != "" && !validRoleARN(s.RoleARN), "ROLE_ARN %q is not an IAM role ARN, like ROLE_ARN=arn:aws:iam::210987654321:role/deploystep-deploy", failure.Clip(s.RoleARN)))
 		}},
 	{Env: "ROLE_EXTERNAL_ID", Example: "tsa-prod-7f3a", Help: "with ROLE_ARN: the external id the role's trust policy asks for (sts:ExternalId)",
 		Doc: "with `ROLE_ARN`: the external id the role's trust policy requires (`sts:ExternalId`); 2 to 1,224 characters of letters, digits and `_+=,.@:/-`",
@@ -418,19 +419,19 @@ func checkPaths(paths []string) string {
 	wild := 0
 	for _, p := range paths {
 		if !strings.HasPrefix(p, "/") {
-			return fmt.Sprintf("path %q must start with /", clip(p))
+			return fmt.Sprintf("path %q must start with /", failure.Clip(p))
 		}
 		if len(p) > 4000 {
-			return fmt.Sprintf("path %q is longer than 4000 characters", clip(p))
+			return fmt.Sprintf("path %q is longer than 4000 characters", failure.Clip(p))
 		}
 		for _, r := range p {
 			if r > unicode.MaxASCII || unicode.IsSpace(r) || unicode.IsControl(r) {
-				return fmt.Sprintf("path %q has a space or non-ASCII character: URL-encode it (%%20, %%C3%%A9, ...)", clip(p))
+				return fmt.Sprintf("path %q has a space or non-ASCII character: URL-encode it (%%20, %%C3%%A9, ...)", failure.Clip(p))
 			}
 		}
 		if strings.Contains(p, "*") {
 			if strings.Index(p, "*") != len(p)-1 {
-				return fmt.Sprintf("path %q: a * must be the last character", clip(p))
+				return fmt.Sprintf("path %q: a * must be the last character", failure.Clip(p))
 			}
 			wild++
 		}

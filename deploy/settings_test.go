@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"deploystep/deploy/failure"
+
 	"github.com/sethvargo/go-envconfig"
 )
 
@@ -92,7 +94,7 @@ func TestSettingsErrors(t *testing.T) {
 				}
 				return
 			}
-			if !errors.Is(err, ErrConfig) || ExitCode(err) != 2 {
+			if !errors.Is(err, failure.ErrConfig) || failure.ExitCode(err) != 2 {
 				t.Fatalf("err = %v, want a configuration error", err)
 			}
 			for _, w := range c.want {
@@ -194,10 +196,10 @@ func TestLimitPerMode(t *testing.T) {
 }
 
 func TestExitCodes(t *testing.T) {
-	cases := map[error]int{nil: 0, newError(ErrFailed, "x"): 1, newError(ErrConfig, "x"): 2, newError(ErrTimeout, "x"): 3,
-		newError(ErrInterrupted, "x"): 130, errors.New("unknown"): 1}
+	cases := map[error]int{nil: 0, failure.New(failure.ErrFailed, "x"): 1, failure.New(failure.ErrConfig, "x"): 2, failure.New(failure.ErrTimeout, "x"): 3,
+		failure.New(failure.ErrInterrupted, "x"): 130, errors.New("unknown"): 1}
 	for err, want := range cases {
-		if got := ExitCode(err); got != want {
+		if got := failure.ExitCode(err); got != want {
 			t.Errorf("ExitCode(%v) = %d, want %d", err, got, want)
 		}
 	}

@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"deploystep/deploy/failure"
 )
 
 // State is everything a release has decided so far.
@@ -141,7 +143,7 @@ func ensure[M ~map[K]V, K comparable, V any](m *M) {
 func (st *State) check(s Settings, now time.Time) string {
 	switch {
 	case !slices.Contains(append(phaseOrder, PhaseDone), st.Phase):
-		return fmt.Sprintf("unknown phase %q", clip(st.Phase))
+		return fmt.Sprintf("unknown phase %q", failure.Clip(st.Phase))
 	case st.Started.IsZero() || st.Started.After(now.Add(time.Minute)):
 		return "start time missing or in the future"
 	case st.Run.CallerRef == "" || len(st.Run.CallerRef) > 128:
@@ -152,11 +154,11 @@ func (st *State) check(s Settings, now time.Time) string {
 	for k, svc := range st.Services {
 		switch {
 		case !slices.Contains(s.Services, k):
-			return fmt.Sprintf("names service %q, which the settings do not", clip(k))
+			return fmt.Sprintf("names service %q, which the settings do not", failure.Clip(k))
 		case svc == nil:
-			return fmt.Sprintf("service %q has no record", clip(k))
+			return fmt.Sprintf("service %q has no record", failure.Clip(k))
 		case svc.Controller != "" && controllers[svc.Controller] == nil:
-			return fmt.Sprintf("service %q has an unknown controller %q", clip(k), clip(svc.Controller))
+			return fmt.Sprintf("service %q has an unknown controller %q", failure.Clip(k), failure.Clip(svc.Controller))
 		}
 	}
 	if len(st.TaskDefs) > len(s.Services) {
@@ -164,7 +166,7 @@ func (st *State) check(s Settings, now time.Time) string {
 	}
 	for k, td := range st.TaskDefs {
 		if td == nil || td.ARN != "" && !strings.Contains(td.ARN, ":task-definition/") {
-			return fmt.Sprintf("task definition of %q is not a task-definition ARN", clip(k))
+			return fmt.Sprintf("task definition of %q is not a task-definition ARN", failure.Clip(k))
 		}
 	}
 	if pd := st.Predeploy; pd != nil && (s.PredeployCommand == "" || !taskIDRule.MatchString(pd.Task) || len(pd.LogToken) > 512) {
@@ -172,16 +174,16 @@ func (st *State) check(s Settings, now time.Time) string {
 	}
 	for k := range st.Invalidations {
 		if !slices.Contains(s.Distributions, k) {
-			return fmt.Sprintf("names distribution %q, which the settings do not", clip(k))
+			return fmt.Sprintf("names distribution %q, which the settings do not", failure.Clip(k))
 		}
 	}
 	for k, d := range st.Decisions {
 		if !slices.Contains(s.Distributions, k) {
-			return fmt.Sprintf("decides for distribution %q, which the settings do not", clip(k))
+			return fmt.Sprintf("decides for distribution %q, which the settings do not", failure.Clip(k))
 		}
 		auto, tags := d.Mode == ModeAuto, d.Mode == ModeTags
 		if !auto && !tags || auto && len(d.Paths) > 0 && checkPaths(d.Paths) != "" {
-			return fmt.Sprintf("the invalidation decision for %q does not fit the settings", clip(k))
+			return fmt.Sprintf("the invalidation decision for %q does not fit the settings", failure.Clip(k))
 		}
 	}
 	for i := range st.Verified {

@@ -33,6 +33,8 @@ import (
 	"strings"
 	"time"
 
+	"deploystep/deploy/failure"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
@@ -115,14 +117,14 @@ func (e *Engine) planRevisions(ctx context.Context, read reader, services map[st
 	var problems []string
 	for _, p := range plans {
 		if err := e.planRevision(ctx, read, p, services, digest); err != nil {
-			if !isFinal(err) {
+			if !failure.IsFinal(err) {
 				return nil, err
 			}
 			problems = append(problems, strings.TrimPrefix(err.Error(), "configuration: "))
 		}
 	}
 	if len(problems) > 0 {
-		return nil, newError(ErrConfig, "configuration: %s", strings.Join(problems, "; "))
+		return nil, failure.New(failure.ErrConfig, "configuration: %s", strings.Join(problems, "; "))
 	}
 	return plans, nil
 }
@@ -158,7 +160,7 @@ func (e *Engine) planRevision(ctx context.Context, read reader, p *revisionPlan,
 		return nil
 	}
 	if problems := checkInput(in); len(problems) > 0 {
-		return newError(ErrConfig, "configuration: %s: %s", p.from, strings.Join(problems, "; "))
+		return failure.New(failure.ErrConfig, "configuration: %s: %s", p.from, strings.Join(problems, "; "))
 	}
 	p.in = in
 	return nil
@@ -171,13 +173,13 @@ func (e *Engine) describeTaskDef(ctx context.Context, read reader, ref string) (
 	err := read(ctx, "DescribeTaskDefinition", func(ctx context.Context) (err error) {
 		out, err = e.ECS.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{TaskDefinition: aws.String(ref),
 			Include: []ecstypes.TaskDefinitionField{ecstypes.TaskDefinitionFieldTags}})
-		return classify(err, "DescribeTaskDefinition "+shortARN(ref))
+		return failure.Classify(err, "DescribeTaskDefinition "+shortARN(ref))
 	})
 	if err != nil {
 		return nil, "", err
 	}
 	if out.TaskDefinition == nil {
-		return nil, "", newError(ErrConfig, "DescribeTaskDefinition %s: no task definition in the answer", shortARN(ref))
+		return nil, "", failure.New(failure.ErrConfig, "DescribeTaskDefinition %s: no task definition in the answer", shortARN(ref))
 	}
 	return copyInput(out.TaskDefinition, out.Tags), aws.ToString(out.TaskDefinition.TaskDefinitionArn), nil
 }
@@ -219,7 +221,7 @@ func pinImage(in *ecs.RegisterTaskDefinitionInput, ref ImageRef, digest, from st
 	for i := range in.ContainerDefinitions {
 		c := &in.ContainerDefinitions[i]
 		img := aws.ToString(c.Image)
-		seen = append(seen, fmt.Sprintf("%s (%s)", aws.ToString(c.Name), clipTo(img, 200)))
+		seen = append(seen, fmt.Sprintf("%s (%s)", aws.ToString(c.Name), failure.ClipTo(img, 200)))
 		if img != ImagePlaceholder && imageRepo(img) != repo {
 			continue
 		}
@@ -227,7 +229,7 @@ func pinImage(in *ecs.RegisterTaskDefinitionInput, ref ImageRef, digest, from st
 		changes = append(changes, fmt.Sprintf("container %s: image %s -> %s", aws.ToString(c.Name), img, aws.ToString(c.Image)))
 	}
 	if len(changes) == 0 {
-		return nil, newError(ErrConfig, "configuration: IMAGE %s matches no container of %s (a container whose image is in %s, or %s): its containers are %s",
+		return nil, failure.New(failure.ErrConfig, "configuration: IMAGE %s matches no container of %s (a container whose image is in %s, or %s): its containers are %s",
 			ref, from, repo, ImagePlaceholder, strings.Join(seen, ", "))
 	}
 	return changes, nil
@@ -268,7 +270,7 @@ func checkInput(in *ecs.RegisterTaskDefinitionInput) []string {
 	case f == "":
 		bad("family is required")
 	case !taskDefName.MatchString(f):
-		bad("family %q: up to 255 letters, numbers, underscores and hyphens", clip(f))
+		bad("family %q: up to 255 letters, numbers, underscores and hyphens", failure.Clip(f))
 	}
 	if len(in.ContainerDefinitions) == 0 {
 		bad("containerDefinitions is required (at least one container)")
@@ -280,7 +282,7 @@ func checkInput(in *ecs.RegisterTaskDefinitionInput) []string {
 		case name == "":
 			bad("containerDefinitions[%d].name is required", i)
 		case !taskDefName.MatchString(name):
-			bad("containerDefinitions[%d].name %q: up to 255 letters, numbers, underscores and hyphens", i, clip(name))
+			bad("containerDefinitions[%d].name %q: up to 255 letters, numbers, underscores and hyphens", i, failure.Clip(name))
 		case names[name]:
 			bad("containerDefinitions[%d].name %q is used twice", i, name)
 		}
@@ -294,7 +296,7 @@ func checkInput(in *ecs.RegisterTaskDefinitionInput) []string {
 	}
 	enum := func(member, v string, values []string) {
 		if v != "" && !slices.Contains(values, v) {
-			bad("%s %q is not one of %s", member, clip(v), strings.Join(values, ", "))
+			bad("%s %q is not one of %s", member, failure.Clip(v), strings.Join(values, ", "))
 		}
 	}
 	enum("networkMode", string(in.NetworkMode), enumValues(ecstypes.NetworkMode("").Values()))
@@ -308,7 +310,7 @@ func checkInput(in *ecs.RegisterTaskDefinitionInput) []string {
 	}
 	for _, t := range in.Tags {
 		if strings.HasPrefix(strings.ToLower(aws.ToString(t.Key)), "aws:") {
-			bad("tag %q: the aws: prefix is reserved for AWS", clip(aws.ToString(t.Key)))
+			bad("tag %q: the aws: prefix is reserved for AWS", failure.Clip(aws.ToString(t.Key)))
 		}
 	}
 	if b, _ := json.Marshal(in); len(b) > maxTaskDefBytes {
@@ -332,19 +334,19 @@ func enumValues[T ~string](vs []T) []string {
 func readTaskDefFile(path string) (*ecs.RegisterTaskDefinitionInput, error) {
 	raw, err := os.ReadFile(path)
 	if err != nil {
-		return nil, newError(ErrConfig, "configuration: TASK_DEFINITION %s: %v", path, firstPhrase(err))
+		return nil, failure.New(failure.ErrConfig, "configuration: TASK_DEFINITION %s: %v", path, firstPhrase(err))
 	}
 	if len(raw) > 4*maxTaskDefBytes {
-		return nil, newError(ErrConfig, "configuration: TASK_DEFINITION %s: %d bytes; a task definition is at most 64 KiB", path, len(raw))
+		return nil, failure.New(failure.ErrConfig, "configuration: TASK_DEFINITION %s: %d bytes; a task definition is at most 64 KiB", path, len(raw))
 	}
 	var top map[string]json.RawMessage
 	if err := json.Unmarshal(raw, &top); err != nil {
-		return nil, newError(ErrConfig, "configuration: TASK_DEFINITION %s is not a JSON object: %v", path, err)
+		return nil, failure.New(failure.ErrConfig, "configuration: TASK_DEFINITION %s is not a JSON object: %v", path, err)
 	}
 	if inner, ok := top["taskDefinition"]; ok { // a saved describe-task-definition answer
 		var td map[string]json.RawMessage
 		if err := json.Unmarshal(inner, &td); err != nil {
-			return nil, newError(ErrConfig, "configuration: TASK_DEFINITION %s: taskDefinition is not an object: %v", path, err)
+			return nil, failure.New(failure.ErrConfig, "configuration: TASK_DEFINITION %s: taskDefinition is not an object: %v", path, err)
 		}
 		if tags, ok := top["tags"]; ok {
 			td["tags"] = tags
@@ -363,10 +365,10 @@ func readTaskDefFile(path string) (*ecs.RegisterTaskDefinitionInput, error) {
 	dec.DisallowUnknownFields()
 	var in ecs.RegisterTaskDefinitionInput
 	if err := dec.Decode(&in); err != nil {
-		return nil, newError(ErrConfig, "configuration: TASK_DEFINITION %s is not a task definition: %v", path, strings.TrimPrefix(err.Error(), "json: "))
+		return nil, failure.New(failure.ErrConfig, "configuration: TASK_DEFINITION %s is not a task definition: %v", path, strings.TrimPrefix(err.Error(), "json: "))
 	}
 	if problems := checkInput(&in); len(problems) > 0 && !onlyPlaceholder(problems) {
-		return nil, newError(ErrConfig, "configuration: TASK_DEFINITION %s: %s", path, strings.Join(problems, "; "))
+		return nil, failure.New(failure.ErrConfig, "configuration: TASK_DEFINITION %s: %s", path, strings.Join(problems, "; "))
 	}
 	return &in, nil
 }
@@ -481,7 +483,7 @@ func (e *Engine) registerOnce(ctx context.Context, st *State, p *revisionPlan) (
 	send := func(ctx context.Context) (string, error) {
 		out, err := e.ECS.RegisterTaskDefinition(ctx, &in, func(o *ecs.Options) { o.RetryMaxAttempts = 1 })
 		if err != nil || out.TaskDefinition == nil {
-			return "", classify(err, "RegisterTaskDefinition "+family)
+			return "", failure.Classify(err, "RegisterTaskDefinition "+family)
 		}
 		return aws.ToString(out.TaskDefinition.TaskDefinitionArn), nil
 	}
@@ -514,7 +516,7 @@ func (e *Engine) findRevision(ctx context.Context, family, mark string) (string,
 		return err
 	})
 	if err != nil {
-		return "", classify(err, "ListTaskDefinitions "+family)
+		return "", failure.Classify(err, "ListTaskDefinitions "+family)
 	}
 	for _, arn := range list.TaskDefinitionArns {
 		var out *ecs.DescribeTaskDefinitionOutput
@@ -524,7 +526,7 @@ func (e *Engine) findRevision(ctx context.Context, family, mark string) (string,
 			return err
 		})
 		if err != nil {
-			return "", classify(err, "DescribeTaskDefinition "+shortARN(arn))
+			return "", failure.Classify(err, "DescribeTaskDefinition "+shortARN(arn))
 		}
 		for _, t := range out.Tags {
 			if aws.ToString(t.Key) == releaseTag && aws.ToString(t.Value) == mark {

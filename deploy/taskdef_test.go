@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
+	"deploystep/deploy/failure"
 	"deploystep/internal/testtool"
 )
 
@@ -173,7 +174,7 @@ func TestPinImage(t *testing.T) {
 			}
 			_, err := pinImage(in, ref, digest, "api:1 (the service's)")
 			if c.want == nil {
-				if err == nil || ExitCode(err) != 2 || !strings.Contains(err.Error(), "matches no container of api:1 (the service's)") || !strings.Contains(err.Error(), "api ("+c.images[0]+")") {
+				if err == nil || failure.ExitCode(err) != 2 || !strings.Contains(err.Error(), "matches no container of api:1 (the service's)") || !strings.Contains(err.Error(), "api ("+c.images[0]+")") {
 					t.Fatalf("err = %v; want exit 2 naming the containers and their images", err)
 				}
 				return
@@ -235,12 +236,12 @@ func TestReadTaskDefFile(t *testing.T) {
 				}
 				return
 			}
-			if err == nil || ExitCode(err) != 2 || !strings.Contains(err.Error(), c.want) {
+			if err == nil || failure.ExitCode(err) != 2 || !strings.Contains(err.Error(), c.want) {
 				t.Fatalf("err = %v; want exit 2 with %q", err, c.want)
 			}
 		})
 	}
-	if _, err := readTaskDefFile(filepath.Join(dir, "missing.json")); err == nil || ExitCode(err) != 2 || !strings.Contains(err.Error(), "no such file") {
+	if _, err := readTaskDefFile(filepath.Join(dir, "missing.json")); err == nil || failure.ExitCode(err) != 2 || !strings.Contains(err.Error(), "no such file") {
 		t.Errorf("a missing file: %v", err)
 	}
 }

@@ -11,6 +11,8 @@ import (
 	"sort"
 	"strings"
 
+	"deploystep/deploy/failure"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
@@ -181,7 +183,7 @@ func (e *Engine) listTasks(ctx context.Context, in ecs.ListTasksInput, startedBy
 			return err
 		})
 		if err != nil {
-			return nil, classify(err, "ListTasks")
+			return nil, failure.Classify(err, "ListTasks")
 		}
 		arns = append(arns, lt.TaskArns...)
 		if in.NextToken = lt.NextToken; aws.ToString(in.NextToken) == "" {
@@ -196,7 +198,7 @@ func (e *Engine) listTasks(ctx context.Context, in ecs.ListTasksInput, startedBy
 			return err
 		})
 		if err != nil {
-			return nil, classify(err, "DescribeTasks")
+			return nil, failure.Classify(err, "DescribeTasks")
 		}
 		for _, t := range dt.Tasks {
 			if aws.ToString(t.StartedBy) == startedBy {

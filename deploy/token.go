@@ -10,6 +10,8 @@ import (
 	"io"
 	"strings"
 	"time"
+
+	"deploystep/deploy/failure"
 )
 
 // A continuation token carries a State from one Lambda invocation to the next, through
@@ -50,7 +52,7 @@ func EncodeToken(st *State, s Settings) (string, error) {
 	sum := sha256.Sum256([]byte(payload))
 	tok := tokenPrefix + payload + "." + hex.EncodeToString(sum[:6])
 	if len(tok) > maxTokenLen {
-		return "", newError(ErrConfig, "the state of this release needs a %d-character continuation token; CodePipeline takes 2048: deploy fewer services per action", len(tok))
+		return "", failure.New(failure.ErrConfig, "the state of this release needs a %d-character continuation token; CodePipeline takes 2048: deploy fewer services per action", len(tok))
 	}
 	return tok, nil
 }
@@ -66,7 +68,7 @@ func tokenFits(s Settings) error {
 // tampered with or foreign is a configuration error, never a panic.
 func DecodeToken(tok string, s Settings, now time.Time) (*State, error) {
 	bad := func(format string, args ...any) (*State, error) {
-		return nil, newError(ErrConfig, "continuation token: "+format, args...)
+		return nil, failure.New(failure.ErrConfig, "continuation token: "+format, args...)
 	}
 	if len(tok) > maxTokenLen {
 		return bad("%d characters, more than CodePipeline's 2048", len(tok))

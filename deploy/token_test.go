@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"deploystep/deploy/failure"
 )
 
 func tokenSettings() Settings {
@@ -75,7 +77,7 @@ func TestTokenRejects(t *testing.T) {
 	}
 	for name, c := range cases {
 		_, err := DecodeToken(c.tok, s, now)
-		if !errors.Is(err, ErrConfig) || !strings.Contains(err.Error(), c.want) {
+		if !errors.Is(err, failure.ErrConfig) || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: %v, want a configuration error with %q", name, err, c.want)
 		}
 	}
@@ -91,12 +93,12 @@ func TestTokenTooManyServices(t *testing.T) {
 		st.Services[name] = &ServiceState{Deployment: fmt.Sprintf("ecs-svc/%019d", 1234567890123456789+i*7919),
 			Before: fmt.Sprintf("ecs-svc/%019d", 2234567890123456789+i*104729)}
 	}
-	if _, err := EncodeToken(st, s); !errors.Is(err, ErrConfig) || !strings.Contains(err.Error(), "deploy fewer services per action") {
+	if _, err := EncodeToken(st, s); !errors.Is(err, failure.ErrConfig) || !strings.Contains(err.Error(), "deploy fewer services per action") {
 		t.Fatalf("err = %v", err)
 	}
 	// The same settings are refused up front, before any state exists (issue: an oversized token
 	// used to surface only at the first hand-over, after UpdateService had run).
-	if err := tokenFits(s); !errors.Is(err, ErrConfig) {
+	if err := tokenFits(s); !errors.Is(err, failure.ErrConfig) {
 		t.Fatalf("tokenFits(200 services) = %v, want a configuration error", err)
 	}
 	if err := tokenFits(tokenSettings()); err != nil {
@@ -116,7 +118,7 @@ func FuzzDecodeToken(f *testing.F) {
 		if err == nil && st == nil {
 			t.Fatal("no state and no error")
 		}
-		if err != nil && !errors.Is(err, ErrConfig) {
+		if err != nil && !errors.Is(err, failure.ErrConfig) {
 			t.Fatalf("error of the wrong class: %v", err)
 		}
 	})

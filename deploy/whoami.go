@@ -21,6 +21,8 @@ import (
 	"syscall"
 	"time"
 
+	"deploystep/deploy/failure"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go"
@@ -56,10 +58,10 @@ func (c Caller) where() string {
 // real run's retry rule (Engine.attempt) or the dry run's single read (once).
 func (e *Engine) whoami(ctx context.Context, st *State, read reader) error {
 	if e.Region == "" {
-		return newError(ErrConfig, "configuration: no AWS region: set AWS_REGION (or a profile with a region, AWS_PROFILE), like AWS_REGION=us-east-1")
+		return failure.New(failure.ErrConfig, "configuration: no AWS region: set AWS_REGION (or a profile with a region, AWS_PROFILE), like AWS_REGION=us-east-1")
 	}
 	if e.Credentials == nil {
-		return newError(ErrConfig, "configuration: no AWS credentials in %s: %s", e.Region, credentialsHint)
+		return failure.New(failure.ErrConfig, "configuration: no AWS credentials in %s: %s", e.Region, credentialsHint)
 	}
 	c, cancel := context.WithTimeout(ctx, 10*time.Second) // the first call: a wrong environment is said in seconds
 	defer cancel()
@@ -69,8 +71,8 @@ func (e *Engine) whoami(ctx context.Context, st *State, read reader) error {
 		}
 		// The SDK's chain says which source it tried last: "failed to refresh cached credentials,
 		// no EC2 IMDS role found, ...", "..., the SSO session has expired or is invalid".
-		why := strings.TrimPrefix(firstLine(err), "failed to refresh cached credentials, ")
-		return newError(ErrConfig, "configuration: no AWS credentials found for %s (%s): %s", e.Region, firstPhrase(errors.New(why)), credentialsHint)
+		why := strings.TrimPrefix(failure.FirstLine(err), "failed to refresh cached credentials, ")
+		return failure.New(failure.ErrConfig, "configuration: no AWS credentials found for %s (%s): %s", e.Region, firstPhrase(errors.New(why)), credentialsHint)
 	}
 	// Credentials AWS refuses and an endpoint that cannot be reached end the run at once; a
 	// throttled call, a 5xx or a reset is tried again under the retry rule, like any other read.
@@ -115,9 +117,9 @@ func environmentError(err error, service, region string) error {
 	if errors.As(err, &api) {
 		switch code := api.ErrorCode(); {
 		case strings.HasPrefix(code, "ExpiredToken"):
-			return newError(ErrConfig, "configuration: the AWS credentials have expired (%s in %s): get new ones (aws sso login, a new role session) or %s", code, region, credentialsHint)
+			return failure.New(failure.ErrConfig, "configuration: the AWS credentials have expired (%s in %s): get new ones (aws sso login, a new role session) or %s", code, region, credentialsHint)
 		case code == "InvalidClientTokenId" || code == "UnrecognizedClientException" || code == "SignatureDoesNotMatch" || code == "InvalidSignatureException":
-			return newError(ErrConfig, "configuration: %s refuses the AWS credentials in %s (%s: %s): check the access key and secret, or %s", service, region, code, api.ErrorMessage(), credentialsHint)
+			return failure.New(failure.ErrConfig, "configuration: %s refuses the AWS credentials in %s (%s: %s): check the access key and secret, or %s", service, region, code, api.ErrorMessage(), credentialsHint)
 		}
 		return fmt.Errorf("%s in %s: %w", service, region, err) // throttling, a 5xx: asked again
 	}
@@ -132,7 +134,7 @@ func environmentError(err error, service, region string) error {
 	if v := os.Getenv("AWS_ENDPOINT_URL"); v != "" {
 		hint = "AWS_ENDPOINT_URL is " + v + ": is that endpoint running, or should it be unset?"
 	}
-	return newError(ErrConfig, "configuration: cannot reach %s at %s in %s: it %s; %s", service, endpoint, region, why, hint)
+	return failure.New(failure.ErrConfig, "configuration: cannot reach %s at %s in %s: it %s; %s", service, endpoint, region, why, hint)
 }
 
 // unreachable says which endpoint a call could not reach and why ("" when err is no such error).
@@ -160,9 +162,9 @@ func unreachable(err error) (endpoint, why string) {
 
 // firstPhrase is the start of an SDK error, which can run to hundreds of characters.
 func firstPhrase(err error) string {
-	s := firstLine(err)
+	s := failure.FirstLine(err)
 	if i := strings.Index(s, ", "); i > 0 && i < 160 {
 		s = s[:i]
 	}
-	return clipTo(s, 160)
+	return failure.ClipTo(s, 160)
 }

@@ -1,4 +1,8 @@
-package deploy
+// Package failure is how deploystep's runs end badly: the error classes (errors.Is) with their
+// documented exit codes, Classify, which turns an AWS error into its class (an AccessDenied into a
+// configuration error naming the statement to add), and the text helpers messages share. It is a
+// leaf: the engine, its steps and main import it.
+package failure
 
 import (
 	"context"
@@ -26,8 +30,8 @@ var (
 	// ErrAccessDenied: IAM refused a call; always also ErrConfig. Nothing falls back on it: the
 	// message names the action, the resource, the identity and the statement that allows it.
 	ErrAccessDenied = errors.New("access denied")
-	// errPaused: the invocation's own deadline came first (Lambda hands over with a token).
-	errPaused = errors.New("paused")
+	// ErrPaused: the invocation's own deadline came first (Lambda hands over with a token).
+	ErrPaused = errors.New("paused")
 )
 
 // Exit codes, documented in the README and in -h.
@@ -64,6 +68,7 @@ type classError struct {
 }
 
 func (e *classError) Error() string { return e.msg }
+
 func (e *classError) Unwrap() []error {
 	out := []error{e.class}
 	if e.denied {
@@ -75,13 +80,13 @@ func (e *classError) Unwrap() []error {
 	return out
 }
 
-func newError(class error, format string, args ...any) error {
+func New(class error, format string, args ...any) error {
 	return &classError{class: class, msg: fmt.Sprintf(format, args...)}
 }
 
-// classify turns an AWS error from doing what into an error of its class: not found and access
+// Classify turns an AWS error from doing what into an error of its class: not found and access
 // denied are configuration errors; the rest is returned as is (transient, or unknown).
-func classify(err error, what string) error {
+func Classify(err error, what string) error {
 	if err == nil {
 		return nil
 	}
@@ -189,7 +194,7 @@ func apiMessage(err error) string {
 	return err.Error()
 }
 
-// isFinal reports whether err will not go away by asking again.
-func isFinal(err error) bool {
+// IsFinal reports whether err will not go away by asking again.
+func IsFinal(err error) bool {
 	return errors.Is(err, ErrConfig) || errors.Is(err, ErrFailed)
 }

@@ -1,4 +1,4 @@
-package deploy
+package failure
 
 import (
 	"errors"
@@ -36,7 +36,7 @@ func TestDeniedMessage(t *testing.T) {
 			[]string{"UpdateService api: access denied: AccessDeniedException: You don't have authorization", `README: "IAM permissions"`}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			err := classify(c.err, "UpdateService api")
+			err := Classify(c.err, "UpdateService api")
 			if !errors.Is(err, ErrConfig) || !errors.Is(err, ErrAccessDenied) || ExitCode(err) != ExitConfig {
 				t.Fatalf("classify = %v: want ErrConfig and ErrAccessDenied, exit 2", err)
 			}
@@ -47,7 +47,7 @@ func TestDeniedMessage(t *testing.T) {
 			}
 		})
 	}
-	if err := classify(&ecstypes.ServiceNotFoundException{Message: aws.String("Service not found.")}, "DescribeServices"); errors.Is(err, ErrAccessDenied) {
+	if err := Classify(&ecstypes.ServiceNotFoundException{Message: aws.String("Service not found.")}, "DescribeServices"); errors.Is(err, ErrAccessDenied) {
 		t.Errorf("a missing service is not a refusal: %v", err)
 	}
 }

@@ -1,0 +1,23 @@
+package failure
+
+import "strings"
+
+// FirstLine is an error's first line, for a one-line message.
+func FirstLine(err error) string {
+	s := err.Error()
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		s = s[:i]
+	}
+	return s
+}
+
+// Clip shortens hostile values before they go into a message.
+func Clip(s string) string { return ClipTo(s, 64) }
+
+// ClipTo shortens s to at most n bytes, marked with "...".
+func ClipTo(s string, n int) string {
+	if len(s) > n {
+		return s[:n-3] + "..."
+	}
+	return s
+}
