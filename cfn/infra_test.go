@@ -26,7 +26,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"deploystep/awsim"
-	"deploystep/deploy"
+	"deploystep/deploy/awsapi"
 	"deploystep/internal/testtool"
 )
 
@@ -285,7 +285,7 @@ func TestInfraProjectGuardRules(t *testing.T) {
 
 // The guard rule's action list and the templateFile's deploy policy are the code's calls.
 func TestInfraDeployPermissionsAreTheCodesCalls(t *testing.T) {
-	want := strings.Join(deploy.Permissions(false), " ")
+	want := strings.Join(awsapi.Permissions(false), " ")
 	g, _ := os.ReadFile("deploystep.guard")
 	list := regexp.MustCompile(`(?s)let deploystep_actions = \[(.*?)\]`).FindStringSubmatch(string(g))
 	if list == nil {

@@ -52,13 +52,6 @@ import (
 	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 )
 
-// ELBAPI is the Elastic Load Balancing calls deploystep makes: which load balancers serve the
-// released services (auto invalidation).
-type ELBAPI interface {
-	DescribeTargetGroups(context.Context, *elb.DescribeTargetGroupsInput, ...func(*elb.Options)) (*elb.DescribeTargetGroupsOutput, error)
-	DescribeLoadBalancers(context.Context, *elb.DescribeLoadBalancersInput, ...func(*elb.Options)) (*elb.DescribeLoadBalancersOutput, error)
-}
-
 // Invalidation modes.
 const (
 	ModeAuto  = "auto"

@@ -28,24 +28,6 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
-// CodeDeployAPI is the CodeDeploy calls deploystep makes for services on the CODE_DEPLOY controller.
-type CodeDeployAPI interface {
-	ListApplications(context.Context, *codedeploy.ListApplicationsInput, ...func(*codedeploy.Options)) (*codedeploy.ListApplicationsOutput, error)
-	ListDeploymentGroups(context.Context, *codedeploy.ListDeploymentGroupsInput, ...func(*codedeploy.Options)) (*codedeploy.ListDeploymentGroupsOutput, error)
-	BatchGetDeploymentGroups(context.Context, *codedeploy.BatchGetDeploymentGroupsInput, ...func(*codedeploy.Options)) (*codedeploy.BatchGetDeploymentGroupsOutput, error)
-	CreateDeployment(context.Context, *codedeploy.CreateDeploymentInput, ...func(*codedeploy.Options)) (*codedeploy.CreateDeploymentOutput, error)
-	GetDeployment(context.Context, *codedeploy.GetDeploymentInput, ...func(*codedeploy.Options)) (*codedeploy.GetDeploymentOutput, error)
-	ListDeployments(context.Context, *codedeploy.ListDeploymentsInput, ...func(*codedeploy.Options)) (*codedeploy.ListDeploymentsOutput, error)
-	StopDeployment(context.Context, *codedeploy.StopDeploymentInput, ...func(*codedeploy.Options)) (*codedeploy.StopDeploymentOutput, error)
-	ListDeploymentTargets(context.Context, *codedeploy.ListDeploymentTargetsInput, ...func(*codedeploy.Options)) (*codedeploy.ListDeploymentTargetsOutput, error)
-	GetDeploymentTarget(context.Context, *codedeploy.GetDeploymentTargetInput, ...func(*codedeploy.Options)) (*codedeploy.GetDeploymentTargetOutput, error)
-}
-
-// codeDeployImplied are the actions IAM checks for CreateDeployment beyond its own: the
-// deployment configuration it reads and the revision it registers (CodeDeploy's permissions
-// reference; every published policy for ECS blue/green deployments grants them).
-var codeDeployImplied = []string{"codedeploy:GetDeploymentConfig", "codedeploy:RegisterApplicationRevision"}
-
 // cdHookEvents are the ECS lifecycle events an AppSpec may name hooks for (CodeDeploy user
 // guide, AppSpec "hooks" section for an Amazon ECS deployment).
 var cdHookEvents = []string{"BeforeInstall", "AfterInstall", "AfterAllowTestTraffic", "BeforeAllowTraffic", "AfterAllowTraffic"}

@@ -9,68 +9,28 @@ import (
 	"sync"
 	"time"
 
+	"deploystep/deploy/awsapi"
 	"deploystep/deploy/failure"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/cloudfront"
-	"github.com/aws/aws-sdk-go-v2/service/ecr"
-	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 )
-
-// ECSAPI is the ECS calls deploystep makes; the IAM policy in infra.yaml and the README grant
-// exactly these.
-type ECSAPI interface {
-	DescribeClusters(context.Context, *ecs.DescribeClustersInput, ...func(*ecs.Options)) (*ecs.DescribeClustersOutput, error)
-	DescribeServices(context.Context, *ecs.DescribeServicesInput, ...func(*ecs.Options)) (*ecs.DescribeServicesOutput, error)
-	UpdateService(context.Context, *ecs.UpdateServiceInput, ...func(*ecs.Options)) (*ecs.UpdateServiceOutput, error)
-	TagResource(context.Context, *ecs.TagResourceInput, ...func(*ecs.Options)) (*ecs.TagResourceOutput, error)
-	ListTasks(context.Context, *ecs.ListTasksInput, ...func(*ecs.Options)) (*ecs.ListTasksOutput, error)
-	DescribeTasks(context.Context, *ecs.DescribeTasksInput, ...func(*ecs.Options)) (*ecs.DescribeTasksOutput, error)
-	ListServiceDeployments(context.Context, *ecs.ListServiceDeploymentsInput, ...func(*ecs.Options)) (*ecs.ListServiceDeploymentsOutput, error)
-	DescribeServiceDeployments(context.Context, *ecs.DescribeServiceDeploymentsInput, ...func(*ecs.Options)) (*ecs.DescribeServiceDeploymentsOutput, error)
-	ContinueServiceDeployment(context.Context, *ecs.ContinueServiceDeploymentInput, ...func(*ecs.Options)) (*ecs.ContinueServiceDeploymentOutput, error)
-	StopServiceDeployment(context.Context, *ecs.StopServiceDeploymentInput, ...func(*ecs.Options)) (*ecs.StopServiceDeploymentOutput, error)
-	// Task definitions: the release's revision (taskdef.go), a failed task's logs (tasks.go).
-	DescribeTaskDefinition(context.Context, *ecs.DescribeTaskDefinitionInput, ...func(*ecs.Options)) (*ecs.DescribeTaskDefinitionOutput, error)
-	ListTaskDefinitions(context.Context, *ecs.ListTaskDefinitionsInput, ...func(*ecs.Options)) (*ecs.ListTaskDefinitionsOutput, error)
-	RegisterTaskDefinition(context.Context, *ecs.RegisterTaskDefinitionInput, ...func(*ecs.Options)) (*ecs.RegisterTaskDefinitionOutput, error)
-	// The pre-deploy task (predeploy.go).
-	RunTask(context.Context, *ecs.RunTaskInput, ...func(*ecs.Options)) (*ecs.RunTaskOutput, error)
-	StopTask(context.Context, *ecs.StopTaskInput, ...func(*ecs.Options)) (*ecs.StopTaskOutput, error)
-}
-
-// ECRAPI is the ECR call deploystep makes.
-type ECRAPI interface {
-	DescribeImages(context.Context, *ecr.DescribeImagesInput, ...func(*ecr.Options)) (*ecr.DescribeImagesOutput, error)
-}
-
-// CloudFrontAPI is the CloudFront calls deploystep makes.
-type CloudFrontAPI interface {
-	GetDistribution(context.Context, *cloudfront.GetDistributionInput, ...func(*cloudfront.Options)) (*cloudfront.GetDistributionOutput, error)
-	CreateInvalidation(context.Context, *cloudfront.CreateInvalidationInput, ...func(*cloudfront.Options)) (*cloudfront.CreateInvalidationOutput, error)
-	GetInvalidation(context.Context, *cloudfront.GetInvalidationInput, ...func(*cloudfront.Options)) (*cloudfront.GetInvalidationOutput, error)
-	// What INVALIDATION_PATHS=auto and INVALIDATION_TAGS read (cache.go).
-	GetDistributionConfig(context.Context, *cloudfront.GetDistributionConfigInput, ...func(*cloudfront.Options)) (*cloudfront.GetDistributionConfigOutput, error)
-	GetCachePolicy(context.Context, *cloudfront.GetCachePolicyInput, ...func(*cloudfront.Options)) (*cloudfront.GetCachePolicyOutput, error)
-	GetVpcOrigin(context.Context, *cloudfront.GetVpcOriginInput, ...func(*cloudfront.Options)) (*cloudfront.GetVpcOriginOutput, error)
-}
 
 // Engine runs releases. Build it with NewEngine, or fill the clients yourself.
 type Engine struct {
 	Settings   Settings
-	ECS        ECSAPI
-	ECR        ECRAPI
-	CloudFront CloudFrontAPI
+	ECS        awsapi.ECSAPI
+	ECR        awsapi.ECRAPI
+	CloudFront awsapi.CloudFrontAPI
 	// ELB tells which load balancers serve the services (INVALIDATION_PATHS=auto).
-	ELB ELBAPI
+	ELB awsapi.ELBAPI
 	// CodeDeploy deploys services on the CODE_DEPLOY controller.
-	CodeDeploy CodeDeployAPI
+	CodeDeploy awsapi.CodeDeployAPI
 	// Logs reads the pre-deploy task's log lines (nil: they are not shown).
-	Logs LogsAPI
+	Logs awsapi.LogsAPI
 	// STS says whom the credentials belong to (whoami.go); Region and Credentials are the SDK
 	// configuration's.
-	STS         STSAPI
+	STS         awsapi.STSAPI
 	Region      string
 	Credentials aws.CredentialsProvider
 	// Role, with ROLE_ARN, is the role session the other clients sign with (role.go).

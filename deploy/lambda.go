@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"deploystep/deploy/awsapi"
 	"deploystep/deploy/failure"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -33,7 +34,7 @@ import (
 // artifactCredentials.
 type Handler struct {
 	AWS      aws.Config
-	Pipeline CodePipelineAPI
+	Pipeline awsapi.CodePipelineAPI
 	// Env is the function's environment, under UserParameters; default the process's.
 	Env envconfig.Lookuper
 	// Log receives the engine's events; default os.Stdout (CloudWatch Logs).

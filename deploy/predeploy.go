@@ -49,11 +49,6 @@ import (
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 )
 
-// LogsAPI is the CloudWatch Logs call deploystep makes: the pre-deploy task's log lines.
-type LogsAPI interface {
-	GetLogEvents(context.Context, *cloudwatchlogs.GetLogEventsInput, ...func(*cloudwatchlogs.Options)) (*cloudwatchlogs.GetLogEventsOutput, error)
-}
-
 // PredeployState is the pre-deploy task's record in the release's state.
 type PredeployState struct {
 	// Task is the task's id (the ARN's last part: DescribeTasks takes it with the cluster).

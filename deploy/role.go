@@ -27,6 +27,7 @@ import (
 	"sync"
 	"time"
 
+	"deploystep/deploy/awsapi"
 	"deploystep/deploy/failure"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -45,7 +46,7 @@ const (
 type RoleSession struct {
 	ARN, ExternalID string
 	// STS asks as the session (whom the release acts as).
-	STS STSAPI
+	STS awsapi.STSAPI
 	// Credentials is what the release's clients sign with: the session's, renewed before expiry.
 	Credentials aws.CredentialsProvider
 

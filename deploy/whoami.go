@@ -28,11 +28,6 @@ import (
 	"github.com/aws/smithy-go"
 )
 
-// STSAPI is the STS call deploystep makes.
-type STSAPI interface {
-	GetCallerIdentity(context.Context, *sts.GetCallerIdentityInput, ...func(*sts.Options)) (*sts.GetCallerIdentityOutput, error)
-}
-
 // Caller is who the run acts as, and where.
 type Caller struct {
 	ARN     string `json:"a,omitempty"`
