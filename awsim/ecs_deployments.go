@@ -14,6 +14,7 @@ package awsim
 // newer one is STOPPED; the durations of the stages (scaled from Scenario.Rollout).
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"slices"
@@ -64,15 +65,15 @@ type rollbackState struct {
 func withStrategy(ss ServiceSpec) ServiceSpec {
 	switch ss.Scenario.Kind {
 	case BlueGreen, Paused, AlarmRollback:
-		ss.Strategy = cmpOr(ss.Strategy, strategyBlueGreen)
+		ss.Strategy = cmp.Or(ss.Strategy, strategyBlueGreen)
 	case Linear:
-		ss.Strategy = cmpOr(ss.Strategy, strategyLinear)
+		ss.Strategy = cmp.Or(ss.Strategy, strategyLinear)
 	case Canary:
-		ss.Strategy = cmpOr(ss.Strategy, strategyCanary)
+		ss.Strategy = cmp.Or(ss.Strategy, strategyCanary)
 	}
-	ss.Strategy = cmpOr(ss.Strategy, strategyRolling)
+	ss.Strategy = cmp.Or(ss.Strategy, strategyRolling)
 	if ss.Scenario.Kind == Paused {
-		ss.PauseAt = cmpOr(ss.PauseAt, "POST_TEST_TRAFFIC_SHIFT")
+		ss.PauseAt = cmp.Or(ss.PauseAt, "POST_TEST_TRAFFIC_SHIFT")
 	}
 	if ss.Scenario.Kind == AlarmRollback && len(ss.Alarms) == 0 {
 		ss.Alarms = []string{ss.Name + "-target-5xx", ss.Name + "-unhealthy-hosts"}
@@ -81,13 +82,6 @@ func withStrategy(ss ServiceSpec) ServiceSpec {
 		ss.StepPercent = map[string]float64{strategyLinear: 25, strategyCanary: 10}[ss.Strategy]
 	}
 	return ss
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
 
 // newServiceDeployment is the service deployment of d, replacing source.
@@ -166,7 +160,7 @@ func traffic(r rolloutCtx, tl *timeline) {
 				sd.hooks = append(sd.hooks, h)
 				tl.paused, tl.pausedAt = true, now
 			}
-			if lh := svc.spec.LambdaHook; lh != nil && cmpOr(lh.Stage, "POST_TEST_TRAFFIC_SHIFT") == name {
+			if lh := svc.spec.LambdaHook; lh != nil && cmp.Or(lh.Stage, "POST_TEST_TRAFFIC_SHIFT") == name {
 				w.lambdaHook(svc, d, lh, name, now, tl, r.rollout)
 			}
 		}
@@ -395,7 +389,7 @@ func (w *ecsWorld) continueServiceDeployment(in continueServiceDeploymentIn, cal
 	if hook == nil || hook.status != "AWAITING_ACTION" {
 		return nil, errf(400, "InvalidParameterException", "The lifecycle hook %s is not awaiting action.", in.HookId)
 	}
-	action := cmpOr(in.Action, "CONTINUE") // "If no value is specified, the default action is CONTINUE."
+	action := cmp.Or(in.Action, "CONTINUE") // "If no value is specified, the default action is CONTINUE."
 	w.s.effects.Continues[svc.cl.name+"/"+svc.spec.Name+" "+action]++
 	tl := svc.tl
 	tl.paused = false
@@ -437,7 +431,7 @@ func (w *ecsWorld) lambdaHook(svc *service, d *deployment, lh *LambdaHookSpec, s
 	at := now.Sub(tl.start)
 	tl.start = tl.start.Add(runtime)
 	finish := step{at, func(end time.Time) {
-		if cmpOr(lh.Result, "SUCCEEDED") == "FAILED" {
+		if cmp.Or(lh.Result, "SUCCEEDED") == "FAILED" {
 			h.status = "FAILED"
 			w.rollingBack(svc, d, fmt.Sprintf("lifecycle hook %s (%s) returned FAILED at %s", lh.Function, h.target, stage), end, tl, rollout/4)
 			return

@@ -4,6 +4,7 @@ package awsim
 // in awsJson1.1, and how the world renders into them.
 
 import (
+	"cmp"
 	"maps"
 	"slices"
 	"strings"
@@ -58,7 +59,7 @@ func breakerOf(ss ServiceSpec) breakerOut {
 		b.Enable, b.Rollback = true, true
 		reset := c.ResetOnHealthyTask == nil || *c.ResetOnHealthyTask
 		b.ResetOnHealthyTask = &reset
-		b.ThresholdConfiguration = &thresholdConfigOut{cmpOr(c.Type, "BOUNDED_PERCENT"), c.Value}
+		b.ThresholdConfiguration = &thresholdConfigOut{cmp.Or(c.Type, "BOUNDED_PERCENT"), c.Value}
 		if c.Value == 0 && c.Type != "COUNT" {
 			b.ThresholdConfiguration.Value = 50
 		}

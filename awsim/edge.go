@@ -32,6 +32,7 @@ package awsim
 // then); invalidation is instant at completion.
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -263,7 +264,7 @@ func (e *edge) origin(o OriginSpec, path string, now time.Time) (status int, cty
 	case o.Domain != "" && o.Service == "":
 		return http.StatusOK, "text/html", []byte("<html><body>" + o.Domain + "</body></html>"), "other", nil
 	}
-	svc := e.s.ecs.originService(cmpOr(o.Service, e.dist.spec.Origin))
+	svc := e.s.ecs.originService(cmp.Or(o.Service, e.dist.spec.Origin))
 	if svc == nil {
 		return http.StatusBadGateway, "text/html", []byte("<html><body>502 Bad Gateway: no origin</body></html>"), "", nil
 	}

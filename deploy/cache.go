@@ -34,6 +34,7 @@ package deploy
 //     in-progress limit) or more than the continuation token can carry give /* too.
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -222,7 +223,7 @@ func judgeOrigin(origins map[string]cftypes.Origin, id string, f cacheFacts) beh
 		arn, ok := f.vpc[vid]
 		switch {
 		case !ok:
-			return behaviorView{Whose: "unknown", Why: fmt.Sprintf("VPC origin %s could not be read (%s)", vid, cmpOr(f.missing[vid], "not read"))}
+			return behaviorView{Whose: "unknown", Why: fmt.Sprintf("VPC origin %s could not be read (%s)", vid, cmp.Or(f.missing[vid], "not read"))}
 		case f.release.arns[arn] != "":
 			return behaviorView{Whose: "release", Service: f.release.arns[arn]}
 		}
@@ -272,7 +273,7 @@ func decideAuto(views []behaviorView, release releaseOrigins) CacheDecision {
 			case v.Whose == "other":
 				why = append(why, fmt.Sprintf("%s goes to %s, not the release's", v.name(), v.Why))
 			default:
-				why = append(why, fmt.Sprintf("%s → %s cannot cache (%s)", v.name(), cmpOr(v.Service, v.Origin), v.policyText()))
+				why = append(why, fmt.Sprintf("%s → %s cannot cache (%s)", v.name(), cmp.Or(v.Service, v.Origin), v.policyText()))
 			}
 		}
 		return CacheDecision{Mode: ModeAuto, Reason: "nothing the release serves can be cached: " + strings.Join(why, "; ")}

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"deploystep/deploy/failure"
+	"deploystep/deploy/verdict"
 
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 )
@@ -38,7 +39,7 @@ type controller interface {
 	start(ctx context.Context, e *Engine, st *State, name string, s ecstypes.Service) error
 	// observe reads a snapshot of each service's deployment with the evidence its verdict needs
 	// (in the same poll) and decides each once.
-	observe(ctx context.Context, e *Engine, st *State, names []string) (map[string]Decision, error)
+	observe(ctx context.Context, e *Engine, st *State, names []string) (map[string]verdict.Decision, error)
 	// stop asks for the deployment to be rolled back (errNoRollback: it cannot be).
 	stop(ctx context.Context, e *Engine, st *State, name string) error
 	// rollback says how the rollback goes, and whether it ended.
@@ -213,15 +214,15 @@ func (e *Engine) follow(ctx context.Context, st *State) error {
 
 // judge reports a decision and acts on it: progress when what the deployment waits for changes
 // (counts, stage, traffic, bake time to the second), HOOK_COMMAND at a PAUSE hook, and the end.
-func (e *Engine) judge(ctx context.Context, st *State, name string, d Decision, said map[string]string) error {
+func (e *Engine) judge(ctx context.Context, st *State, name string, d verdict.Decision, said map[string]string) error {
 	svc := st.Services[name]
 	e.setWaiting(name, d.Message)
 	e.noteDecision(name, d)
-	if msg := cmp.Or(d.Progress, d.Message); d.Verdict == Waiting && msg != said[name] {
+	if msg := cmp.Or(d.Progress, d.Message); d.Verdict == verdict.Waiting && msg != said[name] {
 		said[name] = msg
 		e.emit(Event{Kind: KindProgress, Service: name, Deployment: svc.Deployment, Counts: d.Counts, Message: msg})
 	}
-	if e.Settings.WaitUntil == "paused" && d.Verdict == Waiting && len(d.Paused) > 0 {
+	if e.Settings.WaitUntil == "paused" && d.Verdict == verdict.Waiting && len(d.Paused) > 0 {
 		h := d.Paused[0]
 		svc.Paused, svc.Finished = h.Stage+" "+h.ID, true
 		e.setPaused(name, h)
@@ -237,7 +238,7 @@ func (e *Engine) judge(ctx context.Context, st *State, name string, d Decision, 
 		}
 	}
 	switch d.Verdict {
-	case Failed:
+	case verdict.Failed:
 		if d.Own {
 			st.Failure = d.Message
 		}
@@ -246,7 +247,7 @@ func (e *Engine) judge(ctx context.Context, st *State, name string, d Decision, 
 			return failure.New(failure.ErrFailed, "service %s: rolled back as answered (HOOK_ANSWER=ROLLBACK): %s", name, d.Message)
 		}
 		return failure.New(failure.ErrFailed, "service %s: %s", name, d.Message)
-	case Done:
+	case verdict.Done:
 		svc.Finished = true
 		e.setWaiting(name, "")
 		if d.Warning != "" {
@@ -301,22 +302,22 @@ func (e *Engine) rollBack(ctx context.Context, st *State) string {
 }
 
 // pin is what a service's deployment is followed against.
-func (e *Engine) pin(st *State, svc *ServiceState) Pin {
-	return Pin{Deployment: svc.Deployment, Digest: st.Digest, FailedTasks: e.Settings.FailedTasks,
+func (e *Engine) pin(st *State, svc *ServiceState) verdict.Pin {
+	return verdict.Pin{Deployment: svc.Deployment, Digest: st.Digest, FailedTasks: e.Settings.FailedTasks,
 		DigestCheck: e.Settings.DigestCheck, WaitUntil: e.Settings.WaitUntil}
 }
 
 // evidence is the digests a service's record holds, as a verdict takes them (nil: not read).
-func (svc *ServiceState) evidence() Evidence {
+func (svc *ServiceState) evidence() verdict.Evidence {
 	if svc.DigestReads == 0 {
-		return Evidence{}
+		return verdict.Evidence{}
 	}
-	return Evidence{Digests: append([]string{}, svc.Digests...), DigestReads: svc.DigestReads}
+	return verdict.Evidence{Digests: append([]string{}, svc.Digests...), DigestReads: svc.DigestReads}
 }
 
 // readDigests reads the digests a service's new tasks run (started by startedBy) into its
 // record and ev.
-func (e *Engine) readDigests(ctx context.Context, st *State, name, startedBy string, ev *Evidence) error {
+func (e *Engine) readDigests(ctx context.Context, st *State, name, startedBy string, ev *verdict.Evidence) error {
 	ref, _ := ParseImage(e.Settings.Image)
 	digests, err := e.runningDigests(ctx, name, startedBy, ref.Repository)
 	if err != nil {

@@ -52,7 +52,7 @@
 //	    deployment an earlier WAIT_UNTIL=paused step left at a PAUSE hook, and the follow step
 //	    answers that hook once; with WAIT_UNTIL=paused the follow step ends at the hook and the
 //	    invalidate, wait and verify steps are skipped (State.paused).
-//	  - Observing is fetch, then decide once: a pure function (needs, needsCodeDeploy) says what
+//	  - Observing is fetch, then decide once: a pure function (verdict.Needed, verdict.NeededCodeDeploy) says what
 //	    evidence a snapshot needs (the service deployment, task digests, stopped reasons, read by
 //	    tasks.go), the observer fetches it within the same poll, and the verdict (Decide in
 //	    decide.go, DecideCodeDeploy) runs once; digestVerdict is the one digest rule of both. The

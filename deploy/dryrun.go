@@ -1,6 +1,7 @@
 package deploy
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"strings"
@@ -80,7 +81,7 @@ func (e *Engine) DryRun(ctx context.Context, st *State, creds aws.CredentialsPro
 	plan := e.plan(st, controllers)
 	plan.Revisions = e.revisionLines
 	if e.Settings.PredeployCommand != "" {
-		plan.Predeploy = cmpOr(predeploy, "not planned (the services were not read)")
+		plan.Predeploy = cmp.Or(predeploy, "not planned (the services were not read)")
 	}
 	for i, s := range plan.Services {
 		if send, ok := sends[s.Name]; ok {

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"deploystep/deploy/failure"
+	"deploystep/deploy/verdict"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
@@ -200,7 +201,7 @@ func (e *Engine) mark(ctx context.Context, st *State, name string, arn *string, 
 
 // observe reads the services, reports their new events, pins and reads their service
 // deployments, gathers what each verdict needs, and decides each once.
-func (ecsController) observe(ctx context.Context, e *Engine, st *State, names []string) (map[string]Decision, error) {
+func (ecsController) observe(ctx context.Context, e *Engine, st *State, names []string) (map[string]verdict.Decision, error) {
 	services, err := e.describe(ctx, names)
 	if err != nil {
 		return nil, err
@@ -220,7 +221,7 @@ func (ecsController) observe(ctx context.Context, e *Engine, st *State, names []
 	if err := e.accept(ctx, err, "reading the service deployments", Event{}); err != nil {
 		return nil, err
 	}
-	out := map[string]Decision{}
+	out := map[string]verdict.Decision{}
 	for _, name := range names {
 		s, ok := services[name]
 		if !ok {
@@ -233,7 +234,7 @@ func (ecsController) observe(ctx context.Context, e *Engine, st *State, names []
 		if err := e.gather(ctx, st, name, view, pin, &ev); err != nil {
 			return nil, err
 		}
-		out[name] = Decide(view, pin, ev)
+		out[name] = verdict.Decide(view, pin, ev)
 	}
 	return out, nil
 }
@@ -241,21 +242,21 @@ func (ecsController) observe(ctx context.Context, e *Engine, st *State, names []
 // gather fetches the evidence the snapshot needs (needs), each at most once, asking again after
 // each fetch: the service deployment first (it can show the end), then the digests, then the
 // stopped reasons of a failure (a read that fails only leaves the message without them).
-func (e *Engine) gather(ctx context.Context, st *State, name string, view ServiceView, pin Pin, ev *Evidence) error {
+func (e *Engine) gather(ctx context.Context, st *State, name string, view verdict.ServiceView, pin verdict.Pin, ev *verdict.Evidence) error {
 	svc := st.Services[name]
-	if n := needs(view, pin, *ev); n.SD && svc.SD != "" && !svc.NoSD {
+	if n := verdict.Needed(view, pin, *ev); n.SD && svc.SD != "" && !svc.NoSD {
 		views, err := e.readSD(ctx, st, []string{name}, true)
 		if err := e.accept(ctx, err, "reading the service deployment", Event{Service: name}); err != nil {
 			return err
 		}
 		ev.SD = views[name]
 	}
-	if needs(view, pin, *ev).Digests {
+	if verdict.Needed(view, pin, *ev).Digests {
 		if err := e.readDigests(ctx, st, name, pin.Deployment, ev); err != nil {
 			return err
 		}
 	}
-	if needs(view, pin, *ev).Reasons {
+	if verdict.Needed(view, pin, *ev).Reasons {
 		reasons, named, err := e.stoppedReasons(ctx, name, pin.Deployment)
 		e.setStopped(name, named)
 		if err != nil {
@@ -374,12 +375,12 @@ func (e *Engine) reportEvents(st *State, services map[string]ecstypes.Service, n
 }
 
 // viewOf reduces an SDK service to what Decide needs.
-func viewOf(s ecstypes.Service) ServiceView {
+func viewOf(s ecstypes.Service) verdict.ServiceView {
 	// ECS's enums are upper case; emulators' need not be, and AWS documents no case rule.
-	v := ServiceView{Name: aws.ToString(s.ServiceName), Status: strings.ToUpper(aws.ToString(s.Status)),
+	v := verdict.ServiceView{Name: aws.ToString(s.ServiceName), Status: strings.ToUpper(aws.ToString(s.Status)),
 		Desired: int(s.DesiredCount), Running: int(s.RunningCount), Pending: int(s.PendingCount)}
 	for _, d := range s.Deployments {
-		v.Deployments = append(v.Deployments, DeploymentView{
+		v.Deployments = append(v.Deployments, verdict.DeploymentView{
 			ID: aws.ToString(d.Id), Status: strings.ToUpper(aws.ToString(d.Status)), RolloutState: strings.ToUpper(string(d.RolloutState)),
 			Reason: aws.ToString(d.RolloutStateReason), TaskDef: shortARN(aws.ToString(d.TaskDefinition)),
 			Desired: int(d.DesiredCount), Running: int(d.RunningCount), Pending: int(d.PendingCount),
@@ -388,13 +389,13 @@ func viewOf(s ecstypes.Service) ServiceView {
 	}
 	if c := s.DeploymentConfiguration; c != nil {
 		if cb := c.DeploymentCircuitBreaker; cb != nil && cb.Enable {
-			v.Breaker = Breaker{Enabled: true, Reset: cb.ResetOnHealthyTask == nil || *cb.ResetOnHealthyTask}
+			v.Breaker = verdict.Breaker{Enabled: true, Reset: cb.ResetOnHealthyTask == nil || *cb.ResetOnHealthyTask}
 			if t := cb.ThresholdConfiguration; t != nil {
 				v.Breaker.Type, v.Breaker.Value = string(t.Type), int(t.Value)
 			}
 		}
 		if es := c.EarlySuccessCriteria; es != nil && es.Enable && (c.Strategy == "" || c.Strategy == ecstypes.DeploymentStrategyRolling) {
-			v.EarlySuccess = &EarlySuccess{HealthyPercent: int(aws.ToInt32(es.HealthyPercent)), Cleanup: string(es.SourceServiceRevisionCleanup)}
+			v.EarlySuccess = &verdict.EarlySuccess{HealthyPercent: int(aws.ToInt32(es.HealthyPercent)), Cleanup: string(es.SourceServiceRevisionCleanup)}
 		}
 	}
 	return v

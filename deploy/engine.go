@@ -11,6 +11,7 @@ import (
 
 	"deploystep/deploy/awsapi"
 	"deploystep/deploy/failure"
+	"deploystep/deploy/verdict"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
@@ -97,11 +98,11 @@ func (e *Engine) sayStopped(name, deployment string) {
 // pausedAt is a deployment paused at a PAUSE hook.
 type pausedAt struct {
 	sd   string
-	hook HookView
+	hook verdict.HookView
 }
 
 // setPaused records the hook a service's deployment waits at (a zero hook: none).
-func (e *Engine) setPaused(name string, h HookView) {
+func (e *Engine) setPaused(name string, h verdict.HookView) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.paused == nil {

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"deploystep/deploy/failure"
+	"deploystep/deploy/verdict"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
@@ -25,7 +26,7 @@ import (
 )
 
 // pauseHint says how a paused deployment is answered by hand, and what ECS does if nobody does.
-func pauseHint(sdARN string, h HookView) string {
+func pauseHint(sdARN string, h verdict.HookView) string {
 	msg := fmt.Sprintf("answer it with: aws ecs continue-service-deployment --service-deployment-arn %s --hook-id %s --action CONTINUE (or --action ROLLBACK)", sdARN, h.ID)
 	if !h.Expires.IsZero() {
 		action := cmp.Or(h.TimeoutAction, "ROLLBACK")
@@ -36,7 +37,7 @@ func pauseHint(sdARN string, h HookView) string {
 
 // answerHook runs HOOK_COMMAND for a paused deployment (bounded by HOOK_TIMEOUT) and answers
 // ContinueServiceDeployment: CONTINUE on exit 0, ROLLBACK otherwise. Each hook once.
-func (e *Engine) answerHook(ctx context.Context, st *State, name string, h HookView) error {
+func (e *Engine) answerHook(ctx context.Context, st *State, name string, h verdict.HookView) error {
 	svc := st.Services[name]
 	e.setPaused(name, h)
 	if svc.Hooks[h.ID] != "" {
@@ -78,7 +79,7 @@ func (e *Engine) answerHook(ctx context.Context, st *State, name string, h HookV
 
 // continueHook answers a hook once: an answer lost on the way is sent again, and a hook already
 // answered (by an earlier run) counts as answered.
-func (e *Engine) continueHook(ctx context.Context, svc *ServiceState, name string, h HookView, action ecstypes.DeploymentLifecycleHookAction) error {
+func (e *Engine) continueHook(ctx context.Context, svc *ServiceState, name string, h verdict.HookView, action ecstypes.DeploymentLifecycleHookAction) error {
 	err := e.attempt(ctx, "ContinueServiceDeployment "+name, func(ctx context.Context) error {
 		_, err := e.ECS.ContinueServiceDeployment(ctx, &ecs.ContinueServiceDeploymentInput{ServiceDeploymentArn: aws.String(svc.SD),
 			HookId: aws.String(h.ID), Action: action})
@@ -86,7 +87,7 @@ func (e *Engine) continueHook(ctx context.Context, svc *ServiceState, name strin
 	})
 	if err == nil || errors.Is(err, failure.ErrConfig) && strings.Contains(err.Error(), "not awaiting action") {
 		svc.Hooks[h.ID] = string(action) // answered, or answered before (a re-run)
-		e.setPaused(name, HookView{})
+		e.setPaused(name, verdict.HookView{})
 		return nil
 	}
 	return err
@@ -186,7 +187,7 @@ func (e *Engine) adoptPaused(ctx context.Context, st *State, name string, s ecst
 	}
 	type paused struct {
 		arn, revision string
-		hook          HookView
+		hook          verdict.HookView
 	}
 	var found []paused
 	var seen []string

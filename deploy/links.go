@@ -14,6 +14,7 @@ package deploy
 // console.amazonaws-us-gov.com (aws-us-gov), each prefixed with the region.
 
 import (
+	"cmp"
 	"net/url"
 	"strings"
 )
@@ -87,7 +88,7 @@ func logsFragment(s string) string {
 
 // links are the console pages of what the release made.
 func (e *Engine) links(st *State) []Link {
-	region := cmpOr(st.Caller.Region, e.Region)
+	region := cmp.Or(st.Caller.Region, e.Region)
 	if region == "" {
 		return nil
 	}

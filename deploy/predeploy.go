@@ -30,6 +30,7 @@ package deploy
 //     the next invocation follows the same task.
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -226,7 +227,7 @@ func (p *predeployPlan) render(limit time.Duration) string {
 	if nc := p.input.NetworkConfiguration; nc != nil && nc.AwsvpcConfiguration != nil {
 		a := nc.AwsvpcConfiguration
 		net = fmt.Sprintf("subnets %s, security groups %s, public IP %s", strings.Join(a.Subnets, " "), strings.Join(a.SecurityGroups, " "),
-			cmpOr(string(a.AssignPublicIp), "DISABLED"))
+			cmp.Or(string(a.AssignPublicIp), "DISABLED"))
 	}
 	rev := p.revision
 	if rev == "" {
@@ -473,7 +474,7 @@ func predeployVerdict(t ecstypes.Task, p *predeployPlan) (bool, string) {
 		}
 		switch {
 		case c.ExitCode == nil:
-			bad = append(bad, fmt.Sprintf("container %s has no exit code (%s)", name, cmpOr(aws.ToString(c.Reason), "it did not run")))
+			bad = append(bad, fmt.Sprintf("container %s has no exit code (%s)", name, cmp.Or(aws.ToString(c.Reason), "it did not run")))
 		case *c.ExitCode != 0:
 			bad = append(bad, fmt.Sprintf("container %s exited %d", name, *c.ExitCode))
 		case name == p.container:

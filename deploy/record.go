@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"deploystep/deploy/edge"
+	"deploystep/deploy/verdict"
 )
 
 // recorder is what the record needs beyond the State.
@@ -66,12 +67,12 @@ func (e *Engine) notePhase(phase string, start, end time.Time) {
 }
 
 // noteDecision records a service's decision when where it is changed.
-func (e *Engine) noteDecision(name string, d Decision) {
+func (e *Engine) noteDecision(name string, d verdict.Decision) {
 	m := mark{At: e.now(), Stage: d.Stage, Traffic: d.Traffic}
 	if d.Counts != nil {
 		m.Running, m.Desired = d.Counts.Running, d.Counts.Desired
 	}
-	if d.Verdict != Waiting {
+	if d.Verdict != verdict.Waiting {
 		m.End = d.Verdict.String()
 	}
 	e.mu.Lock()
@@ -400,7 +401,7 @@ func gantt(s Settings, st *State, rec recorder) string {
 			m := marks[i]
 			if m.End != "" {
 				tag := "milestone"
-				if m.End == Failed.String() {
+				if m.End == verdict.Failed.String() {
 					tag = "crit, milestone"
 				}
 				task(m.End, m.At, m.At, tag)

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"deploystep/deploy/verdict"
 )
 
 // Event kinds.
@@ -52,14 +54,6 @@ func levelOf(e Event) string {
 	return LevelInfo
 }
 
-// Counts are a deployment's task counts.
-type Counts struct {
-	Running int `json:"running"`
-	Desired int `json:"desired"`
-	Pending int `json:"pending"`
-	Failed  int `json:"failed"`
-}
-
 // Event is one thing the engine reports.
 type Event struct {
 	Time    time.Time `json:"time"`
@@ -74,14 +68,14 @@ type Event struct {
 	// TaskDefinition is the revision a taskdef or deployment event names (its ARN).
 	TaskDefinition string `json:"taskDefinition,omitempty"`
 	// Task is the pre-deploy task's id (task and tasklog events).
-	Task         string   `json:"task,omitempty"`
-	Distribution string   `json:"distribution,omitempty"`
-	Invalidation string   `json:"invalidation,omitempty"`
-	Paths        []string `json:"paths,omitempty"` // what an invalidation event's invalidation covers
-	Counts       *Counts  `json:"counts,omitempty"`
-	OK           *bool    `json:"ok,omitempty"` // checks
-	Message      string   `json:"message"`
-	Summary      *Summary `json:"summary,omitempty"`
+	Task         string          `json:"task,omitempty"`
+	Distribution string          `json:"distribution,omitempty"`
+	Invalidation string          `json:"invalidation,omitempty"`
+	Paths        []string        `json:"paths,omitempty"` // what an invalidation event's invalidation covers
+	Counts       *verdict.Counts `json:"counts,omitempty"`
+	OK           *bool           `json:"ok,omitempty"` // checks
+	Message      string          `json:"message"`
+	Summary      *Summary        `json:"summary,omitempty"`
 }
 
 // Summary is the final account of a run.

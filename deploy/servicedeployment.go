@@ -26,6 +26,7 @@ import (
 	"time"
 
 	"deploystep/deploy/failure"
+	"deploystep/deploy/verdict"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
@@ -114,7 +115,7 @@ func (e *Engine) pinSD(ctx context.Context, st *State, names []string) error {
 }
 
 // readSD describes the pinned service deployments of names (20 a call).
-func (e *Engine) readSD(ctx context.Context, st *State, names []string, burst bool) (map[string]*SDView, error) {
+func (e *Engine) readSD(ctx context.Context, st *State, names []string, burst bool) (map[string]*verdict.SDView, error) {
 	byARN := map[string]string{}
 	var arns []string
 	for _, n := range names {
@@ -123,7 +124,7 @@ func (e *Engine) readSD(ctx context.Context, st *State, names []string, burst bo
 			arns = append(arns, svc.SD)
 		}
 	}
-	out := map[string]*SDView{}
+	out := map[string]*verdict.SDView{}
 	for i := 0; i < len(arns); i += 20 {
 		var res *ecs.DescribeServiceDeploymentsOutput
 		err := e.read(ctx, burst, func() (err error) {
@@ -149,8 +150,8 @@ func (e *Engine) readSD(ctx context.Context, st *State, names []string, burst bo
 
 // sdView reduces a service deployment; bake time left is counted from when this run first saw
 // BAKE_TIME (ECS reports the stage, not when it began).
-func (e *Engine) sdView(svc *ServiceState, sd ecstypes.ServiceDeployment) *SDView {
-	v := &SDView{Status: string(sd.Status), Reason: aws.ToString(sd.StatusReason), Stage: string(sd.LifecycleStage), BakeLeft: -1}
+func (e *Engine) sdView(svc *ServiceState, sd ecstypes.ServiceDeployment) *verdict.SDView {
+	v := &verdict.SDView{Status: string(sd.Status), Reason: aws.ToString(sd.StatusReason), Stage: string(sd.LifecycleStage), BakeLeft: -1}
 	if c := sd.DeploymentConfiguration; c != nil {
 		v.Strategy = string(c.Strategy)
 		if v.Stage == "BAKE_TIME" && c.BakeTimeInMinutes != nil {
@@ -170,7 +171,7 @@ func (e *Engine) sdView(svc *ServiceState, sd ecstypes.ServiceDeployment) *SDVie
 		v.Rollback = aws.ToString(r.Reason)
 	}
 	for _, h := range sd.LifecycleHookDetails {
-		hv := HookView{ID: aws.ToString(h.HookId), Stage: v.Stage, Target: aws.ToString(h.TargetArn),
+		hv := verdict.HookView{ID: aws.ToString(h.HookId), Stage: v.Stage, Target: aws.ToString(h.TargetArn),
 			Expires: aws.ToTime(h.ExpiresAt), TimeoutAction: string(h.TimeoutAction)}
 		switch {
 		case h.TargetType == ecstypes.DeploymentLifecycleHookTargetTypePause && h.Status == ecstypes.DeploymentLifecycleHookStatusAwaitingAction:

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"deploystep/deploy/failure"
+	"deploystep/deploy/verdict"
 )
 
 // State is everything a release has decided so far.
@@ -224,7 +225,7 @@ func worstState(s Settings) *State {
 			NoSD:      true, PinFails: pinTries, BakeSeen: now,
 			Hooks:  map[string]string{fmt.Sprintf("%020d", i): "CONTINUE"},
 			Paused: "POST_PRODUCTION_TRAFFIC_SHIFT " + strings.Repeat("h", 36), Adopted: strings.Repeat("h", 36),
-			Digests: []string{digest, "sha256:" + strings.Repeat(fmt.Sprintf("%02x", i%256), 32)}, DigestReads: DigestReadLimit,
+			Digests: []string{digest, "sha256:" + strings.Repeat(fmt.Sprintf("%02x", i%256), 32)}, DigestReads: verdict.DigestReadLimit,
 			Finished: true, Stopped: true,
 			Target: s.Cluster + ":" + name, TaskSet: fmt.Sprintf("ecs-svc/%019d", 8000000000000000000+i)}
 	}

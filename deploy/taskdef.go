@@ -21,6 +21,7 @@ package deploy
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -216,7 +217,7 @@ func copyInput(td *ecstypes.TaskDefinition, tags []ecstypes.Tag) *ecs.RegisterTa
 // at the digest; none is a configuration error naming the containers.
 func pinImage(in *ecs.RegisterTaskDefinitionInput, ref ImageRef, digest, from string) ([]string, error) {
 	repo := fmt.Sprintf("%s.dkr.ecr.%s.amazonaws.com/%s", ref.Registry, ref.Region, ref.Repository)
-	pinned := cmpOr(digest, "<digest>")
+	pinned := cmp.Or(digest, "<digest>")
 	var changes, seen []string
 	for i := range in.ContainerDefinitions {
 		c := &in.ContainerDefinitions[i]
@@ -233,13 +234,6 @@ func pinImage(in *ecs.RegisterTaskDefinitionInput, ref ImageRef, digest, from st
 			ref, from, repo, ImagePlaceholder, strings.Join(seen, ", "))
 	}
 	return changes, nil
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
 
 // imageRepo is an image reference without its tag or digest.

@@ -1,11 +1,13 @@
-package deploy
-
-// The verdict on an ECS-controller deployment: pure functions of one snapshot, in the manner of
-// kubectl's rollout status. needs says what evidence a snapshot needs beyond the service read
-// (the observer fetches it within the same poll); Decide judges the snapshot once.
-// digestVerdict is the one digest rule, shared with the CodeDeploy verdict (codedeploy.go).
+// Package verdict decides, by pure functions of one snapshot, where a deployment stands: Decide
+// for a service on ECS's controller (its deployments[], its service deployment, the tasks'
+// evidence), DecideCodeDeploy for a CodeDeploy blue/green deployment, and Needed and
+// NeededCodeDeploy, what evidence a snapshot's verdict needs before it is decided (the observer
+// fetches it, then decides once). The standard library only: everything is tested by tables of
+// snapshots.
+package verdict
 
 import (
+	"cmp"
 	"fmt"
 	"sort"
 	"strconv"
@@ -195,7 +197,7 @@ func threshold(pin Pin, v ServiceView, ours *DeploymentView) (int, string) {
 	if !b.Enabled {
 		return FailureThreshold(ours.Desired), "deploystep's max(3, desired/2): the service's circuit breaker is off"
 	}
-	typ, value := cmpOr(b.Type, "BOUNDED_PERCENT"), b.Value
+	typ, value := cmp.Or(b.Type, "BOUNDED_PERCENT"), b.Value
 	if value == 0 && typ != "COUNT" {
 		value = 50
 	}
@@ -259,11 +261,11 @@ func rollingBack(sd *SDView) bool {
 	return sd != nil && strings.HasPrefix(sd.Status, "ROLLBACK_")
 }
 
-// needs says what evidence the snapshot's verdict needs: the service deployment when
+// Needed says what evidence the snapshot's verdict needs: the service deployment when
 // deployments[] alone shows an end (to confirm it or name its cause); the digests once the new
 // tasks all run (read early, so completion is judged in the same poll) and again while a
 // completed deployment's tasks report fewer than it runs; the stopped reasons of a failure.
-func needs(v ServiceView, pin Pin, ev Evidence) Needs {
+func Needed(v ServiceView, pin Pin, ev Evidence) Needs {
 	ours, _ := deployments(v, pin.Deployment)
 	if v.Status != "" && v.Status != "ACTIVE" {
 		return Needs{}
