@@ -13,7 +13,8 @@ RIE_VERSION := v0.0.0-20261030222936-bef5c4ba774d
 LAMBDA_ARCH ?= arm64
 
 FUZZTIME ?= 20s
-FUZZERS  := FuzzSettings FuzzUserParameters FuzzDecodeToken FuzzParseImage FuzzInvalidationPaths
+# Each fuzz target with its package.
+FUZZERS  := settings:FuzzSettings settings:FuzzParseImage settings:FuzzInvalidationPaths deploy:FuzzUserParameters deploy:FuzzDecodeToken
 
 .PHONY: all build demo test vet tools bench lambda publish stack destroy fuzz clean
 
@@ -92,9 +93,10 @@ destroy:
 bench: build tools
 	$(GO) run ./bench -deploystep bin/deploystep -aws /usr/bin/aws
 
-# Each fuzz target of the hostile-input suite for FUZZTIME; seed corpora in deploy/testdata/fuzz.
+# Each fuzz target of the hostile-input suite for FUZZTIME; seed corpora in each package's testdata/fuzz.
 fuzz:
-	@for f in $(FUZZERS); do echo "== $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) ./deploy || exit 1; done
+	@for pf in $(FUZZERS); do p=$${pf%%:*}; f=$${pf#*:}; dir=./deploy; [ "$$p" = deploy ] || dir=./deploy/$$p; \
+	  echo "== $$f ($$dir)"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$dir || exit 1; done
 
 clean:
 	rm -rf bin dist

@@ -16,6 +16,7 @@ import (
 
 	"deploystep/deploy"
 	"deploystep/deploy/failure"
+	"deploystep/deploy/settings"
 )
 
 var version = "dev"
@@ -31,7 +32,7 @@ func main() {
 // run parses the flags over the environment's settings and hands over to deploy.RunCLI. A flag
 // is bound to the settings field its variable fills, so it overrides that variable.
 func run(args []string, stdout, stderr io.Writer) int {
-	s, loadErr := deploy.LoadSettings(context.Background(), deploy.EnvLookuper())
+	s, loadErr := settings.LoadSettings(context.Background(), settings.EnvLookuper())
 	fs := flag.NewFlagSet("deploystep", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	help := slices.ContainsFunc(args, func(a string) bool { return a == "-h" || a == "-help" || a == "--help" })
@@ -40,10 +41,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintln(stderr, "deploystep: run deploystep -h for the settings and flags")
 			return
 		}
-		fmt.Fprint(stderr, deploy.Usage(version))
+		fmt.Fprint(stderr, settings.Usage(version))
 		fs.PrintDefaults()
 	}
-	deploy.BindFlags(fs, &s)
+	settings.BindFlags(fs, &s)
 	showVersion := fs.Bool("version", false, "print the version and exit")
 	if err := fs.Parse(args); err != nil {
 		if err == flag.ErrHelp {

@@ -8,9 +8,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/sethvargo/go-envconfig"
+	"deploystep/deploy/settings"
 
-	"deploystep/deploy"
+	"github.com/sethvargo/go-envconfig"
 )
 
 // TestInfraVariantsWiring renders each parameter file and checks what ECS needs for the chosen
@@ -189,7 +189,7 @@ func settingsOf(v variant) (map[string]string, error) {
 	if len(raw) > 1000 {
 		return nil, fmt.Errorf("UserParameters is %d characters; CodePipeline takes 1000", len(raw))
 	}
-	s, err := deploy.LoadSettings(context.Background(), envconfig.MapLookuper(env))
+	s, err := settings.LoadSettings(context.Background(), envconfig.MapLookuper(env))
 	if err == nil {
 		err = s.Validate()
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"deploystep/deploy/edge"
+	"deploystep/deploy/settings"
 )
 
 // LoadAWS reads the standard SDK configuration chain: environment, shared config and profiles,
@@ -45,7 +46,7 @@ func LoadAWS(ctx context.Context) (aws.Config, error) {
 // NewEngine builds an engine with SDK clients from cfg. ECR is asked in the image's region. With
 // ROLE_ARN the release's clients sign with the role session (role.go); STS and Credentials stay
 // the caller's, which assume it.
-func NewEngine(cfg aws.Config, s Settings, r Reporter) *Engine {
+func NewEngine(cfg aws.Config, s settings.Settings, r Reporter) *Engine {
 	caller := cfg
 	var role *RoleSession
 	if s.RoleARN != "" {
@@ -55,7 +56,7 @@ func NewEngine(cfg aws.Config, s Settings, r Reporter) *Engine {
 		role.STS = sts.NewFromConfig(cfg)
 	}
 	ecrCfg := cfg.Copy()
-	if ref, err := ParseImage(s.Image); err == nil && ref.Region != "" {
+	if ref, err := settings.ParseImage(s.Image); err == nil && ref.Region != "" {
 		ecrCfg.Region = ref.Region
 	}
 	return &Engine{

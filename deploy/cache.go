@@ -45,19 +45,13 @@ import (
 	"time"
 
 	"deploystep/deploy/failure"
+	"deploystep/deploy/settings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudfront"
 	cftypes "github.com/aws/aws-sdk-go-v2/service/cloudfront/types"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
-)
-
-// Invalidation modes.
-const (
-	ModeAuto  = "auto"
-	ModePaths = "paths"
-	ModeTags  = "tags"
 )
 
 // CacheDecision is what a release invalidates on one distribution, and why. No Paths: no
@@ -241,7 +235,7 @@ func judgeOrigin(origins map[string]cftypes.Origin, id string, f cacheFacts) beh
 // decideAuto turns the judged behaviours into the decision.
 func decideAuto(views []behaviorView, release releaseOrigins) CacheDecision {
 	fallback := func(why string) CacheDecision {
-		return CacheDecision{Mode: ModeAuto, Paths: []string{"/*"}, Reason: "/* because " + why}
+		return CacheDecision{Mode: settings.ModeAuto, Paths: []string{"/*"}, Reason: "/* because " + why}
 	}
 	var cacheable []behaviorView
 	for _, v := range views {
@@ -276,7 +270,7 @@ func decideAuto(views []behaviorView, release releaseOrigins) CacheDecision {
 				why = append(why, fmt.Sprintf("%s → %s cannot cache (%s)", v.name(), cmp.Or(v.Service, v.Origin), v.policyText()))
 			}
 		}
-		return CacheDecision{Mode: ModeAuto, Reason: "nothing the release serves can be cached: " + strings.Join(why, "; ")}
+		return CacheDecision{Mode: settings.ModeAuto, Reason: "nothing the release serves can be cached: " + strings.Join(why, "; ")}
 	}
 	paths = coverPaths(paths)
 	wild, chars := 0, 0
@@ -292,7 +286,7 @@ func decideAuto(views []behaviorView, release releaseOrigins) CacheDecision {
 	case chars > maxDecisionChars:
 		return fallback(fmt.Sprintf("the release's behaviours make %d characters of paths, more than deploystep carries (%d)", chars, maxDecisionChars))
 	}
-	return CacheDecision{Mode: ModeAuto, Paths: paths, Reason: "the behaviours that serve the release and can cache: " + strings.Join(used, "; ")}
+	return CacheDecision{Mode: settings.ModeAuto, Paths: paths, Reason: "the behaviours that serve the release and can cache: " + strings.Join(used, "; ")}
 }
 
 // invalidationPath is the invalidation path that covers what a path pattern matches: the
@@ -345,7 +339,7 @@ func (e *Engine) decideInvalidations(ctx context.Context, st *State, read reader
 		if _, ok := st.Decisions[d]; ok {
 			continue
 		}
-		if s.InvalidationMode() == ModePaths {
+		if s.InvalidationMode() == settings.ModePaths {
 			continue // the settings' own list: nothing to decide or keep
 		}
 		cfg, err := e.distributionConfig(ctx, read, d)
@@ -353,7 +347,7 @@ func (e *Engine) decideInvalidations(ctx context.Context, st *State, read reader
 			return nil, ctx.Err()
 		}
 		var dec CacheDecision
-		if s.InvalidationMode() == ModeTags {
+		if s.InvalidationMode() == settings.ModeTags {
 			switch {
 			case err != nil:
 				checks = append(checks, Check{false, fmt.Sprintf("distribution %s: INVALIDATION_TAGS needs its CacheTagConfig, which cannot be read: %s "+
@@ -364,7 +358,7 @@ func (e *Engine) decideInvalidations(ctx context.Context, st *State, read reader
 					"add CacheTagConfig (HeaderName: the response header the origin tags objects with, like Cache-Tag) to the distribution, or use INVALIDATION_PATHS", d)})
 				continue
 			}
-			dec = CacheDecision{Mode: ModeTags, Paths: s.tagItems(), Reason: fmt.Sprintf("INVALIDATION_TAGS, tagged by the origin in %s", aws.ToString(cfg.CacheTagConfig.HeaderName))}
+			dec = CacheDecision{Mode: settings.ModeTags, Paths: s.TagItems(), Reason: fmt.Sprintf("INVALIDATION_TAGS, tagged by the origin in %s", aws.ToString(cfg.CacheTagConfig.HeaderName))}
 		} else {
 			if err == nil && release == nil {
 				r, rerr := e.releaseOrigins(ctx, read, services)
@@ -382,7 +376,7 @@ func (e *Engine) decideInvalidations(ctx context.Context, st *State, read reader
 					"the services' load balancers to decide what to invalidate, and %s; or set INVALIDATION_PATHS=/* (or the paths), which reads nothing", d, failure.FirstLine(err))})
 				continue
 			case err != nil:
-				dec = CacheDecision{Mode: ModeAuto, Paths: []string{"/*"}, Reason: fmt.Sprintf("/* because the distribution's configuration cannot be read: %s "+
+				dec = CacheDecision{Mode: settings.ModeAuto, Paths: []string{"/*"}, Reason: fmt.Sprintf("/* because the distribution's configuration cannot be read: %s "+
 					"(auto needs cloudfront:GetDistributionConfig)", failure.FirstLine(err))}
 			default:
 				dec = decideAuto(judgeBehaviors(cfg, facts), *release)
@@ -408,7 +402,7 @@ func (e *Engine) decision(st *State, dist string) CacheDecision {
 	if d, ok := st.Decisions[dist]; ok {
 		return d
 	}
-	return CacheDecision{Mode: ModePaths, Paths: e.Settings.Paths, Reason: "INVALIDATION_PATHS"}
+	return CacheDecision{Mode: settings.ModePaths, Paths: e.Settings.Paths, Reason: "INVALIDATION_PATHS"}
 }
 
 // distributionConfig reads a distribution's configuration.
@@ -591,7 +585,7 @@ func (e *Engine) cacheHint(ctx context.Context, st *State, path string) string {
 	var parts []string
 	for _, d := range e.Settings.Distributions {
 		dec := e.decision(st, d)
-		if dec.Mode == ModeAuto && pathsCover(dec.Paths, path) {
+		if dec.Mode == settings.ModeAuto && pathsCover(dec.Paths, path) {
 			return "; the edge served a copy cached after the invalidation: the origin still served the old version then"
 		}
 		what := "nothing"
@@ -612,9 +606,9 @@ func (e *Engine) cacheHint(ctx context.Context, st *State, path string) string {
 		}
 		v := behaviorFor(cfg, judgeBehaviors(cfg, facts), path)
 		msg += fmt.Sprintf(", and %s is served by %s (origin %s, cache policy %s)", path, v.name(), v.Origin, v.policyText())
-		if dec.Mode == ModeTags && cfg.CacheTagConfig != nil {
+		if dec.Mode == settings.ModeTags && cfg.CacheTagConfig != nil {
 			msg += fmt.Sprintf(": does its origin tag %s with %s in %s?", path, strings.Join(dec.Paths, " "), aws.ToString(cfg.CacheTagConfig.HeaderName))
-		} else if dec.Mode == ModeAuto {
+		} else if dec.Mode == settings.ModeAuto {
 			msg += ", which auto did not count as the release's: if it is, set INVALIDATION_PATHS to include " + invalidationPath(v.Pattern)
 		}
 		parts = append(parts, msg)

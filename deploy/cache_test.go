@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 
+	"deploystep/deploy/settings"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
 	cftypes "github.com/aws/aws-sdk-go-v2/service/cloudfront/types"
 )
@@ -140,7 +142,7 @@ func TestDecideAuto(t *testing.T) {
 			if !strings.Contains(d.Reason, c.reason) {
 				t.Errorf("reason %q, want it to say %q", d.Reason, c.reason)
 			}
-			if d.Mode != ModeAuto {
+			if d.Mode != settings.ModeAuto {
 				t.Errorf("mode %q", d.Mode)
 			}
 		})

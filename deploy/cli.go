@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"deploystep/deploy/failure"
+	"deploystep/deploy/settings"
 )
 
 // RunCLI runs one release as a command (a CodeBuild buildspec step, or locally) and returns the
@@ -19,15 +20,15 @@ import (
 //
 // All output goes through one Reporter on stdout, errors before the run included, as JSON lines
 // when OUTPUT (or -output) says json (stderr is main's, for the flag package).
-func RunCLI(s Settings, loadErr error, stdout, stderr io.Writer) int {
+func RunCLI(s settings.Settings, loadErr error, stdout, stderr io.Writer) int {
 	report := NewReporter(stdout, s.Output) // LoadSettings loads what it can, OUTPUT included; not json is text
 	early := func(err error) int {
 		e := &Engine{Settings: s, Report: report}
 		e.Result(&State{Started: time.Now()}, err) // writes SUMMARY_FILE too
 		return failure.ExitCode(err)
 	}
-	hints := similarNames(os.Environ())
-	if err := allProblems(loadErr, &s); err != nil {
+	hints := settings.SimilarNames(os.Environ())
+	if err := settings.AllProblems(loadErr, &s); err != nil {
 		if len(hints) > 0 {
 			err = failure.New(failure.ErrConfig, "%s; %s", err.Error(), strings.Join(hints, "; "))
 		}

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"deploystep/deploy/failure"
+	"deploystep/deploy/settings"
 	"deploystep/deploy/verdict"
 
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
@@ -318,7 +319,7 @@ func (svc *ServiceState) evidence() verdict.Evidence {
 // readDigests reads the digests a service's new tasks run (started by startedBy) into its
 // record and ev.
 func (e *Engine) readDigests(ctx context.Context, st *State, name, startedBy string, ev *verdict.Evidence) error {
-	ref, _ := ParseImage(e.Settings.Image)
+	ref, _ := settings.ParseImage(e.Settings.Image)
 	digests, err := e.runningDigests(ctx, name, startedBy, ref.Repository)
 	if err != nil {
 		return e.accept(ctx, err, "reading the running tasks", Event{Service: name})

@@ -134,7 +134,7 @@ func (e *Engine) dryRunCodeDeploy(ctx context.Context, st *State, v verified, pl
 // dryRunPredeploy plans the pre-deploy task on the revision PREDEPLOY_SERVICE would deploy and
 // checks its container; it returns the task in words ("" without PREDEPLOY_COMMAND).
 func (e *Engine) dryRunPredeploy(ctx context.Context, st *State, v verified, planned map[string]*revisionPlan, check func(bool, string, ...any)) string {
-	name := e.Settings.predeployService()
+	name := e.Settings.PredeployOn()
 	svc, ok := v.services[name]
 	if e.Settings.PredeployCommand == "" || !ok {
 		return ""
@@ -159,7 +159,7 @@ func (e *Engine) dryRunPredeploy(ctx context.Context, st *State, v verified, pla
 // nothing) and checks them; it returns each service's plan.
 func (e *Engine) dryRunRevisions(ctx context.Context, st *State, v verified, check func(bool, string, ...any)) map[string]*revisionPlan {
 	out := map[string]*revisionPlan{}
-	if !e.Settings.registers() {
+	if !e.Settings.Registers() {
 		return out
 	}
 	for _, name := range e.Settings.Services {

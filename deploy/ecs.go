@@ -46,7 +46,7 @@ func (ecsController) plan(e *Engine, name string) (send, follow string) {
 	if e.Settings.HookAnswer != "" {
 		return fmt.Sprintf("no UpdateService: find the deployment of %s/%s paused at a PAUSE hook and answer it, ContinueServiceDeployment %s (HOOK_ANSWER)", e.Settings.Cluster, name, e.Settings.HookAnswer), follow
 	}
-	if e.Settings.registers() {
+	if e.Settings.Registers() {
 		return fmt.Sprintf("UpdateService --task-definition <the revision of step 2>%s %s/%s", count, e.Settings.Cluster, name), follow
 	}
 	return fmt.Sprintf("UpdateService --force-new-deployment%s %s/%s", count, e.Settings.Cluster, name), follow

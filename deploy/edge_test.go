@@ -13,18 +13,19 @@ import (
 	"time"
 
 	"deploystep/deploy/failure"
+	"deploystep/deploy/settings"
 )
 
 // A URL's query string and user info never reach a validation message.
 func TestVerifyURLSecretsNotPrinted(t *testing.T) {
-	s := Settings{VerifyURLs: []string{"https://user:pa55word@d111111abcdef8.cloudfront.net/api/health?sig=s3cr3t"}, VerifyTimeout: time.Minute}
+	s := settings.Settings{VerifyURLs: []string{"https://user:pa55word@d111111abcdef8.cloudfront.net/api/health?sig=s3cr3t"}, VerifyTimeout: time.Minute}
 	msg := verifyProblems(s)
 	if !strings.Contains(msg, "user info") || strings.Contains(msg, "pa55word") || strings.Contains(msg, "s3cr3t") {
 		t.Errorf("validation said %q", msg)
 	}
 }
 
-func verifyProblems(s Settings) string {
+func verifyProblems(s settings.Settings) string {
 	s.Cluster, s.Services, s.SkipInvalidation, s.Poll = "tsa-gallery", []string{"api"}, true, time.Second
 	s.WaitUntil, s.Rollback, s.HookTimeout, s.DigestCheck, s.Output = "completed", "never", time.Minute, "fail", "text"
 	if err := s.Validate(); err != nil {
@@ -35,24 +36,24 @@ func verifyProblems(s Settings) string {
 
 func TestVerifySettings(t *testing.T) {
 	for _, c := range []struct {
-		s    Settings
+		s    settings.Settings
 		want string
 	}{
-		{Settings{VerifyURLs: []string{"https://d111111abcdef8.cloudfront.net/api/health"}, VerifyTimeout: 2 * time.Minute}, ""},
-		{Settings{VerifyURLs: []string{"ftp://d111111abcdef8.cloudfront.net/x"}, VerifyTimeout: time.Minute}, "only http and https"},
-		{Settings{VerifyURLs: []string{"file:///etc/passwd"}, VerifyTimeout: time.Minute}, "only http and https"},
-		{Settings{VerifyURLs: []string{"http://169.254.169.254/latest/meta-data/"}, VerifyTimeout: time.Minute}, "link-local or instance metadata"},
-		{Settings{VerifyURLs: []string{"https:///nohost"}, VerifyTimeout: time.Minute}, "has no host"},
-		{Settings{VerifyURLs: []string{"https://a.example/x", "https://a.example/x"}, VerifyTimeout: time.Minute}, "twice"},
-		{Settings{VerifyURLs: []string{"https://a.example/x"}, VerifyHeader: "X Bad", VerifyTimeout: time.Minute}, "VERIFY_HEADER"},
-		{Settings{VerifyURLs: []string{"https://a.example/x"}, VerifyTimeout: time.Millisecond}, "VERIFY_TIMEOUT must be between 1s and 1h"},
-		{Settings{VerifyURLs: []string{"https://a.example/x"}, VerifyExpect: "a\nb", VerifyTimeout: time.Minute}, "VERIFY_EXPECT"},
+		{settings.Settings{VerifyURLs: []string{"https://d111111abcdef8.cloudfront.net/api/health"}, VerifyTimeout: 2 * time.Minute}, ""},
+		{settings.Settings{VerifyURLs: []string{"ftp://d111111abcdef8.cloudfront.net/x"}, VerifyTimeout: time.Minute}, "only http and https"},
+		{settings.Settings{VerifyURLs: []string{"file:///etc/passwd"}, VerifyTimeout: time.Minute}, "only http and https"},
+		{settings.Settings{VerifyURLs: []string{"http://169.254.169.254/latest/meta-data/"}, VerifyTimeout: time.Minute}, "link-local or instance metadata"},
+		{settings.Settings{VerifyURLs: []string{"https:///nohost"}, VerifyTimeout: time.Minute}, "has no host"},
+		{settings.Settings{VerifyURLs: []string{"https://a.example/x", "https://a.example/x"}, VerifyTimeout: time.Minute}, "twice"},
+		{settings.Settings{VerifyURLs: []string{"https://a.example/x"}, VerifyHeader: "X Bad", VerifyTimeout: time.Minute}, "VERIFY_HEADER"},
+		{settings.Settings{VerifyURLs: []string{"https://a.example/x"}, VerifyTimeout: time.Millisecond}, "VERIFY_TIMEOUT must be between 1s and 1h"},
+		{settings.Settings{VerifyURLs: []string{"https://a.example/x"}, VerifyExpect: "a\nb", VerifyTimeout: time.Minute}, "VERIFY_EXPECT"},
 	} {
 		if got := verifyProblems(c.s); c.want == "" && got != "" || !strings.Contains(got, c.want) {
 			t.Errorf("%+v: %q; want %q", c.s.VerifyURLs, got, c.want)
 		}
 	}
-	s := Settings{Image: "123456789012.dkr.ecr.us-east-1.amazonaws.com/tsa/gallery:3f2c1ab"}
+	s := settings.Settings{Image: "123456789012.dkr.ecr.us-east-1.amazonaws.com/tsa/gallery:3f2c1ab"}
 	if s.Expected() != "3f2c1ab" {
 		t.Errorf("Expected() = %q", s.Expected())
 	}
@@ -86,7 +87,7 @@ func TestVerifyEdgePhase(t *testing.T) {
 	}))
 	defer srv.Close()
 	var out bytes.Buffer
-	e := &Engine{Settings: Settings{VerifyURLs: []string{srv.URL + "/api/health"}, VerifyExpect: "3f2c1ab", VerifyTimeout: time.Minute,
+	e := &Engine{Settings: settings.Settings{VerifyURLs: []string{srv.URL + "/api/health"}, VerifyExpect: "3f2c1ab", VerifyTimeout: time.Minute,
 		Paths: []string{"/*"}}, Report: NewReporter(&out, "text")}
 	st := NewState(e.Settings, "", time.Now())
 	st.init(nil)

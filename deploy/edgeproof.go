@@ -16,6 +16,7 @@ import (
 
 	"deploystep/deploy/edge"
 	"deploystep/deploy/failure"
+	"deploystep/deploy/settings"
 )
 
 // verifyEdge runs the verify step: every URL not yet verified is read until it matches;
@@ -116,9 +117,9 @@ func (e *Engine) edgeHint(ctx context.Context, st *State, raw string, a edge.Ans
 	switch {
 	case a.Hit() && e.Settings.SkipInvalidation:
 		return "; no invalidation was made (-skip-invalidation), so the edge serves its cached copy until it expires"
-	case a.Hit() && e.Settings.InvalidationMode() == ModePaths && !pathsCover(e.Settings.Paths, path):
+	case a.Hit() && e.Settings.InvalidationMode() == settings.ModePaths && !pathsCover(e.Settings.Paths, path):
 		return fmt.Sprintf("; INVALIDATION_PATHS (%s) does not cover %s, so the edge serves its cached copy until it expires", strings.Join(e.Settings.Paths, " "), path)
-	case a.Hit() && e.Settings.InvalidationMode() != ModePaths:
+	case a.Hit() && e.Settings.InvalidationMode() != settings.ModePaths:
 		return e.cacheHint(ctx, st, path)
 	case a.Hit():
 		return "; the edge served a copy cached after the invalidation: the origin still served the old version then"
@@ -148,7 +149,7 @@ func (e *Engine) edge() *http.Client {
 }
 
 // verifiedVersion is the version the edge served at the first URL, once all are verified.
-func verifiedVersion(s Settings, st *State) string {
+func verifiedVersion(s settings.Settings, st *State) string {
 	if len(s.VerifyURLs) == 0 || len(st.Verified) < len(s.VerifyURLs) {
 		return ""
 	}

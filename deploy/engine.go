@@ -11,6 +11,7 @@ import (
 
 	"deploystep/deploy/awsapi"
 	"deploystep/deploy/failure"
+	"deploystep/deploy/settings"
 	"deploystep/deploy/verdict"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -19,7 +20,7 @@ import (
 
 // Engine runs releases. Build it with NewEngine, or fill the clients yourself.
 type Engine struct {
-	Settings   Settings
+	Settings   settings.Settings
 	ECS        awsapi.ECSAPI
 	ECR        awsapi.ECRAPI
 	CloudFront awsapi.CloudFrontAPI
@@ -313,7 +314,7 @@ func (e *Engine) Result(st *State, err error) Summary {
 	if !e.Settings.SkipInvalidation {
 		s.InvalidationDecisions = map[string]InvalidationDecision{}
 		for _, d := range e.Settings.Distributions {
-			if _, decided := st.Decisions[d]; decided || e.Settings.InvalidationMode() == ModePaths {
+			if _, decided := st.Decisions[d]; decided || e.Settings.InvalidationMode() == settings.ModePaths {
 				dec := e.decision(st, d)
 				s.InvalidationDecisions[d] = InvalidationDecision{Mode: dec.Mode, Paths: append([]string{}, dec.Paths...), Reason: dec.Reason}
 			}

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"deploystep/deploy/settings"
 )
 
 // Identity names one release. It is derived once, when a run starts, from the key the caller
@@ -33,7 +35,7 @@ type Identity struct {
 
 // NewIdentity derives the identity of the release s describes, run under key. CALLER_REFERENCE,
 // when set, is taken as it is.
-func NewIdentity(s Settings, key string) Identity {
+func NewIdentity(s settings.Settings, key string) Identity {
 	fp := fingerprint(s)
 	id := Identity{Key: key}
 	if key != "" {
@@ -60,7 +62,7 @@ func NewIdentity(s Settings, key string) Identity {
 }
 
 // fingerprint identifies what a run changes; a continuation token is bound to it too.
-func fingerprint(s Settings) string {
+func fingerprint(s settings.Settings) string {
 	h := sha256.New()
 	for _, part := range [][]string{{s.Cluster}, s.Services, s.Distributions, s.Paths, s.Tags, {s.Image}, {s.TaskDefinition}} {
 		fmt.Fprintf(h, "%q\x00", strings.Join(part, ","))
@@ -72,7 +74,7 @@ func fingerprint(s Settings) string {
 		fmt.Fprintf(h, "answer=%s\x00", s.HookAnswer)
 	}
 	if s.PredeployCommand != "" { // another migration is another release
-		fmt.Fprintf(h, "predeploy=%q,%q,%q\x00", s.PredeployCommand, s.PredeployContainer, s.predeployService())
+		fmt.Fprintf(h, "predeploy=%q,%q,%q\x00", s.PredeployCommand, s.PredeployContainer, s.PredeployOn())
 	}
 	return hex.EncodeToString(h.Sum(nil)[:8])
 }

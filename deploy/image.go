@@ -7,44 +7,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"regexp"
 
 	"deploystep/deploy/failure"
+	"deploystep/deploy/settings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
 	ecrtypes "github.com/aws/aws-sdk-go-v2/service/ecr/types"
 )
-
-// ImageRef is a parsed ECR image URI.
-type ImageRef struct {
-	Registry   string // account id
-	Region     string
-	Repository string
-	Tag        string // one of Tag and Digest is set
-	Digest     string
-}
-
-func (r ImageRef) String() string {
-	s := fmt.Sprintf("%s.dkr.ecr.%s.amazonaws.com/%s", r.Registry, r.Region, r.Repository)
-	if r.Digest != "" {
-		return s + "@" + r.Digest
-	}
-	return s + ":" + r.Tag
-}
-
-var imageURI = regexp.MustCompile(`^([0-9]+)\.dkr\.ecr(?:-fips)?\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?/` +
-	`((?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*)` +
-	`(?::([A-Za-z0-9_][A-Za-z0-9_.-]*)|@(sha256:[a-f0-9]+))$`)
-
-// ParseImage parses <account>.dkr.ecr.<region>.amazonaws.com/<repo>:<tag> or ...@sha256:<digest>.
-func ParseImage(s string) (ImageRef, error) {
-	m := imageURI.FindStringSubmatch(s)
-	if len(s) > 1024 || m == nil || len(m[1]) != 12 || len(m[4]) > 128 || (m[5] != "" && len(m[5]) != 71) {
-		return ImageRef{}, fmt.Errorf("%q is not an ECR image URI like 123456789012.dkr.ecr.eu-west-1.amazonaws.com/repo:tag or ...@sha256:<64 hex>", failure.Clip(s))
-	}
-	return ImageRef{Registry: m[1], Region: m[2], Repository: m[3], Tag: m[4], Digest: m[5]}, nil
-}
 
 // checkImage is the image step: IMAGE's digest, read from ECR before anything changes.
 func (e *Engine) checkImage(ctx context.Context, st *State) error {
@@ -60,7 +30,7 @@ func (e *Engine) checkImage(ctx context.Context, st *State) error {
 
 // resolveDigest asks ECR once for the digest of IMAGE.
 func (e *Engine) resolveDigest(ctx context.Context) (string, error) {
-	ref, err := ParseImage(e.Settings.Image)
+	ref, err := settings.ParseImage(e.Settings.Image)
 	if err != nil {
 		return "", failure.New(failure.ErrConfig, "IMAGE: %v", err)
 	}
@@ -87,7 +57,7 @@ func (e *Engine) resolveDigest(ctx context.Context) (string, error) {
 
 // imageHint says where an image that ECR refuses was looked for, and the likely cause: a
 // repository or tag that is not there, or an image in another account than the credentials'.
-func (e *Engine) imageHint(ref ImageRef, err error) string {
+func (e *Engine) imageHint(ref settings.ImageRef, err error) string {
 	var (
 		rnf *ecrtypes.RepositoryNotFoundException
 		inf *ecrtypes.ImageNotFoundException

@@ -15,6 +15,7 @@ import (
 
 	"deploystep/deploy/awsapi"
 	"deploystep/deploy/failure"
+	"deploystep/deploy/settings"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
@@ -40,7 +41,7 @@ type Handler struct {
 	// Log receives the engine's events; default os.Stdout (CloudWatch Logs).
 	Log io.Writer
 	// NewEngine builds the engine; default NewEngine with AWS.
-	NewEngine func(Settings, Reporter) *Engine
+	NewEngine func(settings.Settings, Reporter) *Engine
 }
 
 // StartLambda runs the handler under the Lambda runtime (AWS_LAMBDA_RUNTIME_API).
@@ -109,7 +110,7 @@ func (h *Handler) Handle(ctx context.Context, ev events.CodePipelineJobEvent) er
 
 	build := h.NewEngine
 	if build == nil {
-		build = func(s Settings, r Reporter) *Engine { return NewEngine(h.AWS, s, r) }
+		build = func(s settings.Settings, r Reporter) *Engine { return NewEngine(h.AWS, s, r) }
 	}
 	e := build(s, report)
 	if note != "" {
@@ -154,17 +155,17 @@ func reportContext(ctx context.Context) (context.Context, context.CancelFunc) {
 
 // settings reads UserParameters (a JSON object with the environment variables' names) over the
 // function's environment.
-func (h *Handler) settings(ctx context.Context, userParameters string) (Settings, error) {
+func (h *Handler) settings(ctx context.Context, userParameters string) (settings.Settings, error) {
 	params := map[string]string{}
 	if strings.TrimSpace(userParameters) != "" {
 		var raw map[string]any
 		dec := json.NewDecoder(strings.NewReader(userParameters))
 		dec.UseNumber()
 		if err := dec.Decode(&raw); err != nil {
-			return Settings{}, failure.New(failure.ErrConfig, "UserParameters must be a JSON object like {\"CLUSTER\":\"c\",\"SERVICE\":\"s\"}: %v", err)
+			return settings.Settings{}, failure.New(failure.ErrConfig, "UserParameters must be a JSON object like {\"CLUSTER\":\"c\",\"SERVICE\":\"s\"}: %v", err)
 		}
 		known := map[string]bool{}
-		for _, n := range settingNames() {
+		for _, n := range settings.SettingNames() {
 			known[n] = true
 		}
 		var problems []string
@@ -173,7 +174,7 @@ func (h *Handler) settings(ctx context.Context, userParameters string) (Settings
 			switch {
 			case !known[k]:
 				msg := fmt.Sprintf("unknown setting %q", failure.Clip(k))
-				if c := closest(k, settingNames()); c != "" {
+				if c := settings.Closest(k, settings.SettingNames()); c != "" {
 					msg += fmt.Sprintf(" (did you mean %s?)", c)
 				}
 				problems = append(problems, msg)
@@ -201,15 +202,15 @@ func (h *Handler) settings(ctx context.Context, userParameters string) (Settings
 			}
 		}
 		if len(problems) > 0 {
-			return Settings{}, failure.New(failure.ErrConfig, "UserParameters: %s", strings.Join(problems, "; "))
+			return settings.Settings{}, failure.New(failure.ErrConfig, "UserParameters: %s", strings.Join(problems, "; "))
 		}
 	}
 	env := h.Env
 	if env == nil {
-		env = EnvLookuper()
+		env = settings.EnvLookuper()
 	}
-	s, err := LoadSettings(ctx, envconfig.MultiLookuper(envconfig.MapLookuper(params), env))
-	return s, allProblems(err, &s)
+	s, err := settings.LoadSettings(ctx, envconfig.MultiLookuper(envconfig.MapLookuper(params), env))
+	return s, settings.AllProblems(err, &s)
 }
 
 // handOver reports progress with a continuation token; CodePipeline invokes again with it.

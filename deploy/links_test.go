@@ -3,6 +3,8 @@ package deploy
 import (
 	"strings"
 	"testing"
+
+	"deploystep/deploy/settings"
 )
 
 func TestLinks(t *testing.T) {
@@ -12,7 +14,7 @@ func TestLinks(t *testing.T) {
 		Predeploy:     &PredeployState{Task: "0f1e2d3c4b5a"},
 		Invalidations: map[string]string{"E2QWRUHAPOMQZL": "I2J0I21PCUYOIK"},
 	}
-	e := &Engine{Settings: Settings{Cluster: "arn:aws-cn:ecs:cn-north-1:210987654321:cluster/tsa gallery", Services: []string{"api", "web"}, Distributions: []string{"E2QWRUHAPOMQZL"}}}
+	e := &Engine{Settings: settings.Settings{Cluster: "arn:aws-cn:ecs:cn-north-1:210987654321:cluster/tsa gallery", Services: []string{"api", "web"}, Distributions: []string{"E2QWRUHAPOMQZL"}}}
 	e.rec.logGroup, e.rec.logStream = "/ecs/tsa-gallery/APITask", "ecs/api/0f1e2d3c4b5a"
 	got := map[string]string{}
 	for _, l := range e.links(st) {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"deploystep/deploy/edge"
+	"deploystep/deploy/settings"
 )
 
 // Phases of a run: the steps a plan can take, in their order.
@@ -78,7 +79,7 @@ func (e *Engine) plan(st *State, controllers map[string]string) Plan {
 			p.Image += " = " + st.Digest
 		}
 	}
-	if s.registers() {
+	if s.Registers() {
 		p.Steps = append(p.Steps, PhaseRegister)
 	}
 	if s.PredeployCommand != "" {
@@ -100,10 +101,10 @@ func (e *Engine) plan(st *State, controllers map[string]string) Plan {
 		p.Steps = append(p.Steps, PhaseInvalidate, PhaseWait)
 		for _, d := range s.Distributions {
 			dec := e.decision(st, d)
-			if _, decided := st.Decisions[d]; !decided && s.InvalidationMode() != ModePaths {
+			if _, decided := st.Decisions[d]; !decided && s.InvalidationMode() != settings.ModePaths {
 				dec = CacheDecision{Mode: s.InvalidationMode(), Reason: "decided in the preflight"}
-				if dec.Mode == ModeTags {
-					dec.Paths = s.tagItems()
+				if dec.Mode == settings.ModeTags {
+					dec.Paths = s.TagItems()
 				}
 			}
 			p.Invalidations = append(p.Invalidations, InvalidationPlan{Distribution: d, Paths: dec.Paths, Mode: dec.Mode, Reason: dec.Reason, CallerReference: st.Run.CallerRef})
@@ -198,7 +199,7 @@ func (p Plan) Render() string {
 	}
 	for _, inv := range p.Invalidations {
 		switch {
-		case inv.Mode == ModeAuto && inv.Reason == "decided in the preflight":
+		case inv.Mode == settings.ModeAuto && inv.Reason == "decided in the preflight":
 			line("invalidation", "auto on %s: the paths the distribution's cache behaviours can hold of the services, decided in the preflight; CallerReference %s, then wait until Completed", inv.Distribution, inv.CallerReference)
 		case len(inv.Paths) == 0:
 			line("invalidation", "none on %s (%s): %s", inv.Distribution, inv.Mode, inv.Reason)

@@ -43,6 +43,7 @@ import (
 	"unicode/utf8"
 
 	"deploystep/deploy/failure"
+	"deploystep/deploy/settings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
@@ -76,26 +77,6 @@ const (
 	missingTaskFor = 30 * time.Second
 )
 
-// predeployCommand is the container override's command: a JSON array of strings as it is,
-// anything else in the image's shell, as Docker's shell form runs it.
-func predeployCommand(v string) ([]string, error) {
-	v = strings.TrimSpace(v)
-	switch {
-	case v == "":
-		return nil, nil
-	case strings.HasPrefix(v, "["):
-		var cmd []string
-		if err := json.Unmarshal([]byte(v), &cmd); err != nil {
-			return nil, fmt.Errorf("starts with [ but is not a JSON array of strings (like [\"npm\",\"run\",\"migrate\"]): %v", err)
-		}
-		if len(cmd) == 0 || cmd[0] == "" {
-			return nil, errors.New("the JSON array is empty")
-		}
-		return cmd, nil
-	}
-	return []string{"sh", "-c", v}, nil
-}
-
 // predeployPlan is the task the release runs.
 type predeployPlan struct {
 	service, revision, container string
@@ -103,14 +84,6 @@ type predeployPlan struct {
 	essential                    []string // the revision's essential containers
 	logs                         string   // the container's awslogs "group|prefix" ("" when none)
 	input                        *ecs.RunTaskInput
-}
-
-// predeployService is the service whose revision and network the task takes.
-func (s Settings) predeployService() string {
-	if s.PredeployService != "" || len(s.Services) == 0 {
-		return s.PredeployService
-	}
-	return s.Services[0]
 }
 
 // startedBy and clientToken of the release's pre-deploy task: from its CallerReference, which
@@ -136,7 +109,7 @@ func (e *Engine) choosePredeployContainer(defs []ecstypes.ContainerDefinition, r
 		}
 		return "", failure.New(failure.ErrConfig, "PREDEPLOY_CONTAINER %q is not a container of %s: its containers are %s", want, revision, strings.Join(names, ", "))
 	}
-	if ref, err := ParseImage(e.Settings.Image); err == nil {
+	if ref, err := settings.ParseImage(e.Settings.Image); err == nil {
 		repo := fmt.Sprintf("%s.dkr.ecr.%s.amazonaws.com/%s", ref.Registry, ref.Region, ref.Repository)
 		for _, c := range defs {
 			if img := aws.ToString(c.Image); imageRepo(img) == repo || img == ImagePlaceholder {
@@ -157,7 +130,7 @@ func (e *Engine) planPredeploy(st *State, svc ecstypes.Service, revision, revisi
 	if err != nil {
 		return nil, err
 	}
-	cmd, err := predeployCommand(e.Settings.PredeployCommand)
+	cmd, err := settings.PredeployCommand(e.Settings.PredeployCommand)
 	if err != nil {
 		return nil, failure.New(failure.ErrConfig, "PREDEPLOY_COMMAND: %v", err)
 	}
@@ -241,7 +214,7 @@ func (p *predeployPlan) render(limit time.Duration) string {
 // register step checks its container with it, the dry run renders it (nil without
 // PREDEPLOY_COMMAND, or when PREDEPLOY_SERVICE was not read).
 func (e *Engine) predeployFromPlans(ctx context.Context, read reader, st *State, plans []*revisionPlan, services map[string]ecstypes.Service) (*predeployPlan, error) {
-	name := e.Settings.predeployService()
+	name := e.Settings.PredeployOn()
 	svc, ok := services[name]
 	if e.Settings.PredeployCommand == "" || !ok {
 		return nil, nil
@@ -264,7 +237,7 @@ func (e *Engine) predeployFromPlans(ctx context.Context, read reader, st *State,
 
 // predeployNow plans the task of the real run: the revision PREDEPLOY_SERVICE deploys, as read.
 func (e *Engine) predeployNow(ctx context.Context, st *State) (*predeployPlan, error) {
-	name := e.Settings.predeployService()
+	name := e.Settings.PredeployOn()
 	services, err := e.servicesNow(ctx, []string{name})
 	if err != nil {
 		return nil, err

@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 
+	"deploystep/deploy/settings"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 )
@@ -24,7 +26,7 @@ func TestPredeployCommand(t *testing.T) {
 		{"", ""},
 	}
 	for _, c := range cases {
-		cmd, err := predeployCommand(c.in)
+		cmd, err := settings.PredeployCommand(c.in)
 		got := strings.Join(cmd, "|")
 		if want, isErr := strings.CutPrefix(c.want, "error: "); isErr {
 			if err == nil || !strings.Contains(err.Error(), want) {
@@ -92,12 +94,12 @@ func TestPredeployVerdict(t *testing.T) {
 }
 
 func TestPredeployHandles(t *testing.T) {
-	st := &State{Run: NewIdentity(Settings{Cluster: "tsa-gallery", Services: []string{"api"}}, "tsa-gallery-api:5e6f7a8b-1c2d-4e3f-9a0b-1c2d3e4f5a6b")}
+	st := &State{Run: NewIdentity(settings.Settings{Cluster: "tsa-gallery", Services: []string{"api"}}, "tsa-gallery-api:5e6f7a8b-1c2d-4e3f-9a0b-1c2d3e4f5a6b")}
 	sb, tok := st.predeployHandles()
 	if len(sb) > 36 || !startedByOK(sb) || len(tok) > 64 {
 		t.Errorf("startedBy %q (%d), clientToken %q (%d)", sb, len(sb), tok, len(tok))
 	}
-	other := &State{Run: NewIdentity(Settings{Cluster: "tsa-gallery", Services: []string{"api"}, PredeployCommand: "npm run seed"}, "tsa-gallery-api:5e6f7a8b-1c2d-4e3f-9a0b-1c2d3e4f5a6b")}
+	other := &State{Run: NewIdentity(settings.Settings{Cluster: "tsa-gallery", Services: []string{"api"}, PredeployCommand: "npm run seed"}, "tsa-gallery-api:5e6f7a8b-1c2d-4e3f-9a0b-1c2d3e4f5a6b")}
 	if sb2, _ := other.predeployHandles(); sb2 == sb {
 		t.Error("another command in the same build has the same startedBy: it would adopt the other migration")
 	}

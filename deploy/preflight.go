@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"deploystep/deploy/failure"
+	"deploystep/deploy/settings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudfront"
@@ -164,7 +165,7 @@ func clusterCheck(name string, at Caller, out *ecs.DescribeClustersOutput, err e
 
 // serviceCheck: the service exists in the cluster, is ACTIVE, and is on the ECS deployment
 // controller (UpdateService cannot start a CODE_DEPLOY or EXTERNAL service's deployment).
-func serviceCheck(set Settings, at Caller, name string, s ecstypes.Service, found bool, err error) Check {
+func serviceCheck(set settings.Settings, at Caller, name string, s ecstypes.Service, found bool, err error) Check {
 	cluster := set.Cluster
 	switch {
 	case err != nil:

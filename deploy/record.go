@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"deploystep/deploy/edge"
+	"deploystep/deploy/settings"
 	"deploystep/deploy/verdict"
 )
 
@@ -192,7 +193,7 @@ func stageLabel(m mark) string {
 }
 
 // renderRecord is the record's Markdown.
-func renderRecord(s Settings, st *State, sum Summary, rec recorder) string {
+func renderRecord(s settings.Settings, st *State, sum Summary, rec recorder) string {
 	var b strings.Builder
 	w := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
 	linkTo := func(kind, subject, text string) string {
@@ -363,7 +364,7 @@ func ganttName(s string) string {
 }
 
 // gantt is a Mermaid gantt of the release: the phases, then per service its stages.
-func gantt(s Settings, st *State, rec recorder) string {
+func gantt(s settings.Settings, st *State, rec recorder) string {
 	if len(rec.phases) == 0 {
 		return ""
 	}

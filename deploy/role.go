@@ -29,6 +29,7 @@ import (
 
 	"deploystep/deploy/awsapi"
 	"deploystep/deploy/failure"
+	"deploystep/deploy/settings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
@@ -123,7 +124,7 @@ func (e *Engine) useRole(st *State) {
 // deploystep-<key>-<fingerprint>, a CodeBuild build id (<project>:<build uuid>) by its uuid so the
 // name fits 64 characters and still says which build it is; CALLER_REFERENCE, or the one-off
 // run's reference, as it is.
-func sessionFor(s Settings, id Identity) string {
+func sessionFor(s settings.Settings, id Identity) string {
 	if s.CallerReference != "" || id.Key == "" {
 		return SessionName(id.CallerRef)
 	}

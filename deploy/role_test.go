@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"deploystep/deploy/failure"
+	"deploystep/deploy/settings"
 
 	"github.com/aws/smithy-go"
 )
@@ -15,10 +16,10 @@ var sessionRule = regexp.MustCompile(`^[\w+=,.@-]{2,64}$`)
 
 func TestSessionName(t *testing.T) {
 	long := strings.Repeat("p", 200) + ":0f1e2d3c-4b5a-4c6d-8e7f-0123456789ab"
-	release := Settings{Cluster: "c", Services: []string{"api"}}
+	release := settings.Settings{Cluster: "c", Services: []string{"api"}}
 	cases := []struct {
 		name string
-		s    Settings
+		s    settings.Settings
 		key  string
 		want string // a part the name must hold
 	}{
@@ -26,9 +27,9 @@ func TestSessionName(t *testing.T) {
 		{"long project name", release, long, "deploystep-0f1e2d3c-4b5a-4c6d-8e7f-0123456789ab-"},
 		{"CodePipeline job", release, "6d1aec28-9eea-48fc-a081-84ea6ccdef20", "deploystep-6d1aec28-9eea-48fc-a081-84ea6ccdef20-"},
 		{"one-off run", release, "", "deploystep-"},
-		{"CALLER_REFERENCE with spaces and slashes", Settings{CallerReference: "release 2026/12/01"}, "", "release-2026-12-01"},
-		{"CALLER_REFERENCE of one character", Settings{CallerReference: "r"}, "", "deploystep-r"},
-		{"CALLER_REFERENCE of 128", Settings{CallerReference: strings.Repeat("é", 64)}, "", "---"},
+		{"CALLER_REFERENCE with spaces and slashes", settings.Settings{CallerReference: "release 2026/12/01"}, "", "release-2026-12-01"},
+		{"CALLER_REFERENCE of one character", settings.Settings{CallerReference: "r"}, "", "deploystep-r"},
+		{"CALLER_REFERENCE of 128", settings.Settings{CallerReference: strings.Repeat("é", 64)}, "", "---"},
 	}
 	for _, c := range cases {
 		got := sessionFor(c.s, NewIdentity(c.s, c.key))

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"deploystep/deploy/failure"
+	"deploystep/deploy/settings"
 	"deploystep/deploy/verdict"
 )
 
@@ -112,7 +113,7 @@ func (st *State) paused() []string {
 
 // NewState is the state of a release that starts now; key names it for re-runs (the CodeBuild
 // build id or the first CodePipeline job id; "" for a one-off run).
-func NewState(s Settings, key string, now time.Time) *State {
+func NewState(s settings.Settings, key string, now time.Time) *State {
 	return &State{Phase: PhasePreflight, Started: now, Run: NewIdentity(s, key)}
 }
 
@@ -141,7 +142,7 @@ func ensure[M ~map[K]V, K comparable, V any](m *M) {
 
 // check validates a state read from outside (a continuation token) against the settings: the
 // one validation of a decoded state.
-func (st *State) check(s Settings, now time.Time) string {
+func (st *State) check(s settings.Settings, now time.Time) string {
 	switch {
 	case !slices.Contains(append(phaseOrder, PhaseDone), st.Phase):
 		return fmt.Sprintf("unknown phase %q", failure.Clip(st.Phase))
@@ -182,8 +183,8 @@ func (st *State) check(s Settings, now time.Time) string {
 		if !slices.Contains(s.Distributions, k) {
 			return fmt.Sprintf("decides for distribution %q, which the settings do not", failure.Clip(k))
 		}
-		auto, tags := d.Mode == ModeAuto, d.Mode == ModeTags
-		if !auto && !tags || auto && len(d.Paths) > 0 && checkPaths(d.Paths) != "" {
+		auto, tags := d.Mode == settings.ModeAuto, d.Mode == settings.ModeTags
+		if !auto && !tags || auto && len(d.Paths) > 0 && settings.CheckPaths(d.Paths) != "" {
 			return fmt.Sprintf("the invalidation decision for %q does not fit the settings", failure.Clip(k))
 		}
 	}
@@ -204,7 +205,7 @@ var taskIDRule = regexp.MustCompile(`^[0-9a-f-]{0,36}$`)
 // outcome, pinned, baked, its hooks answered, its digests read, stopped; every distribution
 // invalidated; every URL verified. A test fills it by reflection, so a field added later that is
 // left out here fails there.
-func worstState(s Settings) *State {
+func worstState(s settings.Settings) *State {
 	now := time.Now()
 	digest := "sha256:" + strings.Repeat("f", 64)
 	st := &State{Phase: PhaseFollow, Started: now, Digest: digest, Run: NewIdentity(s, strings.Repeat("0", 36)),
@@ -233,12 +234,12 @@ func worstState(s Settings) *State {
 		st.Invalidations[d] = fmt.Sprintf("I%013d", i)
 		// The longest decision deploystep keeps: maxDecisionChars of paths (or the tags), and a
 		// reason clipped at 400.
-		dec := CacheDecision{Mode: ModeAuto, Reason: strings.Repeat("w", 400)}
+		dec := CacheDecision{Mode: settings.ModeAuto, Reason: strings.Repeat("w", 400)}
 		for n := 0; n < maxDecisionChars/40; n++ {
 			dec.Paths = append(dec.Paths, fmt.Sprintf("/%02d%s*", n, strings.Repeat(fmt.Sprintf("%x", n%16), 36)))
 		}
 		if len(s.Tags) > 0 {
-			dec = CacheDecision{Mode: ModeTags, Paths: s.tagItems(), Reason: strings.Repeat("w", 400)}
+			dec = CacheDecision{Mode: settings.ModeTags, Paths: s.TagItems(), Reason: strings.Repeat("w", 400)}
 		}
 		st.Decisions[d] = dec
 	}

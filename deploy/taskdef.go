@@ -29,12 +29,12 @@ import (
 	"fmt"
 	"os"
 	"reflect"
-	"regexp"
 	"slices"
 	"strings"
 	"time"
 
 	"deploystep/deploy/failure"
+	"deploystep/deploy/settings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
@@ -52,17 +52,6 @@ const releaseTag = "deploystep:release"
 type TaskDefState struct {
 	ARN  string    `json:"a,omitempty"`
 	Sent time.Time `json:"u,omitempty"`
-}
-
-// taskDefIsFile says whether TASK_DEFINITION names a file: a path (a "/" that is not an ARN's)
-// or a .json name. Families and revisions hold letters, digits, "_", "-" and ":" only.
-func taskDefIsFile(v string) bool {
-	return !strings.HasPrefix(v, "arn:") && strings.Contains(v, "/") || strings.HasSuffix(v, ".json")
-}
-
-// registers reports whether the release has a register step: IMAGE or TASK_DEFINITION set.
-func (s Settings) registers() bool {
-	return s.HookAnswer == "" && (s.Image != "" || s.TaskDefinition != "")
 }
 
 // revisionPlan is what the release deploys from one base.
@@ -99,7 +88,7 @@ func (e *Engine) basesOf(services map[string]ecstypes.Service) []*revisionPlan {
 	}
 	for _, p := range out {
 		switch td := e.Settings.TaskDefinition; {
-		case td != "" && taskDefIsFile(td):
+		case td != "" && settings.TaskDefIsFile(td):
 			p.key = "file:" + td
 		case td != "":
 			p.key = td
@@ -150,7 +139,7 @@ func (e *Engine) planRevision(ctx context.Context, read reader, p *revisionPlan,
 		}
 	}
 	if e.Settings.Image != "" {
-		ref, _ := ParseImage(e.Settings.Image)
+		ref, _ := settings.ParseImage(e.Settings.Image)
 		images, err := pinImage(in, ref, digest, p.from)
 		if err != nil {
 			return err
@@ -215,7 +204,7 @@ func copyInput(td *ecstypes.TaskDefinition, tags []ecstypes.Tag) *ecs.RegisterTa
 
 // pinImage points every container of in that runs IMAGE's repository, or names the placeholder,
 // at the digest; none is a configuration error naming the containers.
-func pinImage(in *ecs.RegisterTaskDefinitionInput, ref ImageRef, digest, from string) ([]string, error) {
+func pinImage(in *ecs.RegisterTaskDefinitionInput, ref settings.ImageRef, digest, from string) ([]string, error) {
 	repo := fmt.Sprintf("%s.dkr.ecr.%s.amazonaws.com/%s", ref.Registry, ref.Region, ref.Repository)
 	pinned := cmp.Or(digest, "<digest>")
 	var changes, seen []string
@@ -251,10 +240,6 @@ func imageRepo(img string) string {
 // Amazon ECS service quotas).
 const maxTaskDefBytes = 64 << 10
 
-// taskDefName is the documented rule of family and container names: "Up to 255 letters (uppercase
-// and lowercase), numbers, underscores, and hyphens are allowed." (RegisterTaskDefinition).
-var taskDefName = regexp.MustCompile(`^[A-Za-z0-9_-]{1,255}$`)
-
 // checkInput checks what RegisterTaskDefinition will be sent against the documented contract
 // (the API reference and the service quotas), so a bad file is exit 2 before anything changes.
 func checkInput(in *ecs.RegisterTaskDefinitionInput) []string {
@@ -263,7 +248,7 @@ func checkInput(in *ecs.RegisterTaskDefinitionInput) []string {
 	switch f := aws.ToString(in.Family); {
 	case f == "":
 		bad("family is required")
-	case !taskDefName.MatchString(f):
+	case !settings.TaskDefName.MatchString(f):
 		bad("family %q: up to 255 letters, numbers, underscores and hyphens", failure.Clip(f))
 	}
 	if len(in.ContainerDefinitions) == 0 {
@@ -275,7 +260,7 @@ func checkInput(in *ecs.RegisterTaskDefinitionInput) []string {
 		switch {
 		case name == "":
 			bad("containerDefinitions[%d].name is required", i)
-		case !taskDefName.MatchString(name):
+		case !settings.TaskDefName.MatchString(name):
 			bad("containerDefinitions[%d].name %q: up to 255 letters, numbers, underscores and hyphens", i, failure.Clip(name))
 		case names[name]:
 			bad("containerDefinitions[%d].name %q is used twice", i, name)

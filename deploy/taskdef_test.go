@@ -15,6 +15,7 @@ import (
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
 	"deploystep/deploy/failure"
+	"deploystep/deploy/settings"
 	"deploystep/internal/testtool"
 )
 
@@ -148,7 +149,7 @@ func fieldAt(t reflect.Type, path string) (reflect.Type, bool) {
 
 // pinImage pins the containers of IMAGE's repository and the placeholder, and only those.
 func TestPinImage(t *testing.T) {
-	ref, _ := ParseImage("123456789012.dkr.ecr.us-east-1.amazonaws.com/tsa/gallery:3f2c1ab")
+	ref, _ := settings.ParseImage("123456789012.dkr.ecr.us-east-1.amazonaws.com/tsa/gallery:3f2c1ab")
 	digest := "sha256:" + strings.Repeat("a", 64)
 	repo := "123456789012.dkr.ecr.us-east-1.amazonaws.com/tsa/gallery"
 	cases := []struct {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"deploystep/deploy/failure"
+	"deploystep/deploy/settings"
 )
 
 // A continuation token carries a State from one Lambda invocation to the next, through
@@ -39,7 +40,7 @@ type tokenBody struct {
 }
 
 // EncodeToken writes st as a continuation token for the action s.
-func EncodeToken(st *State, s Settings) (string, error) {
+func EncodeToken(st *State, s settings.Settings) (string, error) {
 	raw, err := json.Marshal(tokenBody{Version: tokenVersion, Action: fingerprint(s), State: *st})
 	if err != nil {
 		return "", err
@@ -59,14 +60,14 @@ func EncodeToken(st *State, s Settings) (string, error) {
 
 // tokenFits checks that the largest state the action s can reach (worstState) still fits a
 // continuation token.
-func tokenFits(s Settings) error {
+func tokenFits(s settings.Settings) error {
 	_, err := EncodeToken(worstState(s), s)
 	return err
 }
 
 // DecodeToken reads a continuation token of the action s. Anything malformed, truncated,
 // tampered with or foreign is a configuration error, never a panic.
-func DecodeToken(tok string, s Settings, now time.Time) (*State, error) {
+func DecodeToken(tok string, s settings.Settings, now time.Time) (*State, error) {
 	bad := func(format string, args ...any) (*State, error) {
 		return nil, failure.New(failure.ErrConfig, "continuation token: "+format, args...)
 	}

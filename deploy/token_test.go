@@ -9,10 +9,11 @@ import (
 	"time"
 
 	"deploystep/deploy/failure"
+	"deploystep/deploy/settings"
 )
 
-func tokenSettings() Settings {
-	return Settings{Cluster: "c", Services: []string{"api", "web"}, Distributions: []string{"E2QWRUHAPOMQZL"}, Paths: []string{"/*"}}
+func tokenSettings() settings.Settings {
+	return settings.Settings{Cluster: "c", Services: []string{"api", "web"}, Distributions: []string{"E2QWRUHAPOMQZL"}, Paths: []string{"/*"}}
 }
 
 func tokenState(now time.Time) *State {

@@ -66,3 +66,10 @@ func TestGrantsAgainstTheReference(t *testing.T) {
 		}
 	}
 }
+
+// The README's permissions section is the grants' table.
+func TestREADMEPermissionsAreTheGrants(t *testing.T) {
+	if got, want := testtool.READMEBlock(t, "permissions"), PermissionsMarkdown(); got != want {
+		t.Fatalf("README's permissions block is not PermissionsMarkdown(); paste it:\n%s", want)
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -157,4 +158,24 @@ func PythonScript(t testing.TB, py, script string, in any) []byte {
 		t.Fatalf("%s: %v\n%s%s", script, err, out, stderr.String())
 	}
 	return out
+}
+
+// READMEBlock is the README's text between <!-- name:begin --> and <!-- name:end -->: the blocks a
+// test holds equal to what the code renders (the settings, the permissions).
+func READMEBlock(t testing.TB, name string) string {
+	t.Helper()
+	root, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}").Output()
+	if err != nil {
+		t.Fatalf("finding the module: %v", err)
+	}
+	b, err := os.ReadFile(filepath.Join(strings.TrimSpace(string(root)), "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(b)
+	begin, end := strings.Index(s, "<!-- "+name+":begin -->\n"), strings.Index(s, "<!-- "+name+":end -->")
+	if begin < 0 || end < begin {
+		t.Fatalf("README has no %s block", name)
+	}
+	return s[begin+len("<!-- "+name+":begin -->\n") : end]
 }

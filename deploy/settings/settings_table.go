@@ -1,4 +1,4 @@
-package deploy
+package settings
 
 import (
 	"fmt"
@@ -126,7 +126,7 @@ var settingsTable = []setting{
 			case len(s.Tags) > 0:
 				return []string{"INVALIDATION_PATHS and INVALIDATION_TAGS are both set: a release invalidates by paths or by cache tags; unset one"}
 			}
-			return problems(when(checkPaths(s.Paths) != "", "INVALIDATION_PATHS: %s", checkPaths(s.Paths)))
+			return problems(when(CheckPaths(s.Paths) != "", "INVALIDATION_PATHS: %s", CheckPaths(s.Paths)))
 		}},
 	{Env: "INVALIDATION_TAGS", Example: "api,photos", Help: "cache tags to invalidate instead of paths, comma-separated (the distribution needs a CacheTagConfig)",
 		Doc: "comma-separated cache tags (a leading `#` is optional); each is sent as `#tag`, ASCII 33-126 without commas or `*`, at most 256 characters; the distribution must have a `CacheTagConfig` (checked before anything changes, exit 2). Each tag counts as one path of CloudFront's in-progress limits",
@@ -156,12 +156,12 @@ var settingsTable = []setting{
 		Doc: "the base of the release's task-definition revision: a family (its latest ACTIVE revision), `family:revision`, an ARN, or a JSON file as `aws ecs register-task-definition --cli-input-json` takes it (a saved `describe-task-definition` answer too). Without `IMAGE` a revision is deployed as it is and a file registered as it is",
 		check: func(s *Settings) []string {
 			v := s.TaskDefinition
-			if v == "" || taskDefIsFile(v) || strings.HasPrefix(v, "arn:") && strings.Contains(v, ":task-definition/") {
+			if v == "" || TaskDefIsFile(v) || strings.HasPrefix(v, "arn:") && strings.Contains(v, ":task-definition/") {
 				return nil
 			}
 			family, rev, numbered := strings.Cut(v, ":")
 			_, err := strconv.Atoi(rev)
-			return problems(when(!taskDefName.MatchString(family) || numbered && err != nil,
+			return problems(when(!TaskDefName.MatchString(family) || numbered && err != nil,
 				"TASK_DEFINITION %q is not a family, family:revision, task-definition ARN or JSON file (like api, api:12, ./taskdef.json)", failure.Clip(v)))
 		}},
 	{Env: "DIGEST_CHECK", Example: "warn", Default: "`fail`", Help: "fail or warn: tasks that report no image digest (default fail)",
@@ -227,7 +227,7 @@ var settingsTable = []setting{
 	{Env: "PREDEPLOY_COMMAND", Example: "npm run migrate", Help: "run once in one task of the release's revision before any service moves (a migration); exit 0 or the release stops",
 		Doc: "after the image check and the revision, before any service is updated: one task of the release's revision runs this command (a JSON array of strings as it is, anything else as `sh -c`) in the container of `IMAGE` (or `PREDEPLOY_CONTAINER`), with the network and launch settings of `PREDEPLOY_SERVICE`; the release goes on only when it exits 0, its log lines printed as they come (see \"A migration before the services move\")",
 		check: func(s *Settings) []string {
-			_, err := predeployCommand(s.PredeployCommand)
+			_, err := PredeployCommand(s.PredeployCommand)
 			return problems(when(err != nil, "PREDEPLOY_COMMAND: %v", err),
 				when(s.PredeployCommand == "" && s.PredeployContainer != "", "PREDEPLOY_CONTAINER is set without PREDEPLOY_COMMAND"),
 				when(s.PredeployCommand == "" && s.PredeployService != "", "PREDEPLOY_SERVICE is set without PREDEPLOY_COMMAND"))
@@ -235,7 +235,7 @@ var settingsTable = []setting{
 	{Env: "PREDEPLOY_CONTAINER", Example: "migrate", Default: "the container of IMAGE", Help: "the container PREDEPLOY_COMMAND runs in (default: the one running IMAGE)",
 		Doc: "the container of the revision that runs `PREDEPLOY_COMMAND` (the container override); default the one whose image is `IMAGE`'s repository, or the only one",
 		check: func(s *Settings) []string {
-			return problems(when(s.PredeployContainer != "" && !taskDefName.MatchString(s.PredeployContainer), "PREDEPLOY_CONTAINER %q is not a container name (letters, numbers, - and _, at most 255)", failure.Clip(s.PredeployContainer)))
+			return problems(when(s.PredeployContainer != "" && !TaskDefName.MatchString(s.PredeployContainer), "PREDEPLOY_CONTAINER %q is not a container name (letters, numbers, - and _, at most 255)", failure.Clip(s.PredeployContainer)))
 		}},
 	{Env: "PREDEPLOY_SERVICE", Example: "api", Default: "the first of SERVICE", Help: "the service whose network, launch settings and revision the pre-deploy task takes",
 		Doc: "the service (one of `SERVICE`) whose revision, network configuration (subnets, security groups, public IP), launch type or capacity provider strategy and platform version the pre-deploy task takes",
@@ -388,7 +388,7 @@ var serviceNameRE = regexp.MustCompile(`^([A-Za-z0-9][A-Za-z0-9_-]*|arn:aws[a-z-
 // validName reports whether s is an ECS cluster or service name or ARN.
 func validName(s string) bool { return len(s) <= 600 && serviceNameRE.MatchString(s) }
 
-// checkPaths validates invalidation paths as CloudFront takes them.
+// CheckPaths validates invalidation paths as CloudFront takes them.
 // checkTag says what is wrong with a cache tag, "" when nothing (Developer Guide, "What you need
 // to know when invalidating tags": ASCII visible characters, 33-126, without commas; at most 256
 // characters; no * wildcard).
@@ -409,7 +409,7 @@ func checkTag(t string) string {
 	return ""
 }
 
-func checkPaths(paths []string) string {
+func CheckPaths(paths []string) string {
 	if len(paths) == 0 {
 		return "no paths"
 	}

@@ -1,11 +1,19 @@
-package deploy
+// Package settings is everything a run is told: the environment's variables (go-envconfig) and
+// the flags over them, or a Lambda job's UserParameters. Each setting is described once, in
+// settingsTable, which -h (Usage), the README's table (SettingsTable) and Validate read; Validate
+// names every problem at once and parses IMAGE into Settings.ImageRef, the typed value the steps
+// read. Limit says which time limit a mode runs under, without changing a setting.
+package settings
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
 	"reflect"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -76,8 +84,8 @@ type Settings struct {
 	SummaryFile string `env:"SUMMARY_FILE"`
 }
 
-// tagItems are INVALIDATION_TAGS as CreateInvalidation takes them: #tag.
-func (s Settings) tagItems() []string {
+// TagItems are INVALIDATION_TAGS as CreateInvalidation takes them: #tag.
+func (s Settings) TagItems() []string {
 	var out []string
 	for _, t := range s.Tags {
 		out = append(out, "#"+t)
@@ -140,8 +148,8 @@ func field(env string) (reflect.StructField, bool) {
 	return reflect.StructField{}, false
 }
 
-// settingNames lists the variables Settings reads, from its struct tags.
-func settingNames() []string {
+// SettingNames lists the variables Settings reads, from its struct tags.
+func SettingNames() []string {
 	var names []string
 	t := reflect.TypeOf(Settings{})
 	for i := 0; i < t.NumField(); i++ {
@@ -207,8 +215,8 @@ func LoadSettings(ctx context.Context, l envconfig.Lookuper) (Settings, error) {
 	return s, nil
 }
 
-// allProblems is one configuration error of LoadSettings' error and Validate's (nil when both are).
-func allProblems(loadErr error, s *Settings) error {
+// AllProblems is one configuration error of LoadSettings' error and Validate's (nil when both are).
+func AllProblems(loadErr error, s *Settings) error {
 	verr := s.Validate()
 	switch {
 	case loadErr == nil:
@@ -344,17 +352,17 @@ func dup(items []string) string {
 	return ""
 }
 
-// similarNames says of each variable in environ (NAME=value entries) that deploystep does not
+// SimilarNames says of each variable in environ (NAME=value entries) that deploystep does not
 // read but that is close to one it does (DISTRIBUTION_ID, SERVICES) which one was meant.
-func similarNames(environ []string) []string {
-	known := settingNames()
+func SimilarNames(environ []string) []string {
+	known := SettingNames()
 	var out []string
 	for _, kv := range environ {
 		name, value, _ := strings.Cut(kv, "=")
 		if value == "" || slices.Contains(known, name) { // set to "" is not set (EnvLookuper)
 			continue
 		}
-		if k := closest(name, known); k != "" {
+		if k := Closest(name, known); k != "" {
 			out = append(out, fmt.Sprintf("%s is set, but deploystep reads %s: did you mean %s?", name, k, k))
 		}
 	}
@@ -362,9 +370,9 @@ func similarNames(environ []string) []string {
 	return out
 }
 
-// closest is the known name that name is a likely typing of ("" when none): the same but for
+// Closest is the known name that name is a likely typing of ("" when none): the same but for
 // underscores or a plural S, or at most 2 edits apart for a name of 6 characters or more.
-func closest(name string, known []string) string {
+func Closest(name string, known []string) string {
 	norm := func(s string) string { return strings.TrimSuffix(strings.ReplaceAll(strings.ToUpper(s), "_", ""), "S") }
 	for _, k := range known {
 		if norm(k) == norm(name) || len(name) >= 6 && editDistance(strings.ToUpper(name), k) <= 2 {
@@ -394,3 +402,53 @@ func editDistance(a, b string) int {
 	}
 	return prev[len(b)]
 }
+
+// Invalidation modes.
+const (
+	ModeAuto  = "auto"
+	ModePaths = "paths"
+	ModeTags  = "tags"
+)
+
+// PredeployCommand is the container override's command: a JSON array of strings as it is,
+// anything else in the image's shell, as Docker's shell form runs it.
+func PredeployCommand(v string) ([]string, error) {
+	v = strings.TrimSpace(v)
+	switch {
+	case v == "":
+		return nil, nil
+	case strings.HasPrefix(v, "["):
+		var cmd []string
+		if err := json.Unmarshal([]byte(v), &cmd); err != nil {
+			return nil, fmt.Errorf("starts with [ but is not a JSON array of strings (like [\"npm\",\"run\",\"migrate\"]): %v", err)
+		}
+		if len(cmd) == 0 || cmd[0] == "" {
+			return nil, errors.New("the JSON array is empty")
+		}
+		return cmd, nil
+	}
+	return []string{"sh", "-c", v}, nil
+}
+
+// PredeployOn is the service whose revision and network the task takes.
+func (s Settings) PredeployOn() string {
+	if s.PredeployService != "" || len(s.Services) == 0 {
+		return s.PredeployService
+	}
+	return s.Services[0]
+}
+
+// TaskDefIsFile says whether TASK_DEFINITION names a file: a path (a "/" that is not an ARN's)
+// or a .json name. Families and revisions hold letters, digits, "_", "-" and ":" only.
+func TaskDefIsFile(v string) bool {
+	return !strings.HasPrefix(v, "arn:") && strings.Contains(v, "/") || strings.HasSuffix(v, ".json")
+}
+
+// Registers reports whether the release has a register step: IMAGE or TASK_DEFINITION set.
+func (s Settings) Registers() bool {
+	return s.HookAnswer == "" && (s.Image != "" || s.TaskDefinition != "")
+}
+
+// TaskDefName is the documented rule of family and container names: "Up to 255 letters (uppercase
+// and lowercase), numbers, underscores, and hyphens are allowed." (RegisterTaskDefinition).
+var TaskDefName = regexp.MustCompile(`^[A-Za-z0-9_-]{1,255}$`)
