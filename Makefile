@@ -14,7 +14,7 @@ LAMBDA_ARCH ?= arm64
 
 FUZZTIME ?= 20s
 # Each fuzz target with its package.
-FUZZERS  := settings:FuzzSettings settings:FuzzParseImage settings:FuzzInvalidationPaths deploy:FuzzUserParameters deploy:FuzzDecodeToken
+FUZZERS  := settings:FuzzSettings settings:FuzzParseImage settings:FuzzInvalidationPaths deploy:FuzzUserParameters state:FuzzDecodeToken
 
 .PHONY: all build demo test vet tools bench lambda publish stack destroy fuzz clean
 

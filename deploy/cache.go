@@ -46,6 +46,7 @@ import (
 
 	"deploystep/deploy/failure"
 	"deploystep/deploy/settings"
+	"deploystep/deploy/state"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudfront"
@@ -54,23 +55,12 @@ import (
 	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 )
 
-// CacheDecision is what a release invalidates on one distribution, and why. No Paths: no
-// invalidation.
-type CacheDecision struct {
-	Mode   string   `json:"m"`
-	Paths  []string `json:"p,omitempty"`
-	Reason string   `json:"w,omitempty"`
-}
-
 // InvalidationDecision is a CacheDecision as the summary and the JSON output show it.
 type InvalidationDecision struct {
 	Mode   string   `json:"mode"`
 	Paths  []string `json:"paths"`
 	Reason string   `json:"reason"`
 }
-
-// maxDecisionChars bounds the paths a decision keeps (the continuation token carries them).
-const maxDecisionChars = 600
 
 // policyTTL is a cache policy's name and TTLs.
 type policyTTL struct {
@@ -233,9 +223,9 @@ func judgeOrigin(origins map[string]cftypes.Origin, id string, f cacheFacts) beh
 }
 
 // decideAuto turns the judged behaviours into the decision.
-func decideAuto(views []behaviorView, release releaseOrigins) CacheDecision {
-	fallback := func(why string) CacheDecision {
-		return CacheDecision{Mode: settings.ModeAuto, Paths: []string{"/*"}, Reason: "/* because " + why}
+func decideAuto(views []behaviorView, release releaseOrigins) state.CacheDecision {
+	fallback := func(why string) state.CacheDecision {
+		return state.CacheDecision{Mode: settings.ModeAuto, Paths: []string{"/*"}, Reason: "/* because " + why}
 	}
 	var cacheable []behaviorView
 	for _, v := range views {
@@ -270,7 +260,7 @@ func decideAuto(views []behaviorView, release releaseOrigins) CacheDecision {
 				why = append(why, fmt.Sprintf("%s → %s cannot cache (%s)", v.name(), cmp.Or(v.Service, v.Origin), v.policyText()))
 			}
 		}
-		return CacheDecision{Mode: settings.ModeAuto, Reason: "nothing the release serves can be cached: " + strings.Join(why, "; ")}
+		return state.CacheDecision{Mode: settings.ModeAuto, Reason: "nothing the release serves can be cached: " + strings.Join(why, "; ")}
 	}
 	paths = coverPaths(paths)
 	wild, chars := 0, 0
@@ -283,10 +273,10 @@ func decideAuto(views []behaviorView, release releaseOrigins) CacheDecision {
 	switch {
 	case wild > 15:
 		return fallback(fmt.Sprintf("the release's behaviours make %d wildcard paths, more than the 15 CloudFront lets be in progress", wild))
-	case chars > maxDecisionChars:
-		return fallback(fmt.Sprintf("the release's behaviours make %d characters of paths, more than deploystep carries (%d)", chars, maxDecisionChars))
+	case chars > state.MaxDecisionChars:
+		return fallback(fmt.Sprintf("the release's behaviours make %d characters of paths, more than deploystep carries (%d)", chars, state.MaxDecisionChars))
 	}
-	return CacheDecision{Mode: settings.ModeAuto, Paths: paths, Reason: "the behaviours that serve the release and can cache: " + strings.Join(used, "; ")}
+	return state.CacheDecision{Mode: settings.ModeAuto, Paths: paths, Reason: "the behaviours that serve the release and can cache: " + strings.Join(used, "; ")}
 }
 
 // invalidationPath is the invalidation path that covers what a path pattern matches: the
@@ -327,12 +317,12 @@ func coverPaths(paths []string) []string {
 // without CacheTagConfig, or whose configuration cannot be read, and for a read auto makes that
 // IAM refuses (the message names the statement to add, or INVALIDATION_PATHS=/*, which reads
 // nothing); a read that fails otherwise leaves auto at /*, said why.
-func (e *Engine) decideInvalidations(ctx context.Context, st *State, read reader, services map[string]ecstypes.Service) ([]Check, error) {
+func (e *Engine) decideInvalidations(ctx context.Context, st *state.State, read reader, services map[string]ecstypes.Service) ([]Check, error) {
 	s := e.Settings
 	if s.SkipInvalidation {
 		return nil, nil
 	}
-	ensure(&st.Decisions)
+	state.Ensure(&st.Decisions)
 	var checks []Check
 	var release *releaseOrigins
 	for _, d := range s.Distributions {
@@ -346,7 +336,7 @@ func (e *Engine) decideInvalidations(ctx context.Context, st *State, read reader
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		var dec CacheDecision
+		var dec state.CacheDecision
 		if s.InvalidationMode() == settings.ModeTags {
 			switch {
 			case err != nil:
@@ -358,7 +348,7 @@ func (e *Engine) decideInvalidations(ctx context.Context, st *State, read reader
 					"add CacheTagConfig (HeaderName: the response header the origin tags objects with, like Cache-Tag) to the distribution, or use INVALIDATION_PATHS", d)})
 				continue
 			}
-			dec = CacheDecision{Mode: settings.ModeTags, Paths: s.TagItems(), Reason: fmt.Sprintf("INVALIDATION_TAGS, tagged by the origin in %s", aws.ToString(cfg.CacheTagConfig.HeaderName))}
+			dec = state.CacheDecision{Mode: settings.ModeTags, Paths: s.TagItems(), Reason: fmt.Sprintf("INVALIDATION_TAGS, tagged by the origin in %s", aws.ToString(cfg.CacheTagConfig.HeaderName))}
 		} else {
 			if err == nil && release == nil {
 				r, rerr := e.releaseOrigins(ctx, read, services)
@@ -376,7 +366,7 @@ func (e *Engine) decideInvalidations(ctx context.Context, st *State, read reader
 					"the services' load balancers to decide what to invalidate, and %s; or set INVALIDATION_PATHS=/* (or the paths), which reads nothing", d, failure.FirstLine(err))})
 				continue
 			case err != nil:
-				dec = CacheDecision{Mode: settings.ModeAuto, Paths: []string{"/*"}, Reason: fmt.Sprintf("/* because the distribution's configuration cannot be read: %s "+
+				dec = state.CacheDecision{Mode: settings.ModeAuto, Paths: []string{"/*"}, Reason: fmt.Sprintf("/* because the distribution's configuration cannot be read: %s "+
 					"(auto needs cloudfront:GetDistributionConfig)", failure.FirstLine(err))}
 			default:
 				dec = decideAuto(judgeBehaviors(cfg, facts), *release)
@@ -384,25 +374,17 @@ func (e *Engine) decideInvalidations(ctx context.Context, st *State, read reader
 		}
 		dec.Reason = failure.ClipTo(dec.Reason, 400)
 		st.Decisions[d] = dec
-		checks = append(checks, Check{true, fmt.Sprintf("distribution %s: %s", d, dec.say())})
+		checks = append(checks, Check{true, fmt.Sprintf("distribution %s: %s", d, dec.Say())})
 	}
 	return checks, nil
 }
 
-// say is a decision in a sentence.
-func (c CacheDecision) say() string {
-	if len(c.Paths) == 0 {
-		return fmt.Sprintf("no invalidation (%s): %s", c.Mode, c.Reason)
-	}
-	return fmt.Sprintf("invalidating %s (%s): %s", strings.Join(c.Paths, " "), c.Mode, c.Reason)
-}
-
 // decision is what the release invalidates on dist: the kept decision, or the settings' list.
-func (e *Engine) decision(st *State, dist string) CacheDecision {
+func (e *Engine) decision(st *state.State, dist string) state.CacheDecision {
 	if d, ok := st.Decisions[dist]; ok {
 		return d
 	}
-	return CacheDecision{Mode: settings.ModePaths, Paths: e.Settings.Paths, Reason: "INVALIDATION_PATHS"}
+	return state.CacheDecision{Mode: settings.ModePaths, Paths: e.Settings.Paths, Reason: "INVALIDATION_PATHS"}
 }
 
 // distributionConfig reads a distribution's configuration.
@@ -581,7 +563,7 @@ func (e *Engine) readCacheFacts(ctx context.Context, read reader, cfg *cftypes.D
 // cacheHint explains a cached copy of path that the release's auto or tag invalidation left at
 // the edge: per distribution, what was invalidated, and the behaviour that serves path with its
 // cache policy (one read of the configuration, bounded; it is a failure's explanation).
-func (e *Engine) cacheHint(ctx context.Context, st *State, path string) string {
+func (e *Engine) cacheHint(ctx context.Context, st *state.State, path string) string {
 	var parts []string
 	for _, d := range e.Settings.Distributions {
 		dec := e.decision(st, d)

@@ -12,6 +12,7 @@ import (
 
 	"deploystep/deploy/failure"
 	"deploystep/deploy/settings"
+	"deploystep/deploy/state"
 )
 
 // RunCLI runs one release as a command (a CodeBuild buildspec step, or locally) and returns the
@@ -24,7 +25,7 @@ func RunCLI(s settings.Settings, loadErr error, stdout, stderr io.Writer) int {
 	report := NewReporter(stdout, s.Output) // LoadSettings loads what it can, OUTPUT included; not json is text
 	early := func(err error) int {
 		e := &Engine{Settings: s, Report: report}
-		e.Result(&State{Started: time.Now()}, err) // writes SUMMARY_FILE too
+		e.Result(&state.State{Started: time.Now()}, err) // writes SUMMARY_FILE too
 		return failure.ExitCode(err)
 	}
 	hints := settings.SimilarNames(os.Environ())
@@ -35,7 +36,7 @@ func RunCLI(s settings.Settings, loadErr error, stdout, stderr io.Writer) int {
 		return early(err)
 	}
 	for _, h := range hints {
-		report.Report(Event{Time: time.Now(), Phase: PhasePreflight, Kind: KindWarning, Message: h})
+		report.Report(Event{Time: time.Now(), Phase: state.PhasePreflight, Kind: KindWarning, Message: h})
 	}
 	ctx, cancel := context.WithCancelCause(context.Background())
 	defer cancel(nil)
@@ -61,7 +62,7 @@ func RunCLI(s settings.Settings, loadErr error, stdout, stderr io.Writer) int {
 		e.emit(Event{Kind: KindWarning, Message: note})
 	}
 	// The CodeBuild build names the release: running the same step again resumes it.
-	st := NewState(s, s.BuildID, time.Now())
+	st := state.NewState(s, s.BuildID, time.Now())
 	if s.DryRun {
 		err := e.DryRun(ctx, st, cfg.Credentials, cfg.Region)
 		return failure.ExitCode(err)

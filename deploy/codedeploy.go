@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"deploystep/deploy/failure"
+	"deploystep/deploy/state"
 	"deploystep/deploy/verdict"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -47,11 +48,11 @@ func (codeDeployController) plan(e *Engine, name string) (send, follow string) {
 }
 
 // description is the release's mark on its CodeDeploy deployments.
-func description(st *State) string { return "deploystep release " + st.Run.CallerRef }
+func description(st *state.State) string { return "deploystep release " + st.Run.CallerRef }
 
 // start creates the release's CodeDeploy deployment of one service, or adopts the one an earlier
 // run of the release created.
-func (codeDeployController) start(ctx context.Context, e *Engine, st *State, name string, s ecstypes.Service) error {
+func (codeDeployController) start(ctx context.Context, e *Engine, st *state.State, name string, s ecstypes.Service) error {
 	svc := st.Services[name]
 	g, err := e.findGroup(ctx, e.attempt, name)
 	if err != nil {
@@ -136,7 +137,7 @@ func (e *Engine) ourCDDeployment(ctx context.Context, g cdGroup, description str
 
 // observe reads each service's CodeDeploy deployment and its ECS target, gathers what the verdict
 // needs, and decides once.
-func (codeDeployController) observe(ctx context.Context, e *Engine, st *State, names []string) (map[string]verdict.Decision, error) {
+func (codeDeployController) observe(ctx context.Context, e *Engine, st *state.State, names []string) (map[string]verdict.Decision, error) {
 	out := map[string]verdict.Decision{}
 	for _, name := range names {
 		svc := st.Services[name]
@@ -147,7 +148,7 @@ func (codeDeployController) observe(ctx context.Context, e *Engine, st *State, n
 			}
 			continue
 		}
-		pin, ev := e.pin(st, svc), svc.evidence()
+		pin, ev := e.pin(st, svc), svc.Evidence()
 		if verdict.NeededCodeDeploy(v, pin, ev).Digests {
 			if err := e.readDigests(ctx, st, name, v.GreenTaskSet, &ev); err != nil {
 				return nil, err
@@ -171,7 +172,7 @@ func (codeDeployController) observe(ctx context.Context, e *Engine, st *State, n
 
 // readCD reads a CodeDeploy deployment and its ECS target (the target and the replacement task
 // set are kept in the service's record).
-func (e *Engine) readCD(ctx context.Context, svc *ServiceState, id string) (verdict.CDView, error) {
+func (e *Engine) readCD(ctx context.Context, svc *state.ServiceState, id string) (verdict.CDView, error) {
 	v := verdict.CDView{ID: id}
 	out, err := e.CodeDeploy.GetDeployment(ctx, &codedeploy.GetDeploymentInput{DeploymentId: aws.String(id)})
 	if err != nil {
@@ -230,7 +231,7 @@ func (e *Engine) readCD(ctx context.Context, svc *ServiceState, id string) (verd
 }
 
 // stop stops the deployment with automatic rollback; one already completed is one rollback.
-func (codeDeployController) stop(ctx context.Context, e *Engine, st *State, name string) error {
+func (codeDeployController) stop(ctx context.Context, e *Engine, st *state.State, name string) error {
 	id := st.Services[name].Deployment
 	_, err := e.CodeDeploy.StopDeployment(ctx, &codedeploy.StopDeploymentInput{DeploymentId: aws.String(id), AutoRollbackEnabled: aws.Bool(true)})
 	var done *cdtypes.DeploymentAlreadyCompletedException
@@ -241,7 +242,7 @@ func (codeDeployController) stop(ctx context.Context, e *Engine, st *State, name
 }
 
 // rollback follows the rollback deployment CodeDeploy started.
-func (codeDeployController) rollback(ctx context.Context, e *Engine, st *State, name string) (string, bool, error) {
+func (codeDeployController) rollback(ctx context.Context, e *Engine, st *state.State, name string) (string, bool, error) {
 	svc := st.Services[name]
 	v, err := e.readCD(ctx, svc, svc.Deployment)
 	switch {

@@ -21,15 +21,10 @@ import (
 
 	"deploystep/deploy/failure"
 	"deploystep/deploy/settings"
+	"deploystep/deploy/state"
 	"deploystep/deploy/verdict"
 
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
-)
-
-// Controller kinds, as ECS names a service's deployment controller.
-const (
-	ControllerECS        = "ECS"
-	ControllerCodeDeploy = "CODE_DEPLOY"
 )
 
 type controller interface {
@@ -37,14 +32,14 @@ type controller interface {
 	plan(e *Engine, name string) (send, follow string)
 	// start begins the release's deployment of one service: one an earlier run of the release
 	// began is adopted, else it is sent once (Engine.sendOnce).
-	start(ctx context.Context, e *Engine, st *State, name string, s ecstypes.Service) error
+	start(ctx context.Context, e *Engine, st *state.State, name string, s ecstypes.Service) error
 	// observe reads a snapshot of each service's deployment with the evidence its verdict needs
 	// (in the same poll) and decides each once.
-	observe(ctx context.Context, e *Engine, st *State, names []string) (map[string]verdict.Decision, error)
+	observe(ctx context.Context, e *Engine, st *state.State, names []string) (map[string]verdict.Decision, error)
 	// stop asks for the deployment to be rolled back (errNoRollback: it cannot be).
-	stop(ctx context.Context, e *Engine, st *State, name string) error
+	stop(ctx context.Context, e *Engine, st *state.State, name string) error
 	// rollback says how the rollback goes, and whether it ended.
-	rollback(ctx context.Context, e *Engine, st *State, name string) (status string, ended bool, err error)
+	rollback(ctx context.Context, e *Engine, st *state.State, name string) (status string, ended bool, err error)
 	// words name the kind in messages: who goes on with a deployment left behind, the call that
 	// stops one, and what was sent.
 	words() kindWords
@@ -52,7 +47,7 @@ type controller interface {
 
 type kindWords struct{ owner, stopCall, stopSent string }
 
-var controllers = map[string]controller{ControllerECS: ecsController{}, ControllerCodeDeploy: codeDeployController{}}
+var controllers = map[string]controller{state.ControllerECS: ecsController{}, state.ControllerCodeDeploy: codeDeployController{}}
 
 // errNoRollback: the deployment cannot be stopped with a rollback (no service deployment pinned).
 var errNoRollback = errors.New("no rollback possible")
@@ -62,13 +57,13 @@ func controllerOf(s ecstypes.Service) string {
 	if s.DeploymentController != nil && s.DeploymentController.Type != "" {
 		return string(s.DeploymentController.Type)
 	}
-	return ControllerECS
+	return state.ControllerECS
 }
 
 // startDeployments is the deploy step: every service is checked again (a resumed Lambda action
 // may come much later than the preflight) before any is touched, then each service's controller
 // starts its deployment.
-func (e *Engine) startDeployments(ctx context.Context, st *State) error {
+func (e *Engine) startDeployments(ctx context.Context, st *state.State) error {
 	var todo []string
 	for _, name := range e.Settings.Services {
 		if st.Services[name].Deployment == "" {
@@ -88,7 +83,7 @@ func (e *Engine) startDeployments(ctx context.Context, st *State) error {
 		s, ok := services[name]
 		if c := serviceCheck(e.Settings, e.caller, name, s, ok, nil); !c.OK {
 			problems = append(problems, c.Message)
-		} else if e.Settings.HookAnswer != "" && controllerOf(s) != ControllerECS {
+		} else if e.Settings.HookAnswer != "" && controllerOf(s) != state.ControllerECS {
 			problems = append(problems, fmt.Sprintf("service %s is on the CODE_DEPLOY controller, whose deployments have no PAUSE hooks: HOOK_ANSWER answers ECS service deployments", name))
 		}
 	}
@@ -184,7 +179,7 @@ func (e *Engine) sendOnce(ctx context.Context, what string, sent *time.Time, sen
 // follow is the follow step: every poll, each controller observes its unfinished services and
 // decides; Engine.judge reports and acts on each decision, until every deployment is done or one
 // fails.
-func (e *Engine) follow(ctx context.Context, st *State) error {
+func (e *Engine) follow(ctx context.Context, st *state.State) error {
 	said := map[string]string{} // the last progress reported, per service
 	return e.wait(ctx, "reading the deployments", Event{}, e.everyPoll(), func(ctx context.Context) (bool, error) {
 		byKind := map[string][]string{}
@@ -215,7 +210,7 @@ func (e *Engine) follow(ctx context.Context, st *State) error {
 
 // judge reports a decision and acts on it: progress when what the deployment waits for changes
 // (counts, stage, traffic, bake time to the second), HOOK_COMMAND at a PAUSE hook, and the end.
-func (e *Engine) judge(ctx context.Context, st *State, name string, d verdict.Decision, said map[string]string) error {
+func (e *Engine) judge(ctx context.Context, st *state.State, name string, d verdict.Decision, said map[string]string) error {
 	svc := st.Services[name]
 	e.setWaiting(name, d.Message)
 	e.noteDecision(name, d)
@@ -264,7 +259,7 @@ const rollbackLimit = 10 * time.Minute
 
 // rollBack stops each unfinished service's deployment with a rollback (once: Stopped) and
 // follows the rollbacks to their end. It returns how they ended, for the failure's message.
-func (e *Engine) rollBack(ctx context.Context, st *State) string {
+func (e *Engine) rollBack(ctx context.Context, st *state.State) string {
 	var results []string
 	for _, name := range e.Settings.Services {
 		svc := st.Services[name]
@@ -303,22 +298,14 @@ func (e *Engine) rollBack(ctx context.Context, st *State) string {
 }
 
 // pin is what a service's deployment is followed against.
-func (e *Engine) pin(st *State, svc *ServiceState) verdict.Pin {
+func (e *Engine) pin(st *state.State, svc *state.ServiceState) verdict.Pin {
 	return verdict.Pin{Deployment: svc.Deployment, Digest: st.Digest, FailedTasks: e.Settings.FailedTasks,
 		DigestCheck: e.Settings.DigestCheck, WaitUntil: e.Settings.WaitUntil}
 }
 
-// evidence is the digests a service's record holds, as a verdict takes them (nil: not read).
-func (svc *ServiceState) evidence() verdict.Evidence {
-	if svc.DigestReads == 0 {
-		return verdict.Evidence{}
-	}
-	return verdict.Evidence{Digests: append([]string{}, svc.Digests...), DigestReads: svc.DigestReads}
-}
-
 // readDigests reads the digests a service's new tasks run (started by startedBy) into its
 // record and ev.
-func (e *Engine) readDigests(ctx context.Context, st *State, name, startedBy string, ev *verdict.Evidence) error {
+func (e *Engine) readDigests(ctx context.Context, st *state.State, name, startedBy string, ev *verdict.Evidence) error {
 	ref, _ := settings.ParseImage(e.Settings.Image)
 	digests, err := e.runningDigests(ctx, name, startedBy, ref.Repository)
 	if err != nil {
@@ -326,7 +313,7 @@ func (e *Engine) readDigests(ctx context.Context, st *State, name, startedBy str
 	}
 	svc := st.Services[name]
 	svc.Digests, svc.DigestReads = digests, svc.DigestReads+1
-	r := svc.evidence()
+	r := svc.Evidence()
 	ev.Digests, ev.DigestReads = r.Digests, r.DigestReads
 	return nil
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"deploystep/deploy/failure"
+	"deploystep/deploy/state"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 )
@@ -17,10 +18,10 @@ import (
 // distribution; for a CODE_DEPLOY service its group and AppSpec), then renders the plan. Without
 // credentials or a region it still renders the plan and says what it could not check. It returns
 // ErrConfig when a check failed.
-func (e *Engine) DryRun(ctx context.Context, st *State, creds aws.CredentialsProvider, region string) error {
-	st.init(e.Settings.Services)
+func (e *Engine) DryRun(ctx context.Context, st *state.State, creds aws.CredentialsProvider, region string) error {
+	st.Init(e.Settings.Services)
 	e.st = st
-	st.Phase = PhasePreflight
+	st.Phase = state.PhasePreflight
 	var failed []string
 	check := func(ok bool, format string, args ...any) {
 		msg := fmt.Sprintf(format, args...)
@@ -113,11 +114,11 @@ func canCall(ctx context.Context, creds aws.CredentialsProvider, region string) 
 
 // dryRunCodeDeploy prepares the release of each CODE_DEPLOY service as a real run would (its
 // group, task definition and AppSpec), checks it, and says what would be created.
-func (e *Engine) dryRunCodeDeploy(ctx context.Context, st *State, v verified, planned map[string]*revisionPlan, check func(bool, string, ...any)) map[string]string {
+func (e *Engine) dryRunCodeDeploy(ctx context.Context, st *state.State, v verified, planned map[string]*revisionPlan, check func(bool, string, ...any)) map[string]string {
 	sends := map[string]string{}
 	for _, name := range e.Settings.Services {
 		s, ok := v.services[name]
-		if !ok || controllerOf(s) != ControllerCodeDeploy {
+		if !ok || controllerOf(s) != state.ControllerCodeDeploy {
 			continue
 		}
 		r, err := e.prepare(ctx, once, name, s, planned[name].deploys())
@@ -133,7 +134,7 @@ func (e *Engine) dryRunCodeDeploy(ctx context.Context, st *State, v verified, pl
 
 // dryRunPredeploy plans the pre-deploy task on the revision PREDEPLOY_SERVICE would deploy and
 // checks its container; it returns the task in words ("" without PREDEPLOY_COMMAND).
-func (e *Engine) dryRunPredeploy(ctx context.Context, st *State, v verified, planned map[string]*revisionPlan, check func(bool, string, ...any)) string {
+func (e *Engine) dryRunPredeploy(ctx context.Context, st *state.State, v verified, planned map[string]*revisionPlan, check func(bool, string, ...any)) string {
 	name := e.Settings.PredeployOn()
 	svc, ok := v.services[name]
 	if e.Settings.PredeployCommand == "" || !ok {
@@ -157,7 +158,7 @@ func (e *Engine) dryRunPredeploy(ctx context.Context, st *State, v verified, pla
 
 // dryRunRevisions plans the task-definition revisions (reading every base, registering
 // nothing) and checks them; it returns each service's plan.
-func (e *Engine) dryRunRevisions(ctx context.Context, st *State, v verified, check func(bool, string, ...any)) map[string]*revisionPlan {
+func (e *Engine) dryRunRevisions(ctx context.Context, st *state.State, v verified, check func(bool, string, ...any)) map[string]*revisionPlan {
 	out := map[string]*revisionPlan{}
 	if !e.Settings.Registers() {
 		return out

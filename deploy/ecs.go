@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"deploystep/deploy/failure"
+	"deploystep/deploy/state"
 	"deploystep/deploy/verdict"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -61,7 +62,7 @@ func thresholdText(n int) string {
 
 // start forces the new deployment of one service and pins it, or adopts the one an earlier run
 // of the release started (the run marker).
-func (ecsController) start(ctx context.Context, e *Engine, st *State, name string, s ecstypes.Service) error {
+func (ecsController) start(ctx context.Context, e *Engine, st *state.State, name string, s ecstypes.Service) error {
 	svc := st.Services[name]
 	// Events up to now are history: the follow step reports the ones after this id.
 	if evs := s.Events; len(evs) > 0 && svc.LastEvent == "" {
@@ -145,7 +146,7 @@ const runTag = "deploystep:run"
 
 // resume adopts the deployment an earlier run of the same release started, if any; when that
 // run's last attempt may still land, it makes the send wait for it instead of sending another.
-func (e *Engine) resume(st *State, name string, s ecstypes.Service) bool {
+func (e *Engine) resume(st *state.State, name string, s ecstypes.Service) bool {
 	if st.Run.Marker == "" {
 		return false
 	}
@@ -184,7 +185,7 @@ func (e *Engine) resume(st *State, name string, s ecstypes.Service) bool {
 // deployment it started once that is known. The marker is what makes a re-run of the release
 // adopt its deployment instead of starting a second one, so a refusal (ecs:TagResource on the
 // service) ends the run like any other: the first one comes before the UpdateService.
-func (e *Engine) mark(ctx context.Context, st *State, name string, arn *string, started string) error {
+func (e *Engine) mark(ctx context.Context, st *state.State, name string, arn *string, started string) error {
 	if st.Run.Marker == "" {
 		return nil
 	}
@@ -201,7 +202,7 @@ func (e *Engine) mark(ctx context.Context, st *State, name string, arn *string, 
 
 // observe reads the services, reports their new events, pins and reads their service
 // deployments, gathers what each verdict needs, and decides each once.
-func (ecsController) observe(ctx context.Context, e *Engine, st *State, names []string) (map[string]verdict.Decision, error) {
+func (ecsController) observe(ctx context.Context, e *Engine, st *state.State, names []string) (map[string]verdict.Decision, error) {
 	services, err := e.describe(ctx, names)
 	if err != nil {
 		return nil, err
@@ -229,7 +230,7 @@ func (ecsController) observe(ctx context.Context, e *Engine, st *State, names []
 		}
 		svc := st.Services[name]
 		view, pin := viewOf(s), e.pin(st, svc)
-		ev := svc.evidence()
+		ev := svc.Evidence()
 		ev.SD = sds[name]
 		if err := e.gather(ctx, st, name, view, pin, &ev); err != nil {
 			return nil, err
@@ -242,7 +243,7 @@ func (ecsController) observe(ctx context.Context, e *Engine, st *State, names []
 // gather fetches the evidence the snapshot needs (needs), each at most once, asking again after
 // each fetch: the service deployment first (it can show the end), then the digests, then the
 // stopped reasons of a failure (a read that fails only leaves the message without them).
-func (e *Engine) gather(ctx context.Context, st *State, name string, view verdict.ServiceView, pin verdict.Pin, ev *verdict.Evidence) error {
+func (e *Engine) gather(ctx context.Context, st *state.State, name string, view verdict.ServiceView, pin verdict.Pin, ev *verdict.Evidence) error {
 	svc := st.Services[name]
 	if n := verdict.Needed(view, pin, *ev); n.SD && svc.SD != "" && !svc.NoSD {
 		views, err := e.readSD(ctx, st, []string{name}, true)
@@ -272,7 +273,7 @@ func (e *Engine) gather(ctx context.Context, st *State, name string, view verdic
 
 // stop stops the pinned service deployment with a rollback; one already stopping or rolling
 // back is one rollback.
-func (ecsController) stop(ctx context.Context, e *Engine, st *State, name string) error {
+func (ecsController) stop(ctx context.Context, e *Engine, st *state.State, name string) error {
 	svc := st.Services[name]
 	if svc.SD == "" {
 		return errNoRollback
@@ -286,7 +287,7 @@ func (ecsController) stop(ctx context.Context, e *Engine, st *State, name string
 	return failure.Classify(err, "StopServiceDeployment")
 }
 
-func (ecsController) rollback(ctx context.Context, e *Engine, st *State, name string) (string, bool, error) {
+func (ecsController) rollback(ctx context.Context, e *Engine, st *state.State, name string) (string, bool, error) {
 	views, err := e.readSD(ctx, st, []string{name}, false)
 	if err != nil || views[name] == nil {
 		return "", false, err
@@ -340,7 +341,7 @@ func shiftsTraffic(s ecstypes.Service) bool {
 // apart by id: DescribeServices lists them newest first, so the new ones are those before the
 // last id seen. Without a last id (a run resumed from an older state) the run's start time is
 // the fallback.
-func (e *Engine) reportEvents(st *State, services map[string]ecstypes.Service, names []string) {
+func (e *Engine) reportEvents(st *state.State, services map[string]ecstypes.Service, names []string) {
 	type item struct {
 		svc string
 		ev  ecstypes.ServiceEvent

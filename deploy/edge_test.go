@@ -14,6 +14,7 @@ import (
 
 	"deploystep/deploy/failure"
 	"deploystep/deploy/settings"
+	"deploystep/deploy/state"
 )
 
 // A URL's query string and user info never reach a validation message.
@@ -89,8 +90,8 @@ func TestVerifyEdgePhase(t *testing.T) {
 	var out bytes.Buffer
 	e := &Engine{Settings: settings.Settings{VerifyURLs: []string{srv.URL + "/api/health"}, VerifyExpect: "3f2c1ab", VerifyTimeout: time.Minute,
 		Paths: []string{"/*"}}, Report: NewReporter(&out, "text")}
-	st := NewState(e.Settings, "", time.Now())
-	st.init(nil)
+	st := state.NewState(e.Settings, "", time.Now())
+	st.Init(nil)
 	start := time.Now()
 	if err := e.verifyEdge(context.Background(), st); err != nil {
 		t.Fatal(err)
@@ -112,8 +113,8 @@ func TestVerifyEdgePhase(t *testing.T) {
 	times, serveNewAfter = nil, 1000
 	mu.Unlock()
 	e.Settings.VerifyTimeout, e.Settings.Paths = 2*time.Second, []string{"/static/*"}
-	st = NewState(e.Settings, "", time.Now())
-	st.init(nil)
+	st = state.NewState(e.Settings, "", time.Now())
+	st.Init(nil)
 	err := e.verifyEdge(context.Background(), st)
 	if !errors.Is(err, failure.ErrFailed) || failure.ExitCode(err) != 1 || !strings.Contains(err.Error(), "within VERIFY_TIMEOUT (2s)") ||
 		!strings.Contains(err.Error(), "with version 0a1b2c3 (X-Cache: Hit from cloudfront)") ||

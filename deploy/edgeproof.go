@@ -17,12 +17,13 @@ import (
 	"deploystep/deploy/edge"
 	"deploystep/deploy/failure"
 	"deploystep/deploy/settings"
+	"deploystep/deploy/state"
 )
 
 // verifyEdge runs the verify step: every URL not yet verified is read until it matches;
 // VERIFY_TIMEOUT runs from the step's first start (kept in st across invocations).
-func (e *Engine) verifyEdge(ctx context.Context, st *State) error {
-	if len(st.paused()) > 0 {
+func (e *Engine) verifyEdge(ctx context.Context, st *state.State) error {
+	if len(st.Paused()) > 0 {
 		return nil // production traffic has not moved: the answering step proves the edge
 	}
 	if st.VerifyStarted.IsZero() {
@@ -99,13 +100,13 @@ func (e *Engine) dryRunEdge(ctx context.Context) {
 		if expect != "" {
 			msg += fmt.Sprintf("; after the release it must serve version %s", expect)
 		}
-		e.emit(Event{Kind: KindProgress, Phase: PhaseVerify, Message: msg})
+		e.emit(Event{Kind: KindProgress, Phase: state.PhaseVerify, Message: msg})
 	}
 }
 
 // edgeHint explains a failed read from its cache headers: a cached copy the release's
 // invalidation did not cover, or an error from the origin behind the edge.
-func (e *Engine) edgeHint(ctx context.Context, st *State, raw string, a edge.Answer) string {
+func (e *Engine) edgeHint(ctx context.Context, st *state.State, raw string, a edge.Answer) string {
 	u, err := url.Parse(raw)
 	if err != nil {
 		return ""
@@ -149,7 +150,7 @@ func (e *Engine) edge() *http.Client {
 }
 
 // verifiedVersion is the version the edge served at the first URL, once all are verified.
-func verifiedVersion(s settings.Settings, st *State) string {
+func verifiedVersion(s settings.Settings, st *state.State) string {
 	if len(s.VerifyURLs) == 0 || len(st.Verified) < len(s.VerifyURLs) {
 		return ""
 	}

@@ -12,6 +12,7 @@ import (
 	"deploystep/deploy/awsapi"
 	"deploystep/deploy/failure"
 	"deploystep/deploy/settings"
+	"deploystep/deploy/state"
 	"deploystep/deploy/verdict"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -49,7 +50,7 @@ type Engine struct {
 
 	mu       sync.Mutex
 	lastRead time.Time
-	st       *State // the state being run, for event timestamps
+	st       *state.State // the state being run, for event timestamps
 	// waiting is what each unfinished service (and "edge") waits for, from its last decision: a
 	// timeout says it.
 	waiting map[string]string
@@ -57,7 +58,7 @@ type Engine struct {
 	// invocation; used once.
 	preflightRead map[string]ecstypes.Service
 	// caller is who the run acts as (State.Caller), for messages that say where they looked.
-	caller Caller
+	caller state.Caller
 	// paused is, per service, the PAUSE hook its deployment waits at, with its service
 	// deployment: what a run that ends leaves behind.
 	paused map[string]pausedAt
@@ -131,16 +132,16 @@ func (e *Engine) once(key string, ev Event) {
 }
 
 // steps are the functions of the plan's steps.
-var steps = map[string]func(*Engine, context.Context, *State) error{
-	PhasePreflight:  (*Engine).preflight,
-	PhaseImage:      (*Engine).checkImage,
-	PhaseRegister:   (*Engine).registerStep,
-	PhasePredeploy:  (*Engine).predeployStep,
-	PhaseDeploy:     (*Engine).startDeployments,
-	PhaseFollow:     (*Engine).follow,
-	PhaseInvalidate: (*Engine).createInvalidations,
-	PhaseWait:       (*Engine).waitInvalidations,
-	PhaseVerify:     (*Engine).verifyEdge,
+var steps = map[string]func(*Engine, context.Context, *state.State) error{
+	state.PhasePreflight:  (*Engine).preflight,
+	state.PhaseImage:      (*Engine).checkImage,
+	state.PhaseRegister:   (*Engine).registerStep,
+	state.PhasePredeploy:  (*Engine).predeployStep,
+	state.PhaseDeploy:     (*Engine).startDeployments,
+	state.PhaseFollow:     (*Engine).follow,
+	state.PhaseInvalidate: (*Engine).createInvalidations,
+	state.PhaseWait:       (*Engine).waitInvalidations,
+	state.PhaseVerify:     (*Engine).verifyEdge,
 }
 
 func (e *Engine) now() time.Time {
@@ -174,8 +175,8 @@ func (e *Engine) emit(ev Event) {
 // timeout (Settings.Timeout from st.Started; Settings.Limit resolves it) runs out, or ctx ends. A
 // ctx whose cause is errPaused (the invocation's own deadline) returns errPaused with st ready to
 // resume; a ctx cancelled for a signal returns ErrInterrupted.
-func (e *Engine) Run(outer context.Context, st *State) error {
-	st.init(e.Settings.Services)
+func (e *Engine) Run(outer context.Context, st *state.State) error {
+	st.Init(e.Settings.Services)
 	e.st, e.caller = st, st.Caller
 	e.useRole(st)
 	if e.Settings.Timeout <= 0 {
@@ -184,7 +185,7 @@ func (e *Engine) Run(outer context.Context, st *State) error {
 	plan := e.plan(st, nil)
 	ctx, cancel := context.WithDeadlineCause(outer, st.Started.Add(e.Settings.Timeout), failure.ErrTimeout)
 	defer cancel()
-	for st.Phase != PhaseDone {
+	for st.Phase != state.PhaseDone {
 		phase, start := st.Phase, e.now()
 		step, ok := steps[phase]
 		if !ok {
@@ -204,10 +205,10 @@ func (e *Engine) Run(outer context.Context, st *State) error {
 // fail turns a step's error into the run's: the end of ctx into its class, and with
 // ROLLBACK=on-failure, deploystep's own verdict or its timeout in the follow step into a rollback,
 // bounded apart from the run's own limit (which may have run out), said in the message.
-func (e *Engine) fail(outer, ctx context.Context, st *State, phase string, err error) error {
+func (e *Engine) fail(outer, ctx context.Context, st *state.State, phase string, err error) error {
 	err = e.interpret(ctx, st, err)
 	own := errors.Is(err, failure.ErrTimeout) || errors.Is(err, failure.ErrFailed) && st.Failure != ""
-	if phase != PhaseFollow || e.Settings.Rollback != "on-failure" || !own {
+	if phase != state.PhaseFollow || e.Settings.Rollback != "on-failure" || !own {
 		return err
 	}
 	rctx, cancel := context.WithTimeout(outer, rollbackLimit)
@@ -224,7 +225,7 @@ func (e *Engine) fail(outer, ctx context.Context, st *State, phase string, err e
 
 // interpret turns a context ending into the error of its class, saying what was left in
 // which state.
-func (e *Engine) interpret(ctx context.Context, st *State, err error) error {
+func (e *Engine) interpret(ctx context.Context, st *state.State, err error) error {
 	if ctx.Err() == nil || failure.IsFinal(err) {
 		return err
 	}
@@ -240,7 +241,7 @@ func (e *Engine) interpret(ctx context.Context, st *State, err error) error {
 }
 
 // leftInFlight says what a stopped run leaves behind.
-func (e *Engine) leftInFlight(st *State) string {
+func (e *Engine) leftInFlight(st *state.State) string {
 	var parts []string
 	if pd := st.Predeploy; pd != nil && pd.Task != "" && !pd.Passed {
 		state := "running"
@@ -282,16 +283,16 @@ func (e *Engine) leftInFlight(st *State) string {
 			}
 		}
 	}
-	if st.Phase == PhaseVerify {
+	if st.Phase == state.PhaseVerify {
 		parts = append(parts, "edge verification waiting for "+e.waitingFor("edge"))
 	}
 	return strings.Join(parts, "; ")
 }
 
 // Result reports the end of a run and returns its summary.
-func (e *Engine) Result(st *State, err error) Summary {
+func (e *Engine) Result(st *state.State, err error) Summary {
 	s := Summary{Result: "succeeded", ExitCode: failure.ExitCode(err), Seconds: e.now().Sub(st.Started).Seconds(),
-		Phases: st.Phases, Digest: st.Digest, TaskDefinitions: st.taskDefinitions(), Deployments: st.deployments(), Invalidations: st.Invalidations,
+		Phases: st.Phases, Digest: st.Digest, TaskDefinitions: st.TaskDefinitions(), Deployments: st.Deployments(), Invalidations: st.Invalidations,
 		VerifiedVersion: verifiedVersion(e.Settings, st)}
 	if pd := st.Predeploy; pd != nil && pd.Passed {
 		s.PredeployTask = pd.Task
@@ -320,7 +321,7 @@ func (e *Engine) Result(st *State, err error) Summary {
 			}
 		}
 	}
-	for _, name := range st.paused() {
+	for _, name := range st.Paused() {
 		if s.Paused == nil {
 			s.Paused = map[string]PausedHook{}
 		}
@@ -364,28 +365,6 @@ func (e *Engine) Result(st *State, err error) Summary {
 	return s
 }
 
-// taskDefinitions are the revisions the release deploys, by service.
-func (st *State) taskDefinitions() map[string]string {
-	out := map[string]string{}
-	for name, svc := range st.Services {
-		if svc.TaskDef != "" {
-			out[name] = svc.TaskDef
-		}
-	}
-	return out
-}
-
-// deployments are the deployments followed, by service.
-func (st *State) deployments() map[string]string {
-	out := map[string]string{}
-	for name, svc := range st.Services {
-		if svc.Deployment != "" {
-			out[name] = svc.Deployment
-		}
-	}
-	return out
-}
-
 // setWaiting records what a service (or "edge") waits for ("" when it waits no more).
 func (e *Engine) setWaiting(what, msg string) {
 	e.mu.Lock()
@@ -411,7 +390,7 @@ func (e *Engine) waitingFor(what string) string {
 // preflight is the real run's verify: any failed check ends the run with ErrConfig before
 // anything changes. The deploy step of the same invocation starts from its read of the services
 // instead of reading them again.
-func (e *Engine) preflight(ctx context.Context, st *State) error {
+func (e *Engine) preflight(ctx context.Context, st *state.State) error {
 	if err := e.whoami(ctx, st, e.attempt); err != nil {
 		return err
 	}

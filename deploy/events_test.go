@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"deploystep/deploy/state"
+
 	"github.com/aws/aws-sdk-go-v2/aws"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 )
@@ -28,8 +30,8 @@ func TestReportEventsByID(t *testing.T) {
 	skew := started.Add(-2 * time.Second) // AWS's clock 2 s behind the runner's
 	var got collect
 	e := &Engine{Report: &got}
-	st := &State{Started: started}
-	st.init([]string{"api"})
+	st := &state.State{Started: started}
+	st.Init([]string{"api"})
 	st.Services["api"].LastEvent = "e0" // the newest event when the deployment started
 
 	polls := []map[string]ecstypes.Service{

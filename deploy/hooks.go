@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"deploystep/deploy/failure"
+	"deploystep/deploy/state"
 	"deploystep/deploy/verdict"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -37,7 +38,7 @@ func pauseHint(sdARN string, h verdict.HookView) string {
 
 // answerHook runs HOOK_COMMAND for a paused deployment (bounded by HOOK_TIMEOUT) and answers
 // ContinueServiceDeployment: CONTINUE on exit 0, ROLLBACK otherwise. Each hook once.
-func (e *Engine) answerHook(ctx context.Context, st *State, name string, h verdict.HookView) error {
+func (e *Engine) answerHook(ctx context.Context, st *state.State, name string, h verdict.HookView) error {
 	svc := st.Services[name]
 	e.setPaused(name, h)
 	if svc.Hooks[h.ID] != "" {
@@ -79,7 +80,7 @@ func (e *Engine) answerHook(ctx context.Context, st *State, name string, h verdi
 
 // continueHook answers a hook once: an answer lost on the way is sent again, and a hook already
 // answered (by an earlier run) counts as answered.
-func (e *Engine) continueHook(ctx context.Context, svc *ServiceState, name string, h verdict.HookView, action ecstypes.DeploymentLifecycleHookAction) error {
+func (e *Engine) continueHook(ctx context.Context, svc *state.ServiceState, name string, h verdict.HookView, action ecstypes.DeploymentLifecycleHookAction) error {
 	err := e.attempt(ctx, "ContinueServiceDeployment "+name, func(ctx context.Context) error {
 		_, err := e.ECS.ContinueServiceDeployment(ctx, &ecs.ContinueServiceDeploymentInput{ServiceDeploymentArn: aws.String(svc.SD),
 			HookId: aws.String(h.ID), Action: action})
@@ -156,7 +157,7 @@ func (l *limitedBuffer) Write(p []byte) (int, error) {
 // left (its service deployment's target revision is the service's PRIMARY deployment) or the
 // only one, and follows it; the follow step answers the hook once (answerHook). None, or several
 // with none of them the PRIMARY's, is ErrConfig naming what was found.
-func (e *Engine) adoptPaused(ctx context.Context, st *State, name string, s ecstypes.Service) error {
+func (e *Engine) adoptPaused(ctx context.Context, st *state.State, name string, s ecstypes.Service) error {
 	svc := st.Services[name]
 	resumed := svc.Deployment // an earlier run of this step adopted it (the run marker)
 	status := []ecstypes.ServiceDeploymentStatus{ecstypes.ServiceDeploymentStatusInProgress}

@@ -10,6 +10,7 @@ import (
 
 	"deploystep/deploy/failure"
 	"deploystep/deploy/settings"
+	"deploystep/deploy/state"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecr"
@@ -17,7 +18,7 @@ import (
 )
 
 // checkImage is the image step: IMAGE's digest, read from ECR before anything changes.
-func (e *Engine) checkImage(ctx context.Context, st *State) error {
+func (e *Engine) checkImage(ctx context.Context, st *state.State) error {
 	return e.attempt(ctx, "checking the image", func(ctx context.Context) error {
 		digest, err := e.resolveDigest(ctx)
 		if err == nil {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"deploystep/deploy/failure"
+	"deploystep/deploy/state"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudfront"
@@ -21,8 +22,8 @@ import (
 
 // createInvalidations creates one invalidation per distribution; a call that meets too many
 // invalidations in progress is tried again with a backoff that doubles up to 30 s.
-func (e *Engine) createInvalidations(ctx context.Context, st *State) error {
-	if p := st.paused(); len(p) > 0 {
+func (e *Engine) createInvalidations(ctx context.Context, st *state.State) error {
+	if p := st.Paused(); len(p) > 0 {
 		e.once("paused: no invalidation", Event{Kind: KindInvalidation, Message: fmt.Sprintf(
 			"no invalidation yet: %s paused at a PAUSE hook with production traffic not moved (WAIT_UNTIL=paused); the step that answers it (HOOK_ANSWER) invalidates", strings.Join(p, ", "))})
 		return nil
@@ -68,8 +69,8 @@ func (e *Engine) createInvalidations(ctx context.Context, st *State) error {
 
 // waitInvalidations polls each invalidation until it is Completed (a distribution with nothing
 // to invalidate has none).
-func (e *Engine) waitInvalidations(ctx context.Context, st *State) error {
-	if len(st.paused()) > 0 {
+func (e *Engine) waitInvalidations(ctx context.Context, st *state.State) error {
+	if len(st.Paused()) > 0 {
 		return nil
 	}
 	done := map[string]bool{}

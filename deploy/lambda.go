@@ -16,6 +16,7 @@ import (
 	"deploystep/deploy/awsapi"
 	"deploystep/deploy/failure"
 	"deploystep/deploy/settings"
+	"deploystep/deploy/state"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
@@ -90,22 +91,22 @@ func (h *Handler) Handle(ctx context.Context, ev events.CodePipelineJobEvent) er
 	report := log
 	// Every state this action can reach must fit a continuation token: checked before anything
 	// changes, not when the first hand-over finds out.
-	if err := tokenFits(s); err != nil {
+	if err := state.TokenFits(s); err != nil {
 		h.fail(ctx, log, job.ID, cptypes.FailureTypeConfigurationError, err.Error())
 		return nil
 	}
 
 	now := time.Now()
-	var st *State
+	var st *state.State
 	if tok := job.Data.ContinuationToken; tok != "" {
-		if st, err = DecodeToken(tok, s, now); err != nil {
+		if st, err = state.DecodeToken(tok, s, now); err != nil {
 			h.fail(ctx, log, job.ID, cptypes.FailureTypeConfigurationError, err.Error())
 			return nil
 		}
 	} else {
 		// The first job names the release: a re-delivered event finds the deployment it
 		// started (through the service tag), and its invalidation (through CallerReference).
-		st = NewState(s, job.ID, now)
+		st = state.NewState(s, job.ID, now)
 	}
 
 	build := h.NewEngine
@@ -214,8 +215,8 @@ func (h *Handler) settings(ctx context.Context, userParameters string) (settings
 }
 
 // handOver reports progress with a continuation token; CodePipeline invokes again with it.
-func (h *Handler) handOver(ctx context.Context, log Reporter, jobID string, e *Engine, st *State) {
-	tok, err := EncodeToken(st, e.Settings)
+func (h *Handler) handOver(ctx context.Context, log Reporter, jobID string, e *Engine, st *state.State) {
+	tok, err := state.EncodeToken(st, e.Settings)
 	if err != nil {
 		h.fail(ctx, log, jobID, cptypes.FailureTypeConfigurationError, err.Error())
 		return
@@ -232,7 +233,7 @@ func (h *Handler) handOver(ctx context.Context, log Reporter, jobID string, e *E
 }
 
 // finish reports the final result.
-func (h *Handler) finish(ctx context.Context, log Reporter, jobID string, e *Engine, st *State, err error) {
+func (h *Handler) finish(ctx context.Context, log Reporter, jobID string, e *Engine, st *state.State, err error) {
 	sum := e.Result(st, err)
 	if err != nil {
 		typ := cptypes.FailureTypeJobFailed

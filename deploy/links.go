@@ -17,6 +17,8 @@ import (
 	"cmp"
 	"net/url"
 	"strings"
+
+	"deploystep/deploy/state"
 )
 
 // Link is a console page for something the release made.
@@ -87,7 +89,7 @@ func logsFragment(s string) string {
 }
 
 // links are the console pages of what the release made.
-func (e *Engine) links(st *State) []Link {
+func (e *Engine) links(st *state.State) []Link {
 	region := cmp.Or(st.Caller.Region, e.Region)
 	if region == "" {
 		return nil
@@ -102,7 +104,7 @@ func (e *Engine) links(st *State) []Link {
 		if svc == nil || svc.Deployment == "" {
 			continue
 		}
-		if svc.Controller == ControllerCodeDeploy {
+		if svc.Controller == state.ControllerCodeDeploy {
 			out = append(out, Link{LinkCodeDeploy, name, base + "/codesuite/codedeploy/deployments/" + url.PathEscape(svc.Deployment) + q})
 			continue
 		}

@@ -5,13 +5,14 @@ import (
 	"testing"
 
 	"deploystep/deploy/settings"
+	"deploystep/deploy/state"
 )
 
 func TestLinks(t *testing.T) {
-	st := &State{
-		Caller:        Caller{ARN: "arn:aws-cn:sts::210987654321:assumed-role/deploy/s", Region: "cn-north-1"},
-		Services:      map[string]*ServiceState{"api": {Deployment: "ecs-svc/1", SD: "arn:aws-cn:ecs:cn-north-1:210987654321:service-deployment/c/api/x"}, "web": {Deployment: "d-2W9EXAMPLE", Controller: ControllerCodeDeploy}},
-		Predeploy:     &PredeployState{Task: "0f1e2d3c4b5a"},
+	st := &state.State{
+		Caller:        state.Caller{ARN: "arn:aws-cn:sts::210987654321:assumed-role/deploy/s", Region: "cn-north-1"},
+		Services:      map[string]*state.ServiceState{"api": {Deployment: "ecs-svc/1", SD: "arn:aws-cn:ecs:cn-north-1:210987654321:service-deployment/c/api/x"}, "web": {Deployment: "d-2W9EXAMPLE", Controller: state.ControllerCodeDeploy}},
+		Predeploy:     &state.PredeployState{Task: "0f1e2d3c4b5a"},
 		Invalidations: map[string]string{"E2QWRUHAPOMQZL": "I2J0I21PCUYOIK"},
 	}
 	e := &Engine{Settings: settings.Settings{Cluster: "arn:aws-cn:ecs:cn-north-1:210987654321:cluster/tsa gallery", Services: []string{"api", "web"}, Distributions: []string{"E2QWRUHAPOMQZL"}}}

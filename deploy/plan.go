@@ -13,27 +13,12 @@ import (
 
 	"deploystep/deploy/edge"
 	"deploystep/deploy/settings"
+	"deploystep/deploy/state"
 )
-
-// Phases of a run: the steps a plan can take, in their order.
-const (
-	PhasePreflight  = "preflight"
-	PhaseImage      = "image"
-	PhaseRegister   = "register"
-	PhasePredeploy  = "predeploy"
-	PhaseDeploy     = "deploy"
-	PhaseFollow     = "follow"
-	PhaseInvalidate = "invalidate"
-	PhaseWait       = "wait"
-	PhaseVerify     = "verify"
-	PhaseDone       = "done"
-)
-
-var phaseOrder = []string{PhasePreflight, PhaseImage, PhaseRegister, PhasePredeploy, PhaseDeploy, PhaseFollow, PhaseInvalidate, PhaseWait, PhaseVerify}
 
 // stepWeight is each step's share of a release's progress (CodePipeline's percent complete):
 // mostly the rollout, then the invalidation's wait and the edge.
-var stepWeight = map[string]int{PhasePreflight: 2, PhaseImage: 3, PhaseRegister: 3, PhasePredeploy: 10, PhaseDeploy: 5, PhaseFollow: 52, PhaseInvalidate: 5, PhaseWait: 20, PhaseVerify: 10}
+var stepWeight = map[string]int{state.PhasePreflight: 2, state.PhaseImage: 3, state.PhaseRegister: 3, state.PhasePredeploy: 10, state.PhaseDeploy: 5, state.PhaseFollow: 52, state.PhaseInvalidate: 5, state.PhaseWait: 20, state.PhaseVerify: 10}
 
 // Plan is what a release does.
 type Plan struct {
@@ -70,22 +55,22 @@ type InvalidationPlan struct {
 
 // plan builds the release's plan; controllers are the services' deployment controllers as the
 // preflight read them, or as the state recorded them ("" where unknown).
-func (e *Engine) plan(st *State, controllers map[string]string) Plan {
+func (e *Engine) plan(st *state.State, controllers map[string]string) Plan {
 	s := e.Settings
-	p := Plan{Limit: s.Timeout, Poll: s.Poll, VerifyTimeout: s.VerifyTimeout, Steps: []string{PhasePreflight}}
+	p := Plan{Limit: s.Timeout, Poll: s.Poll, VerifyTimeout: s.VerifyTimeout, Steps: []string{state.PhasePreflight}}
 	if s.Image != "" {
-		p.Steps, p.Image = append(p.Steps, PhaseImage), s.Image
+		p.Steps, p.Image = append(p.Steps, state.PhaseImage), s.Image
 		if st.Digest != "" {
 			p.Image += " = " + st.Digest
 		}
 	}
 	if s.Registers() {
-		p.Steps = append(p.Steps, PhaseRegister)
+		p.Steps = append(p.Steps, state.PhaseRegister)
 	}
 	if s.PredeployCommand != "" {
-		p.Steps = append(p.Steps, PhasePredeploy)
+		p.Steps = append(p.Steps, state.PhasePredeploy)
 	}
-	p.Steps = append(p.Steps, PhaseDeploy, PhaseFollow)
+	p.Steps = append(p.Steps, state.PhaseDeploy, state.PhaseFollow)
 	for _, name := range s.Services {
 		kind := controllers[name]
 		if kind == "" {
@@ -98,11 +83,11 @@ func (e *Engine) plan(st *State, controllers map[string]string) Plan {
 		p.Services = append(p.Services, sp)
 	}
 	if !s.SkipInvalidation {
-		p.Steps = append(p.Steps, PhaseInvalidate, PhaseWait)
+		p.Steps = append(p.Steps, state.PhaseInvalidate, state.PhaseWait)
 		for _, d := range s.Distributions {
 			dec := e.decision(st, d)
 			if _, decided := st.Decisions[d]; !decided && s.InvalidationMode() != settings.ModePaths {
-				dec = CacheDecision{Mode: s.InvalidationMode(), Reason: "decided in the preflight"}
+				dec = state.CacheDecision{Mode: s.InvalidationMode(), Reason: "decided in the preflight"}
 				if dec.Mode == settings.ModeTags {
 					dec.Paths = s.TagItems()
 				}
@@ -111,7 +96,7 @@ func (e *Engine) plan(st *State, controllers map[string]string) Plan {
 		}
 	}
 	if len(s.VerifyURLs) > 0 {
-		p.Steps = append(p.Steps, PhaseVerify)
+		p.Steps = append(p.Steps, state.PhaseVerify)
 		for _, u := range s.VerifyURLs {
 			p.Verify = append(p.Verify, edge.Redact(u))
 		}
@@ -133,12 +118,12 @@ func (p Plan) next(phase string) string {
 			return p.Steps[i+1]
 		}
 	}
-	return PhaseDone
+	return state.PhaseDone
 }
 
 // percent is how far a release in phase has come: the weight of the steps before it.
 func (p Plan) percent(phase string) int32 {
-	if phase == PhaseDone {
+	if phase == state.PhaseDone {
 		return 100
 	}
 	total, before := 0, 0

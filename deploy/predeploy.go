@@ -32,8 +32,6 @@ package deploy
 import (
 	"cmp"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -44,6 +42,7 @@ import (
 
 	"deploystep/deploy/failure"
 	"deploystep/deploy/settings"
+	"deploystep/deploy/state"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
@@ -51,25 +50,8 @@ import (
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 )
 
-// PredeployState is the pre-deploy task's record in the release's state.
-type PredeployState struct {
-	// Task is the task's id (the ARN's last part: DescribeTasks takes it with the cluster).
-	Task string `json:"t,omitempty"`
-	// Sent is when a RunTask whose outcome is unknown was sent (Engine.sendOnce).
-	Sent time.Time `json:"u,omitempty"`
-	// Began is when the task was started: PREDEPLOY_TIMEOUT counts from it across invocations.
-	Began time.Time `json:"b,omitempty"`
-	// LogToken is GetLogEvents' nextForwardToken after the lines printed; Lines counts them.
-	LogToken string `json:"l,omitempty"`
-	Lines    int    `json:"n,omitempty"`
-	// Stopped says StopTask was sent (once); Passed that the gate passed.
-	Stopped bool `json:"x,omitempty"`
-	Passed  bool `json:"ok,omitempty"`
-}
-
 // Bounds of what a pre-deploy task prints.
 const (
-	maxLogLines    = 1000      // lines printed in all
 	maxLogBytes    = 256 << 10 // bytes printed in all
 	maxLogLineLen  = 2000      // bytes of one line
 	failLogLines   = 10        // last lines a failure message carries
@@ -84,14 +66,6 @@ type predeployPlan struct {
 	essential                    []string // the revision's essential containers
 	logs                         string   // the container's awslogs "group|prefix" ("" when none)
 	input                        *ecs.RunTaskInput
-}
-
-// startedBy and clientToken of the release's pre-deploy task: from its CallerReference, which
-// the identity derives once (a one-off run's is its own).
-func (st *State) predeployHandles() (startedBy, clientToken string) {
-	sum := sha256.Sum256([]byte(st.Run.CallerRef + "\x00predeploy"))
-	h := hex.EncodeToString(sum[:])
-	return "deploystep/" + h[:24], "deploystep-" + h[:40]
 }
 
 // choosePredeployContainer is the container the command runs in: PREDEPLOY_CONTAINER, else the
@@ -125,7 +99,7 @@ func (e *Engine) choosePredeployContainer(defs []ecstypes.ContainerDefinition, r
 
 // planPredeploy builds the task from the service as read and the revision's container
 // definitions (revision is what RunTask names: an ARN, or "" in a dry run before registering).
-func (e *Engine) planPredeploy(st *State, svc ecstypes.Service, revision, revisionWords string, defs []ecstypes.ContainerDefinition) (*predeployPlan, error) {
+func (e *Engine) planPredeploy(st *state.State, svc ecstypes.Service, revision, revisionWords string, defs []ecstypes.ContainerDefinition) (*predeployPlan, error) {
 	container, err := e.choosePredeployContainer(defs, revisionWords)
 	if err != nil {
 		return nil, err
@@ -146,7 +120,7 @@ func (e *Engine) planPredeploy(st *State, svc ecstypes.Service, revision, revisi
 		}
 	}
 	svc = withPrimaryTaskSet(svc)
-	startedBy, token := st.predeployHandles()
+	startedBy, token := st.PredeployHandles()
 	in := &ecs.RunTaskInput{Cluster: aws.String(e.Settings.Cluster), TaskDefinition: aws.String(revision), Count: aws.Int32(1),
 		StartedBy: aws.String(startedBy), ClientToken: aws.String(token),
 		Overrides:            &ecstypes.TaskOverride{ContainerOverrides: []ecstypes.ContainerOverride{{Name: aws.String(container), Command: cmd}}},
@@ -213,7 +187,7 @@ func (p *predeployPlan) render(limit time.Duration) string {
 // predeployFromPlans plans the task from the revision plans, before anything is registered: the
 // register step checks its container with it, the dry run renders it (nil without
 // PREDEPLOY_COMMAND, or when PREDEPLOY_SERVICE was not read).
-func (e *Engine) predeployFromPlans(ctx context.Context, read reader, st *State, plans []*revisionPlan, services map[string]ecstypes.Service) (*predeployPlan, error) {
+func (e *Engine) predeployFromPlans(ctx context.Context, read reader, st *state.State, plans []*revisionPlan, services map[string]ecstypes.Service) (*predeployPlan, error) {
 	name := e.Settings.PredeployOn()
 	svc, ok := services[name]
 	if e.Settings.PredeployCommand == "" || !ok {
@@ -236,7 +210,7 @@ func (e *Engine) predeployFromPlans(ctx context.Context, read reader, st *State,
 }
 
 // predeployNow plans the task of the real run: the revision PREDEPLOY_SERVICE deploys, as read.
-func (e *Engine) predeployNow(ctx context.Context, st *State) (*predeployPlan, error) {
+func (e *Engine) predeployNow(ctx context.Context, st *state.State) (*predeployPlan, error) {
 	name := e.Settings.PredeployOn()
 	services, err := e.servicesNow(ctx, []string{name})
 	if err != nil {
@@ -255,9 +229,9 @@ func (e *Engine) predeployNow(ctx context.Context, st *State) (*predeployPlan, e
 }
 
 // predeployStep runs the pre-deploy task once and gates the release on it.
-func (e *Engine) predeployStep(ctx context.Context, st *State) error {
+func (e *Engine) predeployStep(ctx context.Context, st *state.State) error {
 	if st.Predeploy == nil {
-		st.Predeploy = &PredeployState{}
+		st.Predeploy = &state.PredeployState{}
 	}
 	pd := st.Predeploy
 	if pd.Passed {
@@ -314,7 +288,7 @@ func (e *Engine) predeployStep(ctx context.Context, st *State) error {
 }
 
 // followPredeploy follows the task to STOPPED, printing its log lines, and gates on it.
-func (e *Engine) followPredeploy(outer context.Context, st *State, p *predeployPlan) error {
+func (e *Engine) followPredeploy(outer context.Context, st *state.State, p *predeployPlan) error {
 	pd := st.Predeploy
 	ctx, cancel := context.WithDeadlineCause(outer, pd.Began.Add(e.Settings.PredeployTimeout), errPredeployTimeout)
 	defer cancel()
@@ -391,7 +365,7 @@ var errPredeployTimeout = errors.New("PREDEPLOY_TIMEOUT")
 // predeployEnded turns the end of the follow into the run's error: PREDEPLOY_TIMEOUT, the run's
 // limit and an interruption stop the task (once) first; the Lambda invocation's deadline leaves
 // it running for the next invocation.
-func (e *Engine) predeployEnded(outer, ctx context.Context, st *State, p *predeployPlan, err error) error {
+func (e *Engine) predeployEnded(outer, ctx context.Context, st *state.State, p *predeployPlan, err error) error {
 	pd := st.Predeploy
 	cause := context.Cause(ctx)
 	if ctx.Err() == nil || errors.Is(cause, failure.ErrPaused) { // a final error of its own, or the invocation's end
@@ -416,7 +390,7 @@ func predeployStopWhy(cause error) string {
 
 // stopPredeploy sends StopTask once (bounded apart from the run's context, which may have ended)
 // and says what it did.
-func (e *Engine) stopPredeploy(outer context.Context, pd *PredeployState, reason string) string {
+func (e *Engine) stopPredeploy(outer context.Context, pd *state.PredeployState, reason string) string {
 	if pd.Stopped {
 		return "StopTask was sent before"
 	}
@@ -487,7 +461,7 @@ func (e *Engine) findPredeployTask(ctx context.Context, family, startedBy string
 // readTaskLogs prints the task's new log lines and returns how many it read. A stream not there
 // yet is no line; a refusal ends the run (the task goes on; a re-run of the release adopts it);
 // any other failure is said once and the lines go unprinted.
-func (e *Engine) readTaskLogs(ctx context.Context, pd *PredeployState, p *predeployPlan) (int, error) {
+func (e *Engine) readTaskLogs(ctx context.Context, pd *state.PredeployState, p *predeployPlan) (int, error) {
 	group, stream := logStream(p.logs, p.container, pd.Task)
 	if e.Logs == nil || stream == "" {
 		if stream == "" {
@@ -552,13 +526,13 @@ func (e *Engine) probeTaskLogs(ctx context.Context, read reader, p *predeployPla
 }
 
 // printLogLine prints one line of the task's log as data, within the bounds.
-func (e *Engine) printLogLine(pd *PredeployState, line string) {
+func (e *Engine) printLogLine(pd *state.PredeployState, line string) {
 	pd.Lines++
 	switch {
-	case pd.Lines == maxLogLines+1:
-		e.emit(Event{Kind: KindTaskLog, Task: pd.Task, Message: fmt.Sprintf("… more lines are not printed (%d printed); the log stream has them all", maxLogLines)})
+	case pd.Lines == state.MaxLogLines+1:
+		e.emit(Event{Kind: KindTaskLog, Task: pd.Task, Message: fmt.Sprintf("… more lines are not printed (%d printed); the log stream has them all", state.MaxLogLines)})
 		return
-	case pd.Lines > maxLogLines:
+	case pd.Lines > state.MaxLogLines:
 		return
 	}
 	e.emit(Event{Kind: KindTaskLog, Task: pd.Task, Message: logText(line)})
@@ -588,7 +562,7 @@ func logText(line string) string {
 }
 
 // lastLogLines reads the stream's last lines for a failure message ("" when there are none).
-func (e *Engine) lastLogLines(ctx context.Context, pd *PredeployState, p *predeployPlan) string {
+func (e *Engine) lastLogLines(ctx context.Context, pd *state.PredeployState, p *predeployPlan) string {
 	group, stream := logStream(p.logs, p.container, pd.Task)
 	if e.Logs == nil || stream == "" {
 		return ""

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"deploystep/deploy/settings"
+	"deploystep/deploy/state"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
@@ -94,13 +95,13 @@ func TestPredeployVerdict(t *testing.T) {
 }
 
 func TestPredeployHandles(t *testing.T) {
-	st := &State{Run: NewIdentity(settings.Settings{Cluster: "tsa-gallery", Services: []string{"api"}}, "tsa-gallery-api:5e6f7a8b-1c2d-4e3f-9a0b-1c2d3e4f5a6b")}
-	sb, tok := st.predeployHandles()
+	st := &state.State{Run: state.NewIdentity(settings.Settings{Cluster: "tsa-gallery", Services: []string{"api"}}, "tsa-gallery-api:5e6f7a8b-1c2d-4e3f-9a0b-1c2d3e4f5a6b")}
+	sb, tok := st.PredeployHandles()
 	if len(sb) > 36 || !startedByOK(sb) || len(tok) > 64 {
 		t.Errorf("startedBy %q (%d), clientToken %q (%d)", sb, len(sb), tok, len(tok))
 	}
-	other := &State{Run: NewIdentity(settings.Settings{Cluster: "tsa-gallery", Services: []string{"api"}, PredeployCommand: "npm run seed"}, "tsa-gallery-api:5e6f7a8b-1c2d-4e3f-9a0b-1c2d3e4f5a6b")}
-	if sb2, _ := other.predeployHandles(); sb2 == sb {
+	other := &state.State{Run: state.NewIdentity(settings.Settings{Cluster: "tsa-gallery", Services: []string{"api"}, PredeployCommand: "npm run seed"}, "tsa-gallery-api:5e6f7a8b-1c2d-4e3f-9a0b-1c2d3e4f5a6b")}
+	if sb2, _ := other.PredeployHandles(); sb2 == sb {
 		t.Error("another command in the same build has the same startedBy: it would adopt the other migration")
 	}
 }

@@ -9,6 +9,7 @@ import (
 
 	"deploystep/deploy/failure"
 	"deploystep/deploy/settings"
+	"deploystep/deploy/state"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudfront"
@@ -149,12 +150,12 @@ func (e *Engine) probeSD(ctx context.Context, name string) (Check, error) {
 }
 
 // clusterCheck: the cluster exists and is ACTIVE.
-func clusterCheck(name string, at Caller, out *ecs.DescribeClustersOutput, err error) Check {
+func clusterCheck(name string, at state.Caller, out *ecs.DescribeClustersOutput, err error) Check {
 	switch {
 	case err != nil:
 		return Check{false, fmt.Sprintf("cluster %s: %s", name, failure.FirstLine(err))}
 	case out == nil || len(out.Clusters) == 0:
-		return Check{false, strings.TrimSpace(fmt.Sprintf("cluster %s: not found %s", name, at.where())) + ": CLUSTER names no cluster there " +
+		return Check{false, strings.TrimSpace(fmt.Sprintf("cluster %s: not found %s", name, at.Where())) + ": CLUSTER names no cluster there " +
 			"(clusters are regional: check the name, AWS_REGION, and which account the credentials are for)"}
 	case strings.EqualFold(aws.ToString(out.Clusters[0].Status), "INACTIVE"):
 		return Check{false, fmt.Sprintf("cluster %s: INACTIVE (deleted; ECS keeps a deleted cluster's record for a while)", name)}
@@ -165,13 +166,13 @@ func clusterCheck(name string, at Caller, out *ecs.DescribeClustersOutput, err e
 
 // serviceCheck: the service exists in the cluster, is ACTIVE, and is on the ECS deployment
 // controller (UpdateService cannot start a CODE_DEPLOY or EXTERNAL service's deployment).
-func serviceCheck(set settings.Settings, at Caller, name string, s ecstypes.Service, found bool, err error) Check {
+func serviceCheck(set settings.Settings, at state.Caller, name string, s ecstypes.Service, found bool, err error) Check {
 	cluster := set.Cluster
 	switch {
 	case err != nil:
 		return Check{false, fmt.Sprintf("service %s: %s", name, failure.FirstLine(err))}
 	case !found:
-		return Check{false, strings.TrimSpace(fmt.Sprintf("service %s: not found in cluster %s %s", name, cluster, at.where())) +
+		return Check{false, strings.TrimSpace(fmt.Sprintf("service %s: not found in cluster %s %s", name, cluster, at.Where())) +
 			" (SERVICE lists the cluster's service names or ARNs, comma-separated)"}
 	case strings.EqualFold(aws.ToString(s.Status), "INACTIVE"):
 		return Check{false, fmt.Sprintf("service %s: INACTIVE in cluster %s (deleted; recreate it, or remove it from SERVICE)", name, cluster)}
@@ -205,7 +206,7 @@ func serviceCheck(set settings.Settings, at Caller, name string, s ecstypes.Serv
 }
 
 // distributionCheck: the distribution exists.
-func distributionCheck(id string, at Caller, d *cftypes.Distribution, err error) Check {
+func distributionCheck(id string, at state.Caller, d *cftypes.Distribution, err error) Check {
 	var nsd *cftypes.NoSuchDistribution
 	switch {
 	case errors.As(err, &nsd) || err == nil && d == nil:

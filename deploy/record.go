@@ -26,6 +26,7 @@ import (
 
 	"deploystep/deploy/edge"
 	"deploystep/deploy/settings"
+	"deploystep/deploy/state"
 	"deploystep/deploy/verdict"
 )
 
@@ -118,7 +119,7 @@ func (e *Engine) predeployLogs() (group, stream string) {
 // writeRecord writes the release record of st and its summary to SUMMARY_FILE (nothing without
 // it); Result calls it before the result event, so that event stays the run's last. A record
 // that cannot be written is a warning: the release's outcome stands.
-func (e *Engine) writeRecord(st *State, sum Summary) {
+func (e *Engine) writeRecord(st *state.State, sum Summary) {
 	path := e.Settings.SummaryFile
 	if path == "" {
 		return
@@ -193,7 +194,7 @@ func stageLabel(m mark) string {
 }
 
 // renderRecord is the record's Markdown.
-func renderRecord(s settings.Settings, st *State, sum Summary, rec recorder) string {
+func renderRecord(s settings.Settings, st *state.State, sum Summary, rec recorder) string {
 	var b strings.Builder
 	w := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
 	linkTo := func(kind, subject, text string) string {
@@ -233,7 +234,7 @@ func renderRecord(s settings.Settings, st *State, sum Summary, rec recorder) str
 	for _, name := range s.Services {
 		svc := st.Services[name]
 		if svc == nil {
-			svc = &ServiceState{}
+			svc = &state.ServiceState{}
 		}
 		ended := "not started"
 		marks := rec.services[name]
@@ -250,7 +251,7 @@ func renderRecord(s settings.Settings, st *State, sum Summary, rec recorder) str
 		dep := ""
 		if svc.Deployment != "" {
 			kind := LinkServiceDeployment
-			if svc.Controller == ControllerCodeDeploy {
+			if svc.Controller == state.ControllerCodeDeploy {
 				kind = LinkCodeDeploy
 			}
 			dep = linkTo(kind, name, svc.Deployment)
@@ -364,7 +365,7 @@ func ganttName(s string) string {
 }
 
 // gantt is a Mermaid gantt of the release: the phases, then per service its stages.
-func gantt(s settings.Settings, st *State, rec recorder) string {
+func gantt(s settings.Settings, st *state.State, rec recorder) string {
 	if len(rec.phases) == 0 {
 		return ""
 	}

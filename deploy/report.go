@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"deploystep/deploy/state"
 	"deploystep/deploy/verdict"
 )
 
@@ -199,7 +200,7 @@ func formatSummary(s *Summary) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "summary: %s in %.1fs (exit %d)", s.Result, s.Seconds, s.ExitCode)
 	var phases []string
-	for _, p := range phaseOrder {
+	for _, p := range state.PhaseOrder {
 		if v, ok := s.Phases[p]; ok {
 			phases = append(phases, fmt.Sprintf("%s %.1fs", p, v))
 		}

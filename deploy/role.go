@@ -30,6 +30,7 @@ import (
 	"deploystep/deploy/awsapi"
 	"deploystep/deploy/failure"
 	"deploystep/deploy/settings"
+	"deploystep/deploy/state"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
@@ -114,7 +115,7 @@ func SessionName(release string) string {
 }
 
 // useRole names the run's role session after the release (a no-op without ROLE_ARN).
-func (e *Engine) useRole(st *State) {
+func (e *Engine) useRole(st *state.State) {
 	if e.Role != nil {
 		e.Role.named(sessionFor(e.Settings, st.Run))
 	}
@@ -124,7 +125,7 @@ func (e *Engine) useRole(st *State) {
 // deploystep-<key>-<fingerprint>, a CodeBuild build id (<project>:<build uuid>) by its uuid so the
 // name fits 64 characters and still says which build it is; CALLER_REFERENCE, or the one-off
 // run's reference, as it is.
-func sessionFor(s settings.Settings, id Identity) string {
+func sessionFor(s settings.Settings, id state.Identity) string {
 	if s.CallerReference != "" || id.Key == "" {
 		return SessionName(id.CallerRef)
 	}
@@ -132,7 +133,7 @@ func sessionFor(s settings.Settings, id Identity) string {
 	if project, build, ok := strings.Cut(key, ":"); ok && project != "" && build != "" {
 		key = build
 	}
-	return SessionName("deploystep-" + key + "-" + fingerprint(s)[:12])
+	return SessionName("deploystep-" + key + "-" + state.Fingerprint(s)[:12])
 }
 
 // assumeRole makes the role session (whoami, after the caller is known) under read, the run's

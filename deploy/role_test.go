@@ -7,6 +7,7 @@ import (
 
 	"deploystep/deploy/failure"
 	"deploystep/deploy/settings"
+	"deploystep/deploy/state"
 
 	"github.com/aws/smithy-go"
 )
@@ -32,7 +33,7 @@ func TestSessionName(t *testing.T) {
 		{"CALLER_REFERENCE of 128", settings.Settings{CallerReference: strings.Repeat("é", 64)}, "", "---"},
 	}
 	for _, c := range cases {
-		got := sessionFor(c.s, NewIdentity(c.s, c.key))
+		got := sessionFor(c.s, state.NewIdentity(c.s, c.key))
 		if !sessionRule.MatchString(got) || !strings.Contains(got, c.want) {
 			t.Errorf("%s: session name %q; want STS's rule and %q in it", c.name, got, c.want)
 		}

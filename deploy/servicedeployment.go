@@ -26,6 +26,7 @@ import (
 	"time"
 
 	"deploystep/deploy/failure"
+	"deploystep/deploy/state"
 	"deploystep/deploy/verdict"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -49,20 +50,17 @@ func unsupported(err error) bool {
 }
 
 // noSD falls back to deployments[] for the service for the rest of the release, saying why once.
-func (e *Engine) noSD(st *State, name, why string) {
+func (e *Engine) noSD(st *state.State, name, why string) {
 	if svc := st.Services[name]; !svc.NoSD {
 		svc.NoSD = true
 		e.emit(Event{Kind: KindWarning, Service: name, Message: "judging deployments[] alone: " + why})
 	}
 }
 
-// pinTries is how many failed ListServiceDeployments calls end the attempt to pin.
-const pinTries = 3
-
 // pinSD pins the service deployment of each service that has none yet; one try a poll: the pin
 // is evidence the run can do without, so a call that keeps failing (an emulator answers an
 // operation it lacks with a 500) ends in the fallback.
-func (e *Engine) pinSD(ctx context.Context, st *State, names []string) error {
+func (e *Engine) pinSD(ctx context.Context, st *state.State, names []string) error {
 	for _, name := range names {
 		svc := st.Services[name]
 		if svc.NoSD || svc.SD != "" {
@@ -88,8 +86,8 @@ func (e *Engine) pinSD(ctx context.Context, st *State, names []string) error {
 			if err := e.accept(ctx, failure.Classify(err, "ListServiceDeployments"), "pinning the service deployment", Event{Service: name}); err != nil {
 				return err
 			}
-			if svc.PinFails++; svc.PinFails >= pinTries {
-				e.noSD(st, name, fmt.Sprintf("ListServiceDeployments failed %d times (%s)", pinTries, failure.FirstLine(err)))
+			if svc.PinFails++; svc.PinFails >= state.PinTries {
+				e.noSD(st, name, fmt.Sprintf("ListServiceDeployments failed %d times (%s)", state.PinTries, failure.FirstLine(err)))
 			}
 			continue
 		}
@@ -115,7 +113,7 @@ func (e *Engine) pinSD(ctx context.Context, st *State, names []string) error {
 }
 
 // readSD describes the pinned service deployments of names (20 a call).
-func (e *Engine) readSD(ctx context.Context, st *State, names []string, burst bool) (map[string]*verdict.SDView, error) {
+func (e *Engine) readSD(ctx context.Context, st *state.State, names []string, burst bool) (map[string]*verdict.SDView, error) {
 	byARN := map[string]string{}
 	var arns []string
 	for _, n := range names {
@@ -150,7 +148,7 @@ func (e *Engine) readSD(ctx context.Context, st *State, names []string, burst bo
 
 // sdView reduces a service deployment; bake time left is counted from when this run first saw
 // BAKE_TIME (ECS reports the stage, not when it began).
-func (e *Engine) sdView(svc *ServiceState, sd ecstypes.ServiceDeployment) *verdict.SDView {
+func (e *Engine) sdView(svc *state.ServiceState, sd ecstypes.ServiceDeployment) *verdict.SDView {
 	v := &verdict.SDView{Status: string(sd.Status), Reason: aws.ToString(sd.StatusReason), Stage: string(sd.LifecycleStage), BakeLeft: -1}
 	if c := sd.DeploymentConfiguration; c != nil {
 		v.Strategy = string(c.Strategy)

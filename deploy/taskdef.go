@@ -23,18 +23,16 @@ import (
 	"bytes"
 	"cmp"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"os"
 	"reflect"
 	"slices"
 	"strings"
-	"time"
 
 	"deploystep/deploy/failure"
 	"deploystep/deploy/settings"
+	"deploystep/deploy/state"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
@@ -46,13 +44,6 @@ const ImagePlaceholder = "<IMAGE1_NAME>"
 
 // releaseTag is the task-definition tag that marks the revision a release registered.
 const releaseTag = "deploystep:release"
-
-// TaskDefState is one base's revision: the one registered (or adopted), and the send-once
-// bookkeeping of its RegisterTaskDefinition.
-type TaskDefState struct {
-	ARN  string    `json:"a,omitempty"`
-	Sent time.Time `json:"u,omitempty"`
-}
 
 // revisionPlan is what the release deploys from one base.
 type revisionPlan struct {
@@ -382,15 +373,9 @@ func diffInputs(cur, next *ecs.RegisterTaskDefinitionInput) []string {
 
 func lowerFirst(s string) string { return strings.ToLower(s[:1]) + s[1:] }
 
-// mark is the value of the release's tag on the revision it registers from base.
-func (st *State) mark(base string) string {
-	sum := sha256.Sum256([]byte(base))
-	return st.Run.Marker + " " + hex.EncodeToString(sum[:4])
-}
-
 // registerStep registers each base's revision once and records, per service, the revision it
 // deploys.
-func (e *Engine) registerStep(ctx context.Context, st *State) error {
+func (e *Engine) registerStep(ctx context.Context, st *state.State) error {
 	var todo []string
 	for _, name := range e.Settings.Services {
 		if st.Services[name].TaskDef == "" {
@@ -426,17 +411,17 @@ func (e *Engine) registerStep(ctx context.Context, st *State) error {
 }
 
 // registerOnce registers p's revision, or adopts the one this release registered before.
-func (e *Engine) registerOnce(ctx context.Context, st *State, p *revisionPlan) (string, error) {
-	ensure(&st.TaskDefs)
+func (e *Engine) registerOnce(ctx context.Context, st *state.State, p *revisionPlan) (string, error) {
+	state.Ensure(&st.TaskDefs)
 	tds := st.TaskDefs[p.key]
 	if tds == nil {
-		tds = &TaskDefState{}
+		tds = &state.TaskDefState{}
 		st.TaskDefs[p.key] = tds
 	}
 	if tds.ARN != "" {
 		return tds.ARN, nil
 	}
-	mark := st.mark(p.key)
+	mark := st.Mark(p.key)
 	family := aws.ToString(p.in.Family)
 	find := func(ctx context.Context) (string, error) { return e.findRevision(ctx, family, mark) }
 	if st.Run.Marker != "" && tds.Sent.IsZero() {

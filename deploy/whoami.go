@@ -22,36 +22,16 @@ import (
 	"time"
 
 	"deploystep/deploy/failure"
+	"deploystep/deploy/state"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go"
 )
 
-// Caller is who the run acts as, and where.
-type Caller struct {
-	ARN     string `json:"a,omitempty"`
-	Account string `json:"n,omitempty"`
-	Region  string `json:"r,omitempty"`
-	// Via is, with ROLE_ARN, the caller that assumed the role (ARN is the role session); said by
-	// the invocation that asked, not carried in a continuation token.
-	Via string `json:"-"`
-}
-
-// where names the region and account a message's resource was looked for in.
-func (c Caller) where() string {
-	switch {
-	case c.Account != "":
-		return fmt.Sprintf("in %s, account %s", c.Region, c.Account)
-	case c.Region != "":
-		return "in " + c.Region
-	}
-	return ""
-}
-
 // whoami finds the credentials and asks STS whose they are; it says so first thing. read is the
 // real run's retry rule (Engine.attempt) or the dry run's single read (once).
-func (e *Engine) whoami(ctx context.Context, st *State, read reader) error {
+func (e *Engine) whoami(ctx context.Context, st *state.State, read reader) error {
 	if e.Region == "" {
 		return failure.New(failure.ErrConfig, "configuration: no AWS region: set AWS_REGION (or a profile with a region, AWS_PROFILE), like AWS_REGION=us-east-1")
 	}
@@ -93,7 +73,7 @@ func (e *Engine) whoami(ctx context.Context, st *State, read reader) error {
 			return err
 		}
 	}
-	st.Caller = Caller{ARN: aws.ToString(out.Arn), Account: aws.ToString(out.Account), Region: e.Region, Via: via}
+	st.Caller = state.Caller{ARN: aws.ToString(out.Arn), Account: aws.ToString(out.Account), Region: e.Region, Via: via}
 	e.caller = st.Caller
 	msg := fmt.Sprintf("acting as %s (account %s) in %s", st.Caller.ARN, st.Caller.Account, e.Region)
 	if via != "" {

@@ -1,4 +1,4 @@
-package deploy
+package state
 
 import (
 	"crypto/rand"
@@ -36,7 +36,7 @@ type Identity struct {
 // NewIdentity derives the identity of the release s describes, run under key. CALLER_REFERENCE,
 // when set, is taken as it is.
 func NewIdentity(s settings.Settings, key string) Identity {
-	fp := fingerprint(s)
+	fp := Fingerprint(s)
 	id := Identity{Key: key}
 	if key != "" {
 		sum := sha256.Sum256([]byte(key + "\x00" + fp))
@@ -61,8 +61,8 @@ func NewIdentity(s settings.Settings, key string) Identity {
 	return id
 }
 
-// fingerprint identifies what a run changes; a continuation token is bound to it too.
-func fingerprint(s settings.Settings) string {
+// Fingerprint identifies what a run changes; a continuation token is bound to it too.
+func Fingerprint(s settings.Settings) string {
 	h := sha256.New()
 	for _, part := range [][]string{{s.Cluster}, s.Services, s.Distributions, s.Paths, s.Tags, {s.Image}, {s.TaskDefinition}} {
 		fmt.Fprintf(h, "%q\x00", strings.Join(part, ","))

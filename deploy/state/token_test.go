@@ -1,4 +1,4 @@
-package deploy
+package state
 
 import (
 	"errors"
@@ -99,10 +99,10 @@ func TestTokenTooManyServices(t *testing.T) {
 	}
 	// The same settings are refused up front, before any state exists (issue: an oversized token
 	// used to surface only at the first hand-over, after UpdateService had run).
-	if err := tokenFits(s); !errors.Is(err, failure.ErrConfig) {
+	if err := TokenFits(s); !errors.Is(err, failure.ErrConfig) {
 		t.Fatalf("tokenFits(200 services) = %v, want a configuration error", err)
 	}
-	if err := tokenFits(tokenSettings()); err != nil {
+	if err := TokenFits(tokenSettings()); err != nil {
 		t.Fatalf("tokenFits(2 services) = %v", err)
 	}
 }

@@ -1,4 +1,4 @@
-package deploy
+package state
 
 import (
 	"bytes"
@@ -14,16 +14,6 @@ import (
 	"deploystep/deploy/failure"
 	"deploystep/deploy/settings"
 )
-
-// A continuation token carries a State from one Lambda invocation to the next, through
-// CodePipeline (PutJobSuccessResult's continuationToken, at most 2,048 characters):
-//
-//	ds1.<base64url(deflate(JSON))>.<checksum>
-//
-// The checksum (the first 6 bytes of SHA-256 over the payload) catches truncation and
-// corruption; the action fingerprint inside catches a token that belongs to another action
-// (other cluster, services, distributions, paths or image). Neither is a secret: CodePipeline,
-// not the user, hands the token back, and a token only names what the settings already allow.
 
 const (
 	// tokenVersion is the State's shape: 2 keeps one record per service.
@@ -41,7 +31,7 @@ type tokenBody struct {
 
 // EncodeToken writes st as a continuation token for the action s.
 func EncodeToken(st *State, s settings.Settings) (string, error) {
-	raw, err := json.Marshal(tokenBody{Version: tokenVersion, Action: fingerprint(s), State: *st})
+	raw, err := json.Marshal(tokenBody{Version: tokenVersion, Action: Fingerprint(s), State: *st})
 	if err != nil {
 		return "", err
 	}
@@ -58,9 +48,9 @@ func EncodeToken(st *State, s settings.Settings) (string, error) {
 	return tok, nil
 }
 
-// tokenFits checks that the largest state the action s can reach (worstState) still fits a
+// TokenFits checks that the largest state the action s can reach (worstState) still fits a
 // continuation token.
-func tokenFits(s settings.Settings) error {
+func TokenFits(s settings.Settings) error {
 	_, err := EncodeToken(worstState(s), s)
 	return err
 }
@@ -103,7 +93,7 @@ func DecodeToken(tok string, s settings.Settings, now time.Time) (*State, error)
 	if body.Version != tokenVersion {
 		return bad("version %d, want %d (a token of another deploystep version)", body.Version, tokenVersion)
 	}
-	if body.Action != fingerprint(s) {
+	if body.Action != Fingerprint(s) {
 		return bad("it belongs to another action (other cluster, services, distributions, paths or image)")
 	}
 	st := &body.State

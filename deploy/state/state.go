@@ -1,8 +1,10 @@
-package deploy
-
-// The release's state: what it has decided so far, all a later invocation needs to resume. The
-// Lambda mode carries it across invocations in a continuation token (token.go); the command mode
-// runs it to its end. Run-level facts sit at the top; each service has one record.
+// Package state is what a release has decided so far, all a later invocation needs to resume it:
+// run-level facts (the release's Identity, whom it acts as, the image's digest, the invalidations,
+// the edge's proof), one ServiceState per service, the task-definition revisions and the pre-deploy
+// task. The Lambda mode carries it across invocations in a continuation token (EncodeToken,
+// DecodeToken, proven to fit by worstState); DecodeToken checks a token against the settings
+// before anything trusts it.
+package state
 
 import (
 	"fmt"
@@ -99,8 +101,8 @@ type ServiceState struct {
 	TaskSet string `json:"cs,omitempty"`
 }
 
-// paused lists the services whose deployment WAIT_UNTIL=paused left at a PAUSE hook.
-func (st *State) paused() []string {
+// Paused lists the services whose deployment WAIT_UNTIL=paused left at a PAUSE hook.
+func (st *State) Paused() []string {
 	var out []string
 	for name, svc := range st.Services {
 		if svc.Paused != "" {
@@ -117,24 +119,24 @@ func NewState(s settings.Settings, key string, now time.Time) *State {
 	return &State{Phase: PhasePreflight, Started: now, Run: NewIdentity(s, key)}
 }
 
-// init makes the maps a decoded state lacks, and a record for each service.
-func (st *State) init(services []string) {
-	ensure(&st.Services)
-	ensure(&st.TaskDefs)
-	ensure(&st.Invalidations)
-	ensure(&st.Decisions)
-	ensure(&st.Phases)
-	ensure(&st.Verified)
+// Init makes the maps a decoded state lacks, and a record for each service.
+func (st *State) Init(services []string) {
+	Ensure(&st.Services)
+	Ensure(&st.TaskDefs)
+	Ensure(&st.Invalidations)
+	Ensure(&st.Decisions)
+	Ensure(&st.Phases)
+	Ensure(&st.Verified)
 	for _, name := range services {
 		if st.Services[name] == nil {
 			st.Services[name] = &ServiceState{}
 		}
-		ensure(&st.Services[name].Hooks)
+		Ensure(&st.Services[name].Hooks)
 	}
 }
 
-// ensure makes a nil map empty (a State decoded from a token has nil maps where it had none).
-func ensure[M ~map[K]V, K comparable, V any](m *M) {
+// Ensure makes a nil map empty (a State decoded from a token has nil maps where it had none).
+func Ensure[M ~map[K]V, K comparable, V any](m *M) {
 	if *m == nil {
 		*m = M{}
 	}
@@ -144,7 +146,7 @@ func ensure[M ~map[K]V, K comparable, V any](m *M) {
 // one validation of a decoded state.
 func (st *State) check(s settings.Settings, now time.Time) string {
 	switch {
-	case !slices.Contains(append(phaseOrder, PhaseDone), st.Phase):
+	case !slices.Contains(append(PhaseOrder, PhaseDone), st.Phase):
 		return fmt.Sprintf("unknown phase %q", failure.Clip(st.Phase))
 	case st.Started.IsZero() || st.Started.After(now.Add(time.Minute)):
 		return "start time missing or in the future"
@@ -159,7 +161,7 @@ func (st *State) check(s settings.Settings, now time.Time) string {
 			return fmt.Sprintf("names service %q, which the settings do not", failure.Clip(k))
 		case svc == nil:
 			return fmt.Sprintf("service %q has no record", failure.Clip(k))
-		case svc.Controller != "" && controllers[svc.Controller] == nil:
+		case svc.Controller != "" && svc.Controller != ControllerECS && svc.Controller != ControllerCodeDeploy:
 			return fmt.Sprintf("service %q has an unknown controller %q", failure.Clip(k), failure.Clip(svc.Controller))
 		}
 	}
@@ -213,7 +215,7 @@ func worstState(s settings.Settings) *State {
 		// An assumed role's ARN at its longest: role name 64, session name 64.
 		Caller: Caller{ARN: "arn:aws:sts::123456789012:assumed-role/" + strings.Repeat("r", 64) + "/" + strings.Repeat("s", 64),
 			Account: "123456789012", Region: "ap-southeast-2"}}
-	st.init(s.Services)
+	st.Init(s.Services)
 	for i, name := range s.Services {
 		id := fmt.Sprintf("ecs-svc/%019d", 9000000000000000000+i)
 		// A revision ARN at its longest: a family of 255 characters, revision up to 1,000,000.
@@ -223,7 +225,7 @@ func worstState(s settings.Settings) *State {
 		*st.Services[name] = ServiceState{Controller: ControllerCodeDeploy, Before: id, Sent: now, Deployment: id + "1", TaskDef: td,
 			LastEvent: fmt.Sprintf("%08x-0000-4000-8000-%012x", i, i),
 			SD:        fmt.Sprintf("arn:aws:ecs:ap-southeast-2:123456789012:service-deployment/%s/%s/%021d", s.Cluster, name, i),
-			NoSD:      true, PinFails: pinTries, BakeSeen: now,
+			NoSD:      true, PinFails: PinTries, BakeSeen: now,
 			Hooks:  map[string]string{fmt.Sprintf("%020d", i): "CONTINUE"},
 			Paused: "POST_PRODUCTION_TRAFFIC_SHIFT " + strings.Repeat("h", 36), Adopted: strings.Repeat("h", 36),
 			Digests: []string{digest, "sha256:" + strings.Repeat(fmt.Sprintf("%02x", i%256), 32)}, DigestReads: verdict.DigestReadLimit,
@@ -235,7 +237,7 @@ func worstState(s settings.Settings) *State {
 		// The longest decision deploystep keeps: maxDecisionChars of paths (or the tags), and a
 		// reason clipped at 400.
 		dec := CacheDecision{Mode: settings.ModeAuto, Reason: strings.Repeat("w", 400)}
-		for n := 0; n < maxDecisionChars/40; n++ {
+		for n := 0; n < MaxDecisionChars/40; n++ {
 			dec.Paths = append(dec.Paths, fmt.Sprintf("/%02d%s*", n, strings.Repeat(fmt.Sprintf("%x", n%16), 36)))
 		}
 		if len(s.Tags) > 0 {
@@ -246,9 +248,9 @@ func worstState(s settings.Settings) *State {
 	if s.PredeployCommand != "" {
 		// A task id is 32 hex digits; a forward token as CloudWatch Logs writes them, "f/" 56 digits "/s".
 		st.Predeploy = &PredeployState{Task: strings.Repeat("f", 32), Sent: now, Began: now, LogToken: "f/" + strings.Repeat("9", 56) + "/s",
-			Lines: maxLogLines + 1, Stopped: true, Passed: true}
+			Lines: MaxLogLines + 1, Stopped: true, Passed: true}
 	}
-	for _, p := range phaseOrder {
+	for _, p := range PhaseOrder {
 		st.Phases[p] = 1234.5
 	}
 	for i := range s.VerifyURLs {
