@@ -15,6 +15,16 @@ import (
 	"deploystep/deploy/settings"
 )
 
+// A continuation token carries a State from one Lambda invocation to the next, through
+// CodePipeline (PutJobSuccessResult's continuationToken, at most 2,048 characters):
+//
+//	ds1.<base64url(deflate(JSON))>.<checksum>
+//
+// The checksum (the first 6 bytes of SHA-256 over the payload) catches truncation and
+// corruption; the action fingerprint inside catches a token that belongs to another action
+// (other cluster, services, distributions, paths or image). Neither is a secret: CodePipeline,
+// not the user, hands the token back, and a token only names what the settings already allow.
+
 const (
 	// tokenVersion is the State's shape: 2 keeps one record per service.
 	tokenVersion = 2
