@@ -19,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"deploystep/deploy/edge"
+	"deploystep/deploy/report"
 	"deploystep/deploy/settings"
 )
 
@@ -46,7 +47,7 @@ func LoadAWS(ctx context.Context) (aws.Config, error) {
 // NewEngine builds an engine with SDK clients from cfg. ECR is asked in the image's region. With
 // ROLE_ARN the release's clients sign with the role session (role.go); STS and Credentials stay
 // the caller's, which assume it.
-func NewEngine(cfg aws.Config, s settings.Settings, r Reporter) *Engine {
+func NewEngine(cfg aws.Config, s settings.Settings, r report.Reporter) *Engine {
 	caller := cfg
 	var role *RoleSession
 	if s.RoleARN != "" {

@@ -55,13 +55,6 @@ import (
 	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 )
 
-// InvalidationDecision is a CacheDecision as the summary and the JSON output show it.
-type InvalidationDecision struct {
-	Mode   string   `json:"mode"`
-	Paths  []string `json:"paths"`
-	Reason string   `json:"reason"`
-}
-
 // policyTTL is a cache policy's name and TTLs.
 type policyTTL struct {
 	Name              string

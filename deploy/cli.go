@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"deploystep/deploy/failure"
+	"deploystep/deploy/report"
 	"deploystep/deploy/settings"
 	"deploystep/deploy/state"
 )
@@ -22,9 +23,9 @@ import (
 // All output goes through one Reporter on stdout, errors before the run included, as JSON lines
 // when OUTPUT (or -output) says json (stderr is main's, for the flag package).
 func RunCLI(s settings.Settings, loadErr error, stdout, stderr io.Writer) int {
-	report := NewReporter(stdout, s.Output) // LoadSettings loads what it can, OUTPUT included; not json is text
+	reporter := report.NewReporter(stdout, s.Output) // LoadSettings loads what it can, OUTPUT included; not json is text
 	early := func(err error) int {
-		e := &Engine{Settings: s, Report: report}
+		e := &Engine{Settings: s, Report: reporter}
 		e.Result(&state.State{Started: time.Now()}, err) // writes SUMMARY_FILE too
 		return failure.ExitCode(err)
 	}
@@ -36,7 +37,7 @@ func RunCLI(s settings.Settings, loadErr error, stdout, stderr io.Writer) int {
 		return early(err)
 	}
 	for _, h := range hints {
-		report.Report(Event{Time: time.Now(), Phase: state.PhasePreflight, Kind: KindWarning, Message: h})
+		reporter.Report(report.Event{Time: time.Now(), Phase: state.PhasePreflight, Kind: report.KindWarning, Message: h})
 	}
 	ctx, cancel := context.WithCancelCause(context.Background())
 	defer cancel(nil)
@@ -57,9 +58,9 @@ func RunCLI(s settings.Settings, loadErr error, stdout, stderr io.Writer) int {
 	if err != nil && !s.DryRun {
 		return early(failure.New(failure.ErrConfig, "AWS configuration: %v", err))
 	}
-	e := NewEngine(cfg, s, report)
+	e := NewEngine(cfg, s, reporter)
 	if note != "" {
-		e.emit(Event{Kind: KindWarning, Message: note})
+		e.emit(report.Event{Kind: report.KindWarning, Message: note})
 	}
 	// The CodeBuild build names the release: running the same step again resumes it.
 	st := state.NewState(s, s.BuildID, time.Now())

@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"deploystep/deploy/failure"
+	"deploystep/deploy/report"
 	"deploystep/deploy/state"
 	"deploystep/deploy/verdict"
 
@@ -64,7 +65,7 @@ func (codeDeployController) start(ctx context.Context, e *Engine, st *state.Stat
 			return err
 		} else if id != "" {
 			svc.Deployment = id
-			e.emit(Event{Kind: KindDeployment, Service: name, Deployment: id,
+			e.emit(report.Event{Kind: report.KindDeployment, Service: name, Deployment: id,
 				Message: fmt.Sprintf("resuming: CodeDeploy deployment %s was created by an earlier run of this release; following it instead of creating another", id)})
 			return nil
 		}
@@ -73,7 +74,7 @@ func (codeDeployController) start(ctx context.Context, e *Engine, st *state.Stat
 	if err != nil {
 		return err
 	}
-	e.emit(Event{Kind: KindProgress, Service: name, Message: "AppSpec: " + r.describe})
+	e.emit(report.Event{Kind: report.KindProgress, Service: name, Message: "AppSpec: " + r.describe})
 	send := func(ctx context.Context) (string, error) {
 		out, err := e.CodeDeploy.CreateDeployment(ctx, &codedeploy.CreateDeploymentInput{ApplicationName: aws.String(g.App),
 			DeploymentGroupName: aws.String(g.Name), Description: aws.String(description(st)),
@@ -95,11 +96,11 @@ func (codeDeployController) start(ctx context.Context, e *Engine, st *state.Stat
 		return err
 	}
 	svc.Deployment = id
-	msg := fmt.Sprintf("created CodeDeploy deployment %s (%s/%s) of task definition %s", id, g.App, g.Name, shortARN(r.taskDef))
+	msg := fmt.Sprintf("created CodeDeploy deployment %s (%s/%s) of task definition %s", id, g.App, g.Name, failure.ShortARN(r.taskDef))
 	if lost {
 		msg = fmt.Sprintf("following CodeDeploy deployment %s, which an earlier CreateDeployment of this release created", id)
 	}
-	e.emit(Event{Kind: KindDeployment, Service: name, Deployment: id, Message: msg})
+	e.emit(report.Event{Kind: report.KindDeployment, Service: name, Deployment: id, Message: msg})
 	return nil
 }
 
@@ -143,7 +144,7 @@ func (codeDeployController) observe(ctx context.Context, e *Engine, st *state.St
 		svc := st.Services[name]
 		v, err := e.readCD(ctx, svc, svc.Deployment)
 		if err != nil {
-			if err := e.accept(ctx, err, "reading CodeDeploy deployment "+svc.Deployment, Event{Service: name}); err != nil {
+			if err := e.accept(ctx, err, "reading CodeDeploy deployment "+svc.Deployment, report.Event{Service: name}); err != nil {
 				return nil, err
 			}
 			continue

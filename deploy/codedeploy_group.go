@@ -150,7 +150,7 @@ func (e *Engine) groupInfos(ctx context.Context, read reader, app string, names 
 
 func namesService(g cdtypes.DeploymentGroupInfo, cluster, service string) bool {
 	for _, s := range g.EcsServices {
-		if shortARN(aws.ToString(s.ClusterName)) == shortARN(cluster) && shortARN(aws.ToString(s.ServiceName)) == shortARN(service) {
+		if failure.ShortARN(aws.ToString(s.ClusterName)) == failure.ShortARN(cluster) && failure.ShortARN(aws.ToString(s.ServiceName)) == failure.ShortARN(service) {
 			return true
 		}
 	}
@@ -303,5 +303,5 @@ func (e *Engine) prepare(ctx context.Context, read reader, name string, s ecstyp
 		return release{}, failure.New(failure.ErrConfig, "service %s: AppSpec: %v", name, err)
 	}
 	return release{group: g, taskDef: taskDef, appSpec: content,
-		describe: fmt.Sprintf("task definition %s (%s), container %s:%d; %s", shortARN(taskDef), why, container, port, hookNote)}, nil
+		describe: fmt.Sprintf("task definition %s (%s), container %s:%d; %s", failure.ShortARN(taskDef), why, container, port, hookNote)}, nil
 }

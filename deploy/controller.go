@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"deploystep/deploy/failure"
+	"deploystep/deploy/report"
 	"deploystep/deploy/settings"
 	"deploystep/deploy/state"
 	"deploystep/deploy/verdict"
@@ -96,6 +97,9 @@ func (e *Engine) startDeployments(ctx context.Context, st *state.State) error {
 		if err := controllers[svc.Controller].start(ctx, e, st, name, services[name]); err != nil {
 			return err
 		}
+		if svc.Deployment != "" {
+			e.notes.Started(name, e.now()) // the record's timeline of the service starts here
+		}
 	}
 	return nil
 }
@@ -138,7 +142,7 @@ func (e *errMaybeOurs) Error() string { return e.msg }
 // only after a find made unknownWindow after the send shows nothing (a failing find is no
 // evidence). lost says the deployment was found, not answered.
 func (e *Engine) sendOnce(ctx context.Context, what string, sent *time.Time, send, find func(context.Context) (string, error)) (id string, lost bool, err error) {
-	err = e.wait(ctx, what, Event{}, e.everyPoll(), func(ctx context.Context) (bool, error) {
+	err = e.wait(ctx, what, report.Event{}, e.everyPoll(), func(ctx context.Context) (bool, error) {
 		if !sent.IsZero() {
 			readAt := e.now()
 			found, err := find(ctx)
@@ -181,7 +185,7 @@ func (e *Engine) sendOnce(ctx context.Context, what string, sent *time.Time, sen
 // fails.
 func (e *Engine) follow(ctx context.Context, st *state.State) error {
 	said := map[string]string{} // the last progress reported, per service
-	return e.wait(ctx, "reading the deployments", Event{}, e.everyPoll(), func(ctx context.Context) (bool, error) {
+	return e.wait(ctx, "reading the deployments", report.Event{}, e.everyPoll(), func(ctx context.Context) (bool, error) {
 		byKind := map[string][]string{}
 		for _, name := range e.Settings.Services {
 			if svc := st.Services[name]; !svc.Finished {
@@ -213,17 +217,17 @@ func (e *Engine) follow(ctx context.Context, st *state.State) error {
 func (e *Engine) judge(ctx context.Context, st *state.State, name string, d verdict.Decision, said map[string]string) error {
 	svc := st.Services[name]
 	e.setWaiting(name, d.Message)
-	e.noteDecision(name, d)
+	e.notes.Decision(name, e.now(), d)
 	if msg := cmp.Or(d.Progress, d.Message); d.Verdict == verdict.Waiting && msg != said[name] {
 		said[name] = msg
-		e.emit(Event{Kind: KindProgress, Service: name, Deployment: svc.Deployment, Counts: d.Counts, Message: msg})
+		e.emit(report.Event{Kind: report.KindProgress, Service: name, Deployment: svc.Deployment, Counts: d.Counts, Message: msg})
 	}
 	if e.Settings.WaitUntil == "paused" && d.Verdict == verdict.Waiting && len(d.Paused) > 0 {
 		h := d.Paused[0]
 		svc.Paused, svc.Finished = h.Stage+" "+h.ID, true
 		e.setPaused(name, h)
 		e.setWaiting(name, "")
-		e.emit(Event{Kind: KindProgress, Service: name, Deployment: svc.Deployment, Message: fmt.Sprintf(
+		e.emit(report.Event{Kind: report.KindProgress, Service: name, Deployment: svc.Deployment, Message: fmt.Sprintf(
 			"paused at %s (PAUSE hook %s) of service deployment %s: production traffic not moved (WAIT_UNTIL=paused); a later step answers it with HOOK_ANSWER=CONTINUE or ROLLBACK, or %s",
 			h.Stage, h.ID, svc.SD, pauseHint(svc.SD, h))})
 		return nil
@@ -247,9 +251,9 @@ func (e *Engine) judge(ctx context.Context, st *state.State, name string, d verd
 		svc.Finished = true
 		e.setWaiting(name, "")
 		if d.Warning != "" {
-			e.emit(Event{Kind: KindWarning, Service: name, Deployment: svc.Deployment, Message: d.Warning})
+			e.emit(report.Event{Kind: report.KindWarning, Service: name, Deployment: svc.Deployment, Message: d.Warning})
 		}
-		e.emit(Event{Kind: KindProgress, Service: name, Deployment: svc.Deployment, Message: d.Message})
+		e.emit(report.Event{Kind: report.KindProgress, Service: name, Deployment: svc.Deployment, Message: d.Message})
 	}
 	return nil
 }
@@ -278,10 +282,10 @@ func (e *Engine) rollBack(ctx context.Context, st *state.State) string {
 				continue
 			}
 			svc.Stopped = true
-			e.emit(Event{Kind: KindProgress, Service: name, Message: "ROLLBACK=on-failure: " + w.stopSent + " sent; following the rollback"})
+			e.emit(report.Event{Kind: report.KindProgress, Service: name, Message: "ROLLBACK=on-failure: " + w.stopSent + " sent; following the rollback"})
 		}
 		status := "not finished"
-		e.wait(ctx, "following the rollback of "+name, Event{Service: name}, e.everyPoll(), func(ctx context.Context) (bool, error) { //nolint:errcheck // ctx ends it; the status says how
+		e.wait(ctx, "following the rollback of "+name, report.Event{Service: name}, e.everyPoll(), func(ctx context.Context) (bool, error) { //nolint:errcheck // ctx ends it; the status says how
 			s, ended, err := c.rollback(ctx, e, st, name)
 			if s != "" {
 				status = s
@@ -309,7 +313,7 @@ func (e *Engine) readDigests(ctx context.Context, st *state.State, name, started
 	ref, _ := settings.ParseImage(e.Settings.Image)
 	digests, err := e.runningDigests(ctx, name, startedBy, ref.Repository)
 	if err != nil {
-		return e.accept(ctx, err, "reading the running tasks", Event{Service: name})
+		return e.accept(ctx, err, "reading the running tasks", report.Event{Service: name})
 	}
 	svc := st.Services[name]
 	svc.Digests, svc.DigestReads = digests, svc.DigestReads+1

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"deploystep/deploy/failure"
+	"deploystep/deploy/report"
 	"deploystep/deploy/state"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -25,7 +26,7 @@ func (e *Engine) DryRun(ctx context.Context, st *state.State, creds aws.Credenti
 	var failed []string
 	check := func(ok bool, format string, args ...any) {
 		msg := fmt.Sprintf(format, args...)
-		e.emit(Event{Kind: KindCheck, OK: &ok, Message: msg})
+		e.emit(report.Event{Kind: report.KindCheck, OK: &ok, Message: msg})
 		if !ok {
 			failed = append(failed, msg)
 		}
@@ -35,7 +36,7 @@ func (e *Engine) DryRun(ctx context.Context, st *state.State, creds aws.Credenti
 	predeploy := ""
 	e.Region, e.Credentials = region, creds
 	if why := canCall(ctx, creds, region); why != "" {
-		e.emit(Event{Kind: KindCheck, Message: why})
+		e.emit(report.Event{Kind: report.KindCheck, Message: why})
 	} else if err := e.whoami(ctx, st, once); err != nil {
 		check(false, "%s", strings.TrimPrefix(failure.FirstLine(err), "configuration: "))
 	} else {
@@ -89,7 +90,7 @@ func (e *Engine) DryRun(ctx context.Context, st *state.State, creds aws.Credenti
 			plan.Services[i].Send = send
 		}
 	}
-	e.emit(Event{Kind: KindPlan, Message: plan.Render()})
+	e.emit(report.Event{Kind: report.KindPlan, Message: plan.Render()})
 	if len(failed) > 0 {
 		return failure.New(failure.ErrConfig, "dry run: %d check(s) failed: %s", len(failed), strings.Join(failed, "; "))
 	}
@@ -127,7 +128,7 @@ func (e *Engine) dryRunCodeDeploy(ctx context.Context, st *state.State, v verifi
 			continue
 		}
 		check(true, "service %s: deployment group %s/%s; AppSpec valid: %s", name, r.group.App, r.group.Name, r.describe)
-		sends[name] = fmt.Sprintf("CodeDeploy CreateDeployment on %s/%s (AppSpec with task definition %s)", r.group.App, r.group.Name, shortARN(r.taskDef))
+		sends[name] = fmt.Sprintf("CodeDeploy CreateDeployment on %s/%s (AppSpec with task definition %s)", r.group.App, r.group.Name, failure.ShortARN(r.taskDef))
 	}
 	return sends
 }

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"deploystep/deploy/failure"
+	"deploystep/deploy/report"
 	"deploystep/deploy/state"
 	"deploystep/deploy/verdict"
 
@@ -101,7 +102,7 @@ func (ecsController) start(ctx context.Context, e *Engine, st *state.State, name
 		if err != nil || out.Service == nil {
 			return "", failure.Classify(err, "UpdateService "+name)
 		}
-		sent, taskDef = in, shortARN(aws.ToString(out.Service.TaskDefinition))
+		sent, taskDef = in, failure.ShortARN(aws.ToString(out.Service.TaskDefinition))
 		return primaryID(*out.Service), nil
 	}
 	find := func(ctx context.Context) (string, error) {
@@ -126,7 +127,7 @@ func (ecsController) start(ctx context.Context, e *Engine, st *state.State, name
 			msg += fmt.Sprintf(" with desired count %d", *sent.DesiredCount)
 		}
 	}
-	e.emit(Event{Kind: KindDeployment, Service: name, Deployment: id, Message: msg})
+	e.emit(report.Event{Kind: report.KindDeployment, Service: name, Deployment: id, Message: msg})
 	return e.mark(ctx, st, name, s.ServiceArn, id)
 }
 
@@ -176,7 +177,7 @@ func (e *Engine) resume(st *state.State, name string, s ecstypes.Service) bool {
 		}
 	}
 	svc.Sent, svc.Deployment = time.Time{}, id
-	e.emit(Event{Kind: KindDeployment, Service: name, Deployment: id,
+	e.emit(report.Event{Kind: report.KindDeployment, Service: name, Deployment: id,
 		Message: fmt.Sprintf("resuming: deployment %s was started by an earlier run of this release; following it instead of starting another", id)})
 	return true
 }
@@ -219,7 +220,7 @@ func (ecsController) observe(ctx context.Context, e *Engine, st *state.State, na
 		}
 	}
 	sds, err := e.readSD(ctx, st, shifting, false)
-	if err := e.accept(ctx, err, "reading the service deployments", Event{}); err != nil {
+	if err := e.accept(ctx, err, "reading the service deployments", report.Event{}); err != nil {
 		return nil, err
 	}
 	out := map[string]verdict.Decision{}
@@ -247,7 +248,7 @@ func (e *Engine) gather(ctx context.Context, st *state.State, name string, view 
 	svc := st.Services[name]
 	if n := verdict.Needed(view, pin, *ev); n.SD && svc.SD != "" && !svc.NoSD {
 		views, err := e.readSD(ctx, st, []string{name}, true)
-		if err := e.accept(ctx, err, "reading the service deployment", Event{Service: name}); err != nil {
+		if err := e.accept(ctx, err, "reading the service deployment", report.Event{Service: name}); err != nil {
 			return err
 		}
 		ev.SD = views[name]
@@ -371,7 +372,7 @@ func (e *Engine) reportEvents(st *state.State, services map[string]ecstypes.Serv
 		return aws.ToTime(items[i].ev.CreatedAt).Before(aws.ToTime(items[j].ev.CreatedAt))
 	})
 	for _, it := range items {
-		e.emit(Event{Kind: KindServiceEvent, Service: it.svc, Message: aws.ToString(it.ev.Message)})
+		e.emit(report.Event{Kind: report.KindServiceEvent, Service: it.svc, Message: aws.ToString(it.ev.Message)})
 	}
 }
 
@@ -383,7 +384,7 @@ func viewOf(s ecstypes.Service) verdict.ServiceView {
 	for _, d := range s.Deployments {
 		v.Deployments = append(v.Deployments, verdict.DeploymentView{
 			ID: aws.ToString(d.Id), Status: strings.ToUpper(aws.ToString(d.Status)), RolloutState: strings.ToUpper(string(d.RolloutState)),
-			Reason: aws.ToString(d.RolloutStateReason), TaskDef: shortARN(aws.ToString(d.TaskDefinition)),
+			Reason: aws.ToString(d.RolloutStateReason), TaskDef: failure.ShortARN(aws.ToString(d.TaskDefinition)),
 			Desired: int(d.DesiredCount), Running: int(d.RunningCount), Pending: int(d.PendingCount),
 			Failed: int(d.FailedTasks), Created: aws.ToTime(d.CreatedAt),
 		})
@@ -410,5 +411,3 @@ func primaryID(s ecstypes.Service) string {
 	}
 	return ""
 }
-
-func shortARN(arn string) string { return arn[strings.LastIndex(arn, "/")+1:] }

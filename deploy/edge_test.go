@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"deploystep/deploy/failure"
+	"deploystep/deploy/report"
 	"deploystep/deploy/settings"
 	"deploystep/deploy/state"
 )
@@ -89,7 +90,7 @@ func TestVerifyEdgePhase(t *testing.T) {
 	defer srv.Close()
 	var out bytes.Buffer
 	e := &Engine{Settings: settings.Settings{VerifyURLs: []string{srv.URL + "/api/health"}, VerifyExpect: "3f2c1ab", VerifyTimeout: time.Minute,
-		Paths: []string{"/*"}}, Report: NewReporter(&out, "text")}
+		Paths: []string{"/*"}}, Report: report.NewReporter(&out, "text")}
 	st := state.NewState(e.Settings, "", time.Now())
 	st.Init(nil)
 	start := time.Now()

@@ -16,6 +16,7 @@ import (
 
 	"deploystep/deploy/edge"
 	"deploystep/deploy/failure"
+	"deploystep/deploy/report"
 	"deploystep/deploy/settings"
 	"deploystep/deploy/state"
 )
@@ -33,7 +34,7 @@ func (e *Engine) verifyEdge(ctx context.Context, st *state.State) error {
 	limit := st.VerifyStarted.Add(e.Settings.VerifyTimeout)
 	last := map[string]edge.Answer{}
 	b := backoff{first: time.Second, max: 10 * time.Second, until: limit}
-	err := e.wait(ctx, "verifying the edge", Event{}, b, func(ctx context.Context) (bool, error) {
+	err := e.wait(ctx, "verifying the edge", report.Event{}, b, func(ctx context.Context) (bool, error) {
 		pending := 0
 		for i, u := range e.Settings.VerifyURLs {
 			if _, done := st.Verified[i]; done {
@@ -47,13 +48,13 @@ func (e *Engine) verifyEdge(ctx context.Context, st *state.State) error {
 			switch {
 			case a.Match:
 				st.Verified[i] = a.Version
-				e.emit(Event{Kind: KindProgress, Message: "verified: " + a.String()})
+				e.emit(report.Event{Kind: report.KindProgress, Message: "verified: " + a.String()})
 				continue
 			case a.Refused:
 				return false, failure.New(failure.ErrFailed, "edge verification: %s", a)
 			}
 			if prev, seen := last[u]; !seen || !prev.Same(a) {
-				e.emit(Event{Kind: KindProgress, Message: fmt.Sprintf("waiting for %s: %s", what, a)})
+				e.emit(report.Event{Kind: report.KindProgress, Message: fmt.Sprintf("waiting for %s: %s", what, a)})
 			}
 			last[u] = a
 			pending++
@@ -100,7 +101,7 @@ func (e *Engine) dryRunEdge(ctx context.Context) {
 		if expect != "" {
 			msg += fmt.Sprintf("; after the release it must serve version %s", expect)
 		}
-		e.emit(Event{Kind: KindProgress, Phase: state.PhaseVerify, Message: msg})
+		e.emit(report.Event{Kind: report.KindProgress, Phase: state.PhaseVerify, Message: msg})
 	}
 }
 

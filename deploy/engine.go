@@ -1,6 +1,7 @@
 package deploy
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -11,6 +12,7 @@ import (
 
 	"deploystep/deploy/awsapi"
 	"deploystep/deploy/failure"
+	"deploystep/deploy/report"
 	"deploystep/deploy/settings"
 	"deploystep/deploy/state"
 	"deploystep/deploy/verdict"
@@ -40,7 +42,7 @@ type Engine struct {
 	Role *RoleSession
 	// Edge fetches VERIFY_URL (edge.NewClient); nil builds one on the default transport.
 	Edge   *http.Client
-	Report Reporter
+	Report report.Reporter
 	// ReadGap is the least time between two ECS reads (the per-cluster read budget of one a
 	// second); default 1.05s, a margin for timer and network jitter and for the few reads a verdict
 	// makes at once (bench: 0.974 reads a second on the busiest of 5 clusters of 10 services).
@@ -69,8 +71,8 @@ type Engine struct {
 	revisionLines []string
 	// stopped is, per service, the stopped tasks a failure names (tasks.go).
 	stopped map[string][]stoppedTask
-	// rec is what the release record notes as the run goes (record.go).
-	rec recorder
+	// notes is what the release record notes as the run goes (record.go).
+	notes report.Notes
 }
 
 // setStopped records the stopped tasks of a service's failing deployment.
@@ -93,7 +95,7 @@ func (e *Engine) sayStopped(name, deployment string) {
 		if t.Logs != "" {
 			msg += "; its logs: " + t.Logs
 		}
-		e.emit(Event{Kind: KindFailure, Service: name, Deployment: deployment, Message: msg})
+		e.emit(report.Event{Kind: report.KindFailure, Service: name, Deployment: deployment, Message: msg})
 	}
 }
 
@@ -118,7 +120,7 @@ func (e *Engine) setPaused(name string, h verdict.HookView) {
 }
 
 // once emits ev the first time key is said.
-func (e *Engine) once(key string, ev Event) {
+func (e *Engine) once(key string, ev report.Event) {
 	e.mu.Lock()
 	if e.said == nil {
 		e.said = map[string]bool{}
@@ -151,7 +153,7 @@ func (e *Engine) now() time.Time {
 	return time.Now()
 }
 
-func (e *Engine) emit(ev Event) {
+func (e *Engine) emit(ev report.Event) {
 	if e.Report == nil {
 		return
 	}
@@ -164,9 +166,6 @@ func (e *Engine) emit(ev Event) {
 		if ev.Phase == "" {
 			ev.Phase = e.st.Phase
 		}
-	}
-	if ev.Kind == KindDeployment && ev.Service != "" {
-		e.noteStarted(ev.Service, ev.Time)
 	}
 	e.Report.Report(ev)
 }
@@ -193,7 +192,7 @@ func (e *Engine) Run(outer context.Context, st *state.State) error {
 		}
 		err := step(e, ctx, st)
 		st.Phases[phase] += e.now().Sub(start).Seconds()
-		e.notePhase(phase, start, e.now())
+		e.notes.Phase(phase, start, e.now())
 		if err != nil {
 			return e.fail(outer, ctx, st, phase, err)
 		}
@@ -290,17 +289,16 @@ func (e *Engine) leftInFlight(st *state.State) string {
 }
 
 // Result reports the end of a run and returns its summary.
-func (e *Engine) Result(st *state.State, err error) Summary {
-	s := Summary{Result: "succeeded", ExitCode: failure.ExitCode(err), Seconds: e.now().Sub(st.Started).Seconds(),
+func (e *Engine) Result(st *state.State, err error) report.Summary {
+	s := report.Summary{Result: "succeeded", ExitCode: failure.ExitCode(err), Seconds: e.now().Sub(st.Started).Seconds(),
 		Phases: st.Phases, Digest: st.Digest, TaskDefinitions: st.TaskDefinitions(), Deployments: st.Deployments(), Invalidations: st.Invalidations,
 		VerifiedVersion: verifiedVersion(e.Settings, st)}
 	if pd := st.Predeploy; pd != nil && pd.Passed {
 		s.PredeployTask = pd.Task
 	}
 	if pd := st.Predeploy; pd != nil && pd.Task != "" {
-		e.mu.Lock()
-		s.PredeployResult = e.rec.predeploy
-		e.mu.Unlock()
+		_, _, rec := e.notes.Noted()
+		s.PredeployResult = rec.Result
 	}
 	s.Identity, s.AssumedBy = st.Caller.ARN, st.Caller.Via
 	for name, svc := range st.Services {
@@ -311,23 +309,24 @@ func (e *Engine) Result(st *state.State, err error) Summary {
 			s.ServiceDeployments[name] = svc.SD
 		}
 	}
-	s.Links = e.links(st)
+	group, stream := e.notes.PredeployLogs()
+	s.Links = report.Links(e.Settings, st, cmp.Or(st.Caller.Region, e.Region), group, stream)
 	if !e.Settings.SkipInvalidation {
-		s.InvalidationDecisions = map[string]InvalidationDecision{}
+		s.InvalidationDecisions = map[string]report.InvalidationDecision{}
 		for _, d := range e.Settings.Distributions {
 			if _, decided := st.Decisions[d]; decided || e.Settings.InvalidationMode() == settings.ModePaths {
 				dec := e.decision(st, d)
-				s.InvalidationDecisions[d] = InvalidationDecision{Mode: dec.Mode, Paths: append([]string{}, dec.Paths...), Reason: dec.Reason}
+				s.InvalidationDecisions[d] = report.InvalidationDecision{Mode: dec.Mode, Paths: append([]string{}, dec.Paths...), Reason: dec.Reason}
 			}
 		}
 	}
 	for _, name := range st.Paused() {
 		if s.Paused == nil {
-			s.Paused = map[string]PausedHook{}
+			s.Paused = map[string]report.PausedHook{}
 		}
 		svc := st.Services[name]
 		stage, hook, _ := strings.Cut(svc.Paused, " ")
-		s.Paused[name] = PausedHook{Stage: stage, Hook: hook, ServiceDeployment: svc.SD}
+		s.Paused[name] = report.PausedHook{Stage: stage, Hook: hook, ServiceDeployment: svc.SD}
 	}
 	msg := "release finished: deployments completed"
 	if !e.Settings.SkipInvalidation && len(st.Invalidations) > 0 {
@@ -360,9 +359,24 @@ func (e *Engine) Result(st *state.State, err error) Summary {
 	if err != nil {
 		s.Error = err.Error()
 	}
-	e.writeRecord(st, s) // before the result, which stays the run's last event
-	e.emit(Event{Kind: KindResult, Message: msg, Summary: &s})
+	e.notes.Record(&s, e.Settings, st)
+	e.writeRecord(s) // before the result, which stays the run's last event
+	e.emit(report.Event{Kind: report.KindResult, Message: msg, Summary: &s})
 	return s
+}
+
+// writeRecord writes the release record to SUMMARY_FILE (nothing without it). A record that
+// cannot be written is a warning: the release's outcome stands.
+func (e *Engine) writeRecord(sum report.Summary) {
+	path := e.Settings.SummaryFile
+	if path == "" {
+		return
+	}
+	if err := report.WriteRecord(path, sum); err != nil {
+		e.emit(report.Event{Kind: report.KindWarning, Message: fmt.Sprintf("SUMMARY_FILE: the release record was not written: %v", err)})
+		return
+	}
+	e.emit(report.Event{Kind: report.KindRecord, Phase: "record", Message: "release record written to " + path})
 }
 
 // setWaiting records what a service (or "edge") waits for ("" when it waits no more).
@@ -411,7 +425,7 @@ func (e *Engine) preflight(ctx context.Context, st *state.State) error {
 			failed = append(failed, c.Message)
 			continue
 		}
-		e.emit(Event{Kind: KindInvalidation, Message: c.Message})
+		e.emit(report.Event{Kind: report.KindInvalidation, Message: c.Message})
 	}
 	if len(failed) > 0 {
 		return failure.New(failure.ErrConfig, "preflight: %s", strings.Join(failed, "; "))

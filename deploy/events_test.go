@@ -5,15 +5,16 @@ import (
 	"testing"
 	"time"
 
+	"deploystep/deploy/report"
 	"deploystep/deploy/state"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 )
 
-type collect []Event
+type collect []report.Event
 
-func (c *collect) Report(e Event) { *c = append(*c, e) }
+func (c *collect) Report(e report.Event) { *c = append(*c, e) }
 
 func snapshot(evs ...ecstypes.ServiceEvent) map[string]ecstypes.Service {
 	return map[string]ecstypes.Service{"api": {ServiceName: aws.String("api"), Events: evs}}

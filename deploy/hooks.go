@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"deploystep/deploy/failure"
+	"deploystep/deploy/report"
 	"deploystep/deploy/state"
 	"deploystep/deploy/verdict"
 
@@ -46,16 +47,16 @@ func (e *Engine) answerHook(ctx context.Context, st *state.State, name string, h
 	}
 	if e.Settings.HookAnswer != "" && h.ID == svc.Adopted {
 		action := ecstypes.DeploymentLifecycleHookAction(e.Settings.HookAnswer)
-		e.emit(Event{Kind: KindProgress, Service: name, Deployment: svc.Deployment,
+		e.emit(report.Event{Kind: report.KindProgress, Service: name, Deployment: svc.Deployment,
 			Message: fmt.Sprintf("answering the PAUSE hook %s at %s: ContinueServiceDeployment %s (HOOK_ANSWER)", h.ID, h.Stage, action)})
 		return e.continueHook(ctx, svc, name, h, action)
 	}
 	if e.Settings.HookCommand == "" {
-		e.once("pause "+h.ID, Event{Kind: KindProgress, Service: name, Deployment: svc.Deployment,
+		e.once("pause "+h.ID, report.Event{Kind: report.KindProgress, Service: name, Deployment: svc.Deployment,
 			Message: fmt.Sprintf("paused at %s (PAUSE hook %s) and no HOOK_COMMAND is set: %s", h.Stage, h.ID, pauseHint(svc.SD, h))})
 		return nil
 	}
-	e.emit(Event{Kind: KindProgress, Service: name, Message: fmt.Sprintf("paused at %s: running HOOK_COMMAND", h.Stage)})
+	e.emit(report.Event{Kind: report.KindProgress, Service: name, Message: fmt.Sprintf("paused at %s: running HOOK_COMMAND", h.Stage)})
 	e.setWaiting(name, fmt.Sprintf("HOOK_COMMAND at %s (HOOK_TIMEOUT %v)", h.Stage, e.Settings.HookTimeout))
 	stop := e.beating()
 	out, err, timedOut := runHook(ctx, e.Settings.HookTimeout, e.Settings.HookCommand, "DEPLOY_STAGE="+h.Stage,
@@ -72,9 +73,9 @@ func (e *Engine) answerHook(ctx context.Context, st *state.State, name string, h
 		}
 	}
 	if tail := strings.TrimSpace(string(out)); tail != "" {
-		e.emit(Event{Kind: KindProgress, Service: name, Message: "HOOK_COMMAND: " + failure.ClipTo(tail, 2000)})
+		e.emit(report.Event{Kind: report.KindProgress, Service: name, Message: "HOOK_COMMAND: " + failure.ClipTo(tail, 2000)})
 	}
-	e.emit(Event{Kind: KindProgress, Service: name, Message: fmt.Sprintf("HOOK_COMMAND %s: ContinueServiceDeployment %s", verdict, action)})
+	e.emit(report.Event{Kind: report.KindProgress, Service: name, Message: fmt.Sprintf("HOOK_COMMAND %s: ContinueServiceDeployment %s", verdict, action)})
 	return e.continueHook(ctx, svc, name, h, action)
 }
 
@@ -206,12 +207,12 @@ func (e *Engine) adoptPaused(ctx context.Context, st *state.State, name string, 
 		}
 		for _, sd := range out.ServiceDeployments {
 			v := e.sdView(svc, sd)
-			seen = append(seen, fmt.Sprintf("%s %s at %s", shortARN(aws.ToString(sd.ServiceDeploymentArn)), v.Status, cmp.Or(v.Stage, "no stage")))
+			seen = append(seen, fmt.Sprintf("%s %s at %s", failure.ShortARN(aws.ToString(sd.ServiceDeploymentArn)), v.Status, cmp.Or(v.Stage, "no stage")))
 			rev := ""
 			if t := sd.TargetServiceRevision; t != nil {
-				rev = shortARN(aws.ToString(t.Arn))
+				rev = failure.ShortARN(aws.ToString(t.Arn))
 			}
-			if resumed != "" && rev == shortARN(resumed) {
+			if resumed != "" && rev == failure.ShortARN(resumed) {
 				svc.SD = aws.ToString(sd.ServiceDeploymentArn)
 				if len(v.Paused) > 0 {
 					svc.Adopted = v.Paused[0].ID
@@ -229,7 +230,7 @@ func (e *Engine) adoptPaused(ctx context.Context, st *state.State, name string, 
 	primary := primaryID(s)
 	pick := -1
 	for i, p := range found {
-		if p.revision != "" && p.revision == shortARN(primary) {
+		if p.revision != "" && p.revision == failure.ShortARN(primary) {
 			pick = i
 		}
 	}
@@ -250,12 +251,12 @@ func (e *Engine) adoptPaused(ctx context.Context, st *state.State, name string, 
 	svc.SD, svc.Adopted = p.arn, p.hook.ID
 	svc.Deployment = primary
 	for _, d := range s.Deployments {
-		if shortARN(aws.ToString(d.Id)) == p.revision {
+		if failure.ShortARN(aws.ToString(d.Id)) == p.revision {
 			svc.Deployment = aws.ToString(d.Id)
 		}
 	}
-	e.emit(Event{Kind: KindDeployment, Service: name, Deployment: svc.Deployment, Message: fmt.Sprintf(
+	e.emit(report.Event{Kind: report.KindDeployment, Service: name, Deployment: svc.Deployment, Message: fmt.Sprintf(
 		"found deployment %s paused at %s (PAUSE hook %s, service deployment %s): answering it with HOOK_ANSWER=%s, then following it",
-		svc.Deployment, p.hook.Stage, p.hook.ID, shortARN(p.arn), e.Settings.HookAnswer)})
+		svc.Deployment, p.hook.Stage, p.hook.ID, failure.ShortARN(p.arn), e.Settings.HookAnswer)})
 	return nil
 }

@@ -9,6 +9,7 @@ import (
 	"fmt"
 
 	"deploystep/deploy/failure"
+	"deploystep/deploy/report"
 	"deploystep/deploy/settings"
 	"deploystep/deploy/state"
 
@@ -23,7 +24,7 @@ func (e *Engine) checkImage(ctx context.Context, st *state.State) error {
 		digest, err := e.resolveDigest(ctx)
 		if err == nil {
 			st.Digest = digest
-			e.emit(Event{Kind: KindImage, Message: fmt.Sprintf("%s is %s", e.Settings.Image, digest)})
+			e.emit(report.Event{Kind: report.KindImage, Message: fmt.Sprintf("%s is %s", e.Settings.Image, digest)})
 		}
 		return err
 	})

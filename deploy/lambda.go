@@ -15,6 +15,7 @@ import (
 
 	"deploystep/deploy/awsapi"
 	"deploystep/deploy/failure"
+	"deploystep/deploy/report"
 	"deploystep/deploy/settings"
 	"deploystep/deploy/state"
 
@@ -42,7 +43,7 @@ type Handler struct {
 	// Log receives the engine's events; default os.Stdout (CloudWatch Logs).
 	Log io.Writer
 	// NewEngine builds the engine; default NewEngine with AWS.
-	NewEngine func(settings.Settings, Reporter) *Engine
+	NewEngine func(settings.Settings, report.Reporter) *Engine
 }
 
 // StartLambda runs the handler under the Lambda runtime (AWS_LAMBDA_RUNTIME_API).
@@ -72,7 +73,7 @@ func (h *Handler) Handle(ctx context.Context, ev events.CodePipelineJobEvent) er
 		out = os.Stdout
 	}
 	// Everything the handler says goes through the Reporter: text until the settings say json.
-	log := NewReporter(out, "text")
+	log := report.NewReporter(out, "text")
 	if job.ID == "" {
 		log.Report(jobEvent("the event has no CodePipeline job id; nothing to report to"))
 		return nil
@@ -83,12 +84,11 @@ func (h *Handler) Handle(ctx context.Context, ev events.CodePipelineJobEvent) er
 		return nil
 	}
 	note := s.Limit(true)
-	log = NewReporter(out, s.Output)
+	log = report.NewReporter(out, s.Output)
 	if s.SummaryFile != "" {
 		h.fail(ctx, log, job.ID, cptypes.FailureTypeConfigurationError, "SUMMARY_FILE is the command mode's (a CodeBuild artifact, $GITHUB_STEP_SUMMARY): the Lambda mode's record is the action's summary, links and output variables in CodePipeline; unset it")
 		return nil
 	}
-	report := log
 	// Every state this action can reach must fit a continuation token: checked before anything
 	// changes, not when the first hand-over finds out.
 	if err := state.TokenFits(s); err != nil {
@@ -111,11 +111,11 @@ func (h *Handler) Handle(ctx context.Context, ev events.CodePipelineJobEvent) er
 
 	build := h.NewEngine
 	if build == nil {
-		build = func(s settings.Settings, r Reporter) *Engine { return NewEngine(h.AWS, s, r) }
+		build = func(s settings.Settings, r report.Reporter) *Engine { return NewEngine(h.AWS, s, r) }
 	}
-	e := build(s, report)
+	e := build(s, log)
 	if note != "" {
-		e.emit(Event{Kind: KindWarning, Message: note})
+		e.emit(report.Event{Kind: report.KindWarning, Message: note})
 	}
 	if s.DryRun {
 		err := e.DryRun(ctx, st, h.AWS.Credentials, h.AWS.Region)
@@ -215,7 +215,7 @@ func (h *Handler) settings(ctx context.Context, userParameters string) (settings
 }
 
 // handOver reports progress with a continuation token; CodePipeline invokes again with it.
-func (h *Handler) handOver(ctx context.Context, log Reporter, jobID string, e *Engine, st *state.State) {
+func (h *Handler) handOver(ctx context.Context, log report.Reporter, jobID string, e *Engine, st *state.State) {
 	tok, err := state.EncodeToken(st, e.Settings)
 	if err != nil {
 		h.fail(ctx, log, jobID, cptypes.FailureTypeConfigurationError, err.Error())
@@ -233,7 +233,7 @@ func (h *Handler) handOver(ctx context.Context, log Reporter, jobID string, e *E
 }
 
 // finish reports the final result.
-func (h *Handler) finish(ctx context.Context, log Reporter, jobID string, e *Engine, st *state.State, err error) {
+func (h *Handler) finish(ctx context.Context, log report.Reporter, jobID string, e *Engine, st *state.State, err error) {
 	sum := e.Result(st, err)
 	if err != nil {
 		typ := cptypes.FailureTypeJobFailed
@@ -288,7 +288,7 @@ func (h *Handler) finish(ctx context.Context, log Reporter, jobID string, e *Eng
 	h.reported(log, jobID, "success", perr)
 }
 
-func (h *Handler) fail(ctx context.Context, log Reporter, jobID string, typ cptypes.FailureType, msg string) {
+func (h *Handler) fail(ctx context.Context, log report.Reporter, jobID string, typ cptypes.FailureType, msg string) {
 	log.Report(jobEvent(fmt.Sprintf("job %s: %s: %s", jobID, typ, msg)))
 	ctx, cancel := reportContext(ctx)
 	defer cancel()
@@ -301,7 +301,7 @@ func (h *Handler) fail(ctx context.Context, log Reporter, jobID string, typ cpty
 
 // reported logs how reporting went. InvalidJobStateException means the job already has its
 // result (a re-delivered event): that is done, not an error.
-func (h *Handler) reported(log Reporter, jobID, what string, err error) {
+func (h *Handler) reported(log report.Reporter, jobID, what string, err error) {
 	var state *cptypes.InvalidJobStateException
 	switch {
 	case err == nil:
@@ -314,20 +314,20 @@ func (h *Handler) reported(log Reporter, jobID, what string, err error) {
 }
 
 // jobEvent is what the handler says about the CodePipeline job itself.
-func jobEvent(msg string) Event {
-	return Event{Time: time.Now(), Phase: "job", Kind: KindJob, Message: msg}
+func jobEvent(msg string) report.Event {
+	return report.Event{Time: time.Now(), Phase: "job", Kind: report.KindJob, Message: msg}
 }
 
 // withLinks is text, clipped to limit, followed by as many whole console links as fit: a link is
 // never cut (CodePipeline's summary holds 2,048 characters, a failure's message 5,000).
-func withLinks(text string, links []Link, limit int) string {
+func withLinks(text string, links []report.Link, limit int) string {
 	text = failure.ClipTo(text, limit)
 	for i, l := range links {
 		sep := "; "
 		if i == 0 {
 			sep = "; console: "
 		}
-		add := sep + l.Subject + " " + l.what() + " " + l.URL
+		add := sep + l.Subject + " " + l.What() + " " + l.URL
 		if len(text)+len(add) > limit {
 			break
 		}

@@ -41,6 +41,7 @@ import (
 	"unicode/utf8"
 
 	"deploystep/deploy/failure"
+	"deploystep/deploy/report"
 	"deploystep/deploy/settings"
 	"deploystep/deploy/state"
 
@@ -181,7 +182,7 @@ func (p *predeployPlan) render(limit time.Duration) string {
 		rev = "<the revision step 2 registers>"
 	}
 	return fmt.Sprintf("one task of %s (%s's) runs %s in container %s; %s; %s; startedBy %s; the services move only when it exits 0 (at most %v)",
-		shortARN(rev), p.service, cmd, p.container, launch, net, aws.ToString(p.input.StartedBy), limit)
+		failure.ShortARN(rev), p.service, cmd, p.container, launch, net, aws.ToString(p.input.StartedBy), limit)
 }
 
 // predeployFromPlans plans the task from the revision plans, before anything is registered: the
@@ -204,7 +205,7 @@ func (e *Engine) predeployFromPlans(ctx context.Context, read reader, st *state.
 		if err != nil {
 			return nil, err
 		}
-		return e.planPredeploy(st, svc, arn, shortARN(arn), in.ContainerDefinitions)
+		return e.planPredeploy(st, svc, arn, failure.ShortARN(arn), in.ContainerDefinitions)
 	}
 	return nil, nil
 }
@@ -225,7 +226,7 @@ func (e *Engine) predeployNow(ctx context.Context, st *state.State) (*predeployP
 	if err != nil {
 		return nil, err
 	}
-	return e.planPredeploy(st, svc, arn, shortARN(arn), in.ContainerDefinitions)
+	return e.planPredeploy(st, svc, arn, failure.ShortARN(arn), in.ContainerDefinitions)
 }
 
 // predeployStep runs the pre-deploy task once and gates the release on it.
@@ -255,7 +256,7 @@ func (e *Engine) predeployStep(ctx context.Context, st *state.State) error {
 		}
 		if id != "" {
 			pd.Task, pd.Began = id, e.now()
-			e.emit(Event{Kind: KindTask, Task: id, Message: fmt.Sprintf("resuming: pre-deploy task %s was started by an earlier run of this release", id)})
+			e.emit(report.Event{Kind: report.KindTask, Task: id, Message: fmt.Sprintf("resuming: pre-deploy task %s was started by an earlier run of this release", id)})
 		}
 	}
 	if pd.Task == "" {
@@ -265,24 +266,24 @@ func (e *Engine) predeployStep(ctx context.Context, st *state.State) error {
 		send := func(ctx context.Context) (string, error) {
 			out, err := e.ECS.RunTask(ctx, p.input, func(o *ecs.Options) { o.RetryMaxAttempts = 1 })
 			if err != nil {
-				return "", failure.Classify(err, "RunTask "+shortARN(p.revision))
+				return "", failure.Classify(err, "RunTask "+failure.ShortARN(p.revision))
 			}
 			if len(out.Tasks) == 0 {
 				pd.Sent = time.Time{}
 				return "", failure.New(failure.ErrFailed, "pre-deploy task: RunTask started no task: %s; nothing else was changed", runTaskFailures(out.Failures))
 			}
-			return shortARN(aws.ToString(out.Tasks[0].TaskArn)), nil
+			return failure.ShortARN(aws.ToString(out.Tasks[0].TaskArn)), nil
 		}
 		id, lost, err := e.sendOnce(ctx, "starting the pre-deploy task", &pd.Sent, send, find)
 		if err != nil {
 			return err
 		}
 		pd.Task, pd.Began = id, e.now()
-		msg := fmt.Sprintf("started pre-deploy task %s of %s: %s in container %s", id, shortARN(p.revision), commandWords(p.command), p.container)
+		msg := fmt.Sprintf("started pre-deploy task %s of %s: %s in container %s", id, failure.ShortARN(p.revision), commandWords(p.command), p.container)
 		if lost {
 			msg = fmt.Sprintf("RunTask's answer was lost, but pre-deploy task %s was started: following it", id)
 		}
-		e.emit(Event{Kind: KindTask, Task: id, TaskDefinition: p.revision, Message: msg})
+		e.emit(report.Event{Kind: report.KindTask, Task: id, TaskDefinition: p.revision, Message: msg})
 	}
 	return e.followPredeploy(ctx, st, p)
 }
@@ -295,7 +296,7 @@ func (e *Engine) followPredeploy(outer context.Context, st *state.State, p *pred
 	var task ecstypes.Task
 	var missingSince time.Time
 	status := ""
-	err := e.wait(ctx, "following the pre-deploy task", Event{Task: pd.Task}, e.everyPoll(), func(ctx context.Context) (bool, error) {
+	err := e.wait(ctx, "following the pre-deploy task", report.Event{Task: pd.Task}, e.everyPoll(), func(ctx context.Context) (bool, error) {
 		var out *ecs.DescribeTasksOutput
 		err := e.read(ctx, false, func() (err error) {
 			out, err = e.ECS.DescribeTasks(ctx, &ecs.DescribeTasksInput{Cluster: aws.String(e.Settings.Cluster), Tasks: []string{pd.Task}})
@@ -318,7 +319,7 @@ func (e *Engine) followPredeploy(outer context.Context, st *state.State, p *pred
 		e.setWaiting("pre-deploy task", fmt.Sprintf("%s to stop (%s)", pd.Task, now))
 		if now != status {
 			status = now
-			e.emit(Event{Kind: KindTask, Task: pd.Task, Message: fmt.Sprintf("pre-deploy task %s: %s", pd.Task, now)})
+			e.emit(report.Event{Kind: report.KindTask, Task: pd.Task, Message: fmt.Sprintf("pre-deploy task %s: %s", pd.Task, now)})
 		}
 		if _, err := e.readTaskLogs(ctx, pd, p); err != nil {
 			return false, err
@@ -342,13 +343,13 @@ func (e *Engine) followPredeploy(outer context.Context, st *state.State, p *pred
 	e.setWaiting("pre-deploy task", "")
 	ok, why := predeployVerdict(task, p)
 	group, stream := logStream(p.logs, p.container, pd.Task)
-	e.notePredeploy(why, group, stream, aws.ToTime(task.StartedAt), aws.ToTime(task.StoppedAt))
+	e.notes.Predeploy(why, group, stream, aws.ToTime(task.StartedAt), aws.ToTime(task.StoppedAt))
 	if ok {
 		pd.Passed = true
 		if task.StartedAt != nil && task.StoppedAt != nil {
 			why += fmt.Sprintf(" after %v", task.StoppedAt.Sub(*task.StartedAt).Round(100*time.Millisecond))
 		}
-		e.emit(Event{Kind: KindTask, Task: pd.Task, Message: fmt.Sprintf("pre-deploy task %s succeeded: %s; the services move now", pd.Task, why)})
+		e.emit(report.Event{Kind: report.KindTask, Task: pd.Task, Message: fmt.Sprintf("pre-deploy task %s succeeded: %s; the services move now", pd.Task, why)})
 		return nil
 	}
 	msg := fmt.Sprintf("pre-deploy task %s failed: %s; no service was changed", pd.Task, why)
@@ -401,7 +402,7 @@ func (e *Engine) stopPredeploy(outer context.Context, pd *state.PredeployState, 
 		return "StopTask failed (" + failure.FirstLine(err) + "): it may still run; aws ecs stop-task --cluster " + e.Settings.Cluster + " --task " + pd.Task + " stops it"
 	}
 	pd.Stopped = true
-	e.emit(Event{Kind: KindTask, Task: pd.Task, Message: fmt.Sprintf("stopped pre-deploy task %s (StopTask: %s)", pd.Task, reason)})
+	e.emit(report.Event{Kind: report.KindTask, Task: pd.Task, Message: fmt.Sprintf("stopped pre-deploy task %s (StopTask: %s)", pd.Task, reason)})
 	return "stopped it (StopTask)"
 }
 
@@ -449,13 +450,13 @@ func (e *Engine) findPredeployTask(ctx context.Context, family, startedBy string
 		return "", failure.Classify(err, "ListTasks")
 	}
 	if len(running.TaskArns) > 0 {
-		return shortARN(running.TaskArns[0]), nil
+		return failure.ShortARN(running.TaskArns[0]), nil
 	}
 	stopped, err := e.listTasks(ctx, ecs.ListTasksInput{Family: aws.String(family), DesiredStatus: ecstypes.DesiredStatusStopped}, startedBy, true)
 	if err != nil || len(stopped) == 0 {
 		return "", err
 	}
-	return shortARN(aws.ToString(stopped[0].TaskArn)), nil
+	return failure.ShortARN(aws.ToString(stopped[0].TaskArn)), nil
 }
 
 // readTaskLogs prints the task's new log lines and returns how many it read. A stream not there
@@ -465,7 +466,7 @@ func (e *Engine) readTaskLogs(ctx context.Context, pd *state.PredeployState, p *
 	group, stream := logStream(p.logs, p.container, pd.Task)
 	if e.Logs == nil || stream == "" {
 		if stream == "" {
-			e.once("predeploy-nologs", Event{Kind: KindTask, Task: pd.Task, Message: fmt.Sprintf("container %s does not log to CloudWatch Logs with a stream prefix (awslogs driver, awslogs-stream-prefix): its lines are not shown here", p.container)})
+			e.once("predeploy-nologs", report.Event{Kind: report.KindTask, Task: pd.Task, Message: fmt.Sprintf("container %s does not log to CloudWatch Logs with a stream prefix (awslogs driver, awslogs-stream-prefix): its lines are not shown here", p.container)})
 		}
 		return 0, nil
 	}
@@ -484,7 +485,7 @@ func (e *Engine) readTaskLogs(ctx context.Context, pd *state.PredeployState, p *
 			case errors.Is(cerr, failure.ErrAccessDenied):
 				return read, failure.New(failure.ErrConfig, "%v; pre-deploy task %s goes on without deploystep, and a re-run of this release follows it", cerr, pd.Task)
 			case failure.IsFinal(cerr) && !strings.Contains(err.Error(), "ResourceNotFoundException"):
-				e.once("predeploy-logs", Event{Kind: KindWarning, Task: pd.Task, Message: fmt.Sprintf("cannot read the task's log (log group %s, stream %s): %s; its lines are not shown", group, stream, failure.FirstLine(err))})
+				e.once("predeploy-logs", report.Event{Kind: report.KindWarning, Task: pd.Task, Message: fmt.Sprintf("cannot read the task's log (log group %s, stream %s): %s; its lines are not shown", group, stream, failure.FirstLine(err))})
 			}
 			return read, nil
 		}
@@ -530,12 +531,12 @@ func (e *Engine) printLogLine(pd *state.PredeployState, line string) {
 	pd.Lines++
 	switch {
 	case pd.Lines == state.MaxLogLines+1:
-		e.emit(Event{Kind: KindTaskLog, Task: pd.Task, Message: fmt.Sprintf("… more lines are not printed (%d printed); the log stream has them all", state.MaxLogLines)})
+		e.emit(report.Event{Kind: report.KindTaskLog, Task: pd.Task, Message: fmt.Sprintf("… more lines are not printed (%d printed); the log stream has them all", state.MaxLogLines)})
 		return
 	case pd.Lines > state.MaxLogLines:
 		return
 	}
-	e.emit(Event{Kind: KindTaskLog, Task: pd.Task, Message: logText(line)})
+	e.emit(report.Event{Kind: report.KindTaskLog, Task: pd.Task, Message: logText(line)})
 }
 
 // logText makes a log line printable as data: control characters (escape sequences too) are
@@ -610,7 +611,7 @@ func runTaskFailures(fs []ecstypes.Failure) string {
 			s += " (" + d + ")"
 		}
 		if a := aws.ToString(f.Arn); a != "" {
-			s += " for " + shortARN(a)
+			s += " for " + failure.ShortARN(a)
 		}
 		out = append(out, s)
 	}

@@ -190,7 +190,7 @@ func serviceCheck(set settings.Settings, at state.Caller, name string, s ecstype
 	}
 	status := aws.ToString(s.Status)
 	msg := fmt.Sprintf("service %s: %s, %s deployment controller, deployment %s running %d/%d, task definition %s, circuit breaker %s",
-		name, status, ctrl, primaryID(s), s.RunningCount, s.DesiredCount, shortARN(aws.ToString(s.TaskDefinition)), breaker)
+		name, status, ctrl, primaryID(s), s.RunningCount, s.DesiredCount, failure.ShortARN(aws.ToString(s.TaskDefinition)), breaker)
 	supported := ctrl == string(ecstypes.DeploymentControllerTypeEcs) || ctrl == string(ecstypes.DeploymentControllerTypeCodeDeploy)
 	switch {
 	case ctrl == string(ecstypes.DeploymentControllerTypeCodeDeploy) && set.DesiredCount != nil:
@@ -198,7 +198,7 @@ func serviceCheck(set settings.Settings, at state.Caller, name string, s ecstype
 			"whose deployments keep the task count; unset DESIRED_COUNT, or set the count with UpdateService outside the release", name)}
 	case ctrl == string(ecstypes.DeploymentControllerTypeCodeDeploy):
 		msg = fmt.Sprintf("service %s: %s, CODE_DEPLOY deployment controller (the release is a CodeDeploy blue/green deployment), %d/%d running, task definition %s",
-			name, status, s.RunningCount, s.DesiredCount, shortARN(aws.ToString(s.TaskDefinition)))
+			name, status, s.RunningCount, s.DesiredCount, failure.ShortARN(aws.ToString(s.TaskDefinition)))
 	case !supported:
 		msg += "; deploystep drives the ECS and CODE_DEPLOY deployment controllers only"
 	}

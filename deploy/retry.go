@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"deploystep/deploy/failure"
+	"deploystep/deploy/report"
 )
 
 // backoff is how long a wait sleeps between tries: from first, doubling, up to max (first ==
@@ -35,20 +36,20 @@ func (e *Engine) everyPoll() backoff {
 
 // accept is the acceptor: nil when err asks for another try (said as a warning, with ev's
 // subject), else the error that ends the run.
-func (e *Engine) accept(ctx context.Context, err error, what string, ev Event) error {
+func (e *Engine) accept(ctx context.Context, err error, what string, ev report.Event) error {
 	if err == nil {
 		return nil
 	}
 	if failure.IsFinal(err) || ctx.Err() != nil {
 		return err
 	}
-	ev.Kind, ev.Message = KindWarning, fmt.Sprintf("%s: %v; trying again", what, err)
+	ev.Kind, ev.Message = report.KindWarning, fmt.Sprintf("%s: %v; trying again", what, err)
 	e.emit(ev)
 	return nil
 }
 
 // wait runs try until it says done or ends the run; what and ev name it in warnings.
-func (e *Engine) wait(ctx context.Context, what string, ev Event, b backoff, try func(context.Context) (bool, error)) error {
+func (e *Engine) wait(ctx context.Context, what string, ev report.Event, b backoff, try func(context.Context) (bool, error)) error {
 	delay := b.first
 	for {
 		start := e.now()
@@ -77,7 +78,7 @@ func (e *Engine) wait(ctx context.Context, what string, ev Event, b backoff, try
 
 // attempt runs call until it succeeds or the retry rule ends the run.
 func (e *Engine) attempt(ctx context.Context, what string, call func(context.Context) error) error {
-	return e.wait(ctx, what, Event{}, backoff{first: e.Settings.Poll, max: e.Settings.Poll}, func(ctx context.Context) (bool, error) {
+	return e.wait(ctx, what, report.Event{}, backoff{first: e.Settings.Poll, max: e.Settings.Poll}, func(ctx context.Context) (bool, error) {
 		return true, call(ctx)
 	})
 }
@@ -157,5 +158,5 @@ func (e *Engine) heartbeat() {
 	if len(what) > 0 {
 		msg += ": " + strings.Join(what, "; ")
 	}
-	e.emit(Event{Kind: KindProgress, Message: msg})
+	e.emit(report.Event{Kind: report.KindProgress, Message: msg})
 }

@@ -26,6 +26,7 @@ import (
 	"time"
 
 	"deploystep/deploy/failure"
+	"deploystep/deploy/report"
 	"deploystep/deploy/state"
 	"deploystep/deploy/verdict"
 
@@ -53,7 +54,7 @@ func unsupported(err error) bool {
 func (e *Engine) noSD(st *state.State, name, why string) {
 	if svc := st.Services[name]; !svc.NoSD {
 		svc.NoSD = true
-		e.emit(Event{Kind: KindWarning, Service: name, Message: "judging deployments[] alone: " + why})
+		e.emit(report.Event{Kind: report.KindWarning, Service: name, Message: "judging deployments[] alone: " + why})
 	}
 }
 
@@ -83,7 +84,7 @@ func (e *Engine) pinSD(ctx context.Context, st *state.State, names []string) err
 			}
 			return nil
 		case err != nil:
-			if err := e.accept(ctx, failure.Classify(err, "ListServiceDeployments"), "pinning the service deployment", Event{Service: name}); err != nil {
+			if err := e.accept(ctx, failure.Classify(err, "ListServiceDeployments"), "pinning the service deployment", report.Event{Service: name}); err != nil {
 				return err
 			}
 			if svc.PinFails++; svc.PinFails >= state.PinTries {
@@ -94,7 +95,7 @@ func (e *Engine) pinSD(ctx context.Context, st *state.State, names []string) err
 		var match, created []string
 		for _, b := range out.ServiceDeployments {
 			created = append(created, aws.ToString(b.ServiceDeploymentArn))
-			if shortARN(aws.ToString(b.TargetServiceRevisionArn)) == shortARN(svc.Deployment) {
+			if failure.ShortARN(aws.ToString(b.TargetServiceRevisionArn)) == failure.ShortARN(svc.Deployment) {
 				match = append(match, aws.ToString(b.ServiceDeploymentArn))
 			}
 		}
@@ -107,7 +108,7 @@ func (e *Engine) pinSD(ctx context.Context, st *state.State, names []string) err
 			e.noSD(st, name, fmt.Sprintf("%d service deployments of %s since the run started, none known to be %s", len(created), name, svc.Deployment))
 			continue
 		}
-		e.emit(Event{Kind: KindProgress, Service: name, Deployment: svc.Deployment, Message: "service deployment " + shortARN(svc.SD)})
+		e.emit(report.Event{Kind: report.KindProgress, Service: name, Deployment: svc.Deployment, Message: "service deployment " + failure.ShortARN(svc.SD)})
 	}
 	return nil
 }

@@ -31,6 +31,7 @@ import (
 	"strings"
 
 	"deploystep/deploy/failure"
+	"deploystep/deploy/report"
 	"deploystep/deploy/settings"
 	"deploystep/deploy/state"
 
@@ -65,7 +66,7 @@ func (e *Engine) basesOf(services map[string]ecstypes.Service) []*revisionPlan {
 	byRef := map[string]*revisionPlan{}
 	for _, name := range e.Settings.Services {
 		ref := aws.ToString(services[name].TaskDefinition)
-		from := shortARN(ref) + " (the service's)"
+		from := failure.ShortARN(ref) + " (the service's)"
 		if td := e.Settings.TaskDefinition; td != "" {
 			ref, from = td, "TASK_DEFINITION "+td
 		}
@@ -154,13 +155,13 @@ func (e *Engine) describeTaskDef(ctx context.Context, read reader, ref string) (
 	err := read(ctx, "DescribeTaskDefinition", func(ctx context.Context) (err error) {
 		out, err = e.ECS.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{TaskDefinition: aws.String(ref),
 			Include: []ecstypes.TaskDefinitionField{ecstypes.TaskDefinitionFieldTags}})
-		return failure.Classify(err, "DescribeTaskDefinition "+shortARN(ref))
+		return failure.Classify(err, "DescribeTaskDefinition "+failure.ShortARN(ref))
 	})
 	if err != nil {
 		return nil, "", err
 	}
 	if out.TaskDefinition == nil {
-		return nil, "", failure.New(failure.ErrConfig, "DescribeTaskDefinition %s: no task definition in the answer", shortARN(ref))
+		return nil, "", failure.New(failure.ErrConfig, "DescribeTaskDefinition %s: no task definition in the answer", failure.ShortARN(ref))
 	}
 	return copyInput(out.TaskDefinition, out.Tags), aws.ToString(out.TaskDefinition.TaskDefinitionArn), nil
 }
@@ -437,8 +438,8 @@ func (e *Engine) registerOnce(ctx context.Context, st *state.State, p *revisionP
 		}
 		if arn != "" {
 			tds.ARN = arn
-			e.emit(Event{Kind: KindTaskDefinition, Service: strings.Join(p.services, ","), TaskDefinition: arn,
-				Message: fmt.Sprintf("resuming: task definition %s was registered by an earlier run of this release", shortARN(arn))})
+			e.emit(report.Event{Kind: report.KindTaskDefinition, Service: strings.Join(p.services, ","), TaskDefinition: arn,
+				Message: fmt.Sprintf("resuming: task definition %s was registered by an earlier run of this release", failure.ShortARN(arn))})
 			return arn, nil
 		}
 	}
@@ -456,14 +457,14 @@ func (e *Engine) registerOnce(ctx context.Context, st *state.State, p *revisionP
 		return "", err
 	}
 	tds.ARN = arn
-	msg := fmt.Sprintf("registered task definition %s from %s", shortARN(arn), p.from)
+	msg := fmt.Sprintf("registered task definition %s from %s", failure.ShortARN(arn), p.from)
 	if lost {
-		msg = fmt.Sprintf("RegisterTaskDefinition's answer was lost, but %s was registered: deploying it", shortARN(arn))
+		msg = fmt.Sprintf("RegisterTaskDefinition's answer was lost, but %s was registered: deploying it", failure.ShortARN(arn))
 	}
 	if len(p.changes) > 0 {
 		msg += ": " + strings.Join(p.changes, "; ")
 	}
-	e.emit(Event{Kind: KindTaskDefinition, Service: strings.Join(p.services, ","), TaskDefinition: arn, Message: msg})
+	e.emit(report.Event{Kind: report.KindTaskDefinition, Service: strings.Join(p.services, ","), TaskDefinition: arn, Message: msg})
 	return arn, nil
 }
 
@@ -490,7 +491,7 @@ func (e *Engine) findRevision(ctx context.Context, family, mark string) (string,
 			return err
 		})
 		if err != nil {
-			return "", failure.Classify(err, "DescribeTaskDefinition "+shortARN(arn))
+			return "", failure.Classify(err, "DescribeTaskDefinition "+failure.ShortARN(arn))
 		}
 		for _, t := range out.Tags {
 			if aws.ToString(t.Key) == releaseTag && aws.ToString(t.Value) == mark {

@@ -59,7 +59,7 @@ func (e *Engine) stoppedReasons(ctx context.Context, service, startedBy string) 
 		if len(named) == maxFailedTasks {
 			continue
 		}
-		id := shortARN(aws.ToString(t.TaskArn))
+		id := failure.ShortARN(aws.ToString(t.TaskArn))
 		task := stoppedTask{ID: id, Reason: r}
 		if ran { // a container that never started (an image pull that failed) logged nothing
 			td := aws.ToString(t.TaskDefinitionArn)
@@ -166,7 +166,7 @@ const maxTaskPages = 10
 // startedBy would be exact but "must be the only filter that you use" (ECS API reference,
 // ListTasks), and it cannot reach STOPPED tasks alone.
 func (e *Engine) tasks(ctx context.Context, service, startedBy string, status ecstypes.DesiredStatus, burst bool) ([]ecstypes.Task, error) {
-	tasks, err := e.listTasks(ctx, ecs.ListTasksInput{ServiceName: aws.String(shortARN(service)), DesiredStatus: status}, startedBy, burst)
+	tasks, err := e.listTasks(ctx, ecs.ListTasksInput{ServiceName: aws.String(failure.ShortARN(service)), DesiredStatus: status}, startedBy, burst)
 	sort.SliceStable(tasks, func(i, j int) bool { return aws.ToTime(tasks[i].StoppedAt).After(aws.ToTime(tasks[j].StoppedAt)) })
 	return tasks, err
 }

@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"deploystep/deploy/failure"
+	"deploystep/deploy/report"
 	"deploystep/deploy/state"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -79,7 +80,7 @@ func (e *Engine) whoami(ctx context.Context, st *state.State, read reader) error
 	if via != "" {
 		msg += fmt.Sprintf(", a session of ROLE_ARN %s assumed by %s", e.Role.ARN, via)
 	}
-	e.emit(Event{Kind: KindIdentity, Message: msg})
+	e.emit(report.Event{Kind: report.KindIdentity, Message: msg})
 	return nil
 }
 

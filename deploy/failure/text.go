@@ -21,3 +21,6 @@ func ClipTo(s string, n int) string {
 	}
 	return s
 }
+
+// ShortARN is an ARN's last part, after its last "/" (a service's name, a task's id).
+func ShortARN(arn string) string { return arn[strings.LastIndex(arn, "/")+1:] }

@@ -1,4 +1,4 @@
-package deploy
+package report
 
 // Console links for what a release made, in the partition and region it acted in: the summary
 // (text and JSON), the CodePipeline action's summary and the release record carry them.
@@ -14,10 +14,11 @@ package deploy
 // console.amazonaws-us-gov.com (aws-us-gov), each prefixed with the region.
 
 import (
-	"cmp"
 	"net/url"
 	"strings"
 
+	"deploystep/deploy/failure"
+	"deploystep/deploy/settings"
 	"deploystep/deploy/state"
 )
 
@@ -32,7 +33,7 @@ type Link struct {
 }
 
 // what is the link's kind as words: "service deployment".
-func (l Link) what() string { return strings.ReplaceAll(l.Kind, "-", " ") }
+func (l Link) What() string { return strings.ReplaceAll(l.Kind, "-", " ") }
 
 // Link kinds.
 const (
@@ -88,18 +89,18 @@ func logsFragment(s string) string {
 	return strings.ReplaceAll(url.PathEscape(s), "%", "$25")
 }
 
-// links are the console pages of what the release made.
-func (e *Engine) links(st *state.State) []Link {
-	region := cmp.Or(st.Caller.Region, e.Region)
+// links are the console pages of what the release made, in region (the caller's, else the SDK
+// configuration's); logGroup and logStream are the pre-deploy task's log's.
+func Links(s settings.Settings, st *state.State, region, logGroup, logStream string) []Link {
 	if region == "" {
 		return nil
 	}
 	part := partitionOf(st.Caller.ARN, region)
 	base := consoleBase(part, region)
 	q := "?region=" + url.QueryEscape(region)
-	cluster := url.PathEscape(shortARN(e.Settings.Cluster))
+	cluster := url.PathEscape(failure.ShortARN(s.Cluster))
 	var out []Link
-	for _, name := range e.Settings.Services {
+	for _, name := range s.Services {
 		svc := st.Services[name]
 		if svc == nil || svc.Deployment == "" {
 			continue
@@ -108,16 +109,16 @@ func (e *Engine) links(st *state.State) []Link {
 			out = append(out, Link{LinkCodeDeploy, name, base + "/codesuite/codedeploy/deployments/" + url.PathEscape(svc.Deployment) + q})
 			continue
 		}
-		out = append(out, Link{LinkServiceDeployment, name, base + "/ecs/v2/clusters/" + cluster + "/services/" + url.PathEscape(shortARN(name)) + "/deployments" + q})
+		out = append(out, Link{LinkServiceDeployment, name, base + "/ecs/v2/clusters/" + cluster + "/services/" + url.PathEscape(failure.ShortARN(name)) + "/deployments" + q})
 	}
 	if pd := st.Predeploy; pd != nil && pd.Task != "" {
 		out = append(out, Link{LinkTask, pd.Task, base + "/ecs/v2/clusters/" + cluster + "/tasks/" + url.PathEscape(pd.Task) + "/configuration" + q})
-		if group, stream := e.predeployLogs(); stream != "" {
-			out = append(out, Link{LinkLogs, pd.Task, base + "/cloudwatch/home" + q + "#logsV2:log-groups/log-group/" + logsFragment(group) + "/log-events/" + logsFragment(stream)})
+		if logStream != "" {
+			out = append(out, Link{LinkLogs, pd.Task, base + "/cloudwatch/home" + q + "#logsV2:log-groups/log-group/" + logsFragment(logGroup) + "/log-events/" + logsFragment(logStream)})
 		}
 	}
 	cf := consoleBase(part, globalRegion(part, region)) + "/cloudfront/v4/home#/distributions/"
-	for _, d := range e.Settings.Distributions {
+	for _, d := range s.Distributions {
 		if id := st.Invalidations[d]; id != "" {
 			out = append(out, Link{LinkInvalidation, d, cf + url.PathEscape(d) + "/invalidations/details/" + url.PathEscape(id)})
 		}

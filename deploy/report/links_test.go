@@ -1,7 +1,6 @@
-package deploy
+package report
 
 import (
-	"strings"
 	"testing"
 
 	"deploystep/deploy/settings"
@@ -15,10 +14,9 @@ func TestLinks(t *testing.T) {
 		Predeploy:     &state.PredeployState{Task: "0f1e2d3c4b5a"},
 		Invalidations: map[string]string{"E2QWRUHAPOMQZL": "I2J0I21PCUYOIK"},
 	}
-	e := &Engine{Settings: settings.Settings{Cluster: "arn:aws-cn:ecs:cn-north-1:210987654321:cluster/tsa gallery", Services: []string{"api", "web"}, Distributions: []string{"E2QWRUHAPOMQZL"}}}
-	e.rec.logGroup, e.rec.logStream = "/ecs/tsa-gallery/APITask", "ecs/api/0f1e2d3c4b5a"
+	s := settings.Settings{Cluster: "arn:aws-cn:ecs:cn-north-1:210987654321:cluster/tsa gallery", Services: []string{"api", "web"}, Distributions: []string{"E2QWRUHAPOMQZL"}}
 	got := map[string]string{}
-	for _, l := range e.links(st) {
+	for _, l := range Links(s, st, st.Caller.Region, "/ecs/tsa-gallery/APITask", "ecs/api/0f1e2d3c4b5a") {
 		got[l.Kind+" "+l.Subject] = l.URL
 	}
 	want := map[string]string{
@@ -44,25 +42,5 @@ func TestLinks(t *testing.T) {
 		if got := consoleBase(partitionOf(c.arn, c.region), c.region); got != c.want {
 			t.Errorf("console of %s in %s: %s, want %s", c.arn, c.region, got, c.want)
 		}
-	}
-}
-
-// withLinks never cuts a link and never passes the limit.
-func TestWithLinks(t *testing.T) {
-	links := []Link{}
-	for i := 0; i < 40; i++ {
-		links = append(links, Link{LinkServiceDeployment, "svc", "https://us-east-1.console.aws.amazon.com/ecs/v2/clusters/c/services/" + strings.Repeat("s", 40) + "/deployments?region=us-east-1"})
-	}
-	for _, text := range []string{"deploystep: succeeded", strings.Repeat("x", 3000)} {
-		got := withLinks(text, links, 2048)
-		if len(got) > 2048 {
-			t.Errorf("%d characters", len(got))
-		}
-		if n := strings.Count(got, "https://"); n != strings.Count(got, "region=us-east-1") {
-			t.Errorf("a link was cut: %q", got[len(got)-80:])
-		}
-	}
-	if got := withLinks("ok", links[:1], 2048); got != "ok; console: svc service deployment "+links[0].URL {
-		t.Errorf("%q", got)
 	}
 }

@@ -1,4 +1,9 @@
-package deploy
+// Package report owns what a run says: the engine emits Events and one Reporter writes them, as
+// text for CI logs or as JSON lines; the Summary is the final account of a run, the whole of it
+// (Notes.Record completes it from the settings, the state and what was noted as the run went),
+// with the console links of what the release made (links.go), and the release record
+// (SUMMARY_FILE) is rendered from that Summary alone (record.go).
+package report
 
 import (
 	"cmp"
@@ -113,6 +118,21 @@ type Summary struct {
 	PredeployResult string `json:"predeployResult,omitempty"`
 	// Links are the console pages of what the release made (links.go).
 	Links []Link `json:"links,omitempty"`
+
+	// The rest makes the Summary the whole account of the release (Notes.Record): the release
+	// record is rendered from it alone.
+	Started       time.Time        `json:"started"`
+	Release       string           `json:"release,omitempty"` // the CallerReference
+	Account       string           `json:"account,omitempty"`
+	Region        string           `json:"region,omitempty"`
+	RoleARN       string           `json:"roleArn,omitempty"`
+	Cluster       string           `json:"cluster,omitempty"`
+	Image         string           `json:"image,omitempty"`
+	Services      []ServiceRecord  `json:"services,omitempty"`
+	Predeploy     *PredeployRecord `json:"predeploy,omitempty"`
+	Distributions []string         `json:"distributions,omitempty"` // the ones the release invalidates on
+	Edge          []EdgeRecord     `json:"edge,omitempty"`
+	Spans         []Span           `json:"spans,omitempty"` // the phases as they ran
 }
 
 // PausedHook is a deployment left at a PAUSE hook (WAIT_UNTIL=paused).
@@ -241,7 +261,14 @@ func formatSummary(s *Summary) string {
 		fmt.Fprintf(&b, "\n  edge serves:   %s", s.VerifiedVersion)
 	}
 	for _, l := range s.Links {
-		fmt.Fprintf(&b, "\n  console:       %s %s %s", l.Subject, l.what(), l.URL)
+		fmt.Fprintf(&b, "\n  console:       %s %s %s", l.Subject, l.What(), l.URL)
 	}
 	return b.String()
+}
+
+// InvalidationDecision is a CacheDecision as the summary and the JSON output show it.
+type InvalidationDecision struct {
+	Mode   string   `json:"mode"`
+	Paths  []string `json:"paths"`
+	Reason string   `json:"reason"`
 }
