@@ -18,9 +18,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
+	"deploystep/deploy/awsapi"
 	"deploystep/deploy/edge"
 	"deploystep/deploy/report"
 	"deploystep/deploy/settings"
+	"deploystep/deploy/step"
 )
 
 // LoadAWS reads the standard SDK configuration chain: environment, shared config and profiles,
@@ -61,18 +63,18 @@ func NewEngine(cfg aws.Config, s settings.Settings, r report.Reporter) *Engine {
 		ecrCfg.Region = ref.Region
 	}
 	return &Engine{
-		Settings:    s,
-		ECS:         ecs.NewFromConfig(cfg),
-		ECR:         ecr.NewFromConfig(ecrCfg),
-		CloudFront:  cloudfront.NewFromConfig(cfg),
-		ELB:         elasticloadbalancingv2.NewFromConfig(cfg),
-		CodeDeploy:  codedeploy.NewFromConfig(cfg),
-		Logs:        cloudwatchlogs.NewFromConfig(cfg),
+		Host: &step.Host{Settings: s, Report: r, Clients: awsapi.Clients{
+			ECS:        ecs.NewFromConfig(cfg),
+			ECR:        ecr.NewFromConfig(ecrCfg),
+			CloudFront: cloudfront.NewFromConfig(cfg),
+			ELB:        elasticloadbalancingv2.NewFromConfig(cfg),
+			CodeDeploy: codedeploy.NewFromConfig(cfg),
+			Logs:       cloudwatchlogs.NewFromConfig(cfg),
+		}},
 		STS:         sts.NewFromConfig(caller),
 		Role:        role,
 		Region:      cfg.Region,
 		Credentials: caller.Credentials,
 		Edge:        edge.NewClient(cfg.HTTPClient),
-		Report:      r,
 	}
 }

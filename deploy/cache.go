@@ -3,7 +3,7 @@ package deploy
 // What a release invalidates. INVALIDATION_PATHS=auto (the default) reads each distribution's
 // configuration and invalidates only what the released services can have left stale at the
 // edge; INVALIDATION_TAGS invalidates cache tags; an explicit INVALIDATION_PATHS list is sent as
-// it is. The decision is made once, in the preflight (the dry run makes it too, read-only), kept
+// it is. The decision is made step.Once, in the preflight (the dry run makes it too, read-only), kept
 // in the State, said in the progress, and sent by the invalidate step (invalidate.go).
 //
 // How auto decides (the rules, and where they come from):
@@ -47,6 +47,7 @@ import (
 	"deploystep/deploy/failure"
 	"deploystep/deploy/settings"
 	"deploystep/deploy/state"
+	"deploystep/deploy/step"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudfront"
@@ -310,7 +311,7 @@ func coverPaths(paths []string) []string {
 // without CacheTagConfig, or whose configuration cannot be read, and for a read auto makes that
 // IAM refuses (the message names the statement to add, or INVALIDATION_PATHS=/*, which reads
 // nothing); a read that fails otherwise leaves auto at /*, said why.
-func (e *Engine) decideInvalidations(ctx context.Context, st *state.State, read reader, services map[string]ecstypes.Service) ([]Check, error) {
+func (e *Engine) decideInvalidations(ctx context.Context, st *state.State, read step.Reader, services map[string]ecstypes.Service) ([]Check, error) {
 	s := e.Settings
 	if s.SkipInvalidation {
 		return nil, nil
@@ -381,7 +382,7 @@ func (e *Engine) decision(st *state.State, dist string) state.CacheDecision {
 }
 
 // distributionConfig reads a distribution's configuration.
-func (e *Engine) distributionConfig(ctx context.Context, read reader, dist string) (*cftypes.DistributionConfig, error) {
+func (e *Engine) distributionConfig(ctx context.Context, read step.Reader, dist string) (*cftypes.DistributionConfig, error) {
 	var out *cloudfront.GetDistributionConfigOutput
 	err := read(ctx, "reading the distribution's configuration", func(ctx context.Context) (err error) {
 		out, err = e.CloudFront.GetDistributionConfig(ctx, &cloudfront.GetDistributionConfigInput{Id: aws.String(dist)})
@@ -398,7 +399,7 @@ func (e *Engine) distributionConfig(ctx context.Context, read reader, dist strin
 
 // releaseOrigins finds the services' load balancers. A read that cannot be made leaves the
 // origins unknown, said; only a refusal and the end of ctx are errors.
-func (e *Engine) releaseOrigins(ctx context.Context, read reader, services map[string]ecstypes.Service) (releaseOrigins, error) {
+func (e *Engine) releaseOrigins(ctx context.Context, read step.Reader, services map[string]ecstypes.Service) (releaseOrigins, error) {
 	r := releaseOrigins{dns: map[string]string{}, arns: map[string]string{}}
 	tgs := map[string]string{} // target group ARN → service
 	for _, name := range e.Settings.Services {
@@ -489,7 +490,7 @@ func alternateTG(lb ecstypes.LoadBalancer) *string {
 
 // readCacheFacts reads the custom cache policies and VPC origins the configuration names. A read
 // that cannot be made is kept as the reason; only a refusal and the end of ctx are errors.
-func (e *Engine) readCacheFacts(ctx context.Context, read reader, cfg *cftypes.DistributionConfig, release releaseOrigins) (cacheFacts, error) {
+func (e *Engine) readCacheFacts(ctx context.Context, read step.Reader, cfg *cftypes.DistributionConfig, release releaseOrigins) (cacheFacts, error) {
 	f := cacheFacts{release: release, policies: map[string]policyTTL{}, missing: map[string]string{}, vpc: map[string]string{}}
 	var ids []string
 	if d := cfg.DefaultCacheBehavior; d != nil {
@@ -569,10 +570,10 @@ func (e *Engine) cacheHint(ctx context.Context, st *state.State, path string) st
 		}
 		msg := fmt.Sprintf("on %s, %s invalidated %s", d, dec.Mode, what)
 		c, cancel := context.WithTimeout(ctx, 5*time.Second)
-		cfg, err := e.distributionConfig(c, once, d)
+		cfg, err := e.distributionConfig(c, step.Once, d)
 		var facts cacheFacts
 		if err == nil {
-			facts, err = e.readCacheFacts(c, once, cfg, releaseOrigins{})
+			facts, err = e.readCacheFacts(c, step.Once, cfg, releaseOrigins{})
 		}
 		cancel()
 		if err != nil {

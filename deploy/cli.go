@@ -14,6 +14,7 @@ import (
 	"deploystep/deploy/report"
 	"deploystep/deploy/settings"
 	"deploystep/deploy/state"
+	"deploystep/deploy/step"
 )
 
 // RunCLI runs one release as a command (a CodeBuild buildspec step, or locally) and returns the
@@ -25,7 +26,7 @@ import (
 func RunCLI(s settings.Settings, loadErr error, stdout, stderr io.Writer) int {
 	reporter := report.NewReporter(stdout, s.Output) // LoadSettings loads what it can, OUTPUT included; not json is text
 	early := func(err error) int {
-		e := &Engine{Settings: s, Report: reporter}
+		e := &Engine{Host: &step.Host{Settings: s, Report: reporter}}
 		e.Result(&state.State{Started: time.Now()}, err) // writes SUMMARY_FILE too
 		return failure.ExitCode(err)
 	}
@@ -53,14 +54,15 @@ func RunCLI(s settings.Settings, loadErr error, stdout, stderr io.Writer) int {
 		}
 	}()
 
-	note := s.Limit(false)
+	limit, note := s.Limit(false)
 	cfg, err := LoadAWS(ctx)
 	if err != nil && !s.DryRun {
 		return early(failure.New(failure.ErrConfig, "AWS configuration: %v", err))
 	}
 	e := NewEngine(cfg, s, reporter)
+	e.Limit = limit
 	if note != "" {
-		e.emit(report.Event{Kind: report.KindWarning, Message: note})
+		e.Emit(report.Event{Kind: report.KindWarning, Message: note})
 	}
 	// The CodeBuild build names the release: running the same step again resumes it.
 	st := state.NewState(s, s.BuildID, time.Now())

@@ -26,6 +26,7 @@ import (
 	"deploystep/deploy/failure"
 	"deploystep/deploy/report"
 	"deploystep/deploy/state"
+	"deploystep/deploy/step"
 	"deploystep/deploy/verdict"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -55,7 +56,7 @@ func description(st *state.State) string { return "deploystep release " + st.Run
 // run of the release created.
 func (codeDeployController) start(ctx context.Context, e *Engine, st *state.State, name string, s ecstypes.Service) error {
 	svc := st.Services[name]
-	g, err := e.findGroup(ctx, e.attempt, name)
+	g, err := e.findGroup(ctx, e.Attempt, name)
 	if err != nil {
 		return err
 	}
@@ -65,16 +66,16 @@ func (codeDeployController) start(ctx context.Context, e *Engine, st *state.Stat
 			return err
 		} else if id != "" {
 			svc.Deployment = id
-			e.emit(report.Event{Kind: report.KindDeployment, Service: name, Deployment: id,
+			e.Emit(report.Event{Kind: report.KindDeployment, Service: name, Deployment: id,
 				Message: fmt.Sprintf("resuming: CodeDeploy deployment %s was created by an earlier run of this release; following it instead of creating another", id)})
 			return nil
 		}
 	}
-	r, err := e.prepare(ctx, e.attempt, name, s, svc.TaskDef)
+	r, err := e.prepare(ctx, e.Attempt, name, s, svc.TaskDef)
 	if err != nil {
 		return err
 	}
-	e.emit(report.Event{Kind: report.KindProgress, Service: name, Message: "AppSpec: " + r.describe})
+	e.Emit(report.Event{Kind: report.KindProgress, Service: name, Message: "AppSpec: " + r.describe})
 	send := func(ctx context.Context) (string, error) {
 		out, err := e.CodeDeploy.CreateDeployment(ctx, &codedeploy.CreateDeploymentInput{ApplicationName: aws.String(g.App),
 			DeploymentGroupName: aws.String(g.Name), Description: aws.String(description(st)),
@@ -84,14 +85,14 @@ func (codeDeployController) start(ctx context.Context, e *Engine, st *state.Stat
 		var limit *cdtypes.DeploymentLimitExceededException
 		if errors.As(err, &limit) {
 			// An active deployment in the group: ours (an earlier attempt landed) or another's.
-			return "", &errMaybeOurs{fmt.Sprintf("service %s: deployment group %s/%s already has an active deployment not started by this release: %s", name, g.App, g.Name, aws.ToString(limit.Message))}
+			return "", &step.ErrMaybeOurs{Msg: fmt.Sprintf("service %s: deployment group %s/%s already has an active deployment not started by this release: %s", name, g.App, g.Name, aws.ToString(limit.Message))}
 		}
 		if err != nil {
 			return "", failure.Classify(err, "CreateDeployment "+g.App+"/"+g.Name)
 		}
 		return aws.ToString(out.DeploymentId), nil
 	}
-	id, lost, err := e.sendOnce(ctx, "starting the deployment of "+name, &svc.Sent, send, find)
+	id, lost, err := e.SendOnce(ctx, "starting the deployment of "+name, &svc.Sent, send, find)
 	if err != nil {
 		return err
 	}
@@ -100,7 +101,7 @@ func (codeDeployController) start(ctx context.Context, e *Engine, st *state.Stat
 	if lost {
 		msg = fmt.Sprintf("following CodeDeploy deployment %s, which an earlier CreateDeployment of this release created", id)
 	}
-	e.emit(report.Event{Kind: report.KindDeployment, Service: name, Deployment: id, Message: msg})
+	e.Emit(report.Event{Kind: report.KindDeployment, Service: name, Deployment: id, Message: msg})
 	return nil
 }
 
@@ -108,9 +109,9 @@ func (codeDeployController) start(ctx context.Context, e *Engine, st *state.Stat
 // among those created in the last day.
 func (e *Engine) ourCDDeployment(ctx context.Context, g cdGroup, description string) (string, error) {
 	var ids []string
-	err := e.attempt(ctx, "ListDeployments", func(ctx context.Context) error {
+	err := e.Attempt(ctx, "ListDeployments", func(ctx context.Context) error {
 		out, err := e.CodeDeploy.ListDeployments(ctx, &codedeploy.ListDeploymentsInput{ApplicationName: aws.String(g.App),
-			DeploymentGroupName: aws.String(g.Name), CreateTimeRange: &cdtypes.TimeRange{Start: aws.Time(e.now().Add(-24 * time.Hour))}})
+			DeploymentGroupName: aws.String(g.Name), CreateTimeRange: &cdtypes.TimeRange{Start: aws.Time(e.Now().Add(-24 * time.Hour))}})
 		if err != nil {
 			return failure.Classify(err, "ListDeployments "+g.App+"/"+g.Name)
 		}
@@ -122,7 +123,7 @@ func (e *Engine) ourCDDeployment(ctx context.Context, g cdGroup, description str
 	}
 	for _, id := range ids[:min(len(ids), 10)] { // newest first
 		var out *codedeploy.GetDeploymentOutput
-		err := e.attempt(ctx, "GetDeployment", func(ctx context.Context) (err error) {
+		err := e.Attempt(ctx, "GetDeployment", func(ctx context.Context) (err error) {
 			out, err = e.CodeDeploy.GetDeployment(ctx, &codedeploy.GetDeploymentInput{DeploymentId: aws.String(id)})
 			return failure.Classify(err, "GetDeployment "+id)
 		})
@@ -144,7 +145,7 @@ func (codeDeployController) observe(ctx context.Context, e *Engine, st *state.St
 		svc := st.Services[name]
 		v, err := e.readCD(ctx, svc, svc.Deployment)
 		if err != nil {
-			if err := e.accept(ctx, err, "reading CodeDeploy deployment "+svc.Deployment, report.Event{Service: name}); err != nil {
+			if err := e.Accept(ctx, err, "reading CodeDeploy deployment "+svc.Deployment, report.Event{Service: name}); err != nil {
 				return nil, err
 			}
 			continue
@@ -158,7 +159,7 @@ func (codeDeployController) observe(ctx context.Context, e *Engine, st *state.St
 		if verdict.NeededCodeDeploy(v, pin, ev).Reasons {
 			// Why the replacement tasks stopped, when it was not the rollback scaling them in.
 			if reasons, named, err := e.stoppedReasons(ctx, name, v.GreenTaskSet); err == nil {
-				e.setStopped(name, slices.DeleteFunc(named, func(t stoppedTask) bool { return strings.HasPrefix(t.Reason, "Scaling activity initiated by") }))
+				e.SetStopped(name, slices.DeleteFunc(named, func(t step.StoppedTask) bool { return strings.HasPrefix(t.Reason, "Scaling activity initiated by") }))
 				for _, r := range reasons {
 					if !strings.HasPrefix(r, "Scaling activity initiated by") && !slices.Contains(ev.Stopped, r) {
 						ev.Stopped = append(ev.Stopped, r)

@@ -20,6 +20,7 @@ import (
 	"strings"
 
 	"deploystep/deploy/failure"
+	"deploystep/deploy/step"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/codedeploy"
@@ -41,7 +42,7 @@ type cdGroup struct {
 // findGroup finds the deployment group of a CODE_DEPLOY service: the one CODEDEPLOY_APPLICATION
 // and CODEDEPLOY_DEPLOYMENT_GROUP name, else the one group whose ecsServices names this cluster and
 // service among the named application's groups, or every application's.
-func (e *Engine) findGroup(ctx context.Context, read reader, name string) (cdGroup, error) {
+func (e *Engine) findGroup(ctx context.Context, read step.Reader, name string) (cdGroup, error) {
 	app, group := e.Settings.CodeDeployApplication, e.Settings.CodeDeployGroup
 	if app != "" && group != "" {
 		infos, err := e.groupInfos(ctx, read, app, []string{group})
@@ -84,7 +85,7 @@ func (e *Engine) findGroup(ctx context.Context, read reader, name string) (cdGro
 }
 
 // groupsDeploying lists the deployment groups of apps whose ecsServices names the service.
-func (e *Engine) groupsDeploying(ctx context.Context, read reader, apps []string, name string) ([]cdGroup, error) {
+func (e *Engine) groupsDeploying(ctx context.Context, read step.Reader, apps []string, name string) ([]cdGroup, error) {
 	var found []cdGroup
 	for _, a := range apps {
 		groups, err := listAll(ctx, read, "ListDeploymentGroups "+a,
@@ -113,7 +114,7 @@ type pager[O any] interface {
 }
 
 // listAll reads every page of a list (what names the call in errors).
-func listAll[O any](ctx context.Context, read reader, what string, p pager[O], items func(O) []string) ([]string, error) {
+func listAll[O any](ctx context.Context, read step.Reader, what string, p pager[O], items func(O) []string) ([]string, error) {
 	var out []string
 	err := read(ctx, what, func(ctx context.Context) error {
 		for p.HasMorePages() {
@@ -129,7 +130,7 @@ func listAll[O any](ctx context.Context, read reader, what string, p pager[O], i
 }
 
 // groupInfos reads deployment groups, 100 names a call (BatchGetDeploymentGroups' limit).
-func (e *Engine) groupInfos(ctx context.Context, read reader, app string, names []string) ([]cdtypes.DeploymentGroupInfo, error) {
+func (e *Engine) groupInfos(ctx context.Context, read step.Reader, app string, names []string) ([]cdtypes.DeploymentGroupInfo, error) {
 	var out []cdtypes.DeploymentGroupInfo
 	for i := 0; i < len(names); i += 100 {
 		batch := names[i:min(i+100, len(names))]
@@ -231,7 +232,7 @@ func checkAppSpec(s appSpec) error {
 }
 
 // groupHooks reads the hooks of the group's last successful deployment from its AppSpec content.
-func (e *Engine) groupHooks(ctx context.Context, read reader, g cdGroup) ([]map[string]string, string, error) {
+func (e *Engine) groupHooks(ctx context.Context, read step.Reader, g cdGroup) ([]map[string]string, string, error) {
 	if g.LastSuccessful == "" {
 		return nil, "the group has no successful deployment: no hooks", nil
 	}
@@ -280,7 +281,7 @@ type release struct {
 
 // prepare builds the release of one CODE_DEPLOY service from what read reads: its AppSpec names
 // taskDef, the revision the register step gave the service ("" without one: the service's own).
-func (e *Engine) prepare(ctx context.Context, read reader, name string, s ecstypes.Service, taskDef string) (release, error) {
+func (e *Engine) prepare(ctx context.Context, read step.Reader, name string, s ecstypes.Service, taskDef string) (release, error) {
 	g, err := e.findGroup(ctx, read, name)
 	if err != nil {
 		return release{}, err

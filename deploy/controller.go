@@ -1,12 +1,12 @@
 package deploy
 
 // Controllers: each deployment kind has one, chosen once per service (the service's deployment
-// controller, kept in its record): it starts the release's deployment once, observes and decides
+// controller, kept in its record): it starts the release's deployment step.Once, observes and decides
 // it, and rolls it back. What every kind shares is here: the deploy and follow steps, sending a
-// deployment's call exactly once, following a rollback, and reporting progress.
+// deployment's call exactly step.Once, following a rollback, and reporting progress.
 //
 //	deploy:  controller.start ─► Engine.sendOnce (send, find)
-//	follow:  controller.observe (read, needs, fetch, decide once) ─► Engine.judge (progress, hooks, verdict)
+//	follow:  controller.observe (read, needs, fetch, decide step.Once) ─► Engine.judge (progress, hooks, verdict)
 //	failure: controller.stop ─► controller.rollback, followed by Engine.rollBack
 
 import (
@@ -82,7 +82,7 @@ func (e *Engine) startDeployments(ctx context.Context, st *state.State) error {
 	var problems []string
 	for _, name := range todo {
 		s, ok := services[name]
-		if c := serviceCheck(e.Settings, e.caller, name, s, ok, nil); !c.OK {
+		if c := serviceCheck(e.Settings, e.Caller(), name, s, ok, nil); !c.OK {
 			problems = append(problems, c.Message)
 		} else if e.Settings.HookAnswer != "" && controllerOf(s) != state.ControllerECS {
 			problems = append(problems, fmt.Sprintf("service %s is on the CODE_DEPLOY controller, whose deployments have no PAUSE hooks: HOOK_ANSWER answers ECS service deployments", name))
@@ -98,7 +98,7 @@ func (e *Engine) startDeployments(ctx context.Context, st *state.State) error {
 			return err
 		}
 		if svc.Deployment != "" {
-			e.notes.Started(name, e.now()) // the record's timeline of the service starts here
+			e.Notes.Started(name, e.Now()) // the record's timeline of the service starts here
 		}
 	}
 	return nil
@@ -116,68 +116,11 @@ func (e *Engine) servicesNow(ctx context.Context, names []string) (map[string]ec
 	if services != nil {
 		return services, nil
 	}
-	err := e.attempt(ctx, "reading the services", func(ctx context.Context) (err error) {
-		services, err = e.describeWith(ctx, names, []ecstypes.ServiceField{ecstypes.ServiceFieldTags})
+	err := e.Attempt(ctx, "reading the services", func(ctx context.Context) (err error) {
+		services, err = e.DescribeWith(ctx, names, []ecstypes.ServiceField{ecstypes.ServiceFieldTags})
 		return err
 	})
 	return services, err
-}
-
-// unknownWindow is how long a call whose outcome is unknown may still land: AWS applies a
-// request it received within seconds or not at all. Each unknown outcome (5xx, reset, cut-off)
-// that did not land costs this much before the call is sent again.
-const unknownWindow = 8 * time.Second
-
-// errMaybeOurs is what a send returns when AWS says a deployment is already active: an earlier
-// call of this release may have started it, so it is looked for before the release fails.
-type errMaybeOurs struct{ msg string }
-
-func (e *errMaybeOurs) Error() string { return e.msg }
-
-// sendOnce makes the call that starts a service's deployment, exactly once. send makes it without
-// the SDK's retries and returns the deployment it started; find looks for one that an earlier
-// call of this release started ("" when none). An answer that says nothing was applied (4xx) is
-// tried again under the retry rule. An unknown outcome (no answer, a reset, a 5xx, a call cut off
-// by the Lambda deadline) may still land: from then on find is asked, and the call is sent again
-// only after a find made unknownWindow after the send shows nothing (a failing find is no
-// evidence). lost says the deployment was found, not answered.
-func (e *Engine) sendOnce(ctx context.Context, what string, sent *time.Time, send, find func(context.Context) (string, error)) (id string, lost bool, err error) {
-	err = e.wait(ctx, what, report.Event{}, e.everyPoll(), func(ctx context.Context) (bool, error) {
-		if !sent.IsZero() {
-			readAt := e.now()
-			found, err := find(ctx)
-			switch {
-			case err != nil:
-				return false, err
-			case found != "":
-				id, lost, *sent = found, true, time.Time{}
-				return true, nil
-			case readAt.Sub(*sent) < unknownWindow:
-				return false, nil
-			}
-			*sent = time.Time{} // read after the window, and it never landed: send again
-		}
-		*sent = e.now() // until an answer says otherwise
-		started, err := send(ctx)
-		var maybe *errMaybeOurs
-		switch {
-		case err == nil:
-			id, *sent = started, time.Time{}
-			return true, nil
-		case errors.As(err, &maybe):
-			*sent = time.Time{}
-			found, ferr := find(ctx)
-			if ferr == nil && found == "" {
-				return false, failure.New(failure.ErrFailed, "%s", maybe.msg)
-			}
-			id, lost = found, true
-			return found != "", ferr
-		case rejected(err):
-			*sent = time.Time{} // a 4xx answer: nothing was applied
-		}
-		return false, err
-	})
-	return id, lost, err
 }
 
 // follow is the follow step: every poll, each controller observes its unfinished services and
@@ -185,7 +128,7 @@ func (e *Engine) sendOnce(ctx context.Context, what string, sent *time.Time, sen
 // fails.
 func (e *Engine) follow(ctx context.Context, st *state.State) error {
 	said := map[string]string{} // the last progress reported, per service
-	return e.wait(ctx, "reading the deployments", report.Event{}, e.everyPoll(), func(ctx context.Context) (bool, error) {
+	return e.Wait(ctx, "reading the deployments", report.Event{}, e.EveryPoll(), func(ctx context.Context) (bool, error) {
 		byKind := map[string][]string{}
 		for _, name := range e.Settings.Services {
 			if svc := st.Services[name]; !svc.Finished {
@@ -216,18 +159,18 @@ func (e *Engine) follow(ctx context.Context, st *state.State) error {
 // (counts, stage, traffic, bake time to the second), HOOK_COMMAND at a PAUSE hook, and the end.
 func (e *Engine) judge(ctx context.Context, st *state.State, name string, d verdict.Decision, said map[string]string) error {
 	svc := st.Services[name]
-	e.setWaiting(name, d.Message)
-	e.notes.Decision(name, e.now(), d)
+	e.SetWaiting(name, d.Message)
+	e.Notes.Decision(name, e.Now(), d)
 	if msg := cmp.Or(d.Progress, d.Message); d.Verdict == verdict.Waiting && msg != said[name] {
 		said[name] = msg
-		e.emit(report.Event{Kind: report.KindProgress, Service: name, Deployment: svc.Deployment, Counts: d.Counts, Message: msg})
+		e.Emit(report.Event{Kind: report.KindProgress, Service: name, Deployment: svc.Deployment, Counts: d.Counts, Message: msg})
 	}
 	if e.Settings.WaitUntil == "paused" && d.Verdict == verdict.Waiting && len(d.Paused) > 0 {
 		h := d.Paused[0]
 		svc.Paused, svc.Finished = h.Stage+" "+h.ID, true
-		e.setPaused(name, h)
-		e.setWaiting(name, "")
-		e.emit(report.Event{Kind: report.KindProgress, Service: name, Deployment: svc.Deployment, Message: fmt.Sprintf(
+		e.SetPaused(name, st.Services[name].SD, h)
+		e.SetWaiting(name, "")
+		e.Emit(report.Event{Kind: report.KindProgress, Service: name, Deployment: svc.Deployment, Message: fmt.Sprintf(
 			"paused at %s (PAUSE hook %s) of service deployment %s: production traffic not moved (WAIT_UNTIL=paused); a later step answers it with HOOK_ANSWER=CONTINUE or ROLLBACK, or %s",
 			h.Stage, h.ID, svc.SD, pauseHint(svc.SD, h))})
 		return nil
@@ -242,18 +185,18 @@ func (e *Engine) judge(ctx context.Context, st *state.State, name string, d verd
 		if d.Own {
 			st.Failure = d.Message
 		}
-		e.sayStopped(name, svc.Deployment)
+		e.SayStopped(name, svc.Deployment)
 		if svc.Adopted != "" && svc.Hooks[svc.Adopted] == "ROLLBACK" {
 			return failure.New(failure.ErrFailed, "service %s: rolled back as answered (HOOK_ANSWER=ROLLBACK): %s", name, d.Message)
 		}
 		return failure.New(failure.ErrFailed, "service %s: %s", name, d.Message)
 	case verdict.Done:
 		svc.Finished = true
-		e.setWaiting(name, "")
+		e.SetWaiting(name, "")
 		if d.Warning != "" {
-			e.emit(report.Event{Kind: report.KindWarning, Service: name, Deployment: svc.Deployment, Message: d.Warning})
+			e.Emit(report.Event{Kind: report.KindWarning, Service: name, Deployment: svc.Deployment, Message: d.Warning})
 		}
-		e.emit(report.Event{Kind: report.KindProgress, Service: name, Deployment: svc.Deployment, Message: d.Message})
+		e.Emit(report.Event{Kind: report.KindProgress, Service: name, Deployment: svc.Deployment, Message: d.Message})
 	}
 	return nil
 }
@@ -273,7 +216,7 @@ func (e *Engine) rollBack(ctx context.Context, st *state.State) string {
 		c := controllers[svc.Controller]
 		w := c.words()
 		if !svc.Stopped {
-			err := e.attempt(ctx, w.stopCall+" "+name, func(ctx context.Context) error { return c.stop(ctx, e, st, name) })
+			err := e.Attempt(ctx, w.stopCall+" "+name, func(ctx context.Context) error { return c.stop(ctx, e, st, name) })
 			if errors.Is(err, errNoRollback) {
 				continue
 			}
@@ -282,10 +225,10 @@ func (e *Engine) rollBack(ctx context.Context, st *state.State) string {
 				continue
 			}
 			svc.Stopped = true
-			e.emit(report.Event{Kind: report.KindProgress, Service: name, Message: "ROLLBACK=on-failure: " + w.stopSent + " sent; following the rollback"})
+			e.Emit(report.Event{Kind: report.KindProgress, Service: name, Message: "ROLLBACK=on-failure: " + w.stopSent + " sent; following the rollback"})
 		}
 		status := "not finished"
-		e.wait(ctx, "following the rollback of "+name, report.Event{Service: name}, e.everyPoll(), func(ctx context.Context) (bool, error) { //nolint:errcheck // ctx ends it; the status says how
+		e.Wait(ctx, "following the rollback of "+name, report.Event{Service: name}, e.EveryPoll(), func(ctx context.Context) (bool, error) { //nolint:errcheck // ctx ends it; the status says how
 			s, ended, err := c.rollback(ctx, e, st, name)
 			if s != "" {
 				status = s
@@ -313,7 +256,7 @@ func (e *Engine) readDigests(ctx context.Context, st *state.State, name, started
 	ref, _ := settings.ParseImage(e.Settings.Image)
 	digests, err := e.runningDigests(ctx, name, startedBy, ref.Repository)
 	if err != nil {
-		return e.accept(ctx, err, "reading the running tasks", report.Event{Service: name})
+		return e.Accept(ctx, err, "reading the running tasks", report.Event{Service: name})
 	}
 	svc := st.Services[name]
 	svc.Digests, svc.DigestReads = digests, svc.DigestReads+1

@@ -10,6 +10,7 @@ import (
 	"deploystep/deploy/failure"
 	"deploystep/deploy/report"
 	"deploystep/deploy/state"
+	"deploystep/deploy/step"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 )
@@ -21,12 +22,12 @@ import (
 // ErrConfig when a check failed.
 func (e *Engine) DryRun(ctx context.Context, st *state.State, creds aws.CredentialsProvider, region string) error {
 	st.Init(e.Settings.Services)
-	e.st = st
+	e.Begin(st)
 	st.Phase = state.PhasePreflight
 	var failed []string
 	check := func(ok bool, format string, args ...any) {
 		msg := fmt.Sprintf(format, args...)
-		e.emit(report.Event{Kind: report.KindCheck, OK: &ok, Message: msg})
+		e.Emit(report.Event{Kind: report.KindCheck, OK: &ok, Message: msg})
 		if !ok {
 			failed = append(failed, msg)
 		}
@@ -36,11 +37,11 @@ func (e *Engine) DryRun(ctx context.Context, st *state.State, creds aws.Credenti
 	predeploy := ""
 	e.Region, e.Credentials = region, creds
 	if why := canCall(ctx, creds, region); why != "" {
-		e.emit(report.Event{Kind: report.KindCheck, Message: why})
-	} else if err := e.whoami(ctx, st, once); err != nil {
+		e.Emit(report.Event{Kind: report.KindCheck, Message: why})
+	} else if err := e.whoami(ctx, st, step.Once); err != nil {
 		check(false, "%s", strings.TrimPrefix(failure.FirstLine(err), "configuration: "))
 	} else {
-		v, err := e.verify(ctx, once, true)
+		v, err := e.verify(ctx, step.Once, true)
 		if err != nil {
 			return err
 		}
@@ -63,7 +64,7 @@ func (e *Engine) DryRun(ctx context.Context, st *state.State, creds aws.Credenti
 				check(true, "image %s: digest %s", e.Settings.Image, st.Digest)
 			}
 		}
-		checks, err := e.decideInvalidations(ctx, st, once, v.services)
+		checks, err := e.decideInvalidations(ctx, st, step.Once, v.services)
 		if err != nil {
 			return err
 		}
@@ -90,7 +91,7 @@ func (e *Engine) DryRun(ctx context.Context, st *state.State, creds aws.Credenti
 			plan.Services[i].Send = send
 		}
 	}
-	e.emit(report.Event{Kind: report.KindPlan, Message: plan.Render()})
+	e.Emit(report.Event{Kind: report.KindPlan, Message: plan.Render()})
 	if len(failed) > 0 {
 		return failure.New(failure.ErrConfig, "dry run: %d check(s) failed: %s", len(failed), strings.Join(failed, "; "))
 	}
@@ -122,7 +123,7 @@ func (e *Engine) dryRunCodeDeploy(ctx context.Context, st *state.State, v verifi
 		if !ok || controllerOf(s) != state.ControllerCodeDeploy {
 			continue
 		}
-		r, err := e.prepare(ctx, once, name, s, planned[name].deploys())
+		r, err := e.prepare(ctx, step.Once, name, s, planned[name].deploys())
 		if err != nil {
 			check(false, "service %s: %s", name, strings.TrimPrefix(failure.FirstLine(err), "service "+name+": "))
 			continue
@@ -145,13 +146,13 @@ func (e *Engine) dryRunPredeploy(ctx context.Context, st *state.State, v verifie
 	if p == nil {
 		p = &revisionPlan{services: []string{name}, asIs: aws.ToString(svc.TaskDefinition)}
 	}
-	pp, err := e.predeployFromPlans(ctx, once, st, []*revisionPlan{p}, v.services)
+	pp, err := e.predeployFromPlans(ctx, step.Once, st, []*revisionPlan{p}, v.services)
 	if err != nil {
 		check(false, "pre-deploy task: %s", strings.TrimPrefix(failure.FirstLine(err), "configuration: "))
 		return "not planned: " + strings.TrimPrefix(failure.FirstLine(err), "configuration: ")
 	}
 	check(true, "pre-deploy task: PREDEPLOY_COMMAND runs in container %s (%s's revision)", pp.container, name)
-	if err := e.probeTaskLogs(ctx, once, pp); err != nil {
+	if err := e.probeTaskLogs(ctx, step.Once, pp); err != nil {
 		check(false, "pre-deploy task: its log cannot be read: %s", failure.FirstLine(err))
 	}
 	return pp.render(e.Settings.PredeployTimeout)
@@ -169,7 +170,7 @@ func (e *Engine) dryRunRevisions(ctx context.Context, st *state.State, v verifie
 			return out // a service check failed: the bases are not known
 		}
 	}
-	plans, err := e.planRevisions(ctx, once, v.services, st.Digest)
+	plans, err := e.planRevisions(ctx, step.Once, v.services, st.Digest)
 	if err != nil {
 		check(false, "task definition: %s", strings.TrimPrefix(failure.FirstLine(err), "configuration: "))
 		return out

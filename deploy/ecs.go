@@ -19,10 +19,10 @@ import (
 	"deploystep/deploy/failure"
 	"deploystep/deploy/report"
 	"deploystep/deploy/state"
+	"deploystep/deploy/step"
 	"deploystep/deploy/verdict"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 )
@@ -106,7 +106,7 @@ func (ecsController) start(ctx context.Context, e *Engine, st *state.State, name
 		return primaryID(*out.Service), nil
 	}
 	find := func(ctx context.Context) (string, error) {
-		services, err := e.describe(ctx, []string{name})
+		services, err := e.Describe(ctx, []string{name})
 		if err != nil {
 			return "", err
 		}
@@ -115,7 +115,7 @@ func (ecsController) start(ctx context.Context, e *Engine, st *state.State, name
 		}
 		return "", nil
 	}
-	id, lost, err := e.sendOnce(ctx, "starting the deployment of "+name, &svc.Sent, send, find)
+	id, lost, err := e.SendOnce(ctx, "starting the deployment of "+name, &svc.Sent, send, find)
 	if err != nil {
 		return err
 	}
@@ -127,15 +127,8 @@ func (ecsController) start(ctx context.Context, e *Engine, st *state.State, name
 			msg += fmt.Sprintf(" with desired count %d", *sent.DesiredCount)
 		}
 	}
-	e.emit(report.Event{Kind: report.KindDeployment, Service: name, Deployment: id, Message: msg})
+	e.Emit(report.Event{Kind: report.KindDeployment, Service: name, Deployment: id, Message: msg})
 	return e.mark(ctx, st, name, s.ServiceArn, id)
-}
-
-// rejected reports whether err is an answer that says the call was not applied (HTTP 4xx, such
-// as throttling or validation), as opposed to no answer or a 5xx, whose outcome is unknown.
-func rejected(err error) bool {
-	var re *awshttp.ResponseError
-	return errors.As(err, &re) && re.HTTPStatusCode() >= 400 && re.HTTPStatusCode() < 500
 }
 
 // runTag is the service tag that marks the deployment a release started:
@@ -169,7 +162,7 @@ func (e *Engine) resume(st *state.State, name string, s ecstypes.Service) bool {
 	if id == "" {
 		if id = primaryID(s); id == "" || id == before {
 			if secs, err := strconv.ParseInt(stamp, 10, 64); err == nil {
-				if at := time.Unix(secs, 0); e.now().Sub(at) < unknownWindow && at.After(svc.Sent) {
+				if at := time.Unix(secs, 0); e.Now().Sub(at) < step.UnknownWindow && at.After(svc.Sent) {
 					svc.Sent = at
 				}
 			}
@@ -177,7 +170,7 @@ func (e *Engine) resume(st *state.State, name string, s ecstypes.Service) bool {
 		}
 	}
 	svc.Sent, svc.Deployment = time.Time{}, id
-	e.emit(report.Event{Kind: report.KindDeployment, Service: name, Deployment: id,
+	e.Emit(report.Event{Kind: report.KindDeployment, Service: name, Deployment: id,
 		Message: fmt.Sprintf("resuming: deployment %s was started by an earlier run of this release; following it instead of starting another", id)})
 	return true
 }
@@ -190,11 +183,11 @@ func (e *Engine) mark(ctx context.Context, st *state.State, name string, arn *st
 	if st.Run.Marker == "" {
 		return nil
 	}
-	value := fmt.Sprintf("%s %s t=%d", st.Run.Marker, st.Services[name].Before, e.now().Unix())
+	value := fmt.Sprintf("%s %s t=%d", st.Run.Marker, st.Services[name].Before, e.Now().Unix())
 	if started != "" {
 		value += " d=" + started
 	}
-	return e.attempt(ctx, "TagResource "+name, func(ctx context.Context) error {
+	return e.Attempt(ctx, "TagResource "+name, func(ctx context.Context) error {
 		_, err := e.ECS.TagResource(ctx, &ecs.TagResourceInput{ResourceArn: arn,
 			Tags: []ecstypes.Tag{{Key: aws.String(runTag), Value: aws.String(value)}}})
 		return failure.Classify(err, "TagResource "+name)
@@ -204,7 +197,7 @@ func (e *Engine) mark(ctx context.Context, st *state.State, name string, arn *st
 // observe reads the services, reports their new events, pins and reads their service
 // deployments, gathers what each verdict needs, and decides each once.
 func (ecsController) observe(ctx context.Context, e *Engine, st *state.State, names []string) (map[string]verdict.Decision, error) {
-	services, err := e.describe(ctx, names)
+	services, err := e.Describe(ctx, names)
 	if err != nil {
 		return nil, err
 	}
@@ -220,7 +213,7 @@ func (ecsController) observe(ctx context.Context, e *Engine, st *state.State, na
 		}
 	}
 	sds, err := e.readSD(ctx, st, shifting, false)
-	if err := e.accept(ctx, err, "reading the service deployments", report.Event{}); err != nil {
+	if err := e.Accept(ctx, err, "reading the service deployments", report.Event{}); err != nil {
 		return nil, err
 	}
 	out := map[string]verdict.Decision{}
@@ -241,14 +234,14 @@ func (ecsController) observe(ctx context.Context, e *Engine, st *state.State, na
 	return out, nil
 }
 
-// gather fetches the evidence the snapshot needs (needs), each at most once, asking again after
+// gather fetches the evidence the snapshot needs (needs), each at most step.Once, asking again after
 // each fetch: the service deployment first (it can show the end), then the digests, then the
 // stopped reasons of a failure (a read that fails only leaves the message without them).
 func (e *Engine) gather(ctx context.Context, st *state.State, name string, view verdict.ServiceView, pin verdict.Pin, ev *verdict.Evidence) error {
 	svc := st.Services[name]
 	if n := verdict.Needed(view, pin, *ev); n.SD && svc.SD != "" && !svc.NoSD {
 		views, err := e.readSD(ctx, st, []string{name}, true)
-		if err := e.accept(ctx, err, "reading the service deployment", report.Event{Service: name}); err != nil {
+		if err := e.Accept(ctx, err, "reading the service deployment", report.Event{Service: name}); err != nil {
 			return err
 		}
 		ev.SD = views[name]
@@ -260,7 +253,7 @@ func (e *Engine) gather(ctx context.Context, st *state.State, name string, view 
 	}
 	if verdict.Needed(view, pin, *ev).Reasons {
 		reasons, named, err := e.stoppedReasons(ctx, name, pin.Deployment)
-		e.setStopped(name, named)
+		e.SetStopped(name, named)
 		if err != nil {
 			if ctx.Err() != nil || errors.Is(err, failure.ErrAccessDenied) {
 				return err
@@ -299,32 +292,6 @@ func (ecsController) rollback(ctx context.Context, e *Engine, st *state.State, n
 		return status, true, nil
 	}
 	return status, false, nil
-}
-
-// describe reads services (at most 10 a call), paced by the read budget. Missing services come
-// back as absent keys.
-func (e *Engine) describe(ctx context.Context, names []string) (map[string]ecstypes.Service, error) {
-	return e.describeWith(ctx, names, nil)
-}
-
-func (e *Engine) describeWith(ctx context.Context, names []string, include []ecstypes.ServiceField) (map[string]ecstypes.Service, error) {
-	out := map[string]ecstypes.Service{}
-	for i := 0; i < len(names); i += 10 {
-		batch := names[i:min(i+10, len(names))]
-		var res *ecs.DescribeServicesOutput
-		err := e.read(ctx, false, func() (err error) {
-			res, err = e.ECS.DescribeServices(ctx, &ecs.DescribeServicesInput{Cluster: aws.String(e.Settings.Cluster), Services: batch, Include: include})
-			return err
-		})
-		if err != nil {
-			return nil, failure.Classify(err, "DescribeServices")
-		}
-		for _, s := range res.Services {
-			out[aws.ToString(s.ServiceName)] = s
-			out[aws.ToString(s.ServiceArn)] = s // services may be given as ARNs
-		}
-	}
-	return out, nil
 }
 
 // shiftsTraffic reports whether the service deploys with a strategy that shifts traffic.
@@ -372,7 +339,7 @@ func (e *Engine) reportEvents(st *state.State, services map[string]ecstypes.Serv
 		return aws.ToTime(items[i].ev.CreatedAt).Before(aws.ToTime(items[j].ev.CreatedAt))
 	})
 	for _, it := range items {
-		e.emit(report.Event{Kind: report.KindServiceEvent, Service: it.svc, Message: aws.ToString(it.ev.Message)})
+		e.Emit(report.Event{Kind: report.KindServiceEvent, Service: it.svc, Message: aws.ToString(it.ev.Message)})
 	}
 }
 

@@ -16,6 +16,7 @@ import (
 	"deploystep/deploy/report"
 	"deploystep/deploy/settings"
 	"deploystep/deploy/state"
+	"deploystep/deploy/step"
 )
 
 // A URL's query string and user info never reach a validation message.
@@ -89,8 +90,8 @@ func TestVerifyEdgePhase(t *testing.T) {
 	}))
 	defer srv.Close()
 	var out bytes.Buffer
-	e := &Engine{Settings: settings.Settings{VerifyURLs: []string{srv.URL + "/api/health"}, VerifyExpect: "3f2c1ab", VerifyTimeout: time.Minute,
-		Paths: []string{"/*"}}, Report: report.NewReporter(&out, "text")}
+	e := &Engine{Host: &step.Host{Settings: settings.Settings{VerifyURLs: []string{srv.URL + "/api/health"}, VerifyExpect: "3f2c1ab", VerifyTimeout: time.Minute,
+		Paths: []string{"/*"}}, Report: report.NewReporter(&out, "text")}}
 	st := state.NewState(e.Settings, "", time.Now())
 	st.Init(nil)
 	start := time.Now()

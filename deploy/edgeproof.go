@@ -19,6 +19,7 @@ import (
 	"deploystep/deploy/report"
 	"deploystep/deploy/settings"
 	"deploystep/deploy/state"
+	"deploystep/deploy/step"
 )
 
 // verifyEdge runs the verify step: every URL not yet verified is read until it matches;
@@ -28,13 +29,13 @@ func (e *Engine) verifyEdge(ctx context.Context, st *state.State) error {
 		return nil // production traffic has not moved: the answering step proves the edge
 	}
 	if st.VerifyStarted.IsZero() {
-		st.VerifyStarted = e.now()
+		st.VerifyStarted = e.Now()
 	}
 	what := e.edgeWant()
 	limit := st.VerifyStarted.Add(e.Settings.VerifyTimeout)
 	last := map[string]edge.Answer{}
-	b := backoff{first: time.Second, max: 10 * time.Second, until: limit}
-	err := e.wait(ctx, "verifying the edge", report.Event{}, b, func(ctx context.Context) (bool, error) {
+	b := step.Backoff{First: time.Second, Max: 10 * time.Second, Until: limit}
+	err := e.Wait(ctx, "verifying the edge", report.Event{}, b, func(ctx context.Context) (bool, error) {
 		pending := 0
 		for i, u := range e.Settings.VerifyURLs {
 			if _, done := st.Verified[i]; done {
@@ -42,29 +43,29 @@ func (e *Engine) verifyEdge(ctx context.Context, st *state.State) error {
 			}
 			a := edge.Read(ctx, e.edge(), u, e.Settings.Expected(), e.Settings.VerifyHeader)
 			if ctx.Err() != nil {
-				e.setWaiting("edge", fmt.Sprintf("%s to serve %s; last: %s", edge.Redact(u), what, last[u]))
+				e.SetWaiting("edge", fmt.Sprintf("%s to serve %s; last: %s", edge.Redact(u), what, last[u]))
 				return false, ctx.Err()
 			}
 			switch {
 			case a.Match:
 				st.Verified[i] = a.Version
-				e.emit(report.Event{Kind: report.KindProgress, Message: "verified: " + a.String()})
+				e.Emit(report.Event{Kind: report.KindProgress, Message: "verified: " + a.String()})
 				continue
 			case a.Refused:
 				return false, failure.New(failure.ErrFailed, "edge verification: %s", a)
 			}
 			if prev, seen := last[u]; !seen || !prev.Same(a) {
-				e.emit(report.Event{Kind: report.KindProgress, Message: fmt.Sprintf("waiting for %s: %s", what, a)})
+				e.Emit(report.Event{Kind: report.KindProgress, Message: fmt.Sprintf("waiting for %s: %s", what, a)})
 			}
 			last[u] = a
 			pending++
 		}
 		if pending == 0 {
-			e.setWaiting("edge", "")
+			e.SetWaiting("edge", "")
 			return true, nil
 		}
-		e.setWaiting("edge", "the edge to serve "+what)
-		if !e.now().Before(limit) {
+		e.SetWaiting("edge", "the edge to serve "+what)
+		if !e.Now().Before(limit) {
 			var msgs []string
 			for i, u := range e.Settings.VerifyURLs {
 				if _, done := st.Verified[i]; !done {
@@ -101,7 +102,7 @@ func (e *Engine) dryRunEdge(ctx context.Context) {
 		if expect != "" {
 			msg += fmt.Sprintf("; after the release it must serve version %s", expect)
 		}
-		e.emit(report.Event{Kind: report.KindProgress, Phase: state.PhaseVerify, Message: msg})
+		e.Emit(report.Event{Kind: report.KindProgress, Phase: state.PhaseVerify, Message: msg})
 	}
 }
 
@@ -142,10 +143,8 @@ func pathsCover(paths []string, path string) bool {
 }
 
 func (e *Engine) edge() *http.Client {
-	e.mu.Lock()
-	defer e.mu.Unlock()
 	if e.Edge == nil {
-		e.Edge = edge.NewClient(nil)
+		e.Edge = edge.NewClient(nil) // set once, before the verify step's fetches
 	}
 	return e.Edge
 }

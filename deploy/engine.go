@@ -7,32 +7,23 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
-	"sync"
-	"time"
 
 	"deploystep/deploy/awsapi"
 	"deploystep/deploy/failure"
 	"deploystep/deploy/report"
 	"deploystep/deploy/settings"
 	"deploystep/deploy/state"
-	"deploystep/deploy/verdict"
+	"deploystep/deploy/step"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 )
 
-// Engine runs releases. Build it with NewEngine, or fill the clients yourself.
+// Engine runs releases: it holds the plan's steps and the state between them, and lends each
+// step its Host (the settings, the clients, the clock, the output). Build it with NewEngine, or
+// fill the Host yourself.
 type Engine struct {
-	Settings   settings.Settings
-	ECS        awsapi.ECSAPI
-	ECR        awsapi.ECRAPI
-	CloudFront awsapi.CloudFrontAPI
-	// ELB tells which load balancers serve the services (INVALIDATION_PATHS=auto).
-	ELB awsapi.ELBAPI
-	// CodeDeploy deploys services on the CODE_DEPLOY controller.
-	CodeDeploy awsapi.CodeDeployAPI
-	// Logs reads the pre-deploy task's log lines (nil: they are not shown).
-	Logs awsapi.LogsAPI
+	*step.Host
 	// STS says whom the credentials belong to (whoami.go); Region and Credentials are the SDK
 	// configuration's.
 	STS         awsapi.STSAPI
@@ -41,96 +32,13 @@ type Engine struct {
 	// Role, with ROLE_ARN, is the role session the other clients sign with (role.go).
 	Role *RoleSession
 	// Edge fetches VERIFY_URL (edge.NewClient); nil builds one on the default transport.
-	Edge   *http.Client
-	Report report.Reporter
-	// ReadGap is the least time between two ECS reads (the per-cluster read budget of one a
-	// second); default 1.05s, a margin for timer and network jitter and for the few reads a verdict
-	// makes at once (bench: 0.974 reads a second on the busiest of 5 clusters of 10 services).
-	ReadGap time.Duration
-	// Now is the clock; default time.Now.
-	Now func() time.Time
+	Edge *http.Client
 
-	mu       sync.Mutex
-	lastRead time.Time
-	st       *state.State // the state being run, for event timestamps
-	// waiting is what each unfinished service (and "edge") waits for, from its last decision: a
-	// timeout says it.
-	waiting map[string]string
 	// preflightRead is the preflight's read of the services, for the deploy step of the same
 	// invocation; used once.
 	preflightRead map[string]ecstypes.Service
-	// caller is who the run acts as (State.Caller), for messages that say where they looked.
-	caller state.Caller
-	// paused is, per service, the PAUSE hook its deployment waits at, with its service
-	// deployment: what a run that ends leaves behind.
-	paused map[string]pausedAt
-	// said lists the one-time messages already said; lastEmit is when anything was.
-	said     map[string]bool
-	lastEmit time.Time
 	// revisionLines are the dry run's task-definition lines of the plan.
 	revisionLines []string
-	// stopped is, per service, the stopped tasks a failure names (tasks.go).
-	stopped map[string][]stoppedTask
-	// notes is what the release record notes as the run goes (record.go).
-	notes report.Notes
-}
-
-// setStopped records the stopped tasks of a service's failing deployment.
-func (e *Engine) setStopped(name string, tasks []stoppedTask) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.stopped == nil {
-		e.stopped = map[string][]stoppedTask{}
-	}
-	e.stopped[name] = tasks
-}
-
-// sayStopped names, as failure lines, each stopped task of a failed deployment and its logs.
-func (e *Engine) sayStopped(name, deployment string) {
-	e.mu.Lock()
-	tasks := e.stopped[name]
-	e.mu.Unlock()
-	for _, t := range tasks {
-		msg := fmt.Sprintf("task %s stopped: %s", t.ID, t.Reason)
-		if t.Logs != "" {
-			msg += "; its logs: " + t.Logs
-		}
-		e.emit(report.Event{Kind: report.KindFailure, Service: name, Deployment: deployment, Message: msg})
-	}
-}
-
-// pausedAt is a deployment paused at a PAUSE hook.
-type pausedAt struct {
-	sd   string
-	hook verdict.HookView
-}
-
-// setPaused records the hook a service's deployment waits at (a zero hook: none).
-func (e *Engine) setPaused(name string, h verdict.HookView) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.paused == nil {
-		e.paused = map[string]pausedAt{}
-	}
-	if h.ID == "" {
-		delete(e.paused, name)
-		return
-	}
-	e.paused[name] = pausedAt{sd: e.st.Services[name].SD, hook: h}
-}
-
-// once emits ev the first time key is said.
-func (e *Engine) once(key string, ev report.Event) {
-	e.mu.Lock()
-	if e.said == nil {
-		e.said = map[string]bool{}
-	}
-	seen := e.said[key]
-	e.said[key] = true
-	e.mu.Unlock()
-	if !seen {
-		e.emit(ev)
-	}
 }
 
 // steps are the functions of the plan's steps.
@@ -146,53 +54,29 @@ var steps = map[string]func(*Engine, context.Context, *state.State) error{
 	state.PhaseVerify:     (*Engine).verifyEdge,
 }
 
-func (e *Engine) now() time.Time {
-	if e.Now != nil {
-		return e.Now()
-	}
-	return time.Now()
-}
-
-func (e *Engine) emit(ev report.Event) {
-	if e.Report == nil {
-		return
-	}
-	ev.Time = e.now()
-	e.mu.Lock()
-	e.lastEmit = ev.Time
-	e.mu.Unlock()
-	if e.st != nil {
-		ev.Elapsed = float64(ev.Time.Sub(e.st.Started).Milliseconds()) / 1000
-		if ev.Phase == "" {
-			ev.Phase = e.st.Phase
-		}
-	}
-	e.Report.Report(ev)
-}
-
 // Run executes the plan's steps from st.Phase until the release is done, it fails, the overall
-// timeout (Settings.Timeout from st.Started; Settings.Limit resolves it) runs out, or ctx ends. A
+// limit (Host.Limit from st.Started; Settings.Limit resolves it) runs out, or ctx ends. A
 // ctx whose cause is errPaused (the invocation's own deadline) returns errPaused with st ready to
 // resume; a ctx cancelled for a signal returns ErrInterrupted.
 func (e *Engine) Run(outer context.Context, st *state.State) error {
 	st.Init(e.Settings.Services)
-	e.st, e.caller = st, st.Caller
+	e.Begin(st)
 	e.useRole(st)
-	if e.Settings.Timeout <= 0 {
-		e.Settings.Limit(false)
+	if e.Limit <= 0 {
+		e.Limit, _ = e.Settings.Limit(false)
 	}
 	plan := e.plan(st, nil)
-	ctx, cancel := context.WithDeadlineCause(outer, st.Started.Add(e.Settings.Timeout), failure.ErrTimeout)
+	ctx, cancel := context.WithDeadlineCause(outer, st.Started.Add(e.Limit), failure.ErrTimeout)
 	defer cancel()
 	for st.Phase != state.PhaseDone {
-		phase, start := st.Phase, e.now()
+		phase, start := st.Phase, e.Now()
 		step, ok := steps[phase]
 		if !ok {
 			return failure.New(failure.ErrConfig, "unknown phase %q in state", phase)
 		}
 		err := step(e, ctx, st)
-		st.Phases[phase] += e.now().Sub(start).Seconds()
-		e.notes.Phase(phase, start, e.now())
+		st.Phases[phase] += e.Now().Sub(start).Seconds()
+		e.Notes.Phase(phase, start, e.Now())
 		if err != nil {
 			return e.fail(outer, ctx, st, phase, err)
 		}
@@ -233,7 +117,7 @@ func (e *Engine) interpret(ctx context.Context, st *state.State, err error) erro
 	case errors.Is(cause, failure.ErrPaused):
 		return failure.ErrPaused
 	case errors.Is(cause, failure.ErrTimeout):
-		return failure.New(failure.ErrTimeout, "timed out after %v during %s: %s", e.Settings.Timeout, st.Phase, e.leftInFlight(st))
+		return failure.New(failure.ErrTimeout, "timed out after %v during %s: %s", e.Limit, st.Phase, e.leftInFlight(st))
 	default:
 		return failure.New(failure.ErrInterrupted, "interrupted during %s: %s", st.Phase, e.leftInFlight(st))
 	}
@@ -256,16 +140,16 @@ func (e *Engine) leftInFlight(st *state.State) string {
 			parts = append(parts, name+" not updated")
 		case svc.Finished:
 			parts = append(parts, fmt.Sprintf("%s deployment %s completed", name, svc.Deployment))
-		case e.pausedAt(name).hook.ID != "":
-			p := e.pausedAt(name)
-			parts = append(parts, fmt.Sprintf("%s deployment %s paused at %s, unanswered: %s", name, svc.Deployment, p.hook.Stage, pauseHint(p.sd, p.hook)))
+		case e.Service(name).Paused.Hook.ID != "":
+			p := e.Service(name).Paused
+			parts = append(parts, fmt.Sprintf("%s deployment %s paused at %s, unanswered: %s", name, svc.Deployment, p.Hook.Stage, pauseHint(p.SD, p.Hook)))
 		default:
 			owner := "ECS"
 			if c, ok := controllerFor(svc.Controller); ok {
 				owner = c.words().owner
 			}
 			msg := fmt.Sprintf("%s deployment %s still in progress (%s goes on with it)", name, svc.Deployment, owner)
-			if w := e.waitingFor(name); w != "" {
+			if w := e.WaitingFor(name); w != "" {
 				msg += ", waiting for: " + w
 			}
 			parts = append(parts, msg)
@@ -283,21 +167,21 @@ func (e *Engine) leftInFlight(st *state.State) string {
 		}
 	}
 	if st.Phase == state.PhaseVerify {
-		parts = append(parts, "edge verification waiting for "+e.waitingFor("edge"))
+		parts = append(parts, "edge verification waiting for "+e.WaitingFor("edge"))
 	}
 	return strings.Join(parts, "; ")
 }
 
 // Result reports the end of a run and returns its summary.
 func (e *Engine) Result(st *state.State, err error) report.Summary {
-	s := report.Summary{Result: "succeeded", ExitCode: failure.ExitCode(err), Seconds: e.now().Sub(st.Started).Seconds(),
+	s := report.Summary{Result: "succeeded", ExitCode: failure.ExitCode(err), Seconds: e.Now().Sub(st.Started).Seconds(),
 		Phases: st.Phases, Digest: st.Digest, TaskDefinitions: st.TaskDefinitions(), Deployments: st.Deployments(), Invalidations: st.Invalidations,
 		VerifiedVersion: verifiedVersion(e.Settings, st)}
 	if pd := st.Predeploy; pd != nil && pd.Passed {
 		s.PredeployTask = pd.Task
 	}
 	if pd := st.Predeploy; pd != nil && pd.Task != "" {
-		_, _, rec := e.notes.Noted()
+		_, _, rec := e.Notes.Noted()
 		s.PredeployResult = rec.Result
 	}
 	s.Identity, s.AssumedBy = st.Caller.ARN, st.Caller.Via
@@ -309,7 +193,7 @@ func (e *Engine) Result(st *state.State, err error) report.Summary {
 			s.ServiceDeployments[name] = svc.SD
 		}
 	}
-	group, stream := e.notes.PredeployLogs()
+	group, stream := e.Notes.PredeployLogs()
 	s.Links = report.Links(e.Settings, st, cmp.Or(st.Caller.Region, e.Region), group, stream)
 	if !e.Settings.SkipInvalidation {
 		s.InvalidationDecisions = map[string]report.InvalidationDecision{}
@@ -359,9 +243,9 @@ func (e *Engine) Result(st *state.State, err error) report.Summary {
 	if err != nil {
 		s.Error = err.Error()
 	}
-	e.notes.Record(&s, e.Settings, st)
+	e.Notes.Record(&s, e.Settings, st)
 	e.writeRecord(s) // before the result, which stays the run's last event
-	e.emit(report.Event{Kind: report.KindResult, Message: msg, Summary: &s})
+	e.Emit(report.Event{Kind: report.KindResult, Message: msg, Summary: &s})
 	return s
 }
 
@@ -373,49 +257,27 @@ func (e *Engine) writeRecord(sum report.Summary) {
 		return
 	}
 	if err := report.WriteRecord(path, sum); err != nil {
-		e.emit(report.Event{Kind: report.KindWarning, Message: fmt.Sprintf("SUMMARY_FILE: the release record was not written: %v", err)})
+		e.Emit(report.Event{Kind: report.KindWarning, Message: fmt.Sprintf("SUMMARY_FILE: the release record was not written: %v", err)})
 		return
 	}
-	e.emit(report.Event{Kind: report.KindRecord, Phase: "record", Message: "release record written to " + path})
-}
-
-// setWaiting records what a service (or "edge") waits for ("" when it waits no more).
-func (e *Engine) setWaiting(what, msg string) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.waiting == nil {
-		e.waiting = map[string]string{}
-	}
-	e.waiting[what] = msg
-}
-
-func (e *Engine) pausedAt(name string) pausedAt {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return e.paused[name]
-}
-
-func (e *Engine) waitingFor(what string) string {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return e.waiting[what]
+	e.Emit(report.Event{Kind: report.KindRecord, Phase: "record", Message: "release record written to " + path})
 }
 
 // preflight is the real run's verify: any failed check ends the run with ErrConfig before
 // anything changes. The deploy step of the same invocation starts from its read of the services
 // instead of reading them again.
 func (e *Engine) preflight(ctx context.Context, st *state.State) error {
-	if err := e.whoami(ctx, st, e.attempt); err != nil {
+	if err := e.whoami(ctx, st, e.Attempt); err != nil {
 		return err
 	}
-	v, err := e.verify(ctx, e.attempt, false)
+	v, err := e.verify(ctx, e.Attempt, false)
 	if err != nil {
 		return err
 	}
 	if failed := v.failed(); len(failed) > 0 {
 		return failure.New(failure.ErrConfig, "preflight: %s", strings.Join(failed, "; "))
 	}
-	checks, err := e.decideInvalidations(ctx, st, e.attempt, v.services)
+	checks, err := e.decideInvalidations(ctx, st, e.Attempt, v.services)
 	if err != nil {
 		return err
 	}
@@ -425,7 +287,7 @@ func (e *Engine) preflight(ctx context.Context, st *state.State) error {
 			failed = append(failed, c.Message)
 			continue
 		}
-		e.emit(report.Event{Kind: report.KindInvalidation, Message: c.Message})
+		e.Emit(report.Event{Kind: report.KindInvalidation, Message: c.Message})
 	}
 	if len(failed) > 0 {
 		return failure.New(failure.ErrConfig, "preflight: %s", strings.Join(failed, "; "))

@@ -7,6 +7,7 @@ import (
 
 	"deploystep/deploy/report"
 	"deploystep/deploy/state"
+	"deploystep/deploy/step"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
@@ -30,7 +31,7 @@ func TestReportEventsByID(t *testing.T) {
 	started := time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC)
 	skew := started.Add(-2 * time.Second) // AWS's clock 2 s behind the runner's
 	var got collect
-	e := &Engine{Report: &got}
+	e := &Engine{Host: &step.Host{Report: &got}}
 	st := &state.State{Started: started}
 	st.Init([]string{"api"})
 	st.Services["api"].LastEvent = "e0" // the newest event when the deployment started

@@ -41,23 +41,23 @@ func pauseHint(sdARN string, h verdict.HookView) string {
 // ContinueServiceDeployment: CONTINUE on exit 0, ROLLBACK otherwise. Each hook once.
 func (e *Engine) answerHook(ctx context.Context, st *state.State, name string, h verdict.HookView) error {
 	svc := st.Services[name]
-	e.setPaused(name, h)
+	e.SetPaused(name, st.Services[name].SD, h)
 	if svc.Hooks[h.ID] != "" {
 		return nil
 	}
 	if e.Settings.HookAnswer != "" && h.ID == svc.Adopted {
 		action := ecstypes.DeploymentLifecycleHookAction(e.Settings.HookAnswer)
-		e.emit(report.Event{Kind: report.KindProgress, Service: name, Deployment: svc.Deployment,
+		e.Emit(report.Event{Kind: report.KindProgress, Service: name, Deployment: svc.Deployment,
 			Message: fmt.Sprintf("answering the PAUSE hook %s at %s: ContinueServiceDeployment %s (HOOK_ANSWER)", h.ID, h.Stage, action)})
 		return e.continueHook(ctx, svc, name, h, action)
 	}
 	if e.Settings.HookCommand == "" {
-		e.once("pause "+h.ID, report.Event{Kind: report.KindProgress, Service: name, Deployment: svc.Deployment,
+		e.Once("pause "+h.ID, report.Event{Kind: report.KindProgress, Service: name, Deployment: svc.Deployment,
 			Message: fmt.Sprintf("paused at %s (PAUSE hook %s) and no HOOK_COMMAND is set: %s", h.Stage, h.ID, pauseHint(svc.SD, h))})
 		return nil
 	}
-	e.emit(report.Event{Kind: report.KindProgress, Service: name, Message: fmt.Sprintf("paused at %s: running HOOK_COMMAND", h.Stage)})
-	e.setWaiting(name, fmt.Sprintf("HOOK_COMMAND at %s (HOOK_TIMEOUT %v)", h.Stage, e.Settings.HookTimeout))
+	e.Emit(report.Event{Kind: report.KindProgress, Service: name, Message: fmt.Sprintf("paused at %s: running HOOK_COMMAND", h.Stage)})
+	e.SetWaiting(name, fmt.Sprintf("HOOK_COMMAND at %s (HOOK_TIMEOUT %v)", h.Stage, e.Settings.HookTimeout))
 	stop := e.beating()
 	out, err, timedOut := runHook(ctx, e.Settings.HookTimeout, e.Settings.HookCommand, "DEPLOY_STAGE="+h.Stage,
 		"SERVICE_DEPLOYMENT_ARN="+svc.SD, "HOOK_ID="+h.ID, "CLUSTER="+e.Settings.Cluster, "SERVICE="+name, "TEST_LISTENER_URL="+e.Settings.TestListenerURL)
@@ -73,23 +73,23 @@ func (e *Engine) answerHook(ctx context.Context, st *state.State, name string, h
 		}
 	}
 	if tail := strings.TrimSpace(string(out)); tail != "" {
-		e.emit(report.Event{Kind: report.KindProgress, Service: name, Message: "HOOK_COMMAND: " + failure.ClipTo(tail, 2000)})
+		e.Emit(report.Event{Kind: report.KindProgress, Service: name, Message: "HOOK_COMMAND: " + failure.ClipTo(tail, 2000)})
 	}
-	e.emit(report.Event{Kind: report.KindProgress, Service: name, Message: fmt.Sprintf("HOOK_COMMAND %s: ContinueServiceDeployment %s", verdict, action)})
+	e.Emit(report.Event{Kind: report.KindProgress, Service: name, Message: fmt.Sprintf("HOOK_COMMAND %s: ContinueServiceDeployment %s", verdict, action)})
 	return e.continueHook(ctx, svc, name, h, action)
 }
 
 // continueHook answers a hook once: an answer lost on the way is sent again, and a hook already
 // answered (by an earlier run) counts as answered.
 func (e *Engine) continueHook(ctx context.Context, svc *state.ServiceState, name string, h verdict.HookView, action ecstypes.DeploymentLifecycleHookAction) error {
-	err := e.attempt(ctx, "ContinueServiceDeployment "+name, func(ctx context.Context) error {
+	err := e.Attempt(ctx, "ContinueServiceDeployment "+name, func(ctx context.Context) error {
 		_, err := e.ECS.ContinueServiceDeployment(ctx, &ecs.ContinueServiceDeploymentInput{ServiceDeploymentArn: aws.String(svc.SD),
 			HookId: aws.String(h.ID), Action: action})
 		return failure.Classify(err, "ContinueServiceDeployment")
 	})
 	if err == nil || errors.Is(err, failure.ErrConfig) && strings.Contains(err.Error(), "not awaiting action") {
 		svc.Hooks[h.ID] = string(action) // answered, or answered before (a re-run)
-		e.setPaused(name, verdict.HookView{})
+		e.SetPaused(name, "", verdict.HookView{})
 		return nil
 	}
 	return err
@@ -130,7 +130,7 @@ func (e *Engine) beating() (stop func()) {
 			case <-done:
 				return
 			case <-t.C:
-				e.heartbeat()
+				e.Heartbeat()
 			}
 		}
 	}()
@@ -169,8 +169,8 @@ func (e *Engine) adoptPaused(ctx context.Context, st *state.State, name string, 
 	var arns []string
 	for token := (*string)(nil); ; {
 		var list *ecs.ListServiceDeploymentsOutput
-		err := e.attempt(ctx, "listing the service deployments of "+name, func(ctx context.Context) (err error) {
-			err = e.read(ctx, false, func() (err error) {
+		err := e.Attempt(ctx, "listing the service deployments of "+name, func(ctx context.Context) (err error) {
+			err = e.Read(ctx, false, func() (err error) {
 				list, err = e.ECS.ListServiceDeployments(ctx, &ecs.ListServiceDeploymentsInput{Cluster: aws.String(e.Settings.Cluster), Service: aws.String(name),
 					Status: status, NextToken: token})
 				return err
@@ -195,8 +195,8 @@ func (e *Engine) adoptPaused(ctx context.Context, st *state.State, name string, 
 	var seen []string
 	for i := 0; i < len(arns); i += 20 {
 		var out *ecs.DescribeServiceDeploymentsOutput
-		err := e.attempt(ctx, "reading the service deployments of "+name, func(ctx context.Context) (err error) {
-			err = e.read(ctx, false, func() (err error) {
+		err := e.Attempt(ctx, "reading the service deployments of "+name, func(ctx context.Context) (err error) {
+			err = e.Read(ctx, false, func() (err error) {
 				out, err = e.ECS.DescribeServiceDeployments(ctx, &ecs.DescribeServiceDeploymentsInput{ServiceDeploymentArns: arns[i:min(i+20, len(arns))]})
 				return err
 			})
@@ -255,7 +255,7 @@ func (e *Engine) adoptPaused(ctx context.Context, st *state.State, name string, 
 			svc.Deployment = aws.ToString(d.Id)
 		}
 	}
-	e.emit(report.Event{Kind: report.KindDeployment, Service: name, Deployment: svc.Deployment, Message: fmt.Sprintf(
+	e.Emit(report.Event{Kind: report.KindDeployment, Service: name, Deployment: svc.Deployment, Message: fmt.Sprintf(
 		"found deployment %s paused at %s (PAUSE hook %s, service deployment %s): answering it with HOOK_ANSWER=%s, then following it",
 		svc.Deployment, p.hook.Stage, p.hook.ID, failure.ShortARN(p.arn), e.Settings.HookAnswer)})
 	return nil

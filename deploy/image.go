@@ -20,11 +20,11 @@ import (
 
 // checkImage is the image step: IMAGE's digest, read from ECR before anything changes.
 func (e *Engine) checkImage(ctx context.Context, st *state.State) error {
-	return e.attempt(ctx, "checking the image", func(ctx context.Context) error {
+	return e.Attempt(ctx, "checking the image", func(ctx context.Context) error {
 		digest, err := e.resolveDigest(ctx)
 		if err == nil {
 			st.Digest = digest
-			e.emit(report.Event{Kind: report.KindImage, Message: fmt.Sprintf("%s is %s", e.Settings.Image, digest)})
+			e.Emit(report.Event{Kind: report.KindImage, Message: fmt.Sprintf("%s is %s", e.Settings.Image, digest)})
 		}
 		return err
 	})
@@ -67,12 +67,12 @@ func (e *Engine) imageHint(ref settings.ImageRef, err error) string {
 	at := fmt.Sprintf("registry %s in %s", ref.Registry, ref.Region)
 	other := ""
 	switch {
-	case e.caller.Account != "" && ref.Registry != e.caller.Account:
+	case e.Caller().Account != "" && ref.Registry != e.Caller().Account:
 		other = fmt.Sprintf("; IMAGE is account %s's, the credentials are account %s's: push to this account's registry, "+
 			"or let this account read the repository (a repository policy allowing ecr:DescribeImages, and the task execution role ecr:BatchGetImage)",
-			ref.Registry, e.caller.Account)
-	case e.caller.Region != "" && ref.Region != e.caller.Region:
-		other = fmt.Sprintf("; IMAGE is in %s, the run acts in %s: is the image pushed there?", ref.Region, e.caller.Region)
+			ref.Registry, e.Caller().Account)
+	case e.Caller().Region != "" && ref.Region != e.Caller().Region:
+		other = fmt.Sprintf("; IMAGE is in %s, the run acts in %s: is the image pushed there?", ref.Region, e.Caller().Region)
 	}
 	switch {
 	case errors.As(err, &rnf):

@@ -14,6 +14,7 @@ import (
 	"deploystep/deploy/failure"
 	"deploystep/deploy/report"
 	"deploystep/deploy/state"
+	"deploystep/deploy/step"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudfront"
@@ -25,7 +26,7 @@ import (
 // invalidations in progress is tried again with a backoff that doubles up to 30 s.
 func (e *Engine) createInvalidations(ctx context.Context, st *state.State) error {
 	if p := st.Paused(); len(p) > 0 {
-		e.once("paused: no invalidation", report.Event{Kind: report.KindInvalidation, Message: fmt.Sprintf(
+		e.Once("paused: no invalidation", report.Event{Kind: report.KindInvalidation, Message: fmt.Sprintf(
 			"no invalidation yet: %s paused at a PAUSE hook with production traffic not moved (WAIT_UNTIL=paused); the step that answers it (HOOK_ANSWER) invalidates", strings.Join(p, ", "))})
 		return nil
 	}
@@ -35,12 +36,12 @@ func (e *Engine) createInvalidations(ctx context.Context, st *state.State) error
 		}
 		dec := e.decision(st, dist)
 		if len(dec.Paths) == 0 {
-			e.once("nothing to invalidate "+dist, report.Event{Kind: report.KindInvalidation, Distribution: dist, Message: fmt.Sprintf("no invalidation on %s: %s", dist, dec.Reason)})
+			e.Once("nothing to invalidate "+dist, report.Event{Kind: report.KindInvalidation, Distribution: dist, Message: fmt.Sprintf("no invalidation on %s: %s", dist, dec.Reason)})
 			continue
 		}
 		paths := dec.Paths
-		b := backoff{first: e.Settings.Poll, max: 30 * time.Second}
-		err := e.wait(ctx, "creating the invalidation", report.Event{Distribution: dist}, b, func(ctx context.Context) (bool, error) {
+		b := step.Backoff{First: e.Settings.Poll, Max: 30 * time.Second}
+		err := e.Wait(ctx, "creating the invalidation", report.Event{Distribution: dist}, b, func(ctx context.Context) (bool, error) {
 			out, err := e.CloudFront.CreateInvalidation(ctx, &cloudfront.CreateInvalidationInput{
 				DistributionId: aws.String(dist),
 				InvalidationBatch: &cftypes.InvalidationBatch{CallerReference: aws.String(st.Run.CallerRef),
@@ -51,7 +52,7 @@ func (e *Engine) createInvalidations(ctx context.Context, st *state.State) error
 			case err == nil && out.Invalidation != nil:
 				id := aws.ToString(out.Invalidation.Id)
 				st.Invalidations[dist] = id
-				e.emit(report.Event{Kind: report.KindInvalidation, Distribution: dist, Invalidation: id,
+				e.Emit(report.Event{Kind: report.KindInvalidation, Distribution: dist, Invalidation: id,
 					Paths: paths, Message: fmt.Sprintf("invalidation %s of %s is %s (CallerReference %s)", id, strings.Join(paths, " "),
 						aws.ToString(out.Invalidation.Status), st.Run.CallerRef)})
 				return true, nil
@@ -75,7 +76,7 @@ func (e *Engine) waitInvalidations(ctx context.Context, st *state.State) error {
 		return nil
 	}
 	done := map[string]bool{}
-	return e.wait(ctx, "reading the invalidation", report.Event{}, e.everyPoll(), func(ctx context.Context) (bool, error) {
+	return e.Wait(ctx, "reading the invalidation", report.Event{}, e.EveryPoll(), func(ctx context.Context) (bool, error) {
 		for _, dist := range e.Settings.Distributions {
 			id, made := st.Invalidations[dist]
 			if !made { // nothing to invalidate there
@@ -85,17 +86,17 @@ func (e *Engine) waitInvalidations(ctx context.Context, st *state.State) error {
 				continue
 			}
 			out, err := e.CloudFront.GetInvalidation(ctx, &cloudfront.GetInvalidationInput{DistributionId: aws.String(dist), Id: aws.String(id)})
-			if err := e.accept(ctx, failure.Classify(err, "GetInvalidation "+id), "reading the invalidation", report.Event{Distribution: dist}); err != nil {
+			if err := e.Accept(ctx, failure.Classify(err, "GetInvalidation "+id), "reading the invalidation", report.Event{Distribution: dist}); err != nil {
 				return false, err
 			}
 			if out != nil && out.Invalidation != nil {
-				e.setWaiting("invalidation "+dist, fmt.Sprintf("invalidation %s on %s (%s)", id, dist, aws.ToString(out.Invalidation.Status)))
+				e.SetWaiting("invalidation "+dist, fmt.Sprintf("invalidation %s on %s (%s)", id, dist, aws.ToString(out.Invalidation.Status)))
 			}
 			// CloudFront says Completed; AWS documents no case rule, and emulators say COMPLETED.
 			if out != nil && out.Invalidation != nil && strings.EqualFold(aws.ToString(out.Invalidation.Status), "Completed") {
 				done[dist] = true
-				e.setWaiting("invalidation "+dist, "")
-				e.emit(report.Event{Kind: report.KindInvalidation, Distribution: dist, Invalidation: id, Message: fmt.Sprintf("invalidation %s completed", id)})
+				e.SetWaiting("invalidation "+dist, "")
+				e.Emit(report.Event{Kind: report.KindInvalidation, Distribution: dist, Invalidation: id, Message: fmt.Sprintf("invalidation %s completed", id)})
 			}
 		}
 		return len(done) == len(e.Settings.Distributions), nil

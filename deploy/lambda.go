@@ -83,7 +83,7 @@ func (h *Handler) Handle(ctx context.Context, ev events.CodePipelineJobEvent) er
 		h.fail(ctx, log, job.ID, cptypes.FailureTypeConfigurationError, err.Error())
 		return nil
 	}
-	note := s.Limit(true)
+	limit, note := s.Limit(true)
 	log = report.NewReporter(out, s.Output)
 	if s.SummaryFile != "" {
 		h.fail(ctx, log, job.ID, cptypes.FailureTypeConfigurationError, "SUMMARY_FILE is the command mode's (a CodeBuild artifact, $GITHUB_STEP_SUMMARY): the Lambda mode's record is the action's summary, links and output variables in CodePipeline; unset it")
@@ -114,8 +114,9 @@ func (h *Handler) Handle(ctx context.Context, ev events.CodePipelineJobEvent) er
 		build = func(s settings.Settings, r report.Reporter) *Engine { return NewEngine(h.AWS, s, r) }
 	}
 	e := build(s, log)
+	e.Limit = limit
 	if note != "" {
-		e.emit(report.Event{Kind: report.KindWarning, Message: note})
+		e.Emit(report.Event{Kind: report.KindWarning, Message: note})
 	}
 	if s.DryRun {
 		err := e.DryRun(ctx, st, h.AWS.Credentials, h.AWS.Region)

@@ -25,7 +25,7 @@ package deploy
 //     nextForwardToken), each poll while the task runs and after it stops, until a read brings
 //     nothing new. Lines are data: control characters escaped, each clipped, their number and
 //     bytes bounded. A failure message carries the last lines.
-//   - Bounded: PREDEPLOY_TIMEOUT from the task's start stops it (StopTask, once) and exits 3; the
+//   - Bounded: PREDEPLOY_TIMEOUT from the task's start stops it (StopTask, step.Once) and exits 3; the
 //     run's own limit and SIGTERM stop it too. The Lambda mode's invocation deadline does not:
 //     the next invocation follows the same task.
 
@@ -44,6 +44,7 @@ import (
 	"deploystep/deploy/report"
 	"deploystep/deploy/settings"
 	"deploystep/deploy/state"
+	"deploystep/deploy/step"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
@@ -188,7 +189,7 @@ func (p *predeployPlan) render(limit time.Duration) string {
 // predeployFromPlans plans the task from the revision plans, before anything is registered: the
 // register step checks its container with it, the dry run renders it (nil without
 // PREDEPLOY_COMMAND, or when PREDEPLOY_SERVICE was not read).
-func (e *Engine) predeployFromPlans(ctx context.Context, read reader, st *state.State, plans []*revisionPlan, services map[string]ecstypes.Service) (*predeployPlan, error) {
+func (e *Engine) predeployFromPlans(ctx context.Context, read step.Reader, st *state.State, plans []*revisionPlan, services map[string]ecstypes.Service) (*predeployPlan, error) {
 	name := e.Settings.PredeployOn()
 	svc, ok := services[name]
 	if e.Settings.PredeployCommand == "" || !ok {
@@ -222,7 +223,7 @@ func (e *Engine) predeployNow(ctx context.Context, st *state.State) (*predeployP
 	if revision == "" {
 		revision = aws.ToString(svc.TaskDefinition)
 	}
-	in, arn, err := e.describeTaskDef(ctx, e.attempt, revision)
+	in, arn, err := e.describeTaskDef(ctx, e.Attempt, revision)
 	if err != nil {
 		return nil, err
 	}
@@ -247,7 +248,7 @@ func (e *Engine) predeployStep(ctx context.Context, st *state.State) error {
 	find := func(ctx context.Context) (string, error) { return e.findPredeployTask(ctx, family, startedBy) }
 	if pd.Task == "" && st.Run.Marker != "" && pd.Sent.IsZero() {
 		var id string
-		err := e.attempt(ctx, "looking for this release's pre-deploy task", func(ctx context.Context) (err error) {
+		err := e.Attempt(ctx, "looking for this release's pre-deploy task", func(ctx context.Context) (err error) {
 			id, err = find(ctx)
 			return err
 		})
@@ -255,12 +256,12 @@ func (e *Engine) predeployStep(ctx context.Context, st *state.State) error {
 			return err
 		}
 		if id != "" {
-			pd.Task, pd.Began = id, e.now()
-			e.emit(report.Event{Kind: report.KindTask, Task: id, Message: fmt.Sprintf("resuming: pre-deploy task %s was started by an earlier run of this release", id)})
+			pd.Task, pd.Began = id, e.Now()
+			e.Emit(report.Event{Kind: report.KindTask, Task: id, Message: fmt.Sprintf("resuming: pre-deploy task %s was started by an earlier run of this release", id)})
 		}
 	}
 	if pd.Task == "" {
-		if err := e.probeTaskLogs(ctx, e.attempt, p); err != nil {
+		if err := e.probeTaskLogs(ctx, e.Attempt, p); err != nil {
 			return failure.New(failure.ErrConfig, "%v; the pre-deploy task was not started, no service was changed", err)
 		}
 		send := func(ctx context.Context) (string, error) {
@@ -274,16 +275,16 @@ func (e *Engine) predeployStep(ctx context.Context, st *state.State) error {
 			}
 			return failure.ShortARN(aws.ToString(out.Tasks[0].TaskArn)), nil
 		}
-		id, lost, err := e.sendOnce(ctx, "starting the pre-deploy task", &pd.Sent, send, find)
+		id, lost, err := e.SendOnce(ctx, "starting the pre-deploy task", &pd.Sent, send, find)
 		if err != nil {
 			return err
 		}
-		pd.Task, pd.Began = id, e.now()
+		pd.Task, pd.Began = id, e.Now()
 		msg := fmt.Sprintf("started pre-deploy task %s of %s: %s in container %s", id, failure.ShortARN(p.revision), commandWords(p.command), p.container)
 		if lost {
 			msg = fmt.Sprintf("RunTask's answer was lost, but pre-deploy task %s was started: following it", id)
 		}
-		e.emit(report.Event{Kind: report.KindTask, Task: id, TaskDefinition: p.revision, Message: msg})
+		e.Emit(report.Event{Kind: report.KindTask, Task: id, TaskDefinition: p.revision, Message: msg})
 	}
 	return e.followPredeploy(ctx, st, p)
 }
@@ -296,9 +297,9 @@ func (e *Engine) followPredeploy(outer context.Context, st *state.State, p *pred
 	var task ecstypes.Task
 	var missingSince time.Time
 	status := ""
-	err := e.wait(ctx, "following the pre-deploy task", report.Event{Task: pd.Task}, e.everyPoll(), func(ctx context.Context) (bool, error) {
+	err := e.Wait(ctx, "following the pre-deploy task", report.Event{Task: pd.Task}, e.EveryPoll(), func(ctx context.Context) (bool, error) {
 		var out *ecs.DescribeTasksOutput
-		err := e.read(ctx, false, func() (err error) {
+		err := e.Read(ctx, false, func() (err error) {
 			out, err = e.ECS.DescribeTasks(ctx, &ecs.DescribeTasksInput{Cluster: aws.String(e.Settings.Cluster), Tasks: []string{pd.Task}})
 			return err
 		})
@@ -307,19 +308,19 @@ func (e *Engine) followPredeploy(outer context.Context, st *state.State, p *pred
 		}
 		if len(out.Tasks) == 0 { // just started: ECS may not list it yet
 			if missingSince.IsZero() {
-				missingSince = e.now()
+				missingSince = e.Now()
 			}
-			if e.now().Sub(missingSince) > missingTaskFor {
+			if e.Now().Sub(missingSince) > missingTaskFor {
 				return false, failure.New(failure.ErrFailed, "pre-deploy task %s: DescribeTasks does not know it (%s)", pd.Task, runTaskFailures(out.Failures))
 			}
 			return false, nil
 		}
 		task = out.Tasks[0]
 		now := aws.ToString(task.LastStatus)
-		e.setWaiting("pre-deploy task", fmt.Sprintf("%s to stop (%s)", pd.Task, now))
+		e.SetWaiting("pre-deploy task", fmt.Sprintf("%s to stop (%s)", pd.Task, now))
 		if now != status {
 			status = now
-			e.emit(report.Event{Kind: report.KindTask, Task: pd.Task, Message: fmt.Sprintf("pre-deploy task %s: %s", pd.Task, now)})
+			e.Emit(report.Event{Kind: report.KindTask, Task: pd.Task, Message: fmt.Sprintf("pre-deploy task %s: %s", pd.Task, now)})
 		}
 		if _, err := e.readTaskLogs(ctx, pd, p); err != nil {
 			return false, err
@@ -340,16 +341,16 @@ func (e *Engine) followPredeploy(outer context.Context, st *state.State, p *pred
 			break
 		}
 	}
-	e.setWaiting("pre-deploy task", "")
+	e.SetWaiting("pre-deploy task", "")
 	ok, why := predeployVerdict(task, p)
 	group, stream := logStream(p.logs, p.container, pd.Task)
-	e.notes.Predeploy(why, group, stream, aws.ToTime(task.StartedAt), aws.ToTime(task.StoppedAt))
+	e.Notes.Predeploy(why, group, stream, aws.ToTime(task.StartedAt), aws.ToTime(task.StoppedAt))
 	if ok {
 		pd.Passed = true
 		if task.StartedAt != nil && task.StoppedAt != nil {
 			why += fmt.Sprintf(" after %v", task.StoppedAt.Sub(*task.StartedAt).Round(100*time.Millisecond))
 		}
-		e.emit(report.Event{Kind: report.KindTask, Task: pd.Task, Message: fmt.Sprintf("pre-deploy task %s succeeded: %s; the services move now", pd.Task, why)})
+		e.Emit(report.Event{Kind: report.KindTask, Task: pd.Task, Message: fmt.Sprintf("pre-deploy task %s succeeded: %s; the services move now", pd.Task, why)})
 		return nil
 	}
 	msg := fmt.Sprintf("pre-deploy task %s failed: %s; no service was changed", pd.Task, why)
@@ -364,7 +365,7 @@ func (e *Engine) followPredeploy(outer context.Context, st *state.State, p *pred
 var errPredeployTimeout = errors.New("PREDEPLOY_TIMEOUT")
 
 // predeployEnded turns the end of the follow into the run's error: PREDEPLOY_TIMEOUT, the run's
-// limit and an interruption stop the task (once) first; the Lambda invocation's deadline leaves
+// limit and an interruption stop the task (step.Once) first; the Lambda invocation's deadline leaves
 // it running for the next invocation.
 func (e *Engine) predeployEnded(outer, ctx context.Context, st *state.State, p *predeployPlan, err error) error {
 	pd := st.Predeploy
@@ -402,7 +403,7 @@ func (e *Engine) stopPredeploy(outer context.Context, pd *state.PredeployState, 
 		return "StopTask failed (" + failure.FirstLine(err) + "): it may still run; aws ecs stop-task --cluster " + e.Settings.Cluster + " --task " + pd.Task + " stops it"
 	}
 	pd.Stopped = true
-	e.emit(report.Event{Kind: report.KindTask, Task: pd.Task, Message: fmt.Sprintf("stopped pre-deploy task %s (StopTask: %s)", pd.Task, reason)})
+	e.Emit(report.Event{Kind: report.KindTask, Task: pd.Task, Message: fmt.Sprintf("stopped pre-deploy task %s (StopTask: %s)", pd.Task, reason)})
 	return "stopped it (StopTask)"
 }
 
@@ -442,7 +443,7 @@ func predeployVerdict(t ecstypes.Task, p *predeployPlan) (bool, string) {
 // stopped (ListTasks by family and desiredStatus STOPPED, then DescribeTasks for its startedBy).
 func (e *Engine) findPredeployTask(ctx context.Context, family, startedBy string) (string, error) {
 	var running *ecs.ListTasksOutput
-	err := e.read(ctx, true, func() (err error) {
+	err := e.Read(ctx, true, func() (err error) {
 		running, err = e.ECS.ListTasks(ctx, &ecs.ListTasksInput{Cluster: aws.String(e.Settings.Cluster), StartedBy: aws.String(startedBy)})
 		return err
 	})
@@ -466,7 +467,7 @@ func (e *Engine) readTaskLogs(ctx context.Context, pd *state.PredeployState, p *
 	group, stream := logStream(p.logs, p.container, pd.Task)
 	if e.Logs == nil || stream == "" {
 		if stream == "" {
-			e.once("predeploy-nologs", report.Event{Kind: report.KindTask, Task: pd.Task, Message: fmt.Sprintf("container %s does not log to CloudWatch Logs with a stream prefix (awslogs driver, awslogs-stream-prefix): its lines are not shown here", p.container)})
+			e.Once("predeploy-nologs", report.Event{Kind: report.KindTask, Task: pd.Task, Message: fmt.Sprintf("container %s does not log to CloudWatch Logs with a stream prefix (awslogs driver, awslogs-stream-prefix): its lines are not shown here", p.container)})
 		}
 		return 0, nil
 	}
@@ -485,7 +486,7 @@ func (e *Engine) readTaskLogs(ctx context.Context, pd *state.PredeployState, p *
 			case errors.Is(cerr, failure.ErrAccessDenied):
 				return read, failure.New(failure.ErrConfig, "%v; pre-deploy task %s goes on without deploystep, and a re-run of this release follows it", cerr, pd.Task)
 			case failure.IsFinal(cerr) && !strings.Contains(err.Error(), "ResourceNotFoundException"):
-				e.once("predeploy-logs", report.Event{Kind: report.KindWarning, Task: pd.Task, Message: fmt.Sprintf("cannot read the task's log (log group %s, stream %s): %s; its lines are not shown", group, stream, failure.FirstLine(err))})
+				e.Once("predeploy-logs", report.Event{Kind: report.KindWarning, Task: pd.Task, Message: fmt.Sprintf("cannot read the task's log (log group %s, stream %s): %s; its lines are not shown", group, stream, failure.FirstLine(err))})
 			}
 			return read, nil
 		}
@@ -510,7 +511,7 @@ func (e *Engine) readTaskLogs(ctx context.Context, pd *state.PredeployState, p *
 // on the resource it names; inferred, as the IAM User Guide describes the request context), so a
 // stream not there yet is ResourceNotFoundException when logs:GetLogEvents is allowed and
 // AccessDeniedException when it is not. The refusal ends the run before the task starts.
-func (e *Engine) probeTaskLogs(ctx context.Context, read reader, p *predeployPlan) error {
+func (e *Engine) probeTaskLogs(ctx context.Context, read step.Reader, p *predeployPlan) error {
 	group, stream := logStream(p.logs, p.container, "deploystep-permission-probe")
 	if e.Logs == nil || stream == "" {
 		return nil
@@ -531,12 +532,12 @@ func (e *Engine) printLogLine(pd *state.PredeployState, line string) {
 	pd.Lines++
 	switch {
 	case pd.Lines == state.MaxLogLines+1:
-		e.emit(report.Event{Kind: report.KindTaskLog, Task: pd.Task, Message: fmt.Sprintf("… more lines are not printed (%d printed); the log stream has them all", state.MaxLogLines)})
+		e.Emit(report.Event{Kind: report.KindTaskLog, Task: pd.Task, Message: fmt.Sprintf("… more lines are not printed (%d printed); the log stream has them all", state.MaxLogLines)})
 		return
 	case pd.Lines > state.MaxLogLines:
 		return
 	}
-	e.emit(report.Event{Kind: report.KindTaskLog, Task: pd.Task, Message: logText(line)})
+	e.Emit(report.Event{Kind: report.KindTaskLog, Task: pd.Task, Message: logText(line)})
 }
 
 // logText makes a log line printable as data: control characters (escape sequences too) are

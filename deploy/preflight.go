@@ -10,6 +10,7 @@ import (
 	"deploystep/deploy/failure"
 	"deploystep/deploy/settings"
 	"deploystep/deploy/state"
+	"deploystep/deploy/step"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudfront"
@@ -50,12 +51,12 @@ func (v verified) failed() []string {
 // service deployment reads the follow makes are tried on one service (the dry run: on every one),
 // so that a refusal ends the run before anything changes. Its error is the end of ctx, nothing
 // else: a failed read is a failed check.
-func (e *Engine) verify(ctx context.Context, read reader, dry bool) (verified, error) {
+func (e *Engine) verify(ctx context.Context, read step.Reader, dry bool) (verified, error) {
 	var v verified
 	if dry {
 		var cl *ecs.DescribeClustersOutput
 		err := read(ctx, "reading the cluster", func(ctx context.Context) (err error) {
-			err = e.read(ctx, false, func() (err error) {
+			err = e.Read(ctx, false, func() (err error) {
 				cl, err = e.ECS.DescribeClusters(ctx, &ecs.DescribeClustersInput{Clusters: []string{e.Settings.Cluster}})
 				return err
 			})
@@ -64,10 +65,10 @@ func (e *Engine) verify(ctx context.Context, read reader, dry bool) (verified, e
 		if ctx.Err() != nil {
 			return v, ctx.Err()
 		}
-		v.checks = append(v.checks, clusterCheck(e.Settings.Cluster, e.caller, cl, err))
+		v.checks = append(v.checks, clusterCheck(e.Settings.Cluster, e.Caller(), cl, err))
 	}
 	err := read(ctx, "reading the services", func(ctx context.Context) (err error) {
-		v.services, err = e.describeWith(ctx, e.Settings.Services, []ecstypes.ServiceField{ecstypes.ServiceFieldTags})
+		v.services, err = e.DescribeWith(ctx, e.Settings.Services, []ecstypes.ServiceField{ecstypes.ServiceFieldTags})
 		return err
 	})
 	if ctx.Err() != nil {
@@ -76,13 +77,13 @@ func (e *Engine) verify(ctx context.Context, read reader, dry bool) (verified, e
 	var cnf *ecstypes.ClusterNotFoundException
 	if errors.As(err, &cnf) { // one check, not one a service; the dry run's cluster check said it
 		if !dry {
-			v.checks = append(v.checks, clusterCheck(e.Settings.Cluster, e.caller, nil, nil))
+			v.checks = append(v.checks, clusterCheck(e.Settings.Cluster, e.Caller(), nil, nil))
 		}
 	} else {
 		var probe []string
 		for _, name := range e.Settings.Services {
 			s, ok := v.services[name]
-			c := serviceCheck(e.Settings, e.caller, name, s, ok, err)
+			c := serviceCheck(e.Settings, e.Caller(), name, s, ok, err)
 			v.checks = append(v.checks, c)
 			if c.OK && (s.DeploymentController == nil || s.DeploymentController.Type == ecstypes.DeploymentControllerTypeEcs) && (dry || len(probe) == 0) {
 				probe = append(probe, name)
@@ -114,13 +115,13 @@ func (e *Engine) verify(ctx context.Context, read reader, dry bool) (verified, e
 		if out != nil {
 			dist = out.Distribution
 		}
-		v.checks = append(v.checks, distributionCheck(d, e.caller, dist, err))
+		v.checks = append(v.checks, distributionCheck(d, e.Caller(), dist, err))
 	}
 	return v, nil
 }
 
 // probeSD reads the service's newest service deployment as the follow will (ListServiceDeployments,
-// DescribeServiceDeployments): once, each with the SDK's own retry, since only a refusal is
+// DescribeServiceDeployments): step.Once, each with the SDK's own retry, since only a refusal is
 // looked for. A refusal fails the check; the API not being available here passes (the follow
 // judges deployments[] then, and says so); any other failure passes unsaid, the follow's to meet.
 func (e *Engine) probeSD(ctx context.Context, name string) (Check, error) {

@@ -31,6 +31,7 @@ import (
 	"deploystep/deploy/failure"
 	"deploystep/deploy/settings"
 	"deploystep/deploy/state"
+	"deploystep/deploy/step"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
@@ -139,7 +140,7 @@ func sessionFor(s settings.Settings, id state.Identity) string {
 // assumeRole makes the role session (whoami, after the caller is known) under read, the run's
 // retry rule: a refusal is a configuration error naming the role and the caller; throttling and
 // 5xx beyond the SDK's own retries are asked again. It returns who the session acts as.
-func (e *Engine) assumeRole(ctx context.Context, read reader, caller string) (*sts.GetCallerIdentityOutput, error) {
+func (e *Engine) assumeRole(ctx context.Context, read step.Reader, caller string) (*sts.GetCallerIdentityOutput, error) {
 	err := read(ctx, "assuming ROLE_ARN "+e.Role.ARN, func(ctx context.Context) error {
 		c, cancel := context.WithTimeout(ctx, 10*time.Second)
 		defer cancel()

@@ -54,7 +54,7 @@ func unsupported(err error) bool {
 func (e *Engine) noSD(st *state.State, name, why string) {
 	if svc := st.Services[name]; !svc.NoSD {
 		svc.NoSD = true
-		e.emit(report.Event{Kind: report.KindWarning, Service: name, Message: "judging deployments[] alone: " + why})
+		e.Emit(report.Event{Kind: report.KindWarning, Service: name, Message: "judging deployments[] alone: " + why})
 	}
 }
 
@@ -69,7 +69,7 @@ func (e *Engine) pinSD(ctx context.Context, st *state.State, names []string) err
 		}
 		after := st.Started.Add(-time.Minute) // clock skew between the runner and ECS
 		var out *ecs.ListServiceDeploymentsOutput
-		err := e.read(ctx, false, func() (err error) {
+		err := e.Read(ctx, false, func() (err error) {
 			out, err = e.ECS.ListServiceDeployments(ctx, &ecs.ListServiceDeploymentsInput{Cluster: aws.String(e.Settings.Cluster),
 				Service: aws.String(name), CreatedAt: &ecstypes.CreatedAt{After: aws.Time(after)}},
 				func(o *ecs.Options) { o.RetryMaxAttempts = 2 })
@@ -84,7 +84,7 @@ func (e *Engine) pinSD(ctx context.Context, st *state.State, names []string) err
 			}
 			return nil
 		case err != nil:
-			if err := e.accept(ctx, failure.Classify(err, "ListServiceDeployments"), "pinning the service deployment", report.Event{Service: name}); err != nil {
+			if err := e.Accept(ctx, failure.Classify(err, "ListServiceDeployments"), "pinning the service deployment", report.Event{Service: name}); err != nil {
 				return err
 			}
 			if svc.PinFails++; svc.PinFails >= state.PinTries {
@@ -108,7 +108,7 @@ func (e *Engine) pinSD(ctx context.Context, st *state.State, names []string) err
 			e.noSD(st, name, fmt.Sprintf("%d service deployments of %s since the run started, none known to be %s", len(created), name, svc.Deployment))
 			continue
 		}
-		e.emit(report.Event{Kind: report.KindProgress, Service: name, Deployment: svc.Deployment, Message: "service deployment " + failure.ShortARN(svc.SD)})
+		e.Emit(report.Event{Kind: report.KindProgress, Service: name, Deployment: svc.Deployment, Message: "service deployment " + failure.ShortARN(svc.SD)})
 	}
 	return nil
 }
@@ -126,7 +126,7 @@ func (e *Engine) readSD(ctx context.Context, st *state.State, names []string, bu
 	out := map[string]*verdict.SDView{}
 	for i := 0; i < len(arns); i += 20 {
 		var res *ecs.DescribeServiceDeploymentsOutput
-		err := e.read(ctx, burst, func() (err error) {
+		err := e.Read(ctx, burst, func() (err error) {
 			res, err = e.ECS.DescribeServiceDeployments(ctx, &ecs.DescribeServiceDeploymentsInput{ServiceDeploymentArns: arns[i:min(i+20, len(arns))]})
 			return err
 		})
@@ -155,9 +155,9 @@ func (e *Engine) sdView(svc *state.ServiceState, sd ecstypes.ServiceDeployment) 
 		v.Strategy = string(c.Strategy)
 		if v.Stage == "BAKE_TIME" && c.BakeTimeInMinutes != nil {
 			if svc.BakeSeen.IsZero() {
-				svc.BakeSeen = e.now()
+				svc.BakeSeen = e.Now()
 			}
-			v.BakeLeft = max(0, time.Duration(*c.BakeTimeInMinutes)*time.Minute-e.now().Sub(svc.BakeSeen))
+			v.BakeLeft = max(0, time.Duration(*c.BakeTimeInMinutes)*time.Minute-e.Now().Sub(svc.BakeSeen))
 		}
 	}
 	if t := sd.TargetServiceRevision; t != nil {

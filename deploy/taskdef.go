@@ -34,6 +34,7 @@ import (
 	"deploystep/deploy/report"
 	"deploystep/deploy/settings"
 	"deploystep/deploy/state"
+	"deploystep/deploy/step"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
@@ -94,7 +95,7 @@ func (e *Engine) basesOf(services map[string]ecstypes.Service) []*revisionPlan {
 // planRevisions reads each base and builds what the release registers: every base is read and
 // checked before anything is registered. digest is IMAGE's ("" in a dry run that could not
 // resolve it: the plan then shows <digest>).
-func (e *Engine) planRevisions(ctx context.Context, read reader, services map[string]ecstypes.Service, digest string) ([]*revisionPlan, error) {
+func (e *Engine) planRevisions(ctx context.Context, read step.Reader, services map[string]ecstypes.Service, digest string) ([]*revisionPlan, error) {
 	plans := e.basesOf(services)
 	var problems []string
 	for _, p := range plans {
@@ -111,7 +112,7 @@ func (e *Engine) planRevisions(ctx context.Context, read reader, services map[st
 	return plans, nil
 }
 
-func (e *Engine) planRevision(ctx context.Context, read reader, p *revisionPlan, services map[string]ecstypes.Service, digest string) error {
+func (e *Engine) planRevision(ctx context.Context, read step.Reader, p *revisionPlan, services map[string]ecstypes.Service, digest string) error {
 	var in *ecs.RegisterTaskDefinitionInput
 	var baseARN string
 	if path, ok := strings.CutPrefix(p.key, "file:"); ok {
@@ -150,7 +151,7 @@ func (e *Engine) planRevision(ctx context.Context, read reader, p *revisionPlan,
 
 // describeTaskDef reads a revision (with its tags) as the input that registers it again, and
 // its ARN.
-func (e *Engine) describeTaskDef(ctx context.Context, read reader, ref string) (*ecs.RegisterTaskDefinitionInput, string, error) {
+func (e *Engine) describeTaskDef(ctx context.Context, read step.Reader, ref string) (*ecs.RegisterTaskDefinitionInput, string, error) {
 	var out *ecs.DescribeTaskDefinitionOutput
 	err := read(ctx, "DescribeTaskDefinition", func(ctx context.Context) (err error) {
 		out, err = e.ECS.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{TaskDefinition: aws.String(ref),
@@ -390,11 +391,11 @@ func (e *Engine) registerStep(ctx context.Context, st *state.State) error {
 	if err != nil {
 		return err
 	}
-	plans, err := e.planRevisions(ctx, e.attempt, services, st.Digest)
+	plans, err := e.planRevisions(ctx, e.Attempt, services, st.Digest)
 	if err != nil {
 		return err
 	}
-	if _, err := e.predeployFromPlans(ctx, e.attempt, st, plans, services); err != nil {
+	if _, err := e.predeployFromPlans(ctx, e.Attempt, st, plans, services); err != nil {
 		return err // its container is checked before anything is registered
 	}
 	for _, p := range plans {
@@ -429,7 +430,7 @@ func (e *Engine) registerOnce(ctx context.Context, st *state.State, p *revisionP
 		// The look before the first send goes through the retry rule like any read: a throttle or
 		// a 5xx here is no reason to end the release (the fault matrix's 20 seeds found it).
 		var arn string
-		err := e.attempt(ctx, "looking for this release's revision", func(ctx context.Context) (err error) {
+		err := e.Attempt(ctx, "looking for this release's revision", func(ctx context.Context) (err error) {
 			arn, err = find(ctx)
 			return err
 		})
@@ -438,7 +439,7 @@ func (e *Engine) registerOnce(ctx context.Context, st *state.State, p *revisionP
 		}
 		if arn != "" {
 			tds.ARN = arn
-			e.emit(report.Event{Kind: report.KindTaskDefinition, Service: strings.Join(p.services, ","), TaskDefinition: arn,
+			e.Emit(report.Event{Kind: report.KindTaskDefinition, Service: strings.Join(p.services, ","), TaskDefinition: arn,
 				Message: fmt.Sprintf("resuming: task definition %s was registered by an earlier run of this release", failure.ShortARN(arn))})
 			return arn, nil
 		}
@@ -452,7 +453,7 @@ func (e *Engine) registerOnce(ctx context.Context, st *state.State, p *revisionP
 		}
 		return aws.ToString(out.TaskDefinition.TaskDefinitionArn), nil
 	}
-	arn, lost, err := e.sendOnce(ctx, "registering task definition "+family, &tds.Sent, send, find)
+	arn, lost, err := e.SendOnce(ctx, "registering task definition "+family, &tds.Sent, send, find)
 	if err != nil {
 		return "", err
 	}
@@ -464,7 +465,7 @@ func (e *Engine) registerOnce(ctx context.Context, st *state.State, p *revisionP
 	if len(p.changes) > 0 {
 		msg += ": " + strings.Join(p.changes, "; ")
 	}
-	e.emit(report.Event{Kind: report.KindTaskDefinition, Service: strings.Join(p.services, ","), TaskDefinition: arn, Message: msg})
+	e.Emit(report.Event{Kind: report.KindTaskDefinition, Service: strings.Join(p.services, ","), TaskDefinition: arn, Message: msg})
 	return arn, nil
 }
 
@@ -472,10 +473,10 @@ func (e *Engine) registerOnce(ctx context.Context, st *state.State, p *revisionP
 const findRevisions = 3
 
 // findRevision looks among the family's newest revisions for the one carrying mark ("" when
-// none). The reads are few a release and go at once, like the digest reads.
+// none). The reads are few a release and go at step.Once, like the digest reads.
 func (e *Engine) findRevision(ctx context.Context, family, mark string) (string, error) {
 	var list *ecs.ListTaskDefinitionsOutput
-	err := e.read(ctx, true, func() (err error) {
+	err := e.Read(ctx, true, func() (err error) {
 		list, err = e.ECS.ListTaskDefinitions(ctx, &ecs.ListTaskDefinitionsInput{FamilyPrefix: aws.String(family),
 			Sort: ecstypes.SortOrderDesc, MaxResults: aws.Int32(findRevisions)})
 		return err
@@ -485,7 +486,7 @@ func (e *Engine) findRevision(ctx context.Context, family, mark string) (string,
 	}
 	for _, arn := range list.TaskDefinitionArns {
 		var out *ecs.DescribeTaskDefinitionOutput
-		err := e.read(ctx, true, func() (err error) {
+		err := e.Read(ctx, true, func() (err error) {
 			out, err = e.ECS.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{TaskDefinition: aws.String(arn),
 				Include: []ecstypes.TaskDefinitionField{ecstypes.TaskDefinitionFieldTags}})
 			return err

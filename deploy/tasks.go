@@ -12,19 +12,12 @@ import (
 	"strings"
 
 	"deploystep/deploy/failure"
+	"deploystep/deploy/step"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 )
-
-// stoppedTask is one stopped task of a deployment: why it stopped, and where its logs are.
-type stoppedTask struct {
-	ID, Reason string
-	// Logs names the awslogs group and stream of the container that failed ("" when its task
-	// definition sends no logs to CloudWatch, or could not be read).
-	Logs string
-}
 
 // maxFailedTasks is how many stopped tasks a failure names one by one.
 const maxFailedTasks = 3
@@ -32,13 +25,13 @@ const maxFailedTasks = 3
 // stoppedReasons reads why the deployment's tasks stopped, newest first: each reason, and the
 // first maxFailedTasks tasks with their ids and logs. It is the diagnosis of a failure, so it
 // does not wait for the read budget.
-func (e *Engine) stoppedReasons(ctx context.Context, service, startedBy string) ([]string, []stoppedTask, error) {
+func (e *Engine) stoppedReasons(ctx context.Context, service, startedBy string) ([]string, []step.StoppedTask, error) {
 	tasks, err := e.tasks(ctx, service, startedBy, ecstypes.DesiredStatusStopped, true)
 	if err != nil {
 		return nil, nil, err
 	}
 	var reasons []string
-	var named []stoppedTask
+	var named []step.StoppedTask
 	logs := map[string]map[string]string{} // task definition -> container -> logs
 	for _, t := range tasks {
 		r, failed, ran := aws.ToString(t.StoppedReason), "", false
@@ -60,7 +53,7 @@ func (e *Engine) stoppedReasons(ctx context.Context, service, startedBy string) 
 			continue
 		}
 		id := failure.ShortARN(aws.ToString(t.TaskArn))
-		task := stoppedTask{ID: id, Reason: r}
+		task := step.StoppedTask{ID: id, Reason: r}
 		if ran { // a container that never started (an image pull that failed) logged nothing
 			td := aws.ToString(t.TaskDefinitionArn)
 			if _, ok := logs[td]; !ok {
@@ -84,7 +77,7 @@ func (e *Engine) logConfig(ctx context.Context, td string) map[string]string {
 		return out
 	}
 	var res *ecs.DescribeTaskDefinitionOutput
-	err := e.read(ctx, true, func() (err error) {
+	err := e.Read(ctx, true, func() (err error) {
 		res, err = e.ECS.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{TaskDefinition: aws.String(td)})
 		return err
 	})
@@ -178,7 +171,7 @@ func (e *Engine) listTasks(ctx context.Context, in ecs.ListTasksInput, startedBy
 	var arns []string
 	for page := 0; page < maxTaskPages; page++ {
 		var lt *ecs.ListTasksOutput
-		err := e.read(ctx, burst, func() (err error) {
+		err := e.Read(ctx, burst, func() (err error) {
 			lt, err = e.ECS.ListTasks(ctx, &in)
 			return err
 		})
@@ -193,7 +186,7 @@ func (e *Engine) listTasks(ctx context.Context, in ecs.ListTasksInput, startedBy
 	var tasks []ecstypes.Task
 	for i := 0; i < len(arns); i += 100 {
 		var dt *ecs.DescribeTasksOutput
-		err := e.read(ctx, burst, func() (err error) {
+		err := e.Read(ctx, burst, func() (err error) {
 			dt, err = e.ECS.DescribeTasks(ctx, &ecs.DescribeTasksInput{Cluster: aws.String(e.Settings.Cluster), Tasks: arns[i:min(i+100, len(arns))]})
 			return err
 		})

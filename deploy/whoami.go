@@ -24,6 +24,7 @@ import (
 	"deploystep/deploy/failure"
 	"deploystep/deploy/report"
 	"deploystep/deploy/state"
+	"deploystep/deploy/step"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
@@ -31,8 +32,8 @@ import (
 )
 
 // whoami finds the credentials and asks STS whose they are; it says so first thing. read is the
-// real run's retry rule (Engine.attempt) or the dry run's single read (once).
-func (e *Engine) whoami(ctx context.Context, st *state.State, read reader) error {
+// real run's retry rule (Engine.attempt) or the dry run's single read (step.Once).
+func (e *Engine) whoami(ctx context.Context, st *state.State, read step.Reader) error {
 	if e.Region == "" {
 		return failure.New(failure.ErrConfig, "configuration: no AWS region: set AWS_REGION (or a profile with a region, AWS_PROFILE), like AWS_REGION=us-east-1")
 	}
@@ -75,12 +76,12 @@ func (e *Engine) whoami(ctx context.Context, st *state.State, read reader) error
 		}
 	}
 	st.Caller = state.Caller{ARN: aws.ToString(out.Arn), Account: aws.ToString(out.Account), Region: e.Region, Via: via}
-	e.caller = st.Caller
+	e.SetCaller(st.Caller)
 	msg := fmt.Sprintf("acting as %s (account %s) in %s", st.Caller.ARN, st.Caller.Account, e.Region)
 	if via != "" {
 		msg += fmt.Sprintf(", a session of ROLE_ARN %s assumed by %s", e.Role.ARN, via)
 	}
-	e.emit(report.Event{Kind: report.KindIdentity, Message: msg})
+	e.Emit(report.Event{Kind: report.KindIdentity, Message: msg})
 	return nil
 }
 

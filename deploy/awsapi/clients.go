@@ -88,3 +88,17 @@ type LogsAPI interface {
 type STSAPI interface {
 	GetCallerIdentity(context.Context, *sts.GetCallerIdentityInput, ...func(*sts.Options)) (*sts.GetCallerIdentityOutput, error)
 }
+
+// Clients are the clients of a release's calls, one per service (STS and CodePipeline aside:
+// they are the caller's, not the release's).
+type Clients struct {
+	ECS        ECSAPI
+	ECR        ECRAPI
+	CloudFront CloudFrontAPI
+	// ELB tells which load balancers serve the services (INVALIDATION_PATHS=auto).
+	ELB ELBAPI
+	// CodeDeploy deploys services on the CODE_DEPLOY controller.
+	CodeDeploy CodeDeployAPI
+	// Logs reads the pre-deploy task's log lines (nil: they are not shown).
+	Logs LogsAPI
+}

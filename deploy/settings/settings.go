@@ -6,6 +6,7 @@
 package settings
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -111,30 +112,24 @@ const (
 	DefaultActionTimeout = time.Hour
 )
 
-// Limit sets Timeout to the limit in force for the mode and says how it was chosen when a
-// setting of the other mode was given, so that no setting is ignored in silence: the command
-// mode runs under DEPLOY_TIMEOUT; the Lambda mode under ACTION_TIMEOUT, and DEPLOY_TIMEOUT too
-// when set (the smaller wins).
-func (s *Settings) Limit(lambda bool) (note string) {
+// Limit is the time limit in force for the mode, and says how it was chosen when a setting of
+// the other mode was given, so that no setting is ignored in silence: the command mode runs
+// under DEPLOY_TIMEOUT; the Lambda mode under ACTION_TIMEOUT, and DEPLOY_TIMEOUT too when set (the
+// smaller wins). The settings stay as they were given.
+func (s Settings) Limit(lambda bool) (limit time.Duration, note string) {
 	if !lambda {
-		if s.Timeout == 0 {
-			s.Timeout = DefaultTimeout
-		}
+		limit = cmp.Or(s.Timeout, DefaultTimeout)
 		if s.ActionTimeout != 0 {
-			note = fmt.Sprintf("ACTION_TIMEOUT applies to the CodePipeline action (Lambda mode) only; this run's limit is DEPLOY_TIMEOUT (%v)", s.Timeout)
+			note = fmt.Sprintf("ACTION_TIMEOUT applies to the CodePipeline action (Lambda mode) only; this run's limit is DEPLOY_TIMEOUT (%v)", limit)
 		}
-		return note
+		return limit, note
 	}
-	limit := s.ActionTimeout
-	if limit == 0 {
-		limit = DefaultActionTimeout
-	}
+	limit = cmp.Or(s.ActionTimeout, DefaultActionTimeout)
 	if s.Timeout != 0 && s.Timeout < limit {
 		note = fmt.Sprintf("DEPLOY_TIMEOUT (%v) is shorter than ACTION_TIMEOUT (%v): the action's limit is %v", s.Timeout, limit, s.Timeout)
 		limit = s.Timeout
 	}
-	s.Timeout = limit
-	return note
+	return limit, note
 }
 
 // field is the Settings field a variable fills.

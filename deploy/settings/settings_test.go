@@ -211,9 +211,12 @@ func TestLimitPerMode(t *testing.T) {
 	}
 	for _, c := range cases {
 		s := Settings{Timeout: c.deploy, ActionTimeout: c.action}
-		note := s.Limit(c.lambda)
-		if s.Timeout != c.want || (c.note == "") != (note == "") || !strings.Contains(note, c.note) {
-			t.Errorf("%s: limit %v note %q; want %v %q", c.name, s.Timeout, note, c.want, c.note)
+		limit, note := s.Limit(c.lambda)
+		if limit != c.want || (c.note == "") != (note == "") || !strings.Contains(note, c.note) {
+			t.Errorf("%s: limit %v note %q; want %v %q", c.name, limit, note, c.want, c.note)
+		}
+		if s.Timeout != c.deploy || s.ActionTimeout != c.action {
+			t.Errorf("%s: Limit changed the settings: DEPLOY_TIMEOUT %v, ACTION_TIMEOUT %v", c.name, s.Timeout, s.ActionTimeout)
 		}
 	}
 }
