@@ -27,6 +27,7 @@ import (
 	"deploystep/deploy/report"
 	"deploystep/deploy/state"
 	"deploystep/deploy/step"
+	"deploystep/deploy/tasks"
 	"deploystep/deploy/verdict"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -152,13 +153,13 @@ func (codeDeployController) observe(ctx context.Context, e *Engine, st *state.St
 		}
 		pin, ev := e.pin(st, svc), svc.Evidence()
 		if verdict.NeededCodeDeploy(v, pin, ev).Digests {
-			if err := e.readDigests(ctx, st, name, v.GreenTaskSet, &ev); err != nil {
+			if err := tasks.ReadDigests(ctx, e.Host, st, name, v.GreenTaskSet, &ev); err != nil {
 				return nil, err
 			}
 		}
 		if verdict.NeededCodeDeploy(v, pin, ev).Reasons {
 			// Why the replacement tasks stopped, when it was not the rollback scaling them in.
-			if reasons, named, err := e.stoppedReasons(ctx, name, v.GreenTaskSet); err == nil {
+			if reasons, named, err := tasks.StoppedReasons(ctx, e.Host, name, v.GreenTaskSet); err == nil {
 				e.SetStopped(name, slices.DeleteFunc(named, func(t step.StoppedTask) bool { return strings.HasPrefix(t.Reason, "Scaling activity initiated by") }))
 				for _, r := range reasons {
 					if !strings.HasPrefix(r, "Scaling activity initiated by") && !slices.Contains(ev.Stopped, r) {

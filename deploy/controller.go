@@ -21,7 +21,6 @@ import (
 
 	"deploystep/deploy/failure"
 	"deploystep/deploy/report"
-	"deploystep/deploy/settings"
 	"deploystep/deploy/state"
 	"deploystep/deploy/verdict"
 
@@ -248,19 +247,4 @@ func (e *Engine) rollBack(ctx context.Context, st *state.State) string {
 func (e *Engine) pin(st *state.State, svc *state.ServiceState) verdict.Pin {
 	return verdict.Pin{Deployment: svc.Deployment, Digest: st.Digest, FailedTasks: e.Settings.FailedTasks,
 		DigestCheck: e.Settings.DigestCheck, WaitUntil: e.Settings.WaitUntil}
-}
-
-// readDigests reads the digests a service's new tasks run (started by startedBy) into its
-// record and ev.
-func (e *Engine) readDigests(ctx context.Context, st *state.State, name, startedBy string, ev *verdict.Evidence) error {
-	ref, _ := settings.ParseImage(e.Settings.Image)
-	digests, err := e.runningDigests(ctx, name, startedBy, ref.Repository)
-	if err != nil {
-		return e.Accept(ctx, err, "reading the running tasks", report.Event{Service: name})
-	}
-	svc := st.Services[name]
-	svc.Digests, svc.DigestReads = digests, svc.DigestReads+1
-	r := svc.Evidence()
-	ev.Digests, ev.DigestReads = r.Digests, r.DigestReads
-	return nil
 }

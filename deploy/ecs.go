@@ -20,6 +20,7 @@ import (
 	"deploystep/deploy/report"
 	"deploystep/deploy/state"
 	"deploystep/deploy/step"
+	"deploystep/deploy/tasks"
 	"deploystep/deploy/verdict"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -247,12 +248,12 @@ func (e *Engine) gather(ctx context.Context, st *state.State, name string, view 
 		ev.SD = views[name]
 	}
 	if verdict.Needed(view, pin, *ev).Digests {
-		if err := e.readDigests(ctx, st, name, pin.Deployment, ev); err != nil {
+		if err := tasks.ReadDigests(ctx, e.Host, st, name, pin.Deployment, ev); err != nil {
 			return err
 		}
 	}
 	if verdict.Needed(view, pin, *ev).Reasons {
-		reasons, named, err := e.stoppedReasons(ctx, name, pin.Deployment)
+		reasons, named, err := tasks.StoppedReasons(ctx, e.Host, name, pin.Deployment)
 		e.SetStopped(name, named)
 		if err != nil {
 			if ctx.Err() != nil || errors.Is(err, failure.ErrAccessDenied) {

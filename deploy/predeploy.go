@@ -45,6 +45,7 @@ import (
 	"deploystep/deploy/settings"
 	"deploystep/deploy/state"
 	"deploystep/deploy/step"
+	"deploystep/deploy/tasks"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
@@ -343,7 +344,7 @@ func (e *Engine) followPredeploy(outer context.Context, st *state.State, p *pred
 	}
 	e.SetWaiting("pre-deploy task", "")
 	ok, why := predeployVerdict(task, p)
-	group, stream := logStream(p.logs, p.container, pd.Task)
+	group, stream := tasks.LogStream(p.logs, p.container, pd.Task)
 	e.Notes.Predeploy(why, group, stream, aws.ToTime(task.StartedAt), aws.ToTime(task.StoppedAt))
 	if ok {
 		pd.Passed = true
@@ -356,7 +357,7 @@ func (e *Engine) followPredeploy(outer context.Context, st *state.State, p *pred
 	msg := fmt.Sprintf("pre-deploy task %s failed: %s; no service was changed", pd.Task, why)
 	if last := e.lastLogLines(outer, pd, p); last != "" {
 		msg += "; " + last
-	} else if streamOf(p.logs, p.container, pd.Task) == "" {
+	} else if tasks.StreamOf(p.logs, p.container, pd.Task) == "" {
 		msg += "; its container does not log to CloudWatch Logs (no awslogs driver), so its output is not shown"
 	}
 	return failure.New(failure.ErrFailed, "%s", msg) // the result says it, once
@@ -453,7 +454,7 @@ func (e *Engine) findPredeployTask(ctx context.Context, family, startedBy string
 	if len(running.TaskArns) > 0 {
 		return failure.ShortARN(running.TaskArns[0]), nil
 	}
-	stopped, err := e.listTasks(ctx, ecs.ListTasksInput{Family: aws.String(family), DesiredStatus: ecstypes.DesiredStatusStopped}, startedBy, true)
+	stopped, err := tasks.List(ctx, e.Host, ecs.ListTasksInput{Family: aws.String(family), DesiredStatus: ecstypes.DesiredStatusStopped}, startedBy, true)
 	if err != nil || len(stopped) == 0 {
 		return "", err
 	}
@@ -464,7 +465,7 @@ func (e *Engine) findPredeployTask(ctx context.Context, family, startedBy string
 // yet is no line; a refusal ends the run (the task goes on; a re-run of the release adopts it);
 // any other failure is said once and the lines go unprinted.
 func (e *Engine) readTaskLogs(ctx context.Context, pd *state.PredeployState, p *predeployPlan) (int, error) {
-	group, stream := logStream(p.logs, p.container, pd.Task)
+	group, stream := tasks.LogStream(p.logs, p.container, pd.Task)
 	if e.Logs == nil || stream == "" {
 		if stream == "" {
 			e.Once("predeploy-nologs", report.Event{Kind: report.KindTask, Task: pd.Task, Message: fmt.Sprintf("container %s does not log to CloudWatch Logs with a stream prefix (awslogs driver, awslogs-stream-prefix): its lines are not shown here", p.container)})
@@ -512,7 +513,7 @@ func (e *Engine) readTaskLogs(ctx context.Context, pd *state.PredeployState, p *
 // stream not there yet is ResourceNotFoundException when logs:GetLogEvents is allowed and
 // AccessDeniedException when it is not. The refusal ends the run before the task starts.
 func (e *Engine) probeTaskLogs(ctx context.Context, read step.Reader, p *predeployPlan) error {
-	group, stream := logStream(p.logs, p.container, "deploystep-permission-probe")
+	group, stream := tasks.LogStream(p.logs, p.container, "deploystep-permission-probe")
 	if e.Logs == nil || stream == "" {
 		return nil
 	}
@@ -565,7 +566,7 @@ func logText(line string) string {
 
 // lastLogLines reads the stream's last lines for a failure message ("" when there are none).
 func (e *Engine) lastLogLines(ctx context.Context, pd *state.PredeployState, p *predeployPlan) string {
-	group, stream := logStream(p.logs, p.container, pd.Task)
+	group, stream := tasks.LogStream(p.logs, p.container, pd.Task)
 	if e.Logs == nil || stream == "" {
 		return ""
 	}

@@ -1,8 +1,9 @@
-package deploy
-
-// Task reads, the evidence both controllers' verdicts take: the image digests a deployment's
-// running tasks report, and why its tasks stopped. A deployment's tasks are the service's whose
-// startedBy is the deployment (ecs-svc/<n>) or the CodeDeploy replacement task set.
+// Package tasks reads a deployment's tasks: the evidence both controllers' verdicts take (the image
+// digests its running tasks report, and why its tasks stopped, with each failed container's log
+// stream), and the tasks the pre-deploy task's re-run looks for. A deployment's tasks are the
+// service's whose startedBy is the deployment (ecs-svc/<n>) or the CodeDeploy replacement task
+// set. Every read goes through the Host's read budget.
+package tasks
 
 import (
 	"cmp"
@@ -11,12 +12,16 @@ import (
 	"sort"
 	"strings"
 
-	"deploystep/deploy/failure"
-	"deploystep/deploy/step"
-
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
+
+	"deploystep/deploy/failure"
+	"deploystep/deploy/report"
+	"deploystep/deploy/settings"
+	"deploystep/deploy/state"
+	"deploystep/deploy/step"
+	"deploystep/deploy/verdict"
 )
 
 // maxFailedTasks is how many stopped tasks a failure names one by one.
@@ -25,8 +30,8 @@ const maxFailedTasks = 3
 // stoppedReasons reads why the deployment's tasks stopped, newest first: each reason, and the
 // first maxFailedTasks tasks with their ids and logs. It is the diagnosis of a failure, so it
 // does not wait for the read budget.
-func (e *Engine) stoppedReasons(ctx context.Context, service, startedBy string) ([]string, []step.StoppedTask, error) {
-	tasks, err := e.tasks(ctx, service, startedBy, ecstypes.DesiredStatusStopped, true)
+func StoppedReasons(ctx context.Context, h *step.Host, service, startedBy string) ([]string, []step.StoppedTask, error) {
+	tasks, err := tasks(ctx, h, service, startedBy, ecstypes.DesiredStatusStopped, true)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -57,12 +62,12 @@ func (e *Engine) stoppedReasons(ctx context.Context, service, startedBy string) 
 		if ran { // a container that never started (an image pull that failed) logged nothing
 			td := aws.ToString(t.TaskDefinitionArn)
 			if _, ok := logs[td]; !ok {
-				logs[td] = e.logConfig(ctx, td)
+				logs[td] = logConfig(ctx, h, td)
 			}
 			if failed == "" && len(t.Containers) > 0 {
 				failed = aws.ToString(t.Containers[0].Name)
 			}
-			task.Logs = streamOf(logs[td][failed], failed, id)
+			task.Logs = StreamOf(logs[td][failed], failed, id)
 		}
 		named = append(named, task)
 	}
@@ -71,14 +76,14 @@ func (e *Engine) stoppedReasons(ctx context.Context, service, startedBy string) 
 
 // logConfig reads where a task definition's containers log: container -> "group|prefix" of the
 // awslogs driver. A failed read leaves the names out, no more.
-func (e *Engine) logConfig(ctx context.Context, td string) map[string]string {
+func logConfig(ctx context.Context, h *step.Host, td string) map[string]string {
 	out := map[string]string{}
 	if td == "" {
 		return out
 	}
 	var res *ecs.DescribeTaskDefinitionOutput
-	err := e.Read(ctx, true, func() (err error) {
-		res, err = e.ECS.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{TaskDefinition: aws.String(td)})
+	err := h.Read(ctx, true, func() (err error) {
+		res, err = h.ECS.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{TaskDefinition: aws.String(td)})
 		return err
 	})
 	if err != nil || res.TaskDefinition == nil {
@@ -95,8 +100,8 @@ func (e *Engine) logConfig(ctx context.Context, td string) map[string]string {
 // streamOf names a container's log stream: with the awslogs driver it is
 // prefix/container-name/task-id ("awslogs-stream-prefix", ECS Developer Guide, "Send Amazon ECS
 // logs to CloudWatch"); without a prefix only the group is known.
-func streamOf(config, container, taskID string) string {
-	group, stream := logStream(config, container, taskID)
+func StreamOf(config, container, taskID string) string {
+	group, stream := LogStream(config, container, taskID)
 	switch {
 	case group == "":
 		return ""
@@ -107,7 +112,7 @@ func streamOf(config, container, taskID string) string {
 }
 
 // logStream is the awslogs group and stream of a task's container ("" stream without a prefix).
-func logStream(config, container, taskID string) (group, stream string) {
+func LogStream(config, container, taskID string) (group, stream string) {
 	group, prefix, _ := strings.Cut(config, "|")
 	if group == "" || prefix == "" {
 		return group, ""
@@ -120,8 +125,8 @@ func logStream(config, container, taskID string) (group, stream string) {
 // digest are left out: the verdict counts the reads that come back short. Like the stopped
 // reasons it is evidence of a verdict about to be made, read at once (at most DigestReadLimit
 // times a service and release), so that the verdict comes in the same poll.
-func (e *Engine) runningDigests(ctx context.Context, service, startedBy, repository string) ([]string, error) {
-	tasks, err := e.tasks(ctx, service, startedBy, ecstypes.DesiredStatusRunning, true)
+func runningDigests(ctx context.Context, h *step.Host, service, startedBy, repository string) ([]string, error) {
+	tasks, err := tasks(ctx, h, service, startedBy, ecstypes.DesiredStatusRunning, true)
 	if err != nil {
 		return nil, err
 	}
@@ -158,21 +163,21 @@ const maxTaskPages = 10
 // newest stopped first. ListTasks is filtered by serviceName and desiredStatus, which combine;
 // startedBy would be exact but "must be the only filter that you use" (ECS API reference,
 // ListTasks), and it cannot reach STOPPED tasks alone.
-func (e *Engine) tasks(ctx context.Context, service, startedBy string, status ecstypes.DesiredStatus, burst bool) ([]ecstypes.Task, error) {
-	tasks, err := e.listTasks(ctx, ecs.ListTasksInput{ServiceName: aws.String(failure.ShortARN(service)), DesiredStatus: status}, startedBy, burst)
+func tasks(ctx context.Context, h *step.Host, service, startedBy string, status ecstypes.DesiredStatus, burst bool) ([]ecstypes.Task, error) {
+	tasks, err := List(ctx, h, ecs.ListTasksInput{ServiceName: aws.String(failure.ShortARN(service)), DesiredStatus: status}, startedBy, burst)
 	sort.SliceStable(tasks, func(i, j int) bool { return aws.ToTime(tasks[i].StoppedAt).After(aws.ToTime(tasks[j].StoppedAt)) })
 	return tasks, err
 }
 
 // listTasks is the one task read: ListTasks in the cluster with the filters of in (pages follow
 // nextToken, at most maxTaskPages), DescribeTasks 100 a call, and the tasks startedBy started.
-func (e *Engine) listTasks(ctx context.Context, in ecs.ListTasksInput, startedBy string, burst bool) ([]ecstypes.Task, error) {
-	in.Cluster = aws.String(e.Settings.Cluster)
+func List(ctx context.Context, h *step.Host, in ecs.ListTasksInput, startedBy string, burst bool) ([]ecstypes.Task, error) {
+	in.Cluster = aws.String(h.Settings.Cluster)
 	var arns []string
 	for page := 0; page < maxTaskPages; page++ {
 		var lt *ecs.ListTasksOutput
-		err := e.Read(ctx, burst, func() (err error) {
-			lt, err = e.ECS.ListTasks(ctx, &in)
+		err := h.Read(ctx, burst, func() (err error) {
+			lt, err = h.ECS.ListTasks(ctx, &in)
 			return err
 		})
 		if err != nil {
@@ -186,8 +191,8 @@ func (e *Engine) listTasks(ctx context.Context, in ecs.ListTasksInput, startedBy
 	var tasks []ecstypes.Task
 	for i := 0; i < len(arns); i += 100 {
 		var dt *ecs.DescribeTasksOutput
-		err := e.Read(ctx, burst, func() (err error) {
-			dt, err = e.ECS.DescribeTasks(ctx, &ecs.DescribeTasksInput{Cluster: aws.String(e.Settings.Cluster), Tasks: arns[i:min(i+100, len(arns))]})
+		err := h.Read(ctx, burst, func() (err error) {
+			dt, err = h.ECS.DescribeTasks(ctx, &ecs.DescribeTasksInput{Cluster: aws.String(h.Settings.Cluster), Tasks: arns[i:min(i+100, len(arns))]})
 			return err
 		})
 		if err != nil {
@@ -200,4 +205,19 @@ func (e *Engine) listTasks(ctx context.Context, in ecs.ListTasksInput, startedBy
 		}
 	}
 	return tasks, nil
+}
+
+// ReadDigests reads the digests a service's new tasks run (started by startedBy) into its
+// record and ev.
+func ReadDigests(ctx context.Context, h *step.Host, st *state.State, name, startedBy string, ev *verdict.Evidence) error {
+	ref, _ := settings.ParseImage(h.Settings.Image)
+	digests, err := runningDigests(ctx, h, name, startedBy, ref.Repository)
+	if err != nil {
+		return h.Accept(ctx, err, "reading the running tasks", report.Event{Service: name})
+	}
+	svc := st.Services[name]
+	svc.Digests, svc.DigestReads = digests, svc.DigestReads+1
+	r := svc.Evidence()
+	ev.Digests, ev.DigestReads = r.Digests, r.DigestReads
+	return nil
 }
