@@ -8,9 +8,9 @@ import (
 	"strings"
 	"testing"
 
-	"deploystep/deploy/settings"
-
 	"github.com/sethvargo/go-envconfig"
+
+	"deploystep/deploy/settings"
 )
 
 // TestInfraVariantsWiring renders each parameter file and checks what ECS needs for the chosen

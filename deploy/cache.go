@@ -44,16 +44,16 @@ import (
 	"strings"
 	"time"
 
-	"deploystep/deploy/failure"
-	"deploystep/deploy/settings"
-	"deploystep/deploy/state"
-	"deploystep/deploy/step"
-
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudfront"
 	cftypes "github.com/aws/aws-sdk-go-v2/service/cloudfront/types"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	elb "github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
+
+	"deploystep/deploy/failure"
+	"deploystep/deploy/settings"
+	"deploystep/deploy/state"
+	"deploystep/deploy/step"
 )
 
 // policyTTL is a cache policy's name and TTLs.

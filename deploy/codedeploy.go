@@ -23,17 +23,17 @@ import (
 	"strings"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/codedeploy"
+	cdtypes "github.com/aws/aws-sdk-go-v2/service/codedeploy/types"
+	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
+
 	"deploystep/deploy/failure"
 	"deploystep/deploy/report"
 	"deploystep/deploy/state"
 	"deploystep/deploy/step"
 	"deploystep/deploy/tasks"
 	"deploystep/deploy/verdict"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/codedeploy"
-	cdtypes "github.com/aws/aws-sdk-go-v2/service/codedeploy/types"
-	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 )
 
 type codeDeployController struct{}

@@ -19,14 +19,14 @@ import (
 	"slices"
 	"strings"
 
-	"deploystep/deploy/failure"
-	"deploystep/deploy/step"
-
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/codedeploy"
 	cdtypes "github.com/aws/aws-sdk-go-v2/service/codedeploy/types"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	"gopkg.in/yaml.v3"
+
+	"deploystep/deploy/failure"
+	"deploystep/deploy/step"
 )
 
 // cdHookEvents are the ECS lifecycle events an AppSpec may name hooks for (CodeDeploy user

@@ -19,12 +19,12 @@ import (
 	"strings"
 	"time"
 
+	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
+
 	"deploystep/deploy/failure"
 	"deploystep/deploy/report"
 	"deploystep/deploy/state"
 	"deploystep/deploy/verdict"
-
-	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 )
 
 type controller interface {
@@ -73,8 +73,8 @@ func (e *Engine) startDeployments(ctx context.Context, st *state.State) error {
 	if len(todo) == 0 {
 		return nil
 	}
-	services, err := e.servicesNow(ctx, todo)
-	e.preflightRead = nil
+	services, err := e.ServicesNow(ctx, todo)
+	e.ForgetPreflight()
 	if err != nil {
 		return err
 	}
@@ -101,25 +101,6 @@ func (e *Engine) startDeployments(ctx context.Context, st *state.State) error {
 		}
 	}
 	return nil
-}
-
-// servicesNow is the services (with their tags) as this invocation's preflight read them, or, in
-// a later invocation, as they are now.
-func (e *Engine) servicesNow(ctx context.Context, names []string) (map[string]ecstypes.Service, error) {
-	services := e.preflightRead
-	for _, name := range names {
-		if _, ok := services[name]; !ok {
-			services = nil // resumed in a later invocation, or not read: read now
-		}
-	}
-	if services != nil {
-		return services, nil
-	}
-	err := e.Attempt(ctx, "reading the services", func(ctx context.Context) (err error) {
-		services, err = e.DescribeWith(ctx, names, []ecstypes.ServiceField{ecstypes.ServiceFieldTags})
-		return err
-	})
-	return services, err
 }
 
 // follow is the follow step: every poll, each controller observes its unfinished services and

@@ -3,10 +3,10 @@ package deploy
 import (
 	"testing"
 
-	"deploystep/deploy/verdict"
-
 	"github.com/aws/aws-sdk-go-v2/aws"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
+
+	"deploystep/deploy/verdict"
 )
 
 // AWS documents the enums upper case but no case rule; an emulator's lower case must not hang.

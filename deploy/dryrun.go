@@ -7,12 +7,13 @@ import (
 	"strings"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+
 	"deploystep/deploy/failure"
 	"deploystep/deploy/report"
 	"deploystep/deploy/state"
 	"deploystep/deploy/step"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
+	"deploystep/deploy/taskdef"
 )
 
 // DryRun makes no change: it checks read-only everything a real run needs (credentials, the
@@ -75,7 +76,7 @@ func (e *Engine) DryRun(ctx context.Context, st *state.State, creds aws.Credenti
 		predeploy = e.dryRunPredeploy(ctx, st, v, planned, check)
 		sends = e.dryRunCodeDeploy(ctx, st, v, planned, check)
 		for _, p := range planned {
-			e.revisionLines = append(e.revisionLines, p.render())
+			e.revisionLines = append(e.revisionLines, p.Render())
 		}
 	}
 	if len(e.Settings.VerifyURLs) > 0 {
@@ -116,14 +117,14 @@ func canCall(ctx context.Context, creds aws.CredentialsProvider, region string) 
 
 // dryRunCodeDeploy prepares the release of each CODE_DEPLOY service as a real run would (its
 // group, task definition and AppSpec), checks it, and says what would be created.
-func (e *Engine) dryRunCodeDeploy(ctx context.Context, st *state.State, v verified, planned map[string]*revisionPlan, check func(bool, string, ...any)) map[string]string {
+func (e *Engine) dryRunCodeDeploy(ctx context.Context, st *state.State, v verified, planned map[string]*taskdef.Plan, check func(bool, string, ...any)) map[string]string {
 	sends := map[string]string{}
 	for _, name := range e.Settings.Services {
 		s, ok := v.services[name]
 		if !ok || controllerOf(s) != state.ControllerCodeDeploy {
 			continue
 		}
-		r, err := e.prepare(ctx, step.Once, name, s, planned[name].deploys())
+		r, err := e.prepare(ctx, step.Once, name, s, planned[name].Deploys())
 		if err != nil {
 			check(false, "service %s: %s", name, strings.TrimPrefix(failure.FirstLine(err), "service "+name+": "))
 			continue
@@ -136,7 +137,7 @@ func (e *Engine) dryRunCodeDeploy(ctx context.Context, st *state.State, v verifi
 
 // dryRunPredeploy plans the pre-deploy task on the revision PREDEPLOY_SERVICE would deploy and
 // checks its container; it returns the task in words ("" without PREDEPLOY_COMMAND).
-func (e *Engine) dryRunPredeploy(ctx context.Context, st *state.State, v verified, planned map[string]*revisionPlan, check func(bool, string, ...any)) string {
+func (e *Engine) dryRunPredeploy(ctx context.Context, st *state.State, v verified, planned map[string]*taskdef.Plan, check func(bool, string, ...any)) string {
 	name := e.Settings.PredeployOn()
 	svc, ok := v.services[name]
 	if e.Settings.PredeployCommand == "" || !ok {
@@ -144,9 +145,9 @@ func (e *Engine) dryRunPredeploy(ctx context.Context, st *state.State, v verifie
 	}
 	p := planned[name]
 	if p == nil {
-		p = &revisionPlan{services: []string{name}, asIs: aws.ToString(svc.TaskDefinition)}
+		p = &taskdef.Plan{Services: []string{name}, AsIs: aws.ToString(svc.TaskDefinition)}
 	}
-	pp, err := e.predeployFromPlans(ctx, step.Once, st, []*revisionPlan{p}, v.services)
+	pp, err := e.predeployFromPlans(ctx, step.Once, st, []*taskdef.Plan{p}, v.services)
 	if err != nil {
 		check(false, "pre-deploy task: %s", strings.TrimPrefix(failure.FirstLine(err), "configuration: "))
 		return "not planned: " + strings.TrimPrefix(failure.FirstLine(err), "configuration: ")
@@ -160,8 +161,8 @@ func (e *Engine) dryRunPredeploy(ctx context.Context, st *state.State, v verifie
 
 // dryRunRevisions plans the task-definition revisions (reading every base, registering
 // nothing) and checks them; it returns each service's plan.
-func (e *Engine) dryRunRevisions(ctx context.Context, st *state.State, v verified, check func(bool, string, ...any)) map[string]*revisionPlan {
-	out := map[string]*revisionPlan{}
+func (e *Engine) dryRunRevisions(ctx context.Context, st *state.State, v verified, check func(bool, string, ...any)) map[string]*taskdef.Plan {
+	out := map[string]*taskdef.Plan{}
 	if !e.Settings.Registers() {
 		return out
 	}
@@ -170,14 +171,14 @@ func (e *Engine) dryRunRevisions(ctx context.Context, st *state.State, v verifie
 			return out // a service check failed: the bases are not known
 		}
 	}
-	plans, err := e.planRevisions(ctx, step.Once, v.services, st.Digest)
+	plans, err := taskdef.Plans(ctx, e.Host, step.Once, v.services, st.Digest)
 	if err != nil {
 		check(false, "task definition: %s", strings.TrimPrefix(failure.FirstLine(err), "configuration: "))
 		return out
 	}
 	for _, p := range plans {
-		check(true, "task definition: %s", p.render())
-		for _, name := range p.services {
+		check(true, "task definition: %s", p.Render())
+		for _, name := range p.Services {
 			out[name] = p
 		}
 	}

@@ -8,15 +8,16 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
+
 	"deploystep/deploy/awsapi"
 	"deploystep/deploy/failure"
 	"deploystep/deploy/report"
 	"deploystep/deploy/settings"
 	"deploystep/deploy/state"
 	"deploystep/deploy/step"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
-	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
+	"deploystep/deploy/taskdef"
 )
 
 // Engine runs releases: it holds the plan's steps and the state between them, and lends each
@@ -34,9 +35,6 @@ type Engine struct {
 	// Edge fetches VERIFY_URL (edge.NewClient); nil builds one on the default transport.
 	Edge *http.Client
 
-	// preflightRead is the preflight's read of the services, for the deploy step of the same
-	// invocation; used once.
-	preflightRead map[string]ecstypes.Service
 	// revisionLines are the dry run's task-definition lines of the plan.
 	revisionLines []string
 }
@@ -45,13 +43,22 @@ type Engine struct {
 var steps = map[string]func(*Engine, context.Context, *state.State) error{
 	state.PhasePreflight:  (*Engine).preflight,
 	state.PhaseImage:      (*Engine).checkImage,
-	state.PhaseRegister:   (*Engine).registerStep,
+	state.PhaseRegister:   (*Engine).register,
 	state.PhasePredeploy:  (*Engine).predeployStep,
 	state.PhaseDeploy:     (*Engine).startDeployments,
 	state.PhaseFollow:     (*Engine).follow,
 	state.PhaseInvalidate: (*Engine).createInvalidations,
 	state.PhaseWait:       (*Engine).waitInvalidations,
 	state.PhaseVerify:     (*Engine).verifyEdge,
+}
+
+// register is the register step: the release's revisions, registered once each, after the
+// pre-deploy task's container is checked on them.
+func (e *Engine) register(ctx context.Context, st *state.State) error {
+	return taskdef.Register(ctx, e.Host, st, func(plans []*taskdef.Plan, services map[string]ecstypes.Service) error {
+		_, err := e.predeployFromPlans(ctx, e.Attempt, st, plans, services)
+		return err
+	})
 }
 
 // Run executes the plan's steps from st.Phase until the release is done, it fails, the overall
@@ -292,6 +299,6 @@ func (e *Engine) preflight(ctx context.Context, st *state.State) error {
 	if len(failed) > 0 {
 		return failure.New(failure.ErrConfig, "preflight: %s", strings.Join(failed, "; "))
 	}
-	e.preflightRead = v.services
+	e.KeepPreflight(v.services)
 	return nil
 }

@@ -6,9 +6,9 @@ import (
 	"strings"
 	"testing"
 
-	"deploystep/deploy/failure"
-
 	"github.com/sethvargo/go-envconfig"
+
+	"deploystep/deploy/failure"
 )
 
 // Hostile input never panics and is always a configuration error (exit 2, or ConfigurationError

@@ -11,15 +11,15 @@ import (
 	"strings"
 	"time"
 
-	"deploystep/deploy/failure"
-	"deploystep/deploy/report"
-	"deploystep/deploy/state"
-	"deploystep/deploy/step"
-
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudfront"
 	cftypes "github.com/aws/aws-sdk-go-v2/service/cloudfront/types"
 	"github.com/aws/smithy-go"
+
+	"deploystep/deploy/failure"
+	"deploystep/deploy/report"
+	"deploystep/deploy/state"
+	"deploystep/deploy/step"
 )
 
 // createInvalidations creates one invalidation per distribution; a call that meets too many

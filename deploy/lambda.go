@@ -13,12 +13,6 @@ import (
 	"strings"
 	"time"
 
-	"deploystep/deploy/awsapi"
-	"deploystep/deploy/failure"
-	"deploystep/deploy/report"
-	"deploystep/deploy/settings"
-	"deploystep/deploy/state"
-
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -27,6 +21,12 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/codepipeline"
 	cptypes "github.com/aws/aws-sdk-go-v2/service/codepipeline/types"
 	"github.com/sethvargo/go-envconfig"
+
+	"deploystep/deploy/awsapi"
+	"deploystep/deploy/failure"
+	"deploystep/deploy/report"
+	"deploystep/deploy/settings"
+	"deploystep/deploy/state"
 )
 
 // Handler is the CodePipeline Invoke action: the same engine as the command, run in slices

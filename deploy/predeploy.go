@@ -40,17 +40,18 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
+
 	"deploystep/deploy/failure"
 	"deploystep/deploy/report"
 	"deploystep/deploy/settings"
 	"deploystep/deploy/state"
 	"deploystep/deploy/step"
+	"deploystep/deploy/taskdef"
 	"deploystep/deploy/tasks"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
-	"github.com/aws/aws-sdk-go-v2/service/ecs"
-	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 )
 
 // Bounds of what a pre-deploy task prints.
@@ -89,7 +90,7 @@ func (e *Engine) choosePredeployContainer(defs []ecstypes.ContainerDefinition, r
 	if ref, err := settings.ParseImage(e.Settings.Image); err == nil {
 		repo := fmt.Sprintf("%s.dkr.ecr.%s.amazonaws.com/%s", ref.Registry, ref.Region, ref.Repository)
 		for _, c := range defs {
-			if img := aws.ToString(c.Image); imageRepo(img) == repo || img == ImagePlaceholder {
+			if img := aws.ToString(c.Image); taskdef.ImageRepo(img) == repo || img == taskdef.ImagePlaceholder {
 				return aws.ToString(c.Name), nil
 			}
 		}
@@ -190,20 +191,20 @@ func (p *predeployPlan) render(limit time.Duration) string {
 // predeployFromPlans plans the task from the revision plans, before anything is registered: the
 // register step checks its container with it, the dry run renders it (nil without
 // PREDEPLOY_COMMAND, or when PREDEPLOY_SERVICE was not read).
-func (e *Engine) predeployFromPlans(ctx context.Context, read step.Reader, st *state.State, plans []*revisionPlan, services map[string]ecstypes.Service) (*predeployPlan, error) {
+func (e *Engine) predeployFromPlans(ctx context.Context, read step.Reader, st *state.State, plans []*taskdef.Plan, services map[string]ecstypes.Service) (*predeployPlan, error) {
 	name := e.Settings.PredeployOn()
 	svc, ok := services[name]
 	if e.Settings.PredeployCommand == "" || !ok {
 		return nil, nil
 	}
 	for _, p := range plans {
-		if !slices.Contains(p.services, name) {
+		if !slices.Contains(p.Services, name) {
 			continue
 		}
-		if p.in != nil {
-			return e.planPredeploy(st, svc, "", "the revision registered from "+p.from, p.in.ContainerDefinitions)
+		if p.In != nil {
+			return e.planPredeploy(st, svc, "", "the revision registered from "+p.From, p.In.ContainerDefinitions)
 		}
-		in, arn, err := e.describeTaskDef(ctx, read, p.asIs)
+		in, arn, err := taskdef.Describe(ctx, e.Host, read, p.AsIs)
 		if err != nil {
 			return nil, err
 		}
@@ -215,7 +216,7 @@ func (e *Engine) predeployFromPlans(ctx context.Context, read step.Reader, st *s
 // predeployNow plans the task of the real run: the revision PREDEPLOY_SERVICE deploys, as read.
 func (e *Engine) predeployNow(ctx context.Context, st *state.State) (*predeployPlan, error) {
 	name := e.Settings.PredeployOn()
-	services, err := e.servicesNow(ctx, []string{name})
+	services, err := e.ServicesNow(ctx, []string{name})
 	if err != nil {
 		return nil, err
 	}
@@ -224,7 +225,7 @@ func (e *Engine) predeployNow(ctx context.Context, st *state.State) (*predeployP
 	if revision == "" {
 		revision = aws.ToString(svc.TaskDefinition)
 	}
-	in, arn, err := e.describeTaskDef(ctx, e.Attempt, revision)
+	in, arn, err := taskdef.Describe(ctx, e.Host, e.Attempt, revision)
 	if err != nil {
 		return nil, err
 	}

@@ -4,11 +4,11 @@ import (
 	"strings"
 	"testing"
 
-	"deploystep/deploy/settings"
-	"deploystep/deploy/state"
-
 	"github.com/aws/aws-sdk-go-v2/aws"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
+
+	"deploystep/deploy/settings"
+	"deploystep/deploy/state"
 )
 
 func TestPredeployCommand(t *testing.T) {

@@ -7,16 +7,16 @@ import (
 	"strings"
 	"time"
 
-	"deploystep/deploy/failure"
-	"deploystep/deploy/settings"
-	"deploystep/deploy/state"
-	"deploystep/deploy/step"
-
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/cloudfront"
 	cftypes "github.com/aws/aws-sdk-go-v2/service/cloudfront/types"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
+
+	"deploystep/deploy/failure"
+	"deploystep/deploy/settings"
+	"deploystep/deploy/state"
+	"deploystep/deploy/step"
 )
 
 // The preflight: what a run needs, checked before anything changes, in the manner of ecspresso's

@@ -27,16 +27,16 @@ import (
 	"sync"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/aws/smithy-go"
+
 	"deploystep/deploy/awsapi"
 	"deploystep/deploy/failure"
 	"deploystep/deploy/settings"
 	"deploystep/deploy/state"
 	"deploystep/deploy/step"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
-	"github.com/aws/aws-sdk-go-v2/service/sts"
-	"github.com/aws/smithy-go"
 )
 
 // Role session timing: STS's least DurationSeconds, and how long before the end it is renewed.

@@ -5,11 +5,11 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/aws/smithy-go"
+
 	"deploystep/deploy/failure"
 	"deploystep/deploy/settings"
 	"deploystep/deploy/state"
-
-	"github.com/aws/smithy-go"
 )
 
 // sessionRule is AssumeRole's RoleSessionName (botocore's sts model: min 2, max 64, [\w+=,.@-]*).

@@ -25,15 +25,15 @@ import (
 	"fmt"
 	"time"
 
-	"deploystep/deploy/failure"
-	"deploystep/deploy/report"
-	"deploystep/deploy/state"
-	"deploystep/deploy/verdict"
-
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	"github.com/aws/smithy-go"
+
+	"deploystep/deploy/failure"
+	"deploystep/deploy/report"
+	"deploystep/deploy/state"
+	"deploystep/deploy/verdict"
 )
 
 // unsupported reports whether err says the service deployment API is not available here, as the

@@ -21,14 +21,14 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/aws/smithy-go"
+
 	"deploystep/deploy/failure"
 	"deploystep/deploy/report"
 	"deploystep/deploy/state"
 	"deploystep/deploy/step"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/sts"
-	"github.com/aws/smithy-go"
 )
 
 // whoami finds the credentials and asks STS whose they are; it says so first thing. read is the
@@ -49,7 +49,7 @@ func (e *Engine) whoami(ctx context.Context, st *state.State, read step.Reader) 
 		// The SDK's chain says which source it tried last: "failed to refresh cached credentials,
 		// no EC2 IMDS role found, ...", "..., the SSO session has expired or is invalid".
 		why := strings.TrimPrefix(failure.FirstLine(err), "failed to refresh cached credentials, ")
-		return failure.New(failure.ErrConfig, "configuration: no AWS credentials found for %s (%s): %s", e.Region, firstPhrase(errors.New(why)), credentialsHint)
+		return failure.New(failure.ErrConfig, "configuration: no AWS credentials found for %s (%s): %s", e.Region, failure.FirstPhrase(errors.New(why)), credentialsHint)
 	}
 	// Credentials AWS refuses and an endpoint that cannot be reached end the run at once; a
 	// throttled call, a 5xx or a reset is tried again under the retry rule, like any other read.
@@ -135,13 +135,4 @@ func unreachable(err error) (endpoint, why string) {
 		why = "does not answer"
 	}
 	return endpoint, why
-}
-
-// firstPhrase is the start of an SDK error, which can run to hundreds of characters.
-func firstPhrase(err error) string {
-	s := failure.FirstLine(err)
-	if i := strings.Index(s, ", "); i > 0 && i < 160 {
-		s = s[:i]
-	}
-	return failure.ClipTo(s, 160)
 }

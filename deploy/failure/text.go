@@ -24,3 +24,12 @@ func ClipTo(s string, n int) string {
 
 // ShortARN is an ARN's last part, after its last "/" (a service's name, a task's id).
 func ShortARN(arn string) string { return arn[strings.LastIndex(arn, "/")+1:] }
+
+// FirstPhrase is the start of an SDK error, which can run to hundreds of characters.
+func FirstPhrase(err error) string {
+	s := FirstLine(err)
+	if i := strings.Index(s, ", "); i > 0 && i < 160 {
+		s = s[:i]
+	}
+	return ClipTo(s, 160)
+}

@@ -20,9 +20,9 @@ import (
 	"strings"
 	"time"
 
-	"deploystep/deploy/failure"
-
 	"github.com/sethvargo/go-envconfig"
+
+	"deploystep/deploy/failure"
 )
 
 // Settings is everything a run needs. Environment variable names are the contract: the

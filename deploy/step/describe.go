@@ -36,3 +36,34 @@ func (h *Host) DescribeWith(ctx context.Context, names []string, include []ecsty
 	}
 	return out, nil
 }
+
+// KeepPreflight keeps the preflight's read of the services for the steps of this invocation.
+func (h *Host) KeepPreflight(services map[string]ecstypes.Service) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.preflight = services
+}
+
+// ForgetPreflight drops it: the deploy step changes the services.
+func (h *Host) ForgetPreflight() { h.KeepPreflight(nil) }
+
+// ServicesNow is the services (with their tags) as this invocation's preflight read them, or, in
+// a later invocation, as they are now.
+func (h *Host) ServicesNow(ctx context.Context, names []string) (map[string]ecstypes.Service, error) {
+	h.mu.Lock()
+	services := h.preflight
+	h.mu.Unlock()
+	for _, name := range names {
+		if _, ok := services[name]; !ok {
+			services = nil // resumed in a later invocation, or not read: read now
+		}
+	}
+	if services != nil {
+		return services, nil
+	}
+	err := h.Attempt(ctx, "reading the services", func(ctx context.Context) (err error) {
+		services, err = h.DescribeWith(ctx, names, []ecstypes.ServiceField{ecstypes.ServiceFieldTags})
+		return err
+	})
+	return services, err
+}

@@ -17,6 +17,8 @@ import (
 	"sync"
 	"time"
 
+	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
+
 	"deploystep/deploy/awsapi"
 	"deploystep/deploy/report"
 	"deploystep/deploy/settings"
@@ -77,6 +79,9 @@ type Host struct {
 	// from its last decision: a timeout and a heartbeat say it.
 	waiting  map[string]string
 	services map[string]*ServiceRun
+	// preflight is the preflight's read of the services, for the steps of the same invocation
+	// (until the deploy step has used it).
+	preflight map[string]ecstypes.Service
 }
 
 // ServiceRun is what this invocation knows of a service beyond its record in the State: the

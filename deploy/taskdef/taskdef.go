@@ -1,6 +1,4 @@
-package deploy
-
-// The register step: a release deploys a task-definition revision that names the pushed image
+// Package taskdef is the register step: a release deploys a task-definition revision that names the pushed image
 // by its digest, registered once from a base.
 //
 //	base ─► input (copied faithfully, or read from a file) ─► pin IMAGE ─► register once ─► UpdateService / AppSpec
@@ -17,7 +15,8 @@ package deploy
 // Exactly once: the revision carries the tag deploystep:release = "<release marker> <base
 // hash>"; before registering, the family's newest revisions are read for it (a re-run, a
 // re-delivered Lambda event, a registration whose answer was lost), and an unknown outcome is
-// resolved by that read before the call is sent again (Engine.sendOnce).
+// resolved by that read before the call is sent again (Host.SendOnce).
+package taskdef
 
 import (
 	"bytes"
@@ -30,15 +29,15 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ecs"
+	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
+
 	"deploystep/deploy/failure"
 	"deploystep/deploy/report"
 	"deploystep/deploy/settings"
 	"deploystep/deploy/state"
 	"deploystep/deploy/step"
-
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/ecs"
-	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 )
 
 // ImagePlaceholder is the image a taskdef.json names where the pushed image goes.
@@ -48,45 +47,45 @@ const ImagePlaceholder = "<IMAGE1_NAME>"
 const releaseTag = "deploystep:release"
 
 // revisionPlan is what the release deploys from one base.
-type revisionPlan struct {
+type Plan struct {
 	// key names the base across re-runs: "file:<path>", the TASK_DEFINITION named, or
 	// "services:<names>" for services on their own revision (which the release moves on)
 	key      string
 	ref      string   // what is read: the revision (ARN or family[:revision]), or the file
-	from     string   // the base in words
-	services []string // the services that deploy it
+	From     string   // the base in words
+	Services []string // the services that deploy it
 	// in is what RegisterTaskDefinition sends; nil when the base is deployed as it is (asIs).
-	in      *ecs.RegisterTaskDefinitionInput
-	asIs    string
+	In      *ecs.RegisterTaskDefinitionInput
+	AsIs    string
 	changes []string // what differs from the base (images), or from the service's revision (a file)
 }
 
 // basesOf groups the services by their base, in the order of SERVICE.
-func (e *Engine) basesOf(services map[string]ecstypes.Service) []*revisionPlan {
-	var out []*revisionPlan
-	byRef := map[string]*revisionPlan{}
-	for _, name := range e.Settings.Services {
+func basesOf(h *step.Host, services map[string]ecstypes.Service) []*Plan {
+	var out []*Plan
+	byRef := map[string]*Plan{}
+	for _, name := range h.Settings.Services {
 		ref := aws.ToString(services[name].TaskDefinition)
 		from := failure.ShortARN(ref) + " (the service's)"
-		if td := e.Settings.TaskDefinition; td != "" {
+		if td := h.Settings.TaskDefinition; td != "" {
 			ref, from = td, "TASK_DEFINITION "+td
 		}
 		if p, ok := byRef[ref]; ok {
-			p.services = append(p.services, name)
+			p.Services = append(p.Services, name)
 			continue
 		}
-		p := &revisionPlan{ref: ref, from: from, services: []string{name}}
+		p := &Plan{ref: ref, From: from, Services: []string{name}}
 		byRef[ref] = p
 		out = append(out, p)
 	}
 	for _, p := range out {
-		switch td := e.Settings.TaskDefinition; {
+		switch td := h.Settings.TaskDefinition; {
 		case td != "" && settings.TaskDefIsFile(td):
 			p.key = "file:" + td
 		case td != "":
 			p.key = td
 		default:
-			p.key = "services:" + strings.Join(p.services, ",")
+			p.key = "services:" + strings.Join(p.Services, ",")
 		}
 	}
 	return out
@@ -95,11 +94,11 @@ func (e *Engine) basesOf(services map[string]ecstypes.Service) []*revisionPlan {
 // planRevisions reads each base and builds what the release registers: every base is read and
 // checked before anything is registered. digest is IMAGE's ("" in a dry run that could not
 // resolve it: the plan then shows <digest>).
-func (e *Engine) planRevisions(ctx context.Context, read step.Reader, services map[string]ecstypes.Service, digest string) ([]*revisionPlan, error) {
-	plans := e.basesOf(services)
+func Plans(ctx context.Context, h *step.Host, read step.Reader, services map[string]ecstypes.Service, digest string) ([]*Plan, error) {
+	plans := basesOf(h, services)
 	var problems []string
 	for _, p := range plans {
-		if err := e.planRevision(ctx, read, p, services, digest); err != nil {
+		if err := planRevision(ctx, h, read, p, services, digest); err != nil {
 			if !failure.IsFinal(err) {
 				return nil, err
 			}
@@ -112,7 +111,7 @@ func (e *Engine) planRevisions(ctx context.Context, read step.Reader, services m
 	return plans, nil
 }
 
-func (e *Engine) planRevision(ctx context.Context, read step.Reader, p *revisionPlan, services map[string]ecstypes.Service, digest string) error {
+func planRevision(ctx context.Context, h *step.Host, read step.Reader, p *Plan, services map[string]ecstypes.Service, digest string) error {
 	var in *ecs.RegisterTaskDefinitionInput
 	var baseARN string
 	if path, ok := strings.CutPrefix(p.key, "file:"); ok {
@@ -121,40 +120,40 @@ func (e *Engine) planRevision(ctx context.Context, read step.Reader, p *revision
 		if in, err = readTaskDefFile(path); err != nil {
 			return err
 		}
-		cur, _, err := e.describeTaskDef(ctx, read, aws.ToString(services[p.services[0]].TaskDefinition))
+		cur, _, err := Describe(ctx, h, read, aws.ToString(services[p.Services[0]].TaskDefinition))
 		if err == nil {
 			p.changes = diffInputs(cur, in)
 		}
 	} else {
 		var err error
-		if in, baseARN, err = e.describeTaskDef(ctx, read, p.ref); err != nil {
+		if in, baseARN, err = Describe(ctx, h, read, p.ref); err != nil {
 			return err
 		}
 	}
-	if e.Settings.Image != "" {
-		ref, _ := settings.ParseImage(e.Settings.Image)
-		images, err := pinImage(in, ref, digest, p.from)
+	if h.Settings.Image != "" {
+		ref, _ := settings.ParseImage(h.Settings.Image)
+		images, err := pinImage(in, ref, digest, p.From)
 		if err != nil {
 			return err
 		}
 		p.changes = append(images, p.changes...)
 	} else if baseARN != "" {
-		p.asIs = baseARN // a revision named (or the service's), deployed as it is
+		p.AsIs = baseARN // a revision named (or the service's), deployed as it is
 		return nil
 	}
 	if problems := checkInput(in); len(problems) > 0 {
-		return failure.New(failure.ErrConfig, "configuration: %s: %s", p.from, strings.Join(problems, "; "))
+		return failure.New(failure.ErrConfig, "configuration: %s: %s", p.From, strings.Join(problems, "; "))
 	}
-	p.in = in
+	p.In = in
 	return nil
 }
 
 // describeTaskDef reads a revision (with its tags) as the input that registers it again, and
 // its ARN.
-func (e *Engine) describeTaskDef(ctx context.Context, read step.Reader, ref string) (*ecs.RegisterTaskDefinitionInput, string, error) {
+func Describe(ctx context.Context, h *step.Host, read step.Reader, ref string) (*ecs.RegisterTaskDefinitionInput, string, error) {
 	var out *ecs.DescribeTaskDefinitionOutput
 	err := read(ctx, "DescribeTaskDefinition", func(ctx context.Context) (err error) {
-		out, err = e.ECS.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{TaskDefinition: aws.String(ref),
+		out, err = h.ECS.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{TaskDefinition: aws.String(ref),
 			Include: []ecstypes.TaskDefinitionField{ecstypes.TaskDefinitionFieldTags}})
 		return failure.Classify(err, "DescribeTaskDefinition "+failure.ShortARN(ref))
 	})
@@ -205,7 +204,7 @@ func pinImage(in *ecs.RegisterTaskDefinitionInput, ref settings.ImageRef, digest
 		c := &in.ContainerDefinitions[i]
 		img := aws.ToString(c.Image)
 		seen = append(seen, fmt.Sprintf("%s (%s)", aws.ToString(c.Name), failure.ClipTo(img, 200)))
-		if img != ImagePlaceholder && imageRepo(img) != repo {
+		if img != ImagePlaceholder && ImageRepo(img) != repo {
 			continue
 		}
 		c.Image = aws.String(repo + "@" + pinned)
@@ -219,7 +218,7 @@ func pinImage(in *ecs.RegisterTaskDefinitionInput, ref settings.ImageRef, digest
 }
 
 // imageRepo is an image reference without its tag or digest.
-func imageRepo(img string) string {
+func ImageRepo(img string) string {
 	if i := strings.IndexByte(img, '@'); i >= 0 {
 		img = img[:i]
 	}
@@ -306,7 +305,7 @@ func enumValues[T ~string](vs []T) []string {
 func readTaskDefFile(path string) (*ecs.RegisterTaskDefinitionInput, error) {
 	raw, err := os.ReadFile(path)
 	if err != nil {
-		return nil, failure.New(failure.ErrConfig, "configuration: TASK_DEFINITION %s: %v", path, firstPhrase(err))
+		return nil, failure.New(failure.ErrConfig, "configuration: TASK_DEFINITION %s: %v", path, failure.FirstPhrase(err))
 	}
 	if len(raw) > 4*maxTaskDefBytes {
 		return nil, failure.New(failure.ErrConfig, "configuration: TASK_DEFINITION %s: %d bytes; a task definition is at most 64 KiB", path, len(raw))
@@ -377,9 +376,9 @@ func lowerFirst(s string) string { return strings.ToLower(s[:1]) + s[1:] }
 
 // registerStep registers each base's revision once and records, per service, the revision it
 // deploys.
-func (e *Engine) registerStep(ctx context.Context, st *state.State) error {
+func Register(ctx context.Context, h *step.Host, st *state.State, check func(plans []*Plan, services map[string]ecstypes.Service) error) error {
 	var todo []string
-	for _, name := range e.Settings.Services {
+	for _, name := range h.Settings.Services {
 		if st.Services[name].TaskDef == "" {
 			todo = append(todo, name)
 		}
@@ -387,25 +386,25 @@ func (e *Engine) registerStep(ctx context.Context, st *state.State) error {
 	if len(todo) == 0 {
 		return nil
 	}
-	services, err := e.servicesNow(ctx, todo)
+	services, err := h.ServicesNow(ctx, todo)
 	if err != nil {
 		return err
 	}
-	plans, err := e.planRevisions(ctx, e.Attempt, services, st.Digest)
+	plans, err := Plans(ctx, h, h.Attempt, services, st.Digest)
 	if err != nil {
 		return err
 	}
-	if _, err := e.predeployFromPlans(ctx, e.Attempt, st, plans, services); err != nil {
-		return err // its container is checked before anything is registered
+	if err := check(plans, services); err != nil {
+		return err // the pre-deploy task's container is checked before anything is registered
 	}
 	for _, p := range plans {
-		arn := p.asIs
-		if p.in != nil {
-			if arn, err = e.registerOnce(ctx, st, p); err != nil {
+		arn := p.AsIs
+		if p.In != nil {
+			if arn, err = registerOnce(ctx, h, st, p); err != nil {
 				return err
 			}
 		}
-		for _, name := range p.services {
+		for _, name := range p.Services {
 			st.Services[name].TaskDef = arn
 		}
 	}
@@ -413,7 +412,7 @@ func (e *Engine) registerStep(ctx context.Context, st *state.State) error {
 }
 
 // registerOnce registers p's revision, or adopts the one this release registered before.
-func (e *Engine) registerOnce(ctx context.Context, st *state.State, p *revisionPlan) (string, error) {
+func registerOnce(ctx context.Context, h *step.Host, st *state.State, p *Plan) (string, error) {
 	state.Ensure(&st.TaskDefs)
 	tds := st.TaskDefs[p.key]
 	if tds == nil {
@@ -424,13 +423,13 @@ func (e *Engine) registerOnce(ctx context.Context, st *state.State, p *revisionP
 		return tds.ARN, nil
 	}
 	mark := st.Mark(p.key)
-	family := aws.ToString(p.in.Family)
-	find := func(ctx context.Context) (string, error) { return e.findRevision(ctx, family, mark) }
+	family := aws.ToString(p.In.Family)
+	find := func(ctx context.Context) (string, error) { return findRevision(ctx, h, family, mark) }
 	if st.Run.Marker != "" && tds.Sent.IsZero() {
 		// The look before the first send goes through the retry rule like any read: a throttle or
 		// a 5xx here is no reason to end the release (the fault matrix's 20 seeds found it).
 		var arn string
-		err := e.Attempt(ctx, "looking for this release's revision", func(ctx context.Context) (err error) {
+		err := h.Attempt(ctx, "looking for this release's revision", func(ctx context.Context) (err error) {
 			arn, err = find(ctx)
 			return err
 		})
@@ -439,33 +438,33 @@ func (e *Engine) registerOnce(ctx context.Context, st *state.State, p *revisionP
 		}
 		if arn != "" {
 			tds.ARN = arn
-			e.Emit(report.Event{Kind: report.KindTaskDefinition, Service: strings.Join(p.services, ","), TaskDefinition: arn,
+			h.Emit(report.Event{Kind: report.KindTaskDefinition, Service: strings.Join(p.Services, ","), TaskDefinition: arn,
 				Message: fmt.Sprintf("resuming: task definition %s was registered by an earlier run of this release", failure.ShortARN(arn))})
 			return arn, nil
 		}
 	}
-	in := *p.in
-	in.Tags = append(slices.Clone(p.in.Tags), ecstypes.Tag{Key: aws.String(releaseTag), Value: aws.String(mark)})
+	in := *p.In
+	in.Tags = append(slices.Clone(p.In.Tags), ecstypes.Tag{Key: aws.String(releaseTag), Value: aws.String(mark)})
 	send := func(ctx context.Context) (string, error) {
-		out, err := e.ECS.RegisterTaskDefinition(ctx, &in, func(o *ecs.Options) { o.RetryMaxAttempts = 1 })
+		out, err := h.ECS.RegisterTaskDefinition(ctx, &in, func(o *ecs.Options) { o.RetryMaxAttempts = 1 })
 		if err != nil || out.TaskDefinition == nil {
 			return "", failure.Classify(err, "RegisterTaskDefinition "+family)
 		}
 		return aws.ToString(out.TaskDefinition.TaskDefinitionArn), nil
 	}
-	arn, lost, err := e.SendOnce(ctx, "registering task definition "+family, &tds.Sent, send, find)
+	arn, lost, err := h.SendOnce(ctx, "registering task definition "+family, &tds.Sent, send, find)
 	if err != nil {
 		return "", err
 	}
 	tds.ARN = arn
-	msg := fmt.Sprintf("registered task definition %s from %s", failure.ShortARN(arn), p.from)
+	msg := fmt.Sprintf("registered task definition %s from %s", failure.ShortARN(arn), p.From)
 	if lost {
 		msg = fmt.Sprintf("RegisterTaskDefinition's answer was lost, but %s was registered: deploying it", failure.ShortARN(arn))
 	}
 	if len(p.changes) > 0 {
 		msg += ": " + strings.Join(p.changes, "; ")
 	}
-	e.Emit(report.Event{Kind: report.KindTaskDefinition, Service: strings.Join(p.services, ","), TaskDefinition: arn, Message: msg})
+	h.Emit(report.Event{Kind: report.KindTaskDefinition, Service: strings.Join(p.Services, ","), TaskDefinition: arn, Message: msg})
 	return arn, nil
 }
 
@@ -474,10 +473,10 @@ const findRevisions = 3
 
 // findRevision looks among the family's newest revisions for the one carrying mark ("" when
 // none). The reads are few a release and go at step.Once, like the digest reads.
-func (e *Engine) findRevision(ctx context.Context, family, mark string) (string, error) {
+func findRevision(ctx context.Context, h *step.Host, family, mark string) (string, error) {
 	var list *ecs.ListTaskDefinitionsOutput
-	err := e.Read(ctx, true, func() (err error) {
-		list, err = e.ECS.ListTaskDefinitions(ctx, &ecs.ListTaskDefinitionsInput{FamilyPrefix: aws.String(family),
+	err := h.Read(ctx, true, func() (err error) {
+		list, err = h.ECS.ListTaskDefinitions(ctx, &ecs.ListTaskDefinitionsInput{FamilyPrefix: aws.String(family),
 			Sort: ecstypes.SortOrderDesc, MaxResults: aws.Int32(findRevisions)})
 		return err
 	})
@@ -486,8 +485,8 @@ func (e *Engine) findRevision(ctx context.Context, family, mark string) (string,
 	}
 	for _, arn := range list.TaskDefinitionArns {
 		var out *ecs.DescribeTaskDefinitionOutput
-		err := e.Read(ctx, true, func() (err error) {
-			out, err = e.ECS.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{TaskDefinition: aws.String(arn),
+		err := h.Read(ctx, true, func() (err error) {
+			out, err = h.ECS.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{TaskDefinition: aws.String(arn),
 				Include: []ecstypes.TaskDefinitionField{ecstypes.TaskDefinitionFieldTags}})
 			return err
 		})
@@ -504,23 +503,23 @@ func (e *Engine) findRevision(ctx context.Context, family, mark string) (string,
 }
 
 // deploys is the revision a service deploys in the dry run's words ("" for its own).
-func (p *revisionPlan) deploys() string {
+func (p *Plan) Deploys() string {
 	switch {
 	case p == nil:
 		return ""
-	case p.in == nil:
-		return p.asIs
+	case p.In == nil:
+		return p.AsIs
 	}
-	return aws.ToString(p.in.Family) + ":<the revision step 2 registers>"
+	return aws.ToString(p.In.Family) + ":<the revision step 2 registers>"
 }
 
 // render says what the release registers from the base, for which services, and what differs.
-func (p *revisionPlan) render() string {
-	who := strings.Join(p.services, ", ")
-	if p.in == nil {
-		return fmt.Sprintf("%s: %s, deployed as it is", who, p.from)
+func (p *Plan) Render() string {
+	who := strings.Join(p.Services, ", ")
+	if p.In == nil {
+		return fmt.Sprintf("%s: %s, deployed as it is", who, p.From)
 	}
-	msg := fmt.Sprintf("%s: registers a revision of %s from %s", who, aws.ToString(p.in.Family), p.from)
+	msg := fmt.Sprintf("%s: registers a revision of %s from %s", who, aws.ToString(p.In.Family), p.From)
 	if len(p.changes) > 0 {
 		msg += ": " + strings.Join(p.changes, "; ")
 	}
