@@ -3,7 +3,7 @@ package deploy
 // What a release invalidates. INVALIDATION_PATHS=auto (the default) reads each distribution's
 // configuration and invalidates only what the released services can have left stale at the
 // edge; INVALIDATION_TAGS invalidates cache tags; an explicit INVALIDATION_PATHS list is sent as
-// it is. The decision is made step.Once, in the preflight (the dry run makes it too, read-only), kept
+// it is. The decision is made once, in the preflight (the dry run makes it too, read-only), kept
 // in the State, said in the progress, and sent by the invalidate step (invalidate.go).
 //
 // How auto decides (the rules, and where they come from):

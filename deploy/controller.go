@@ -1,12 +1,12 @@
 package deploy
 
 // Controllers: each deployment kind has one, chosen once per service (the service's deployment
-// controller, kept in its record): it starts the release's deployment step.Once, observes and decides
+// controller, kept in its record): it starts the release's deployment once, observes and decides
 // it, and rolls it back. What every kind shares is here: the deploy and follow steps, sending a
-// deployment's call exactly step.Once, following a rollback, and reporting progress.
+// deployment's call exactly once, following a rollback, and reporting progress.
 //
 //	deploy:  controller.start ─► Engine.sendOnce (send, find)
-//	follow:  controller.observe (read, needs, fetch, decide step.Once) ─► Engine.judge (progress, hooks, verdict)
+//	follow:  controller.observe (read, needs, fetch, decide once) ─► Engine.judge (progress, hooks, verdict)
 //	failure: controller.stop ─► controller.rollback, followed by Engine.rollBack
 
 import (

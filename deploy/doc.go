@@ -9,7 +9,7 @@
 //
 //	  - Settings (settings.go) come from the environment through go-envconfig, or from a Lambda
 //	    job's UserParameters; each is described once in settingsTable (settings_table.go), which -h,
-//	    the README and Validate (all problems at step.Once, ErrConfig) read.
+//	    the README and Validate (all problems at once, ErrConfig) read.
 //	  - State (state.go) is what the release has decided: run-level facts (its Identity, the image's
 //	    digest, invalidations, the edge's proof) and one ServiceState per service (its controller,
 //	    the deployment followed and what it replaced, the send-once bookkeeping, events seen, the
@@ -41,7 +41,7 @@
 //	    any service moves, one task of it runs the command (RunTask once: startedBy and clientToken
 //	    from the identity, found by ListTasks on a re-run), is followed to STOPPED with its log
 //	    lines (GetLogEvents) printed as data, and gates the release on its exit codes;
-//	    PREDEPLOY_TIMEOUT, the run's limit and SIGTERM stop it (StopTask, step.Once).
+//	    PREDEPLOY_TIMEOUT, the run's limit and SIGTERM stop it (StopTask, once).
 //	  - Each deployment kind has one controller (controller.go), chosen once per service from its
 //	    deployment controller: the ECS controller (ecs.go: UpdateService, the service deployment
 //	    in servicedeployment.go, PAUSE hooks in hooks.go) and the CodeDeploy controller
@@ -63,7 +63,7 @@
 //	    (done, or an error of a final class) or asks for another after a backoff; reads are paced
 //	    to one a second per cluster. A wait that says nothing for HEARTBEAT says what it awaits,
 //	    against the run's limit.
-//	  - What the release invalidates (cache.go) is decided step.Once, in the preflight (and the dry
+//	  - What the release invalidates (cache.go) is decided once, in the preflight (and the dry
 //	    run): INVALIDATION_PATHS=auto reads each distribution's configuration, the custom cache
 //	    policies and VPC origins it names, and the services' load balancers (Elastic Load
 //	    Balancing), then judgeBehaviors and decideAuto, pure functions, say which behaviours serve

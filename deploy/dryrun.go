@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"deploystep/deploy/failure"
+	"deploystep/deploy/predeploy"
 	"deploystep/deploy/report"
 	"deploystep/deploy/state"
 	"deploystep/deploy/step"
@@ -147,16 +148,16 @@ func (e *Engine) dryRunPredeploy(ctx context.Context, st *state.State, v verifie
 	if p == nil {
 		p = &taskdef.Plan{Services: []string{name}, AsIs: aws.ToString(svc.TaskDefinition)}
 	}
-	pp, err := e.predeployFromPlans(ctx, step.Once, st, []*taskdef.Plan{p}, v.services)
+	pp, err := predeploy.FromPlans(ctx, e.Host, step.Once, st, []*taskdef.Plan{p}, v.services)
 	if err != nil {
 		check(false, "pre-deploy task: %s", strings.TrimPrefix(failure.FirstLine(err), "configuration: "))
 		return "not planned: " + strings.TrimPrefix(failure.FirstLine(err), "configuration: ")
 	}
-	check(true, "pre-deploy task: PREDEPLOY_COMMAND runs in container %s (%s's revision)", pp.container, name)
-	if err := e.probeTaskLogs(ctx, step.Once, pp); err != nil {
+	check(true, "pre-deploy task: PREDEPLOY_COMMAND runs in container %s (%s's revision)", pp.Container, name)
+	if err := predeploy.ProbeLogs(ctx, e.Host, step.Once, pp); err != nil {
 		check(false, "pre-deploy task: its log cannot be read: %s", failure.FirstLine(err))
 	}
-	return pp.render(e.Settings.PredeployTimeout)
+	return pp.Render(e.Settings.PredeployTimeout)
 }
 
 // dryRunRevisions plans the task-definition revisions (reading every base, registering

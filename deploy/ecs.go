@@ -235,7 +235,7 @@ func (ecsController) observe(ctx context.Context, e *Engine, st *state.State, na
 	return out, nil
 }
 
-// gather fetches the evidence the snapshot needs (needs), each at most step.Once, asking again after
+// gather fetches the evidence the snapshot needs (needs), each at most once, asking again after
 // each fetch: the service deployment first (it can show the end), then the digests, then the
 // stopped reasons of a failure (a read that fails only leaves the message without them).
 func (e *Engine) gather(ctx context.Context, st *state.State, name string, view verdict.ServiceView, pin verdict.Pin, ev *verdict.Evidence) error {

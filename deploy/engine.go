@@ -13,6 +13,7 @@ import (
 
 	"deploystep/deploy/awsapi"
 	"deploystep/deploy/failure"
+	"deploystep/deploy/predeploy"
 	"deploystep/deploy/report"
 	"deploystep/deploy/settings"
 	"deploystep/deploy/state"
@@ -44,7 +45,7 @@ var steps = map[string]func(*Engine, context.Context, *state.State) error{
 	state.PhasePreflight:  (*Engine).preflight,
 	state.PhaseImage:      (*Engine).checkImage,
 	state.PhaseRegister:   (*Engine).register,
-	state.PhasePredeploy:  (*Engine).predeployStep,
+	state.PhasePredeploy:  func(e *Engine, ctx context.Context, st *state.State) error { return predeploy.Step(ctx, e.Host, st) },
 	state.PhaseDeploy:     (*Engine).startDeployments,
 	state.PhaseFollow:     (*Engine).follow,
 	state.PhaseInvalidate: (*Engine).createInvalidations,
@@ -56,7 +57,7 @@ var steps = map[string]func(*Engine, context.Context, *state.State) error{
 // pre-deploy task's container is checked on them.
 func (e *Engine) register(ctx context.Context, st *state.State) error {
 	return taskdef.Register(ctx, e.Host, st, func(plans []*taskdef.Plan, services map[string]ecstypes.Service) error {
-		_, err := e.predeployFromPlans(ctx, e.Attempt, st, plans, services)
+		_, err := predeploy.FromPlans(ctx, e.Host, e.Attempt, st, plans, services)
 		return err
 	})
 }

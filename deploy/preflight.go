@@ -121,7 +121,7 @@ func (e *Engine) verify(ctx context.Context, read step.Reader, dry bool) (verifi
 }
 
 // probeSD reads the service's newest service deployment as the follow will (ListServiceDeployments,
-// DescribeServiceDeployments): step.Once, each with the SDK's own retry, since only a refusal is
+// DescribeServiceDeployments): once, each with the SDK's own retry, since only a refusal is
 // looked for. A refusal fails the check; the API not being available here passes (the follow
 // judges deployments[] then, and says so); any other failure passes unsaid, the follow's to meet.
 func (e *Engine) probeSD(ctx context.Context, name string) (Check, error) {

@@ -472,7 +472,7 @@ func registerOnce(ctx context.Context, h *step.Host, st *state.State, p *Plan) (
 const findRevisions = 3
 
 // findRevision looks among the family's newest revisions for the one carrying mark ("" when
-// none). The reads are few a release and go at step.Once, like the digest reads.
+// none). The reads are few a release and go at once, like the digest reads.
 func findRevision(ctx context.Context, h *step.Host, family, mark string) (string, error) {
 	var list *ecs.ListTaskDefinitionsOutput
 	err := h.Read(ctx, true, func() (err error) {

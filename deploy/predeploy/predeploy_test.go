@@ -1,4 +1,4 @@
-package deploy
+package predeploy
 
 import (
 	"strings"
@@ -61,7 +61,7 @@ func TestLogTextIsData(t *testing.T) {
 }
 
 func TestPredeployVerdict(t *testing.T) {
-	p := &predeployPlan{container: "api", essential: []string{"api", "proxy"}}
+	p := &predeployPlan{Container: "api", essential: []string{"api", "proxy"}}
 	code := func(n int) *int32 { v := int32(n); return &v }
 	task := func(stop ecstypes.TaskStopCode, reason string, cs ...ecstypes.Container) ecstypes.Task {
 		return ecstypes.Task{StopCode: stop, StoppedReason: aws.String(reason), Containers: cs}

@@ -1,6 +1,4 @@
-package deploy
-
-// The pre-deploy task (PREDEPLOY_COMMAND): a schema migration, run once per release after the
+// Package predeploy runs the pre-deploy task (PREDEPLOY_COMMAND): a schema migration, run once per release after the
 // image and the revision and before any service moves, gated on its exit code, its log lines
 // printed as they come.
 //
@@ -25,9 +23,10 @@ package deploy
 //     nextForwardToken), each poll while the task runs and after it stops, until a read brings
 //     nothing new. Lines are data: control characters escaped, each clipped, their number and
 //     bytes bounded. A failure message carries the last lines.
-//   - Bounded: PREDEPLOY_TIMEOUT from the task's start stops it (StopTask, step.Once) and exits 3; the
+//   - Bounded: PREDEPLOY_TIMEOUT from the task's start stops it (StopTask, once) and exits 3; the
 //     run's own limit and SIGTERM stop it too. The Lambda mode's invocation deadline does not:
 //     the next invocation follows the same task.
+package predeploy
 
 import (
 	"cmp"
@@ -65,7 +64,7 @@ const (
 
 // predeployPlan is the task the release runs.
 type predeployPlan struct {
-	service, revision, container string
+	service, revision, Container string
 	command                      []string
 	essential                    []string // the revision's essential containers
 	logs                         string   // the container's awslogs "group|prefix" ("" when none)
@@ -74,12 +73,12 @@ type predeployPlan struct {
 
 // choosePredeployContainer is the container the command runs in: PREDEPLOY_CONTAINER, else the
 // one of IMAGE's repository, else the only one.
-func (e *Engine) choosePredeployContainer(defs []ecstypes.ContainerDefinition, revision string) (string, error) {
+func choosePredeployContainer(h *step.Host, defs []ecstypes.ContainerDefinition, revision string) (string, error) {
 	var names []string
 	for _, c := range defs {
 		names = append(names, fmt.Sprintf("%s (%s)", aws.ToString(c.Name), aws.ToString(c.Image)))
 	}
-	if want := e.Settings.PredeployContainer; want != "" {
+	if want := h.Settings.PredeployContainer; want != "" {
 		for _, c := range defs {
 			if aws.ToString(c.Name) == want {
 				return want, nil
@@ -87,7 +86,7 @@ func (e *Engine) choosePredeployContainer(defs []ecstypes.ContainerDefinition, r
 		}
 		return "", failure.New(failure.ErrConfig, "PREDEPLOY_CONTAINER %q is not a container of %s: its containers are %s", want, revision, strings.Join(names, ", "))
 	}
-	if ref, err := settings.ParseImage(e.Settings.Image); err == nil {
+	if ref, err := settings.ParseImage(h.Settings.Image); err == nil {
 		repo := fmt.Sprintf("%s.dkr.ecr.%s.amazonaws.com/%s", ref.Registry, ref.Region, ref.Repository)
 		for _, c := range defs {
 			if img := aws.ToString(c.Image); taskdef.ImageRepo(img) == repo || img == taskdef.ImagePlaceholder {
@@ -103,16 +102,16 @@ func (e *Engine) choosePredeployContainer(defs []ecstypes.ContainerDefinition, r
 
 // planPredeploy builds the task from the service as read and the revision's container
 // definitions (revision is what RunTask names: an ARN, or "" in a dry run before registering).
-func (e *Engine) planPredeploy(st *state.State, svc ecstypes.Service, revision, revisionWords string, defs []ecstypes.ContainerDefinition) (*predeployPlan, error) {
-	container, err := e.choosePredeployContainer(defs, revisionWords)
+func planPredeploy(h *step.Host, st *state.State, svc ecstypes.Service, revision, revisionWords string, defs []ecstypes.ContainerDefinition) (*predeployPlan, error) {
+	container, err := choosePredeployContainer(h, defs, revisionWords)
 	if err != nil {
 		return nil, err
 	}
-	cmd, err := settings.PredeployCommand(e.Settings.PredeployCommand)
+	cmd, err := settings.PredeployCommand(h.Settings.PredeployCommand)
 	if err != nil {
 		return nil, failure.New(failure.ErrConfig, "PREDEPLOY_COMMAND: %v", err)
 	}
-	p := &predeployPlan{service: aws.ToString(svc.ServiceName), revision: revision, container: container, command: cmd}
+	p := &predeployPlan{service: aws.ToString(svc.ServiceName), revision: revision, Container: container, command: cmd}
 	for _, c := range defs {
 		if c.Essential == nil || *c.Essential {
 			p.essential = append(p.essential, aws.ToString(c.Name))
@@ -125,7 +124,7 @@ func (e *Engine) planPredeploy(st *state.State, svc ecstypes.Service, revision, 
 	}
 	svc = withPrimaryTaskSet(svc)
 	startedBy, token := st.PredeployHandles()
-	in := &ecs.RunTaskInput{Cluster: aws.String(e.Settings.Cluster), TaskDefinition: aws.String(revision), Count: aws.Int32(1),
+	in := &ecs.RunTaskInput{Cluster: aws.String(h.Settings.Cluster), TaskDefinition: aws.String(revision), Count: aws.Int32(1),
 		StartedBy: aws.String(startedBy), ClientToken: aws.String(token),
 		Overrides:            &ecstypes.TaskOverride{ContainerOverrides: []ecstypes.ContainerOverride{{Name: aws.String(container), Command: cmd}}},
 		NetworkConfiguration: svc.NetworkConfiguration}
@@ -158,7 +157,7 @@ func withPrimaryTaskSet(svc ecstypes.Service) ecstypes.Service {
 }
 
 // render says, for the dry run, the task the release would run.
-func (p *predeployPlan) render(limit time.Duration) string {
+func (p *predeployPlan) Render(limit time.Duration) string {
 	cmd, _ := json.Marshal(p.command)
 	launch := string(p.input.LaunchType)
 	if len(p.input.CapacityProviderStrategy) > 0 {
@@ -185,16 +184,16 @@ func (p *predeployPlan) render(limit time.Duration) string {
 		rev = "<the revision step 2 registers>"
 	}
 	return fmt.Sprintf("one task of %s (%s's) runs %s in container %s; %s; %s; startedBy %s; the services move only when it exits 0 (at most %v)",
-		failure.ShortARN(rev), p.service, cmd, p.container, launch, net, aws.ToString(p.input.StartedBy), limit)
+		failure.ShortARN(rev), p.service, cmd, p.Container, launch, net, aws.ToString(p.input.StartedBy), limit)
 }
 
 // predeployFromPlans plans the task from the revision plans, before anything is registered: the
 // register step checks its container with it, the dry run renders it (nil without
 // PREDEPLOY_COMMAND, or when PREDEPLOY_SERVICE was not read).
-func (e *Engine) predeployFromPlans(ctx context.Context, read step.Reader, st *state.State, plans []*taskdef.Plan, services map[string]ecstypes.Service) (*predeployPlan, error) {
-	name := e.Settings.PredeployOn()
+func FromPlans(ctx context.Context, h *step.Host, read step.Reader, st *state.State, plans []*taskdef.Plan, services map[string]ecstypes.Service) (*predeployPlan, error) {
+	name := h.Settings.PredeployOn()
 	svc, ok := services[name]
-	if e.Settings.PredeployCommand == "" || !ok {
+	if h.Settings.PredeployCommand == "" || !ok {
 		return nil, nil
 	}
 	for _, p := range plans {
@@ -202,21 +201,21 @@ func (e *Engine) predeployFromPlans(ctx context.Context, read step.Reader, st *s
 			continue
 		}
 		if p.In != nil {
-			return e.planPredeploy(st, svc, "", "the revision registered from "+p.From, p.In.ContainerDefinitions)
+			return planPredeploy(h, st, svc, "", "the revision registered from "+p.From, p.In.ContainerDefinitions)
 		}
-		in, arn, err := taskdef.Describe(ctx, e.Host, read, p.AsIs)
+		in, arn, err := taskdef.Describe(ctx, h, read, p.AsIs)
 		if err != nil {
 			return nil, err
 		}
-		return e.planPredeploy(st, svc, arn, failure.ShortARN(arn), in.ContainerDefinitions)
+		return planPredeploy(h, st, svc, arn, failure.ShortARN(arn), in.ContainerDefinitions)
 	}
 	return nil, nil
 }
 
 // predeployNow plans the task of the real run: the revision PREDEPLOY_SERVICE deploys, as read.
-func (e *Engine) predeployNow(ctx context.Context, st *state.State) (*predeployPlan, error) {
-	name := e.Settings.PredeployOn()
-	services, err := e.ServicesNow(ctx, []string{name})
+func predeployNow(ctx context.Context, h *step.Host, st *state.State) (*predeployPlan, error) {
+	name := h.Settings.PredeployOn()
+	services, err := h.ServicesNow(ctx, []string{name})
 	if err != nil {
 		return nil, err
 	}
@@ -225,15 +224,15 @@ func (e *Engine) predeployNow(ctx context.Context, st *state.State) (*predeployP
 	if revision == "" {
 		revision = aws.ToString(svc.TaskDefinition)
 	}
-	in, arn, err := taskdef.Describe(ctx, e.Host, e.Attempt, revision)
+	in, arn, err := taskdef.Describe(ctx, h, h.Attempt, revision)
 	if err != nil {
 		return nil, err
 	}
-	return e.planPredeploy(st, svc, arn, failure.ShortARN(arn), in.ContainerDefinitions)
+	return planPredeploy(h, st, svc, arn, failure.ShortARN(arn), in.ContainerDefinitions)
 }
 
 // predeployStep runs the pre-deploy task once and gates the release on it.
-func (e *Engine) predeployStep(ctx context.Context, st *state.State) error {
+func Step(ctx context.Context, h *step.Host, st *state.State) error {
 	if st.Predeploy == nil {
 		st.Predeploy = &state.PredeployState{}
 	}
@@ -241,16 +240,16 @@ func (e *Engine) predeployStep(ctx context.Context, st *state.State) error {
 	if pd.Passed {
 		return nil
 	}
-	p, err := e.predeployNow(ctx, st)
+	p, err := predeployNow(ctx, h, st)
 	if err != nil {
 		return err
 	}
 	family := familyOf(p.revision)
 	startedBy := aws.ToString(p.input.StartedBy)
-	find := func(ctx context.Context) (string, error) { return e.findPredeployTask(ctx, family, startedBy) }
+	find := func(ctx context.Context) (string, error) { return findPredeployTask(ctx, h, family, startedBy) }
 	if pd.Task == "" && st.Run.Marker != "" && pd.Sent.IsZero() {
 		var id string
-		err := e.Attempt(ctx, "looking for this release's pre-deploy task", func(ctx context.Context) (err error) {
+		err := h.Attempt(ctx, "looking for this release's pre-deploy task", func(ctx context.Context) (err error) {
 			id, err = find(ctx)
 			return err
 		})
@@ -258,16 +257,16 @@ func (e *Engine) predeployStep(ctx context.Context, st *state.State) error {
 			return err
 		}
 		if id != "" {
-			pd.Task, pd.Began = id, e.Now()
-			e.Emit(report.Event{Kind: report.KindTask, Task: id, Message: fmt.Sprintf("resuming: pre-deploy task %s was started by an earlier run of this release", id)})
+			pd.Task, pd.Began = id, h.Now()
+			h.Emit(report.Event{Kind: report.KindTask, Task: id, Message: fmt.Sprintf("resuming: pre-deploy task %s was started by an earlier run of this release", id)})
 		}
 	}
 	if pd.Task == "" {
-		if err := e.probeTaskLogs(ctx, e.Attempt, p); err != nil {
+		if err := ProbeLogs(ctx, h, h.Attempt, p); err != nil {
 			return failure.New(failure.ErrConfig, "%v; the pre-deploy task was not started, no service was changed", err)
 		}
 		send := func(ctx context.Context) (string, error) {
-			out, err := e.ECS.RunTask(ctx, p.input, func(o *ecs.Options) { o.RetryMaxAttempts = 1 })
+			out, err := h.ECS.RunTask(ctx, p.input, func(o *ecs.Options) { o.RetryMaxAttempts = 1 })
 			if err != nil {
 				return "", failure.Classify(err, "RunTask "+failure.ShortARN(p.revision))
 			}
@@ -277,32 +276,32 @@ func (e *Engine) predeployStep(ctx context.Context, st *state.State) error {
 			}
 			return failure.ShortARN(aws.ToString(out.Tasks[0].TaskArn)), nil
 		}
-		id, lost, err := e.SendOnce(ctx, "starting the pre-deploy task", &pd.Sent, send, find)
+		id, lost, err := h.SendOnce(ctx, "starting the pre-deploy task", &pd.Sent, send, find)
 		if err != nil {
 			return err
 		}
-		pd.Task, pd.Began = id, e.Now()
-		msg := fmt.Sprintf("started pre-deploy task %s of %s: %s in container %s", id, failure.ShortARN(p.revision), commandWords(p.command), p.container)
+		pd.Task, pd.Began = id, h.Now()
+		msg := fmt.Sprintf("started pre-deploy task %s of %s: %s in container %s", id, failure.ShortARN(p.revision), commandWords(p.command), p.Container)
 		if lost {
 			msg = fmt.Sprintf("RunTask's answer was lost, but pre-deploy task %s was started: following it", id)
 		}
-		e.Emit(report.Event{Kind: report.KindTask, Task: id, TaskDefinition: p.revision, Message: msg})
+		h.Emit(report.Event{Kind: report.KindTask, Task: id, TaskDefinition: p.revision, Message: msg})
 	}
-	return e.followPredeploy(ctx, st, p)
+	return followPredeploy(ctx, h, st, p)
 }
 
 // followPredeploy follows the task to STOPPED, printing its log lines, and gates on it.
-func (e *Engine) followPredeploy(outer context.Context, st *state.State, p *predeployPlan) error {
+func followPredeploy(outer context.Context, h *step.Host, st *state.State, p *predeployPlan) error {
 	pd := st.Predeploy
-	ctx, cancel := context.WithDeadlineCause(outer, pd.Began.Add(e.Settings.PredeployTimeout), errPredeployTimeout)
+	ctx, cancel := context.WithDeadlineCause(outer, pd.Began.Add(h.Settings.PredeployTimeout), errPredeployTimeout)
 	defer cancel()
 	var task ecstypes.Task
 	var missingSince time.Time
 	status := ""
-	err := e.Wait(ctx, "following the pre-deploy task", report.Event{Task: pd.Task}, e.EveryPoll(), func(ctx context.Context) (bool, error) {
+	err := h.Wait(ctx, "following the pre-deploy task", report.Event{Task: pd.Task}, h.EveryPoll(), func(ctx context.Context) (bool, error) {
 		var out *ecs.DescribeTasksOutput
-		err := e.Read(ctx, false, func() (err error) {
-			out, err = e.ECS.DescribeTasks(ctx, &ecs.DescribeTasksInput{Cluster: aws.String(e.Settings.Cluster), Tasks: []string{pd.Task}})
+		err := h.Read(ctx, false, func() (err error) {
+			out, err = h.ECS.DescribeTasks(ctx, &ecs.DescribeTasksInput{Cluster: aws.String(h.Settings.Cluster), Tasks: []string{pd.Task}})
 			return err
 		})
 		if err != nil {
@@ -310,32 +309,32 @@ func (e *Engine) followPredeploy(outer context.Context, st *state.State, p *pred
 		}
 		if len(out.Tasks) == 0 { // just started: ECS may not list it yet
 			if missingSince.IsZero() {
-				missingSince = e.Now()
+				missingSince = h.Now()
 			}
-			if e.Now().Sub(missingSince) > missingTaskFor {
+			if h.Now().Sub(missingSince) > missingTaskFor {
 				return false, failure.New(failure.ErrFailed, "pre-deploy task %s: DescribeTasks does not know it (%s)", pd.Task, runTaskFailures(out.Failures))
 			}
 			return false, nil
 		}
 		task = out.Tasks[0]
 		now := aws.ToString(task.LastStatus)
-		e.SetWaiting("pre-deploy task", fmt.Sprintf("%s to stop (%s)", pd.Task, now))
+		h.SetWaiting("pre-deploy task", fmt.Sprintf("%s to stop (%s)", pd.Task, now))
 		if now != status {
 			status = now
-			e.Emit(report.Event{Kind: report.KindTask, Task: pd.Task, Message: fmt.Sprintf("pre-deploy task %s: %s", pd.Task, now)})
+			h.Emit(report.Event{Kind: report.KindTask, Task: pd.Task, Message: fmt.Sprintf("pre-deploy task %s: %s", pd.Task, now)})
 		}
-		if _, err := e.readTaskLogs(ctx, pd, p); err != nil {
+		if _, err := readTaskLogs(ctx, h, pd, p); err != nil {
 			return false, err
 		}
 		return now == "STOPPED", nil
 	})
 	if err != nil {
-		return e.predeployEnded(outer, ctx, st, p, err)
+		return predeployEnded(outer, ctx, h, st, p, err)
 	}
 	// The awslogs driver ships the last lines shortly after the container exits: read until a
 	// read brings nothing new (at most logDrainReads).
 	for i := 0; i < logDrainReads; i++ {
-		n, err := e.readTaskLogs(outer, pd, p)
+		n, err := readTaskLogs(outer, h, pd, p)
 		if err != nil {
 			return err
 		}
@@ -343,22 +342,22 @@ func (e *Engine) followPredeploy(outer context.Context, st *state.State, p *pred
 			break
 		}
 	}
-	e.SetWaiting("pre-deploy task", "")
+	h.SetWaiting("pre-deploy task", "")
 	ok, why := predeployVerdict(task, p)
-	group, stream := tasks.LogStream(p.logs, p.container, pd.Task)
-	e.Notes.Predeploy(why, group, stream, aws.ToTime(task.StartedAt), aws.ToTime(task.StoppedAt))
+	group, stream := tasks.LogStream(p.logs, p.Container, pd.Task)
+	h.Notes.Predeploy(why, group, stream, aws.ToTime(task.StartedAt), aws.ToTime(task.StoppedAt))
 	if ok {
 		pd.Passed = true
 		if task.StartedAt != nil && task.StoppedAt != nil {
 			why += fmt.Sprintf(" after %v", task.StoppedAt.Sub(*task.StartedAt).Round(100*time.Millisecond))
 		}
-		e.Emit(report.Event{Kind: report.KindTask, Task: pd.Task, Message: fmt.Sprintf("pre-deploy task %s succeeded: %s; the services move now", pd.Task, why)})
+		h.Emit(report.Event{Kind: report.KindTask, Task: pd.Task, Message: fmt.Sprintf("pre-deploy task %s succeeded: %s; the services move now", pd.Task, why)})
 		return nil
 	}
 	msg := fmt.Sprintf("pre-deploy task %s failed: %s; no service was changed", pd.Task, why)
-	if last := e.lastLogLines(outer, pd, p); last != "" {
+	if last := lastLogLines(outer, h, pd, p); last != "" {
 		msg += "; " + last
-	} else if tasks.StreamOf(p.logs, p.container, pd.Task) == "" {
+	} else if tasks.StreamOf(p.logs, p.Container, pd.Task) == "" {
 		msg += "; its container does not log to CloudWatch Logs (no awslogs driver), so its output is not shown"
 	}
 	return failure.New(failure.ErrFailed, "%s", msg) // the result says it, once
@@ -367,17 +366,17 @@ func (e *Engine) followPredeploy(outer context.Context, st *state.State, p *pred
 var errPredeployTimeout = errors.New("PREDEPLOY_TIMEOUT")
 
 // predeployEnded turns the end of the follow into the run's error: PREDEPLOY_TIMEOUT, the run's
-// limit and an interruption stop the task (step.Once) first; the Lambda invocation's deadline leaves
+// limit and an interruption stop the task (once) first; the Lambda invocation's deadline leaves
 // it running for the next invocation.
-func (e *Engine) predeployEnded(outer, ctx context.Context, st *state.State, p *predeployPlan, err error) error {
+func predeployEnded(outer, ctx context.Context, h *step.Host, st *state.State, p *predeployPlan, err error) error {
 	pd := st.Predeploy
 	cause := context.Cause(ctx)
 	if ctx.Err() == nil || errors.Is(cause, failure.ErrPaused) { // a final error of its own, or the invocation's end
 		return err
 	}
-	stopped := e.stopPredeploy(outer, pd, "deploystep: "+predeployStopWhy(cause))
+	stopped := stopPredeploy(outer, h, pd, "deploystep: "+predeployStopWhy(cause))
 	if errors.Is(cause, errPredeployTimeout) && outer.Err() == nil {
-		return failure.New(failure.ErrTimeout, "pre-deploy task %s still running after %v (PREDEPLOY_TIMEOUT): %s; no service was changed", pd.Task, e.Settings.PredeployTimeout, stopped)
+		return failure.New(failure.ErrTimeout, "pre-deploy task %s still running after %v (PREDEPLOY_TIMEOUT): %s; no service was changed", pd.Task, h.Settings.PredeployTimeout, stopped)
 	}
 	return err // the run's limit or a signal: interpret says it, leftInFlight names the task
 }
@@ -394,18 +393,18 @@ func predeployStopWhy(cause error) string {
 
 // stopPredeploy sends StopTask once (bounded apart from the run's context, which may have ended)
 // and says what it did.
-func (e *Engine) stopPredeploy(outer context.Context, pd *state.PredeployState, reason string) string {
+func stopPredeploy(outer context.Context, h *step.Host, pd *state.PredeployState, reason string) string {
 	if pd.Stopped {
 		return "StopTask was sent before"
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(outer), 10*time.Second)
 	defer cancel()
-	_, err := e.ECS.StopTask(ctx, &ecs.StopTaskInput{Cluster: aws.String(e.Settings.Cluster), Task: aws.String(pd.Task), Reason: aws.String(reason)})
+	_, err := h.ECS.StopTask(ctx, &ecs.StopTaskInput{Cluster: aws.String(h.Settings.Cluster), Task: aws.String(pd.Task), Reason: aws.String(reason)})
 	if err != nil {
-		return "StopTask failed (" + failure.FirstLine(err) + "): it may still run; aws ecs stop-task --cluster " + e.Settings.Cluster + " --task " + pd.Task + " stops it"
+		return "StopTask failed (" + failure.FirstLine(err) + "): it may still run; aws ecs stop-task --cluster " + h.Settings.Cluster + " --task " + pd.Task + " stops it"
 	}
 	pd.Stopped = true
-	e.Emit(report.Event{Kind: report.KindTask, Task: pd.Task, Message: fmt.Sprintf("stopped pre-deploy task %s (StopTask: %s)", pd.Task, reason)})
+	h.Emit(report.Event{Kind: report.KindTask, Task: pd.Task, Message: fmt.Sprintf("stopped pre-deploy task %s (StopTask: %s)", pd.Task, reason)})
 	return "stopped it (StopTask)"
 }
 
@@ -420,7 +419,7 @@ func predeployVerdict(t ecstypes.Task, p *predeployPlan) (bool, string) {
 	var main string
 	for _, c := range t.Containers {
 		name := aws.ToString(c.Name)
-		if name != p.container && !slices.Contains(p.essential, name) {
+		if name != p.Container && !slices.Contains(p.essential, name) {
 			continue
 		}
 		switch {
@@ -428,7 +427,7 @@ func predeployVerdict(t ecstypes.Task, p *predeployPlan) (bool, string) {
 			bad = append(bad, fmt.Sprintf("container %s has no exit code (%s)", name, cmp.Or(aws.ToString(c.Reason), "it did not run")))
 		case *c.ExitCode != 0:
 			bad = append(bad, fmt.Sprintf("container %s exited %d", name, *c.ExitCode))
-		case name == p.container:
+		case name == p.Container:
 			main = fmt.Sprintf("container %s exited 0", name)
 		}
 	}
@@ -436,17 +435,17 @@ func predeployVerdict(t ecstypes.Task, p *predeployPlan) (bool, string) {
 		return false, fmt.Sprintf("%s (%s: %s)", strings.Join(bad, ", "), stop, reason)
 	}
 	if main == "" {
-		return false, fmt.Sprintf("container %s is not in the task (%s: %s)", p.container, stop, reason)
+		return false, fmt.Sprintf("container %s is not in the task (%s: %s)", p.Container, stop, reason)
 	}
 	return true, main
 }
 
 // findPredeployTask looks for the release's task: running (ListTasks by startedBy alone), or
 // stopped (ListTasks by family and desiredStatus STOPPED, then DescribeTasks for its startedBy).
-func (e *Engine) findPredeployTask(ctx context.Context, family, startedBy string) (string, error) {
+func findPredeployTask(ctx context.Context, h *step.Host, family, startedBy string) (string, error) {
 	var running *ecs.ListTasksOutput
-	err := e.Read(ctx, true, func() (err error) {
-		running, err = e.ECS.ListTasks(ctx, &ecs.ListTasksInput{Cluster: aws.String(e.Settings.Cluster), StartedBy: aws.String(startedBy)})
+	err := h.Read(ctx, true, func() (err error) {
+		running, err = h.ECS.ListTasks(ctx, &ecs.ListTasksInput{Cluster: aws.String(h.Settings.Cluster), StartedBy: aws.String(startedBy)})
 		return err
 	})
 	if err != nil {
@@ -455,7 +454,7 @@ func (e *Engine) findPredeployTask(ctx context.Context, family, startedBy string
 	if len(running.TaskArns) > 0 {
 		return failure.ShortARN(running.TaskArns[0]), nil
 	}
-	stopped, err := tasks.List(ctx, e.Host, ecs.ListTasksInput{Family: aws.String(family), DesiredStatus: ecstypes.DesiredStatusStopped}, startedBy, true)
+	stopped, err := tasks.List(ctx, h, ecs.ListTasksInput{Family: aws.String(family), DesiredStatus: ecstypes.DesiredStatusStopped}, startedBy, true)
 	if err != nil || len(stopped) == 0 {
 		return "", err
 	}
@@ -465,11 +464,11 @@ func (e *Engine) findPredeployTask(ctx context.Context, family, startedBy string
 // readTaskLogs prints the task's new log lines and returns how many it read. A stream not there
 // yet is no line; a refusal ends the run (the task goes on; a re-run of the release adopts it);
 // any other failure is said once and the lines go unprinted.
-func (e *Engine) readTaskLogs(ctx context.Context, pd *state.PredeployState, p *predeployPlan) (int, error) {
-	group, stream := tasks.LogStream(p.logs, p.container, pd.Task)
-	if e.Logs == nil || stream == "" {
+func readTaskLogs(ctx context.Context, h *step.Host, pd *state.PredeployState, p *predeployPlan) (int, error) {
+	group, stream := tasks.LogStream(p.logs, p.Container, pd.Task)
+	if h.Logs == nil || stream == "" {
 		if stream == "" {
-			e.Once("predeploy-nologs", report.Event{Kind: report.KindTask, Task: pd.Task, Message: fmt.Sprintf("container %s does not log to CloudWatch Logs with a stream prefix (awslogs driver, awslogs-stream-prefix): its lines are not shown here", p.container)})
+			h.Once("predeploy-nologs", report.Event{Kind: report.KindTask, Task: pd.Task, Message: fmt.Sprintf("container %s does not log to CloudWatch Logs with a stream prefix (awslogs driver, awslogs-stream-prefix): its lines are not shown here", p.Container)})
 		}
 		return 0, nil
 	}
@@ -479,7 +478,7 @@ func (e *Engine) readTaskLogs(ctx context.Context, pd *state.PredeployState, p *
 		if pd.LogToken != "" {
 			in.NextToken = aws.String(pd.LogToken)
 		}
-		out, err := e.Logs.GetLogEvents(ctx, in)
+		out, err := h.Logs.GetLogEvents(ctx, in)
 		if err != nil {
 			// A stream not written yet is no line; a throttle, 5xx or reset is read again next
 			// poll, from the same token; a refusal ends the run; another final error is said once.
@@ -488,12 +487,12 @@ func (e *Engine) readTaskLogs(ctx context.Context, pd *state.PredeployState, p *
 			case errors.Is(cerr, failure.ErrAccessDenied):
 				return read, failure.New(failure.ErrConfig, "%v; pre-deploy task %s goes on without deploystep, and a re-run of this release follows it", cerr, pd.Task)
 			case failure.IsFinal(cerr) && !strings.Contains(err.Error(), "ResourceNotFoundException"):
-				e.Once("predeploy-logs", report.Event{Kind: report.KindWarning, Task: pd.Task, Message: fmt.Sprintf("cannot read the task's log (log group %s, stream %s): %s; its lines are not shown", group, stream, failure.FirstLine(err))})
+				h.Once("predeploy-logs", report.Event{Kind: report.KindWarning, Task: pd.Task, Message: fmt.Sprintf("cannot read the task's log (log group %s, stream %s): %s; its lines are not shown", group, stream, failure.FirstLine(err))})
 			}
 			return read, nil
 		}
 		for _, ev := range out.Events {
-			e.printLogLine(pd, aws.ToString(ev.Message))
+			printLogLine(h, pd, aws.ToString(ev.Message))
 		}
 		read += len(out.Events)
 		tok := aws.ToString(out.NextForwardToken)
@@ -513,13 +512,13 @@ func (e *Engine) readTaskLogs(ctx context.Context, pd *state.PredeployState, p *
 // on the resource it names; inferred, as the IAM User Guide describes the request context), so a
 // stream not there yet is ResourceNotFoundException when logs:GetLogEvents is allowed and
 // AccessDeniedException when it is not. The refusal ends the run before the task starts.
-func (e *Engine) probeTaskLogs(ctx context.Context, read step.Reader, p *predeployPlan) error {
-	group, stream := tasks.LogStream(p.logs, p.container, "deploystep-permission-probe")
-	if e.Logs == nil || stream == "" {
+func ProbeLogs(ctx context.Context, h *step.Host, read step.Reader, p *predeployPlan) error {
+	group, stream := tasks.LogStream(p.logs, p.Container, "deploystep-permission-probe")
+	if h.Logs == nil || stream == "" {
 		return nil
 	}
 	err := read(ctx, "checking that the task's log can be read", func(ctx context.Context) error {
-		_, err := e.Logs.GetLogEvents(ctx, &cloudwatchlogs.GetLogEventsInput{LogGroupName: aws.String(group),
+		_, err := h.Logs.GetLogEvents(ctx, &cloudwatchlogs.GetLogEventsInput{LogGroupName: aws.String(group),
 			LogStreamName: aws.String(stream), Limit: aws.Int32(1)})
 		if cerr := failure.Classify(err, "GetLogEvents "+group); errors.Is(cerr, failure.ErrAccessDenied) {
 			return cerr
@@ -530,16 +529,16 @@ func (e *Engine) probeTaskLogs(ctx context.Context, read step.Reader, p *predepl
 }
 
 // printLogLine prints one line of the task's log as data, within the bounds.
-func (e *Engine) printLogLine(pd *state.PredeployState, line string) {
+func printLogLine(h *step.Host, pd *state.PredeployState, line string) {
 	pd.Lines++
 	switch {
 	case pd.Lines == state.MaxLogLines+1:
-		e.Emit(report.Event{Kind: report.KindTaskLog, Task: pd.Task, Message: fmt.Sprintf("… more lines are not printed (%d printed); the log stream has them all", state.MaxLogLines)})
+		h.Emit(report.Event{Kind: report.KindTaskLog, Task: pd.Task, Message: fmt.Sprintf("… more lines are not printed (%d printed); the log stream has them all", state.MaxLogLines)})
 		return
 	case pd.Lines > state.MaxLogLines:
 		return
 	}
-	e.Emit(report.Event{Kind: report.KindTaskLog, Task: pd.Task, Message: logText(line)})
+	h.Emit(report.Event{Kind: report.KindTaskLog, Task: pd.Task, Message: logText(line)})
 }
 
 // logText makes a log line printable as data: control characters (escape sequences too) are
@@ -566,14 +565,14 @@ func logText(line string) string {
 }
 
 // lastLogLines reads the stream's last lines for a failure message ("" when there are none).
-func (e *Engine) lastLogLines(ctx context.Context, pd *state.PredeployState, p *predeployPlan) string {
-	group, stream := tasks.LogStream(p.logs, p.container, pd.Task)
-	if e.Logs == nil || stream == "" {
+func lastLogLines(ctx context.Context, h *step.Host, pd *state.PredeployState, p *predeployPlan) string {
+	group, stream := tasks.LogStream(p.logs, p.Container, pd.Task)
+	if h.Logs == nil || stream == "" {
 		return ""
 	}
 	c, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
-	out, err := e.Logs.GetLogEvents(c, &cloudwatchlogs.GetLogEventsInput{LogGroupName: aws.String(group), LogStreamName: aws.String(stream),
+	out, err := h.Logs.GetLogEvents(c, &cloudwatchlogs.GetLogEventsInput{LogGroupName: aws.String(group), LogStreamName: aws.String(stream),
 		StartFromHead: aws.Bool(false), Limit: aws.Int32(failLogLines)})
 	if err != nil || len(out.Events) == 0 {
 		return ""
