@@ -63,7 +63,7 @@ func NewEngine(cfg aws.Config, s settings.Settings, r report.Reporter) *Engine {
 		ecrCfg.Region = ref.Region
 	}
 	return &Engine{
-		Host: &step.Host{Settings: s, Report: r, Clients: awsapi.Clients{
+		Host: &step.Host{Settings: s, Report: r, Edge: edge.NewClient(cfg.HTTPClient), Clients: awsapi.Clients{
 			ECS:        ecs.NewFromConfig(cfg),
 			ECR:        ecr.NewFromConfig(ecrCfg),
 			CloudFront: cloudfront.NewFromConfig(cfg),
@@ -75,6 +75,5 @@ func NewEngine(cfg aws.Config, s settings.Settings, r report.Reporter) *Engine {
 		Role:        role,
 		Region:      cfg.Region,
 		Credentials: caller.Credentials,
-		Edge:        edge.NewClient(cfg.HTTPClient),
 	}
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 
+	"deploystep/deploy/cdn"
 	"deploystep/deploy/failure"
 	"deploystep/deploy/predeploy"
 	"deploystep/deploy/report"
@@ -66,7 +67,7 @@ func (e *Engine) DryRun(ctx context.Context, st *state.State, creds aws.Credenti
 				check(true, "image %s: digest %s", e.Settings.Image, st.Digest)
 			}
 		}
-		checks, err := e.decideInvalidations(ctx, st, step.Once, v.services)
+		checks, err := cdn.Decide(ctx, e.Host, st, step.Once, v.services)
 		if err != nil {
 			return err
 		}
@@ -81,7 +82,7 @@ func (e *Engine) DryRun(ctx context.Context, st *state.State, creds aws.Credenti
 		}
 	}
 	if len(e.Settings.VerifyURLs) > 0 {
-		e.dryRunEdge(ctx)
+		cdn.DryRun(ctx, e.Host)
 	}
 	plan := e.plan(st, controllers)
 	plan.Revisions = e.revisionLines

@@ -5,13 +5,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
 	"deploystep/deploy/awsapi"
+	"deploystep/deploy/cdn"
 	"deploystep/deploy/failure"
 	"deploystep/deploy/predeploy"
 	"deploystep/deploy/report"
@@ -33,8 +33,6 @@ type Engine struct {
 	Credentials aws.CredentialsProvider
 	// Role, with ROLE_ARN, is the role session the other clients sign with (role.go).
 	Role *RoleSession
-	// Edge fetches VERIFY_URL (edge.NewClient); nil builds one on the default transport.
-	Edge *http.Client
 
 	// revisionLines are the dry run's task-definition lines of the plan.
 	revisionLines []string
@@ -48,9 +46,9 @@ var steps = map[string]func(*Engine, context.Context, *state.State) error{
 	state.PhasePredeploy:  func(e *Engine, ctx context.Context, st *state.State) error { return predeploy.Step(ctx, e.Host, st) },
 	state.PhaseDeploy:     (*Engine).startDeployments,
 	state.PhaseFollow:     (*Engine).follow,
-	state.PhaseInvalidate: (*Engine).createInvalidations,
-	state.PhaseWait:       (*Engine).waitInvalidations,
-	state.PhaseVerify:     (*Engine).verifyEdge,
+	state.PhaseInvalidate: func(e *Engine, ctx context.Context, st *state.State) error { return cdn.Create(ctx, e.Host, st) },
+	state.PhaseWait:       func(e *Engine, ctx context.Context, st *state.State) error { return cdn.Wait(ctx, e.Host, st) },
+	state.PhaseVerify:     func(e *Engine, ctx context.Context, st *state.State) error { return cdn.Verify(ctx, e.Host, st) },
 }
 
 // register is the register step: the release's revisions, registered once each, after the
@@ -184,7 +182,7 @@ func (e *Engine) leftInFlight(st *state.State) string {
 func (e *Engine) Result(st *state.State, err error) report.Summary {
 	s := report.Summary{Result: "succeeded", ExitCode: failure.ExitCode(err), Seconds: e.Now().Sub(st.Started).Seconds(),
 		Phases: st.Phases, Digest: st.Digest, TaskDefinitions: st.TaskDefinitions(), Deployments: st.Deployments(), Invalidations: st.Invalidations,
-		VerifiedVersion: verifiedVersion(e.Settings, st)}
+		VerifiedVersion: cdn.VerifiedVersion(e.Settings, st)}
 	if pd := st.Predeploy; pd != nil && pd.Passed {
 		s.PredeployTask = pd.Task
 	}
@@ -207,7 +205,7 @@ func (e *Engine) Result(st *state.State, err error) report.Summary {
 		s.InvalidationDecisions = map[string]report.InvalidationDecision{}
 		for _, d := range e.Settings.Distributions {
 			if _, decided := st.Decisions[d]; decided || e.Settings.InvalidationMode() == settings.ModePaths {
-				dec := e.decision(st, d)
+				dec := cdn.DecisionFor(e.Host, st, d)
 				s.InvalidationDecisions[d] = report.InvalidationDecision{Mode: dec.Mode, Paths: append([]string{}, dec.Paths...), Reason: dec.Reason}
 			}
 		}
@@ -285,7 +283,7 @@ func (e *Engine) preflight(ctx context.Context, st *state.State) error {
 	if failed := v.failed(); len(failed) > 0 {
 		return failure.New(failure.ErrConfig, "preflight: %s", strings.Join(failed, "; "))
 	}
-	checks, err := e.decideInvalidations(ctx, st, e.Attempt, v.services)
+	checks, err := cdn.Decide(ctx, e.Host, st, e.Attempt, v.services)
 	if err != nil {
 		return err
 	}

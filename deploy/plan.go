@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"deploystep/deploy/cdn"
 	"deploystep/deploy/edge"
 	"deploystep/deploy/settings"
 	"deploystep/deploy/state"
@@ -85,7 +86,7 @@ func (e *Engine) plan(st *state.State, controllers map[string]string) Plan {
 	if !s.SkipInvalidation {
 		p.Steps = append(p.Steps, state.PhaseInvalidate, state.PhaseWait)
 		for _, d := range s.Distributions {
-			dec := e.decision(st, d)
+			dec := cdn.DecisionFor(e.Host, st, d)
 			if _, decided := st.Decisions[d]; !decided && s.InvalidationMode() != settings.ModePaths {
 				dec = state.CacheDecision{Mode: s.InvalidationMode(), Reason: "decided in the preflight"}
 				if dec.Mode == settings.ModeTags {
@@ -100,7 +101,7 @@ func (e *Engine) plan(st *state.State, controllers map[string]string) Plan {
 		for _, u := range s.VerifyURLs {
 			p.Verify = append(p.Verify, edge.Redact(u))
 		}
-		p.VerifyWant = e.edgeWant()
+		p.VerifyWant = cdn.Want(e.Host)
 	}
 	return p
 }

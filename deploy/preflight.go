@@ -23,15 +23,9 @@ import (
 // verify. One set of checks serves the real run (the preflight step fails on any of them) and
 // the dry run (which reports each). verify reads; the checks are pure functions of what it read.
 
-// Check is one verified precondition.
-type Check struct {
-	OK      bool
-	Message string
-}
-
 // verified is what verify found.
 type verified struct {
-	checks   []Check
+	checks   []step.Check
 	services map[string]ecstypes.Service // by name and ARN
 }
 
@@ -124,7 +118,7 @@ func (e *Engine) verify(ctx context.Context, read step.Reader, dry bool) (verifi
 // DescribeServiceDeployments): once, each with the SDK's own retry, since only a refusal is
 // looked for. A refusal fails the check; the API not being available here passes (the follow
 // judges deployments[] then, and says so); any other failure passes unsaid, the follow's to meet.
-func (e *Engine) probeSD(ctx context.Context, name string) (Check, error) {
+func (e *Engine) probeSD(ctx context.Context, name string) (step.Check, error) {
 	c, cancel := context.WithTimeout(ctx, 20*time.Second)
 	defer cancel()
 	retry := func(o *ecs.Options) { o.RetryMaxAttempts = 2 }
@@ -139,44 +133,44 @@ func (e *Engine) probeSD(ctx context.Context, name string) (Check, error) {
 	}
 	switch {
 	case ctx.Err() != nil:
-		return Check{}, ctx.Err()
+		return step.Check{}, ctx.Err()
 	case errors.Is(err, failure.ErrAccessDenied):
-		return Check{false, fmt.Sprintf("service %s: its service deployments, which the follow reads, cannot be: %s", name, failure.FirstLine(err))}, nil
+		return step.Check{OK: false, Message: fmt.Sprintf("service %s: its service deployments, which the follow reads, cannot be: %s", name, failure.FirstLine(err))}, nil
 	case unsupported(err):
-		return Check{true, fmt.Sprintf("service %s: the service deployment API is not available here (%s): its deployments are judged by deployments[]", name, failure.FirstLine(err))}, nil
+		return step.Check{OK: true, Message: fmt.Sprintf("service %s: the service deployment API is not available here (%s): its deployments are judged by deployments[]", name, failure.FirstLine(err))}, nil
 	case err != nil:
-		return Check{}, nil
+		return step.Check{}, nil
 	}
-	return Check{true, fmt.Sprintf("service %s: its service deployments can be read (ecs:ListServiceDeployments, ecs:DescribeServiceDeployments)", name)}, nil
+	return step.Check{OK: true, Message: fmt.Sprintf("service %s: its service deployments can be read (ecs:ListServiceDeployments, ecs:DescribeServiceDeployments)", name)}, nil
 }
 
 // clusterCheck: the cluster exists and is ACTIVE.
-func clusterCheck(name string, at state.Caller, out *ecs.DescribeClustersOutput, err error) Check {
+func clusterCheck(name string, at state.Caller, out *ecs.DescribeClustersOutput, err error) step.Check {
 	switch {
 	case err != nil:
-		return Check{false, fmt.Sprintf("cluster %s: %s", name, failure.FirstLine(err))}
+		return step.Check{OK: false, Message: fmt.Sprintf("cluster %s: %s", name, failure.FirstLine(err))}
 	case out == nil || len(out.Clusters) == 0:
-		return Check{false, strings.TrimSpace(fmt.Sprintf("cluster %s: not found %s", name, at.Where())) + ": CLUSTER names no cluster there " +
+		return step.Check{OK: false, Message: strings.TrimSpace(fmt.Sprintf("cluster %s: not found %s", name, at.Where())) + ": CLUSTER names no cluster there " +
 			"(clusters are regional: check the name, AWS_REGION, and which account the credentials are for)"}
 	case strings.EqualFold(aws.ToString(out.Clusters[0].Status), "INACTIVE"):
-		return Check{false, fmt.Sprintf("cluster %s: INACTIVE (deleted; ECS keeps a deleted cluster's record for a while)", name)}
+		return step.Check{OK: false, Message: fmt.Sprintf("cluster %s: INACTIVE (deleted; ECS keeps a deleted cluster's record for a while)", name)}
 	}
 	status := aws.ToString(out.Clusters[0].Status)
-	return Check{strings.EqualFold(status, "ACTIVE"), fmt.Sprintf("cluster %s: %s (credentials work)", name, status)}
+	return step.Check{OK: strings.EqualFold(status, "ACTIVE"), Message: fmt.Sprintf("cluster %s: %s (credentials work)", name, status)}
 }
 
 // serviceCheck: the service exists in the cluster, is ACTIVE, and is on the ECS deployment
 // controller (UpdateService cannot start a CODE_DEPLOY or EXTERNAL service's deployment).
-func serviceCheck(set settings.Settings, at state.Caller, name string, s ecstypes.Service, found bool, err error) Check {
+func serviceCheck(set settings.Settings, at state.Caller, name string, s ecstypes.Service, found bool, err error) step.Check {
 	cluster := set.Cluster
 	switch {
 	case err != nil:
-		return Check{false, fmt.Sprintf("service %s: %s", name, failure.FirstLine(err))}
+		return step.Check{OK: false, Message: fmt.Sprintf("service %s: %s", name, failure.FirstLine(err))}
 	case !found:
-		return Check{false, strings.TrimSpace(fmt.Sprintf("service %s: not found in cluster %s %s", name, cluster, at.Where())) +
+		return step.Check{OK: false, Message: strings.TrimSpace(fmt.Sprintf("service %s: not found in cluster %s %s", name, cluster, at.Where())) +
 			" (SERVICE lists the cluster's service names or ARNs, comma-separated)"}
 	case strings.EqualFold(aws.ToString(s.Status), "INACTIVE"):
-		return Check{false, fmt.Sprintf("service %s: INACTIVE in cluster %s (deleted; recreate it, or remove it from SERVICE)", name, cluster)}
+		return step.Check{OK: false, Message: fmt.Sprintf("service %s: INACTIVE in cluster %s (deleted; recreate it, or remove it from SERVICE)", name, cluster)}
 	}
 	ctrl := "ECS"
 	if s.DeploymentController != nil {
@@ -195,7 +189,7 @@ func serviceCheck(set settings.Settings, at state.Caller, name string, s ecstype
 	supported := ctrl == string(ecstypes.DeploymentControllerTypeEcs) || ctrl == string(ecstypes.DeploymentControllerTypeCodeDeploy)
 	switch {
 	case ctrl == string(ecstypes.DeploymentControllerTypeCodeDeploy) && set.DesiredCount != nil:
-		return Check{false, fmt.Sprintf("service %s: DESIRED_COUNT is set, but the service is on the CODE_DEPLOY controller, "+
+		return step.Check{OK: false, Message: fmt.Sprintf("service %s: DESIRED_COUNT is set, but the service is on the CODE_DEPLOY controller, "+
 			"whose deployments keep the task count; unset DESIRED_COUNT, or set the count with UpdateService outside the release", name)}
 	case ctrl == string(ecstypes.DeploymentControllerTypeCodeDeploy):
 		msg = fmt.Sprintf("service %s: %s, CODE_DEPLOY deployment controller (the release is a CodeDeploy blue/green deployment), %d/%d running, task definition %s",
@@ -203,11 +197,11 @@ func serviceCheck(set settings.Settings, at state.Caller, name string, s ecstype
 	case !supported:
 		msg += "; deploystep drives the ECS and CODE_DEPLOY deployment controllers only"
 	}
-	return Check{strings.EqualFold(status, "ACTIVE") && supported, msg}
+	return step.Check{OK: strings.EqualFold(status, "ACTIVE") && supported, Message: msg}
 }
 
 // distributionCheck: the distribution exists.
-func distributionCheck(id string, at state.Caller, d *cftypes.Distribution, err error) Check {
+func distributionCheck(id string, at state.Caller, d *cftypes.Distribution, err error) step.Check {
 	var nsd *cftypes.NoSuchDistribution
 	switch {
 	case errors.As(err, &nsd) || err == nil && d == nil:
@@ -215,10 +209,10 @@ func distributionCheck(id string, at state.Caller, d *cftypes.Distribution, err 
 		if at.Account != "" {
 			where = "in account " + at.Account
 		}
-		return Check{false, fmt.Sprintf("distribution %s: not found %s (CloudFront is global, so the region does not matter: "+
+		return step.Check{OK: false, Message: fmt.Sprintf("distribution %s: not found %s (CloudFront is global, so the region does not matter: "+
 			"the id is wrong, or the distribution is another account's; DISTRIBUTIONID is the E... id, listed by aws cloudfront list-distributions)", id, where)}
 	case err != nil:
-		return Check{false, fmt.Sprintf("distribution %s: %s", id, strings.TrimPrefix(failure.FirstLine(err), "distribution "+id+": "))}
+		return step.Check{OK: false, Message: fmt.Sprintf("distribution %s: %s", id, strings.TrimPrefix(failure.FirstLine(err), "distribution "+id+": "))}
 	}
-	return Check{true, fmt.Sprintf("distribution %s: %s, %s", id, aws.ToString(d.Status), aws.ToString(d.DomainName))}
+	return step.Check{OK: true, Message: fmt.Sprintf("distribution %s: %s, %s", id, aws.ToString(d.Status), aws.ToString(d.DomainName))}
 }

@@ -12,6 +12,7 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"net/http"
 	"slices"
 	"strings"
 	"sync"
@@ -64,6 +65,8 @@ type Host struct {
 	Notes report.Notes
 	// Limit is the run's time limit (Settings.Limit resolves it per mode); heartbeats say it.
 	Limit time.Duration
+	// Edge fetches VERIFY_URL (edge.NewClient); nil builds one on the default transport.
+	Edge *http.Client
 	// ReadGap is the least time between two ECS reads (the per-cluster read budget of one a
 	// second); default 1.05s, a margin for timer and network jitter and for the few reads a verdict
 	// makes at once (bench: 0.974 reads a second on the busiest of 5 clusters of 10 services).

@@ -1,4 +1,4 @@
-package deploy
+package cdn
 
 // What a release invalidates. INVALIDATION_PATHS=auto (the default) reads each distribution's
 // configuration and invalidates only what the released services can have left stale at the
@@ -311,13 +311,13 @@ func coverPaths(paths []string) []string {
 // without CacheTagConfig, or whose configuration cannot be read, and for a read auto makes that
 // IAM refuses (the message names the statement to add, or INVALIDATION_PATHS=/*, which reads
 // nothing); a read that fails otherwise leaves auto at /*, said why.
-func (e *Engine) decideInvalidations(ctx context.Context, st *state.State, read step.Reader, services map[string]ecstypes.Service) ([]Check, error) {
-	s := e.Settings
+func Decide(ctx context.Context, h *step.Host, st *state.State, read step.Reader, services map[string]ecstypes.Service) ([]step.Check, error) {
+	s := h.Settings
 	if s.SkipInvalidation {
 		return nil, nil
 	}
 	state.Ensure(&st.Decisions)
-	var checks []Check
+	var checks []step.Check
 	var release *releaseOrigins
 	for _, d := range s.Distributions {
 		if _, ok := st.Decisions[d]; ok {
@@ -326,7 +326,7 @@ func (e *Engine) decideInvalidations(ctx context.Context, st *state.State, read 
 		if s.InvalidationMode() == settings.ModePaths {
 			continue // the settings' own list: nothing to decide or keep
 		}
-		cfg, err := e.distributionConfig(ctx, read, d)
+		cfg, err := distributionConfig(ctx, h, read, d)
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
@@ -334,29 +334,29 @@ func (e *Engine) decideInvalidations(ctx context.Context, st *state.State, read 
 		if s.InvalidationMode() == settings.ModeTags {
 			switch {
 			case err != nil:
-				checks = append(checks, Check{false, fmt.Sprintf("distribution %s: INVALIDATION_TAGS needs its CacheTagConfig, which cannot be read: %s "+
+				checks = append(checks, step.Check{OK: false, Message: fmt.Sprintf("distribution %s: INVALIDATION_TAGS needs its CacheTagConfig, which cannot be read: %s "+
 					"(cloudfront:GetDistributionConfig on the distribution)", d, failure.FirstLine(err))})
 				continue
 			case cfg.CacheTagConfig == nil || aws.ToString(cfg.CacheTagConfig.HeaderName) == "":
-				checks = append(checks, Check{false, fmt.Sprintf("distribution %s has no CacheTagConfig, so it keeps no cache tags and INVALIDATION_TAGS would invalidate nothing: "+
+				checks = append(checks, step.Check{OK: false, Message: fmt.Sprintf("distribution %s has no CacheTagConfig, so it keeps no cache tags and INVALIDATION_TAGS would invalidate nothing: "+
 					"add CacheTagConfig (HeaderName: the response header the origin tags objects with, like Cache-Tag) to the distribution, or use INVALIDATION_PATHS", d)})
 				continue
 			}
 			dec = state.CacheDecision{Mode: settings.ModeTags, Paths: s.TagItems(), Reason: fmt.Sprintf("INVALIDATION_TAGS, tagged by the origin in %s", aws.ToString(cfg.CacheTagConfig.HeaderName))}
 		} else {
 			if err == nil && release == nil {
-				r, rerr := e.releaseOrigins(ctx, read, services)
+				r, rerr := readReleaseOrigins(ctx, h, read, services)
 				release, err = &r, rerr
 			}
 			var facts cacheFacts
 			if err == nil {
-				facts, err = e.readCacheFacts(ctx, read, cfg, *release)
+				facts, err = readCacheFacts(ctx, h, read, cfg, *release)
 			}
 			switch {
 			case ctx.Err() != nil:
 				return nil, ctx.Err()
 			case errors.Is(err, failure.ErrAccessDenied):
-				checks = append(checks, Check{false, fmt.Sprintf("distribution %s: INVALIDATION_PATHS=auto reads the distribution's configuration and "+
+				checks = append(checks, step.Check{OK: false, Message: fmt.Sprintf("distribution %s: INVALIDATION_PATHS=auto reads the distribution's configuration and "+
 					"the services' load balancers to decide what to invalidate, and %s; or set INVALIDATION_PATHS=/* (or the paths), which reads nothing", d, failure.FirstLine(err))})
 				continue
 			case err != nil:
@@ -368,24 +368,24 @@ func (e *Engine) decideInvalidations(ctx context.Context, st *state.State, read 
 		}
 		dec.Reason = failure.ClipTo(dec.Reason, 400)
 		st.Decisions[d] = dec
-		checks = append(checks, Check{true, fmt.Sprintf("distribution %s: %s", d, dec.Say())})
+		checks = append(checks, step.Check{OK: true, Message: fmt.Sprintf("distribution %s: %s", d, dec.Say())})
 	}
 	return checks, nil
 }
 
 // decision is what the release invalidates on dist: the kept decision, or the settings' list.
-func (e *Engine) decision(st *state.State, dist string) state.CacheDecision {
+func DecisionFor(h *step.Host, st *state.State, dist string) state.CacheDecision {
 	if d, ok := st.Decisions[dist]; ok {
 		return d
 	}
-	return state.CacheDecision{Mode: settings.ModePaths, Paths: e.Settings.Paths, Reason: "INVALIDATION_PATHS"}
+	return state.CacheDecision{Mode: settings.ModePaths, Paths: h.Settings.Paths, Reason: "INVALIDATION_PATHS"}
 }
 
 // distributionConfig reads a distribution's configuration.
-func (e *Engine) distributionConfig(ctx context.Context, read step.Reader, dist string) (*cftypes.DistributionConfig, error) {
+func distributionConfig(ctx context.Context, h *step.Host, read step.Reader, dist string) (*cftypes.DistributionConfig, error) {
 	var out *cloudfront.GetDistributionConfigOutput
 	err := read(ctx, "reading the distribution's configuration", func(ctx context.Context) (err error) {
-		out, err = e.CloudFront.GetDistributionConfig(ctx, &cloudfront.GetDistributionConfigInput{Id: aws.String(dist)})
+		out, err = h.CloudFront.GetDistributionConfig(ctx, &cloudfront.GetDistributionConfigInput{Id: aws.String(dist)})
 		return failure.Classify(err, "GetDistributionConfig "+dist)
 	})
 	if err == nil && (out == nil || out.DistributionConfig == nil) {
@@ -399,10 +399,10 @@ func (e *Engine) distributionConfig(ctx context.Context, read step.Reader, dist 
 
 // releaseOrigins finds the services' load balancers. A read that cannot be made leaves the
 // origins unknown, said; only a refusal and the end of ctx are errors.
-func (e *Engine) releaseOrigins(ctx context.Context, read step.Reader, services map[string]ecstypes.Service) (releaseOrigins, error) {
+func readReleaseOrigins(ctx context.Context, h *step.Host, read step.Reader, services map[string]ecstypes.Service) (releaseOrigins, error) {
 	r := releaseOrigins{dns: map[string]string{}, arns: map[string]string{}}
 	tgs := map[string]string{} // target group ARN → service
-	for _, name := range e.Settings.Services {
+	for _, name := range h.Settings.Services {
 		svc, ok := services[name]
 		if !ok {
 			r.unknown = append(r.unknown, "service "+name+" was not read")
@@ -426,7 +426,7 @@ func (e *Engine) releaseOrigins(ctx context.Context, read step.Reader, services 
 	if len(tgs) == 0 {
 		return r, nil
 	}
-	if e.ELB == nil { // an engine built without an Elastic Load Balancing client
+	if h.ELB == nil { // an engine built without an Elastic Load Balancing client
 		r.unknown = append(r.unknown, "the services' load balancers cannot be read (no Elastic Load Balancing client)")
 		return r, nil
 	}
@@ -435,7 +435,7 @@ func (e *Engine) releaseOrigins(ctx context.Context, read step.Reader, services 
 	for chunk := range slices.Chunk(arns, 20) {
 		var out *elb.DescribeTargetGroupsOutput
 		err := read(ctx, "reading the services' target groups", func(ctx context.Context) (err error) {
-			out, err = e.ELB.DescribeTargetGroups(ctx, &elb.DescribeTargetGroupsInput{TargetGroupArns: chunk})
+			out, err = h.ELB.DescribeTargetGroups(ctx, &elb.DescribeTargetGroupsInput{TargetGroupArns: chunk})
 			return failure.Classify(err, "DescribeTargetGroups")
 		})
 		if ctx.Err() != nil {
@@ -458,7 +458,7 @@ func (e *Engine) releaseOrigins(ctx context.Context, read step.Reader, services 
 	for chunk := range slices.Chunk(lbs, 20) { // "You can specify up to 20 load balancers in a single call."
 		var out *elb.DescribeLoadBalancersOutput
 		err := read(ctx, "reading the services' load balancers", func(ctx context.Context) (err error) {
-			out, err = e.ELB.DescribeLoadBalancers(ctx, &elb.DescribeLoadBalancersInput{LoadBalancerArns: chunk})
+			out, err = h.ELB.DescribeLoadBalancers(ctx, &elb.DescribeLoadBalancersInput{LoadBalancerArns: chunk})
 			return failure.Classify(err, "DescribeLoadBalancers")
 		})
 		if ctx.Err() != nil {
@@ -490,7 +490,7 @@ func alternateTG(lb ecstypes.LoadBalancer) *string {
 
 // readCacheFacts reads the custom cache policies and VPC origins the configuration names. A read
 // that cannot be made is kept as the reason; only a refusal and the end of ctx are errors.
-func (e *Engine) readCacheFacts(ctx context.Context, read step.Reader, cfg *cftypes.DistributionConfig, release releaseOrigins) (cacheFacts, error) {
+func readCacheFacts(ctx context.Context, h *step.Host, read step.Reader, cfg *cftypes.DistributionConfig, release releaseOrigins) (cacheFacts, error) {
 	f := cacheFacts{release: release, policies: map[string]policyTTL{}, missing: map[string]string{}, vpc: map[string]string{}}
 	var ids []string
 	if d := cfg.DefaultCacheBehavior; d != nil {
@@ -507,7 +507,7 @@ func (e *Engine) readCacheFacts(ctx context.Context, read step.Reader, cfg *cfty
 		}
 		var out *cloudfront.GetCachePolicyOutput
 		err := read(ctx, "reading a cache policy", func(ctx context.Context) (err error) {
-			out, err = e.CloudFront.GetCachePolicy(ctx, &cloudfront.GetCachePolicyInput{Id: aws.String(id)})
+			out, err = h.CloudFront.GetCachePolicy(ctx, &cloudfront.GetCachePolicyInput{Id: aws.String(id)})
 			return failure.Classify(err, "GetCachePolicy "+id)
 		})
 		if ctx.Err() != nil {
@@ -533,7 +533,7 @@ func (e *Engine) readCacheFacts(ctx context.Context, read step.Reader, cfg *cfty
 			id := aws.ToString(o.VpcOriginConfig.VpcOriginId)
 			var out *cloudfront.GetVpcOriginOutput
 			err := read(ctx, "reading a VPC origin", func(ctx context.Context) (err error) {
-				out, err = e.CloudFront.GetVpcOrigin(ctx, &cloudfront.GetVpcOriginInput{Id: aws.String(id)})
+				out, err = h.CloudFront.GetVpcOrigin(ctx, &cloudfront.GetVpcOriginInput{Id: aws.String(id)})
 				return failure.Classify(err, "GetVpcOrigin "+id)
 			})
 			if ctx.Err() != nil {
@@ -557,10 +557,10 @@ func (e *Engine) readCacheFacts(ctx context.Context, read step.Reader, cfg *cfty
 // cacheHint explains a cached copy of path that the release's auto or tag invalidation left at
 // the edge: per distribution, what was invalidated, and the behaviour that serves path with its
 // cache policy (one read of the configuration, bounded; it is a failure's explanation).
-func (e *Engine) cacheHint(ctx context.Context, st *state.State, path string) string {
+func cacheHint(ctx context.Context, h *step.Host, st *state.State, path string) string {
 	var parts []string
-	for _, d := range e.Settings.Distributions {
-		dec := e.decision(st, d)
+	for _, d := range h.Settings.Distributions {
+		dec := DecisionFor(h, st, d)
 		if dec.Mode == settings.ModeAuto && pathsCover(dec.Paths, path) {
 			return "; the edge served a copy cached after the invalidation: the origin still served the old version then"
 		}
@@ -570,10 +570,10 @@ func (e *Engine) cacheHint(ctx context.Context, st *state.State, path string) st
 		}
 		msg := fmt.Sprintf("on %s, %s invalidated %s", d, dec.Mode, what)
 		c, cancel := context.WithTimeout(ctx, 5*time.Second)
-		cfg, err := e.distributionConfig(c, step.Once, d)
+		cfg, err := distributionConfig(c, h, step.Once, d)
 		var facts cacheFacts
 		if err == nil {
-			facts, err = e.readCacheFacts(c, step.Once, cfg, releaseOrigins{})
+			facts, err = readCacheFacts(c, h, step.Once, cfg, releaseOrigins{})
 		}
 		cancel()
 		if err != nil {

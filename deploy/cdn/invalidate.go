@@ -1,4 +1,4 @@
-package deploy
+package cdn
 
 // The invalidate and wait steps: one CloudFront invalidation per distribution, created once
 // (the release's CallerReference makes CloudFront return the same invalidation when it is sent
@@ -24,25 +24,25 @@ import (
 
 // createInvalidations creates one invalidation per distribution; a call that meets too many
 // invalidations in progress is tried again with a backoff that doubles up to 30 s.
-func (e *Engine) createInvalidations(ctx context.Context, st *state.State) error {
+func Create(ctx context.Context, h *step.Host, st *state.State) error {
 	if p := st.Paused(); len(p) > 0 {
-		e.Once("paused: no invalidation", report.Event{Kind: report.KindInvalidation, Message: fmt.Sprintf(
+		h.Once("paused: no invalidation", report.Event{Kind: report.KindInvalidation, Message: fmt.Sprintf(
 			"no invalidation yet: %s paused at a PAUSE hook with production traffic not moved (WAIT_UNTIL=paused); the step that answers it (HOOK_ANSWER) invalidates", strings.Join(p, ", "))})
 		return nil
 	}
-	for _, dist := range e.Settings.Distributions {
+	for _, dist := range h.Settings.Distributions {
 		if _, ok := st.Invalidations[dist]; ok {
 			continue
 		}
-		dec := e.decision(st, dist)
+		dec := DecisionFor(h, st, dist)
 		if len(dec.Paths) == 0 {
-			e.Once("nothing to invalidate "+dist, report.Event{Kind: report.KindInvalidation, Distribution: dist, Message: fmt.Sprintf("no invalidation on %s: %s", dist, dec.Reason)})
+			h.Once("nothing to invalidate "+dist, report.Event{Kind: report.KindInvalidation, Distribution: dist, Message: fmt.Sprintf("no invalidation on %s: %s", dist, dec.Reason)})
 			continue
 		}
 		paths := dec.Paths
-		b := step.Backoff{First: e.Settings.Poll, Max: 30 * time.Second}
-		err := e.Wait(ctx, "creating the invalidation", report.Event{Distribution: dist}, b, func(ctx context.Context) (bool, error) {
-			out, err := e.CloudFront.CreateInvalidation(ctx, &cloudfront.CreateInvalidationInput{
+		b := step.Backoff{First: h.Settings.Poll, Max: 30 * time.Second}
+		err := h.Wait(ctx, "creating the invalidation", report.Event{Distribution: dist}, b, func(ctx context.Context) (bool, error) {
+			out, err := h.CloudFront.CreateInvalidation(ctx, &cloudfront.CreateInvalidationInput{
 				DistributionId: aws.String(dist),
 				InvalidationBatch: &cftypes.InvalidationBatch{CallerReference: aws.String(st.Run.CallerRef),
 					Paths: &cftypes.Paths{Quantity: aws.Int32(int32(len(paths))), Items: paths}},
@@ -52,7 +52,7 @@ func (e *Engine) createInvalidations(ctx context.Context, st *state.State) error
 			case err == nil && out.Invalidation != nil:
 				id := aws.ToString(out.Invalidation.Id)
 				st.Invalidations[dist] = id
-				e.Emit(report.Event{Kind: report.KindInvalidation, Distribution: dist, Invalidation: id,
+				h.Emit(report.Event{Kind: report.KindInvalidation, Distribution: dist, Invalidation: id,
 					Paths: paths, Message: fmt.Sprintf("invalidation %s of %s is %s (CallerReference %s)", id, strings.Join(paths, " "),
 						aws.ToString(out.Invalidation.Status), st.Run.CallerRef)})
 				return true, nil
@@ -71,13 +71,13 @@ func (e *Engine) createInvalidations(ctx context.Context, st *state.State) error
 
 // waitInvalidations polls each invalidation until it is Completed (a distribution with nothing
 // to invalidate has none).
-func (e *Engine) waitInvalidations(ctx context.Context, st *state.State) error {
+func Wait(ctx context.Context, h *step.Host, st *state.State) error {
 	if len(st.Paused()) > 0 {
 		return nil
 	}
 	done := map[string]bool{}
-	return e.Wait(ctx, "reading the invalidation", report.Event{}, e.EveryPoll(), func(ctx context.Context) (bool, error) {
-		for _, dist := range e.Settings.Distributions {
+	return h.Wait(ctx, "reading the invalidation", report.Event{}, h.EveryPoll(), func(ctx context.Context) (bool, error) {
+		for _, dist := range h.Settings.Distributions {
 			id, made := st.Invalidations[dist]
 			if !made { // nothing to invalidate there
 				done[dist] = true
@@ -85,20 +85,20 @@ func (e *Engine) waitInvalidations(ctx context.Context, st *state.State) error {
 			if done[dist] {
 				continue
 			}
-			out, err := e.CloudFront.GetInvalidation(ctx, &cloudfront.GetInvalidationInput{DistributionId: aws.String(dist), Id: aws.String(id)})
-			if err := e.Accept(ctx, failure.Classify(err, "GetInvalidation "+id), "reading the invalidation", report.Event{Distribution: dist}); err != nil {
+			out, err := h.CloudFront.GetInvalidation(ctx, &cloudfront.GetInvalidationInput{DistributionId: aws.String(dist), Id: aws.String(id)})
+			if err := h.Accept(ctx, failure.Classify(err, "GetInvalidation "+id), "reading the invalidation", report.Event{Distribution: dist}); err != nil {
 				return false, err
 			}
 			if out != nil && out.Invalidation != nil {
-				e.SetWaiting("invalidation "+dist, fmt.Sprintf("invalidation %s on %s (%s)", id, dist, aws.ToString(out.Invalidation.Status)))
+				h.SetWaiting("invalidation "+dist, fmt.Sprintf("invalidation %s on %s (%s)", id, dist, aws.ToString(out.Invalidation.Status)))
 			}
 			// CloudFront says Completed; AWS documents no case rule, and emulators say COMPLETED.
 			if out != nil && out.Invalidation != nil && strings.EqualFold(aws.ToString(out.Invalidation.Status), "Completed") {
 				done[dist] = true
-				e.SetWaiting("invalidation "+dist, "")
-				e.Emit(report.Event{Kind: report.KindInvalidation, Distribution: dist, Invalidation: id, Message: fmt.Sprintf("invalidation %s completed", id)})
+				h.SetWaiting("invalidation "+dist, "")
+				h.Emit(report.Event{Kind: report.KindInvalidation, Distribution: dist, Invalidation: id, Message: fmt.Sprintf("invalidation %s completed", id)})
 			}
 		}
-		return len(done) == len(e.Settings.Distributions), nil
+		return len(done) == len(h.Settings.Distributions), nil
 	})
 }

@@ -1,4 +1,4 @@
-package deploy
+package cdn
 
 import (
 	"bytes"
@@ -90,12 +90,12 @@ func TestVerifyEdgePhase(t *testing.T) {
 	}))
 	defer srv.Close()
 	var out bytes.Buffer
-	e := &Engine{Host: &step.Host{Settings: settings.Settings{VerifyURLs: []string{srv.URL + "/api/health"}, VerifyExpect: "3f2c1ab", VerifyTimeout: time.Minute,
-		Paths: []string{"/*"}}, Report: report.NewReporter(&out, "text")}}
-	st := state.NewState(e.Settings, "", time.Now())
+	h := &step.Host{Settings: settings.Settings{VerifyURLs: []string{srv.URL + "/api/health"}, VerifyExpect: "3f2c1ab", VerifyTimeout: time.Minute,
+		Paths: []string{"/*"}}, Report: report.NewReporter(&out, "text")}
+	st := state.NewState(h.Settings, "", time.Now())
 	st.Init(nil)
 	start := time.Now()
-	if err := e.verifyEdge(context.Background(), st); err != nil {
+	if err := Verify(context.Background(), h, st); err != nil {
 		t.Fatal(err)
 	}
 	// Reads at 0, 1, 3, 7 s (backoff 1, 2, 4): the fourth serves the new version.
@@ -114,10 +114,10 @@ func TestVerifyEdgePhase(t *testing.T) {
 	mu.Lock()
 	times, serveNewAfter = nil, 1000
 	mu.Unlock()
-	e.Settings.VerifyTimeout, e.Settings.Paths = 2*time.Second, []string{"/static/*"}
-	st = state.NewState(e.Settings, "", time.Now())
+	h.Settings.VerifyTimeout, h.Settings.Paths = 2*time.Second, []string{"/static/*"}
+	st = state.NewState(h.Settings, "", time.Now())
 	st.Init(nil)
-	err := e.verifyEdge(context.Background(), st)
+	err := Verify(context.Background(), h, st)
 	if !errors.Is(err, failure.ErrFailed) || failure.ExitCode(err) != 1 || !strings.Contains(err.Error(), "within VERIFY_TIMEOUT (2s)") ||
 		!strings.Contains(err.Error(), "with version 0a1b2c3 (X-Cache: Hit from cloudfront)") ||
 		!strings.Contains(err.Error(), "INVALIDATION_PATHS (/static/*) does not cover /api/health") {

@@ -1,0 +1,7 @@
+package step
+
+// Check is one verified precondition.
+type Check struct {
+	OK      bool
+	Message string
+}
