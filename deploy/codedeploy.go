@@ -38,16 +38,16 @@ import (
 
 type codeDeployController struct{}
 
-func (codeDeployController) words() kindWords {
-	return kindWords{owner: "CodeDeploy", stopCall: "StopDeployment", stopSent: "StopDeployment with automatic rollback"}
+func (codeDeployController) Words() step.KindWords {
+	return step.KindWords{Owner: "CodeDeploy", StopCall: "StopDeployment", StopSent: "StopDeployment with automatic rollback"}
 }
 
-func (codeDeployController) plan(e *Engine, name string) (send, follow string) {
+func (codeDeployController) Plan(h *step.Host, name string) (send, follow string) {
 	follow = "the CodeDeploy deployment until Succeeded"
-	if e.Settings.WaitUntil == "traffic-shifted" {
+	if h.Settings.WaitUntil == "traffic-shifted" {
 		follow = "the CodeDeploy deployment until all production traffic is on the replacement task set (WAIT_UNTIL=traffic-shifted)"
 	}
-	return "CodeDeploy CreateDeployment of " + e.Settings.Cluster + "/" + name + " through its deployment group, with an AppSpec", follow
+	return "CodeDeploy CreateDeployment of " + h.Settings.Cluster + "/" + name + " through its deployment group, with an AppSpec", follow
 }
 
 // description is the release's mark on its CodeDeploy deployments.
@@ -55,30 +55,30 @@ func description(st *state.State) string { return "deploystep release " + st.Run
 
 // start creates the release's CodeDeploy deployment of one service, or adopts the one an earlier
 // run of the release created.
-func (codeDeployController) start(ctx context.Context, e *Engine, st *state.State, name string, s ecstypes.Service) error {
+func (codeDeployController) Start(ctx context.Context, h *step.Host, st *state.State, name string, s ecstypes.Service) error {
 	svc := st.Services[name]
-	g, err := e.findGroup(ctx, e.Attempt, name)
+	g, err := findGroup(ctx, h, h.Attempt, name)
 	if err != nil {
 		return err
 	}
-	find := func(ctx context.Context) (string, error) { return e.ourCDDeployment(ctx, g, description(st)) }
+	find := func(ctx context.Context) (string, error) { return ourCDDeployment(ctx, h, g, description(st)) }
 	if svc.Sent.IsZero() {
 		if id, err := find(ctx); err != nil {
 			return err
 		} else if id != "" {
 			svc.Deployment = id
-			e.Emit(report.Event{Kind: report.KindDeployment, Service: name, Deployment: id,
+			h.Emit(report.Event{Kind: report.KindDeployment, Service: name, Deployment: id,
 				Message: fmt.Sprintf("resuming: CodeDeploy deployment %s was created by an earlier run of this release; following it instead of creating another", id)})
 			return nil
 		}
 	}
-	r, err := e.prepare(ctx, e.Attempt, name, s, svc.TaskDef)
+	r, err := prepare(ctx, h, h.Attempt, name, s, svc.TaskDef)
 	if err != nil {
 		return err
 	}
-	e.Emit(report.Event{Kind: report.KindProgress, Service: name, Message: "AppSpec: " + r.describe})
+	h.Emit(report.Event{Kind: report.KindProgress, Service: name, Message: "AppSpec: " + r.describe})
 	send := func(ctx context.Context) (string, error) {
-		out, err := e.CodeDeploy.CreateDeployment(ctx, &codedeploy.CreateDeploymentInput{ApplicationName: aws.String(g.App),
+		out, err := h.CodeDeploy.CreateDeployment(ctx, &codedeploy.CreateDeploymentInput{ApplicationName: aws.String(g.App),
 			DeploymentGroupName: aws.String(g.Name), Description: aws.String(description(st)),
 			Revision: &cdtypes.RevisionLocation{RevisionType: cdtypes.RevisionLocationTypeAppSpecContent,
 				AppSpecContent: &cdtypes.AppSpecContent{Content: aws.String(r.appSpec)}}},
@@ -93,7 +93,7 @@ func (codeDeployController) start(ctx context.Context, e *Engine, st *state.Stat
 		}
 		return aws.ToString(out.DeploymentId), nil
 	}
-	id, lost, err := e.SendOnce(ctx, "starting the deployment of "+name, &svc.Sent, send, find)
+	id, lost, err := h.SendOnce(ctx, "starting the deployment of "+name, &svc.Sent, send, find)
 	if err != nil {
 		return err
 	}
@@ -102,17 +102,17 @@ func (codeDeployController) start(ctx context.Context, e *Engine, st *state.Stat
 	if lost {
 		msg = fmt.Sprintf("following CodeDeploy deployment %s, which an earlier CreateDeployment of this release created", id)
 	}
-	e.Emit(report.Event{Kind: report.KindDeployment, Service: name, Deployment: id, Message: msg})
+	h.Emit(report.Event{Kind: report.KindDeployment, Service: name, Deployment: id, Message: msg})
 	return nil
 }
 
 // ourCDDeployment finds the deployment of the group this release created (by its description)
 // among those created in the last day.
-func (e *Engine) ourCDDeployment(ctx context.Context, g cdGroup, description string) (string, error) {
+func ourCDDeployment(ctx context.Context, h *step.Host, g cdGroup, description string) (string, error) {
 	var ids []string
-	err := e.Attempt(ctx, "ListDeployments", func(ctx context.Context) error {
-		out, err := e.CodeDeploy.ListDeployments(ctx, &codedeploy.ListDeploymentsInput{ApplicationName: aws.String(g.App),
-			DeploymentGroupName: aws.String(g.Name), CreateTimeRange: &cdtypes.TimeRange{Start: aws.Time(e.Now().Add(-24 * time.Hour))}})
+	err := h.Attempt(ctx, "ListDeployments", func(ctx context.Context) error {
+		out, err := h.CodeDeploy.ListDeployments(ctx, &codedeploy.ListDeploymentsInput{ApplicationName: aws.String(g.App),
+			DeploymentGroupName: aws.String(g.Name), CreateTimeRange: &cdtypes.TimeRange{Start: aws.Time(h.Now().Add(-24 * time.Hour))}})
 		if err != nil {
 			return failure.Classify(err, "ListDeployments "+g.App+"/"+g.Name)
 		}
@@ -124,8 +124,8 @@ func (e *Engine) ourCDDeployment(ctx context.Context, g cdGroup, description str
 	}
 	for _, id := range ids[:min(len(ids), 10)] { // newest first
 		var out *codedeploy.GetDeploymentOutput
-		err := e.Attempt(ctx, "GetDeployment", func(ctx context.Context) (err error) {
-			out, err = e.CodeDeploy.GetDeployment(ctx, &codedeploy.GetDeploymentInput{DeploymentId: aws.String(id)})
+		err := h.Attempt(ctx, "GetDeployment", func(ctx context.Context) (err error) {
+			out, err = h.CodeDeploy.GetDeployment(ctx, &codedeploy.GetDeploymentInput{DeploymentId: aws.String(id)})
 			return failure.Classify(err, "GetDeployment "+id)
 		})
 		if err != nil {
@@ -140,27 +140,27 @@ func (e *Engine) ourCDDeployment(ctx context.Context, g cdGroup, description str
 
 // observe reads each service's CodeDeploy deployment and its ECS target, gathers what the verdict
 // needs, and decides once.
-func (codeDeployController) observe(ctx context.Context, e *Engine, st *state.State, names []string) (map[string]verdict.Decision, error) {
+func (codeDeployController) Observe(ctx context.Context, h *step.Host, st *state.State, names []string) (map[string]verdict.Decision, error) {
 	out := map[string]verdict.Decision{}
 	for _, name := range names {
 		svc := st.Services[name]
-		v, err := e.readCD(ctx, svc, svc.Deployment)
+		v, err := readCD(ctx, h, svc, svc.Deployment)
 		if err != nil {
-			if err := e.Accept(ctx, err, "reading CodeDeploy deployment "+svc.Deployment, report.Event{Service: name}); err != nil {
+			if err := h.Accept(ctx, err, "reading CodeDeploy deployment "+svc.Deployment, report.Event{Service: name}); err != nil {
 				return nil, err
 			}
 			continue
 		}
-		pin, ev := e.pin(st, svc), svc.Evidence()
+		pin, ev := step.PinFor(h, st, svc), svc.Evidence()
 		if verdict.NeededCodeDeploy(v, pin, ev).Digests {
-			if err := tasks.ReadDigests(ctx, e.Host, st, name, v.GreenTaskSet, &ev); err != nil {
+			if err := tasks.ReadDigests(ctx, h, st, name, v.GreenTaskSet, &ev); err != nil {
 				return nil, err
 			}
 		}
 		if verdict.NeededCodeDeploy(v, pin, ev).Reasons {
 			// Why the replacement tasks stopped, when it was not the rollback scaling them in.
-			if reasons, named, err := tasks.StoppedReasons(ctx, e.Host, name, v.GreenTaskSet); err == nil {
-				e.SetStopped(name, slices.DeleteFunc(named, func(t step.StoppedTask) bool { return strings.HasPrefix(t.Reason, "Scaling activity initiated by") }))
+			if reasons, named, err := tasks.StoppedReasons(ctx, h, name, v.GreenTaskSet); err == nil {
+				h.SetStopped(name, slices.DeleteFunc(named, func(t step.StoppedTask) bool { return strings.HasPrefix(t.Reason, "Scaling activity initiated by") }))
 				for _, r := range reasons {
 					if !strings.HasPrefix(r, "Scaling activity initiated by") && !slices.Contains(ev.Stopped, r) {
 						ev.Stopped = append(ev.Stopped, r)
@@ -175,9 +175,9 @@ func (codeDeployController) observe(ctx context.Context, e *Engine, st *state.St
 
 // readCD reads a CodeDeploy deployment and its ECS target (the target and the replacement task
 // set are kept in the service's record).
-func (e *Engine) readCD(ctx context.Context, svc *state.ServiceState, id string) (verdict.CDView, error) {
+func readCD(ctx context.Context, h *step.Host, svc *state.ServiceState, id string) (verdict.CDView, error) {
 	v := verdict.CDView{ID: id}
-	out, err := e.CodeDeploy.GetDeployment(ctx, &codedeploy.GetDeploymentInput{DeploymentId: aws.String(id)})
+	out, err := h.CodeDeploy.GetDeployment(ctx, &codedeploy.GetDeploymentInput{DeploymentId: aws.String(id)})
 	if err != nil {
 		return v, failure.Classify(err, "GetDeployment "+id)
 	}
@@ -193,7 +193,7 @@ func (e *Engine) readCD(ctx context.Context, svc *state.ServiceState, id string)
 		return v, nil
 	}
 	if svc.Target == "" {
-		tl, err := e.CodeDeploy.ListDeploymentTargets(ctx, &codedeploy.ListDeploymentTargetsInput{DeploymentId: aws.String(id)})
+		tl, err := h.CodeDeploy.ListDeploymentTargets(ctx, &codedeploy.ListDeploymentTargetsInput{DeploymentId: aws.String(id)})
 		var notStarted *cdtypes.DeploymentNotStartedException
 		switch {
 		case errors.As(err, &notStarted):
@@ -205,7 +205,7 @@ func (e *Engine) readCD(ctx context.Context, svc *state.ServiceState, id string)
 		}
 		svc.Target = tl.TargetIds[0]
 	}
-	t, err := e.CodeDeploy.GetDeploymentTarget(ctx, &codedeploy.GetDeploymentTargetInput{DeploymentId: aws.String(id), TargetId: aws.String(svc.Target)})
+	t, err := h.CodeDeploy.GetDeploymentTarget(ctx, &codedeploy.GetDeploymentTargetInput{DeploymentId: aws.String(id), TargetId: aws.String(svc.Target)})
 	if err != nil {
 		return v, failure.Classify(err, "GetDeploymentTarget "+id)
 	}
@@ -234,9 +234,9 @@ func (e *Engine) readCD(ctx context.Context, svc *state.ServiceState, id string)
 }
 
 // stop stops the deployment with automatic rollback; one already completed is one rollback.
-func (codeDeployController) stop(ctx context.Context, e *Engine, st *state.State, name string) error {
+func (codeDeployController) Stop(ctx context.Context, h *step.Host, st *state.State, name string) error {
 	id := st.Services[name].Deployment
-	_, err := e.CodeDeploy.StopDeployment(ctx, &codedeploy.StopDeploymentInput{DeploymentId: aws.String(id), AutoRollbackEnabled: aws.Bool(true)})
+	_, err := h.CodeDeploy.StopDeployment(ctx, &codedeploy.StopDeploymentInput{DeploymentId: aws.String(id), AutoRollbackEnabled: aws.Bool(true)})
 	var done *cdtypes.DeploymentAlreadyCompletedException
 	if errors.As(err, &done) {
 		return nil
@@ -245,9 +245,9 @@ func (codeDeployController) stop(ctx context.Context, e *Engine, st *state.State
 }
 
 // rollback follows the rollback deployment CodeDeploy started.
-func (codeDeployController) rollback(ctx context.Context, e *Engine, st *state.State, name string) (string, bool, error) {
+func (codeDeployController) Rollback(ctx context.Context, h *step.Host, st *state.State, name string) (string, bool, error) {
 	svc := st.Services[name]
-	v, err := e.readCD(ctx, svc, svc.Deployment)
+	v, err := readCD(ctx, h, svc, svc.Deployment)
 	switch {
 	case err != nil:
 		return "", false, err
@@ -256,7 +256,7 @@ func (codeDeployController) rollback(ctx context.Context, e *Engine, st *state.S
 	case v.Rollback == "":
 		return "", false, nil
 	}
-	out, err := e.CodeDeploy.GetDeployment(ctx, &codedeploy.GetDeploymentInput{DeploymentId: aws.String(v.Rollback)})
+	out, err := h.CodeDeploy.GetDeployment(ctx, &codedeploy.GetDeploymentInput{DeploymentId: aws.String(v.Rollback)})
 	if err != nil {
 		return "", false, failure.Classify(err, "GetDeployment "+v.Rollback)
 	}

@@ -42,17 +42,17 @@ type cdGroup struct {
 // findGroup finds the deployment group of a CODE_DEPLOY service: the one CODEDEPLOY_APPLICATION
 // and CODEDEPLOY_DEPLOYMENT_GROUP name, else the one group whose ecsServices names this cluster and
 // service among the named application's groups, or every application's.
-func (e *Engine) findGroup(ctx context.Context, read step.Reader, name string) (cdGroup, error) {
-	app, group := e.Settings.CodeDeployApplication, e.Settings.CodeDeployGroup
+func findGroup(ctx context.Context, h *step.Host, read step.Reader, name string) (cdGroup, error) {
+	app, group := h.Settings.CodeDeployApplication, h.Settings.CodeDeployGroup
 	if app != "" && group != "" {
-		infos, err := e.groupInfos(ctx, read, app, []string{group})
+		infos, err := groupInfos(ctx, h, read, app, []string{group})
 		switch {
 		case err != nil:
 			return cdGroup{}, err
 		case len(infos) == 0:
 			return cdGroup{}, failure.New(failure.ErrConfig, "service %s: deployment group %s of application %s not found (CODEDEPLOY_APPLICATION, CODEDEPLOY_DEPLOYMENT_GROUP)", name, group, app)
-		case !namesService(infos[0], e.Settings.Cluster, name):
-			return cdGroup{}, failure.New(failure.ErrConfig, "service %s: deployment group %s/%s deploys %s, not %s/%s", name, app, group, ecsServicesOf(infos[0]), e.Settings.Cluster, name)
+		case !namesService(infos[0], h.Settings.Cluster, name):
+			return cdGroup{}, failure.New(failure.ErrConfig, "service %s: deployment group %s/%s deploys %s, not %s/%s", name, app, group, ecsServicesOf(infos[0]), h.Settings.Cluster, name)
 		}
 		return groupOf(infos[0]), nil
 	}
@@ -60,13 +60,13 @@ func (e *Engine) findGroup(ctx context.Context, read step.Reader, name string) (
 	if app == "" {
 		searched = "every application and deployment group"
 		var err error
-		apps, err = listAll(ctx, read, "ListApplications", codedeploy.NewListApplicationsPaginator(e.CodeDeploy, &codedeploy.ListApplicationsInput{}),
+		apps, err = listAll(ctx, read, "ListApplications", codedeploy.NewListApplicationsPaginator(h.CodeDeploy, &codedeploy.ListApplicationsInput{}),
 			func(o *codedeploy.ListApplicationsOutput) []string { return o.Applications })
 		if err != nil {
 			return cdGroup{}, err
 		}
 	}
-	found, err := e.groupsDeploying(ctx, read, apps, name)
+	found, err := groupsDeploying(ctx, h, read, apps, name)
 	switch {
 	case err != nil:
 		return cdGroup{}, err
@@ -74,32 +74,32 @@ func (e *Engine) findGroup(ctx context.Context, read step.Reader, name string) (
 		return found[0], nil
 	case len(found) == 0:
 		return cdGroup{}, failure.New(failure.ErrConfig, "service %s is on the CODE_DEPLOY controller, but no deployment group deploys %s/%s (searched %s: %d application(s)); set CODEDEPLOY_APPLICATION and CODEDEPLOY_DEPLOYMENT_GROUP",
-			name, e.Settings.Cluster, name, searched, len(apps))
+			name, h.Settings.Cluster, name, searched, len(apps))
 	}
 	var names []string
 	for _, g := range found {
 		names = append(names, g.App+"/"+g.Name)
 	}
 	return cdGroup{}, failure.New(failure.ErrConfig, "service %s: several deployment groups deploy %s/%s (%s); set CODEDEPLOY_APPLICATION and CODEDEPLOY_DEPLOYMENT_GROUP",
-		name, e.Settings.Cluster, name, strings.Join(names, ", "))
+		name, h.Settings.Cluster, name, strings.Join(names, ", "))
 }
 
 // groupsDeploying lists the deployment groups of apps whose ecsServices names the service.
-func (e *Engine) groupsDeploying(ctx context.Context, read step.Reader, apps []string, name string) ([]cdGroup, error) {
+func groupsDeploying(ctx context.Context, h *step.Host, read step.Reader, apps []string, name string) ([]cdGroup, error) {
 	var found []cdGroup
 	for _, a := range apps {
 		groups, err := listAll(ctx, read, "ListDeploymentGroups "+a,
-			codedeploy.NewListDeploymentGroupsPaginator(e.CodeDeploy, &codedeploy.ListDeploymentGroupsInput{ApplicationName: aws.String(a)}),
+			codedeploy.NewListDeploymentGroupsPaginator(h.CodeDeploy, &codedeploy.ListDeploymentGroupsInput{ApplicationName: aws.String(a)}),
 			func(o *codedeploy.ListDeploymentGroupsOutput) []string { return o.DeploymentGroups })
 		if err != nil {
 			return nil, err
 		}
-		infos, err := e.groupInfos(ctx, read, a, groups)
+		infos, err := groupInfos(ctx, h, read, a, groups)
 		if err != nil {
 			return nil, err
 		}
 		for _, g := range infos {
-			if namesService(g, e.Settings.Cluster, name) {
+			if namesService(g, h.Settings.Cluster, name) {
 				found = append(found, groupOf(g))
 			}
 		}
@@ -130,12 +130,12 @@ func listAll[O any](ctx context.Context, read step.Reader, what string, p pager[
 }
 
 // groupInfos reads deployment groups, 100 names a call (BatchGetDeploymentGroups' limit).
-func (e *Engine) groupInfos(ctx context.Context, read step.Reader, app string, names []string) ([]cdtypes.DeploymentGroupInfo, error) {
+func groupInfos(ctx context.Context, h *step.Host, read step.Reader, app string, names []string) ([]cdtypes.DeploymentGroupInfo, error) {
 	var out []cdtypes.DeploymentGroupInfo
 	for i := 0; i < len(names); i += 100 {
 		batch := names[i:min(i+100, len(names))]
 		err := read(ctx, "BatchGetDeploymentGroups", func(ctx context.Context) error {
-			res, err := e.CodeDeploy.BatchGetDeploymentGroups(ctx, &codedeploy.BatchGetDeploymentGroupsInput{ApplicationName: aws.String(app), DeploymentGroupNames: batch})
+			res, err := h.CodeDeploy.BatchGetDeploymentGroups(ctx, &codedeploy.BatchGetDeploymentGroupsInput{ApplicationName: aws.String(app), DeploymentGroupNames: batch})
 			if err != nil {
 				return failure.Classify(err, "BatchGetDeploymentGroups "+app)
 			}
@@ -232,13 +232,13 @@ func checkAppSpec(s appSpec) error {
 }
 
 // groupHooks reads the hooks of the group's last successful deployment from its AppSpec content.
-func (e *Engine) groupHooks(ctx context.Context, read step.Reader, g cdGroup) ([]map[string]string, string, error) {
+func groupHooks(ctx context.Context, h *step.Host, read step.Reader, g cdGroup) ([]map[string]string, string, error) {
 	if g.LastSuccessful == "" {
 		return nil, "the group has no successful deployment: no hooks", nil
 	}
 	var out *codedeploy.GetDeploymentOutput
 	err := read(ctx, "GetDeployment "+g.LastSuccessful, func(ctx context.Context) (err error) {
-		out, err = e.CodeDeploy.GetDeployment(ctx, &codedeploy.GetDeploymentInput{DeploymentId: aws.String(g.LastSuccessful)})
+		out, err = h.CodeDeploy.GetDeployment(ctx, &codedeploy.GetDeploymentInput{DeploymentId: aws.String(g.LastSuccessful)})
 		return failure.Classify(err, "GetDeployment "+g.LastSuccessful)
 	})
 	if err != nil {
@@ -281,8 +281,8 @@ type release struct {
 
 // prepare builds the release of one CODE_DEPLOY service from what read reads: its AppSpec names
 // taskDef, the revision the register step gave the service ("" without one: the service's own).
-func (e *Engine) prepare(ctx context.Context, read step.Reader, name string, s ecstypes.Service, taskDef string) (release, error) {
-	g, err := e.findGroup(ctx, read, name)
+func prepare(ctx context.Context, h *step.Host, read step.Reader, name string, s ecstypes.Service, taskDef string) (release, error) {
+	g, err := findGroup(ctx, h, read, name)
 	if err != nil {
 		return release{}, err
 	}
@@ -290,7 +290,7 @@ func (e *Engine) prepare(ctx context.Context, read step.Reader, name string, s e
 	if taskDef == "" {
 		taskDef, why = aws.ToString(s.TaskDefinition), "the service's task definition"
 	}
-	hooks, hookNote, err := e.groupHooks(ctx, read, g)
+	hooks, hookNote, err := groupHooks(ctx, h, read, g)
 	if err != nil {
 		return release{}, err
 	}

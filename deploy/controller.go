@@ -21,36 +21,33 @@ import (
 
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
+	"deploystep/deploy/ecsctl"
 	"deploystep/deploy/failure"
 	"deploystep/deploy/report"
 	"deploystep/deploy/state"
+	"deploystep/deploy/step"
 	"deploystep/deploy/verdict"
 )
 
 type controller interface {
-	// plan says what a release sends for the service, and what it follows to its end.
-	plan(e *Engine, name string) (send, follow string)
-	// start begins the release's deployment of one service: one an earlier run of the release
-	// began is adopted, else it is sent once (Engine.sendOnce).
-	start(ctx context.Context, e *Engine, st *state.State, name string, s ecstypes.Service) error
-	// observe reads a snapshot of each service's deployment with the evidence its verdict needs
+	// Plan says what a release sends for the service, and what it follows to its end.
+	Plan(h *step.Host, name string) (send, follow string)
+	// Start begins the release's deployment of one service: one an earlier run of the release
+	// began is adopted, else it is sent once (Host.SendOnce).
+	Start(ctx context.Context, h *step.Host, st *state.State, name string, s ecstypes.Service) error
+	// Observe reads a snapshot of each service's deployment with the evidence its verdict needs
 	// (in the same poll) and decides each once.
-	observe(ctx context.Context, e *Engine, st *state.State, names []string) (map[string]verdict.Decision, error)
-	// stop asks for the deployment to be rolled back (errNoRollback: it cannot be).
-	stop(ctx context.Context, e *Engine, st *state.State, name string) error
-	// rollback says how the rollback goes, and whether it ended.
-	rollback(ctx context.Context, e *Engine, st *state.State, name string) (status string, ended bool, err error)
-	// words name the kind in messages: who goes on with a deployment left behind, the call that
+	Observe(ctx context.Context, h *step.Host, st *state.State, names []string) (map[string]verdict.Decision, error)
+	// Stop asks for the deployment to be rolled back (step.ErrNoRollback: it cannot be).
+	Stop(ctx context.Context, h *step.Host, st *state.State, name string) error
+	// Rollback says how the rollback goes, and whether it ended.
+	Rollback(ctx context.Context, h *step.Host, st *state.State, name string) (status string, ended bool, err error)
+	// Words name the kind in messages: who goes on with a deployment left behind, the call that
 	// stops one, and what was sent.
-	words() kindWords
+	Words() step.KindWords
 }
 
-type kindWords struct{ owner, stopCall, stopSent string }
-
-var controllers = map[string]controller{state.ControllerECS: ecsController{}, state.ControllerCodeDeploy: codeDeployController{}}
-
-// errNoRollback: the deployment cannot be stopped with a rollback (no service deployment pinned).
-var errNoRollback = errors.New("no rollback possible")
+var controllers = map[string]controller{state.ControllerECS: ecsctl.Controller{}, state.ControllerCodeDeploy: codeDeployController{}}
 
 // controllerOf is a service's deployment controller as ECS reports it (ECS when unset).
 func controllerOf(s ecstypes.Service) string {
@@ -93,7 +90,7 @@ func (e *Engine) startDeployments(ctx context.Context, st *state.State) error {
 	for _, name := range todo {
 		svc := st.Services[name]
 		svc.Controller = controllerOf(services[name])
-		if err := controllers[svc.Controller].start(ctx, e, st, name, services[name]); err != nil {
+		if err := controllers[svc.Controller].Start(ctx, e.Host, st, name, services[name]); err != nil {
 			return err
 		}
 		if svc.Deployment != "" {
@@ -119,7 +116,7 @@ func (e *Engine) follow(ctx context.Context, st *state.State) error {
 			return true, nil
 		}
 		for _, kind := range slices.Sorted(maps.Keys(byKind)) {
-			decisions, err := controllers[kind].observe(ctx, e, st, byKind[kind])
+			decisions, err := controllers[kind].Observe(ctx, e.Host, st, byKind[kind])
 			if err != nil {
 				return false, err
 			}
@@ -152,11 +149,11 @@ func (e *Engine) judge(ctx context.Context, st *state.State, name string, d verd
 		e.SetWaiting(name, "")
 		e.Emit(report.Event{Kind: report.KindProgress, Service: name, Deployment: svc.Deployment, Message: fmt.Sprintf(
 			"paused at %s (PAUSE hook %s) of service deployment %s: production traffic not moved (WAIT_UNTIL=paused); a later step answers it with HOOK_ANSWER=CONTINUE or ROLLBACK, or %s",
-			h.Stage, h.ID, svc.SD, pauseHint(svc.SD, h))})
+			h.Stage, h.ID, svc.SD, ecsctl.PauseHint(svc.SD, h))})
 		return nil
 	}
 	for _, h := range d.Paused {
-		if err := e.answerHook(ctx, st, name, h); err != nil {
+		if err := ecsctl.AnswerHook(ctx, e.Host, st, name, h); err != nil {
 			return err
 		}
 	}
@@ -194,22 +191,22 @@ func (e *Engine) rollBack(ctx context.Context, st *state.State) string {
 			continue
 		}
 		c := controllers[svc.Controller]
-		w := c.words()
+		w := c.Words()
 		if !svc.Stopped {
-			err := e.Attempt(ctx, w.stopCall+" "+name, func(ctx context.Context) error { return c.stop(ctx, e, st, name) })
-			if errors.Is(err, errNoRollback) {
+			err := e.Attempt(ctx, w.StopCall+" "+name, func(ctx context.Context) error { return c.Stop(ctx, e.Host, st, name) })
+			if errors.Is(err, step.ErrNoRollback) {
 				continue
 			}
 			if err != nil {
-				results = append(results, fmt.Sprintf("%s: %s failed: %s", name, w.stopCall, failure.FirstLine(err)))
+				results = append(results, fmt.Sprintf("%s: %s failed: %s", name, w.StopCall, failure.FirstLine(err)))
 				continue
 			}
 			svc.Stopped = true
-			e.Emit(report.Event{Kind: report.KindProgress, Service: name, Message: "ROLLBACK=on-failure: " + w.stopSent + " sent; following the rollback"})
+			e.Emit(report.Event{Kind: report.KindProgress, Service: name, Message: "ROLLBACK=on-failure: " + w.StopSent + " sent; following the rollback"})
 		}
 		status := "not finished"
 		e.Wait(ctx, "following the rollback of "+name, report.Event{Service: name}, e.EveryPoll(), func(ctx context.Context) (bool, error) { //nolint:errcheck // ctx ends it; the status says how
-			s, ended, err := c.rollback(ctx, e, st, name)
+			s, ended, err := c.Rollback(ctx, e.Host, st, name)
 			if s != "" {
 				status = s
 			}
@@ -217,15 +214,9 @@ func (e *Engine) rollBack(ctx context.Context, st *state.State) string {
 		})
 		if ctx.Err() != nil {
 			// Cut by rollbackLimit, or earlier by the run's own end (a Lambda invocation's slice).
-			status = fmt.Sprintf("not finished when the run had to end (%s goes on with it)", w.owner)
+			status = fmt.Sprintf("not finished when the run had to end (%s goes on with it)", w.Owner)
 		}
 		results = append(results, fmt.Sprintf("%s rollback %s", name, status))
 	}
 	return strings.Join(results, "; ")
-}
-
-// pin is what a service's deployment is followed against.
-func (e *Engine) pin(st *state.State, svc *state.ServiceState) verdict.Pin {
-	return verdict.Pin{Deployment: svc.Deployment, Digest: st.Digest, FailedTasks: e.Settings.FailedTasks,
-		DigestCheck: e.Settings.DigestCheck, WaitUntil: e.Settings.WaitUntil}
 }

@@ -126,7 +126,7 @@ func (e *Engine) dryRunCodeDeploy(ctx context.Context, st *state.State, v verifi
 		if !ok || controllerOf(s) != state.ControllerCodeDeploy {
 			continue
 		}
-		r, err := e.prepare(ctx, step.Once, name, s, planned[name].Deploys())
+		r, err := prepare(ctx, e.Host, step.Once, name, s, planned[name].Deploys())
 		if err != nil {
 			check(false, "service %s: %s", name, strings.TrimPrefix(failure.FirstLine(err), "service "+name+": "))
 			continue

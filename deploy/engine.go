@@ -12,6 +12,7 @@ import (
 
 	"deploystep/deploy/awsapi"
 	"deploystep/deploy/cdn"
+	"deploystep/deploy/ecsctl"
 	"deploystep/deploy/failure"
 	"deploystep/deploy/predeploy"
 	"deploystep/deploy/report"
@@ -148,11 +149,11 @@ func (e *Engine) leftInFlight(st *state.State) string {
 			parts = append(parts, fmt.Sprintf("%s deployment %s completed", name, svc.Deployment))
 		case e.Service(name).Paused.Hook.ID != "":
 			p := e.Service(name).Paused
-			parts = append(parts, fmt.Sprintf("%s deployment %s paused at %s, unanswered: %s", name, svc.Deployment, p.Hook.Stage, pauseHint(p.SD, p.Hook)))
+			parts = append(parts, fmt.Sprintf("%s deployment %s paused at %s, unanswered: %s", name, svc.Deployment, p.Hook.Stage, ecsctl.PauseHint(p.SD, p.Hook)))
 		default:
 			owner := "ECS"
 			if c, ok := controllerFor(svc.Controller); ok {
-				owner = c.words().owner
+				owner = c.Words().Owner
 			}
 			msg := fmt.Sprintf("%s deployment %s still in progress (%s goes on with it)", name, svc.Deployment, owner)
 			if w := e.WaitingFor(name); w != "" {

@@ -79,7 +79,7 @@ func (e *Engine) plan(st *state.State, controllers map[string]string) Plan {
 		}
 		sp := ServicePlan{Name: name, Controller: kind}
 		if c, ok := controllerFor(kind); ok {
-			sp.Send, sp.Follow = c.plan(e, name)
+			sp.Send, sp.Follow = c.Plan(e.Host, name)
 		}
 		p.Services = append(p.Services, sp)
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
+	"deploystep/deploy/ecsctl"
 	"deploystep/deploy/failure"
 	"deploystep/deploy/settings"
 	"deploystep/deploy/state"
@@ -136,7 +137,7 @@ func (e *Engine) probeSD(ctx context.Context, name string) (step.Check, error) {
 		return step.Check{}, ctx.Err()
 	case errors.Is(err, failure.ErrAccessDenied):
 		return step.Check{OK: false, Message: fmt.Sprintf("service %s: its service deployments, which the follow reads, cannot be: %s", name, failure.FirstLine(err))}, nil
-	case unsupported(err):
+	case ecsctl.Unsupported(err):
 		return step.Check{OK: true, Message: fmt.Sprintf("service %s: the service deployment API is not available here (%s): its deployments are judged by deployments[]", name, failure.FirstLine(err))}, nil
 	case err != nil:
 		return step.Check{}, nil
@@ -185,7 +186,7 @@ func serviceCheck(set settings.Settings, at state.Caller, name string, s ecstype
 	}
 	status := aws.ToString(s.Status)
 	msg := fmt.Sprintf("service %s: %s, %s deployment controller, deployment %s running %d/%d, task definition %s, circuit breaker %s",
-		name, status, ctrl, primaryID(s), s.RunningCount, s.DesiredCount, failure.ShortARN(aws.ToString(s.TaskDefinition)), breaker)
+		name, status, ctrl, ecsctl.PrimaryID(s), s.RunningCount, s.DesiredCount, failure.ShortARN(aws.ToString(s.TaskDefinition)), breaker)
 	supported := ctrl == string(ecstypes.DeploymentControllerTypeEcs) || ctrl == string(ecstypes.DeploymentControllerTypeCodeDeploy)
 	switch {
 	case ctrl == string(ecstypes.DeploymentControllerTypeCodeDeploy) && set.DesiredCount != nil:

@@ -10,6 +10,7 @@ package step
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"net/http"
@@ -270,4 +271,19 @@ func (h *Host) Heartbeat() {
 		msg += ": " + strings.Join(what, "; ")
 	}
 	h.Emit(report.Event{Kind: report.KindProgress, Message: msg})
+}
+
+// KindWords name a deployment kind in messages: who goes on with a deployment left behind, the
+// call that stops one, and what was sent.
+type KindWords struct{ Owner, StopCall, StopSent string }
+
+// ErrNoRollback: the deployment cannot be stopped with a rollback (no service deployment pinned).
+var ErrNoRollback = errors.New("no rollback possible")
+
+// PinFor is what a service's deployment is followed against.
+// PinFor is what a verdict on a service pins: the deployment the release follows, the digest its
+// tasks must run, and the settings that judge it.
+func PinFor(h *Host, st *state.State, svc *state.ServiceState) verdict.Pin {
+	return verdict.Pin{Deployment: svc.Deployment, Digest: st.Digest, FailedTasks: h.Settings.FailedTasks,
+		DigestCheck: h.Settings.DigestCheck, WaitUntil: h.Settings.WaitUntil}
 }

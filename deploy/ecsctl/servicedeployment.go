@@ -1,4 +1,4 @@
-package deploy
+package ecsctl
 
 // Service deployments (ECS, since October 2024): the authoritative status of an ECS-controller
 // deployment, its lifecycle stage and, for BLUE_GREEN, LINEAR and CANARY, traffic, bake time and
@@ -33,6 +33,7 @@ import (
 	"deploystep/deploy/failure"
 	"deploystep/deploy/report"
 	"deploystep/deploy/state"
+	"deploystep/deploy/step"
 	"deploystep/deploy/verdict"
 )
 
@@ -41,7 +42,7 @@ import (
 // this Region.", an error of ListServiceDeployments and DescribeServiceDeployments in the ECS
 // model), or an endpoint that does not know the operation (UnknownOperationException in the
 // awsJson protocol; InvalidAction in awsQuery's). An AccessDenied is not among them.
-func unsupported(err error) bool {
+func Unsupported(err error) bool {
 	var api smithy.APIError
 	if !errors.As(err, &api) {
 		return false
@@ -51,17 +52,17 @@ func unsupported(err error) bool {
 }
 
 // noSD falls back to deployments[] for the service for the rest of the release, saying why once.
-func (e *Engine) noSD(st *state.State, name, why string) {
+func noSD(h *step.Host, st *state.State, name, why string) {
 	if svc := st.Services[name]; !svc.NoSD {
 		svc.NoSD = true
-		e.Emit(report.Event{Kind: report.KindWarning, Service: name, Message: "judging deployments[] alone: " + why})
+		h.Emit(report.Event{Kind: report.KindWarning, Service: name, Message: "judging deployments[] alone: " + why})
 	}
 }
 
 // pinSD pins the service deployment of each service that has none yet; one try a poll: the pin
 // is evidence the run can do without, so a call that keeps failing (an emulator answers an
 // operation it lacks with a 500) ends in the fallback.
-func (e *Engine) pinSD(ctx context.Context, st *state.State, names []string) error {
+func pinSD(ctx context.Context, h *step.Host, st *state.State, names []string) error {
 	for _, name := range names {
 		svc := st.Services[name]
 		if svc.NoSD || svc.SD != "" {
@@ -69,8 +70,8 @@ func (e *Engine) pinSD(ctx context.Context, st *state.State, names []string) err
 		}
 		after := st.Started.Add(-time.Minute) // clock skew between the runner and ECS
 		var out *ecs.ListServiceDeploymentsOutput
-		err := e.Read(ctx, false, func() (err error) {
-			out, err = e.ECS.ListServiceDeployments(ctx, &ecs.ListServiceDeploymentsInput{Cluster: aws.String(e.Settings.Cluster),
+		err := h.Read(ctx, false, func() (err error) {
+			out, err = h.ECS.ListServiceDeployments(ctx, &ecs.ListServiceDeploymentsInput{Cluster: aws.String(h.Settings.Cluster),
 				Service: aws.String(name), CreatedAt: &ecstypes.CreatedAt{After: aws.Time(after)}},
 				func(o *ecs.Options) { o.RetryMaxAttempts = 2 })
 			return err
@@ -78,17 +79,17 @@ func (e *Engine) pinSD(ctx context.Context, st *state.State, names []string) err
 		switch {
 		case ctx.Err() != nil:
 			return ctx.Err()
-		case unsupported(err):
+		case Unsupported(err):
 			for _, n := range names {
-				e.noSD(st, n, "the service deployment API is not available here (ecs:ListServiceDeployments: "+failure.FirstLine(err)+")")
+				noSD(h, st, n, "the service deployment API is not available here (ecs:ListServiceDeployments: "+failure.FirstLine(err)+")")
 			}
 			return nil
 		case err != nil:
-			if err := e.Accept(ctx, failure.Classify(err, "ListServiceDeployments"), "pinning the service deployment", report.Event{Service: name}); err != nil {
+			if err := h.Accept(ctx, failure.Classify(err, "ListServiceDeployments"), "pinning the service deployment", report.Event{Service: name}); err != nil {
 				return err
 			}
 			if svc.PinFails++; svc.PinFails >= state.PinTries {
-				e.noSD(st, name, fmt.Sprintf("ListServiceDeployments failed %d times (%s)", state.PinTries, failure.FirstLine(err)))
+				noSD(h, st, name, fmt.Sprintf("ListServiceDeployments failed %d times (%s)", state.PinTries, failure.FirstLine(err)))
 			}
 			continue
 		}
@@ -105,16 +106,16 @@ func (e *Engine) pinSD(ctx context.Context, st *state.State, names []string) err
 		case len(created) == 1:
 			svc.SD = created[0]
 		default:
-			e.noSD(st, name, fmt.Sprintf("%d service deployments of %s since the run started, none known to be %s", len(created), name, svc.Deployment))
+			noSD(h, st, name, fmt.Sprintf("%d service deployments of %s since the run started, none known to be %s", len(created), name, svc.Deployment))
 			continue
 		}
-		e.Emit(report.Event{Kind: report.KindProgress, Service: name, Deployment: svc.Deployment, Message: "service deployment " + failure.ShortARN(svc.SD)})
+		h.Emit(report.Event{Kind: report.KindProgress, Service: name, Deployment: svc.Deployment, Message: "service deployment " + failure.ShortARN(svc.SD)})
 	}
 	return nil
 }
 
 // readSD describes the pinned service deployments of names (20 a call).
-func (e *Engine) readSD(ctx context.Context, st *state.State, names []string, burst bool) (map[string]*verdict.SDView, error) {
+func readSD(ctx context.Context, h *step.Host, st *state.State, names []string, burst bool) (map[string]*verdict.SDView, error) {
 	byARN := map[string]string{}
 	var arns []string
 	for _, n := range names {
@@ -126,13 +127,13 @@ func (e *Engine) readSD(ctx context.Context, st *state.State, names []string, bu
 	out := map[string]*verdict.SDView{}
 	for i := 0; i < len(arns); i += 20 {
 		var res *ecs.DescribeServiceDeploymentsOutput
-		err := e.Read(ctx, burst, func() (err error) {
-			res, err = e.ECS.DescribeServiceDeployments(ctx, &ecs.DescribeServiceDeploymentsInput{ServiceDeploymentArns: arns[i:min(i+20, len(arns))]})
+		err := h.Read(ctx, burst, func() (err error) {
+			res, err = h.ECS.DescribeServiceDeployments(ctx, &ecs.DescribeServiceDeploymentsInput{ServiceDeploymentArns: arns[i:min(i+20, len(arns))]})
 			return err
 		})
-		if unsupported(err) {
+		if Unsupported(err) {
 			for _, n := range names {
-				e.noSD(st, n, "ecs:DescribeServiceDeployments is not available here ("+failure.FirstLine(err)+")")
+				noSD(h, st, n, "ecs:DescribeServiceDeployments is not available here ("+failure.FirstLine(err)+")")
 			}
 			return nil, nil
 		}
@@ -141,7 +142,7 @@ func (e *Engine) readSD(ctx context.Context, st *state.State, names []string, bu
 		}
 		for _, sd := range res.ServiceDeployments {
 			name := byARN[aws.ToString(sd.ServiceDeploymentArn)]
-			out[name] = e.sdView(st.Services[name], sd)
+			out[name] = sdView(h, st.Services[name], sd)
 		}
 	}
 	return out, nil
@@ -149,15 +150,15 @@ func (e *Engine) readSD(ctx context.Context, st *state.State, names []string, bu
 
 // sdView reduces a service deployment; bake time left is counted from when this run first saw
 // BAKE_TIME (ECS reports the stage, not when it began).
-func (e *Engine) sdView(svc *state.ServiceState, sd ecstypes.ServiceDeployment) *verdict.SDView {
+func sdView(h *step.Host, svc *state.ServiceState, sd ecstypes.ServiceDeployment) *verdict.SDView {
 	v := &verdict.SDView{Status: string(sd.Status), Reason: aws.ToString(sd.StatusReason), Stage: string(sd.LifecycleStage), BakeLeft: -1}
 	if c := sd.DeploymentConfiguration; c != nil {
 		v.Strategy = string(c.Strategy)
 		if v.Stage == "BAKE_TIME" && c.BakeTimeInMinutes != nil {
 			if svc.BakeSeen.IsZero() {
-				svc.BakeSeen = e.Now()
+				svc.BakeSeen = h.Now()
 			}
-			v.BakeLeft = max(0, time.Duration(*c.BakeTimeInMinutes)*time.Minute-e.Now().Sub(svc.BakeSeen))
+			v.BakeLeft = max(0, time.Duration(*c.BakeTimeInMinutes)*time.Minute-h.Now().Sub(svc.BakeSeen))
 		}
 	}
 	if t := sd.TargetServiceRevision; t != nil {

@@ -1,11 +1,10 @@
-package deploy
-
-// The ECS controller: a release of a service on ECS's own deployment controller is an
+// Package ecsctl is the ECS controller: a release of a service on ECS's own deployment controller is an
 // UpdateService (forceNewDeployment) whose deployment, ecs-svc/<n>, is pinned and followed with
 // its service deployment (servicedeployment.go), and rolled back with StopServiceDeployment.
 // Reads are paced so a cluster sees at most one ECS read a second: one DescribeServices per poll
 // for up to 10 services, plus the evidence a verdict needs (needs): the service deployment, the
 // new tasks' digests, the stopped reasons of a failure.
+package ecsctl
 
 import (
 	"context"
@@ -28,31 +27,31 @@ import (
 	"deploystep/deploy/verdict"
 )
 
-type ecsController struct{}
+type Controller struct{}
 
-func (ecsController) words() kindWords {
-	return kindWords{owner: "ECS", stopCall: "StopServiceDeployment", stopSent: "StopServiceDeployment ROLLBACK"}
+func (Controller) Words() step.KindWords {
+	return step.KindWords{Owner: "ECS", StopCall: "StopServiceDeployment", StopSent: "StopServiceDeployment ROLLBACK"}
 }
 
-func (ecsController) plan(e *Engine, name string) (send, follow string) {
+func (Controller) Plan(h *step.Host, name string) (send, follow string) {
 	count := ""
-	if n := e.Settings.DesiredCount; n != nil {
+	if n := h.Settings.DesiredCount; n != nil {
 		count = fmt.Sprintf(" --desired-count %d", *n)
 	}
-	follow = fmt.Sprintf("its deployment until COMPLETED and PRIMARY (its service deployment SUCCESSFUL; with early success criteria, SUCCESSFUL); fail after %s failed tasks", thresholdText(e.Settings.FailedTasks))
-	switch e.Settings.WaitUntil {
+	follow = fmt.Sprintf("its deployment until COMPLETED and PRIMARY (its service deployment SUCCESSFUL; with early success criteria, SUCCESSFUL); fail after %s failed tasks", thresholdText(h.Settings.FailedTasks))
+	switch h.Settings.WaitUntil {
 	case "traffic-shifted":
 		follow = "its service deployment until all production traffic is on the new revision (WAIT_UNTIL=traffic-shifted)"
 	case "paused":
 		follow = "its service deployment until it pauses at a PAUSE hook (WAIT_UNTIL=paused: then exit 0, nothing invalidated) or completes"
 	}
-	if e.Settings.HookAnswer != "" {
-		return fmt.Sprintf("no UpdateService: find the deployment of %s/%s paused at a PAUSE hook and answer it, ContinueServiceDeployment %s (HOOK_ANSWER)", e.Settings.Cluster, name, e.Settings.HookAnswer), follow
+	if h.Settings.HookAnswer != "" {
+		return fmt.Sprintf("no UpdateService: find the deployment of %s/%s paused at a PAUSE hook and answer it, ContinueServiceDeployment %s (HOOK_ANSWER)", h.Settings.Cluster, name, h.Settings.HookAnswer), follow
 	}
-	if e.Settings.Registers() {
-		return fmt.Sprintf("UpdateService --task-definition <the revision of step 2>%s %s/%s", count, e.Settings.Cluster, name), follow
+	if h.Settings.Registers() {
+		return fmt.Sprintf("UpdateService --task-definition <the revision of step 2>%s %s/%s", count, h.Settings.Cluster, name), follow
 	}
-	return fmt.Sprintf("UpdateService --force-new-deployment%s %s/%s", count, e.Settings.Cluster, name), follow
+	return fmt.Sprintf("UpdateService --force-new-deployment%s %s/%s", count, h.Settings.Cluster, name), follow
 }
 
 func thresholdText(n int) string {
@@ -64,59 +63,59 @@ func thresholdText(n int) string {
 
 // start forces the new deployment of one service and pins it, or adopts the one an earlier run
 // of the release started (the run marker).
-func (ecsController) start(ctx context.Context, e *Engine, st *state.State, name string, s ecstypes.Service) error {
+func (Controller) Start(ctx context.Context, h *step.Host, st *state.State, name string, s ecstypes.Service) error {
 	svc := st.Services[name]
 	// Events up to now are history: the follow step reports the ones after this id.
 	if evs := s.Events; len(evs) > 0 && svc.LastEvent == "" {
 		svc.LastEvent = aws.ToString(evs[0].Id)
 	}
-	if e.resume(st, name, s) {
-		if e.Settings.HookAnswer != "" { // a re-run of the answering step: its service deployment again
-			return e.adoptPaused(ctx, st, name, s)
+	if resume(h, st, name, s) {
+		if h.Settings.HookAnswer != "" { // a re-run of the answering step: its service deployment again
+			return adoptPaused(ctx, h, st, name, s)
 		}
 		return nil
 	}
-	if e.Settings.HookAnswer != "" {
-		if err := e.adoptPaused(ctx, st, name, s); err != nil {
+	if h.Settings.HookAnswer != "" {
+		if err := adoptPaused(ctx, h, st, name, s); err != nil {
 			return err
 		}
-		return e.mark(ctx, st, name, s.ServiceArn, st.Services[name].Deployment)
+		return mark(ctx, h, st, name, s.ServiceArn, st.Services[name].Deployment)
 	}
 	if svc.Before == "" {
-		svc.Before = primaryID(s)
+		svc.Before = PrimaryID(s)
 	}
 	var sent *ecs.UpdateServiceInput
 	var taskDef string
 	send := func(ctx context.Context) (string, error) {
-		if err := e.mark(ctx, st, name, s.ServiceArn, ""); err != nil {
+		if err := mark(ctx, h, st, name, s.ServiceArn, ""); err != nil {
 			return "", err
 		}
-		in := &ecs.UpdateServiceInput{Cluster: aws.String(e.Settings.Cluster), Service: aws.String(name), ForceNewDeployment: true}
+		in := &ecs.UpdateServiceInput{Cluster: aws.String(h.Settings.Cluster), Service: aws.String(name), ForceNewDeployment: true}
 		if td := svc.TaskDef; td != "" && td != aws.ToString(s.TaskDefinition) {
 			// a new revision starts a deployment by itself
 			in.TaskDefinition, in.ForceNewDeployment = aws.String(td), false
 		}
-		if n := e.Settings.DesiredCount; n != nil {
+		if n := h.Settings.DesiredCount; n != nil {
 			in.DesiredCount = aws.Int32(int32(*n))
 		}
-		out, err := e.ECS.UpdateService(ctx, in, func(o *ecs.Options) { o.RetryMaxAttempts = 1 })
+		out, err := h.ECS.UpdateService(ctx, in, func(o *ecs.Options) { o.RetryMaxAttempts = 1 })
 		if err != nil || out.Service == nil {
 			return "", failure.Classify(err, "UpdateService "+name)
 		}
 		sent, taskDef = in, failure.ShortARN(aws.ToString(out.Service.TaskDefinition))
-		return primaryID(*out.Service), nil
+		return PrimaryID(*out.Service), nil
 	}
 	find := func(ctx context.Context) (string, error) {
-		services, err := e.Describe(ctx, []string{name})
+		services, err := h.Describe(ctx, []string{name})
 		if err != nil {
 			return "", err
 		}
-		if id := primaryID(services[name]); id != "" && id != svc.Before {
+		if id := PrimaryID(services[name]); id != "" && id != svc.Before {
 			return id, nil
 		}
 		return "", nil
 	}
-	id, lost, err := e.SendOnce(ctx, "starting the deployment of "+name, &svc.Sent, send, find)
+	id, lost, err := h.SendOnce(ctx, "starting the deployment of "+name, &svc.Sent, send, find)
 	if err != nil {
 		return err
 	}
@@ -128,8 +127,8 @@ func (ecsController) start(ctx context.Context, e *Engine, st *state.State, name
 			msg += fmt.Sprintf(" with desired count %d", *sent.DesiredCount)
 		}
 	}
-	e.Emit(report.Event{Kind: report.KindDeployment, Service: name, Deployment: id, Message: msg})
-	return e.mark(ctx, st, name, s.ServiceArn, id)
+	h.Emit(report.Event{Kind: report.KindDeployment, Service: name, Deployment: id, Message: msg})
+	return mark(ctx, h, st, name, s.ServiceArn, id)
 }
 
 // runTag is the service tag that marks the deployment a release started:
@@ -141,7 +140,7 @@ const runTag = "deploystep:run"
 
 // resume adopts the deployment an earlier run of the same release started, if any; when that
 // run's last attempt may still land, it makes the send wait for it instead of sending another.
-func (e *Engine) resume(st *state.State, name string, s ecstypes.Service) bool {
+func resume(h *step.Host, st *state.State, name string, s ecstypes.Service) bool {
 	if st.Run.Marker == "" {
 		return false
 	}
@@ -161,9 +160,9 @@ func (e *Engine) resume(st *state.State, name string, s ecstypes.Service) bool {
 	svc.Before = before
 	id := started // the deployment this release started, PRIMARY or not (rolled back, replaced)
 	if id == "" {
-		if id = primaryID(s); id == "" || id == before {
+		if id = PrimaryID(s); id == "" || id == before {
 			if secs, err := strconv.ParseInt(stamp, 10, 64); err == nil {
-				if at := time.Unix(secs, 0); e.Now().Sub(at) < step.UnknownWindow && at.After(svc.Sent) {
+				if at := time.Unix(secs, 0); h.Now().Sub(at) < step.UnknownWindow && at.After(svc.Sent) {
 					svc.Sent = at
 				}
 			}
@@ -171,7 +170,7 @@ func (e *Engine) resume(st *state.State, name string, s ecstypes.Service) bool {
 		}
 	}
 	svc.Sent, svc.Deployment = time.Time{}, id
-	e.Emit(report.Event{Kind: report.KindDeployment, Service: name, Deployment: id,
+	h.Emit(report.Event{Kind: report.KindDeployment, Service: name, Deployment: id,
 		Message: fmt.Sprintf("resuming: deployment %s was started by an earlier run of this release; following it instead of starting another", id)})
 	return true
 }
@@ -180,16 +179,16 @@ func (e *Engine) resume(st *state.State, name string, s ecstypes.Service) bool {
 // deployment it started once that is known. The marker is what makes a re-run of the release
 // adopt its deployment instead of starting a second one, so a refusal (ecs:TagResource on the
 // service) ends the run like any other: the first one comes before the UpdateService.
-func (e *Engine) mark(ctx context.Context, st *state.State, name string, arn *string, started string) error {
+func mark(ctx context.Context, h *step.Host, st *state.State, name string, arn *string, started string) error {
 	if st.Run.Marker == "" {
 		return nil
 	}
-	value := fmt.Sprintf("%s %s t=%d", st.Run.Marker, st.Services[name].Before, e.Now().Unix())
+	value := fmt.Sprintf("%s %s t=%d", st.Run.Marker, st.Services[name].Before, h.Now().Unix())
 	if started != "" {
 		value += " d=" + started
 	}
-	return e.Attempt(ctx, "TagResource "+name, func(ctx context.Context) error {
-		_, err := e.ECS.TagResource(ctx, &ecs.TagResourceInput{ResourceArn: arn,
+	return h.Attempt(ctx, "TagResource "+name, func(ctx context.Context) error {
+		_, err := h.ECS.TagResource(ctx, &ecs.TagResourceInput{ResourceArn: arn,
 			Tags: []ecstypes.Tag{{Key: aws.String(runTag), Value: aws.String(value)}}})
 		return failure.Classify(err, "TagResource "+name)
 	})
@@ -197,13 +196,13 @@ func (e *Engine) mark(ctx context.Context, st *state.State, name string, arn *st
 
 // observe reads the services, reports their new events, pins and reads their service
 // deployments, gathers what each verdict needs, and decides each once.
-func (ecsController) observe(ctx context.Context, e *Engine, st *state.State, names []string) (map[string]verdict.Decision, error) {
-	services, err := e.Describe(ctx, names)
+func (Controller) Observe(ctx context.Context, h *step.Host, st *state.State, names []string) (map[string]verdict.Decision, error) {
+	services, err := h.Describe(ctx, names)
 	if err != nil {
 		return nil, err
 	}
-	e.reportEvents(st, services, names)
-	if err := e.pinSD(ctx, st, names); err != nil {
+	reportEvents(h, st, services, names)
+	if err := pinSD(ctx, h, st, names); err != nil {
 		return nil, err
 	}
 	// The strategies that shift traffic are judged by their service deployment every poll.
@@ -213,21 +212,21 @@ func (ecsController) observe(ctx context.Context, e *Engine, st *state.State, na
 			shifting = append(shifting, name)
 		}
 	}
-	sds, err := e.readSD(ctx, st, shifting, false)
-	if err := e.Accept(ctx, err, "reading the service deployments", report.Event{}); err != nil {
+	sds, err := readSD(ctx, h, st, shifting, false)
+	if err := h.Accept(ctx, err, "reading the service deployments", report.Event{}); err != nil {
 		return nil, err
 	}
 	out := map[string]verdict.Decision{}
 	for _, name := range names {
 		s, ok := services[name]
 		if !ok {
-			return nil, failure.New(failure.ErrFailed, "service %s: it disappeared from cluster %s during the deployment", name, e.Settings.Cluster)
+			return nil, failure.New(failure.ErrFailed, "service %s: it disappeared from cluster %s during the deployment", name, h.Settings.Cluster)
 		}
 		svc := st.Services[name]
-		view, pin := viewOf(s), e.pin(st, svc)
+		view, pin := viewOf(s), step.PinFor(h, st, svc)
 		ev := svc.Evidence()
 		ev.SD = sds[name]
-		if err := e.gather(ctx, st, name, view, pin, &ev); err != nil {
+		if err := gather(ctx, h, st, name, view, pin, &ev); err != nil {
 			return nil, err
 		}
 		out[name] = verdict.Decide(view, pin, ev)
@@ -238,23 +237,23 @@ func (ecsController) observe(ctx context.Context, e *Engine, st *state.State, na
 // gather fetches the evidence the snapshot needs (needs), each at most once, asking again after
 // each fetch: the service deployment first (it can show the end), then the digests, then the
 // stopped reasons of a failure (a read that fails only leaves the message without them).
-func (e *Engine) gather(ctx context.Context, st *state.State, name string, view verdict.ServiceView, pin verdict.Pin, ev *verdict.Evidence) error {
+func gather(ctx context.Context, h *step.Host, st *state.State, name string, view verdict.ServiceView, pin verdict.Pin, ev *verdict.Evidence) error {
 	svc := st.Services[name]
 	if n := verdict.Needed(view, pin, *ev); n.SD && svc.SD != "" && !svc.NoSD {
-		views, err := e.readSD(ctx, st, []string{name}, true)
-		if err := e.Accept(ctx, err, "reading the service deployment", report.Event{Service: name}); err != nil {
+		views, err := readSD(ctx, h, st, []string{name}, true)
+		if err := h.Accept(ctx, err, "reading the service deployment", report.Event{Service: name}); err != nil {
 			return err
 		}
 		ev.SD = views[name]
 	}
 	if verdict.Needed(view, pin, *ev).Digests {
-		if err := tasks.ReadDigests(ctx, e.Host, st, name, pin.Deployment, ev); err != nil {
+		if err := tasks.ReadDigests(ctx, h, st, name, pin.Deployment, ev); err != nil {
 			return err
 		}
 	}
 	if verdict.Needed(view, pin, *ev).Reasons {
-		reasons, named, err := tasks.StoppedReasons(ctx, e.Host, name, pin.Deployment)
-		e.SetStopped(name, named)
+		reasons, named, err := tasks.StoppedReasons(ctx, h, name, pin.Deployment)
+		h.SetStopped(name, named)
 		if err != nil {
 			if ctx.Err() != nil || errors.Is(err, failure.ErrAccessDenied) {
 				return err
@@ -268,12 +267,12 @@ func (e *Engine) gather(ctx context.Context, st *state.State, name string, view 
 
 // stop stops the pinned service deployment with a rollback; one already stopping or rolling
 // back is one rollback.
-func (ecsController) stop(ctx context.Context, e *Engine, st *state.State, name string) error {
+func (Controller) Stop(ctx context.Context, h *step.Host, st *state.State, name string) error {
 	svc := st.Services[name]
 	if svc.SD == "" {
-		return errNoRollback
+		return step.ErrNoRollback
 	}
-	_, err := e.ECS.StopServiceDeployment(ctx, &ecs.StopServiceDeploymentInput{
+	_, err := h.ECS.StopServiceDeployment(ctx, &ecs.StopServiceDeploymentInput{
 		ServiceDeploymentArn: aws.String(svc.SD), StopType: ecstypes.StopServiceDeploymentStopTypeRollback})
 	var conflict *ecstypes.ConflictException
 	if errors.As(err, &conflict) {
@@ -282,8 +281,8 @@ func (ecsController) stop(ctx context.Context, e *Engine, st *state.State, name 
 	return failure.Classify(err, "StopServiceDeployment")
 }
 
-func (ecsController) rollback(ctx context.Context, e *Engine, st *state.State, name string) (string, bool, error) {
-	views, err := e.readSD(ctx, st, []string{name}, false)
+func (Controller) Rollback(ctx context.Context, h *step.Host, st *state.State, name string) (string, bool, error) {
+	views, err := readSD(ctx, h, st, []string{name}, false)
 	if err != nil || views[name] == nil {
 		return "", false, err
 	}
@@ -310,7 +309,7 @@ func shiftsTraffic(s ecstypes.Service) bool {
 // apart by id: DescribeServices lists them newest first, so the new ones are those before the
 // last id seen. Without a last id (a run resumed from an older state) the run's start time is
 // the fallback.
-func (e *Engine) reportEvents(st *state.State, services map[string]ecstypes.Service, names []string) {
+func reportEvents(h *step.Host, st *state.State, services map[string]ecstypes.Service, names []string) {
 	type item struct {
 		svc string
 		ev  ecstypes.ServiceEvent
@@ -340,7 +339,7 @@ func (e *Engine) reportEvents(st *state.State, services map[string]ecstypes.Serv
 		return aws.ToTime(items[i].ev.CreatedAt).Before(aws.ToTime(items[j].ev.CreatedAt))
 	})
 	for _, it := range items {
-		e.Emit(report.Event{Kind: report.KindServiceEvent, Service: it.svc, Message: aws.ToString(it.ev.Message)})
+		h.Emit(report.Event{Kind: report.KindServiceEvent, Service: it.svc, Message: aws.ToString(it.ev.Message)})
 	}
 }
 
@@ -371,7 +370,7 @@ func viewOf(s ecstypes.Service) verdict.ServiceView {
 	return v
 }
 
-func primaryID(s ecstypes.Service) string {
+func PrimaryID(s ecstypes.Service) string {
 	for _, d := range s.Deployments {
 		if aws.ToString(d.Status) == "PRIMARY" {
 			return aws.ToString(d.Id)

@@ -1,4 +1,4 @@
-package deploy
+package ecsctl
 
 import (
 	"strings"
@@ -31,7 +31,7 @@ func TestReportEventsByID(t *testing.T) {
 	started := time.Date(2026, 11, 26, 10, 0, 0, 0, time.UTC)
 	skew := started.Add(-2 * time.Second) // AWS's clock 2 s behind the runner's
 	var got collect
-	e := &Engine{Host: &step.Host{Report: &got}}
+	h := &step.Host{Report: &got}
 	st := &state.State{Started: started}
 	st.Init([]string{"api"})
 	st.Services["api"].LastEvent = "e0" // the newest event when the deployment started
@@ -42,7 +42,7 @@ func TestReportEventsByID(t *testing.T) {
 		snapshot(sev("e3", skew.Add(time.Second), "deployment completed"), sev("e2", skew, "has started 2 tasks"), sev("e1", skew, "has begun draining")),
 	}
 	for _, p := range polls {
-		e.reportEvents(st, p, []string{"api"})
+		reportEvents(h, st, p, []string{"api"})
 	}
 	var msgs []string
 	for _, ev := range got {

@@ -1,4 +1,4 @@
-package deploy
+package ecsctl
 
 // PAUSE lifecycle hooks: a deployment paused at one waits for ContinueServiceDeployment. With
 // HOOK_COMMAND the run answers it: the command's exit status continues the deployment (0) or
@@ -24,11 +24,12 @@ import (
 	"deploystep/deploy/failure"
 	"deploystep/deploy/report"
 	"deploystep/deploy/state"
+	"deploystep/deploy/step"
 	"deploystep/deploy/verdict"
 )
 
 // pauseHint says how a paused deployment is answered by hand, and what ECS does if nobody does.
-func pauseHint(sdARN string, h verdict.HookView) string {
+func PauseHint(sdARN string, h verdict.HookView) string {
 	msg := fmt.Sprintf("answer it with: aws ecs continue-service-deployment --service-deployment-arn %s --hook-id %s --action CONTINUE (or --action ROLLBACK)", sdARN, h.ID)
 	if !h.Expires.IsZero() {
 		action := cmp.Or(h.TimeoutAction, "ROLLBACK")
@@ -39,28 +40,28 @@ func pauseHint(sdARN string, h verdict.HookView) string {
 
 // answerHook runs HOOK_COMMAND for a paused deployment (bounded by HOOK_TIMEOUT) and answers
 // ContinueServiceDeployment: CONTINUE on exit 0, ROLLBACK otherwise. Each hook once.
-func (e *Engine) answerHook(ctx context.Context, st *state.State, name string, h verdict.HookView) error {
+func AnswerHook(ctx context.Context, h *step.Host, st *state.State, name string, hook verdict.HookView) error {
 	svc := st.Services[name]
-	e.SetPaused(name, st.Services[name].SD, h)
-	if svc.Hooks[h.ID] != "" {
+	h.SetPaused(name, st.Services[name].SD, hook)
+	if svc.Hooks[hook.ID] != "" {
 		return nil
 	}
-	if e.Settings.HookAnswer != "" && h.ID == svc.Adopted {
-		action := ecstypes.DeploymentLifecycleHookAction(e.Settings.HookAnswer)
-		e.Emit(report.Event{Kind: report.KindProgress, Service: name, Deployment: svc.Deployment,
-			Message: fmt.Sprintf("answering the PAUSE hook %s at %s: ContinueServiceDeployment %s (HOOK_ANSWER)", h.ID, h.Stage, action)})
-		return e.continueHook(ctx, svc, name, h, action)
+	if h.Settings.HookAnswer != "" && hook.ID == svc.Adopted {
+		action := ecstypes.DeploymentLifecycleHookAction(h.Settings.HookAnswer)
+		h.Emit(report.Event{Kind: report.KindProgress, Service: name, Deployment: svc.Deployment,
+			Message: fmt.Sprintf("answering the PAUSE hook %s at %s: ContinueServiceDeployment %s (HOOK_ANSWER)", hook.ID, hook.Stage, action)})
+		return continueHook(ctx, h, svc, name, hook, action)
 	}
-	if e.Settings.HookCommand == "" {
-		e.Once("pause "+h.ID, report.Event{Kind: report.KindProgress, Service: name, Deployment: svc.Deployment,
-			Message: fmt.Sprintf("paused at %s (PAUSE hook %s) and no HOOK_COMMAND is set: %s", h.Stage, h.ID, pauseHint(svc.SD, h))})
+	if h.Settings.HookCommand == "" {
+		h.Once("pause "+hook.ID, report.Event{Kind: report.KindProgress, Service: name, Deployment: svc.Deployment,
+			Message: fmt.Sprintf("paused at %s (PAUSE hook %s) and no HOOK_COMMAND is set: %s", hook.Stage, hook.ID, PauseHint(svc.SD, hook))})
 		return nil
 	}
-	e.Emit(report.Event{Kind: report.KindProgress, Service: name, Message: fmt.Sprintf("paused at %s: running HOOK_COMMAND", h.Stage)})
-	e.SetWaiting(name, fmt.Sprintf("HOOK_COMMAND at %s (HOOK_TIMEOUT %v)", h.Stage, e.Settings.HookTimeout))
-	stop := e.beating()
-	out, err, timedOut := runHook(ctx, e.Settings.HookTimeout, e.Settings.HookCommand, "DEPLOY_STAGE="+h.Stage,
-		"SERVICE_DEPLOYMENT_ARN="+svc.SD, "HOOK_ID="+h.ID, "CLUSTER="+e.Settings.Cluster, "SERVICE="+name, "TEST_LISTENER_URL="+e.Settings.TestListenerURL)
+	h.Emit(report.Event{Kind: report.KindProgress, Service: name, Message: fmt.Sprintf("paused at %s: running HOOK_COMMAND", hook.Stage)})
+	h.SetWaiting(name, fmt.Sprintf("HOOK_COMMAND at %s (HOOK_TIMEOUT %v)", hook.Stage, h.Settings.HookTimeout))
+	stop := beating(h)
+	out, err, timedOut := runHook(ctx, h.Settings.HookTimeout, h.Settings.HookCommand, "DEPLOY_STAGE="+hook.Stage,
+		"SERVICE_DEPLOYMENT_ARN="+svc.SD, "HOOK_ID="+hook.ID, "CLUSTER="+h.Settings.Cluster, "SERVICE="+name, "TEST_LISTENER_URL="+h.Settings.TestListenerURL)
 	stop()
 	if ctx.Err() != nil {
 		return ctx.Err()
@@ -69,27 +70,27 @@ func (e *Engine) answerHook(ctx context.Context, st *state.State, name string, h
 	if err != nil {
 		action, verdict = ecstypes.DeploymentLifecycleHookActionRollback, "failed: "+failure.FirstLine(err)
 		if timedOut {
-			verdict = fmt.Sprintf("did not finish within HOOK_TIMEOUT (%v)", e.Settings.HookTimeout)
+			verdict = fmt.Sprintf("did not finish within HOOK_TIMEOUT (%v)", h.Settings.HookTimeout)
 		}
 	}
 	if tail := strings.TrimSpace(string(out)); tail != "" {
-		e.Emit(report.Event{Kind: report.KindProgress, Service: name, Message: "HOOK_COMMAND: " + failure.ClipTo(tail, 2000)})
+		h.Emit(report.Event{Kind: report.KindProgress, Service: name, Message: "HOOK_COMMAND: " + failure.ClipTo(tail, 2000)})
 	}
-	e.Emit(report.Event{Kind: report.KindProgress, Service: name, Message: fmt.Sprintf("HOOK_COMMAND %s: ContinueServiceDeployment %s", verdict, action)})
-	return e.continueHook(ctx, svc, name, h, action)
+	h.Emit(report.Event{Kind: report.KindProgress, Service: name, Message: fmt.Sprintf("HOOK_COMMAND %s: ContinueServiceDeployment %s", verdict, action)})
+	return continueHook(ctx, h, svc, name, hook, action)
 }
 
 // continueHook answers a hook once: an answer lost on the way is sent again, and a hook already
 // answered (by an earlier run) counts as answered.
-func (e *Engine) continueHook(ctx context.Context, svc *state.ServiceState, name string, h verdict.HookView, action ecstypes.DeploymentLifecycleHookAction) error {
-	err := e.Attempt(ctx, "ContinueServiceDeployment "+name, func(ctx context.Context) error {
-		_, err := e.ECS.ContinueServiceDeployment(ctx, &ecs.ContinueServiceDeploymentInput{ServiceDeploymentArn: aws.String(svc.SD),
-			HookId: aws.String(h.ID), Action: action})
+func continueHook(ctx context.Context, h *step.Host, svc *state.ServiceState, name string, hook verdict.HookView, action ecstypes.DeploymentLifecycleHookAction) error {
+	err := h.Attempt(ctx, "ContinueServiceDeployment "+name, func(ctx context.Context) error {
+		_, err := h.ECS.ContinueServiceDeployment(ctx, &ecs.ContinueServiceDeploymentInput{ServiceDeploymentArn: aws.String(svc.SD),
+			HookId: aws.String(hook.ID), Action: action})
 		return failure.Classify(err, "ContinueServiceDeployment")
 	})
 	if err == nil || errors.Is(err, failure.ErrConfig) && strings.Contains(err.Error(), "not awaiting action") {
-		svc.Hooks[h.ID] = string(action) // answered, or answered before (a re-run)
-		e.SetPaused(name, "", verdict.HookView{})
+		svc.Hooks[hook.ID] = string(action) // answered, or answered before (a re-run)
+		h.SetPaused(name, "", verdict.HookView{})
 		return nil
 	}
 	return err
@@ -120,7 +121,7 @@ func runHook(ctx context.Context, timeout time.Duration, command string, env ...
 }
 
 // beating says the heartbeat while something that is not a wait (a hook) runs; stop ends it.
-func (e *Engine) beating() (stop func()) {
+func beating(h *step.Host) (stop func()) {
 	done := make(chan struct{})
 	go func() {
 		t := time.NewTicker(time.Second)
@@ -130,7 +131,7 @@ func (e *Engine) beating() (stop func()) {
 			case <-done:
 				return
 			case <-t.C:
-				e.Heartbeat()
+				h.Heartbeat()
 			}
 		}
 	}()
@@ -158,7 +159,7 @@ func (l *limitedBuffer) Write(p []byte) (int, error) {
 // left (its service deployment's target revision is the service's PRIMARY deployment) or the
 // only one, and follows it; the follow step answers the hook once (answerHook). None, or several
 // with none of them the PRIMARY's, is ErrConfig naming what was found.
-func (e *Engine) adoptPaused(ctx context.Context, st *state.State, name string, s ecstypes.Service) error {
+func adoptPaused(ctx context.Context, h *step.Host, st *state.State, name string, s ecstypes.Service) error {
 	svc := st.Services[name]
 	resumed := svc.Deployment // an earlier run of this step adopted it (the run marker)
 	status := []ecstypes.ServiceDeploymentStatus{ecstypes.ServiceDeploymentStatusInProgress}
@@ -169,9 +170,9 @@ func (e *Engine) adoptPaused(ctx context.Context, st *state.State, name string, 
 	var arns []string
 	for token := (*string)(nil); ; {
 		var list *ecs.ListServiceDeploymentsOutput
-		err := e.Attempt(ctx, "listing the service deployments of "+name, func(ctx context.Context) (err error) {
-			err = e.Read(ctx, false, func() (err error) {
-				list, err = e.ECS.ListServiceDeployments(ctx, &ecs.ListServiceDeploymentsInput{Cluster: aws.String(e.Settings.Cluster), Service: aws.String(name),
+		err := h.Attempt(ctx, "listing the service deployments of "+name, func(ctx context.Context) (err error) {
+			err = h.Read(ctx, false, func() (err error) {
+				list, err = h.ECS.ListServiceDeployments(ctx, &ecs.ListServiceDeploymentsInput{Cluster: aws.String(h.Settings.Cluster), Service: aws.String(name),
 					Status: status, NextToken: token})
 				return err
 			})
@@ -195,9 +196,9 @@ func (e *Engine) adoptPaused(ctx context.Context, st *state.State, name string, 
 	var seen []string
 	for i := 0; i < len(arns); i += 20 {
 		var out *ecs.DescribeServiceDeploymentsOutput
-		err := e.Attempt(ctx, "reading the service deployments of "+name, func(ctx context.Context) (err error) {
-			err = e.Read(ctx, false, func() (err error) {
-				out, err = e.ECS.DescribeServiceDeployments(ctx, &ecs.DescribeServiceDeploymentsInput{ServiceDeploymentArns: arns[i:min(i+20, len(arns))]})
+		err := h.Attempt(ctx, "reading the service deployments of "+name, func(ctx context.Context) (err error) {
+			err = h.Read(ctx, false, func() (err error) {
+				out, err = h.ECS.DescribeServiceDeployments(ctx, &ecs.DescribeServiceDeploymentsInput{ServiceDeploymentArns: arns[i:min(i+20, len(arns))]})
 				return err
 			})
 			return failure.Classify(err, "DescribeServiceDeployments")
@@ -206,7 +207,7 @@ func (e *Engine) adoptPaused(ctx context.Context, st *state.State, name string, 
 			return err
 		}
 		for _, sd := range out.ServiceDeployments {
-			v := e.sdView(svc, sd)
+			v := sdView(h, svc, sd)
 			seen = append(seen, fmt.Sprintf("%s %s at %s", failure.ShortARN(aws.ToString(sd.ServiceDeploymentArn)), v.Status, cmp.Or(v.Stage, "no stage")))
 			rev := ""
 			if t := sd.TargetServiceRevision; t != nil {
@@ -227,7 +228,7 @@ func (e *Engine) adoptPaused(ctx context.Context, st *state.State, name string, 
 	if resumed != "" {
 		return nil // its service deployment is not listed: judged by deployments[] (pinSD says so)
 	}
-	primary := primaryID(s)
+	primary := PrimaryID(s)
 	pick := -1
 	for i, p := range found {
 		if p.revision != "" && p.revision == failure.ShortARN(primary) {
@@ -245,7 +246,7 @@ func (e *Engine) adoptPaused(ctx context.Context, st *state.State, name string, 
 		if len(found) > 1 {
 			return failure.New(failure.ErrConfig, "service %s: %d deployments are paused at a PAUSE hook and none is the PRIMARY's (%s): HOOK_ANSWER answers one; answer the others with aws ecs continue-service-deployment", name, len(found), what)
 		}
-		return failure.New(failure.ErrConfig, "service %s: no deployment paused at a PAUSE hook to answer with HOOK_ANSWER=%s (service deployments: %s); HOOK_ANSWER answers the deployment a WAIT_UNTIL=paused step left paused", name, e.Settings.HookAnswer, what)
+		return failure.New(failure.ErrConfig, "service %s: no deployment paused at a PAUSE hook to answer with HOOK_ANSWER=%s (service deployments: %s); HOOK_ANSWER answers the deployment a WAIT_UNTIL=paused step left paused", name, h.Settings.HookAnswer, what)
 	}
 	p := found[pick]
 	svc.SD, svc.Adopted = p.arn, p.hook.ID
@@ -255,8 +256,8 @@ func (e *Engine) adoptPaused(ctx context.Context, st *state.State, name string, 
 			svc.Deployment = aws.ToString(d.Id)
 		}
 	}
-	e.Emit(report.Event{Kind: report.KindDeployment, Service: name, Deployment: svc.Deployment, Message: fmt.Sprintf(
+	h.Emit(report.Event{Kind: report.KindDeployment, Service: name, Deployment: svc.Deployment, Message: fmt.Sprintf(
 		"found deployment %s paused at %s (PAUSE hook %s, service deployment %s): answering it with HOOK_ANSWER=%s, then following it",
-		svc.Deployment, p.hook.Stage, p.hook.ID, failure.ShortARN(p.arn), e.Settings.HookAnswer)})
+		svc.Deployment, p.hook.Stage, p.hook.ID, failure.ShortARN(p.arn), h.Settings.HookAnswer)})
 	return nil
 }
