@@ -21,6 +21,7 @@ import (
 
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
+	"deploystep/deploy/codedeployctl"
 	"deploystep/deploy/ecsctl"
 	"deploystep/deploy/failure"
 	"deploystep/deploy/report"
@@ -47,7 +48,7 @@ type controller interface {
 	Words() step.KindWords
 }
 
-var controllers = map[string]controller{state.ControllerECS: ecsctl.Controller{}, state.ControllerCodeDeploy: codeDeployController{}}
+var controllers = map[string]controller{state.ControllerECS: ecsctl.Controller{}, state.ControllerCodeDeploy: codedeployctl.Controller{}}
 
 // controllerOf is a service's deployment controller as ECS reports it (ECS when unset).
 func controllerOf(s ecstypes.Service) string {

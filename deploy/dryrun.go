@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"deploystep/deploy/cdn"
+	"deploystep/deploy/codedeployctl"
 	"deploystep/deploy/failure"
 	"deploystep/deploy/predeploy"
 	"deploystep/deploy/report"
@@ -126,13 +127,13 @@ func (e *Engine) dryRunCodeDeploy(ctx context.Context, st *state.State, v verifi
 		if !ok || controllerOf(s) != state.ControllerCodeDeploy {
 			continue
 		}
-		r, err := prepare(ctx, e.Host, step.Once, name, s, planned[name].Deploys())
+		r, err := codedeployctl.Prepare(ctx, e.Host, step.Once, name, s, planned[name].Deploys())
 		if err != nil {
 			check(false, "service %s: %s", name, strings.TrimPrefix(failure.FirstLine(err), "service "+name+": "))
 			continue
 		}
-		check(true, "service %s: deployment group %s/%s; AppSpec valid: %s", name, r.group.App, r.group.Name, r.describe)
-		sends[name] = fmt.Sprintf("CodeDeploy CreateDeployment on %s/%s (AppSpec with task definition %s)", r.group.App, r.group.Name, failure.ShortARN(r.taskDef))
+		check(true, "service %s: deployment group %s/%s; AppSpec valid: %s", name, r.Group.App, r.Group.Name, r.Describe)
+		sends[name] = fmt.Sprintf("CodeDeploy CreateDeployment on %s/%s (AppSpec with task definition %s)", r.Group.App, r.Group.Name, failure.ShortARN(r.TaskDef))
 	}
 	return sends
 }

@@ -1,6 +1,4 @@
-package deploy
-
-// The CodeDeploy controller, for services on the CODE_DEPLOY deployment controller: UpdateService
+// Package codedeployctl is the CodeDeploy controller, for services on the CODE_DEPLOY deployment controller: UpdateService
 // cannot change what they run; a release is a CodeDeploy blue/green deployment with an AppSpec
 // (codedeploy_group.go), created exactly once and followed to its end:
 //
@@ -14,6 +12,7 @@ package deploy
 //     errorInformation, the lifecycle event that failed and the rollback deployment it started.
 //     With IMAGE, the replacement task set's tasks must run the pushed digest (digestVerdict, the
 //     rule of both controllers).
+package codedeployctl
 
 import (
 	"context"
@@ -36,13 +35,13 @@ import (
 	"deploystep/deploy/verdict"
 )
 
-type codeDeployController struct{}
+type Controller struct{}
 
-func (codeDeployController) Words() step.KindWords {
+func (Controller) Words() step.KindWords {
 	return step.KindWords{Owner: "CodeDeploy", StopCall: "StopDeployment", StopSent: "StopDeployment with automatic rollback"}
 }
 
-func (codeDeployController) Plan(h *step.Host, name string) (send, follow string) {
+func (Controller) Plan(h *step.Host, name string) (send, follow string) {
 	follow = "the CodeDeploy deployment until Succeeded"
 	if h.Settings.WaitUntil == "traffic-shifted" {
 		follow = "the CodeDeploy deployment until all production traffic is on the replacement task set (WAIT_UNTIL=traffic-shifted)"
@@ -55,7 +54,7 @@ func description(st *state.State) string { return "deploystep release " + st.Run
 
 // start creates the release's CodeDeploy deployment of one service, or adopts the one an earlier
 // run of the release created.
-func (codeDeployController) Start(ctx context.Context, h *step.Host, st *state.State, name string, s ecstypes.Service) error {
+func (Controller) Start(ctx context.Context, h *step.Host, st *state.State, name string, s ecstypes.Service) error {
 	svc := st.Services[name]
 	g, err := findGroup(ctx, h, h.Attempt, name)
 	if err != nil {
@@ -72,11 +71,11 @@ func (codeDeployController) Start(ctx context.Context, h *step.Host, st *state.S
 			return nil
 		}
 	}
-	r, err := prepare(ctx, h, h.Attempt, name, s, svc.TaskDef)
+	r, err := Prepare(ctx, h, h.Attempt, name, s, svc.TaskDef)
 	if err != nil {
 		return err
 	}
-	h.Emit(report.Event{Kind: report.KindProgress, Service: name, Message: "AppSpec: " + r.describe})
+	h.Emit(report.Event{Kind: report.KindProgress, Service: name, Message: "AppSpec: " + r.Describe})
 	send := func(ctx context.Context) (string, error) {
 		out, err := h.CodeDeploy.CreateDeployment(ctx, &codedeploy.CreateDeploymentInput{ApplicationName: aws.String(g.App),
 			DeploymentGroupName: aws.String(g.Name), Description: aws.String(description(st)),
@@ -98,7 +97,7 @@ func (codeDeployController) Start(ctx context.Context, h *step.Host, st *state.S
 		return err
 	}
 	svc.Deployment = id
-	msg := fmt.Sprintf("created CodeDeploy deployment %s (%s/%s) of task definition %s", id, g.App, g.Name, failure.ShortARN(r.taskDef))
+	msg := fmt.Sprintf("created CodeDeploy deployment %s (%s/%s) of task definition %s", id, g.App, g.Name, failure.ShortARN(r.TaskDef))
 	if lost {
 		msg = fmt.Sprintf("following CodeDeploy deployment %s, which an earlier CreateDeployment of this release created", id)
 	}
@@ -140,7 +139,7 @@ func ourCDDeployment(ctx context.Context, h *step.Host, g cdGroup, description s
 
 // observe reads each service's CodeDeploy deployment and its ECS target, gathers what the verdict
 // needs, and decides once.
-func (codeDeployController) Observe(ctx context.Context, h *step.Host, st *state.State, names []string) (map[string]verdict.Decision, error) {
+func (Controller) Observe(ctx context.Context, h *step.Host, st *state.State, names []string) (map[string]verdict.Decision, error) {
 	out := map[string]verdict.Decision{}
 	for _, name := range names {
 		svc := st.Services[name]
@@ -234,7 +233,7 @@ func readCD(ctx context.Context, h *step.Host, svc *state.ServiceState, id strin
 }
 
 // stop stops the deployment with automatic rollback; one already completed is one rollback.
-func (codeDeployController) Stop(ctx context.Context, h *step.Host, st *state.State, name string) error {
+func (Controller) Stop(ctx context.Context, h *step.Host, st *state.State, name string) error {
 	id := st.Services[name].Deployment
 	_, err := h.CodeDeploy.StopDeployment(ctx, &codedeploy.StopDeploymentInput{DeploymentId: aws.String(id), AutoRollbackEnabled: aws.Bool(true)})
 	var done *cdtypes.DeploymentAlreadyCompletedException
@@ -245,7 +244,7 @@ func (codeDeployController) Stop(ctx context.Context, h *step.Host, st *state.St
 }
 
 // rollback follows the rollback deployment CodeDeploy started.
-func (codeDeployController) Rollback(ctx context.Context, h *step.Host, st *state.State, name string) (string, bool, error) {
+func (Controller) Rollback(ctx context.Context, h *step.Host, st *state.State, name string) (string, bool, error) {
 	svc := st.Services[name]
 	v, err := readCD(ctx, h, svc, svc.Deployment)
 	switch {

@@ -1,4 +1,4 @@
-package deploy
+package codedeployctl
 
 // What a CodeDeploy release sends, for a service on the CODE_DEPLOY controller: its deployment
 // group, the task definition it deploys and the AppSpec that names it (codedeploy.go follows the
@@ -273,15 +273,15 @@ func groupHooks(ctx context.Context, h *step.Host, read step.Reader, g cdGroup) 
 // release is what a CodeDeploy release of one service sends: the group, and the AppSpec that
 // names the task definition, the load balancer's container and the group's hooks.
 type release struct {
-	group    cdGroup
-	taskDef  string
+	Group    cdGroup
+	TaskDef  string
 	appSpec  string
-	describe string // the AppSpec as the output says it
+	Describe string // the AppSpec as the output says it
 }
 
 // prepare builds the release of one CODE_DEPLOY service from what read reads: its AppSpec names
 // taskDef, the revision the register step gave the service ("" without one: the service's own).
-func prepare(ctx context.Context, h *step.Host, read step.Reader, name string, s ecstypes.Service, taskDef string) (release, error) {
+func Prepare(ctx context.Context, h *step.Host, read step.Reader, name string, s ecstypes.Service, taskDef string) (release, error) {
 	g, err := findGroup(ctx, h, read, name)
 	if err != nil {
 		return release{}, err
@@ -303,6 +303,6 @@ func prepare(ctx context.Context, h *step.Host, read step.Reader, name string, s
 	if err != nil {
 		return release{}, failure.New(failure.ErrConfig, "service %s: AppSpec: %v", name, err)
 	}
-	return release{group: g, taskDef: taskDef, appSpec: content,
-		describe: fmt.Sprintf("task definition %s (%s), container %s:%d; %s", failure.ShortARN(taskDef), why, container, port, hookNote)}, nil
+	return release{Group: g, TaskDef: taskDef, appSpec: content,
+		Describe: fmt.Sprintf("task definition %s (%s), container %s:%d; %s", failure.ShortARN(taskDef), why, container, port, hookNote)}, nil
 }
