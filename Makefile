@@ -14,7 +14,7 @@ LAMBDA_ARCH ?= arm64
 
 FUZZTIME ?= 20s
 # Each fuzz target with its package.
-FUZZERS  := settings:FuzzSettings settings:FuzzParseImage settings:FuzzInvalidationPaths deploy:FuzzUserParameters state:FuzzDecodeToken
+FUZZERS  := settings:FuzzSettings settings:FuzzParseImage settings:FuzzInvalidationPaths job:FuzzUserParameters state:FuzzDecodeToken
 
 .PHONY: all build demo test vet tools bench lambda publish stack destroy fuzz clean
 
@@ -95,7 +95,7 @@ bench: build tools
 
 # Each fuzz target of the hostile-input suite for FUZZTIME; seed corpora in each package's testdata/fuzz.
 fuzz:
-	@for pf in $(FUZZERS); do p=$${pf%%:*}; f=$${pf#*:}; dir=./deploy; [ "$$p" = deploy ] || dir=./deploy/$$p; \
+	@for pf in $(FUZZERS); do p=$${pf%%:*}; f=$${pf#*:}; dir=./deploy/$$p; \
 	  echo "== $$f ($$dir)"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$dir || exit 1; done
 
 clean:

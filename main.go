@@ -16,6 +16,7 @@ import (
 
 	"deploystep/deploy"
 	"deploystep/deploy/failure"
+	"deploystep/deploy/job"
 	"deploystep/deploy/settings"
 )
 
@@ -23,7 +24,10 @@ var version = "dev"
 
 func main() {
 	if os.Getenv("AWS_LAMBDA_RUNTIME_API") != "" {
-		deploy.StartLambda()
+		if err := job.Start(); err != nil {
+			fmt.Fprintln(os.Stderr, "deploystep:", err)
+			os.Exit(failure.ExitCode(err))
+		}
 		return
 	}
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))

@@ -85,7 +85,7 @@ func (e *Engine) DryRun(ctx context.Context, st *state.State, creds aws.Credenti
 	if len(e.Settings.VerifyURLs) > 0 {
 		cdn.DryRun(ctx, e.Host)
 	}
-	plan := e.plan(st, controllers)
+	plan := e.Plan(st, controllers)
 	plan.Revisions = e.revisionLines
 	if e.Settings.PredeployCommand != "" {
 		plan.Predeploy = cmp.Or(predeploy, "not planned (the services were not read)")

@@ -72,7 +72,7 @@ func (e *Engine) Run(outer context.Context, st *state.State) error {
 	if e.Limit <= 0 {
 		e.Limit, _ = e.Settings.Limit(false)
 	}
-	plan := e.plan(st, nil)
+	plan := e.Plan(st, nil)
 	ctx, cancel := context.WithDeadlineCause(outer, st.Started.Add(e.Limit), failure.ErrTimeout)
 	defer cancel()
 	for st.Phase != state.PhaseDone {

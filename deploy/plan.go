@@ -56,7 +56,7 @@ type InvalidationPlan struct {
 
 // plan builds the release's plan; controllers are the services' deployment controllers as the
 // preflight read them, or as the state recorded them ("" where unknown).
-func (e *Engine) plan(st *state.State, controllers map[string]string) Plan {
+func (e *Engine) Plan(st *state.State, controllers map[string]string) Plan {
 	s := e.Settings
 	p := Plan{Limit: s.Timeout, Poll: s.Poll, VerifyTimeout: s.VerifyTimeout, Steps: []string{state.PhasePreflight}}
 	if s.Image != "" {
@@ -123,7 +123,7 @@ func (p Plan) next(phase string) string {
 }
 
 // percent is how far a release in phase has come: the weight of the steps before it.
-func (p Plan) percent(phase string) int32 {
+func (p Plan) Percent(phase string) int32 {
 	if phase == state.PhaseDone {
 		return 100
 	}

@@ -2,16 +2,16 @@
 // cannot change what they run; a release is a CodeDeploy blue/green deployment with an AppSpec
 // (codedeploy_group.go), created exactly once and followed to its end:
 //
-//	prepare (group, AppSpec) ─► CreateDeployment (sendOnce) ─► GetDeployment + GetDeploymentTarget ─► DecideCodeDeploy
+//		prepare (group, AppSpec) ─► CreateDeployment (sendOnce) ─► GetDeployment + GetDeploymentTarget ─► DecideCodeDeploy
 //
-//   - Exactly once: the deployment's description carries the release's CallerReference. Before
-//     creating, the group's recent deployments are listed and one with that description is
-//     adopted (a re-run, a re-delivered Lambda event, a CreateDeployment whose answer was lost).
-//   - The verdict (DecideCodeDeploy, pure): Succeeded is done, or with WAIT_UNTIL=traffic-shifted
-//     all production traffic on the replacement task set; Failed and Stopped fail with CodeDeploy's
-//     errorInformation, the lifecycle event that failed and the rollback deployment it started.
-//     With IMAGE, the replacement task set's tasks must run the pushed digest (digestVerdict, the
-//     rule of both controllers).
+//	  - Exactly once: the deployment's description carries the release's CallerReference. Before
+//	    creating, the group's recent deployments are listed and one with that description is
+//	    adopted (a re-run, a re-delivered Lambda event, a CreateDeployment whose answer was lost).
+//	  - The verdict (DecideCodeDeploy, pure): Succeeded is done, or with WAIT_UNTIL=traffic-shifted
+//	    all production traffic on the replacement task set; Failed and Stopped fail with CodeDeploy's
+//	    errorInformation, the lifecycle event that failed and the rollback deployment it started.
+//	    With IMAGE, the replacement task set's tasks must run the pushed digest (digestVerdict, the
+//	    rule of both controllers).
 package codedeployctl
 
 import (

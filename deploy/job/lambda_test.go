@@ -1,4 +1,4 @@
-package deploy_test
+package job_test
 
 import (
 	"bytes"
@@ -16,18 +16,18 @@ import (
 	"github.com/sethvargo/go-envconfig"
 
 	"deploystep/awsim"
-	"deploystep/deploy"
+	"deploystep/deploy/job"
 	"deploystep/internal/testtool"
 )
 
 const demoImage = awsim.DemoImage
 
-func handler(t *testing.T, cfg awsim.Config) (*deploy.Handler, *awsim.Server, *bytes.Buffer) {
+func handler(t *testing.T, cfg awsim.Config) (*job.Handler, *awsim.Server, *bytes.Buffer) {
 	t.Helper()
 	sim := testtool.Sim(t, cfg)
 	ac := sim.AWSConfig()
 	var log bytes.Buffer
-	return &deploy.Handler{AWS: ac, Pipeline: codepipeline.NewFromConfig(ac), Log: &log,
+	return &job.Handler{AWS: ac, Pipeline: codepipeline.NewFromConfig(ac), Log: &log,
 		Env: envconfig.MapLookuper(map[string]string{"POLL_INTERVAL": "200ms"})}, sim, &log
 }
 
@@ -54,7 +54,7 @@ func params(extra map[string]any) map[string]any {
 	return p
 }
 
-func invoke(t *testing.T, h *deploy.Handler, ev events.CodePipelineJobEvent, within time.Duration) {
+func invoke(t *testing.T, h *job.Handler, ev events.CodePipelineJobEvent, within time.Duration) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), within)
 	defer cancel()
@@ -192,7 +192,7 @@ func TestHandlerStrategies(t *testing.T) {
 
 // runAction plays CodePipeline: invokes with a job, then again with each continuation token (a
 // new job each time), every invocation given within; it returns every result in order.
-func runAction(t *testing.T, h *deploy.Handler, sim *awsim.Server, p map[string]any, within time.Duration, max int) []awsim.JobResult {
+func runAction(t *testing.T, h *job.Handler, sim *awsim.Server, p map[string]any, within time.Duration, max int) []awsim.JobResult {
 	t.Helper()
 	var out []awsim.JobResult
 	token := ""

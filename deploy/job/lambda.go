@@ -1,4 +1,10 @@
-package deploy
+// Package job is deploystep as a CodePipeline Invoke action on AWS Lambda (provided.al2023): each
+// invocation loads the settings from the job's UserParameters over the function's environment,
+// resumes the release from the continuation token, runs the engine until it ends or the
+// invocation's deadline nears, and reports the job's result to CodePipeline (success, success with
+// a continuation token, or failure), with the summary, console links and output variables. It
+// imports the engine; nothing in deploy imports it.
+package job
 
 import (
 	"context"
@@ -22,6 +28,7 @@ import (
 	cptypes "github.com/aws/aws-sdk-go-v2/service/codepipeline/types"
 	"github.com/sethvargo/go-envconfig"
 
+	"deploystep/deploy"
 	"deploystep/deploy/awsapi"
 	"deploystep/deploy/failure"
 	"deploystep/deploy/report"
@@ -43,15 +50,15 @@ type Handler struct {
 	// Log receives the engine's events; default os.Stdout (CloudWatch Logs).
 	Log io.Writer
 	// NewEngine builds the engine; default NewEngine with AWS.
-	NewEngine func(settings.Settings, report.Reporter) *Engine
+	NewEngine func(settings.Settings, report.Reporter) *deploy.Engine
 }
 
-// StartLambda runs the handler under the Lambda runtime (AWS_LAMBDA_RUNTIME_API).
-func StartLambda() {
-	cfg, err := LoadAWS(context.Background())
+// Start runs the handler under the Lambda runtime (AWS_LAMBDA_RUNTIME_API); it returns only when
+// the AWS configuration cannot be loaded (a configuration error: main exits with its code).
+func Start() error {
+	cfg, err := deploy.LoadAWS(context.Background())
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "deploystep: AWS configuration:", err)
-		os.Exit(failure.ExitConfig)
+		return failure.New(failure.ErrConfig, "AWS configuration: %v", err)
 	}
 	h := &Handler{AWS: cfg, Pipeline: codepipeline.NewFromConfig(cfg, func(o *codepipeline.Options) {
 		// The job result must get through within the margin before the Lambda deadline: many
@@ -63,6 +70,7 @@ func StartLambda() {
 		})
 	})}
 	lambda.Start(h.Handle)
+	return nil
 }
 
 // Handle runs one job of the action.
@@ -111,7 +119,7 @@ func (h *Handler) Handle(ctx context.Context, ev events.CodePipelineJobEvent) er
 
 	build := h.NewEngine
 	if build == nil {
-		build = func(s settings.Settings, r report.Reporter) *Engine { return NewEngine(h.AWS, s, r) }
+		build = func(s settings.Settings, r report.Reporter) *deploy.Engine { return deploy.NewEngine(h.AWS, s, r) }
 	}
 	e := build(s, log)
 	e.Limit = limit
@@ -216,7 +224,7 @@ func (h *Handler) settings(ctx context.Context, userParameters string) (settings
 }
 
 // handOver reports progress with a continuation token; CodePipeline invokes again with it.
-func (h *Handler) handOver(ctx context.Context, log report.Reporter, jobID string, e *Engine, st *state.State) {
+func (h *Handler) handOver(ctx context.Context, log report.Reporter, jobID string, e *deploy.Engine, st *state.State) {
 	tok, err := state.EncodeToken(st, e.Settings)
 	if err != nil {
 		h.fail(ctx, log, jobID, cptypes.FailureTypeConfigurationError, err.Error())
@@ -228,13 +236,13 @@ func (h *Handler) handOver(ctx context.Context, log report.Reporter, jobID strin
 	_, err = h.Pipeline.PutJobSuccessResult(ctx, &codepipeline.PutJobSuccessResultInput{
 		JobId:             aws.String(jobID),
 		ContinuationToken: aws.String(tok),
-		ExecutionDetails:  &cptypes.ExecutionDetails{Summary: aws.String(summary), PercentComplete: aws.Int32(e.plan(st, nil).percent(st.Phase))},
+		ExecutionDetails:  &cptypes.ExecutionDetails{Summary: aws.String(summary), PercentComplete: aws.Int32(e.Plan(st, nil).Percent(st.Phase))},
 	})
 	h.reported(log, jobID, "continuation", err)
 }
 
 // finish reports the final result.
-func (h *Handler) finish(ctx context.Context, log report.Reporter, jobID string, e *Engine, st *state.State, err error) {
+func (h *Handler) finish(ctx context.Context, log report.Reporter, jobID string, e *deploy.Engine, st *state.State, err error) {
 	sum := e.Result(st, err)
 	if err != nil {
 		typ := cptypes.FailureTypeJobFailed
