@@ -143,14 +143,17 @@ func (e *Engine) judge(ctx context.Context, st *state.State, name string, d verd
 		said[name] = msg
 		e.Emit(report.Event{Kind: report.KindProgress, Service: name, Deployment: svc.Deployment, Counts: d.Counts, Message: msg})
 	}
+	svc.Paused = nil
+	if len(d.Paused) > 0 {
+		svc.Paused = ecsctl.HookOf(d.Paused[0])
+	}
 	if e.Settings.WaitUntil == "paused" && d.Verdict == verdict.Waiting && len(d.Paused) > 0 {
 		h := d.Paused[0]
-		svc.Paused, svc.Finished = h.Stage+" "+h.ID, true
-		e.SetPaused(name, st.Services[name].SD, h)
+		svc.Finished = true
 		e.SetWaiting(name, "")
 		e.Emit(report.Event{Kind: report.KindProgress, Service: name, Deployment: svc.Deployment, Message: fmt.Sprintf(
 			"paused at %s (PAUSE hook %s) of service deployment %s: production traffic not moved (WAIT_UNTIL=paused); a later step answers it with HOOK_ANSWER=CONTINUE or ROLLBACK, or %s",
-			h.Stage, h.ID, svc.SD, ecsctl.PauseHint(svc.SD, h))})
+			h.Stage, h.ID, svc.SD, ecsctl.PauseHint(svc.SD, svc.Paused))})
 		return nil
 	}
 	for _, h := range d.Paused {

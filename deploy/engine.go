@@ -147,9 +147,8 @@ func (e *Engine) leftInFlight(st *state.State) string {
 			parts = append(parts, name+" not updated")
 		case svc.Finished:
 			parts = append(parts, fmt.Sprintf("%s deployment %s completed", name, svc.Deployment))
-		case e.Service(name).Paused.Hook.ID != "":
-			p := e.Service(name).Paused
-			parts = append(parts, fmt.Sprintf("%s deployment %s paused at %s, unanswered: %s", name, svc.Deployment, p.Hook.Stage, ecsctl.PauseHint(p.SD, p.Hook)))
+		case svc.Paused != nil:
+			parts = append(parts, fmt.Sprintf("%s deployment %s paused at %s, unanswered: %s", name, svc.Deployment, svc.Paused.Stage, ecsctl.PauseHint(svc.SD, svc.Paused)))
 		default:
 			owner := "ECS"
 			if c, ok := controllerFor(svc.Controller); ok {
@@ -216,8 +215,7 @@ func (e *Engine) Result(st *state.State, err error) report.Summary {
 			s.Paused = map[string]report.PausedHook{}
 		}
 		svc := st.Services[name]
-		stage, hook, _ := strings.Cut(svc.Paused, " ")
-		s.Paused[name] = report.PausedHook{Stage: stage, Hook: hook, ServiceDeployment: svc.SD}
+		s.Paused[name] = report.PausedHook{Stage: svc.Paused.Stage, Hook: svc.Paused.ID, ServiceDeployment: svc.SD}
 	}
 	msg := "release finished: deployments completed"
 	if !e.Settings.SkipInvalidation && len(st.Invalidations) > 0 {

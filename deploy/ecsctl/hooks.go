@@ -29,7 +29,13 @@ import (
 )
 
 // pauseHint says how a paused deployment is answered by hand, and what ECS does if nobody does.
-func PauseHint(sdARN string, h verdict.HookView) string {
+// HookOf is a paused hook as the service's record keeps it.
+func HookOf(h verdict.HookView) *state.Hook {
+	return &state.Hook{Stage: h.Stage, ID: h.ID, TimeoutAction: h.TimeoutAction, Expires: h.Expires}
+}
+
+// PauseHint says how a person answers a paused hook, and what ECS does if nobody does.
+func PauseHint(sdARN string, h *state.Hook) string {
 	msg := fmt.Sprintf("answer it with: aws ecs continue-service-deployment --service-deployment-arn %s --hook-id %s --action CONTINUE (or --action ROLLBACK)", sdARN, h.ID)
 	if !h.Expires.IsZero() {
 		action := cmp.Or(h.TimeoutAction, "ROLLBACK")
@@ -42,7 +48,7 @@ func PauseHint(sdARN string, h verdict.HookView) string {
 // ContinueServiceDeployment: CONTINUE on exit 0, ROLLBACK otherwise. Each hook once.
 func AnswerHook(ctx context.Context, h *step.Host, st *state.State, name string, hook verdict.HookView) error {
 	svc := st.Services[name]
-	h.SetPaused(name, st.Services[name].SD, hook)
+	svc.Paused = HookOf(hook)
 	if svc.Hooks[hook.ID] != "" {
 		return nil
 	}
@@ -54,7 +60,7 @@ func AnswerHook(ctx context.Context, h *step.Host, st *state.State, name string,
 	}
 	if h.Settings.HookCommand == "" {
 		h.Once("pause "+hook.ID, report.Event{Kind: report.KindProgress, Service: name, Deployment: svc.Deployment,
-			Message: fmt.Sprintf("paused at %s (PAUSE hook %s) and no HOOK_COMMAND is set: %s", hook.Stage, hook.ID, PauseHint(svc.SD, hook))})
+			Message: fmt.Sprintf("paused at %s (PAUSE hook %s) and no HOOK_COMMAND is set: %s", hook.Stage, hook.ID, PauseHint(svc.SD, svc.Paused))})
 		return nil
 	}
 	h.Emit(report.Event{Kind: report.KindProgress, Service: name, Message: fmt.Sprintf("paused at %s: running HOOK_COMMAND", hook.Stage)})
@@ -90,7 +96,7 @@ func continueHook(ctx context.Context, h *step.Host, svc *state.ServiceState, na
 	})
 	if err == nil || errors.Is(err, failure.ErrConfig) && strings.Contains(err.Error(), "not awaiting action") {
 		svc.Hooks[hook.ID] = string(action) // answered, or answered before (a re-run)
-		h.SetPaused(name, "", verdict.HookView{})
+		svc.Paused = nil
 		return nil
 	}
 	return err

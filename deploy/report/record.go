@@ -172,8 +172,8 @@ func (n *Notes) Record(sum *Summary, s settings.Settings, st *state.State) {
 		r := ServiceRecord{Name: name, TaskDefinition: svc.TaskDef, Deployment: svc.Deployment, Controller: svc.Controller,
 			Digests: slices.Compact(slices.Sorted(slices.Values(svc.Digests))), Timeline: marks[name], Ended: "not started"}
 		switch {
-		case svc.Paused != "":
-			r.Ended = "paused at " + svc.Paused
+		case svc.Paused != nil && svc.Finished:
+			r.Ended = "paused at " + svc.Paused.Stage + " " + svc.Paused.ID
 		case len(r.Timeline) > 0 && r.Timeline[len(r.Timeline)-1].End != "":
 			r.Ended = r.Timeline[len(r.Timeline)-1].End
 		case svc.Finished:

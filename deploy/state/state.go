@@ -84,9 +84,10 @@ type ServiceState struct {
 	BakeSeen time.Time `json:"bk,omitempty"`
 	// Hooks lists the PAUSE hooks the run answered (hook id: CONTINUE or ROLLBACK).
 	Hooks map[string]string `json:"hk,omitempty"`
-	// Paused is, with WAIT_UNTIL=paused, the PAUSE hook the deployment stopped at
-	// ("<stage> <hook id>"); Adopted, with HOOK_ANSWER, the hook this run answers.
-	Paused  string `json:"pz,omitempty"`
+	// Paused is the PAUSE hook the deployment waits at, as last read (nil: none); with
+	// WAIT_UNTIL=paused the release stopped there (Finished). Adopted, with HOOK_ANSWER, the hook
+	// this run answers.
+	Paused  *Hook  `json:"pz,omitempty"`
 	Adopted string `json:"ad,omitempty"`
 	// Digests are the image digests the deployment's new tasks reported at the last of
 	// DigestReads reads (tasks that report none are not in it).
@@ -101,11 +102,20 @@ type ServiceState struct {
 	TaskSet string `json:"cs,omitempty"`
 }
 
+// Hook is a PAUSE lifecycle hook a deployment waits at.
+type Hook struct {
+	Stage string `json:"s"`
+	ID    string `json:"h"`
+	// TimeoutAction and Expires are what ECS does, and when, if nobody answers.
+	TimeoutAction string    `json:"a,omitempty"`
+	Expires       time.Time `json:"x,omitzero"`
+}
+
 // Paused lists the services whose deployment WAIT_UNTIL=paused left at a PAUSE hook.
 func (st *State) Paused() []string {
 	var out []string
 	for name, svc := range st.Services {
-		if svc.Paused != "" {
+		if svc.Paused != nil && svc.Finished {
 			out = append(out, name)
 		}
 	}
@@ -226,8 +236,9 @@ func worstState(s settings.Settings) *State {
 			LastEvent: fmt.Sprintf("%08x-0000-4000-8000-%012x", i, i),
 			SD:        fmt.Sprintf("arn:aws:ecs:ap-southeast-2:123456789012:service-deployment/%s/%s/%021d", s.Cluster, name, i),
 			NoSD:      true, PinFails: PinTries, BakeSeen: now,
-			Hooks:  map[string]string{fmt.Sprintf("%020d", i): "CONTINUE"},
-			Paused: "POST_PRODUCTION_TRAFFIC_SHIFT " + strings.Repeat("h", 36), Adopted: strings.Repeat("h", 36),
+			Hooks:   map[string]string{fmt.Sprintf("%020d", i): "CONTINUE"},
+			Paused:  &Hook{Stage: "POST_PRODUCTION_TRAFFIC_SHIFT", ID: strings.Repeat("h", 36), TimeoutAction: "ROLLBACK", Expires: now},
+			Adopted: strings.Repeat("h", 36),
 			Digests: []string{digest, "sha256:" + strings.Repeat(fmt.Sprintf("%02x", i%256), 32)}, DigestReads: verdict.DigestReadLimit,
 			Finished: true, Stopped: true,
 			Target: s.Cluster + ":" + name, TaskSet: fmt.Sprintf("ecs-svc/%019d", 8000000000000000000+i)}

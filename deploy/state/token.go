@@ -26,8 +26,8 @@ import (
 // not the user, hands the token back, and a token only names what the settings already allow.
 
 const (
-	// tokenVersion is the State's shape: 2 keeps one record per service.
-	tokenVersion = 2
+	// tokenVersion is the State's shape: 2 keeps one record per service, 3 its PAUSE hook typed.
+	tokenVersion = 3
 	tokenPrefix  = "ds1."
 	maxTokenLen  = 2048
 	maxTokenJSON = 64 << 10

@@ -89,16 +89,9 @@ type Host struct {
 }
 
 // ServiceRun is what this invocation knows of a service beyond its record in the State: the
-// PAUSE hook its deployment waits at, and the stopped tasks a failure names.
+// stopped tasks a failure names.
 type ServiceRun struct {
-	Paused  Paused
 	Stopped []StoppedTask
-}
-
-// Paused is a deployment paused at a PAUSE hook, with its service deployment.
-type Paused struct {
-	SD   string
-	Hook verdict.HookView
 }
 
 // StoppedTask is a stopped task a failure names, with its logs' place.
@@ -217,17 +210,6 @@ func (h *Host) updateService(name string, f func(*ServiceRun)) {
 // SetStopped records the stopped tasks of a service's failing deployment.
 func (h *Host) SetStopped(name string, tasks []StoppedTask) {
 	h.updateService(name, func(r *ServiceRun) { r.Stopped = tasks })
-}
-
-// SetPaused records the hook a service's deployment waits at (a zero hook: none), with the
-// service deployment it belongs to.
-func (h *Host) SetPaused(name, sd string, hook verdict.HookView) {
-	h.updateService(name, func(r *ServiceRun) {
-		r.Paused = Paused{}
-		if hook.ID != "" {
-			r.Paused = Paused{SD: sd, Hook: hook}
-		}
-	})
 }
 
 // SayStopped names, as failure lines, each stopped task of a failed deployment and its logs.
