@@ -59,8 +59,8 @@ func NewEngine(cfg aws.Config, s settings.Settings, r report.Reporter) *Engine {
 		role.STS = sts.NewFromConfig(cfg)
 	}
 	ecrCfg := cfg.Copy()
-	if ref, err := settings.ParseImage(s.Image); err == nil && ref.Region != "" {
-		ecrCfg.Region = ref.Region
+	if s.ImageRef.Region != "" {
+		ecrCfg.Region = s.ImageRef.Region
 	}
 	return &Engine{
 		Host: &step.Host{Settings: s, Report: r, Edge: edge.NewClient(cfg.HTTPClient), Clients: awsapi.Clients{

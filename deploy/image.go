@@ -32,9 +32,9 @@ func (e *Engine) checkImage(ctx context.Context, st *state.State) error {
 
 // resolveDigest asks ECR once for the digest of IMAGE.
 func (e *Engine) resolveDigest(ctx context.Context) (string, error) {
-	ref, err := settings.ParseImage(e.Settings.Image)
-	if err != nil {
-		return "", failure.New(failure.ErrConfig, "IMAGE: %v", err)
+	ref := e.Settings.ImageRef
+	if ref.Repository == "" {
+		return "", failure.New(failure.ErrConfig, "IMAGE %q was not parsed (Settings.Validate parses it)", e.Settings.Image)
 	}
 	id := ecrtypes.ImageIdentifier{}
 	if ref.Digest != "" {

@@ -86,8 +86,8 @@ func choosePredeployContainer(h *step.Host, defs []ecstypes.ContainerDefinition,
 		}
 		return "", failure.New(failure.ErrConfig, "PREDEPLOY_CONTAINER %q is not a container of %s: its containers are %s", want, revision, strings.Join(names, ", "))
 	}
-	if ref, err := settings.ParseImage(h.Settings.Image); err == nil {
-		repo := fmt.Sprintf("%s.dkr.ecr.%s.amazonaws.com/%s", ref.Registry, ref.Region, ref.Repository)
+	if ref := h.Settings.ImageRef; ref.Repository != "" {
+		repo := ref.RepositoryURI()
 		for _, c := range defs {
 			if img := aws.ToString(c.Image); taskdef.ImageRepo(img) == repo || img == taskdef.ImagePlaceholder {
 				return aws.ToString(c.Name), nil

@@ -18,8 +18,13 @@ type ImageRef struct {
 	Digest     string
 }
 
+// RepositoryURI is the image's repository without tag or digest.
+func (r ImageRef) RepositoryURI() string {
+	return fmt.Sprintf("%s.dkr.ecr.%s.amazonaws.com/%s", r.Registry, r.Region, r.Repository)
+}
+
 func (r ImageRef) String() string {
-	s := fmt.Sprintf("%s.dkr.ecr.%s.amazonaws.com/%s", r.Registry, r.Region, r.Repository)
+	s := r.RepositoryURI()
 	if r.Digest != "" {
 		return s + "@" + r.Digest
 	}

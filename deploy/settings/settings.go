@@ -83,6 +83,19 @@ type Settings struct {
 	RoleExternalID string `env:"ROLE_EXTERNAL_ID"`
 	// SummaryFile is where the command mode writes the release's Markdown record (record.go).
 	SummaryFile string `env:"SUMMARY_FILE"`
+
+	// ImageRef is IMAGE parsed, once, when the settings are loaded or validated (resolveImage):
+	// what every step reads. imageErr is why IMAGE does not parse, for Validate to say.
+	ImageRef ImageRef
+	imageErr error
+}
+
+// resolveImage parses IMAGE into ImageRef: the one place IMAGE is parsed.
+func (s *Settings) resolveImage() {
+	s.ImageRef, s.imageErr = ImageRef{}, nil
+	if s.Image != "" {
+		s.ImageRef, s.imageErr = ParseImage(s.Image)
+	}
 }
 
 // TagItems are INVALIDATION_TAGS as CreateInvalidation takes them: #tag.
@@ -204,6 +217,7 @@ func LoadSettings(ctx context.Context, l envconfig.Lookuper) (Settings, error) {
 	}
 	s.HookAnswer = strings.ToUpper(strings.TrimSpace(s.HookAnswer))
 	s.VerifyURLs = trimAll(s.VerifyURLs)
+	s.resolveImage()
 	if len(problems) > 0 {
 		return s, failure.New(failure.ErrConfig, "configuration: %s", strings.Join(problems, "; "))
 	}
@@ -283,10 +297,7 @@ func (s *Settings) Expected() string {
 	if s.VerifyExpect != "" {
 		return s.VerifyExpect
 	}
-	if ref, err := ParseImage(s.Image); err == nil {
-		return ref.Tag
-	}
-	return ""
+	return s.ImageRef.Tag
 }
 
 func trimAll(in []string) []string {
@@ -302,6 +313,7 @@ func trimAll(in []string) []string {
 // Validate checks every setting (settingsTable) and names all problems in one error of class
 // ErrConfig.
 func (s *Settings) Validate() error {
+	s.resolveImage() // a flag or a test may have set IMAGE after LoadSettings
 	var missing, problems []string
 	for _, row := range settingsTable {
 		if row.required != nil && row.required(s) {

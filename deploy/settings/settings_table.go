@@ -149,8 +149,7 @@ var settingsTable = []setting{
 			if s.Image == "" {
 				return nil
 			}
-			_, err := ParseImage(s.Image)
-			return problems(when(err != nil, "IMAGE: %v", err))
+			return problems(when(s.imageErr != nil, "IMAGE: %v", s.imageErr))
 		}},
 	{Env: "TASK_DEFINITION", Example: "api:12", Default: "the service's", Help: "the base of the release's revision: a family, family:revision, ARN, or a JSON file (register-task-definition --cli-input-json form)",
 		Doc: "the base of the release's task-definition revision: a family (its latest ACTIVE revision), `family:revision`, an ARN, or a JSON file as `aws ecs register-task-definition --cli-input-json` takes it (a saved `describe-task-definition` answer too). Without `IMAGE` a revision is deployed as it is and a file registered as it is",

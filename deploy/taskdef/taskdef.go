@@ -131,7 +131,7 @@ func planRevision(ctx context.Context, h *step.Host, read step.Reader, p *Plan, 
 		}
 	}
 	if h.Settings.Image != "" {
-		ref, _ := settings.ParseImage(h.Settings.Image)
+		ref := h.Settings.ImageRef
 		images, err := pinImage(in, ref, digest, p.From)
 		if err != nil {
 			return err

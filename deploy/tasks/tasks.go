@@ -18,7 +18,6 @@ import (
 
 	"deploystep/deploy/failure"
 	"deploystep/deploy/report"
-	"deploystep/deploy/settings"
 	"deploystep/deploy/state"
 	"deploystep/deploy/step"
 	"deploystep/deploy/verdict"
@@ -210,7 +209,7 @@ func List(ctx context.Context, h *step.Host, in ecs.ListTasksInput, startedBy st
 // ReadDigests reads the digests a service's new tasks run (started by startedBy) into its
 // record and ev.
 func ReadDigests(ctx context.Context, h *step.Host, st *state.State, name, startedBy string, ev *verdict.Evidence) error {
-	ref, _ := settings.ParseImage(h.Settings.Image)
+	ref := h.Settings.ImageRef
 	digests, err := runningDigests(ctx, h, name, startedBy, ref.Repository)
 	if err != nil {
 		return h.Accept(ctx, err, "reading the running tasks", report.Event{Service: name})
