@@ -167,7 +167,7 @@ func (e *Engine) judge(ctx context.Context, st *state.State, name string, d verd
 			st.Failure = d.Message
 		}
 		e.SayStopped(name, svc.Deployment)
-		if svc.Adopted != "" && svc.Hooks[svc.Adopted] == "ROLLBACK" {
+		if svc.Adopted != "" && svc.Answered[svc.Adopted] == "ROLLBACK" {
 			return failure.New(failure.ErrFailed, "service %s: rolled back as answered (HOOK_ANSWER=ROLLBACK): %s", name, d.Message)
 		}
 		return failure.New(failure.ErrFailed, "service %s: %s", name, d.Message)

@@ -49,7 +49,7 @@ func PauseHint(sdARN string, h *state.Hook) string {
 func AnswerHook(ctx context.Context, h *step.Host, st *state.State, name string, hook verdict.HookView) error {
 	svc := st.Services[name]
 	svc.Paused = HookOf(hook)
-	if svc.Hooks[hook.ID] != "" {
+	if svc.Answered[hook.ID] != "" {
 		return nil
 	}
 	if h.Settings.HookAnswer != "" && hook.ID == svc.Adopted {
@@ -95,7 +95,7 @@ func continueHook(ctx context.Context, h *step.Host, svc *state.ServiceState, na
 		return failure.Classify(err, "ContinueServiceDeployment")
 	})
 	if err == nil || errors.Is(err, failure.ErrConfig) && strings.Contains(err.Error(), "not awaiting action") {
-		svc.Hooks[hook.ID] = string(action) // answered, or answered before (a re-run)
+		svc.Answered[hook.ID] = string(action) // answered, or answered before (a re-run)
 		svc.Paused = nil
 		return nil
 	}

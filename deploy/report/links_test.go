@@ -10,7 +10,7 @@ import (
 func TestLinks(t *testing.T) {
 	st := &state.State{
 		Caller:        state.Caller{ARN: "arn:aws-cn:sts::210987654321:assumed-role/deploy/s", Region: "cn-north-1"},
-		Services:      map[string]*state.ServiceState{"api": {Deployment: "ecs-svc/1", SD: "arn:aws-cn:ecs:cn-north-1:210987654321:service-deployment/c/api/x"}, "web": {Deployment: "d-2W9EXAMPLE", Controller: state.ControllerCodeDeploy}},
+		Services:      map[string]*state.ServiceState{"api": {Deployment: "ecs-svc/1", ServiceDeployment: state.ServiceDeployment{SD: "arn:aws-cn:ecs:cn-north-1:210987654321:service-deployment/c/api/x"}}, "web": {Deployment: "d-2W9EXAMPLE", Controller: state.ControllerCodeDeploy}},
 		Predeploy:     &state.PredeployState{Task: "0f1e2d3c4b5a"},
 		Invalidations: map[string]string{"E2QWRUHAPOMQZL": "I2J0I21PCUYOIK"},
 	}

@@ -53,19 +53,13 @@ type State struct {
 	Verified      map[int]string `json:"v,omitempty"`
 }
 
-// ServiceState is one service's record: its controller, the deployment followed and what it
-// replaced, the send-once bookkeeping, what was seen of it, and how it ended.
+// ServiceState is one service's record: its controller, the deployment followed, and by concern
+// what the release did and saw of it. The concerns are embedded, so the JSON (and the
+// continuation token) stays one flat object per service.
 type ServiceState struct {
 	// Controller is the service's deployment controller (ECS or CODE_DEPLOY), read once, in the
 	// deploy step; it picks the controller that starts, observes and rolls back its deployment.
 	Controller string `json:"c,omitempty"`
-	// Before is the service's PRIMARY deployment before the release: a deployment that replaces
-	// it after an UpdateService whose answer was lost is ours.
-	Before string `json:"b,omitempty"`
-	// Sent is when a call that starts the deployment was sent whose outcome is unknown (cut off,
-	// timed out, reset, 5xx): it may still land, so it is not sent again within unknownWindow, and a
-	// deployment that shows up in the meantime is ours.
-	Sent time.Time `json:"u,omitempty"`
 	// TaskDef is the task-definition revision the release deploys to the service (its ARN; ""
 	// without a register step: the service's own is redeployed).
 	TaskDef string `json:"td,omitempty"`
@@ -74,30 +68,59 @@ type ServiceState struct {
 	// LastEvent is the id of the newest ECS service event already seen: events are told apart by
 	// their ids, not by comparing AWS's clock with ours.
 	LastEvent string `json:"e,omitempty"`
-	// SD is the service deployment the release's UpdateService started (its ARN). NoSD says the
-	// service deployment API cannot be used for it (denied, absent, ambiguous, PinFails tries
-	// failed): deployments[] alone is judged, as said once.
+	// Finished: the deployment is done. Stopped: the run stopped it with a rollback
+	// (ROLLBACK=on-failure), so that it is sent once across invocations and re-runs.
+	Finished bool `json:"f,omitempty"`
+	Stopped  bool `json:"st,omitempty"`
+	Sending
+	ServiceDeployment
+	PauseHooks
+	TaskDigests
+	CodeDeployTarget
+}
+
+// Sending is the send-once bookkeeping of the call that starts the deployment.
+type Sending struct {
+	// Before is the service's PRIMARY deployment before the release: a deployment that replaces
+	// it after an UpdateService whose answer was lost is ours.
+	Before string `json:"b,omitempty"`
+	// Sent is when a call that starts the deployment was sent whose outcome is unknown (cut off,
+	// timed out, reset, 5xx): it may still land, so it is not sent again within the unknown
+	// window, and a deployment that shows up in the meantime is ours.
+	Sent time.Time `json:"u,omitempty"`
+}
+
+// ServiceDeployment is the ECS service deployment the release's UpdateService started.
+type ServiceDeployment struct {
+	// SD is its ARN. NoSD says the service deployment API is not available for it (absent,
+	// ambiguous, PinFails tries failed): deployments[] alone is judged, as said once.
 	SD       string `json:"sd,omitempty"`
 	NoSD     bool   `json:"nsd,omitempty"`
 	PinFails int    `json:"pf,omitempty"`
 	// BakeSeen is when the run first saw the service deployment in BAKE_TIME (for "left").
 	BakeSeen time.Time `json:"bk,omitempty"`
-	// Hooks lists the PAUSE hooks the run answered (hook id: CONTINUE or ROLLBACK).
-	Hooks map[string]string `json:"hk,omitempty"`
+}
+
+// PauseHooks is what the release did with the deployment's PAUSE hooks.
+type PauseHooks struct {
+	// Answered lists the PAUSE hooks the run answered (hook id: CONTINUE or ROLLBACK).
+	Answered map[string]string `json:"hk,omitempty"`
 	// Paused is the PAUSE hook the deployment waits at, as last read (nil: none); with
 	// WAIT_UNTIL=paused the release stopped there (Finished). Adopted, with HOOK_ANSWER, the hook
 	// this run answers.
 	Paused  *Hook  `json:"pz,omitempty"`
 	Adopted string `json:"ad,omitempty"`
-	// Digests are the image digests the deployment's new tasks reported at the last of
-	// DigestReads reads (tasks that report none are not in it).
+}
+
+// TaskDigests are the image digests the deployment's new tasks reported at the last of
+// DigestReads reads (tasks that report none are not in it).
+type TaskDigests struct {
 	Digests     []string `json:"g,omitempty"`
 	DigestReads int      `json:"n,omitempty"`
-	// Finished: the deployment is done. Stopped: the run stopped it with a rollback
-	// (ROLLBACK=on-failure), so that it is sent once across invocations and re-runs.
-	Finished bool `json:"f,omitempty"`
-	Stopped  bool `json:"st,omitempty"`
-	// Target and TaskSet are a CodeDeploy deployment's ECS target and replacement task set.
+}
+
+// CodeDeployTarget is a CodeDeploy deployment's ECS target and replacement task set.
+type CodeDeployTarget struct {
 	Target  string `json:"ct,omitempty"`
 	TaskSet string `json:"cs,omitempty"`
 }
@@ -141,7 +164,7 @@ func (st *State) Init(services []string) {
 		if st.Services[name] == nil {
 			st.Services[name] = &ServiceState{}
 		}
-		Ensure(&st.Services[name].Hooks)
+		Ensure(&st.Services[name].Answered)
 	}
 }
 
@@ -232,16 +255,18 @@ func worstState(s settings.Settings) *State {
 		td := fmt.Sprintf("arn:aws:ecs:ap-southeast-2:123456789012:task-definition/%s%03d:1000000", strings.Repeat("f", 252), i%1000)
 		// Each service on its own base (its current revision): one base each, the longest case.
 		st.TaskDefs["services:"+name] = &TaskDefState{ARN: td, Sent: now}
-		*st.Services[name] = ServiceState{Controller: ControllerCodeDeploy, Before: id, Sent: now, Deployment: id + "1", TaskDef: td,
-			LastEvent: fmt.Sprintf("%08x-0000-4000-8000-%012x", i, i),
-			SD:        fmt.Sprintf("arn:aws:ecs:ap-southeast-2:123456789012:service-deployment/%s/%s/%021d", s.Cluster, name, i),
-			NoSD:      true, PinFails: PinTries, BakeSeen: now,
-			Hooks:   map[string]string{fmt.Sprintf("%020d", i): "CONTINUE"},
-			Paused:  &Hook{Stage: "POST_PRODUCTION_TRAFFIC_SHIFT", ID: strings.Repeat("h", 36), TimeoutAction: "ROLLBACK", Expires: now},
-			Adopted: strings.Repeat("h", 36),
-			Digests: []string{digest, "sha256:" + strings.Repeat(fmt.Sprintf("%02x", i%256), 32)}, DigestReads: verdict.DigestReadLimit,
-			Finished: true, Stopped: true,
-			Target: s.Cluster + ":" + name, TaskSet: fmt.Sprintf("ecs-svc/%019d", 8000000000000000000+i)}
+		*st.Services[name] = ServiceState{Controller: ControllerCodeDeploy, Deployment: id + "1", TaskDef: td,
+			LastEvent: fmt.Sprintf("%08x-0000-4000-8000-%012x", i, i), Finished: true, Stopped: true,
+			Sending: Sending{Before: id, Sent: now},
+			ServiceDeployment: ServiceDeployment{
+				SD:   fmt.Sprintf("arn:aws:ecs:ap-southeast-2:123456789012:service-deployment/%s/%s/%021d", s.Cluster, name, i),
+				NoSD: true, PinFails: PinTries, BakeSeen: now},
+			PauseHooks: PauseHooks{Answered: map[string]string{fmt.Sprintf("%020d", i): "CONTINUE"},
+				Paused:  &Hook{Stage: "POST_PRODUCTION_TRAFFIC_SHIFT", ID: strings.Repeat("h", 36), TimeoutAction: "ROLLBACK", Expires: now},
+				Adopted: strings.Repeat("h", 36)},
+			TaskDigests: TaskDigests{Digests: []string{digest, "sha256:" + strings.Repeat(fmt.Sprintf("%02x", i%256), 32)},
+				DigestReads: verdict.DigestReadLimit},
+			CodeDeployTarget: CodeDeployTarget{Target: s.Cluster + ":" + name, TaskSet: fmt.Sprintf("ecs-svc/%019d", 8000000000000000000+i)}}
 	}
 	for i, d := range s.Distributions {
 		st.Invalidations[d] = fmt.Sprintf("I%013d", i)

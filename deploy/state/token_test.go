@@ -20,9 +20,9 @@ func tokenState(now time.Time) *State {
 	return &State{Phase: PhaseFollow, Started: now.Add(-time.Minute), Run: Identity{Key: "job", Marker: "0123456789abcdef", CallerRef: "deploystep-job"},
 		Digest: "sha256:" + strings.Repeat("a", 64),
 		Services: map[string]*ServiceState{
-			"api": {Controller: ControllerECS, Before: "ecs-svc/1", Deployment: "ecs-svc/3", Finished: true,
-				Digests: []string{"sha256:" + strings.Repeat("a", 64), "sha256:" + strings.Repeat("a", 64)}, DigestReads: 1},
-			"web": {Controller: ControllerECS, Before: "ecs-svc/2", Deployment: "ecs-svc/4"}},
+			"api": {Controller: ControllerECS, Sending: Sending{Before: "ecs-svc/1"}, Deployment: "ecs-svc/3", Finished: true,
+				TaskDigests: TaskDigests{Digests: []string{"sha256:" + strings.Repeat("a", 64), "sha256:" + strings.Repeat("a", 64)}, DigestReads: 1}},
+			"web": {Controller: ControllerECS, Sending: Sending{Before: "ecs-svc/2"}, Deployment: "ecs-svc/4"}},
 		Phases: map[string]float64{PhaseDeploy: 0.2, PhaseFollow: 60.5}}
 }
 
@@ -92,7 +92,7 @@ func TestTokenTooManyServices(t *testing.T) {
 		name := fmt.Sprintf("tsa-gallery-worker-%03d", i)
 		s.Services = append(s.Services, name)
 		st.Services[name] = &ServiceState{Deployment: fmt.Sprintf("ecs-svc/%019d", 1234567890123456789+i*7919),
-			Before: fmt.Sprintf("ecs-svc/%019d", 2234567890123456789+i*104729)}
+			Sending: Sending{Before: fmt.Sprintf("ecs-svc/%019d", 2234567890123456789+i*104729)}}
 	}
 	if _, err := EncodeToken(st, s); !errors.Is(err, failure.ErrConfig) || !strings.Contains(err.Error(), "deploy fewer services per action") {
 		t.Fatalf("err = %v", err)
@@ -148,8 +148,8 @@ func TestWorstStateFillsEveryField(t *testing.T) {
 	}
 }
 
-// zeroFields lists the fields of v (a struct), and of the structs its maps, slices and pointers
-// hold, that are zero; a field a token does not carry (json:"-") is not one.
+// zeroFields lists the fields of v (a struct), and of the structs every entry of its maps,
+// slices and pointers holds, that are zero; a field a token does not carry (json:"-") is not one.
 func zeroFields(v reflect.Value, path string) []string {
 	var out []string
 	switch v.Kind() {
@@ -170,13 +170,16 @@ func zeroFields(v reflect.Value, path string) []string {
 		if v.Len() == 0 {
 			return append(out, path)
 		}
+		// Every entry: a worst case whose one service is filled and whose others are not is not
+		// the worst case.
 		if v.Kind() == reflect.Map {
 			for _, k := range v.MapKeys() {
-				out = append(out, zeroFields(v.MapIndex(k), path+"[]")...)
-				break
+				out = append(out, zeroFields(v.MapIndex(k), fmt.Sprintf("%s[%v]", path, k))...)
 			}
 		} else {
-			out = append(out, zeroFields(v.Index(0), path+"[]")...)
+			for i := 0; i < v.Len(); i++ {
+				out = append(out, zeroFields(v.Index(i), fmt.Sprintf("%s[%d]", path, i))...)
+			}
 		}
 	case reflect.Pointer:
 		if v.IsNil() {
