@@ -75,8 +75,7 @@ func (e *Engine) whoami(ctx context.Context, st *state.State, read step.Reader) 
 			return err
 		}
 	}
-	st.Caller = state.Caller{ARN: aws.ToString(out.Arn), Account: aws.ToString(out.Account), Region: e.Region, Via: via}
-	e.SetCaller(st.Caller)
+	e.SetCaller(state.Caller{ARN: aws.ToString(out.Arn), Account: aws.ToString(out.Account), Region: e.Region, Via: via})
 	msg := fmt.Sprintf("acting as %s (account %s) in %s", st.Caller.ARN, st.Caller.Account, e.Region)
 	if via != "" {
 		msg += fmt.Sprintf(", a session of ROLE_ARN %s assumed by %s", e.Role.ARN, via)

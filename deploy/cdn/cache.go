@@ -125,10 +125,8 @@ var (
 // judgeBehaviors classifies each cache behaviour of cfg: whose origin, and whether it can cache.
 func judgeBehaviors(cfg *cftypes.DistributionConfig, f cacheFacts) []behaviorView {
 	origins := map[string]cftypes.Origin{}
-	if cfg.Origins != nil {
-		for _, o := range cfg.Origins.Items {
-			origins[aws.ToString(o.Id)] = o
-		}
+	for _, o := range originItems(cfg) {
+		origins[aws.ToString(o.Id)] = o
 	}
 	groups := map[string][]string{}
 	if cfg.OriginGroups != nil {
@@ -155,24 +153,7 @@ func judgeBehaviors(cfg *cftypes.DistributionConfig, f cacheFacts) []behaviorVie
 				v.Whose, v.Service, v.Why = w.Whose, w.Service, w.Why
 			}
 		}
-		switch {
-		case policyID != "":
-			if p, ok := managedPolicies[policyID]; ok {
-				v.Policy, v.MaxTTL, v.TTLKnown = p.Name, p.Max, true
-			} else if p, ok := f.policies[policyID]; ok {
-				v.Policy, v.MaxTTL, v.TTLKnown = p.Name, p.Max, true
-			} else {
-				v.Policy = "cache policy " + policyID
-				if why := f.missing[policyID]; why != "" {
-					v.Policy += ": " + why
-				}
-			}
-		default:
-			v.Policy, v.MaxTTL, v.TTLKnown = "legacy TTLs", 31536000, true
-			if legacyMax != nil {
-				v.MaxTTL = *legacyMax
-			}
-		}
+		v.Policy, v.MaxTTL, v.TTLKnown = f.policyTTL(policyID, legacyMax)
 		out = append(out, v)
 	}
 	if d := cfg.DefaultCacheBehavior; d != nil {
@@ -184,6 +165,28 @@ func judgeBehaviors(cfg *cftypes.DistributionConfig, f cacheFacts) []behaviorVie
 		}
 	}
 	return out
+}
+
+// policyTTL is a behavior's cache policy (policyID; "" for legacy TTLs, whose maximum is
+// legacyMax, by default a year) as a name and its maximum TTL, when known.
+func (f cacheFacts) policyTTL(policyID string, legacyMax *int64) (name string, maxTTL int64, known bool) {
+	if policyID == "" && legacyMax != nil {
+		return "legacy TTLs", *legacyMax, true
+	}
+	if policyID == "" {
+		return "legacy TTLs", 31536000, true
+	}
+	if p, ok := managedPolicies[policyID]; ok {
+		return p.Name, p.Max, true
+	}
+	if p, ok := f.policies[policyID]; ok {
+		return p.Name, p.Max, true
+	}
+	name = "cache policy " + policyID
+	if why := f.missing[policyID]; why != "" {
+		name += ": " + why
+	}
+	return name, 0, false
 }
 
 // judgeOrigin says whose an origin is.
@@ -305,6 +308,20 @@ func coverPaths(paths []string) []string {
 	return out
 }
 
+// decideTags is INVALIDATION_TAGS' decision for distribution d (cfg as read, or err): the tags,
+// or a failed check when the distribution keeps no cache tags or cannot be read.
+func decideTags(s settings.Settings, d string, cfg *cftypes.DistributionConfig, err error) (state.CacheDecision, *step.Check) {
+	switch {
+	case err != nil:
+		return state.CacheDecision{}, &step.Check{OK: false, Message: fmt.Sprintf("distribution %s: INVALIDATION_TAGS needs its CacheTagConfig, which cannot be read: %s "+
+			"(cloudfront:GetDistributionConfig on the distribution)", d, failure.FirstLine(err))}
+	case cfg.CacheTagConfig == nil || aws.ToString(cfg.CacheTagConfig.HeaderName) == "":
+		return state.CacheDecision{}, &step.Check{OK: false, Message: fmt.Sprintf("distribution %s has no CacheTagConfig, so it keeps no cache tags and INVALIDATION_TAGS would invalidate nothing: "+
+			"add CacheTagConfig (HeaderName: the response header the origin tags objects with, like Cache-Tag) to the distribution, or use INVALIDATION_PATHS", d)}
+	}
+	return state.CacheDecision{Mode: settings.ModeTags, Paths: s.TagItems(), Reason: fmt.Sprintf("INVALIDATION_TAGS, tagged by the origin in %s", aws.ToString(cfg.CacheTagConfig.HeaderName))}, nil
+}
+
 // decideInvalidations makes the release's decision for each distribution, in the preflight and
 // the dry run, with read (retried in a real run, once in the dry run). services is the
 // preflight's read of the services. A check fails for INVALIDATION_TAGS on a distribution
@@ -332,17 +349,11 @@ func Decide(ctx context.Context, h *step.Host, st *state.State, read step.Reader
 		}
 		var dec state.CacheDecision
 		if s.InvalidationMode() == settings.ModeTags {
-			switch {
-			case err != nil:
-				checks = append(checks, step.Check{OK: false, Message: fmt.Sprintf("distribution %s: INVALIDATION_TAGS needs its CacheTagConfig, which cannot be read: %s "+
-					"(cloudfront:GetDistributionConfig on the distribution)", d, failure.FirstLine(err))})
-				continue
-			case cfg.CacheTagConfig == nil || aws.ToString(cfg.CacheTagConfig.HeaderName) == "":
-				checks = append(checks, step.Check{OK: false, Message: fmt.Sprintf("distribution %s has no CacheTagConfig, so it keeps no cache tags and INVALIDATION_TAGS would invalidate nothing: "+
-					"add CacheTagConfig (HeaderName: the response header the origin tags objects with, like Cache-Tag) to the distribution, or use INVALIDATION_PATHS", d)})
+			var bad *step.Check
+			if dec, bad = decideTags(s, d, cfg, err); bad != nil {
+				checks = append(checks, *bad)
 				continue
 			}
-			dec = state.CacheDecision{Mode: settings.ModeTags, Paths: s.TagItems(), Reason: fmt.Sprintf("INVALIDATION_TAGS, tagged by the origin in %s", aws.ToString(cfg.CacheTagConfig.HeaderName))}
 		} else {
 			if err == nil && release == nil {
 				r, rerr := readReleaseOrigins(ctx, h, read, services)
@@ -373,7 +384,7 @@ func Decide(ctx context.Context, h *step.Host, st *state.State, read step.Reader
 	return checks, nil
 }
 
-// decision is what the release invalidates on dist: the kept decision, or the settings' list.
+// DecisionFor is what the release invalidates on dist: the kept decision, or the settings' list.
 func DecisionFor(h *step.Host, st *state.State, dist string) state.CacheDecision {
 	if d, ok := st.Decisions[dist]; ok {
 		return d
@@ -401,8 +412,54 @@ func distributionConfig(ctx context.Context, h *step.Host, read step.Reader, dis
 // origins unknown, said; only a refusal and the end of ctx are errors.
 func readReleaseOrigins(ctx context.Context, h *step.Host, read step.Reader, services map[string]ecstypes.Service) (releaseOrigins, error) {
 	r := releaseOrigins{dns: map[string]string{}, arns: map[string]string{}}
-	tgs := map[string]string{} // target group ARN → service
-	for _, name := range h.Settings.Services {
+	tgs := r.targetGroups(h.Settings.Services, services) // target group ARN → service
+	if len(tgs) == 0 {
+		return r, nil
+	}
+	if h.ELB == nil { // an engine built without an Elastic Load Balancing client
+		r.unknown = append(r.unknown, "the services' load balancers cannot be read (no Elastic Load Balancing client)")
+		return r, nil
+	}
+	lbService := map[string]string{}
+	ok, err := readELB(ctx, read, &r, "target groups", "DescribeTargetGroups", slices.Sorted(maps.Keys(tgs)), func(ctx context.Context, chunk []string) error {
+		out, err := h.ELB.DescribeTargetGroups(ctx, &elb.DescribeTargetGroupsInput{TargetGroupArns: chunk})
+		for _, tg := range outOr(out, err).TargetGroups {
+			for _, lb := range tg.LoadBalancerArns {
+				lbService[lb] = tgs[aws.ToString(tg.TargetGroupArn)]
+			}
+		}
+		return err
+	})
+	if !ok {
+		return r, err
+	}
+	// "You can specify up to 20 load balancers in a single call."
+	_, err = readELB(ctx, read, &r, "load balancers", "DescribeLoadBalancers", slices.Sorted(maps.Keys(lbService)), func(ctx context.Context, chunk []string) error {
+		out, err := h.ELB.DescribeLoadBalancers(ctx, &elb.DescribeLoadBalancersInput{LoadBalancerArns: chunk})
+		for _, lb := range outOr(out, err).LoadBalancers {
+			arn := aws.ToString(lb.LoadBalancerArn)
+			r.arns[arn] = lbService[arn]
+			r.dns[strings.TrimSuffix(strings.ToLower(aws.ToString(lb.DNSName)), ".")] = lbService[arn]
+		}
+		return err
+	})
+	return r, err
+}
+
+// outOr is out when the call that returned it succeeded, else an empty answer.
+func outOr[T any](out *T, err error) *T {
+	if err != nil || out == nil {
+		return new(T)
+	}
+	return out
+}
+
+// targetGroups is the target groups (ARN → service) of the release's services' load balancers,
+// both of a blue/green pair; a service not read, on a Classic Load Balancer or on none is noted
+// in r.unknown.
+func (r *releaseOrigins) targetGroups(names []string, services map[string]ecstypes.Service) map[string]string {
+	tgs := map[string]string{}
+	for _, name := range names {
 		svc, ok := services[name]
 		if !ok {
 			r.unknown = append(r.unknown, "service "+name+" was not read")
@@ -423,61 +480,29 @@ func readReleaseOrigins(ctx context.Context, h *step.Host, read step.Reader, ser
 			r.unknown = append(r.unknown, "service "+name+" has no load balancer, so no origin can be told to be its")
 		}
 	}
-	if len(tgs) == 0 {
-		return r, nil
-	}
-	if h.ELB == nil { // an engine built without an Elastic Load Balancing client
-		r.unknown = append(r.unknown, "the services' load balancers cannot be read (no Elastic Load Balancing client)")
-		return r, nil
-	}
-	arns := slices.Sorted(maps.Keys(tgs))
-	lbService := map[string]string{}
-	for chunk := range slices.Chunk(arns, 20) {
-		var out *elb.DescribeTargetGroupsOutput
-		err := read(ctx, "reading the services' target groups", func(ctx context.Context) (err error) {
-			out, err = h.ELB.DescribeTargetGroups(ctx, &elb.DescribeTargetGroupsInput{TargetGroupArns: chunk})
-			return failure.Classify(err, "DescribeTargetGroups")
+	return tgs
+}
+
+// readELB makes an Elastic Load Balancing read (action) of keys, 20 at a time. A refusal ends
+// the run (ErrAccessDenied); another error leaves the origins unknown, noted in r.unknown, and
+// ok false.
+func readELB(ctx context.Context, read step.Reader, r *releaseOrigins, what, action string, keys []string, call func(context.Context, []string) error) (ok bool, err error) {
+	for chunk := range slices.Chunk(keys, 20) {
+		err := read(ctx, "reading the services' "+what, func(ctx context.Context) error {
+			return failure.Classify(call(ctx, chunk), action)
 		})
 		if ctx.Err() != nil {
-			return r, ctx.Err()
+			return false, ctx.Err()
 		}
 		if errors.Is(err, failure.ErrAccessDenied) {
-			return r, err
+			return false, err
 		}
 		if err != nil {
-			r.unknown = append(r.unknown, "the services' target groups cannot be read: "+failure.FirstLine(err)+" (auto needs elasticloadbalancing:DescribeTargetGroups)")
-			return r, nil
-		}
-		for _, tg := range out.TargetGroups {
-			for _, lb := range tg.LoadBalancerArns {
-				lbService[lb] = tgs[aws.ToString(tg.TargetGroupArn)]
-			}
+			r.unknown = append(r.unknown, "the services' "+what+" cannot be read: "+failure.FirstLine(err)+" (auto needs elasticloadbalancing:"+action+")")
+			return false, nil
 		}
 	}
-	lbs := slices.Sorted(maps.Keys(lbService))
-	for chunk := range slices.Chunk(lbs, 20) { // "You can specify up to 20 load balancers in a single call."
-		var out *elb.DescribeLoadBalancersOutput
-		err := read(ctx, "reading the services' load balancers", func(ctx context.Context) (err error) {
-			out, err = h.ELB.DescribeLoadBalancers(ctx, &elb.DescribeLoadBalancersInput{LoadBalancerArns: chunk})
-			return failure.Classify(err, "DescribeLoadBalancers")
-		})
-		if ctx.Err() != nil {
-			return r, ctx.Err()
-		}
-		if errors.Is(err, failure.ErrAccessDenied) {
-			return r, err
-		}
-		if err != nil {
-			r.unknown = append(r.unknown, "the services' load balancers cannot be read: "+failure.FirstLine(err)+" (auto needs elasticloadbalancing:DescribeLoadBalancers)")
-			return r, nil
-		}
-		for _, lb := range out.LoadBalancers {
-			arn := aws.ToString(lb.LoadBalancerArn)
-			r.arns[arn] = lbService[arn]
-			r.dns[strings.TrimSuffix(strings.ToLower(aws.ToString(lb.DNSName)), ".")] = lbService[arn]
-		}
-	}
-	return r, nil
+	return true, nil
 }
 
 // alternateTG is a blue/green service's alternate target group (nil without one).
@@ -505,53 +530,67 @@ func readCacheFacts(ctx context.Context, h *step.Host, read step.Reader, cfg *cf
 		if _, managed := managedPolicies[id]; id == "" || managed || f.policies[id] != (policyTTL{}) || f.missing[id] != "" {
 			continue
 		}
-		var out *cloudfront.GetCachePolicyOutput
-		err := read(ctx, "reading a cache policy", func(ctx context.Context) (err error) {
-			out, err = h.CloudFront.GetCachePolicy(ctx, &cloudfront.GetCachePolicyInput{Id: aws.String(id)})
-			return failure.Classify(err, "GetCachePolicy "+id)
-		})
-		if ctx.Err() != nil {
-			return f, ctx.Err()
-		}
-		switch {
-		case errors.Is(err, failure.ErrAccessDenied):
-			return f, err
-		case err != nil:
-			f.missing[id] = failure.FirstLine(err) + " (auto needs cloudfront:GetCachePolicy)"
-		case out.CachePolicy == nil || out.CachePolicy.CachePolicyConfig == nil:
-			f.missing[id] = "an answer without a configuration"
-		default:
+		err := f.read(ctx, read, "a cache policy", "GetCachePolicy", id, func(ctx context.Context) (string, error) {
+			out, err := h.CloudFront.GetCachePolicy(ctx, &cloudfront.GetCachePolicyInput{Id: aws.String(id)})
+			if err != nil || out.CachePolicy == nil || out.CachePolicy.CachePolicyConfig == nil {
+				return "an answer without a configuration", err
+			}
 			c := out.CachePolicy.CachePolicyConfig
 			f.policies[id] = policyTTL{Name: aws.ToString(c.Name), Min: aws.ToInt64(c.MinTTL), Default: aws.ToInt64(c.DefaultTTL), Max: aws.ToInt64(c.MaxTTL)}
+			return "", nil
+		})
+		if err != nil {
+			return f, err
 		}
 	}
-	if cfg.Origins != nil {
-		for _, o := range cfg.Origins.Items {
-			if o.VpcOriginConfig == nil {
-				continue
+	for _, o := range originItems(cfg) {
+		if o.VpcOriginConfig == nil {
+			continue
+		}
+		id := aws.ToString(o.VpcOriginConfig.VpcOriginId)
+		err := f.read(ctx, read, "a VPC origin", "GetVpcOrigin", id, func(ctx context.Context) (string, error) {
+			out, err := h.CloudFront.GetVpcOrigin(ctx, &cloudfront.GetVpcOriginInput{Id: aws.String(id)})
+			if err != nil || out.VpcOrigin == nil || out.VpcOrigin.VpcOriginEndpointConfig == nil {
+				return "an answer without an endpoint", err
 			}
-			id := aws.ToString(o.VpcOriginConfig.VpcOriginId)
-			var out *cloudfront.GetVpcOriginOutput
-			err := read(ctx, "reading a VPC origin", func(ctx context.Context) (err error) {
-				out, err = h.CloudFront.GetVpcOrigin(ctx, &cloudfront.GetVpcOriginInput{Id: aws.String(id)})
-				return failure.Classify(err, "GetVpcOrigin "+id)
-			})
-			if ctx.Err() != nil {
-				return f, ctx.Err()
-			}
-			switch {
-			case errors.Is(err, failure.ErrAccessDenied):
-				return f, err
-			case err != nil:
-				f.missing[id] = failure.FirstLine(err) + " (auto needs cloudfront:GetVpcOrigin)"
-			case out.VpcOrigin == nil || out.VpcOrigin.VpcOriginEndpointConfig == nil:
-				f.missing[id] = "an answer without an endpoint"
-			default:
-				f.vpc[id] = aws.ToString(out.VpcOrigin.VpcOriginEndpointConfig.Arn)
-			}
+			f.vpc[id] = aws.ToString(out.VpcOrigin.VpcOriginEndpointConfig.Arn)
+			return "", nil
+		})
+		if err != nil {
+			return f, err
 		}
 	}
 	return f, nil
+}
+
+// read makes one CloudFront read auto needs (action of id); call keeps what it read, or says
+// why the answer is of no use. A refusal ends the run (ErrAccessDenied); another error, or an
+// answer of no use, is noted in f.missing: what it would have told cannot be known.
+func (f *cacheFacts) read(ctx context.Context, read step.Reader, what, action, id string, call func(context.Context) (useless string, err error)) error {
+	var useless string
+	err := read(ctx, "reading "+what, func(ctx context.Context) (err error) {
+		useless, err = call(ctx)
+		return failure.Classify(err, action+" "+id)
+	})
+	switch {
+	case ctx.Err() != nil:
+		return ctx.Err()
+	case errors.Is(err, failure.ErrAccessDenied):
+		return err
+	case err != nil:
+		f.missing[id] = failure.FirstLine(err) + " (auto needs cloudfront:" + action + ")"
+	case useless != "":
+		f.missing[id] = useless
+	}
+	return nil
+}
+
+// originItems is the distribution's origins.
+func originItems(cfg *cftypes.DistributionConfig) []cftypes.Origin {
+	if cfg.Origins == nil {
+		return nil
+	}
+	return cfg.Origins.Items
 }
 
 // cacheHint explains a cached copy of path that the release's auto or tag invalidation left at

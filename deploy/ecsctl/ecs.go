@@ -21,6 +21,7 @@ import (
 
 	"deploystep/deploy/failure"
 	"deploystep/deploy/report"
+	"deploystep/deploy/settings"
 	"deploystep/deploy/state"
 	"deploystep/deploy/step"
 	"deploystep/deploy/tasks"
@@ -90,14 +91,7 @@ func (Controller) Start(ctx context.Context, h *step.Host, st *state.State, name
 		if err := mark(ctx, h, st, name, s.ServiceArn, ""); err != nil {
 			return "", err
 		}
-		in := &ecs.UpdateServiceInput{Cluster: aws.String(h.Settings.Cluster), Service: aws.String(name), ForceNewDeployment: true}
-		if td := svc.TaskDef; td != "" && td != aws.ToString(s.TaskDefinition) {
-			// a new revision starts a deployment by itself
-			in.TaskDefinition, in.ForceNewDeployment = aws.String(td), false
-		}
-		if n := h.Settings.DesiredCount; n != nil {
-			in.DesiredCount = aws.Int32(int32(*n))
-		}
+		in := updateInput(h.Settings, name, svc.TaskDef, s)
 		out, err := h.ECS.UpdateService(ctx, in, func(o *ecs.Options) { o.RetryMaxAttempts = 1 })
 		if err != nil || out.Service == nil {
 			return "", failure.Classify(err, "UpdateService "+name)
@@ -105,15 +99,13 @@ func (Controller) Start(ctx context.Context, h *step.Host, st *state.State, name
 		sent, taskDef = in, failure.ShortARN(aws.ToString(out.Service.TaskDefinition))
 		return PrimaryID(*out.Service), nil
 	}
+	// A deployment that replaced the one before is ours.
 	find := func(ctx context.Context) (string, error) {
 		services, err := h.Describe(ctx, []string{name})
-		if err != nil {
-			return "", err
-		}
-		if id := PrimaryID(services[name]); id != "" && id != svc.Before {
+		if id := PrimaryID(services[name]); err == nil && id != svc.Before {
 			return id, nil
 		}
-		return "", nil
+		return "", err
 	}
 	id, lost, err := h.SendOnce(ctx, "starting the deployment of "+name, &svc.Sent, send, find)
 	if err != nil {
@@ -129,6 +121,20 @@ func (Controller) Start(ctx context.Context, h *step.Host, st *state.State, name
 	}
 	h.Emit(report.Event{Kind: report.KindDeployment, Service: name, Deployment: id, Message: msg})
 	return mark(ctx, h, st, name, s.ServiceArn, id)
+}
+
+// updateInput is the UpdateService that starts the release's deployment of service name (s as
+// read before): the release's revision td, which starts a deployment by itself, or the service's
+// own revision with ForceNewDeployment; DESIRED_COUNT when set.
+func updateInput(set settings.Settings, name, td string, s ecstypes.Service) *ecs.UpdateServiceInput {
+	in := &ecs.UpdateServiceInput{Cluster: aws.String(set.Cluster), Service: aws.String(name), ForceNewDeployment: true}
+	if td != "" && td != aws.ToString(s.TaskDefinition) {
+		in.TaskDefinition, in.ForceNewDeployment = aws.String(td), false
+	}
+	if n := set.DesiredCount; n != nil {
+		in.DesiredCount = aws.Int32(int32(*n))
+	}
+	return in
 }
 
 // runTag is the service tag that marks the deployment a release started:

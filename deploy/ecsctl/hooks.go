@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -172,7 +173,83 @@ func adoptPaused(ctx context.Context, h *step.Host, st *state.State, name string
 	if resumed != "" {
 		status = nil // answered already, it may have ended
 	}
-	// Every page: without a status filter (a re-run) the service's history can be longer than one.
+	arns, err := listServiceDeployments(ctx, h, name, status)
+	if err != nil {
+		return err
+	}
+	var found []pausedSD
+	var seen []string
+	err = describeServiceDeployments(ctx, h, name, arns, func(sd ecstypes.ServiceDeployment) bool {
+		v := sdView(h, svc, sd)
+		seen = append(seen, fmt.Sprintf("%s %s at %s", failure.ShortARN(aws.ToString(sd.ServiceDeploymentArn)), v.Status, cmp.Or(v.Stage, "no stage")))
+		rev := ""
+		if t := sd.TargetServiceRevision; t != nil {
+			rev = failure.ShortARN(aws.ToString(t.Arn))
+		}
+		if resumed != "" && rev == failure.ShortARN(resumed) {
+			svc.SD = aws.ToString(sd.ServiceDeploymentArn)
+			if len(v.Paused) > 0 {
+				svc.Adopted = v.Paused[0].ID
+			}
+			return true
+		}
+		if len(v.Paused) > 0 {
+			found = append(found, pausedSD{aws.ToString(sd.ServiceDeploymentArn), rev, v.Paused[0]})
+		}
+		return false
+	})
+	if err != nil || resumed != "" {
+		return err // resumed and not listed: judged by deployments[] (pinSD says so)
+	}
+	p, err := choosePaused(h, name, PrimaryID(s), found, seen)
+	if err != nil {
+		return err
+	}
+	svc.SD, svc.Adopted = p.arn, p.hook.ID
+	svc.Deployment = PrimaryID(s)
+	for _, d := range s.Deployments {
+		if failure.ShortARN(aws.ToString(d.Id)) == p.revision {
+			svc.Deployment = aws.ToString(d.Id)
+		}
+	}
+	h.Emit(report.Event{Kind: report.KindDeployment, Service: name, Deployment: svc.Deployment, Message: fmt.Sprintf(
+		"found deployment %s paused at %s (PAUSE hook %s, service deployment %s): answering it with HOOK_ANSWER=%s, then following it",
+		svc.Deployment, p.hook.Stage, p.hook.ID, failure.ShortARN(p.arn), h.Settings.HookAnswer)})
+	return nil
+}
+
+// pausedSD is a service deployment paused at a PAUSE hook: its ARN, its target revision's
+// short id, and the hook.
+type pausedSD struct {
+	arn, revision string
+	hook          verdict.HookView
+}
+
+// choosePaused picks the paused service deployment HOOK_ANSWER answers: the one whose target
+// revision is the PRIMARY deployment, else the only one; otherwise ErrConfig naming what was
+// seen.
+func choosePaused(h *step.Host, name, primary string, found []pausedSD, seen []string) (pausedSD, error) {
+	for _, p := range slices.Backward(found) { // the newest listed
+		if p.revision != "" && p.revision == failure.ShortARN(primary) {
+			return p, nil
+		}
+	}
+	if len(found) == 1 {
+		return found[0], nil
+	}
+	what := "none in progress"
+	if len(seen) > 0 {
+		what = strings.Join(seen, "; ")
+	}
+	if len(found) > 1 {
+		return pausedSD{}, failure.New(failure.ErrConfig, "service %s: %d deployments are paused at a PAUSE hook and none is the PRIMARY's (%s): HOOK_ANSWER answers one; answer the others with aws ecs continue-service-deployment", name, len(found), what)
+	}
+	return pausedSD{}, failure.New(failure.ErrConfig, "service %s: no deployment paused at a PAUSE hook to answer with HOOK_ANSWER=%s (service deployments: %s); HOOK_ANSWER answers the deployment a WAIT_UNTIL=paused step left paused", name, h.Settings.HookAnswer, what)
+}
+
+// listServiceDeployments lists every page of a service's service deployments with status
+// (nil: all): without a status filter (a re-run) the service's history can be longer than one.
+func listServiceDeployments(ctx context.Context, h *step.Host, name string, status []ecstypes.ServiceDeploymentStatus) ([]string, error) {
 	var arns []string
 	for token := (*string)(nil); ; {
 		var list *ecs.ListServiceDeploymentsOutput
@@ -185,21 +262,20 @@ func adoptPaused(ctx context.Context, h *step.Host, st *state.State, name string
 			return failure.Classify(err, "ListServiceDeployments "+name)
 		})
 		if err != nil {
-			return err
+			return nil, err
 		}
 		for _, b := range list.ServiceDeployments {
 			arns = append(arns, aws.ToString(b.ServiceDeploymentArn))
 		}
 		if token = list.NextToken; aws.ToString(token) == "" {
-			break
+			return arns, nil
 		}
 	}
-	type paused struct {
-		arn, revision string
-		hook          verdict.HookView
-	}
-	var found []paused
-	var seen []string
+}
+
+// describeServiceDeployments reads arns in batches of 20 (DescribeServiceDeployments' limit) and
+// hands each to each, until each says it has found what it looks for.
+func describeServiceDeployments(ctx context.Context, h *step.Host, name string, arns []string, each func(ecstypes.ServiceDeployment) (done bool)) error {
 	for i := 0; i < len(arns); i += 20 {
 		var out *ecs.DescribeServiceDeploymentsOutput
 		err := h.Attempt(ctx, "reading the service deployments of "+name, func(ctx context.Context) (err error) {
@@ -213,57 +289,10 @@ func adoptPaused(ctx context.Context, h *step.Host, st *state.State, name string
 			return err
 		}
 		for _, sd := range out.ServiceDeployments {
-			v := sdView(h, svc, sd)
-			seen = append(seen, fmt.Sprintf("%s %s at %s", failure.ShortARN(aws.ToString(sd.ServiceDeploymentArn)), v.Status, cmp.Or(v.Stage, "no stage")))
-			rev := ""
-			if t := sd.TargetServiceRevision; t != nil {
-				rev = failure.ShortARN(aws.ToString(t.Arn))
-			}
-			if resumed != "" && rev == failure.ShortARN(resumed) {
-				svc.SD = aws.ToString(sd.ServiceDeploymentArn)
-				if len(v.Paused) > 0 {
-					svc.Adopted = v.Paused[0].ID
-				}
+			if each(sd) {
 				return nil
 			}
-			if len(v.Paused) > 0 {
-				found = append(found, paused{aws.ToString(sd.ServiceDeploymentArn), rev, v.Paused[0]})
-			}
 		}
 	}
-	if resumed != "" {
-		return nil // its service deployment is not listed: judged by deployments[] (pinSD says so)
-	}
-	primary := PrimaryID(s)
-	pick := -1
-	for i, p := range found {
-		if p.revision != "" && p.revision == failure.ShortARN(primary) {
-			pick = i
-		}
-	}
-	if pick < 0 && len(found) == 1 {
-		pick = 0
-	}
-	if pick < 0 {
-		what := "none in progress"
-		if len(seen) > 0 {
-			what = strings.Join(seen, "; ")
-		}
-		if len(found) > 1 {
-			return failure.New(failure.ErrConfig, "service %s: %d deployments are paused at a PAUSE hook and none is the PRIMARY's (%s): HOOK_ANSWER answers one; answer the others with aws ecs continue-service-deployment", name, len(found), what)
-		}
-		return failure.New(failure.ErrConfig, "service %s: no deployment paused at a PAUSE hook to answer with HOOK_ANSWER=%s (service deployments: %s); HOOK_ANSWER answers the deployment a WAIT_UNTIL=paused step left paused", name, h.Settings.HookAnswer, what)
-	}
-	p := found[pick]
-	svc.SD, svc.Adopted = p.arn, p.hook.ID
-	svc.Deployment = primary
-	for _, d := range s.Deployments {
-		if failure.ShortARN(aws.ToString(d.Id)) == p.revision {
-			svc.Deployment = aws.ToString(d.Id)
-		}
-	}
-	h.Emit(report.Event{Kind: report.KindDeployment, Service: name, Deployment: svc.Deployment, Message: fmt.Sprintf(
-		"found deployment %s paused at %s (PAUSE hook %s, service deployment %s): answering it with HOOK_ANSWER=%s, then following it",
-		svc.Deployment, p.hook.Stage, p.hook.ID, failure.ShortARN(p.arn), h.Settings.HookAnswer)})
 	return nil
 }

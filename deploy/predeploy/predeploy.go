@@ -55,7 +55,7 @@ import (
 
 // Bounds of what a pre-deploy task prints.
 const (
-	maxLogBytes    = 256 << 10 // bytes printed in all
+	maxLogBytes    = 256 << 10 // bytes printed in all (state.PredeployState.Bytes)
 	maxLogLineLen  = 2000      // bytes of one line
 	failLogLines   = 10        // last lines a failure message carries
 	logDrainReads  = 5         // reads after the task stopped, until one brings nothing
@@ -331,6 +331,12 @@ func followPredeploy(outer context.Context, h *step.Host, st *state.State, p *pr
 	if err != nil {
 		return predeployEnded(outer, ctx, h, st, p, err)
 	}
+	return judgeStopped(outer, h, pd, p, task)
+}
+
+// judgeStopped says how the stopped pre-deploy task ended, after its log's last lines: nil when
+// it passed the gate, else ErrFailed with why and the log's last lines.
+func judgeStopped(outer context.Context, h *step.Host, pd *state.PredeployState, p *predeployPlan, task ecstypes.Task) error {
 	// The awslogs driver ships the last lines shortly after the container exits: read until a
 	// read brings nothing new (at most logDrainReads).
 	for i := 0; i < logDrainReads; i++ {
@@ -528,17 +534,23 @@ func ProbeLogs(ctx context.Context, h *step.Host, read step.Reader, p *predeploy
 	return err
 }
 
-// printLogLine prints one line of the task's log as data, within the bounds.
+// printLogLine prints one line of the task's log as data, within the bounds: state.MaxLogLines
+// lines and maxLogBytes bytes in all (across invocations: the counts are in the record), then
+// one line saying the rest is in the log stream.
 func printLogLine(h *step.Host, pd *state.PredeployState, line string) {
 	pd.Lines++
-	switch {
-	case pd.Lines == state.MaxLogLines+1:
-		h.Emit(report.Event{Kind: report.KindTaskLog, Task: pd.Task, Message: fmt.Sprintf("… more lines are not printed (%d printed); the log stream has them all", state.MaxLogLines)})
-		return
-	case pd.Lines > state.MaxLogLines:
+	if pd.Cut {
 		return
 	}
-	h.Emit(report.Event{Kind: report.KindTaskLog, Task: pd.Task, Message: logText(line)})
+	text := logText(line)
+	if pd.Lines > state.MaxLogLines || pd.Bytes+len(text) > maxLogBytes {
+		pd.Cut = true
+		h.Emit(report.Event{Kind: report.KindTaskLog, Task: pd.Task, Message: fmt.Sprintf(
+			"… more lines are not printed (%d lines, %d bytes printed); the log stream has them all", pd.Lines-1, pd.Bytes)})
+		return
+	}
+	pd.Bytes += len(text)
+	h.Emit(report.Event{Kind: report.KindTaskLog, Task: pd.Task, Message: text})
 }
 
 // logText makes a log line printable as data: control characters (escape sequences too) are

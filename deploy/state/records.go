@@ -89,9 +89,12 @@ type PredeployState struct {
 	Sent time.Time `json:"u,omitempty"`
 	// Began is when the task was started: PREDEPLOY_TIMEOUT counts from it across invocations.
 	Began time.Time `json:"b,omitempty"`
-	// LogToken is GetLogEvents' nextForwardToken after the lines printed; Lines counts them.
+	// LogToken is GetLogEvents' nextForwardToken after the lines read; Lines counts them, Bytes
+	// counts the bytes printed, and Cut says the bounds were reached: the rest is not printed.
 	LogToken string `json:"l,omitempty"`
 	Lines    int    `json:"n,omitempty"`
+	Bytes    int    `json:"nb,omitempty"`
+	Cut      bool   `json:"cut,omitempty"`
 	// Stopped says StopTask was sent (once); Passed that the gate passed.
 	Stopped bool `json:"x,omitempty"`
 	Passed  bool `json:"ok,omitempty"`

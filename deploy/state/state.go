@@ -284,7 +284,7 @@ func worstState(s settings.Settings) *State {
 	if s.PredeployCommand != "" {
 		// A task id is 32 hex digits; a forward token as CloudWatch Logs writes them, "f/" 56 digits "/s".
 		st.Predeploy = &PredeployState{Task: strings.Repeat("f", 32), Sent: now, Began: now, LogToken: "f/" + strings.Repeat("9", 56) + "/s",
-			Lines: MaxLogLines + 1, Stopped: true, Passed: true}
+			Lines: MaxLogLines + 1, Bytes: 256 << 10, Cut: true, Stopped: true, Passed: true}
 	}
 	for _, p := range PhaseOrder {
 		st.Phases[p] = 1234.5

@@ -75,10 +75,8 @@ type Host struct {
 
 	mu       sync.Mutex
 	lastRead time.Time
-	run      *state.State // the state being run: event timestamps, heartbeats
-	caller   state.Caller
-	said     map[string]bool // the one-time messages said
-	lastEmit time.Time
+	run      *state.State // the state being run: event timestamps, heartbeats, whom it acts as
+	said     said
 	// waiting is what each unfinished service (and "edge", each "invalidation <id>") waits for,
 	// from its last decision: a timeout and a heartbeat say it.
 	waiting  map[string]string
@@ -86,6 +84,13 @@ type Host struct {
 	// preflight is the preflight's read of the services, for the steps of the same invocation
 	// (until the deploy step has used it).
 	preflight map[string]ecstypes.Service
+}
+
+// said is what the output has said: the one-time messages (by key) and when it last said
+// anything (a heartbeat fills a silence).
+type said struct {
+	keys map[string]bool
+	last time.Time
 }
 
 // ServiceRun is what this invocation knows of a service beyond its record in the State: the
@@ -107,21 +112,26 @@ type StoppedTask struct {
 func (h *Host) Begin(st *state.State) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	h.run, h.caller = st, st.Caller
+	h.run = st
 }
 
-// SetCaller records whom the run acts as (whoami).
+// SetCaller records whom the run acts as (whoami), in the state being run.
 func (h *Host) SetCaller(c state.Caller) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	h.caller = c
+	if h.run != nil {
+		h.run.Caller = c
+	}
 }
 
 // Caller is whom the run acts as, for messages that say where they looked.
 func (h *Host) Caller() state.Caller {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	return h.caller
+	if h.run == nil {
+		return state.Caller{}
+	}
+	return h.run.Caller
 }
 
 // Now is the clock's time.
@@ -141,7 +151,7 @@ func (h *Host) Emit(ev report.Event) {
 	}
 	ev.Time = h.Now()
 	h.mu.Lock()
-	h.lastEmit = ev.Time
+	h.said.last = ev.Time
 	run := h.run
 	h.mu.Unlock()
 	if run != nil {
@@ -156,11 +166,11 @@ func (h *Host) Emit(ev report.Event) {
 // Once emits ev the first time key is said.
 func (h *Host) Once(key string, ev report.Event) {
 	h.mu.Lock()
-	if h.said == nil {
-		h.said = map[string]bool{}
+	if h.said.keys == nil {
+		h.said.keys = map[string]bool{}
 	}
-	seen := h.said[key]
-	h.said[key] = true
+	seen := h.said.keys[key]
+	h.said.keys[key] = true
 	h.mu.Unlock()
 	if !seen {
 		h.Emit(ev)
@@ -234,7 +244,7 @@ func (h *Host) Heartbeat() {
 	now := h.Now()
 	h.mu.Lock()
 	run := h.run
-	quiet := run != nil && now.Sub(h.lastEmit)+h.Settings.Poll >= every // before the next poll would pass it
+	quiet := run != nil && now.Sub(h.said.last)+h.Settings.Poll >= every // before the next poll would pass it
 	var what []string
 	for _, k := range slices.Sorted(maps.Keys(h.waiting)) {
 		if w := h.waiting[k]; w != "" {
