@@ -36,62 +36,25 @@ func (e *Engine) DryRun(ctx context.Context, st *state.State, creds aws.Credenti
 			failed = append(failed, msg)
 		}
 	}
-	controllers := map[string]string{}
-	var sends map[string]string
-	predeploy := ""
+	var found dryRunFound
 	e.Region, e.Credentials = region, creds
 	if why := canCall(ctx, creds, region); why != "" {
 		e.Emit(report.Event{Kind: report.KindCheck, Message: why})
 	} else if err := e.whoami(ctx, st, step.Once); err != nil {
 		check(false, "%s", strings.TrimPrefix(failure.FirstLine(err), "configuration: "))
-	} else {
-		v, err := e.verify(ctx, step.Once, true)
-		if err != nil {
-			return err
-		}
-		for _, c := range v.checks {
-			check(c.OK, "%s", c.Message)
-		}
-		for _, name := range e.Settings.Services {
-			if svc, ok := v.services[name]; ok {
-				controllers[name] = controllerOf(svc)
-			}
-		}
-		if e.Settings.Image != "" {
-			c, cancel := context.WithTimeout(ctx, 20*time.Second)
-			digest, err := e.resolveDigest(c)
-			cancel()
-			st.Digest = digest
-			if err != nil {
-				check(false, "image %s: %v", e.Settings.Image, failure.FirstLine(err))
-			} else {
-				check(true, "image %s: digest %s", e.Settings.Image, st.Digest)
-			}
-		}
-		checks, err := cdn.Decide(ctx, e.Host, st, step.Once, v.services)
-		if err != nil {
-			return err
-		}
-		for _, c := range checks {
-			check(c.OK, "%s", c.Message)
-		}
-		planned := e.dryRunRevisions(ctx, st, v, check)
-		predeploy = e.dryRunPredeploy(ctx, st, v, planned, check)
-		sends = e.dryRunCodeDeploy(ctx, st, v, planned, check)
-		for _, p := range planned {
-			e.revisionLines = append(e.revisionLines, p.Render())
-		}
+	} else if found, err = e.dryRunReads(ctx, st, check); err != nil {
+		return err
 	}
 	if len(e.Settings.VerifyURLs) > 0 {
 		cdn.DryRun(ctx, e.Host)
 	}
-	plan := e.Plan(st, controllers)
+	plan := e.Plan(st, found.controllers)
 	plan.Revisions = e.revisionLines
 	if e.Settings.PredeployCommand != "" {
-		plan.Predeploy = cmp.Or(predeploy, "not planned (the services were not read)")
+		plan.Predeploy = cmp.Or(found.predeploy, "not planned (the services were not read)")
 	}
 	for i, s := range plan.Services {
-		if send, ok := sends[s.Name]; ok {
+		if send, ok := found.sends[s.Name]; ok {
 			plan.Services[i].Send = send
 		}
 	}
@@ -100,6 +63,57 @@ func (e *Engine) DryRun(ctx context.Context, st *state.State, creds aws.Credenti
 		return failure.New(failure.ErrConfig, "dry run: %d check(s) failed: %s", len(failed), strings.Join(failed, "; "))
 	}
 	return nil
+}
+
+// dryRunFound is what the dry run's reads found for its plan: each service's controller, what
+// each CodeDeploy service would send, and the pre-deploy task it would run.
+type dryRunFound struct {
+	controllers, sends map[string]string
+	predeploy          string
+}
+
+// dryRunReads makes the dry run's reads, once each, as check says: the cluster, the services
+// and their service deployments, the distributions, the image's digest, what each distribution
+// would invalidate, the revisions, the pre-deploy task and the CodeDeploy deployments.
+func (e *Engine) dryRunReads(ctx context.Context, st *state.State, check func(ok bool, format string, args ...any)) (dryRunFound, error) {
+	found := dryRunFound{controllers: map[string]string{}}
+	v, err := e.verify(ctx, step.Once, true)
+	if err != nil {
+		return found, err
+	}
+	for _, c := range v.checks {
+		check(c.OK, "%s", c.Message)
+	}
+	for _, name := range e.Settings.Services {
+		if svc, ok := v.services[name]; ok {
+			found.controllers[name] = controllerOf(svc)
+		}
+	}
+	if e.Settings.Image != "" {
+		c, cancel := context.WithTimeout(ctx, 20*time.Second)
+		digest, err := e.resolveDigest(c)
+		cancel()
+		st.Digest = digest
+		if err != nil {
+			check(false, "image %s: %v", e.Settings.Image, failure.FirstLine(err))
+		} else {
+			check(true, "image %s: digest %s", e.Settings.Image, st.Digest)
+		}
+	}
+	checks, err := cdn.Decide(ctx, e.Host, st, step.Once, v.services)
+	if err != nil {
+		return found, err
+	}
+	for _, c := range checks {
+		check(c.OK, "%s", c.Message)
+	}
+	planned := e.dryRunRevisions(ctx, st, v, check)
+	found.predeploy = e.dryRunPredeploy(ctx, st, v, planned, check)
+	found.sends = e.dryRunCodeDeploy(ctx, st, v, planned, check)
+	for _, p := range planned {
+		e.revisionLines = append(e.revisionLines, p.Render())
+	}
+	return found, nil
 }
 
 // canCall says why nothing in AWS can be checked ("" when it can): no region, no credentials.

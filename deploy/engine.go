@@ -180,7 +180,22 @@ func (e *Engine) leftInFlight(st *state.State) string {
 
 // Result reports the end of a run and returns its summary.
 func (e *Engine) Result(st *state.State, err error) report.Summary {
-	s := report.Summary{Result: "succeeded", ExitCode: failure.ExitCode(err), Seconds: e.Now().Sub(st.Started).Seconds(),
+	s := e.summarize(st, err)
+	var msg string
+	s.Result, msg = e.outcome(st, s, err)
+	if err != nil {
+		s.Error = err.Error()
+	}
+	e.Notes.Record(&s, e.Settings, st)
+	e.writeRecord(s) // before the result, which stays the run's last event
+	e.Emit(report.Event{Kind: report.KindResult, Message: msg, Summary: &s})
+	return s
+}
+
+// summarize is the Summary of the release in st, ended with err: what it registered, ran,
+// started, invalidated and verified, where each is, and what waits paused.
+func (e *Engine) summarize(st *state.State, err error) report.Summary {
+	s := report.Summary{ExitCode: failure.ExitCode(err), Seconds: e.Now().Sub(st.Started).Seconds(),
 		Phases: st.Phases, Digest: st.Digest, TaskDefinitions: st.TaskDefinitions(), Deployments: st.Deployments(), Invalidations: st.Invalidations,
 		VerifiedVersion: cdn.VerifiedVersion(e.Settings, st)}
 	if pd := st.Predeploy; pd != nil && pd.Passed {
@@ -193,9 +208,7 @@ func (e *Engine) Result(st *state.State, err error) report.Summary {
 	s.Identity, s.AssumedBy = st.Caller.ARN, st.Caller.Via
 	for name, svc := range st.Services {
 		if svc.SD != "" {
-			if s.ServiceDeployments == nil {
-				s.ServiceDeployments = map[string]string{}
-			}
+			state.Ensure(&s.ServiceDeployments)
 			s.ServiceDeployments[name] = svc.SD
 		}
 	}
@@ -211,13 +224,30 @@ func (e *Engine) Result(st *state.State, err error) report.Summary {
 		}
 	}
 	for _, name := range st.Paused() {
-		if s.Paused == nil {
-			s.Paused = map[string]report.PausedHook{}
-		}
+		state.Ensure(&s.Paused)
 		svc := st.Services[name]
 		s.Paused[name] = report.PausedHook{Stage: svc.Paused.Stage, Hook: svc.Paused.ID, ServiceDeployment: svc.SD}
 	}
-	msg := "release finished: deployments completed"
+	return s
+}
+
+// outcome is the run's result in a word and the message that says it.
+func (e *Engine) outcome(st *state.State, s report.Summary, err error) (result, msg string) {
+	switch {
+	case errors.Is(err, failure.ErrConfig):
+		return "configuration error", err.Error()
+	case errors.Is(err, failure.ErrTimeout):
+		return "timed out", err.Error()
+	case errors.Is(err, failure.ErrInterrupted):
+		return "interrupted", err.Error()
+	case err != nil:
+		return "failed", err.Error()
+	case e.Settings.DryRun:
+		return "dry run passed", "dry run: every check passed; nothing was changed"
+	case len(s.Paused) > 0:
+		return "paused", "release paused at the PAUSE hook (WAIT_UNTIL=paused): production traffic not moved, nothing invalidated; answer it with HOOK_ANSWER=CONTINUE or ROLLBACK in the next step"
+	}
+	msg = "release finished: deployments completed"
 	if !e.Settings.SkipInvalidation && len(st.Invalidations) > 0 {
 		msg += ", invalidations completed"
 	} else if !e.Settings.SkipInvalidation {
@@ -228,30 +258,7 @@ func (e *Engine) Result(st *state.State, err error) report.Summary {
 	} else if len(e.Settings.VerifyURLs) > 0 && len(st.Verified) == len(e.Settings.VerifyURLs) {
 		msg += ", the edge answers 2xx"
 	}
-	if len(s.Paused) > 0 && err == nil {
-		s.Result, msg = "paused", "release paused at the PAUSE hook (WAIT_UNTIL=paused): production traffic not moved, nothing invalidated; answer it with HOOK_ANSWER=CONTINUE or ROLLBACK in the next step"
-	}
-	if e.Settings.DryRun {
-		s.Result, msg = "dry run passed", "dry run: every check passed; nothing was changed"
-	}
-	switch {
-	case err == nil:
-	case errors.Is(err, failure.ErrConfig):
-		s.Result, msg = "configuration error", err.Error()
-	case errors.Is(err, failure.ErrTimeout):
-		s.Result, msg = "timed out", err.Error()
-	case errors.Is(err, failure.ErrInterrupted):
-		s.Result, msg = "interrupted", err.Error()
-	default:
-		s.Result, msg = "failed", err.Error()
-	}
-	if err != nil {
-		s.Error = err.Error()
-	}
-	e.Notes.Record(&s, e.Settings, st)
-	e.writeRecord(s) // before the result, which stays the run's last event
-	e.Emit(report.Event{Kind: report.KindResult, Message: msg, Summary: &s})
-	return s
+	return "succeeded", msg
 }
 
 // writeRecord writes the release record to SUMMARY_FILE (nothing without it). A record that

@@ -74,25 +74,8 @@ func (e *Engine) verify(ctx context.Context, read step.Reader, dry bool) (verifi
 		if !dry {
 			v.checks = append(v.checks, clusterCheck(e.Settings.Cluster, e.Caller(), nil, nil))
 		}
-	} else {
-		var probe []string
-		for _, name := range e.Settings.Services {
-			s, ok := v.services[name]
-			c := serviceCheck(e.Settings, e.Caller(), name, s, ok, err)
-			v.checks = append(v.checks, c)
-			if c.OK && (s.DeploymentController == nil || s.DeploymentController.Type == ecstypes.DeploymentControllerTypeEcs) && (dry || len(probe) == 0) {
-				probe = append(probe, name)
-			}
-		}
-		for _, name := range probe {
-			c, err := e.probeSD(ctx, name)
-			if err != nil {
-				return v, err
-			}
-			if c.Message != "" {
-				v.checks = append(v.checks, c)
-			}
-		}
+	} else if err := e.checkServices(ctx, &v, err, dry); err != nil {
+		return v, err
 	}
 	if e.Settings.SkipInvalidation {
 		return v, nil
@@ -113,6 +96,31 @@ func (e *Engine) verify(ctx context.Context, read step.Reader, dry bool) (verifi
 		v.checks = append(v.checks, distributionCheck(d, e.Caller(), dist, err))
 	}
 	return v, nil
+}
+
+// checkServices checks each service as read (or the error reading them, readErr), then reads the
+// service deployments of the first ECS service that passed (the dry run: of each), so that a
+// refusal is said before anything changes.
+func (e *Engine) checkServices(ctx context.Context, v *verified, readErr error, dry bool) error {
+	var probe []string
+	for _, name := range e.Settings.Services {
+		s, ok := v.services[name]
+		c := serviceCheck(e.Settings, e.Caller(), name, s, ok, readErr)
+		v.checks = append(v.checks, c)
+		if c.OK && (s.DeploymentController == nil || s.DeploymentController.Type == ecstypes.DeploymentControllerTypeEcs) && (dry || len(probe) == 0) {
+			probe = append(probe, name)
+		}
+	}
+	for _, name := range probe {
+		c, err := e.probeSD(ctx, name)
+		if err != nil {
+			return err
+		}
+		if c.Message != "" {
+			v.checks = append(v.checks, c)
+		}
+	}
+	return nil
 }
 
 // probeSD reads the service's newest service deployment as the follow will (ListServiceDeployments,

@@ -93,28 +93,11 @@ func (h *Handler) Handle(ctx context.Context, ev events.CodePipelineJobEvent) er
 	}
 	limit, note := s.Limit(true)
 	log = report.NewReporter(out, s.Output)
-	if s.SummaryFile != "" {
-		h.fail(ctx, log, job.ID, cptypes.FailureTypeConfigurationError, "SUMMARY_FILE is the command mode's (a CodeBuild artifact, $GITHUB_STEP_SUMMARY): the Lambda mode's record is the action's summary, links and output variables in CodePipeline; unset it")
-		return nil
-	}
-	// Every state this action can reach must fit a continuation token: checked before anything
-	// changes, not when the first hand-over finds out.
-	if err := state.TokenFits(s); err != nil {
+	now := time.Now()
+	st, err := jobState(s, job.ID, job.Data.ContinuationToken, now)
+	if err != nil {
 		h.fail(ctx, log, job.ID, cptypes.FailureTypeConfigurationError, err.Error())
 		return nil
-	}
-
-	now := time.Now()
-	var st *state.State
-	if tok := job.Data.ContinuationToken; tok != "" {
-		if st, err = state.DecodeToken(tok, s, now); err != nil {
-			h.fail(ctx, log, job.ID, cptypes.FailureTypeConfigurationError, err.Error())
-			return nil
-		}
-	} else {
-		// The first job names the release: a re-delivered event finds the deployment it
-		// started (through the service tag), and its invalidation (through CallerReference).
-		st = state.NewState(s, job.ID, now)
 	}
 
 	build := h.NewEngine
@@ -142,6 +125,25 @@ func (h *Handler) Handle(ctx context.Context, ev events.CodePipelineJobEvent) er
 	return nil
 }
 
+// jobState is the release this job runs: the one its continuation token carries, or, for the
+// first job, a new one named after it (a re-delivered event finds the deployment it started
+// through the service tag, and its invalidation through CallerReference). Settings the Lambda
+// mode cannot run are ErrConfig, before anything changes.
+func jobState(s settings.Settings, jobID, token string, now time.Time) (*state.State, error) {
+	if s.SummaryFile != "" {
+		return nil, failure.New(failure.ErrConfig, "SUMMARY_FILE is the command mode's (a CodeBuild artifact, $GITHUB_STEP_SUMMARY): the Lambda mode's record is the action's summary, links and output variables in CodePipeline; unset it")
+	}
+	// Every state this action can reach must fit a continuation token: checked before anything
+	// changes, not when the first hand-over finds out.
+	if err := state.TokenFits(s); err != nil {
+		return nil, err
+	}
+	if token != "" {
+		return state.DecodeToken(token, s, now)
+	}
+	return state.NewState(s, jobID, now), nil
+}
+
 // sliceDeadline is when an invocation stops working to hand over: before the Lambda deadline
 // by a margin that leaves time to report through throttling and slow calls (a third of the
 // time, between 1s and 30s: 30s for a 15-minute function).
@@ -166,54 +168,9 @@ func reportContext(ctx context.Context) (context.Context, context.CancelFunc) {
 // settings reads UserParameters (a JSON object with the environment variables' names) over the
 // function's environment.
 func (h *Handler) settings(ctx context.Context, userParameters string) (settings.Settings, error) {
-	params := map[string]string{}
-	if strings.TrimSpace(userParameters) != "" {
-		var raw map[string]any
-		dec := json.NewDecoder(strings.NewReader(userParameters))
-		dec.UseNumber()
-		if err := dec.Decode(&raw); err != nil {
-			return settings.Settings{}, failure.New(failure.ErrConfig, "UserParameters must be a JSON object like {\"CLUSTER\":\"c\",\"SERVICE\":\"s\"}: %v", err)
-		}
-		known := map[string]bool{}
-		for _, n := range settings.SettingNames() {
-			known[n] = true
-		}
-		var problems []string
-		for _, k := range slices.Sorted(maps.Keys(raw)) {
-			v := raw[k]
-			switch {
-			case !known[k]:
-				msg := fmt.Sprintf("unknown setting %q", failure.Clip(k))
-				if c := settings.Closest(k, settings.SettingNames()); c != "" {
-					msg += fmt.Sprintf(" (did you mean %s?)", c)
-				}
-				problems = append(problems, msg)
-			default:
-				switch v := v.(type) {
-				case string:
-					params[k] = v
-				case json.Number:
-					params[k] = v.String()
-				case bool:
-					params[k] = strconv.FormatBool(v)
-				case []any:
-					var items []string
-					for _, it := range v {
-						str, ok := it.(string)
-						if !ok {
-							problems = append(problems, fmt.Sprintf("%s: list items must be strings", k))
-						}
-						items = append(items, str)
-					}
-					params[k] = strings.Join(items, ",")
-				default:
-					problems = append(problems, fmt.Sprintf("%s: must be a string, number, boolean or list of strings", k))
-				}
-			}
-		}
-		if len(problems) > 0 {
-			return settings.Settings{}, failure.New(failure.ErrConfig, "UserParameters: %s", strings.Join(problems, "; "))
-		}
+	params, err := userParams(userParameters)
+	if err != nil {
+		return settings.Settings{}, err
 	}
 	env := h.Env
 	if env == nil {
@@ -221,6 +178,65 @@ func (h *Handler) settings(ctx context.Context, userParameters string) (settings
 	}
 	s, err := settings.LoadSettings(ctx, envconfig.MultiLookuper(envconfig.MapLookuper(params), env))
 	return s, settings.AllProblems(err, &s)
+}
+
+// userParams reads the action's UserParameters, a JSON object of settings, as the settings'
+// text: every unknown name and every value of another type is a problem, all said at once.
+func userParams(text string) (map[string]string, error) {
+	params := map[string]string{}
+	if strings.TrimSpace(text) == "" {
+		return params, nil
+	}
+	var raw map[string]any
+	dec := json.NewDecoder(strings.NewReader(text))
+	dec.UseNumber()
+	if err := dec.Decode(&raw); err != nil {
+		return nil, failure.New(failure.ErrConfig, "UserParameters must be a JSON object like {\"CLUSTER\":\"c\",\"SERVICE\":\"s\"}: %v", err)
+	}
+	var problems []string
+	for _, k := range slices.Sorted(maps.Keys(raw)) {
+		if !slices.Contains(settings.SettingNames(), k) {
+			msg := fmt.Sprintf("unknown setting %q", failure.Clip(k))
+			if c := settings.Closest(k, settings.SettingNames()); c != "" {
+				msg += fmt.Sprintf(" (did you mean %s?)", c)
+			}
+			problems = append(problems, msg)
+			continue
+		}
+		v, problem := paramText(raw[k])
+		if problem != "" {
+			problems = append(problems, k+": "+problem)
+		}
+		params[k] = v
+	}
+	if len(problems) > 0 {
+		return nil, failure.New(failure.ErrConfig, "UserParameters: %s", strings.Join(problems, "; "))
+	}
+	return params, nil
+}
+
+// paramText is a UserParameters value as a setting's text (a list joined with commas), or the
+// problem with it.
+func paramText(v any) (text, problem string) {
+	switch v := v.(type) {
+	case string:
+		return v, ""
+	case json.Number:
+		return v.String(), ""
+	case bool:
+		return strconv.FormatBool(v), ""
+	case []any:
+		var items []string
+		for _, it := range v {
+			str, ok := it.(string)
+			if !ok {
+				return "", "list items must be strings"
+			}
+			items = append(items, str)
+		}
+		return strings.Join(items, ","), ""
+	}
+	return "", "must be a string, number, boolean or list of strings"
 }
 
 // handOver reports progress with a continuation token; CodePipeline invokes again with it.
