@@ -5,9 +5,9 @@ package deploy
 // it, and rolls it back. What every kind shares is here: the deploy and follow steps, sending a
 // deployment's call exactly once, following a rollback, and reporting progress.
 //
-//	deploy:  controller.start ─► Engine.sendOnce (send, find)
-//	follow:  controller.observe (read, needs, fetch, decide once) ─► Engine.judge (progress, hooks, verdict)
-//	failure: controller.stop ─► controller.rollback, followed by Engine.rollBack
+//	deploy:  controller.Start ─► Host.SendOnce (send, find)
+//	follow:  controller.Observe (read, needs, fetch, decide once) ─► Engine.judge (progress, hooks, verdict)
+//	failure: controller.Stop ─► controller.Rollback, followed by Engine.rollBack
 
 import (
 	"cmp"
@@ -199,6 +199,7 @@ func (e *Engine) rollBack(ctx context.Context, st *state.State) string {
 		if !svc.Stopped {
 			err := e.Attempt(ctx, w.StopCall+" "+name, func(ctx context.Context) error { return c.Stop(ctx, e.Host, st, name) })
 			if errors.Is(err, step.ErrNoRollback) {
+				results = append(results, fmt.Sprintf("%s not rolled back: %s needs its service deployment, which is not known (%s goes on with it; its circuit breaker, when enabled, rolls it back)", name, w.StopCall, w.Owner))
 				continue
 			}
 			if err != nil {

@@ -10,7 +10,6 @@ package step
 import (
 	"cmp"
 	"context"
-	"errors"
 	"fmt"
 	"maps"
 	"net/http"
@@ -22,6 +21,7 @@ import (
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
 	"deploystep/deploy/awsapi"
+	"deploystep/deploy/failure"
 	"deploystep/deploy/report"
 	"deploystep/deploy/settings"
 	"deploystep/deploy/state"
@@ -270,9 +270,9 @@ func (h *Host) Heartbeat() {
 type KindWords struct{ Owner, StopCall, StopSent string }
 
 // ErrNoRollback: the deployment cannot be stopped with a rollback (no service deployment pinned).
-var ErrNoRollback = errors.New("no rollback possible")
+// It is final (of class ErrFailed), so the retry rule does not ask again for what cannot come.
+var ErrNoRollback = fmt.Errorf("no rollback possible: %w", failure.ErrFailed)
 
-// PinFor is what a service's deployment is followed against.
 // PinFor is what a verdict on a service pins: the deployment the release follows, the digest its
 // tasks must run, and the settings that judge it.
 func PinFor(h *Host, st *state.State, svc *state.ServiceState) verdict.Pin {
