@@ -14,6 +14,7 @@ import (
 
 	"deploystep/deploy/awsapi"
 	"deploystep/deploy/failure"
+	"deploystep/deploy/report"
 	"deploystep/deploy/settings"
 	"deploystep/deploy/state"
 	"deploystep/deploy/step"
@@ -212,5 +213,41 @@ func TestRollBack(t *testing.T) {
 				t.Error("the stop is not kept as sent: a re-run would send it again")
 			}
 		})
+	}
+}
+
+// The first read of a service deployment says where it stands, its stage and what the stage
+// means for traffic: a BLUE_GREEN deployment first read in POST_TEST_TRAFFIC_SHIFT says that
+// test traffic has shifted, though the run never saw TEST_TRAFFIC_SHIFT.
+func TestFirstReadOfAServiceDeploymentSaysItsStage(t *testing.T) {
+	clock := steptest.NewClock()
+	t0 := clock.Now().Add(-time.Minute)
+	service := rollingService(deployment(ourDeploy, "PRIMARY", "tsa-gallery-api:42", t0, ecstypes.DeploymentRolloutStateInProgress, 2, 2))
+	service.DeploymentConfiguration = &ecstypes.DeploymentConfiguration{Strategy: ecstypes.DeploymentStrategyBlueGreen}
+	sd := func(status ecstypes.ServiceDeploymentStatus, stage ecstypes.ServiceDeploymentLifecycleStage) ecstypes.ServiceDeployment {
+		return ecstypes.ServiceDeployment{ServiceDeploymentArn: aws.String(testSD), Status: status, LifecycleStage: stage,
+			DeploymentConfiguration: &ecstypes.DeploymentConfiguration{Strategy: ecstypes.DeploymentStrategyBlueGreen}}
+	}
+	fake := &fakeECS{services: []ecstypes.Service{service}, sds: []ecstypes.ServiceDeployment{
+		sd(ecstypes.ServiceDeploymentStatusInProgress, ecstypes.ServiceDeploymentLifecycleStagePostTestTrafficShift),
+		sd(ecstypes.ServiceDeploymentStatusInProgress, ecstypes.ServiceDeploymentLifecycleStageProductionTrafficShift),
+		sd(ecstypes.ServiceDeploymentStatusSuccessful, "")}}
+	e, st, events := testEngine(fake, clock)
+	svc := st.Services[testService]
+	svc.SD, svc.NoSD = testSD, false
+	if err := e.follow(context.Background(), st); err != nil {
+		t.Fatal(err)
+	}
+	progress := strings.Join(events.Messages(report.KindProgress), "\n")
+	for _, want := range []string{
+		"service deployment NcJtaH1B2Ex9kM4VqL0sZ: IN_PROGRESS at POST_TEST_TRAFFIC_SHIFT (test traffic has shifted: the new revision takes all test traffic",
+		"PRODUCTION_TRAFFIC_SHIFT",
+	} {
+		if !strings.Contains(progress, want) {
+			t.Errorf("progress does not say %q:\n%s", want, progress)
+		}
+	}
+	if n := strings.Count(progress, "service deployment NcJtaH1B2Ex9kM4VqL0sZ: "); n != 1 {
+		t.Errorf("the first read said %d times", n)
 	}
 }

@@ -36,7 +36,7 @@ func TestStrategies(t *testing.T) {
 	}{
 		// Stage windows are short in scaled time: assert the long ones (bake time, canary's share).
 		{"blue/green", strategyWorld(awsim.BlueGreen, 6*time.Second, bake(5*time.Second)), nil, 0,
-			[]string{"service deployment ", "% of production traffic on the new revision", "BAKE_TIME: ", "left",
+			[]string{"service deployment ", ": IN_PROGRESS at ", "% of production traffic on the new revision", "BAKE_TIME: ", "left",
 				"completed: 2 of 2 tasks running", "summary: succeeded"}, nil, 0},
 		{"linear", strategyWorld(awsim.Linear, 8*time.Second, bake(time.Second)), nil, 0,
 			[]string{"% of production traffic on the new revision", "summary: succeeded"}, nil, 0},

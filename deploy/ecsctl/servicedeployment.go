@@ -143,9 +143,26 @@ func readSD(ctx context.Context, h *step.Host, st *state.State, names []string, 
 		for _, sd := range res.ServiceDeployments {
 			name := byARN[aws.ToString(sd.ServiceDeploymentArn)]
 			out[name] = sdView(h, st.Services[name], sd)
+			sayFirstRead(h, name, st.Services[name], out[name])
 		}
 	}
 	return out, nil
+}
+
+// sayFirstRead says, at the first read of a service's service deployment (in an invocation),
+// where it stands: its status and lifecycle stage, and what the stage means for the new
+// revision's traffic, so a deployment first read past a stage (POST_TEST_TRAFFIC_SHIFT: test
+// traffic has shifted) says what happened before the run looked. Later stages are said as the
+// progress changes (Engine.judge).
+func sayFirstRead(h *step.Host, name string, svc *state.ServiceState, v *verdict.SDView) {
+	msg := fmt.Sprintf("service deployment %s: %s", failure.ShortARN(svc.SD), v.Status)
+	if v.Stage != "" {
+		msg += " at " + v.Stage
+		if m := verdict.StageMeaning(v.Stage); m != "" {
+			msg += " (" + m + ")"
+		}
+	}
+	h.Once("sd-first-read "+svc.SD, report.Event{Kind: report.KindProgress, Service: name, Deployment: svc.Deployment, Message: msg})
 }
 
 // sdView reduces a service deployment; bake time left is counted from when this run first saw
