@@ -4,6 +4,7 @@
 package e2e_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"strings"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"deploystep/awsim"
+	"deploystep/deploy/report"
 	"deploystep/internal/testtool"
 )
 
@@ -276,9 +278,38 @@ func TestE2EJSONOutput(t *testing.T) {
 	sim := startSim(t, world(awsim.Success, 500*time.Millisecond))
 	r := runBin(t, env(sim), "-output", "json")
 	wantOutput(t, r, 0, `"kind":"deployment"`, `"kind":"result"`, `"result":"succeeded"`)
-	for _, line := range strings.Split(strings.TrimSpace(r.Stdout), "\n") {
-		if !strings.HasPrefix(line, "{") || !strings.HasSuffix(line, "}") {
-			t.Fatalf("not a JSON line: %q", line)
+	// Every line one event of the documented shape (no field it does not have), in time order,
+	// the last one the result with the summary of what the release did.
+	lines := strings.Split(strings.TrimSpace(r.Stdout), "\n")
+	var last report.Event
+	kinds := map[string]int{}
+	for i, line := range lines {
+		var ev report.Event
+		dec := json.NewDecoder(strings.NewReader(line))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&ev); err != nil || dec.More() {
+			t.Fatalf("line %d is not one event: %v: %q", i+1, err, line)
+		}
+		if ev.Time.IsZero() || ev.Kind == "" || ev.Message == "" || ev.Level == "" {
+			t.Errorf("line %d lacks its time, kind, level or message: %q", i+1, line)
+		}
+		if i > 0 && (ev.Time.Before(last.Time) || ev.Elapsed < last.Elapsed) {
+			t.Errorf("line %d goes back in time: %q after %v", i+1, line, last.Time)
+		}
+		kinds[ev.Kind]++
+		last = ev
+	}
+	s := last.Summary
+	if last.Kind != report.KindResult || kinds[report.KindResult] != 1 || s == nil {
+		t.Fatalf("the last line is not the one result: %+v (%d results)", last, kinds[report.KindResult])
+	}
+	if s.Result != "succeeded" || s.ExitCode != 0 || len(s.Deployments) != 1 || len(s.TaskDefinitions) == 0 || !strings.HasPrefix(s.Digest, "sha256:") ||
+		s.Account != "123456789012" || len(s.Phases) == 0 {
+		t.Errorf("summary: %+v", *s)
+	}
+	for _, k := range []string{report.KindIdentity, report.KindDeployment, report.KindProgress} {
+		if kinds[k] == 0 {
+			t.Errorf("no %s event: %v", k, kinds)
 		}
 	}
 }
