@@ -54,7 +54,7 @@ type InvalidationPlan struct {
 	Mode, Reason string
 }
 
-// plan builds the release's plan; controllers are the services' deployment controllers as the
+// Plan builds the release's plan; controllers are the services' deployment controllers as the
 // preflight read them, or as the state recorded them ("" where unknown).
 func (e *Engine) Plan(st *state.State, controllers map[string]string) Plan {
 	s := e.Settings
@@ -122,7 +122,7 @@ func (p Plan) next(phase string) string {
 	return state.PhaseDone
 }
 
-// percent is how far a release in phase has come: the weight of the steps before it.
+// Percent is how far a release in phase has come: the weight of the steps before it.
 func (p Plan) Percent(phase string) int32 {
 	if phase == state.PhaseDone {
 		return 100

@@ -32,7 +32,7 @@ import (
 )
 
 // whoami finds the credentials and asks STS whose they are; it says so first thing. read is the
-// real run's retry rule (Engine.attempt) or the dry run's single read (step.Once, the reader).
+// real run's retry rule (Host.Attempt) or the dry run's single read (step.Once, the reader).
 func (e *Engine) whoami(ctx context.Context, st *state.State, read step.Reader) error {
 	if e.Region == "" {
 		return failure.New(failure.ErrConfig, "configuration: no AWS region: set AWS_REGION (or a profile with a region, AWS_PROFILE), like AWS_REGION=us-east-1")

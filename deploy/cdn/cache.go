@@ -322,7 +322,7 @@ func decideTags(s settings.Settings, d string, cfg *cftypes.DistributionConfig, 
 	return state.CacheDecision{Mode: settings.ModeTags, Paths: s.TagItems(), Reason: fmt.Sprintf("INVALIDATION_TAGS, tagged by the origin in %s", aws.ToString(cfg.CacheTagConfig.HeaderName))}, nil
 }
 
-// decideInvalidations makes the release's decision for each distribution, in the preflight and
+// Decide makes the release's decision for each distribution, in the preflight and
 // the dry run, with read (retried in a real run, once in the dry run). services is the
 // preflight's read of the services. A check fails for INVALIDATION_TAGS on a distribution
 // without CacheTagConfig, or whose configuration cannot be read, and for a read auto makes that

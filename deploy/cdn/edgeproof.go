@@ -22,7 +22,7 @@ import (
 	"deploystep/deploy/step"
 )
 
-// verifyEdge runs the verify step: every URL not yet verified is read until it matches;
+// Verify runs the verify step: every URL not yet verified is read until it matches;
 // VERIFY_TIMEOUT runs from the step's first start (kept in st across invocations).
 func Verify(ctx context.Context, h *step.Host, st *state.State) error {
 	if len(st.Paused()) > 0 {
@@ -79,7 +79,7 @@ func Verify(ctx context.Context, h *step.Host, st *state.State) error {
 	return err
 }
 
-// edgeWant says what the edge must serve.
+// Want says what the edge must serve.
 func Want(h *step.Host) string {
 	expect := h.Settings.Expected()
 	if expect == "" {
@@ -92,7 +92,7 @@ func Want(h *step.Host) string {
 	return what
 }
 
-// dryRunEdge reads each URL once and says what it serves now (no waiting, no verdict: the
+// DryRun reads each URL once and says what it serves now (no waiting, no verdict: the
 // release has not happened yet).
 func DryRun(ctx context.Context, h *step.Host) {
 	expect := h.Settings.Expected()
@@ -149,7 +149,7 @@ func edgeClient(h *step.Host) *http.Client {
 	return h.Edge
 }
 
-// verifiedVersion is the version the edge served at the first URL, once all are verified.
+// VerifiedVersion is the version the edge served at the first URL, once all are verified.
 func VerifiedVersion(s settings.Settings, st *state.State) string {
 	if len(s.VerifyURLs) == 0 || len(st.Verified) < len(s.VerifyURLs) {
 		return ""

@@ -22,7 +22,7 @@ import (
 	"deploystep/deploy/step"
 )
 
-// createInvalidations creates one invalidation per distribution; a call that meets too many
+// Create creates one invalidation per distribution; a call that meets too many
 // invalidations in progress is tried again with a backoff that doubles up to 30 s.
 func Create(ctx context.Context, h *step.Host, st *state.State) error {
 	if p := st.Paused(); len(p) > 0 {
@@ -69,7 +69,7 @@ func Create(ctx context.Context, h *step.Host, st *state.State) error {
 	return nil
 }
 
-// waitInvalidations polls each invalidation until it is Completed (a distribution with nothing
+// Wait polls each invalidation until it is Completed (a distribution with nothing
 // to invalidate has none).
 func Wait(ctx context.Context, h *step.Host, st *state.State) error {
 	if len(st.Paused()) > 0 {

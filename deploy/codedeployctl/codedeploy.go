@@ -2,7 +2,7 @@
 // cannot change what they run; a release is a CodeDeploy blue/green deployment with an AppSpec
 // (codedeploy_group.go), created exactly once and followed to its end:
 //
-//		prepare (group, AppSpec) ─► CreateDeployment (sendOnce) ─► GetDeployment + GetDeploymentTarget ─► DecideCodeDeploy
+//		prepare (group, AppSpec) ─► CreateDeployment (Host.SendOnce) ─► GetDeployment + GetDeploymentTarget ─► DecideCodeDeploy
 //
 //	  - Exactly once: the deployment's description carries the release's CallerReference. Before
 //	    creating, the group's recent deployments are listed and one with that description is
@@ -35,12 +35,16 @@ import (
 	"deploystep/deploy/verdict"
 )
 
+// Controller is the CODE_DEPLOY controller's: CreateDeployment starts the deployment, its
+// status and target decide it, StopDeployment with automatic rollback rolls it back.
 type Controller struct{}
 
+// Words name CodeDeploy in messages.
 func (Controller) Words() step.KindWords {
 	return step.KindWords{Owner: "CodeDeploy", StopCall: "StopDeployment", StopSent: "StopDeployment with automatic rollback"}
 }
 
+// Plan says what the release sends for the service (CreateDeployment) and what it follows.
 func (Controller) Plan(h *step.Host, name string) (send, follow string) {
 	follow = "the CodeDeploy deployment until Succeeded"
 	if h.Settings.WaitUntil == "traffic-shifted" {
@@ -52,7 +56,7 @@ func (Controller) Plan(h *step.Host, name string) (send, follow string) {
 // description is the release's mark on its CodeDeploy deployments.
 func description(st *state.State) string { return "deploystep release " + st.Run.CallerRef }
 
-// start creates the release's CodeDeploy deployment of one service, or adopts the one an earlier
+// Start creates the release's CodeDeploy deployment of one service, or adopts the one an earlier
 // run of the release created.
 func (Controller) Start(ctx context.Context, h *step.Host, st *state.State, name string, s ecstypes.Service) error {
 	svc := st.Services[name]
@@ -137,7 +141,7 @@ func ourCDDeployment(ctx context.Context, h *step.Host, g cdGroup, description s
 	return "", nil
 }
 
-// observe reads each service's CodeDeploy deployment and its ECS target, gathers what the verdict
+// Observe reads each service's CodeDeploy deployment and its ECS target, gathers what the verdict
 // needs, and decides once.
 func (Controller) Observe(ctx context.Context, h *step.Host, st *state.State, names []string) (map[string]verdict.Decision, error) {
 	out := map[string]verdict.Decision{}
@@ -232,7 +236,7 @@ func readCD(ctx context.Context, h *step.Host, svc *state.ServiceState, id strin
 	return v, nil
 }
 
-// stop stops the deployment with automatic rollback; one already completed is one rollback.
+// Stop stops the deployment with automatic rollback; one already completed is one rollback.
 func (Controller) Stop(ctx context.Context, h *step.Host, st *state.State, name string) error {
 	id := st.Services[name].Deployment
 	_, err := h.CodeDeploy.StopDeployment(ctx, &codedeploy.StopDeploymentInput{DeploymentId: aws.String(id), AutoRollbackEnabled: aws.Bool(true)})
@@ -243,7 +247,7 @@ func (Controller) Stop(ctx context.Context, h *step.Host, st *state.State, name 
 	return failure.Classify(err, "StopDeployment "+id)
 }
 
-// rollback follows the rollback deployment CodeDeploy started.
+// Rollback follows the rollback deployment CodeDeploy started.
 func (Controller) Rollback(ctx context.Context, h *step.Host, st *state.State, name string) (string, bool, error) {
 	svc := st.Services[name]
 	v, err := readCD(ctx, h, svc, svc.Deployment)

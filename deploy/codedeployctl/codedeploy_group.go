@@ -279,7 +279,7 @@ type release struct {
 	Describe string // the AppSpec as the output says it
 }
 
-// prepare builds the release of one CODE_DEPLOY service from what read reads: its AppSpec names
+// Prepare builds the release of one CODE_DEPLOY service from what read reads: its AppSpec names
 // taskDef, the revision the register step gave the service ("" without one: the service's own).
 func Prepare(ctx context.Context, h *step.Host, read step.Reader, name string, s ecstypes.Service, taskDef string) (release, error) {
 	g, err := findGroup(ctx, h, read, name)

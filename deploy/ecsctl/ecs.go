@@ -28,12 +28,16 @@ import (
 	"deploystep/deploy/verdict"
 )
 
+// Controller is the ECS deployment controller's: UpdateService starts the deployment, its
+// service deployment and deployments[] decide it, StopServiceDeployment rolls it back.
 type Controller struct{}
 
+// Words name ECS in messages.
 func (Controller) Words() step.KindWords {
 	return step.KindWords{Owner: "ECS", StopCall: "StopServiceDeployment", StopSent: "StopServiceDeployment ROLLBACK"}
 }
 
+// Plan says what the release sends for the service (UpdateService) and what it follows.
 func (Controller) Plan(h *step.Host, name string) (send, follow string) {
 	count := ""
 	if n := h.Settings.DesiredCount; n != nil {
@@ -62,7 +66,7 @@ func thresholdText(n int) string {
 	return "the circuit breaker's threshold (without it max(3, desired/2))"
 }
 
-// start forces the new deployment of one service and pins it, or adopts the one an earlier run
+// Start forces the new deployment of one service and pins it, or adopts the one an earlier run
 // of the release started (the run marker).
 func (Controller) Start(ctx context.Context, h *step.Host, st *state.State, name string, s ecstypes.Service) error {
 	svc := st.Services[name]
@@ -200,7 +204,7 @@ func mark(ctx context.Context, h *step.Host, st *state.State, name string, arn *
 	})
 }
 
-// observe reads the services, reports their new events, pins and reads their service
+// Observe reads the services, reports their new events, pins and reads their service
 // deployments, gathers what each verdict needs, and decides each once.
 func (Controller) Observe(ctx context.Context, h *step.Host, st *state.State, names []string) (map[string]verdict.Decision, error) {
 	services, err := h.Describe(ctx, names)
@@ -271,7 +275,7 @@ func gather(ctx context.Context, h *step.Host, st *state.State, name string, vie
 	return nil
 }
 
-// stop stops the pinned service deployment with a rollback; one already stopping or rolling
+// Stop stops the pinned service deployment with a rollback; one already stopping or rolling
 // back is one rollback.
 func (Controller) Stop(ctx context.Context, h *step.Host, st *state.State, name string) error {
 	svc := st.Services[name]
@@ -287,6 +291,7 @@ func (Controller) Stop(ctx context.Context, h *step.Host, st *state.State, name 
 	return failure.Classify(err, "StopServiceDeployment")
 }
 
+// Rollback reads the stopped service deployment: its status, and whether the rollback ended.
 func (Controller) Rollback(ctx context.Context, h *step.Host, st *state.State, name string) (string, bool, error) {
 	views, err := readSD(ctx, h, st, []string{name}, false)
 	if err != nil || views[name] == nil {
@@ -376,6 +381,7 @@ func viewOf(s ecstypes.Service) verdict.ServiceView {
 	return v
 }
 
+// PrimaryID is the id of the service's PRIMARY deployment ("" when none).
 func PrimaryID(s ecstypes.Service) string {
 	for _, d := range s.Deployments {
 		if aws.ToString(d.Status) == "PRIMARY" {

@@ -29,7 +29,7 @@ import (
 	"deploystep/deploy/verdict"
 )
 
-// pauseHint says how a paused deployment is answered by hand, and what ECS does if nobody does.
+// HookOf says how a paused deployment is answered by hand, and what ECS does if nobody does.
 // HookOf is a paused hook as the service's record keeps it.
 func HookOf(h verdict.HookView) *state.Hook {
 	return &state.Hook{Stage: h.Stage, ID: h.ID, TimeoutAction: h.TimeoutAction, Expires: h.Expires}
@@ -45,7 +45,7 @@ func PauseHint(sdARN string, h *state.Hook) string {
 	return msg
 }
 
-// answerHook runs HOOK_COMMAND for a paused deployment (bounded by HOOK_TIMEOUT) and answers
+// AnswerHook runs HOOK_COMMAND for a paused deployment (bounded by HOOK_TIMEOUT) and answers
 // ContinueServiceDeployment: CONTINUE on exit 0, ROLLBACK otherwise. Each hook once.
 func AnswerHook(ctx context.Context, h *step.Host, st *state.State, name string, hook verdict.HookView) error {
 	svc := st.Services[name]
@@ -152,6 +152,7 @@ type limitedBuffer struct {
 	max int
 }
 
+// Write keeps what fits of p and says all of it was written, so the command never blocks.
 func (l *limitedBuffer) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()

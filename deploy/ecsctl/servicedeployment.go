@@ -37,7 +37,7 @@ import (
 	"deploystep/deploy/verdict"
 )
 
-// unsupported reports whether err says the service deployment API is not available here, as the
+// Unsupported reports whether err says the service deployment API is not available here, as the
 // API reference documents it: UnsupportedFeatureException ("The specified task isn't supported in
 // this Region.", an error of ListServiceDeployments and DescribeServiceDeployments in the ECS
 // model), or an endpoint that does not know the operation (UnknownOperationException in the

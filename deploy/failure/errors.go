@@ -67,8 +67,10 @@ type classError struct {
 	denied bool  // an AccessDenied: also ErrAccessDenied
 }
 
+// Error is the message.
 func (e *classError) Error() string { return e.msg }
 
+// Unwrap is the class, ErrAccessDenied for a refusal, and the AWS error it was made from.
 func (e *classError) Unwrap() []error {
 	out := []error{e.class}
 	if e.denied {
@@ -80,6 +82,7 @@ func (e *classError) Unwrap() []error {
 	return out
 }
 
+// New is an error of class (ErrConfig, ErrFailed, ...) with a formatted message.
 func New(class error, format string, args ...any) error {
 	return &classError{class: class, msg: fmt.Sprintf(format, args...)}
 }

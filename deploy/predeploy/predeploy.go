@@ -156,7 +156,7 @@ func withPrimaryTaskSet(svc ecstypes.Service) ecstypes.Service {
 	return svc
 }
 
-// render says, for the dry run, the task the release would run.
+// Render says, for the dry run, the task the release would run.
 func (p *predeployPlan) Render(limit time.Duration) string {
 	cmd, _ := json.Marshal(p.command)
 	launch := string(p.input.LaunchType)
@@ -187,7 +187,7 @@ func (p *predeployPlan) Render(limit time.Duration) string {
 		failure.ShortARN(rev), p.service, cmd, p.Container, launch, net, aws.ToString(p.input.StartedBy), limit)
 }
 
-// predeployFromPlans plans the task from the revision plans, before anything is registered: the
+// FromPlans plans the task from the revision plans, before anything is registered: the
 // register step checks its container with it, the dry run renders it (nil without
 // PREDEPLOY_COMMAND, or when PREDEPLOY_SERVICE was not read).
 func FromPlans(ctx context.Context, h *step.Host, read step.Reader, st *state.State, plans []*taskdef.Plan, services map[string]ecstypes.Service) (*predeployPlan, error) {
@@ -231,7 +231,7 @@ func predeployNow(ctx context.Context, h *step.Host, st *state.State) (*predeplo
 	return planPredeploy(h, st, svc, arn, failure.ShortARN(arn), in.ContainerDefinitions)
 }
 
-// predeployStep runs the pre-deploy task once and gates the release on it.
+// Step runs the pre-deploy task once and gates the release on it.
 func Step(ctx context.Context, h *step.Host, st *state.State) error {
 	if st.Predeploy == nil {
 		st.Predeploy = &state.PredeployState{}
@@ -513,7 +513,7 @@ func readTaskLogs(ctx context.Context, h *step.Host, pd *state.PredeployState, p
 	return read, nil
 }
 
-// probeTaskLogs asks for the log stream the pre-deploy task will write before the task runs: IAM
+// ProbeLogs asks for the log stream the pre-deploy task will write before the task runs: IAM
 // decides on the stream's ARN before CloudWatch Logs looks for the stream (a request is authorized
 // on the resource it names; inferred, as the IAM User Guide describes the request context), so a
 // stream not there yet is ResourceNotFoundException when logs:GetLogEvents is allowed and

@@ -32,7 +32,7 @@ type Link struct {
 	URL     string `json:"url"`
 }
 
-// what is the link's kind as words: "service deployment".
+// What is the link's kind as words: "service deployment".
 func (l Link) What() string { return strings.ReplaceAll(l.Kind, "-", " ") }
 
 // Link kinds.
@@ -89,7 +89,7 @@ func logsFragment(s string) string {
 	return strings.ReplaceAll(url.PathEscape(s), "%", "$25")
 }
 
-// links are the console pages of what the release made, in region (the caller's, else the SDK
+// Links are the console pages of what the release made, in region (the caller's, else the SDK
 // configuration's); logGroup and logStream are the pre-deploy task's log's.
 func Links(s settings.Settings, st *state.State, region, logGroup, logStream string) []Link {
 	if region == "" {

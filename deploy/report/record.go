@@ -120,7 +120,7 @@ func (n *Notes) PredeployLogs() (group, stream string) {
 	return n.predeploy.LogGroup, n.predeploy.LogStream
 }
 
-// noted is a copy of the notes.
+// Noted is a copy of the notes.
 func (n *Notes) Noted() (phases []Span, services map[string][]Mark, predeploy PredeployRecord) {
 	n.mu.Lock()
 	defer n.mu.Unlock()

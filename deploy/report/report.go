@@ -158,6 +158,7 @@ type writer struct {
 	json bool
 }
 
+// Report writes e as one line of text or one JSON object.
 func (r *writer) Report(e Event) {
 	if e.Level == "" {
 		e.Level = levelOf(e)

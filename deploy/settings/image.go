@@ -23,6 +23,7 @@ func (r ImageRef) RepositoryURI() string {
 	return fmt.Sprintf("%s.dkr.ecr.%s.amazonaws.com/%s", r.Registry, r.Region, r.Repository)
 }
 
+// String is the image as repository:tag, or repository@digest.
 func (r ImageRef) String() string {
 	s := r.RepositoryURI()
 	if r.Digest != "" {

@@ -387,7 +387,6 @@ var serviceNameRE = regexp.MustCompile(`^([A-Za-z0-9][A-Za-z0-9_-]*|arn:aws[a-z-
 // validName reports whether s is an ECS cluster or service name or ARN.
 func validName(s string) bool { return len(s) <= 600 && serviceNameRE.MatchString(s) }
 
-// CheckPaths validates invalidation paths as CloudFront takes them.
 // checkTag says what is wrong with a cache tag, "" when nothing (Developer Guide, "What you need
 // to know when invalidating tags": ASCII visible characters, 33-126, without commas; at most 256
 // characters; no * wildcard).
@@ -408,6 +407,8 @@ func checkTag(t string) string {
 	return ""
 }
 
+// CheckPaths says what is wrong with invalidation paths as CloudFront takes them ("" when
+// nothing).
 func CheckPaths(paths []string) string {
 	if len(paths) == 0 {
 		return "no paths"

@@ -79,6 +79,7 @@ const (
 	PhaseDone       = "done"
 )
 
+// PhaseOrder is the order the plan's steps run in.
 var PhaseOrder = []string{PhasePreflight, PhaseImage, PhaseRegister, PhasePredeploy, PhaseDeploy, PhaseFollow, PhaseInvalidate, PhaseWait, PhaseVerify}
 
 // PredeployState is the pre-deploy task's record in the release's state.
@@ -103,7 +104,7 @@ type PredeployState struct {
 // MaxLogLines bounds the lines a pre-deploy task prints, in all.
 const MaxLogLines = 1000
 
-// startedBy and clientToken of the release's pre-deploy task: from its CallerReference, which
+// PredeployHandles and clientToken of the release's pre-deploy task: from its CallerReference, which
 // the identity derives once (a one-off run's is its own).
 func (st *State) PredeployHandles() (startedBy, clientToken string) {
 	sum := sha256.Sum256([]byte(st.Run.CallerRef + "\x00predeploy"))

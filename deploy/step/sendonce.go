@@ -20,6 +20,7 @@ const UnknownWindow = 8 * time.Second
 // call of this release may have started it, so it is looked for before the release fails.
 type ErrMaybeOurs struct{ Msg string }
 
+// Error is the message the release fails with when the call is not ours.
 func (e *ErrMaybeOurs) Error() string { return e.Msg }
 
 // Rejected reports whether err is an answer that says the call was not applied (HTTP 4xx, such

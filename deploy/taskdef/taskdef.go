@@ -91,7 +91,7 @@ func basesOf(h *step.Host, services map[string]ecstypes.Service) []*Plan {
 	return out
 }
 
-// planRevisions reads each base and builds what the release registers: every base is read and
+// Plans reads each base and builds what the release registers: every base is read and
 // checked before anything is registered. digest is IMAGE's ("" in a dry run that could not
 // resolve it: the plan then shows <digest>).
 func Plans(ctx context.Context, h *step.Host, read step.Reader, services map[string]ecstypes.Service, digest string) ([]*Plan, error) {
@@ -148,7 +148,7 @@ func planRevision(ctx context.Context, h *step.Host, read step.Reader, p *Plan, 
 	return nil
 }
 
-// describeTaskDef reads a revision (with its tags) as the input that registers it again, and
+// Describe reads a revision (with its tags) as the input that registers it again, and
 // its ARN.
 func Describe(ctx context.Context, h *step.Host, read step.Reader, ref string) (*ecs.RegisterTaskDefinitionInput, string, error) {
 	var out *ecs.DescribeTaskDefinitionOutput
@@ -217,7 +217,7 @@ func pinImage(in *ecs.RegisterTaskDefinitionInput, ref settings.ImageRef, digest
 	return changes, nil
 }
 
-// imageRepo is an image reference without its tag or digest.
+// ImageRepo is an image reference without its tag or digest.
 func ImageRepo(img string) string {
 	if i := strings.IndexByte(img, '@'); i >= 0 {
 		img = img[:i]
@@ -374,7 +374,7 @@ func diffInputs(cur, next *ecs.RegisterTaskDefinitionInput) []string {
 
 func lowerFirst(s string) string { return strings.ToLower(s[:1]) + s[1:] }
 
-// registerStep registers each base's revision once and records, per service, the revision it
+// Register registers each base's revision once and records, per service, the revision it
 // deploys.
 func Register(ctx context.Context, h *step.Host, st *state.State, check func(plans []*Plan, services map[string]ecstypes.Service) error) error {
 	var todo []string
@@ -502,7 +502,7 @@ func findRevision(ctx context.Context, h *step.Host, family, mark string) (strin
 	return "", nil
 }
 
-// deploys is the revision a service deploys in the dry run's words ("" for its own).
+// Deploys is the revision a service deploys in the dry run's words ("" for its own).
 func (p *Plan) Deploys() string {
 	switch {
 	case p == nil:
@@ -513,7 +513,7 @@ func (p *Plan) Deploys() string {
 	return aws.ToString(p.In.Family) + ":<the revision step 2 registers>"
 }
 
-// render says what the release registers from the base, for which services, and what differs.
+// Render says what the release registers from the base, for which services, and what differs.
 func (p *Plan) Render() string {
 	who := strings.Join(p.Services, ", ")
 	if p.In == nil {

@@ -26,7 +26,7 @@ import (
 // maxFailedTasks is how many stopped tasks a failure names one by one.
 const maxFailedTasks = 3
 
-// stoppedReasons reads why the deployment's tasks stopped, newest first: each reason, and the
+// StoppedReasons reads why the deployment's tasks stopped, newest first: each reason, and the
 // first maxFailedTasks tasks with their ids and logs. It is the diagnosis of a failure, so it
 // does not wait for the read budget.
 func StoppedReasons(ctx context.Context, h *step.Host, service, startedBy string) ([]string, []step.StoppedTask, error) {
@@ -96,7 +96,7 @@ func logConfig(ctx context.Context, h *step.Host, td string) map[string]string {
 	return out
 }
 
-// streamOf names a container's log stream: with the awslogs driver it is
+// StreamOf names a container's log stream: with the awslogs driver it is
 // prefix/container-name/task-id ("awslogs-stream-prefix", ECS Developer Guide, "Send Amazon ECS
 // logs to CloudWatch"); without a prefix only the group is known.
 func StreamOf(config, container, taskID string) string {
@@ -110,7 +110,7 @@ func StreamOf(config, container, taskID string) string {
 	return fmt.Sprintf("log group %s, stream %s", group, stream)
 }
 
-// logStream is the awslogs group and stream of a task's container ("" stream without a prefix).
+// LogStream is the awslogs group and stream of a task's container ("" stream without a prefix).
 func LogStream(config, container, taskID string) (group, stream string) {
 	group, prefix, _ := strings.Cut(config, "|")
 	if group == "" || prefix == "" {
@@ -168,7 +168,7 @@ func tasks(ctx context.Context, h *step.Host, service, startedBy string, status 
 	return tasks, err
 }
 
-// listTasks is the one task read: ListTasks in the cluster with the filters of in (pages follow
+// List is the one task read: ListTasks in the cluster with the filters of in (pages follow
 // nextToken, at most maxTaskPages), DescribeTasks 100 a call, and the tasks startedBy started.
 func List(ctx context.Context, h *step.Host, in ecs.ListTasksInput, startedBy string, burst bool) ([]ecstypes.Task, error) {
 	in.Cluster = aws.String(h.Settings.Cluster)

@@ -152,6 +152,7 @@ const (
 	Failed
 )
 
+// String is the verdict in a word.
 func (v Verdict) String() string { return [...]string{"waiting", "done", "failed"}[v] }
 
 // Decision is a verdict with the words a person needs: for Waiting what is still missing, for
