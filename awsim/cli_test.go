@@ -14,6 +14,7 @@ import (
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
 	"deploystep/awsim"
+	"deploystep/awsim/demo"
 	"deploystep/internal/testtool"
 )
 
@@ -32,7 +33,7 @@ var start = testtool.Sim
 // the demo world's names.
 func cliEnv(t *testing.T, sim *awsim.Server) []string {
 	env := append(append(os.Environ(), sim.Env()...), "PATH="+testtool.CLIPath(t, sim), "AWS_PAGER=")
-	return append(env, awsim.DemoEnv("IMAGE=")...)
+	return append(env, demo.Env("IMAGE=")...)
 }
 
 func bash(t *testing.T, env []string, timeout time.Duration, script string) (string, error) {
@@ -51,20 +52,20 @@ func TestCLISeedLinesSucceed(t *testing.T) {
 	// sleep its 15 s, and poll again: one cycle.
 	// curl reads the distribution's edge before and after: the previous release from the cache,
 	// then, once the CLI's invalidation completed, the new version from the origin.
-	sim := start(t, awsim.DemoConfig(awsim.Success, 6*time.Second, time.Second))
+	sim := start(t, demo.Config(awsim.Success, 6*time.Second, time.Second))
 	testtool.Find(t, "curl", "apt-get install curl (.ci/run does)")
-	edge := "curl -sS -D - " + sim.EdgeURL(awsim.DemoDistribution) + "/api/health; echo\n"
+	edge := "curl -sS -D - " + sim.EdgeURL(demo.Distribution) + "/api/health; echo\n"
 	out, err := bash(t, cliEnv(t, sim), 2*time.Minute, edge+seedLines+edge)
 	if err != nil {
 		t.Fatalf("seed lines failed: %v\n%s", err, out)
 	}
 	before, after, _ := strings.Cut(out, "invalidation I")
 	if !strings.Contains(before, "X-Cache: Hit from cloudfront") || !strings.Contains(before, `"version":"sha-`) ||
-		!strings.Contains(after, "X-Cache: Miss from cloudfront") || !strings.Contains(after, `"version":"`+awsim.DemoTag+`"`) {
+		!strings.Contains(after, "X-Cache: Miss from cloudfront") || !strings.Contains(after, `"version":"`+demo.Tag+`"`) {
 		t.Errorf("the edge did not serve the cached previous release, then the new one:\n%s", out)
 	}
 	e := sim.Effects()
-	if e.Deployments[awsim.DemoCluster+"/"+awsim.DemoService] != 1 || e.Invalidations[awsim.DemoDistribution] != 1 {
+	if e.Deployments[demo.Cluster+"/"+demo.Service] != 1 || e.Invalidations[demo.Distribution] != 1 {
 		t.Fatalf("effects = %+v, want one deployment and one invalidation", e)
 	}
 	if !strings.Contains(out, "invalidation I") {
@@ -79,7 +80,7 @@ func TestCLISeedLinesSucceed(t *testing.T) {
 // desired, so services-stable reports success although our deployment failed.
 func TestCLIServicesStableCallsRollbackStable(t *testing.T) {
 	t.Parallel()
-	cfg := awsim.DemoConfig(awsim.Rollback, time.Second, time.Second)
+	cfg := demo.Config(awsim.Rollback, time.Second, time.Second)
 	sim := start(t, cfg)
 	env := cliEnv(t, sim)
 	id, err := bash(t, env, time.Minute, `aws ecs update-service --cluster $CLUSTER --service $SERVICE --force-new-deployment --query 'service.deployments[?status==`+"`PRIMARY`"+`].id' --output text`)
@@ -119,7 +120,7 @@ func TestCLIServicesStableCallsRollbackStable(t *testing.T) {
 
 func TestCLIReadsAndErrors(t *testing.T) {
 	t.Parallel()
-	cfg := awsim.DemoConfig(awsim.Success, time.Second, time.Second)
+	cfg := demo.Config(awsim.Success, time.Second, time.Second)
 	cfg.Identities = []awsim.IdentitySpec{
 		{AccessKeyID: "ASIAEXPIRED0EXAMPLE", Account: "123456789012", ARN: "arn:aws:sts::123456789012:assumed-role/dev/alice", Expired: true},
 		{AccessKeyID: "AKIAOTHERACCOUNT0000", Account: "999999999999", ARN: "arn:aws:iam::999999999999:user/bob"},
@@ -137,7 +138,7 @@ func TestCLIReadsAndErrors(t *testing.T) {
 		{"describe-tasks", `aws ecs describe-tasks --cluster $CLUSTER --tasks $(aws ecs list-tasks --cluster $CLUSTER --service-name $SERVICE --query 'taskArns[0]' --output text) --query 'tasks[0].lastStatus' --output text`, false, "RUNNING"},
 		{"describe-clusters", `aws ecs describe-clusters --clusters $CLUSTER --query 'clusters[0].status' --output text`, false, "ACTIVE"},
 		{"describe-task-definition", `aws ecs describe-task-definition --task-definition api:1 --query 'taskDefinition.networkMode' --output text`, false, "awsvpc"},
-		{"ecr describe-images", `aws ecr describe-images --repository-name ` + awsim.DemoRepository + ` --image-ids imageTag=` + awsim.DemoTag + ` --query 'imageDetails[0].imageDigest' --output text`, false, "sha256:"},
+		{"ecr describe-images", `aws ecr describe-images --repository-name ` + demo.Repository + ` --image-ids imageTag=` + demo.Tag + ` --query 'imageDetails[0].imageDigest' --output text`, false, "sha256:"},
 		{"get-distribution", `aws cloudfront get-distribution --id $DISTRIBUTIONID --query 'Distribution.DistributionConfig.DefaultCacheBehavior.TargetOriginId' --output text`, false, "Fargate-Endpoint"},
 		{"put-job-success-result", `aws codepipeline put-job-success-result --job-id ` + job + ` && echo REPORTED`, false, "REPORTED"},
 		{"second final result", `aws codepipeline put-job-success-result --job-id ` + job, true, "InvalidJobStateException"},
@@ -145,23 +146,23 @@ func TestCLIReadsAndErrors(t *testing.T) {
 		{"unknown service describe", `aws ecs describe-services --cluster $CLUSTER --services nope --query 'failures[0].reason' --output text`, false, "MISSING"},
 		{"unknown cluster", `aws ecs describe-services --cluster nope --services $SERVICE`, true, "ClusterNotFoundException"},
 		{"unknown distribution", `aws cloudfront create-invalidation --distribution-id ENOPE --paths '/*'`, true, "NoSuchDistribution"},
-		{"unknown tag", `aws ecr describe-images --repository-name ` + awsim.DemoRepository + ` --image-ids imageTag=nope`, true, "ImageNotFoundException"},
+		{"unknown tag", `aws ecr describe-images --repository-name ` + demo.Repository + ` --image-ids imageTag=nope`, true, "ImageNotFoundException"},
 		{"unknown repository", `aws ecr describe-images --repository-name nope`, true, "RepositoryNotFoundException"},
 		// identity.go: who calls, and where
-		{"get-caller-identity", `aws sts get-caller-identity --query '[Account,Arn]' --output text`, false, "123456789012\t" + awsim.DemoRoleARN},
+		{"get-caller-identity", `aws sts get-caller-identity --query '[Account,Arn]' --output text`, false, "123456789012\t" + awsim.PlaceholderRoleARN},
 		{"unknown access key, STS", `AWS_ACCESS_KEY_ID=AKIAIOSFODNN7EXAMPLE aws sts get-caller-identity`, true, "An error occurred (InvalidClientTokenId) when calling the GetCallerIdentity operation: The security token included in the request is invalid."},
 		{"unknown access key, ECS", `AWS_ACCESS_KEY_ID=AKIAIOSFODNN7EXAMPLE aws ecs describe-clusters --clusters $CLUSTER`, true, "An error occurred (UnrecognizedClientException) when calling the DescribeClusters operation"},
 		{"unknown access key, CloudFront", `AWS_ACCESS_KEY_ID=AKIAIOSFODNN7EXAMPLE aws cloudfront get-distribution --id $DISTRIBUTIONID`, true, "(InvalidClientTokenId)"},
 		{"expired session", `AWS_ACCESS_KEY_ID=ASIAEXPIRED0EXAMPLE aws sts get-caller-identity`, true, "(ExpiredToken)"},
 		{"expired session, ECS", `AWS_ACCESS_KEY_ID=ASIAEXPIRED0EXAMPLE aws ecs describe-clusters --clusters $CLUSTER`, true, "(ExpiredTokenException)"},
 		{"another region's cluster", `aws ecs describe-clusters --region us-west-2 --clusters $CLUSTER --query 'failures[0].reason' --output text`, false, "MISSING"},
-		{"another region's repository", `aws ecr describe-images --region eu-west-1 --repository-name ` + awsim.DemoRepository, true, "RepositoryNotFoundException"},
+		{"another region's repository", `aws ecr describe-images --region eu-west-1 --repository-name ` + demo.Repository, true, "RepositoryNotFoundException"},
 		{"another account's identity", `AWS_ACCESS_KEY_ID=AKIAOTHERACCOUNT0000 aws sts get-caller-identity --query Account --output text`, false, "999999999999"},
 		{"another account's cluster", `AWS_ACCESS_KEY_ID=AKIAOTHERACCOUNT0000 aws ecs describe-services --cluster $CLUSTER --services $SERVICE`, true, "ClusterNotFoundException"},
 		{"another account's distribution", `AWS_ACCESS_KEY_ID=AKIAOTHERACCOUNT0000 aws cloudfront get-distribution --id $DISTRIBUTIONID`, true, "NoSuchDistribution"},
-		{"another account's registry", `aws ecr describe-images --registry-id 999999999999 --repository-name ` + awsim.DemoRepository, true,
-			"(AccessDeniedException) when calling the DescribeImages operation: User: " + awsim.DemoRoleARN + " is not authorized to perform: ecr:DescribeImages"},
-		{"global CloudFront in any region", `aws cloudfront get-distribution --region ap-southeast-2 --id $DISTRIBUTIONID --query Distribution.Id --output text`, false, awsim.DemoDistribution},
+		{"another account's registry", `aws ecr describe-images --registry-id 999999999999 --repository-name ` + demo.Repository, true,
+			"(AccessDeniedException) when calling the DescribeImages operation: User: " + awsim.PlaceholderRoleARN + " is not authorized to perform: ecr:DescribeImages"},
+		{"global CloudFront in any region", `aws cloudfront get-distribution --region ap-southeast-2 --id $DISTRIBUTIONID --query Distribution.Id --output text`, false, demo.Distribution},
 	}
 	for _, c := range cases {
 		out, err := bash(t, env, time.Minute, c.cmd)
@@ -192,20 +193,20 @@ aws deploy get-deployment-target --deployment-id $ID --target-id tsa-gallery:api
 aws deploy get-deployment --deployment-id $ID --query '[deploymentInfo.status, deploymentInfo.errorInformation.code, deploymentInfo.rollbackInfo.rollbackDeploymentId]' --output text
 `
 	for _, c := range []struct{ kind, want string }{
-		{awsim.CodeDeployBG, "waiter: success"},
-		{awsim.CodeDeployRollback, "waiter: failure"},
+		{demo.CodeDeployBG, "waiter: success"},
+		{demo.CodeDeployRollback, "waiter: failure"},
 	} {
 		t.Run(c.kind, func(t *testing.T) {
 			t.Parallel()
-			sim := start(t, awsim.DemoConfig(c.kind, 3*time.Second, time.Second))
+			sim := start(t, demo.Config(c.kind, 3*time.Second, time.Second))
 			out, err := bash(t, cliEnv(t, sim), 2*time.Minute, script)
 			if err != nil || !strings.Contains(out, "created d-") || !strings.Contains(out, "tsa-gallery:api") || !strings.Contains(out, c.want) {
 				t.Fatalf("%v\n%s", err, out)
 			}
-			if c.kind == awsim.CodeDeployRollback && (!strings.Contains(out, "AfterAllowTestTraffic") || !strings.Contains(out, "Failed\tHOOK_EXECUTION_FAILURE\td-")) {
+			if c.kind == demo.CodeDeployRollback && (!strings.Contains(out, "AfterAllowTestTraffic") || !strings.Contains(out, "Failed\tHOOK_EXECUTION_FAILURE\td-")) {
 				t.Errorf("the CLI did not read the failed hook and the rollback:\n%s", out)
 			}
-			if c.kind == awsim.CodeDeployBG && !strings.Contains(out, "Succeeded\tNone\tNone") {
+			if c.kind == demo.CodeDeployBG && !strings.Contains(out, "Succeeded\tNone\tNone") {
 				t.Errorf("the CLI did not read a clean success:\n%s", out)
 			}
 		})
@@ -219,7 +220,7 @@ aws deploy get-deployment --deployment-id $ID --query '[deploymentInfo.status, d
 // clientToken; the SDK sends it below.)
 func TestCLIMigrationTask(t *testing.T) {
 	t.Parallel()
-	sim := start(t, awsim.DemoConfig(awsim.MigrateFails, 4*time.Second, time.Second))
+	sim := start(t, demo.Config(demo.MigrateFails, 4*time.Second, time.Second))
 	script := `set -e
 NET='awsvpcConfiguration={subnets=[subnet-0a1b2c3d4e5f60718],securityGroups=[sg-0123456789abcdef0]}'
 OVR='{"containerOverrides":[{"name":"api","command":["sh","-c","npm run migrate"]}]}'
@@ -251,9 +252,9 @@ aws ecs list-tasks --cluster $CLUSTER --started-by deploystep/cli --desired-stat
 	ctx := context.Background()
 	ec := ecs.NewFromConfig(sim.AWSConfig())
 	in := func(cmd string) *ecs.RunTaskInput {
-		return &ecs.RunTaskInput{Cluster: aws.String(awsim.DemoCluster), TaskDefinition: aws.String("api"), LaunchType: ecstypes.LaunchTypeFargate,
+		return &ecs.RunTaskInput{Cluster: aws.String(demo.Cluster), TaskDefinition: aws.String("api"), LaunchType: ecstypes.LaunchTypeFargate,
 			ClientToken:          aws.String("deploystep-0123456789abcdef0123456789abcdef01234567"),
-			NetworkConfiguration: &ecstypes.NetworkConfiguration{AwsvpcConfiguration: &ecstypes.AwsVpcConfiguration{Subnets: awsim.DemoSubnets}},
+			NetworkConfiguration: &ecstypes.NetworkConfiguration{AwsvpcConfiguration: &ecstypes.AwsVpcConfiguration{Subnets: awsim.Subnets}},
 			Overrides:            &ecstypes.TaskOverride{ContainerOverrides: []ecstypes.ContainerOverride{{Name: aws.String("api"), Command: []string{"sh", "-c", cmd}}}}}
 	}
 	a, err := ec.RunTask(ctx, in("npm run migrate"))
@@ -267,11 +268,11 @@ aws ecs list-tasks --cluster $CLUSTER --started-by deploystep/cli --desired-stat
 	if _, err := ec.RunTask(ctx, in("npm run seed")); err == nil || !strings.Contains(err.Error(), "ConflictException") {
 		t.Errorf("another request with the same client token: %v, want ConflictException", err)
 	}
-	if n := sim.Effects().RunTasks[awsim.DemoService]; n != 2 {
+	if n := sim.Effects().RunTasks[demo.Service]; n != 2 {
 		t.Errorf("%d tasks started, want 2 (the CLI's and the token's)", n)
 	}
 	// StopTask of a task that runs: UserInitiated, the reason kept.
-	demo := awsim.DemoConfig(awsim.Success, time.Second, time.Second)
+	demo := demo.Config(awsim.Success, time.Second, time.Second)
 	demo.RunTasks = awsim.RunTaskSpec{Never: true}
 	never := start(t, demo)
 	out, err = bash(t, cliEnv(t, never), time.Minute, `set -e
@@ -289,14 +290,14 @@ aws ecs stop-task --cluster $CLUSTER --task $TASK --reason 'deploystep: PREDEPLO
 // objects at the edge.
 func TestCLICacheConfig(t *testing.T) {
 	t.Parallel()
-	cfg := awsim.DemoConfig(awsim.APICache, 2*time.Second, 500*time.Millisecond)
-	cfg.Distributions[0].Origins = append(cfg.Distributions[0].Origins, awsim.OriginSpec{ID: "API-VPC", Service: awsim.DemoCluster + "/" + awsim.DemoService, VPC: true})
+	cfg := demo.Config(demo.APICache, 2*time.Second, 500*time.Millisecond)
+	cfg.Distributions[0].Origins = append(cfg.Distributions[0].Origins, awsim.OriginSpec{ID: "API-VPC", Service: demo.Cluster + "/" + demo.Service, VPC: true})
 	sim := start(t, cfg)
-	edge := sim.EdgeURL(awsim.DemoDistribution)
+	edge := sim.EdgeURL(demo.Distribution)
 	testtool.Find(t, "curl", "apt-get install curl (.ci/run does)")
 	script := `set -e
 aws cloudfront get-distribution-config --id $DISTRIBUTIONID --query '[DistributionConfig.DefaultCacheBehavior.CachePolicyId, join(` + "`,`" + `, DistributionConfig.CacheBehaviors.Items[].PathPattern), DistributionConfig.Origins.Items[0].DomainName]' --output text
-aws cloudfront get-cache-policy --id ` + awsim.DemoPhotosPolicy.ID + ` --query 'CachePolicy.CachePolicyConfig.[Name,MinTTL,DefaultTTL,MaxTTL]' --output text
+aws cloudfront get-cache-policy --id ` + demo.PhotosPolicy.ID + ` --query 'CachePolicy.CachePolicyConfig.[Name,MinTTL,DefaultTTL,MaxTTL]' --output text
 aws cloudfront get-cache-policy --id 4135ea2d-6df8-44a3-9df3-4b5a84be39ad --query 'CachePolicy.CachePolicyConfig.[Name,MaxTTL]' --output text
 TG=$(aws ecs describe-services --cluster $CLUSTER --services $SERVICE --query 'services[0].loadBalancers[0].targetGroupArn' --output text)
 LB=$(aws elbv2 describe-target-groups --target-group-arns $TG --query 'TargetGroups[0].LoadBalancerArns[0]' --output text)
@@ -312,7 +313,7 @@ aws cloudfront create-invalidation --distribution-id $DISTRIBUTIONID --paths '#p
 	if err != nil {
 		t.Fatalf("%v\n%s", err, out)
 	}
-	dns := sim.ServiceOriginDomain(awsim.DemoCluster + "/" + awsim.DemoService)
+	dns := sim.ServiceOriginDomain(demo.Cluster + "/" + demo.Service)
 	for _, want := range []string{awsim.ManagedCachingDisabled + "\t/static/*,/api/photos*\t" + dns,
 		"tsa-gallery-api-photos\t0\t3600\t86400", "Managed-CachingDisabled\t0", dns + "\tapplication\tactive",
 		"unknown target group: refused", "two filters: refused", "Cache-Tag: photos, api", "tag invalidation completed", "a wildcard tag: refused"} {
@@ -321,7 +322,7 @@ aws cloudfront create-invalidation --distribution-id $DISTRIBUTIONID --paths '#p
 		}
 	}
 	// The tag invalidation evicted the tagged objects (case-insensitively), and only them.
-	for _, o := range sim.EdgeObjects(awsim.DemoDistribution) {
+	for _, o := range sim.EdgeObjects(demo.Distribution) {
 		tagged := strings.HasPrefix(o.Path, "/api/photos")
 		if o.Fresh == tagged {
 			t.Errorf("after #Photos the edge holds %+v: want tagged objects evicted, the rest fresh", o)
@@ -337,7 +338,7 @@ vo = [o for o in c["Origins"]["Items"] if "VpcOriginConfig" in o][0]["VpcOriginC
 ep = cf.get_vpc_origin(Id=vo)["VpcOrigin"]["VpcOriginEndpointConfig"]["Arn"]
 lbs = elb.describe_load_balancers(LoadBalancerArns=[ep])["LoadBalancers"]
 print(json.dumps({"tags": c["CacheTagConfig"]["HeaderName"], "s3": "S3OriginConfig" in c["Origins"]["Items"][1], "vpcLB": lbs[0]["DNSName"]}))`,
-		sim.URL(), awsim.DemoDistribution)
+		sim.URL(), demo.Distribution)
 	cmd.Env = append(os.Environ(), sim.Env()...)
 	got, err := cmd.CombinedOutput()
 	if err != nil {
@@ -347,8 +348,8 @@ print(json.dumps({"tags": c["CacheTagConfig"]["HeaderName"], "s3": "S3OriginConf
 		Tags, VpcLB string
 		S3          bool
 	}
-	if err := json.Unmarshal(got, &b); err != nil || b.Tags != awsim.DemoCacheTagHeader || !b.S3 || b.VpcLB != dns {
-		t.Errorf("boto3 read %s (%v); want CacheTagConfig %s, the S3 origin, the VPC origin to %s", got, err, awsim.DemoCacheTagHeader, dns)
+	if err := json.Unmarshal(got, &b); err != nil || b.Tags != demo.CacheTagHeader || !b.S3 || b.VpcLB != dns {
+		t.Errorf("boto3 read %s (%v); want CacheTagConfig %s, the S3 origin, the VPC origin to %s", got, err, demo.CacheTagHeader, dns)
 	}
 }
 
@@ -358,14 +359,14 @@ print(json.dumps({"tags": c["CacheTagConfig"]["HeaderName"], "s3": "S3OriginConf
 // reference says (sts.go).
 func TestCLIAssumeRole(t *testing.T) {
 	t.Parallel()
-	cfg := awsim.DemoConfig(awsim.Success, time.Second, time.Second)
+	cfg := demo.Config(awsim.Success, time.Second, time.Second)
 	const guarded = "arn:aws:iam::123456789012:role/tsa-gallery-deploy-guarded"
 	const short = "arn:aws:iam::123456789012:role/tsa-gallery-deploy-short"
 	cfg.Roles = append(cfg.Roles,
-		awsim.RoleSpec{ARN: guarded, Trusted: []string{awsim.DemoToolingAccount}, ExternalID: "tsa-prod-7f3a"},
+		awsim.RoleSpec{ARN: guarded, Trusted: []string{demo.ToolingAccount}, ExternalID: "tsa-prod-7f3a"},
 		awsim.RoleSpec{ARN: short, Trusted: []string{"arn:aws:iam::111122223333:role/tsa-pipeline-codebuild"}, SessionTTL: awsim.Duration(2 * time.Second)})
 	sim := start(t, cfg)
-	env := append(cliEnv(t, sim), "AWS_ACCESS_KEY_ID="+awsim.DemoToolingKey)
+	env := append(cliEnv(t, sim), "AWS_ACCESS_KEY_ID="+demo.ToolingKey)
 	assume := func(role, extra string) string {
 		return `eval "$(aws sts assume-role --role-arn ` + role + ` --role-session-name deploystep-0123abcd ` + extra +
 			` --query 'Credentials' --output json | python3 -c 'import json,sys; c=json.load(sys.stdin); print("export AWS_ACCESS_KEY_ID=%s AWS_SECRET_ACCESS_KEY=%s AWS_SESSION_TOKEN=%s" % (c["AccessKeyId"], c["SecretAccessKey"], c["SessionToken"]))')" && `
@@ -377,17 +378,17 @@ func TestCLIAssumeRole(t *testing.T) {
 		want      string
 	}{
 		{"the tooling account sees no cluster", `aws ecs describe-clusters --clusters $CLUSTER --query 'failures[0].reason' --output text`, false, "MISSING"},
-		{"the tooling identity", `aws sts get-caller-identity --query Arn --output text`, false, awsim.DemoToolingCaller},
-		{"assumed: whose", assume(awsim.DemoDeployRole, "") + `aws sts get-caller-identity --query '[Account,Arn]' --output text`, false, "123456789012\t" + session},
-		{"assumed: the workload cluster", assume(awsim.DemoDeployRole, "") + `aws ecs describe-clusters --clusters $CLUSTER --query 'clusters[0].status' --output text`, false, "ACTIVE"},
-		{"assumed: expiration", `aws sts assume-role --role-arn ` + awsim.DemoDeployRole + ` --role-session-name s1 --duration-seconds 900 --query 'Credentials.Expiration' --output text`, false, "20"},
-		{"without the session token", assume(awsim.DemoDeployRole, "") + `unset AWS_SESSION_TOKEN; aws ecs describe-clusters --clusters $CLUSTER`, true, "(UnrecognizedClientException)"},
+		{"the tooling identity", `aws sts get-caller-identity --query Arn --output text`, false, demo.ToolingCaller},
+		{"assumed: whose", assume(demo.DeployRole, "") + `aws sts get-caller-identity --query '[Account,Arn]' --output text`, false, "123456789012\t" + session},
+		{"assumed: the workload cluster", assume(demo.DeployRole, "") + `aws ecs describe-clusters --clusters $CLUSTER --query 'clusters[0].status' --output text`, false, "ACTIVE"},
+		{"assumed: expiration", `aws sts assume-role --role-arn ` + demo.DeployRole + ` --role-session-name s1 --duration-seconds 900 --query 'Credentials.Expiration' --output text`, false, "20"},
+		{"without the session token", assume(demo.DeployRole, "") + `unset AWS_SESSION_TOKEN; aws ecs describe-clusters --clusters $CLUSTER`, true, "(UnrecognizedClientException)"},
 		{"a role that does not trust the caller", `aws sts assume-role --role-arn arn:aws:iam::123456789012:role/someone-else --role-session-name s1`, true,
-			"An error occurred (AccessDenied) when calling the AssumeRole operation: User: " + awsim.DemoToolingCaller + " is not authorized to perform: sts:AssumeRole on resource: arn:aws:iam::123456789012:role/someone-else"},
+			"An error occurred (AccessDenied) when calling the AssumeRole operation: User: " + demo.ToolingCaller + " is not authorized to perform: sts:AssumeRole on resource: arn:aws:iam::123456789012:role/someone-else"},
 		{"no external id", `aws sts assume-role --role-arn ` + guarded + ` --role-session-name s1`, true, "(AccessDenied)"},
 		{"the external id", assume(guarded, "--external-id tsa-prod-7f3a") + `aws sts get-caller-identity --query Account --output text`, false, "123456789012"},
-		{"a session name with a slash", `aws sts assume-role --role-arn ` + awsim.DemoDeployRole + ` --role-session-name a/b`, true, "(ValidationError)"},
-		{"longer than the role allows", `aws sts assume-role --role-arn ` + awsim.DemoDeployRole + ` --role-session-name s1 --duration-seconds 7200`, true, "exceeds the MaxSessionDuration"},
+		{"a session name with a slash", `aws sts assume-role --role-arn ` + demo.DeployRole + ` --role-session-name a/b`, true, "(ValidationError)"},
+		{"longer than the role allows", `aws sts assume-role --role-arn ` + demo.DeployRole + ` --role-session-name s1 --duration-seconds 7200`, true, "exceeds the MaxSessionDuration"},
 		{"a trusted role's session, then its end", assume(short, "") + `aws ecs describe-clusters --clusters $CLUSTER --query 'clusters[0].status' --output text && sleep 3 && aws ecs describe-clusters --clusters $CLUSTER`, true, "(ExpiredTokenException)"},
 	}
 	for _, c := range cases {
@@ -404,13 +405,13 @@ c = boto3.client("sts", **kw).assume_role(RoleArn=sys.argv[2], RoleSessionName="
 k = c["Credentials"]
 s = boto3.Session(aws_access_key_id=k["AccessKeyId"], aws_secret_access_key=k["SecretAccessKey"], aws_session_token=k["SessionToken"])
 print(c["AssumedRoleUser"]["Arn"], s.client("ecs", **kw).describe_clusters(clusters=["tsa-gallery"])["clusters"][0]["status"], k["Expiration"].tzinfo is not None)`,
-		sim.URL(), awsim.DemoDeployRole)
-	cmd.Env = append(append(os.Environ(), sim.Env()...), "AWS_ACCESS_KEY_ID="+awsim.DemoToolingKey)
+		sim.URL(), demo.DeployRole)
+	cmd.Env = append(append(os.Environ(), sim.Env()...), "AWS_ACCESS_KEY_ID="+demo.ToolingKey)
 	got, err := cmd.CombinedOutput()
 	if want := "arn:aws:sts::123456789012:assumed-role/tsa-gallery-deploy/deploystep-boto3 ACTIVE True"; err != nil || strings.TrimSpace(string(got)) != want {
 		t.Errorf("boto3: %v: %s; want %s", err, got, want)
 	}
-	if n := sim.Effects().AssumeRoles[awsim.DemoDeployRole]; n != 5 {
-		t.Errorf("%d sessions of %s handed out; want 5 (4 from the CLI, 1 from boto3; refused and invalid requests hand out none)", n, awsim.DemoDeployRole)
+	if n := sim.Effects().AssumeRoles[demo.DeployRole]; n != 5 {
+		t.Errorf("%d sessions of %s handed out; want 5 (4 from the CLI, 1 from boto3; refused and invalid requests hand out none)", n, demo.DeployRole)
 	}
 }

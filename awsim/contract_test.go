@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"deploystep/awsim"
+	"deploystep/awsim/demo"
 	"deploystep/internal/testtool"
 )
 
@@ -30,7 +31,7 @@ func send(t *testing.T, sim *awsim.Server, svc, op, body string) (code string, s
 	var err error
 	switch svc {
 	case "CloudFront":
-		req, err = http.NewRequest(http.MethodPost, sim.URL()+"/2020-05-31/distribution/"+awsim.DemoDistribution+"/invalidation", strings.NewReader(body))
+		req, err = http.NewRequest(http.MethodPost, sim.URL()+"/2020-05-31/distribution/"+demo.Distribution+"/invalidation", strings.NewReader(body))
 	case "ELB", "STS": // awsQuery: a form
 		req, err = http.NewRequest(http.MethodPost, sim.URL()+"/", strings.NewReader(body))
 		if err == nil {
@@ -68,7 +69,7 @@ func send(t *testing.T, sim *awsim.Server, svc, op, body string) (code string, s
 // code and status, and the message names the member (so it is this rule that fired). One row per
 // documented rule; each row quotes its source (contract.go).
 func TestContract(t *testing.T) {
-	sim := start(t, awsim.DemoConfig(awsim.Success, 2*time.Second, time.Second))
+	sim := start(t, demo.Config(awsim.Success, 2*time.Second, time.Second))
 	for _, r := range awsim.Contract() {
 		t.Run(r.Service+"."+r.Op+"/"+r.Member+"/"+r.Kind, func(t *testing.T) {
 			if r.Example == "" || r.Quote == "" {
@@ -91,7 +92,7 @@ func TestContract(t *testing.T) {
 // TestContractValidRequestsPass: the same operations with inputs that keep every rule are
 // served (a rule that fired on everything would pass TestContract too).
 func TestContractValidRequestsPass(t *testing.T) {
-	sim := start(t, awsim.DemoConfig(awsim.Success, 2*time.Second, time.Second))
+	sim := start(t, demo.Config(awsim.Success, 2*time.Second, time.Second))
 	job := sim.NewJob()
 	for _, c := range []struct{ svc, op, body string }{
 		{"ECS", "DescribeServices", `{"cluster":"tsa-gallery","services":["api"],"include":["TAGS"]}`},
@@ -106,7 +107,7 @@ func TestContractValidRequestsPass(t *testing.T) {
 		{"CloudFront", "CreateInvalidation", `<InvalidationBatch><Paths><Quantity>2</Quantity><Items><Path>#Product:Electronics</Path><Path>#photos</Path></Items></Paths><CallerReference>deploystep-tags</CallerReference></InvalidationBatch>`},
 		{"ELB", "DescribeLoadBalancers", "Action=DescribeLoadBalancers&Version=2015-12-01&PageSize=400"},
 		{"ELB", "DescribeTargetGroups", "Action=DescribeTargetGroups&Version=2015-12-01&Names.member.1=api-blue&PageSize=1"},
-		{"STS", "AssumeRole", "Action=AssumeRole&Version=2011-06-15&RoleArn=" + url.QueryEscape(awsim.DemoDeployRole) + "&RoleSessionName=deploystep-0123abcd@build.7&DurationSeconds=3600"},
+		{"STS", "AssumeRole", "Action=AssumeRole&Version=2011-06-15&RoleArn=" + url.QueryEscape(demo.DeployRole) + "&RoleSessionName=deploystep-0123abcd@build.7&DurationSeconds=3600"},
 	} {
 		if code, status := send(t, sim, c.svc, c.op, c.body); code != "" || status >= 300 {
 			t.Errorf("%s.%s %s: answered %s %d", c.svc, c.op, c.body, code, status)

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"deploystep/awsim"
+	"deploystep/awsim/demo"
 )
 
 // The newest deployment controls hold their documented contract (ecs v1.98.0): a world that
@@ -31,15 +32,15 @@ func TestControlsContract(t *testing.T) {
 		{"an unknown threshold type", func(s *awsim.ServiceSpec) { s.Breaker = &awsim.BreakerSpec{Type: "PERCENT", Value: 10} }, "is not COUNT, BOUNDED_PERCENT or UNBOUNDED_PERCENT"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			cfg := awsim.DemoConfig(awsim.Success, time.Second, time.Second)
+			cfg := demo.Config(awsim.Success, time.Second, time.Second)
 			c.set(&cfg.Clusters[0].Services[0])
 			if _, err := awsim.New(cfg); err == nil || !strings.Contains(err.Error(), c.want) {
 				t.Fatalf("New = %v, want an error saying %q", err, c.want)
 			}
 		})
 	}
-	for _, kind := range []string{awsim.EarlyDeferred, awsim.EarlyBlocking, awsim.BreakerTolerates, awsim.BreakerCountOne, awsim.LambdaHookPasses} {
-		if _, err := awsim.New(awsim.DemoConfig(kind, time.Second, time.Second)); err != nil {
+	for _, kind := range []string{demo.EarlyDeferred, demo.EarlyBlocking, demo.BreakerTolerates, demo.BreakerCountOne, demo.LambdaHookPasses} {
+		if _, err := awsim.New(demo.Config(kind, time.Second, time.Second)); err != nil {
 			t.Errorf("scenario %s: %v", kind, err)
 		}
 	}

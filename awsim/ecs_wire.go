@@ -134,10 +134,10 @@ type networkConfigOut struct {
 	} `json:"awsvpcConfiguration"`
 }
 
-// DemoSubnets and DemoSecurityGroup are the network every service of a world runs in.
+// Subnets and SecurityGroup are the network every service of a world runs in.
 var (
-	DemoSubnets       = []string{"subnet-0a1b2c3d4e5f60718", "subnet-0f1e2d3c4b5a69788"}
-	DemoSecurityGroup = "sg-0123456789abcdef0"
+	Subnets       = []string{"subnet-0a1b2c3d4e5f60718", "subnet-0f1e2d3c4b5a69788"}
+	SecurityGroup = "sg-0123456789abcdef0"
 )
 
 type loadBalancerOut struct {
@@ -303,8 +303,8 @@ func (w *ecsWorld) serviceOut(svc *service) serviceOut {
 	if es := svc.spec.EarlySuccess; es != nil {
 		out.DeploymentConfiguration.EarlySuccessCriteria = &earlySuccessOut{true, es.HealthyPercent, es.Cleanup}
 	}
-	out.NetworkConfiguration.AwsvpcConfiguration.Subnets = DemoSubnets
-	out.NetworkConfiguration.AwsvpcConfiguration.SecurityGroups = []string{DemoSecurityGroup}
+	out.NetworkConfiguration.AwsvpcConfiguration.Subnets = Subnets
+	out.NetworkConfiguration.AwsvpcConfiguration.SecurityGroups = []string{SecurityGroup}
 	out.NetworkConfiguration.AwsvpcConfiguration.AssignPublicIP = "DISABLED"
 	if svc.spec.Controller == "CODE_DEPLOY" {
 		for _, d := range svc.deployments {

@@ -145,7 +145,7 @@ func newECS(s *Server, specs []ClusterSpec) (*ecsWorld, error) {
 			}
 			first, err := w.revisionOf(ss.Task.family(ss.Name))
 			if err != nil { // services of the same name in other clusters share the family
-				first = w.register(w.labTask(ss, cs.Name), []map[string]string{{"key": "app", "value": "tsa-gallery"}}, DemoRoleARN, now.Add(-48*time.Hour))
+				first = w.register(w.labTask(ss, cs.Name), []map[string]string{{"key": "app", "value": "tsa-gallery"}}, PlaceholderRoleARN, now.Add(-48*time.Hour))
 			}
 			svc := &service{
 				spec:    ss,

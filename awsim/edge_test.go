@@ -15,6 +15,7 @@ import (
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
 	"deploystep/awsim"
+	"deploystep/awsim/demo"
 )
 
 type edgeAnswer struct {
@@ -39,10 +40,10 @@ func getEdge(t *testing.T, url string) edgeAnswer {
 // deployment that takes the traffic.
 func TestEdgeModel(t *testing.T) {
 	t.Parallel()
-	cfg := awsim.DemoConfig(awsim.Success, time.Second, 500*time.Millisecond)
+	cfg := demo.Config(awsim.Success, time.Second, 500*time.Millisecond)
 	cfg.Distributions[0].Warm = []string{"/api/health", "/static/app.js"}
 	sim := start(t, cfg)
-	base := sim.EdgeURL(awsim.DemoDistribution)
+	base := sim.EdgeURL(demo.Distribution)
 	old := getEdge(t, base+"/api/health")
 	if old.status != 200 || old.xcache != "Hit from cloudfront" || old.age == "" || !strings.Contains(old.body, `"version":"sha-`) ||
 		!strings.HasSuffix(old.via, ".cloudfront.net (CloudFront)") || old.cfPop == "" {
@@ -62,7 +63,7 @@ func TestEdgeModel(t *testing.T) {
 	if a := getEdge(t, base+"/api/health"); !strings.Contains(a.body, `"version":"sha-`) || a.xcache != "Hit from cloudfront" {
 		t.Fatalf("before the invalidation the cached copy stays: %+v", a)
 	}
-	out, err := cf.CreateInvalidation(ctx, &cloudfront.CreateInvalidationInput{DistributionId: aws.String(awsim.DemoDistribution),
+	out, err := cf.CreateInvalidation(ctx, &cloudfront.CreateInvalidationInput{DistributionId: aws.String(demo.Distribution),
 		InvalidationBatch: &cftypes.InvalidationBatch{CallerReference: aws.String("edge-model-1"),
 			Paths: &cftypes.Paths{Quantity: aws.Int32(1), Items: []string{"/api/*"}}}})
 	if err != nil {
@@ -72,7 +73,7 @@ func TestEdgeModel(t *testing.T) {
 		t.Fatalf("an InProgress invalidation dropped the copy: %+v", a)
 	}
 	waitInvalidation(t, cf, *out.Invalidation.Id)
-	if a := getEdge(t, base+"/api/health"); a.xcache != "Miss from cloudfront" || !strings.Contains(a.body, `"version":"`+awsim.DemoTag+`"`) {
+	if a := getEdge(t, base+"/api/health"); a.xcache != "Miss from cloudfront" || !strings.Contains(a.body, `"version":"`+demo.Tag+`"`) {
 		t.Fatalf("after the invalidation: %+v", a)
 	}
 	if a := getEdge(t, base+"/static/app.js"); a.xcache != "Hit from cloudfront" || !strings.Contains(a.body, "build sha-") {
@@ -82,11 +83,11 @@ func TestEdgeModel(t *testing.T) {
 
 func TestEdgeCachesErrorsForTheErrorTTL(t *testing.T) {
 	t.Parallel()
-	cfg := awsim.DemoConfig(awsim.Origin502, time.Second, 300*time.Millisecond)
+	cfg := demo.Config(demo.Origin502, time.Second, 300*time.Millisecond)
 	cfg.Distributions[0].ErrorTTL = awsim.Duration(1500 * time.Millisecond)
 	cfg.Distributions[0].CacheTTL, cfg.Distributions[0].Warm = 0, nil // 2xx not cached
 	sim := start(t, cfg)
-	base := sim.EdgeURL(awsim.DemoDistribution)
+	base := sim.EdgeURL(demo.Distribution)
 	if a := getEdge(t, base+"/api/health"); a.status != 200 {
 		t.Fatalf("before the release: %+v", a)
 	}
@@ -106,12 +107,12 @@ func runDeployment(t *testing.T, sim *awsim.Server) {
 	t.Helper()
 	ctx := context.Background()
 	c := ecs.NewFromConfig(sim.AWSConfig())
-	if _, err := c.UpdateService(ctx, &ecs.UpdateServiceInput{Cluster: aws.String(awsim.DemoCluster), Service: aws.String(awsim.DemoService),
+	if _, err := c.UpdateService(ctx, &ecs.UpdateServiceInput{Cluster: aws.String(demo.Cluster), Service: aws.String(demo.Service),
 		ForceNewDeployment: true}); err != nil {
 		t.Fatal(err)
 	}
 	for i := 0; i < 100; i++ {
-		out, err := c.DescribeServices(ctx, &ecs.DescribeServicesInput{Cluster: aws.String(awsim.DemoCluster), Services: []string{awsim.DemoService}})
+		out, err := c.DescribeServices(ctx, &ecs.DescribeServicesInput{Cluster: aws.String(demo.Cluster), Services: []string{demo.Service}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -126,7 +127,7 @@ func runDeployment(t *testing.T, sim *awsim.Server) {
 func waitInvalidation(t *testing.T, cf *cloudfront.Client, id string) {
 	t.Helper()
 	for i := 0; i < 100; i++ {
-		out, err := cf.GetInvalidation(context.Background(), &cloudfront.GetInvalidationInput{DistributionId: aws.String(awsim.DemoDistribution), Id: aws.String(id)})
+		out, err := cf.GetInvalidation(context.Background(), &cloudfront.GetInvalidationInput{DistributionId: aws.String(demo.Distribution), Id: aws.String(id)})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -143,11 +144,11 @@ func waitInvalidation(t *testing.T, cf *cloudfront.Client, id string) {
 // answers under /api/photos carry their cache tags in the CacheTagConfig header; a legacy
 // behaviour caches for its own TTLs.
 func TestEdgeBehaviours(t *testing.T) {
-	cfg := awsim.DemoConfig(awsim.APICache, time.Second, 300*time.Millisecond)
+	cfg := demo.Config(demo.APICache, time.Second, 300*time.Millisecond)
 	cfg.Distributions[0].Behaviors = append(cfg.Distributions[0].Behaviors,
 		awsim.BehaviorSpec{PathPattern: "/legacy/*.json", Origin: "Fargate-Endpoint", Legacy: &awsim.LegacyTTL{MinTTL: 0, DefaultTTL: 60, MaxTTL: 120}})
 	sim := start(t, cfg)
-	base := sim.EdgeURL(awsim.DemoDistribution)
+	base := sim.EdgeURL(demo.Distribution)
 	for _, c := range []struct{ path, first, second string }{
 		{"/api/health", "Miss from cloudfront", "Miss from cloudfront"},
 		{"/static/app.js", "Hit from cloudfront", "Hit from cloudfront"},
@@ -166,11 +167,11 @@ func TestEdgeBehaviours(t *testing.T) {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	if got := resp.Header.Get(awsim.DemoCacheTagHeader); got != "photos, api" {
+	if got := resp.Header.Get(demo.CacheTagHeader); got != "photos, api" {
 		t.Errorf("Cache-Tag = %q", got)
 	}
 	origins := map[string]string{}
-	for _, o := range sim.EdgeObjects(awsim.DemoDistribution) {
+	for _, o := range sim.EdgeObjects(demo.Distribution) {
 		origins[o.Path] = o.Origin
 	}
 	if origins["/static/app.js"] != "S3-Website" || origins["/api/photos/42"] != "Fargate-Endpoint" || origins["/api/health"] != "" {

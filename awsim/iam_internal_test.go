@@ -174,7 +174,7 @@ func TestIAMAuthorizationsMatchTheTable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := caller{identity: IdentitySpec{Account: "123456789012", ARN: DemoRoleARN}, region: "us-east-1", known: true}
+	c := caller{identity: IdentitySpec{Account: "123456789012", ARN: PlaceholderRoleARN}, region: "us-east-1", known: true}
 	world := &regionWorld{ecs: s.ecs, ecr: s.ecr, cd: s.cd, cp: s.cp, logs: s.logs}
 	sd := "arn:aws:ecs:us-east-1:123456789012:service-deployment/tsa-gallery/api/M0Y3SEAHQVIFQ0BUWFSTM"
 	requests := []iamRequest{
@@ -196,22 +196,22 @@ func TestIAMAuthorizationsMatchTheTable(t *testing.T) {
 		{svc: "ECS", op: "ContinueServiceDeployment", in: map[string]any{"serviceDeploymentArn": sd}},
 		{svc: "ECS", op: "RunTask", in: map[string]any{"cluster": "tsa-gallery", "taskDefinition": "api:1"}},
 		{svc: "ECR", op: "DescribeImages", in: map[string]any{"repositoryName": "tsa/gallery"}},
-		{svc: "CloudFront", op: "GetDistribution", path: []string{"distribution", DemoDistribution}},
-		{svc: "CloudFront", op: "GetDistributionConfig", path: []string{"distribution", DemoDistribution, "config"}},
-		{svc: "CloudFront", op: "CreateInvalidation", path: []string{"distribution", DemoDistribution, "invalidation"}},
-		{svc: "CloudFront", op: "GetInvalidation", path: []string{"distribution", DemoDistribution, "invalidation", "I2J0I21PCUYOIK"}},
-		{svc: "CloudFront", op: "ListInvalidations", path: []string{"distribution", DemoDistribution, "invalidation"}},
+		{svc: "CloudFront", op: "GetDistribution", path: []string{"distribution", iamDistribution}},
+		{svc: "CloudFront", op: "GetDistributionConfig", path: []string{"distribution", iamDistribution, "config"}},
+		{svc: "CloudFront", op: "CreateInvalidation", path: []string{"distribution", iamDistribution, "invalidation"}},
+		{svc: "CloudFront", op: "GetInvalidation", path: []string{"distribution", iamDistribution, "invalidation", "I2J0I21PCUYOIK"}},
+		{svc: "CloudFront", op: "ListInvalidations", path: []string{"distribution", iamDistribution, "invalidation"}},
 		{svc: "CloudFront", op: "GetCachePolicy", path: []string{"cache-policy", "658327ea-f89d-4fab-a63d-7e88639e58f6"}},
 		{svc: "CloudFront", op: "GetVpcOrigin", path: []string{"vpc-origin", "vo_0f1e2d3c4b5a69788"}},
 		{svc: "ELB", op: "DescribeTargetGroups"},
 		{svc: "ELB", op: "DescribeLoadBalancers"},
 		{svc: "Logs", op: "GetLogEvents", in: map[string]any{"logGroupName": "/ecs/tsa-gallery/APITask", "logStreamName": "ecs/api/e34d3152baeb112c9bd77f2381ea0cf9"}},
 		{svc: "CodeDeploy", op: "ListApplications"},
-		{svc: "CodeDeploy", op: "ListDeploymentGroups", in: map[string]any{"applicationName": DemoCodeDeployApp}},
-		{svc: "CodeDeploy", op: "BatchGetDeploymentGroups", in: map[string]any{"applicationName": DemoCodeDeployApp, "deploymentGroupNames": []any{DemoCodeDeployGroup}}},
-		{svc: "CodeDeploy", op: "CreateDeployment", in: map[string]any{"applicationName": DemoCodeDeployApp, "deploymentGroupName": DemoCodeDeployGroup}},
+		{svc: "CodeDeploy", op: "ListDeploymentGroups", in: map[string]any{"applicationName": iamCodeDeployApp}},
+		{svc: "CodeDeploy", op: "BatchGetDeploymentGroups", in: map[string]any{"applicationName": iamCodeDeployApp, "deploymentGroupNames": []any{iamCodeDeployGroup}}},
+		{svc: "CodeDeploy", op: "CreateDeployment", in: map[string]any{"applicationName": iamCodeDeployApp, "deploymentGroupName": iamCodeDeployGroup}},
 		{svc: "CodeDeploy", op: "GetDeployment", in: map[string]any{"deploymentId": s.cd.order[0]}},
-		{svc: "CodeDeploy", op: "ListDeployments", in: map[string]any{"applicationName": DemoCodeDeployApp, "deploymentGroupName": DemoCodeDeployGroup}},
+		{svc: "CodeDeploy", op: "ListDeployments", in: map[string]any{"applicationName": iamCodeDeployApp, "deploymentGroupName": iamCodeDeployGroup}},
 		{svc: "CodeDeploy", op: "StopDeployment", in: map[string]any{"deploymentId": "d-0F1E2D3C4"}},
 		{svc: "CodeDeploy", op: "ListDeploymentTargets", in: map[string]any{"deploymentId": "d-0F1E2D3C4"}},
 		{svc: "CodeDeploy", op: "GetDeploymentTarget", in: map[string]any{"deploymentId": "d-0F1E2D3C4"}},
@@ -301,6 +301,20 @@ func servedOperations() []string {
 		"ELB.DescribeTargetGroups", "ELB.DescribeLoadBalancers", "STS.AssumeRole", "STS.GetCallerIdentity")
 }
 
-// demoConfigForIAM is the demo world with its service on the CODE_DEPLOY controller, so that a
-// CodeDeploy deployment exists to be read.
-func demoConfigForIAM() Config { return DemoConfig(CodeDeployBG, 0, 0) }
+// The world of the authorization table's test: the lab's cluster with its service on the
+// CODE_DEPLOY controller, so that a CodeDeploy deployment exists to be read, and a distribution.
+const (
+	iamDistribution    = "E2DEMO0DIST0AB"
+	iamCodeDeployApp   = "tsa-gallery-api"
+	iamCodeDeployGroup = "tsa-gallery-api-bluegreen"
+)
+
+func demoConfigForIAM() Config {
+	return Config{
+		Clusters: []ClusterSpec{{Name: "tsa-gallery", Services: []ServiceSpec{{Name: "api", DesiredCount: 2, Image: "tsa/gallery:3f2c1ab",
+			Scenario:   Scenario{Kind: Success},
+			CodeDeploy: &CodeDeploySpec{Application: iamCodeDeployApp, Group: iamCodeDeployGroup}}}}},
+		Repositories:  []RepositorySpec{{Name: "tsa/gallery", Images: []ImageSpec{{Tags: []string{"3f2c1ab"}}}}},
+		Distributions: []DistributionSpec{{ID: iamDistribution, Warm: []string{"/api/health"}}},
+	}
+}

@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"deploystep/awsim"
+	"deploystep/awsim/demo"
 	"deploystep/internal/testtool"
 )
 
@@ -29,7 +30,7 @@ const (
 // carries the policy doc.
 func worldWithPolicy(t *testing.T, doc string) *awsim.Server {
 	t.Helper()
-	cfg := awsim.DemoConfig(awsim.Success, 0, 0)
+	cfg := demo.Config(awsim.Success, 0, 0)
 	cfg.Policies = []json.RawMessage{json.RawMessage(doc)}
 	return testtool.Sim(t, cfg)
 }
@@ -37,9 +38,9 @@ func worldWithPolicy(t *testing.T, doc string) *awsim.Server {
 // firstSD is the service's newest service deployment, read with an identity without policies.
 func firstSD(t *testing.T) string {
 	t.Helper()
-	sim := testtool.Sim(t, awsim.DemoConfig(awsim.Success, 0, 0))
+	sim := testtool.Sim(t, demo.Config(awsim.Success, 0, 0))
 	out, err := ecs.NewFromConfig(sim.AWSConfig()).ListServiceDeployments(context.Background(),
-		&ecs.ListServiceDeploymentsInput{Cluster: aws.String(awsim.DemoCluster), Service: aws.String(awsim.DemoService)})
+		&ecs.ListServiceDeploymentsInput{Cluster: aws.String(demo.Cluster), Service: aws.String(demo.Service)})
 	if err != nil || len(out.ServiceDeployments) == 0 {
 		t.Fatalf("no service deployment: %v", err)
 	}
@@ -58,7 +59,7 @@ func TestIAMServiceDeploymentNeedsTheService(t *testing.T) {
 	sim := worldWithPolicy(t, only)
 	c := ecs.NewFromConfig(sim.AWSConfig())
 	ctx := context.Background()
-	if _, err := c.DescribeServices(ctx, &ecs.DescribeServicesInput{Cluster: aws.String(awsim.DemoCluster), Services: []string{awsim.DemoService}}); err != nil {
+	if _, err := c.DescribeServices(ctx, &ecs.DescribeServicesInput{Cluster: aws.String(demo.Cluster), Services: []string{demo.Service}}); err != nil {
 		t.Fatalf("DescribeServices, allowed by the Service statement: %v", err)
 	}
 	_, err := c.DescribeServiceDeployments(ctx, &ecs.DescribeServiceDeploymentsInput{ServiceDeploymentArns: []string{sd}})
@@ -66,7 +67,7 @@ func TestIAMServiceDeploymentNeedsTheService(t *testing.T) {
 	if !errors.As(err, &ade) {
 		t.Fatalf("DescribeServiceDeployments with the service-deployment grant only: %v, want AccessDeniedException", err)
 	}
-	want := "User: " + awsim.DemoRoleARN + " is not authorized to perform: ecs:DescribeServiceDeployments on resource: " + demoService +
+	want := "User: " + awsim.PlaceholderRoleARN + " is not authorized to perform: ecs:DescribeServiceDeployments on resource: " + demoService +
 		" because no identity-based policy allows the ecs:DescribeServiceDeployments action"
 	if aws.ToString(ade.Message) != want {
 		t.Errorf("message\n got  %s\n want %s", aws.ToString(ade.Message), want)
@@ -95,17 +96,17 @@ func TestIAMDenyFormats(t *testing.T) {
 	  {"Effect":"Allow","Action":"elasticloadbalancing:DescribeTargetGroups","Resource":"arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/*"}]}`)
 	ctx := context.Background()
 	cf := cloudfront.NewFromConfig(sim.AWSConfig())
-	if _, err := cf.GetDistribution(ctx, &cloudfront.GetDistributionInput{Id: aws.String(awsim.DemoDistribution)}); err != nil {
+	if _, err := cf.GetDistribution(ctx, &cloudfront.GetDistributionInput{Id: aws.String(demo.Distribution)}); err != nil {
 		t.Fatalf("GetDistribution: %v", err)
 	}
-	_, err := cf.CreateInvalidation(ctx, &cloudfront.CreateInvalidationInput{DistributionId: aws.String(awsim.DemoDistribution),
+	_, err := cf.CreateInvalidation(ctx, &cloudfront.CreateInvalidationInput{DistributionId: aws.String(demo.Distribution),
 		InvalidationBatch: &cftypes.InvalidationBatch{CallerReference: aws.String("deploystep-0f1e2d3c"),
 			Paths: &cftypes.Paths{Quantity: aws.Int32(1), Items: []string{"/*"}}}})
 	var denied *cftypes.AccessDenied
 	if !errors.As(err, &denied) || !strings.Contains(aws.ToString(denied.Message), "with an explicit deny in an identity-based policy") {
 		t.Errorf("CreateInvalidation under an explicit Deny: %v, want CloudFront's AccessDenied naming the explicit deny", err)
 	}
-	if n := sim.Effects().Invalidations[awsim.DemoDistribution]; n != 0 {
+	if n := sim.Effects().Invalidations[demo.Distribution]; n != 0 {
 		t.Errorf("a refused CreateInvalidation created %d invalidations", n)
 	}
 	elb := elasticloadbalancingv2.NewFromConfig(sim.AWSConfig())
@@ -118,37 +119,37 @@ func TestIAMDenyFormats(t *testing.T) {
 // A role's policies are its sessions'; the caller's own policy must allow sts:AssumeRole.
 func TestIAMRoleSessionsActUnderTheRolesPolicy(t *testing.T) {
 	t.Parallel()
-	cfg := awsim.DemoConfig(awsim.Success, 0, 0)
-	cfg.Identities[0].Policies = []json.RawMessage{json.RawMessage(`{"Statement":[{"Effect":"Allow","Action":"sts:AssumeRole","Resource":"` + awsim.DemoDeployRole + `"}]}`)}
+	cfg := demo.Config(awsim.Success, 0, 0)
+	cfg.Identities[0].Policies = []json.RawMessage{json.RawMessage(`{"Statement":[{"Effect":"Allow","Action":"sts:AssumeRole","Resource":"` + demo.DeployRole + `"}]}`)}
 	cfg.Roles[0].Policies = []json.RawMessage{json.RawMessage(`{"Statement":[{"Effect":"Allow","Action":"ecs:DescribeServices","Resource":"` + demoService + `"}]}`)}
 	sim := testtool.Sim(t, cfg)
 	tooling := sim.AWSConfig()
-	tooling.Credentials = aws.NewCredentialsCache(staticCreds(awsim.DemoToolingKey))
+	tooling.Credentials = aws.NewCredentialsCache(staticCreds(demo.ToolingKey))
 	ctx := context.Background()
-	out, err := sts.NewFromConfig(tooling).AssumeRole(ctx, &sts.AssumeRoleInput{RoleArn: aws.String(awsim.DemoDeployRole), RoleSessionName: aws.String("deploystep-0f1e2d3c")})
+	out, err := sts.NewFromConfig(tooling).AssumeRole(ctx, &sts.AssumeRoleInput{RoleArn: aws.String(demo.DeployRole), RoleSessionName: aws.String("deploystep-0f1e2d3c")})
 	if err != nil {
 		t.Fatalf("AssumeRole allowed by the caller's policy and the trust policy: %v", err)
 	}
 	session := sim.AWSConfig()
 	session.Credentials = aws.NewCredentialsCache(sessionCreds(out))
 	c := ecs.NewFromConfig(session)
-	if _, err := c.DescribeServices(ctx, &ecs.DescribeServicesInput{Cluster: aws.String(awsim.DemoCluster), Services: []string{awsim.DemoService}}); err != nil {
+	if _, err := c.DescribeServices(ctx, &ecs.DescribeServicesInput{Cluster: aws.String(demo.Cluster), Services: []string{demo.Service}}); err != nil {
 		t.Errorf("the session's DescribeServices, allowed by the role's policy: %v", err)
 	}
-	_, err = c.UpdateService(ctx, &ecs.UpdateServiceInput{Cluster: aws.String(awsim.DemoCluster), Service: aws.String(awsim.DemoService), ForceNewDeployment: true})
+	_, err = c.UpdateService(ctx, &ecs.UpdateServiceInput{Cluster: aws.String(demo.Cluster), Service: aws.String(demo.Service), ForceNewDeployment: true})
 	var ade *ecstypes.AccessDeniedException
 	if !errors.As(err, &ade) || !strings.Contains(aws.ToString(ade.Message), "assumed-role/tsa-gallery-deploy/deploystep-0f1e2d3c is not authorized to perform: ecs:UpdateService") {
 		t.Errorf("the session's UpdateService, which the role's policy does not allow: %v", err)
 	}
-	if n := sim.Effects().Deployments[awsim.DemoCluster+"/"+awsim.DemoService]; n != 0 {
+	if n := sim.Effects().Deployments[demo.Cluster+"/"+demo.Service]; n != 0 {
 		t.Errorf("a refused UpdateService started %d deployments", n)
 	}
 
 	cfg.Identities[0].Policies = []json.RawMessage{json.RawMessage(`{"Statement":[{"Effect":"Allow","Action":"sts:GetCallerIdentity","Resource":"*"}]}`)}
 	sim = testtool.Sim(t, cfg)
 	tooling = sim.AWSConfig()
-	tooling.Credentials = aws.NewCredentialsCache(staticCreds(awsim.DemoToolingKey))
-	_, err = sts.NewFromConfig(tooling).AssumeRole(ctx, &sts.AssumeRoleInput{RoleArn: aws.String(awsim.DemoDeployRole), RoleSessionName: aws.String("deploystep-0f1e2d3c")})
+	tooling.Credentials = aws.NewCredentialsCache(staticCreds(demo.ToolingKey))
+	_, err = sts.NewFromConfig(tooling).AssumeRole(ctx, &sts.AssumeRoleInput{RoleArn: aws.String(demo.DeployRole), RoleSessionName: aws.String("deploystep-0f1e2d3c")})
 	if err == nil || !strings.Contains(err.Error(), "because no identity-based policy allows the sts:AssumeRole action") {
 		t.Errorf("AssumeRole the caller's policy does not allow: %v", err)
 	}
@@ -158,11 +159,11 @@ func TestIAMRoleSessionsActUnderTheRolesPolicy(t *testing.T) {
 func TestIAMDenialThroughTheCLI(t *testing.T) {
 	t.Parallel()
 	sim := worldWithPolicy(t, `{"Statement":[{"Effect":"Allow","Action":"ecs:DescribeServices","Resource":"`+demoService+`"}]}`)
-	cmd := exec.Command(testtool.AWSCLI(t), "--endpoint-url", sim.URL(), "ecs", "update-service", "--cluster", awsim.DemoCluster,
-		"--service", awsim.DemoService, "--force-new-deployment")
+	cmd := exec.Command(testtool.AWSCLI(t), "--endpoint-url", sim.URL(), "ecs", "update-service", "--cluster", demo.Cluster,
+		"--service", demo.Service, "--force-new-deployment")
 	cmd.Env = sim.Env()
 	out, err := cmd.CombinedOutput()
-	want := "An error occurred (AccessDeniedException) when calling the UpdateService operation: User: " + awsim.DemoRoleARN +
+	want := "An error occurred (AccessDeniedException) when calling the UpdateService operation: User: " + awsim.PlaceholderRoleARN +
 		" is not authorized to perform: ecs:UpdateService on resource: " + demoService
 	if err == nil || !strings.Contains(string(out), want) {
 		t.Errorf("aws ecs update-service: %v\n%s\nwant %s", err, out, want)

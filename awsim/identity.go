@@ -47,8 +47,8 @@ type IdentitySpec struct {
 	Policies []json.RawMessage `json:"policies,omitempty"`
 }
 
-// DemoRoleARN is the identity the placeholder credentials act as: the lab's CodeBuild role.
-const DemoRoleARN = "arn:aws:sts::123456789012:assumed-role/tsa-gallery-codebuild/AWSCodeBuild-5e6f7a8b-0000-4000-8000-000000000001"
+// PlaceholderRoleARN is the identity the placeholder credentials act as: the lab's CodeBuild role.
+const PlaceholderRoleARN = "arn:aws:sts::123456789012:assumed-role/tsa-gallery-codebuild/AWSCodeBuild-5e6f7a8b-0000-4000-8000-000000000001"
 
 // caller is who sent a request, and to which region.
 type caller struct {
@@ -60,7 +60,7 @@ type caller struct {
 // identities are the world's credentials: the placeholder ones (the demo account's CodeBuild
 // role, or the configured account's) and Config.Identities.
 func (s *Server) identities() map[string]IdentitySpec {
-	arn := DemoRoleARN
+	arn := PlaceholderRoleARN
 	if s.cfg.Account != "123456789012" {
 		arn = "arn:aws:sts::" + s.cfg.Account + ":assumed-role/deploy/session"
 	}

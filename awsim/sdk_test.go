@@ -24,6 +24,7 @@ import (
 	"github.com/aws/smithy-go"
 
 	"deploystep/awsim"
+	"deploystep/awsim/demo"
 )
 
 type clients struct {
@@ -56,7 +57,7 @@ func (noLimit) AddTokens(uint) error { return nil }
 func describe(t *testing.T, c clients) ecstypes.Service {
 	t.Helper()
 	out, err := c.ecs.DescribeServices(context.Background(), &ecs.DescribeServicesInput{
-		Cluster: aws.String(awsim.DemoCluster), Services: []string{awsim.DemoService}})
+		Cluster: aws.String(demo.Cluster), Services: []string{demo.Service}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,8 +70,8 @@ func describe(t *testing.T, c clients) ecstypes.Service {
 // demoImage is the demo tag as ECR describes it.
 func demoImage(t *testing.T, c clients) *ecr.DescribeImagesOutput {
 	t.Helper()
-	img, err := c.ecr.DescribeImages(context.Background(), &ecr.DescribeImagesInput{RepositoryName: aws.String(awsim.DemoRepository),
-		ImageIds: []ecrtypes.ImageIdentifier{{ImageTag: aws.String(awsim.DemoTag)}}})
+	img, err := c.ecr.DescribeImages(context.Background(), &ecr.DescribeImagesInput{RepositoryName: aws.String(demo.Repository),
+		ImageIds: []ecrtypes.ImageIdentifier{{ImageTag: aws.String(demo.Tag)}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,7 +80,7 @@ func demoImage(t *testing.T, c clients) *ecr.DescribeImagesOutput {
 
 func TestSDKDecodesEveryService(t *testing.T) {
 	t.Parallel()
-	sim := start(t, awsim.DemoConfig(awsim.Success, 400*time.Millisecond, 300*time.Millisecond))
+	sim := start(t, demo.Config(awsim.Success, 400*time.Millisecond, 300*time.Millisecond))
 	c := sdk(sim, 1)
 	img := demoImage(t, c)
 	digest := aws.ToString(img.ImageDetails[0].ImageDigest)
@@ -95,8 +96,8 @@ func TestSDKDecodesEveryService(t *testing.T) {
 // sdkECS: a rollout as the SDK reads it, through the service deployments.
 func sdkECS(t *testing.T, c clients, digest string) {
 	ctx := context.Background()
-	up, err := c.ecs.UpdateService(ctx, &ecs.UpdateServiceInput{Cluster: aws.String(awsim.DemoCluster),
-		Service: aws.String(awsim.DemoService), ForceNewDeployment: true})
+	up, err := c.ecs.UpdateService(ctx, &ecs.UpdateServiceInput{Cluster: aws.String(demo.Cluster),
+		Service: aws.String(demo.Service), ForceNewDeployment: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -120,11 +121,11 @@ func sdkECS(t *testing.T, c clients, digest string) {
 	if !strings.Contains(aws.ToString(svc.Events[0].Message), "has reached a steady state") {
 		t.Fatalf("newest event = %q", aws.ToString(svc.Events[0].Message))
 	}
-	tasks, err := c.ecs.ListTasks(ctx, &ecs.ListTasksInput{Cluster: aws.String(awsim.DemoCluster), StartedBy: ours.Id})
+	tasks, err := c.ecs.ListTasks(ctx, &ecs.ListTasksInput{Cluster: aws.String(demo.Cluster), StartedBy: ours.Id})
 	if err != nil || len(tasks.TaskArns) != 2 {
 		t.Fatalf("ListTasks: %v %v", err, tasks)
 	}
-	dt, err := c.ecs.DescribeTasks(ctx, &ecs.DescribeTasksInput{Cluster: aws.String(awsim.DemoCluster), Tasks: tasks.TaskArns})
+	dt, err := c.ecs.DescribeTasks(ctx, &ecs.DescribeTasksInput{Cluster: aws.String(demo.Cluster), Tasks: tasks.TaskArns})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -133,14 +134,14 @@ func sdkECS(t *testing.T, c clients, digest string) {
 			t.Fatalf("task %+v runs %s, want %s", tk, aws.ToString(tk.Containers[0].ImageDigest), digest)
 		}
 	}
-	if _, err := c.ecs.DescribeClusters(ctx, &ecs.DescribeClustersInput{Clusters: []string{awsim.DemoCluster}}); err != nil {
+	if _, err := c.ecs.DescribeClusters(ctx, &ecs.DescribeClustersInput{Clusters: []string{demo.Cluster}}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := c.ecs.DescribeTaskDefinition(ctx, &ecs.DescribeTaskDefinitionInput{TaskDefinition: up.Service.TaskDefinition}); err != nil {
 		t.Fatal(err)
 	}
 	// The service's history, newest first: ours, and the one it replaced.
-	lsd, err := c.ecs.ListServiceDeployments(ctx, &ecs.ListServiceDeploymentsInput{Cluster: aws.String(awsim.DemoCluster), Service: aws.String(awsim.DemoService)})
+	lsd, err := c.ecs.ListServiceDeployments(ctx, &ecs.ListServiceDeploymentsInput{Cluster: aws.String(demo.Cluster), Service: aws.String(demo.Service)})
 	if err != nil || len(lsd.ServiceDeployments) != 2 || !strings.HasSuffix(aws.ToString(lsd.ServiceDeployments[0].TargetServiceRevisionArn), shortID(aws.ToString(up.Service.Deployments[0].Id))) {
 		t.Fatalf("ListServiceDeployments: %v %+v", err, lsd)
 	}
@@ -156,21 +157,21 @@ func sdkECS(t *testing.T, c clients, digest string) {
 // other paths, completed.
 func sdkCloudFront(t *testing.T, sim *awsim.Server, c clients) {
 	ctx := context.Background()
-	dist, err := c.cf.GetDistribution(ctx, &cloudfront.GetDistributionInput{Id: aws.String(awsim.DemoDistribution)})
+	dist, err := c.cf.GetDistribution(ctx, &cloudfront.GetDistributionInput{Id: aws.String(demo.Distribution)})
 	if err != nil || aws.ToString(dist.ETag) == "" || aws.ToString(dist.Distribution.Status) != "Deployed" {
 		t.Fatalf("GetDistribution: %v %+v", err, dist)
 	}
 	batch := &cftypes.InvalidationBatch{CallerReference: aws.String("build-1"),
 		Paths: &cftypes.Paths{Quantity: aws.Int32(1), Items: []string{"/*"}}}
-	inv, err := c.cf.CreateInvalidation(ctx, &cloudfront.CreateInvalidationInput{DistributionId: aws.String(awsim.DemoDistribution), InvalidationBatch: batch})
+	inv, err := c.cf.CreateInvalidation(ctx, &cloudfront.CreateInvalidationInput{DistributionId: aws.String(demo.Distribution), InvalidationBatch: batch})
 	if err != nil || aws.ToString(inv.Location) == "" || aws.ToString(inv.Invalidation.Status) != "InProgress" {
 		t.Fatalf("CreateInvalidation: %v %+v", err, inv)
 	}
-	again, err := c.cf.CreateInvalidation(ctx, &cloudfront.CreateInvalidationInput{DistributionId: aws.String(awsim.DemoDistribution), InvalidationBatch: batch})
+	again, err := c.cf.CreateInvalidation(ctx, &cloudfront.CreateInvalidationInput{DistributionId: aws.String(demo.Distribution), InvalidationBatch: batch})
 	if err != nil || aws.ToString(again.Invalidation.Id) != aws.ToString(inv.Invalidation.Id) {
 		t.Fatalf("same CallerReference and paths should return the same invalidation: %v", err)
 	}
-	_, err = c.cf.CreateInvalidation(ctx, &cloudfront.CreateInvalidationInput{DistributionId: aws.String(awsim.DemoDistribution),
+	_, err = c.cf.CreateInvalidation(ctx, &cloudfront.CreateInvalidationInput{DistributionId: aws.String(demo.Distribution),
 		InvalidationBatch: &cftypes.InvalidationBatch{CallerReference: aws.String("build-1"), Paths: &cftypes.Paths{Quantity: aws.Int32(1), Items: []string{"/index.html"}}}})
 	// The SDK has no type for this code: it arrives as a generic API error.
 	var exists smithy.APIError
@@ -178,11 +179,11 @@ func sdkCloudFront(t *testing.T, sim *awsim.Server, c clients) {
 		t.Fatalf("same CallerReference, other paths: %v, want InvalidationBatchAlreadyExists", err)
 	}
 	time.Sleep(400 * time.Millisecond)
-	got, err := c.cf.GetInvalidation(ctx, &cloudfront.GetInvalidationInput{DistributionId: aws.String(awsim.DemoDistribution), Id: inv.Invalidation.Id})
+	got, err := c.cf.GetInvalidation(ctx, &cloudfront.GetInvalidationInput{DistributionId: aws.String(demo.Distribution), Id: inv.Invalidation.Id})
 	if err != nil || aws.ToString(got.Invalidation.Status) != "Completed" {
 		t.Fatalf("GetInvalidation: %v %+v", err, got)
 	}
-	if e := sim.Effects(); e.Invalidations[awsim.DemoDistribution] != 1 {
+	if e := sim.Effects(); e.Invalidations[demo.Distribution] != 1 {
 		t.Fatalf("invalidations = %v, want 1", e.Invalidations)
 	}
 
@@ -214,12 +215,12 @@ func sdkCodePipeline(t *testing.T, sim *awsim.Server, c clients) {
 
 func TestSDKTypedErrors(t *testing.T) {
 	t.Parallel()
-	cfg := awsim.DemoConfig(awsim.Success, time.Second, time.Second)
+	cfg := demo.Config(awsim.Success, time.Second, time.Second)
 	cfg.Clusters[0].Services = append(cfg.Clusters[0].Services, awsim.ServiceSpec{Name: "blue-green", Controller: "CODE_DEPLOY"})
 	sim := start(t, cfg)
 	c := sdk(sim, 1)
 	ctx := context.Background()
-	_, err := c.ecs.UpdateService(ctx, &ecs.UpdateServiceInput{Cluster: aws.String(awsim.DemoCluster), Service: aws.String("nope"), ForceNewDeployment: true})
+	_, err := c.ecs.UpdateService(ctx, &ecs.UpdateServiceInput{Cluster: aws.String(demo.Cluster), Service: aws.String("nope"), ForceNewDeployment: true})
 	var snf *ecstypes.ServiceNotFoundException
 	if !errors.As(err, &snf) {
 		t.Errorf("unknown service: %v", err)
@@ -229,12 +230,12 @@ func TestSDKTypedErrors(t *testing.T) {
 	if !errors.As(err, &cnf) {
 		t.Errorf("unknown cluster: %v", err)
 	}
-	_, err = c.ecs.UpdateService(ctx, &ecs.UpdateServiceInput{Cluster: aws.String(awsim.DemoCluster), Service: aws.String("blue-green"), ForceNewDeployment: true})
+	_, err = c.ecs.UpdateService(ctx, &ecs.UpdateServiceInput{Cluster: aws.String(demo.Cluster), Service: aws.String("blue-green"), ForceNewDeployment: true})
 	var ipe *ecstypes.InvalidParameterException
 	if !errors.As(err, &ipe) {
 		t.Errorf("CODE_DEPLOY controller: %v", err)
 	}
-	_, err = c.ecr.DescribeImages(ctx, &ecr.DescribeImagesInput{RepositoryName: aws.String(awsim.DemoRepository),
+	_, err = c.ecr.DescribeImages(ctx, &ecr.DescribeImagesInput{RepositoryName: aws.String(demo.Repository),
 		ImageIds: []ecrtypes.ImageIdentifier{{ImageTag: aws.String("nope")}}})
 	var inf *ecrtypes.ImageNotFoundException
 	if !errors.As(err, &inf) {
@@ -250,7 +251,7 @@ func TestSDKTypedErrors(t *testing.T) {
 	if !errors.As(err, &nsd) {
 		t.Errorf("unknown distribution: %v", err)
 	}
-	_, err = c.cf.GetInvalidation(ctx, &cloudfront.GetInvalidationInput{DistributionId: aws.String(awsim.DemoDistribution), Id: aws.String("INOPE")})
+	_, err = c.cf.GetInvalidation(ctx, &cloudfront.GetInvalidationInput{DistributionId: aws.String(demo.Distribution), Id: aws.String("INOPE")})
 	var nsi *cftypes.NoSuchInvalidation
 	if !errors.As(err, &nsi) {
 		t.Errorf("unknown invalidation: %v", err)
@@ -259,7 +260,7 @@ func TestSDKTypedErrors(t *testing.T) {
 	for i := 0; i < 16; i++ {
 		paths = append(paths, "/p"+string(rune('a'+i))+"/*")
 	}
-	_, err = c.cf.CreateInvalidation(ctx, &cloudfront.CreateInvalidationInput{DistributionId: aws.String(awsim.DemoDistribution),
+	_, err = c.cf.CreateInvalidation(ctx, &cloudfront.CreateInvalidationInput{DistributionId: aws.String(demo.Distribution),
 		InvalidationBatch: &cftypes.InvalidationBatch{CallerReference: aws.String("wild"), Paths: &cftypes.Paths{Quantity: aws.Int32(16), Items: paths}}})
 	var tooMany *cftypes.TooManyInvalidationsInProgress
 	if !errors.As(err, &tooMany) {
@@ -311,11 +312,11 @@ func TestScenarios(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.kind, func(t *testing.T) {
 			t.Parallel()
-			sim := start(t, awsim.DemoConfig(c.kind, rollout, time.Second))
+			sim := start(t, demo.Config(c.kind, rollout, time.Second))
 			cl := sdk(sim, 1)
 			ctx := context.Background()
-			up, err := cl.ecs.UpdateService(ctx, &ecs.UpdateServiceInput{Cluster: aws.String(awsim.DemoCluster),
-				Service: aws.String(awsim.DemoService), ForceNewDeployment: true})
+			up, err := cl.ecs.UpdateService(ctx, &ecs.UpdateServiceInput{Cluster: aws.String(demo.Cluster),
+				Service: aws.String(demo.Service), ForceNewDeployment: true})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -324,14 +325,14 @@ func TestScenarios(t *testing.T) {
 			svc := describe(t, cl)
 			// startedBy must be the only filter (ListTasks reference): the service's stopped
 			// tasks, then ours by startedBy.
-			lt, err := cl.ecs.ListTasks(ctx, &ecs.ListTasksInput{Cluster: aws.String(awsim.DemoCluster),
-				ServiceName: aws.String(awsim.DemoService), DesiredStatus: ecstypes.DesiredStatusStopped})
+			lt, err := cl.ecs.ListTasks(ctx, &ecs.ListTasksInput{Cluster: aws.String(demo.Cluster),
+				ServiceName: aws.String(demo.Service), DesiredStatus: ecstypes.DesiredStatusStopped})
 			if err != nil {
 				t.Fatal(err)
 			}
 			var stopped []ecstypes.Task
 			if len(lt.TaskArns) > 0 {
-				dt, err := cl.ecs.DescribeTasks(ctx, &ecs.DescribeTasksInput{Cluster: aws.String(awsim.DemoCluster), Tasks: lt.TaskArns})
+				dt, err := cl.ecs.DescribeTasks(ctx, &ecs.DescribeTasksInput{Cluster: aws.String(demo.Cluster), Tasks: lt.TaskArns})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -348,20 +349,20 @@ func TestScenarios(t *testing.T) {
 
 func TestWrongDigestScenario(t *testing.T) {
 	t.Parallel()
-	sim := start(t, awsim.DemoConfig(awsim.WrongDigest, 300*time.Millisecond, time.Second))
+	sim := start(t, demo.Config(awsim.WrongDigest, 300*time.Millisecond, time.Second))
 	c := sdk(sim, 1)
 	ctx := context.Background()
 	img := demoImage(t, c)
-	if _, err := c.ecs.UpdateService(ctx, &ecs.UpdateServiceInput{Cluster: aws.String(awsim.DemoCluster),
-		Service: aws.String(awsim.DemoService), ForceNewDeployment: true}); err != nil {
+	if _, err := c.ecs.UpdateService(ctx, &ecs.UpdateServiceInput{Cluster: aws.String(demo.Cluster),
+		Service: aws.String(demo.Service), ForceNewDeployment: true}); err != nil {
 		t.Fatal(err)
 	}
 	time.Sleep(400 * time.Millisecond)
-	lt, err := c.ecs.ListTasks(ctx, &ecs.ListTasksInput{Cluster: aws.String(awsim.DemoCluster), ServiceName: aws.String(awsim.DemoService)})
+	lt, err := c.ecs.ListTasks(ctx, &ecs.ListTasksInput{Cluster: aws.String(demo.Cluster), ServiceName: aws.String(demo.Service)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	dt, err := c.ecs.DescribeTasks(ctx, &ecs.DescribeTasksInput{Cluster: aws.String(awsim.DemoCluster), Tasks: lt.TaskArns})
+	dt, err := c.ecs.DescribeTasks(ctx, &ecs.DescribeTasksInput{Cluster: aws.String(demo.Cluster), Tasks: lt.TaskArns})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -377,7 +378,7 @@ func TestWrongDigestScenario(t *testing.T) {
 func TestFaultsSeeded(t *testing.T) {
 	t.Parallel()
 	run := func() []string {
-		cfg := awsim.DemoConfig(awsim.Success, time.Second, time.Second)
+		cfg := demo.Config(awsim.Success, time.Second, time.Second)
 		cfg.Seed = 42
 		cfg.Faults = map[string]awsim.Fault{"ECS.DescribeServices": {Throttle: 0.3, ServerError: 0.2, Reset: 0.1}}
 		sim := start(t, cfg)
@@ -427,7 +428,7 @@ func TestFaultsSeeded(t *testing.T) {
 
 func TestLatencyFault(t *testing.T) {
 	t.Parallel()
-	cfg := awsim.DemoConfig(awsim.Success, time.Second, time.Second)
+	cfg := demo.Config(awsim.Success, time.Second, time.Second)
 	cfg.Faults = map[string]awsim.Fault{"ECS.*": {Latency: 1, Delay: awsim.Duration(300 * time.Millisecond)}}
 	sim := start(t, cfg)
 	start := time.Now()
@@ -440,7 +441,7 @@ func TestLatencyFault(t *testing.T) {
 // A request held by a latency fault ends when the server closes, instead of outliving it.
 func TestLatencyEndsOnClose(t *testing.T) {
 	t.Parallel()
-	cfg := awsim.DemoConfig(awsim.Success, time.Second, time.Second)
+	cfg := demo.Config(awsim.Success, time.Second, time.Second)
 	cfg.Faults = map[string]awsim.Fault{"ECS.*": {Latency: 1, Delay: awsim.Duration(time.Minute)}}
 	sim, err := awsim.Start(cfg, 0)
 	if err != nil {
@@ -449,7 +450,7 @@ func TestLatencyEndsOnClose(t *testing.T) {
 	done := make(chan error, 1)
 	go func() {
 		_, err := sdk(sim, 1).ecs.DescribeServices(context.Background(), &ecs.DescribeServicesInput{
-			Cluster: aws.String(awsim.DemoCluster), Services: []string{awsim.DemoService}})
+			Cluster: aws.String(demo.Cluster), Services: []string{demo.Service}})
 		done <- err
 	}()
 	time.Sleep(200 * time.Millisecond) // the request is held
@@ -533,14 +534,14 @@ func jsonDecode(r *http.Request, v any) error { return json.NewDecoder(r.Body).D
 // The inspection endpoints serve the call log (with the key parameters) and the effects.
 func TestInspectionEndpoints(t *testing.T) {
 	t.Parallel()
-	sim := start(t, awsim.DemoConfig(awsim.Success, time.Second, time.Second))
+	sim := start(t, demo.Config(awsim.Success, time.Second, time.Second))
 	c := sdk(sim, 1)
 	ctx := context.Background()
-	if _, err := c.ecs.UpdateService(ctx, &ecs.UpdateServiceInput{Cluster: aws.String(awsim.DemoCluster),
-		Service: aws.String(awsim.DemoService), ForceNewDeployment: true}); err != nil {
+	if _, err := c.ecs.UpdateService(ctx, &ecs.UpdateServiceInput{Cluster: aws.String(demo.Cluster),
+		Service: aws.String(demo.Service), ForceNewDeployment: true}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.cf.CreateInvalidation(ctx, &cloudfront.CreateInvalidationInput{DistributionId: aws.String(awsim.DemoDistribution),
+	if _, err := c.cf.CreateInvalidation(ctx, &cloudfront.CreateInvalidationInput{DistributionId: aws.String(demo.Distribution),
 		InvalidationBatch: &cftypes.InvalidationBatch{CallerReference: aws.String("ref-9"), Paths: &cftypes.Paths{Quantity: aws.Int32(1), Items: []string{"/a"}}}}); err != nil {
 		t.Fatal(err)
 	}
@@ -559,7 +560,7 @@ func TestInspectionEndpoints(t *testing.T) {
 	if len(calls) != 2 || calls[0].Params["forceNewDeployment"] != "true" || calls[1].Params["callerReference"] != "ref-9" || calls[1].Params["paths"] != "/a" {
 		t.Fatalf("calls %+v", calls)
 	}
-	if effects.Deployments[awsim.DemoCluster+"/"+awsim.DemoService] != 1 || effects.Invalidations[awsim.DemoDistribution] != 1 {
+	if effects.Deployments[demo.Cluster+"/"+demo.Service] != 1 || effects.Invalidations[demo.Distribution] != 1 {
 		t.Fatalf("effects %+v", effects)
 	}
 }

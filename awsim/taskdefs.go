@@ -232,7 +232,7 @@ func callerARN(call *Call) string {
 	if call.Caller != "" {
 		return call.Caller
 	}
-	return DemoRoleARN
+	return PlaceholderRoleARN
 }
 
 type describeTaskDefinitionIn struct {

@@ -6,7 +6,7 @@ import (
 	"sync"
 	"time"
 
-	"deploystep/awsim"
+	"deploystep/awsim/demo"
 )
 
 // scenarioCache measures what a release invalidates (#24), on the lab's stack (the API not
@@ -33,8 +33,8 @@ func scenarioCache() []row {
 		kind, path string
 		who        []contender
 	}{
-		{awsim.LabCache, "/api/health", []contender{{"cli", nil}, {"/*", []string{"INVALIDATION_PATHS=/*"}}, {"auto", nil}}},
-		{awsim.APICache, "/api/photos", []contender{{"cli", nil}, {"/*", []string{"INVALIDATION_PATHS=/*"}}, {"auto", nil}, {"tags", []string{"INVALIDATION_TAGS=photos"}}}},
+		{demo.LabCache, "/api/health", []contender{{"cli", nil}, {"/*", []string{"INVALIDATION_PATHS=/*"}}, {"auto", nil}}},
+		{demo.APICache, "/api/photos", []contender{{"cli", nil}, {"/*", []string{"INVALIDATION_PATHS=/*"}}, {"auto", nil}, {"tags", []string{"INVALIDATION_TAGS=photos"}}}},
 	}
 	var rows []row
 	for _, w := range worlds {
@@ -44,14 +44,14 @@ func scenarioCache() []row {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				sim := newSim(awsim.DemoConfig(w.kind, rollout, invalidation))
+				sim := newSim(demo.Config(w.kind, rollout, invalidation))
 				defer sim.Close()
-				url := sim.EdgeURL(awsim.DemoDistribution) + w.path
+				url := sim.EdgeURL(demo.Distribution) + w.path
 				var r run
 				if c.name == "cli" {
-					r = runCLI(sim, curlLoop, "VERIFY_URL="+url, "EXPECT="+awsim.DemoTag)
+					r = runCLI(sim, curlLoop, "VERIFY_URL="+url, "EXPECT="+demo.Tag)
 				} else {
-					r = runDeploystep(sim, append(c.extra, "VERIFY_URL="+url, "IMAGE="+awsim.DemoImage)...)
+					r = runDeploystep(sim, append(c.extra, "VERIFY_URL="+url, "IMAGE="+demo.Image)...)
 				}
 				m := measured{paths: "none", ok: r.verdict == "success"}
 				var sent []string
@@ -64,10 +64,10 @@ func scenarioCache() []row {
 					m.paths = strings.Join(sent, " ")
 				}
 				fresh := map[string]bool{}
-				for _, o := range sim.EdgeObjects(awsim.DemoDistribution) {
+				for _, o := range sim.EdgeObjects(demo.Distribution) {
 					fresh[o.Path] = o.Fresh
 				}
-				for _, p := range awsim.DemoStaticAssets {
+				for _, p := range demo.StaticAssets {
 					if !fresh[p] {
 						m.evicted++
 					}
@@ -75,7 +75,7 @@ func scenarioCache() []row {
 				// The rollout ends rollout after the UpdateService that started it.
 				end := r.first("ECS", "UpdateService").Add(rollout)
 				for _, h := range sim.EdgeHits() {
-					if h.Path == w.path && h.Version == awsim.DemoTag {
+					if h.Path == w.path && h.Version == demo.Tag {
 						m.verified = h.Time.Sub(end)
 						break
 					}
@@ -86,7 +86,7 @@ func scenarioCache() []row {
 		}
 		wg.Wait()
 		say := func(m measured) string {
-			return fmt.Sprintf("%s; %d of %d evicted; %s", m.paths, m.evicted, len(awsim.DemoStaticAssets), secs(m.verified))
+			return fmt.Sprintf("%s; %d of %d evicted; %s", m.paths, m.evicted, len(demo.StaticAssets), secs(m.verified))
 		}
 		var ds []string
 		for i, c := range w.who[1:] {
@@ -96,7 +96,7 @@ func scenarioCache() []row {
 		var target string
 		var pass bool
 		switch w.kind {
-		case awsim.LabCache:
+		case demo.LabCache:
 			target = "auto: none; 0 evicted; ≤ 2 s"
 			pass = auto.paths == "none" && auto.evicted == 0 && auto.verified <= 2*time.Second
 		default:
@@ -108,7 +108,7 @@ func scenarioCache() []row {
 			pass = pass && m.ok
 		}
 		name := "the lab's stack (API: Managed-CachingDisabled; /static/*: the bucket)"
-		if w.kind == awsim.APICache {
+		if w.kind == demo.APICache {
 			name = "an API that caches /api/photos* (1 h) beside the lab's bucket"
 		}
 		rows = append(rows, row{fmt.Sprintf("11. what a release invalidates: %s (rollout 3 s, invalidation 10 s)", name),

@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 
 	"deploystep/awsim"
+	"deploystep/awsim/demo"
 	"deploystep/internal/testtool"
 )
 
@@ -80,7 +81,7 @@ func newSim(cfg awsim.Config) *awsim.Server {
 
 func baseEnv(sim *awsim.Server, extra ...string) []string {
 	env := append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.TempDir(), "AWS_PAGER="}, sim.Env()...)
-	return append(append(env, awsim.DemoEnv("IMAGE=")...), extra...)
+	return append(append(env, demo.Env("IMAGE=")...), extra...)
 }
 
 // execRun runs a command against sim, capped (testtool.Exec, as the tests run the binary).
@@ -168,7 +169,7 @@ func three(cfg func() awsim.Config, services []string) (cli, sdk, ds run) {
 	go func() { defer wg.Done(); cli = runCLI(newSim(cfg()), seedScript) }()
 	go func() {
 		defer wg.Done()
-		sdk = runSDKWaiters(newSim(cfg()), awsim.DemoCluster, services, awsim.DemoDistribution)
+		sdk = runSDKWaiters(newSim(cfg()), demo.Cluster, services, demo.Distribution)
 	}()
 	go func() { defer wg.Done(); ds = runDeploystep(newSim(cfg())) }()
 	wg.Wait()

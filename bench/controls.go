@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"deploystep/awsim"
+	"deploystep/awsim/demo"
 )
 
 // scenarioEarlySuccess measures a rolling deployment with early success criteria (#25;
@@ -15,8 +16,8 @@ import (
 func scenarioEarlySuccess() []row {
 	const rollout, invalidation = 30 * time.Second, 5 * time.Second
 	ro := rollout + jitter()
-	cfg := func() awsim.Config { return awsim.DemoConfig(awsim.EarlyDeferred, ro, invalidation) }
-	cli, sdk, ds := three(cfg, []string{awsim.DemoService})
+	cfg := func() awsim.Config { return demo.Config(demo.EarlyDeferred, ro, invalidation) }
+	cli, sdk, ds := three(cfg, []string{demo.Service})
 	after := func(r run) (time.Duration, string) {
 		success := r.first("ECS", "UpdateService").Add(ro / 2)
 		verdict := r.first("CloudFront", "CreateInvalidation")

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"deploystep/awsim"
+	"deploystep/awsim/demo"
 )
 
 // scenarioEdge measures the proof through the edge: the time from the invalidation's completion
@@ -25,20 +26,20 @@ func scenarioEdge() []row {
 	var wg sync.WaitGroup
 	for i := 0; i < n; i++ {
 		inv := invalidation + jitter()
-		cfg := func() awsim.Config { return awsim.DemoConfig(awsim.Success, rollout+jitter(), inv) }
+		cfg := func() awsim.Config { return demo.Config(awsim.Success, rollout+jitter(), inv) }
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			simC, simD := newSim(cfg()), newSim(cfg())
 			defer simC.Close()
 			defer simD.Close()
-			url := func(s *awsim.Server) string { return s.EdgeURL(awsim.DemoDistribution) + "/api/health" }
-			cli := runCLI(simC, curlLoop, "VERIFY_URL="+url(simC), "EXPECT="+awsim.DemoTag)
-			ds := runDeploystep(simD, "VERIFY_URL="+url(simD), "IMAGE="+awsim.DemoImage)
+			url := func(s *awsim.Server) string { return s.EdgeURL(demo.Distribution) + "/api/health" }
+			cli := runCLI(simC, curlLoop, "VERIFY_URL="+url(simC), "EXPECT="+demo.Tag)
+			ds := runDeploystep(simD, "VERIFY_URL="+url(simD), "IMAGE="+demo.Image)
 			late := func(r run) (time.Duration, bool) {
 				created := r.first("CloudFront", "CreateInvalidation")
 				for _, h := range r.sim.EdgeHits() {
-					if h.Version == awsim.DemoTag && !created.IsZero() {
+					if h.Version == demo.Tag && !created.IsZero() {
 						return h.Time.Sub(created.Add(inv)), r.verdict == "success"
 					}
 				}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"deploystep/awsim"
+	"deploystep/awsim/demo"
 )
 
 // The fleet scenario: 50 services over 5 clusters, the read budget and the overhead.
@@ -25,12 +26,12 @@ func scenarioFleet() []row {
 		}
 	}
 	cfg := func() awsim.Config {
-		c := awsim.Config{Distributions: []awsim.DistributionSpec{{ID: awsim.DemoDistribution, InvalidationTime: awsim.Duration(5 * time.Second)}},
-			Repositories: awsim.DemoConfig(awsim.Success, 0, 0).Repositories}
+		c := awsim.Config{Distributions: []awsim.DistributionSpec{{ID: demo.Distribution, InvalidationTime: awsim.Duration(5 * time.Second)}},
+			Repositories: demo.Config(awsim.Success, 0, 0).Repositories}
 		for i := 0; i < clusters; i++ {
 			cs := awsim.ClusterSpec{Name: fmt.Sprintf("cluster-%d", i)}
 			for j := 0; j < perCluster; j++ {
-				cs.Services = append(cs.Services, awsim.ServiceSpec{Name: fmt.Sprintf("svc-%d", j), Image: awsim.DemoRepository + ":" + awsim.DemoTag,
+				cs.Services = append(cs.Services, awsim.ServiceSpec{Name: fmt.Sprintf("svc-%d", j), Image: demo.Repository + ":" + demo.Tag,
 					Scenario: awsim.Scenario{Kind: awsim.Success, Rollout: awsim.Duration(rollouts[i][j])}})
 			}
 			c.Clusters = append(c.Clusters, cs)

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"deploystep/awsim"
+	"deploystep/awsim/demo"
 	"deploystep/internal/testtool"
 )
 
@@ -90,10 +91,10 @@ func scenarioLambda() []row {
 	}
 	// Memory: one full deploy. Init: the median of cold starts (a fresh RIE each), alternating
 	// the two functions so that machine noise hits both alike.
-	sim := newSim(awsim.DemoConfig(awsim.Success, 2*time.Second, time.Second))
+	sim := newSim(demo.Config(awsim.Success, 2*time.Second, time.Second))
 	job := sim.NewJob()
-	event := awsim.Event(job, awsim.JobInput{UserParameters: `{"CLUSTER":"` + awsim.DemoCluster + `","SERVICE":"` + awsim.DemoService +
-		`","DISTRIBUTIONID":"` + awsim.DemoDistribution + `"}`}, "")
+	event := awsim.Event(job, awsim.JobInput{UserParameters: `{"CLUSTER":"` + demo.Cluster + `","SERVICE":"` + demo.Service +
+		`","DISTRIBUTIONID":"` + demo.Distribution + `"}`}, "")
 	_, dsMem, err1 := lambdaFigures(dsBin, sim, event)
 	_, helloMem, err2 := lambdaFigures(helloBin, newSim(awsim.Config{}), []byte(`{}`))
 	var dsInits, helloInits []float64

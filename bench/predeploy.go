@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"deploystep/awsim"
+	"deploystep/awsim/demo"
 )
 
 // runTaskScript is the hand-written migration step: aws ecs run-task with the command override
@@ -14,7 +15,7 @@ import (
 // task is STOPPED, whatever its containers' exit codes).
 var runTaskScript = `set -e
 TASK=$(aws ecs run-task --cluster $CLUSTER --task-definition api --launch-type FARGATE \
-  --network-configuration 'awsvpcConfiguration={subnets=[` + strings.Join(awsim.DemoSubnets, ",") + `],securityGroups=[` + awsim.DemoSecurityGroup + `],assignPublicIp=DISABLED}' \
+  --network-configuration 'awsvpcConfiguration={subnets=[` + strings.Join(awsim.Subnets, ",") + `],securityGroups=[` + awsim.SecurityGroup + `],assignPublicIp=DISABLED}' \
   --overrides '{"containerOverrides":[{"name":"api","command":["sh","-c","npm run migrate"]}]}' \
   --query 'tasks[0].taskArn' --output text)
 aws ecs wait tasks-stopped --cluster $CLUSTER --tasks $TASK
@@ -29,7 +30,7 @@ func scenarioPredeploy() []row {
 	const runtime = 8 * time.Second
 	type sample struct{ cli, ds time.Duration }
 	var rows []row
-	for _, kind := range []string{awsim.Migrate, awsim.MigrateFails} {
+	for _, kind := range []string{demo.Migrate, demo.MigrateFails} {
 		var mu sync.Mutex
 		var got []sample
 		cliVerdicts, dsVerdicts := map[string]int{}, map[string]int{}
@@ -39,7 +40,7 @@ func scenarioPredeploy() []row {
 			go func() {
 				defer wg.Done()
 				cfg := func() awsim.Config {
-					c := awsim.DemoConfig(kind, 2*time.Second, time.Second)
+					c := demo.Config(kind, 2*time.Second, time.Second)
 					c.RunTasks.Runtime = awsim.Duration(runtime + jitter())
 					return c
 				}
@@ -47,7 +48,7 @@ func scenarioPredeploy() []row {
 				defer simC.Close()
 				defer simD.Close()
 				cli := runCLI(simC, runTaskScript)
-				ds := runDeploystep(simD, "IMAGE="+awsim.DemoImage, "SKIP_INVALIDATION=true", "PREDEPLOY_COMMAND="+awsim.DemoMigration)
+				ds := runDeploystep(simD, "IMAGE="+demo.Image, "SKIP_INVALIDATION=true", "PREDEPLOY_COMMAND="+demo.Migration)
 				s := sample{cli: cli.exit.Sub(stoppedAt(simC))}
 				if up := ds.first("ECS", "UpdateService"); !up.IsZero() {
 					s.ds = up.Sub(stoppedAt(simD))
@@ -68,7 +69,7 @@ func scenarioPredeploy() []row {
 		}
 		right := "success"
 		what := "migration exits 0"
-		if kind == awsim.MigrateFails {
+		if kind == demo.MigrateFails {
 			right, what = "failure", "migration exits 1"
 		}
 		ok := dsVerdicts[right] == n && dsSum/n <= 2*time.Second

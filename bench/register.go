@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"deploystep/awsim"
+	"deploystep/awsim/demo"
 )
 
 // awsActionsScript is aws-actions/amazon-ecs-deploy-task-definition's flow as the AWS CLI runs it:
@@ -47,16 +48,16 @@ func scenarioRegister() []row {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			cfg := func() awsim.Config { return awsim.DemoConfig(awsim.Success, rollout+jitter(), time.Second) }
+			cfg := func() awsim.Config { return demo.Config(awsim.Success, rollout+jitter(), time.Second) }
 			simC, simD := newSim(cfg()), newSim(cfg())
 			defer simC.Close()
 			defer simD.Close()
 			dir := mustTemp()
 			defer os.RemoveAll(dir)
-			cli := runCLI(simC, "cd "+dir+"\n"+awsActionsScript, "IMAGE="+awsim.DemoImage)
-			ds := runDeploystep(simD, "IMAGE="+awsim.DemoImage, "SKIP_INVALIDATION=true", "OUTPUT=json")
+			cli := runCLI(simC, "cd "+dir+"\n"+awsActionsScript, "IMAGE="+demo.Image)
+			ds := runDeploystep(simD, "IMAGE="+demo.Image, "SKIP_INVALIDATION=true", "OUTPUT=json")
 			s := sample{ok: cli.verdict == "success" && ds.verdict == "success" &&
-				simC.Effects().Registrations[awsim.DemoService] == 1 && simD.Effects().Registrations[awsim.DemoService] == 1}
+				simC.Effects().Registrations[demo.Service] == 1 && simD.Effects().Registrations[demo.Service] == 1}
 			s.cliToUpdate = cli.first("ECS", "UpdateService").Sub(cli.start)
 			s.dsToUpdate = ds.first("ECS", "UpdateService").Sub(ds.start)
 			s.cliRegister = cli.first("ECS", "RegisterTaskDefinition").Sub(cli.first("ECS", "DescribeTaskDefinition"))

@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"deploystep/awsim"
+	"deploystep/awsim/demo"
 )
 
 func ms(d time.Duration) string { return fmt.Sprintf("%d ms", d.Milliseconds()) }
@@ -29,8 +30,8 @@ eval "$(aws sts assume-role --role-arn $ROLE_ARN --role-session-name release-$$ 
 // release not signed by the role session (must be none), and the release record's size.
 func scenarioRole() []row {
 	const rollout, invalidation = 3 * time.Second, 2 * time.Second
-	cfg := func() awsim.Config { return awsim.DemoConfig(awsim.Success, rollout+jitter(), invalidation) }
-	tooling := []string{"AWS_ACCESS_KEY_ID=" + awsim.DemoToolingKey, "ROLE_ARN=" + awsim.DemoDeployRole}
+	cfg := func() awsim.Config { return demo.Config(awsim.Success, rollout+jitter(), invalidation) }
+	tooling := []string{"AWS_ACCESS_KEY_ID=" + demo.ToolingKey, "ROLE_ARN=" + demo.DeployRole}
 	record := filepath.Join(os.TempDir(), fmt.Sprintf("bench-release-%d.md", time.Now().UnixNano()))
 	defer os.Remove(record)
 	var cli, sdk, ds, plain run
@@ -41,10 +42,10 @@ func scenarioRole() []row {
 		defer wg.Done()
 		sim := newSim(cfg())
 		c := sim.AWSConfig()
-		c.Credentials = credentials.NewStaticCredentialsProvider(awsim.DemoToolingKey, awsim.SecretAccessKey, "")
+		c.Credentials = credentials.NewStaticCredentialsProvider(demo.ToolingKey, awsim.SecretAccessKey, "")
 		role := c.Copy()
-		role.Credentials = aws.NewCredentialsCache(stscreds.NewAssumeRoleProvider(sts.NewFromConfig(c), awsim.DemoDeployRole))
-		sdk = runSDKWaitersWith(sim, role, awsim.DemoCluster, []string{awsim.DemoService}, awsim.DemoDistribution)
+		role.Credentials = aws.NewCredentialsCache(stscreds.NewAssumeRoleProvider(sts.NewFromConfig(c), demo.DeployRole))
+		sdk = runSDKWaitersWith(sim, role, demo.Cluster, []string{demo.Service}, demo.Distribution)
 	}()
 	go func() {
 		defer wg.Done()
@@ -83,7 +84,7 @@ func scenarioRole() []row {
 	if b, err := os.ReadFile(record); err == nil {
 		size = fmt.Sprintf("%.1f KB", float64(len(b))/1024)
 	}
-	sessions := ds.sim.Effects().AssumeRoles[awsim.DemoDeployRole]
+	sessions := ds.sim.Effects().AssumeRoles[demo.DeployRole]
 	return []row{
 		{"13. release into another account (ROLE_ARN; tooling caller, workload service)", "from the start to UpdateService (assuming the role and the preflight)",
 			cs, ss, fmt.Sprintf("%s (without ROLE_ARN: %s)", dsCell, ms(p)), "≤ 1 s more than without ROLE_ARN", passFail(d > 0 && p > 0 && d-p <= time.Second)},

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"deploystep/awsim"
+	"deploystep/awsim/demo"
 )
 
 // The single-service scenarios: success, circuit-breaker rollback, crash loop.
@@ -41,11 +42,11 @@ func scenarioSuccess() []row {
 	var wg sync.WaitGroup
 	for i := 0; i < samples; i++ {
 		ro, inv := rollout1+jitter(), invalidation1+jitter()
-		cfg := func() awsim.Config { return awsim.DemoConfig(awsim.Success, ro, inv) }
+		cfg := func() awsim.Config { return demo.Config(awsim.Success, ro, inv) }
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			cli, sdk, ds := three(cfg, []string{awsim.DemoService})
+			cli, sdk, ds := three(cfg, []string{demo.Service})
 			mu.Lock()
 			defer mu.Unlock()
 			for _, r := range []run{cli, sdk, ds} {
@@ -95,12 +96,12 @@ func scenarioSuccess() []row {
 func scenarioRollback() []row {
 	const failAfter, every = 20 * time.Second, 8 * time.Second
 	cfg := func() awsim.Config {
-		c := awsim.DemoConfig(awsim.Rollback, 20*time.Second, 10*time.Second)
+		c := demo.Config(awsim.Rollback, 20*time.Second, 10*time.Second)
 		c.Clusters[0].Services[0].Scenario.FailAfter = awsim.Duration(failAfter)
 		c.Clusters[0].Services[0].Scenario.TaskFailEvery = awsim.Duration(every)
 		return c
 	}
-	cli, sdk, ds := three(cfg, []string{awsim.DemoService})
+	cli, sdk, ds := three(cfg, []string{demo.Service})
 	// The first conclusive evidence: the breaker marks the deployment FAILED (two failed tasks
 	// before it stay under deploystep's threshold of 3).
 	late := ds.exit.Sub(ds.first("ECS", "UpdateService").Add(failAfter))
@@ -113,12 +114,12 @@ func scenarioRollback() []row {
 func scenarioCrashLoop() []row {
 	const every = 5 * time.Second
 	cfg := func() awsim.Config {
-		c := awsim.DemoConfig(awsim.CrashLoop, 20*time.Second, 10*time.Second)
+		c := demo.Config(awsim.CrashLoop, 20*time.Second, 10*time.Second)
 		c.Clusters[0].Services[0].CircuitBreaker = false
 		c.Clusters[0].Services[0].Scenario.TaskFailEvery = awsim.Duration(every)
 		return c
 	}
-	cli, sdk, ds := three(cfg, []string{awsim.DemoService})
+	cli, sdk, ds := three(cfg, []string{demo.Service})
 	evidence := 3 * every // the third failed task reaches the threshold
 	late := ds.exit.Sub(ds.first("ECS", "UpdateService").Add(evidence))
 	return []row{
@@ -138,11 +139,11 @@ func scenarioBlueGreen() []row {
 	*capCLI = max(saved, ro+bake+time.Minute)
 	defer func() { *capCLI = saved }()
 	cfg := func() awsim.Config {
-		c := awsim.DemoConfig(awsim.BlueGreen, ro, 5*time.Second)
+		c := demo.Config(awsim.BlueGreen, ro, 5*time.Second)
 		c.Clusters[0].Services[0].BakeTime = awsim.Duration(bake)
 		return c
 	}
-	cli, sdk, ds := three(cfg, []string{awsim.DemoService})
+	cli, sdk, ds := three(cfg, []string{demo.Service})
 	shifted := runDeploystep(newSim(cfg()), "WAIT_UNTIL=traffic-shifted", "SKIP_INVALIDATION=true")
 	// When the contender moved on: its first CreateInvalidation, or its exit.
 	moved := func(r run) time.Time {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"deploystep/awsim"
+	"deploystep/awsim/demo"
 	"deploystep/internal/testtool"
 )
 
@@ -24,19 +25,19 @@ func TestInfraWhatAReleaseInvalidates(t *testing.T) {
 		if got := deployEnv(t, v)["INVALIDATION_PATHS"]; got != "auto" {
 			t.Errorf("%s: INVALIDATION_PATHS = %q, want auto", v.Name, got)
 		}
-		if h := get(v.Doc, "Resources", "CFDistribution", "Properties", "DistributionConfig", "CacheTagConfig", "HeaderName"); h != awsim.DemoCacheTagHeader {
-			t.Errorf("%s: CacheTagConfig.HeaderName = %v, want %s", v.Name, h, awsim.DemoCacheTagHeader)
+		if h := get(v.Doc, "Resources", "CFDistribution", "Properties", "DistributionConfig", "CacheTagConfig", "HeaderName"); h != demo.CacheTagHeader {
+			t.Errorf("%s: CacheTagConfig.HeaderName = %v, want %s", v.Name, h, demo.CacheTagHeader)
 		}
 	}
 	dc := get(vs[0].Doc, "Resources", "CFDistribution", "Properties", "DistributionConfig")
-	spec := awsim.DistributionSpec{ID: awsim.DemoDistribution, InvalidationTime: awsim.Duration(500 * time.Millisecond),
-		CacheTagHeader: fmt.Sprint(get(dc, "CacheTagConfig", "HeaderName")), Warm: append([]string{"/api/health"}, awsim.DemoStaticAssets...)}
+	spec := awsim.DistributionSpec{ID: demo.Distribution, InvalidationTime: awsim.Duration(500 * time.Millisecond),
+		CacheTagHeader: fmt.Sprint(get(dc, "CacheTagConfig", "HeaderName")), Warm: append([]string{"/api/health"}, demo.StaticAssets...)}
 	for _, o := range get(dc, "Origins").([]any) {
 		domain := fmt.Sprint(get(o, "DomainName"))
 		origin := awsim.OriginSpec{ID: fmt.Sprint(get(o, "Id"))}
 		switch {
 		case strings.Contains(domain, "APIALB") && strings.Contains(domain, "DNSName"):
-			origin.Service = awsim.DemoCluster + "/" + awsim.DemoService
+			origin.Service = demo.Cluster + "/" + demo.Service
 		case get(o, "S3OriginConfig") != nil:
 			origin.S3 = true
 		default:
@@ -53,21 +54,21 @@ func TestInfraWhatAReleaseInvalidates(t *testing.T) {
 	for _, b := range get(dc, "CacheBehaviors").([]any) {
 		spec.Behaviors = append(spec.Behaviors, behaviour(b))
 	}
-	cfg := awsim.DemoConfig(awsim.Success, time.Second, 500*time.Millisecond)
+	cfg := demo.Config(awsim.Success, time.Second, 500*time.Millisecond)
 	cfg.Distributions = []awsim.DistributionSpec{spec}
 	sim := testtool.Sim(t, cfg)
 	env := append(append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir(), "POLL_INTERVAL=250ms",
-		"INVALIDATION_PATHS=" + deployEnv(t, vs[0])["INVALIDATION_PATHS"], "VERIFY_URL=" + sim.EdgeURL(awsim.DemoDistribution) + "/api/health"},
-		sim.Env()...), awsim.DemoEnv()...)
+		"INVALIDATION_PATHS=" + deployEnv(t, vs[0])["INVALIDATION_PATHS"], "VERIFY_URL=" + sim.EdgeURL(demo.Distribution) + "/api/health"},
+		sim.Env()...), demo.Env()...)
 	r := testtool.RunBinary(env)
 	if r.Code != 0 || !strings.Contains(r.Stdout, "no invalidation (auto): nothing the release serves can be cached: the default behaviour (*) → api cannot cache (Managed-CachingDisabled, max TTL 0); "+
-		"behaviour /static/* goes to an S3 origin (S3-Website)") || !strings.Contains(r.Stdout, "the edge serves version "+awsim.DemoTag) {
+		"behaviour /static/* goes to an S3 origin (S3-Website)") || !strings.Contains(r.Stdout, "the edge serves version "+demo.Tag) {
 		t.Fatalf("a release of the stack's distribution:\n%s", r)
 	}
-	if n := sim.Effects().Invalidations[awsim.DemoDistribution]; n != 0 {
+	if n := sim.Effects().Invalidations[demo.Distribution]; n != 0 {
 		t.Errorf("%d invalidations", n)
 	}
-	for _, o := range sim.EdgeObjects(awsim.DemoDistribution) {
+	for _, o := range sim.EdgeObjects(demo.Distribution) {
 		if o.Origin == "S3-Website" && !o.Fresh {
 			t.Errorf("the release evicted %s", o.Path)
 		}

@@ -19,20 +19,21 @@ import (
 	"time"
 
 	"deploystep/awsim"
+	"deploystep/awsim/demo"
 	"deploystep/internal/testtool"
 )
 
 const (
 	stackRepo  = "tsa-gallery/api-0f1e2d3c"
-	stackImage = "123456789012.dkr.ecr.us-east-1.amazonaws.com/" + stackRepo + ":" + awsim.DemoTag
+	stackImage = "123456789012.dkr.ecr.us-east-1.amazonaws.com/" + stackRepo + ":" + demo.Tag
 )
 
 // stackWorld is awsim shaped like the stack tsa-gallery for a scenario kind.
 func stackWorld(kind string) awsim.Config {
-	cfg := awsim.DemoConfig(kind, 1500*time.Millisecond, 500*time.Millisecond)
+	cfg := demo.Config(kind, 1500*time.Millisecond, 500*time.Millisecond)
 	cfg.Repositories[0].Name = stackRepo
 	svc := &cfg.Clusters[0].Services[0]
-	svc.Image = stackRepo + ":" + awsim.DemoTag
+	svc.Image = stackRepo + ":" + demo.Tag
 	svc.Task = &awsim.TaskSpec{Family: "tsa-galleryAPITask", Container: "tsa-galleryAPIContainer",
 		TaskRoleARN: physical["TaskRole.Arn"], ExecutionRoleARN: physical["TaskExecutionRole.Arn"], LogGroup: physical["APILogGroup"]}
 	cfg.Distributions[0].ID = deployed["CFDistribution"]
@@ -52,18 +53,18 @@ type releaseKind struct {
 var releaseKinds = []releaseKind{
 	{name: "rolling with IMAGE, a pre-deploy task, auto invalidation of a caching behaviour and the edge proof",
 		world: func() awsim.Config {
-			cfg := stackWorld(awsim.APICache)
+			cfg := stackWorld(demo.APICache)
 			cfg.RunTasks = awsim.RunTaskSpec{Runtime: awsim.Duration(500 * time.Millisecond), Logs: []string{"Batch 7 run: 2 migrations"}}
 			return cfg
 		},
-		env: []string{"PREDEPLOY_COMMAND=" + awsim.DemoMigration, "VERIFY_URL=edge:/api/photos"}, want: "invalidating /api/photos* (auto)"},
-	{name: "the dry run", world: func() awsim.Config { return stackWorld(awsim.APICache) },
-		env: []string{"PREDEPLOY_COMMAND=" + awsim.DemoMigration}, args: []string{"-dry-run"}, want: "cluster tsa-gallery: ACTIVE"},
+		env: []string{"PREDEPLOY_COMMAND=" + demo.Migration, "VERIFY_URL=edge:/api/photos"}, want: "invalidating /api/photos* (auto)"},
+	{name: "the dry run", world: func() awsim.Config { return stackWorld(demo.APICache) },
+		env: []string{"PREDEPLOY_COMMAND=" + demo.Migration}, args: []string{"-dry-run"}, want: "cluster tsa-gallery: ACTIVE"},
 	{name: "BLUE_GREEN with a PAUSE hook answered", world: func() awsim.Config { return stackWorld(awsim.Paused) },
 		env: []string{"HOOK_COMMAND=true"}, want: "ContinueServiceDeployment"},
 	{name: "ROLLBACK=on-failure", world: func() awsim.Config { return stackWorld(awsim.CrashLoop) },
 		env: []string{"ROLLBACK=on-failure", "FAILED_TASKS_THRESHOLD=3"}, code: 1, want: "StopServiceDeployment"},
-	{name: "CODE_DEPLOY", world: func() awsim.Config { return stackWorld(awsim.CodeDeployBG) }, want: "CodeDeploy deployment d-"},
+	{name: "CODE_DEPLOY", world: func() awsim.Config { return stackWorld(demo.CodeDeployBG) }, want: "CodeDeploy deployment d-"},
 }
 
 // roleSet is the role a variant's deploystep runs as, with its policies as rendered.

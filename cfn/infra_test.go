@@ -26,6 +26,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"deploystep/awsim"
+	"deploystep/awsim/demo"
 	"deploystep/deploy/awsapi"
 	"deploystep/internal/testtool"
 )
@@ -34,7 +35,7 @@ import (
 const (
 	templateFile  = "../infra.yaml"
 	buildspecFile = "../buildspec.yml"
-	demoImage     = awsim.DemoImage
+	demoImage     = demo.Image
 )
 
 const guardRules = "node_modules/@cdklabs/cdk-validator-cfnguard/rules/control-tower/cfn-guard"
@@ -569,9 +570,9 @@ func runBuildspecPushed(t *testing.T, sim *awsim.Server, failBuild, pushed bool,
 	}
 	os.WriteFile(filepath.Join(shims, "docker"), []byte("#!/bin/sh\necho \"docker $*\" >> "+calls+"\ncat >/dev/null 2>&1 || true\nexit "+dockerExit+"\n"), 0o755)
 	// As the AWS CLI answers describe-images for a tag that is there, and one that is not.
-	describe := `echo '{"imageDetails":[{"imageTags":["` + awsim.DemoTag + `"]}]}'`
+	describe := `echo '{"imageDetails":[{"imageTags":["` + demo.Tag + `"]}]}'`
 	if !pushed {
-		describe = `echo "An error occurred (ImageNotFoundException) when calling the DescribeImages operation: The image with imageId {imageDigest:'null', imageTag:'` + awsim.DemoTag + `'} does not exist within the repository" >&2; exit 254`
+		describe = `echo "An error occurred (ImageNotFoundException) when calling the DescribeImages operation: The image with imageId {imageDigest:'null', imageTag:'` + demo.Tag + `'} does not exist within the repository" >&2; exit 254`
 	}
 	os.WriteFile(filepath.Join(shims, "aws"), []byte(`#!/bin/sh
 echo "aws $*" >> `+calls+`
@@ -584,10 +585,10 @@ esac
 `), 0o755)
 	cmd := exec.Command("bash", "-c", script(readBuildspec(t)))
 	cmd.Dir = src
-	cmd.Env = append(append(sim.Env(), awsim.DemoEnv("IMAGE=")...), "HOME="+os.TempDir(), "PATH="+shims+":"+os.Getenv("PATH"), "CODEBUILD_SRC_DIR="+src,
-		"CODEBUILD_RESOLVED_SOURCE_VERSION="+awsim.DemoTag+"9d8e7f6a5b4c3d2e1f0a9b8c7d6e5f4a3b2c1",
+	cmd.Env = append(append(sim.Env(), demo.Env("IMAGE=")...), "HOME="+os.TempDir(), "PATH="+shims+":"+os.Getenv("PATH"), "CODEBUILD_SRC_DIR="+src,
+		"CODEBUILD_RESOLVED_SOURCE_VERSION="+demo.Tag+"9d8e7f6a5b4c3d2e1f0a9b8c7d6e5f4a3b2c1",
 		"CODEBUILD_BUILD_ID=tsa-gallery-api:5e6f7a8b-0000-4000-8000-000000000001",
-		"REPOSITORY_URI=123456789012.dkr.ecr.us-east-1.amazonaws.com/"+awsim.DemoRepository,
+		"REPOSITORY_URI=123456789012.dkr.ecr.us-east-1.amazonaws.com/"+demo.Repository,
 		"DEPLOY_PATH=codebuild", "DEPLOYSTEP_URL=s3://deploystep-artifacts/deploystep/deploystep-linux-arm64",
 		"DESIRED_COUNT=2",
 		"POLL_INTERVAL=250ms")
@@ -612,7 +613,7 @@ func TestBuildspecRuns(t *testing.T) {
 	}{{"deploys", false}, {"failed build deploys nothing", true}} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			sim := testtool.Sim(t, awsim.DemoConfig(awsim.Success, time.Second, 500*time.Millisecond))
+			sim := testtool.Sim(t, demo.Config(awsim.Success, time.Second, 500*time.Millisecond))
 			out, log, err := runBuildspec(t, sim, tc.failBuild)
 			if tc.failBuild {
 				if err == nil || strings.Contains(log, "docker push") || len(sim.Calls()) != 0 {
@@ -623,11 +624,11 @@ func TestBuildspecRuns(t *testing.T) {
 			if err != nil {
 				t.Fatalf("buildspec failed: %v\n%s\n%s", err, out, log)
 			}
-			image := awsim.DemoImage
+			image := demo.Image
 			for _, want := range []string{"aws s3 cp --only-show-errors s3://deploystep-artifacts/", "aws ecr get-login-password --region us-east-1",
 				"docker login --username AWS --password-stdin 123456789012.dkr.ecr.us-east-1.amazonaws.com",
-				"aws ecr describe-images --repository-name tsa/gallery --image-ids imageTag=" + awsim.DemoTag,
-				"docker build --build-arg VERSION=" + awsim.DemoTag + " -t " + image, "docker push " + image} {
+				"aws ecr describe-images --repository-name tsa/gallery --image-ids imageTag=" + demo.Tag,
+				"docker build --build-arg VERSION=" + demo.Tag + " -t " + image, "docker push " + image} {
 				if !strings.Contains(log, want) {
 					t.Errorf("no %q in the shim log:\n%s", want, log)
 				}
@@ -639,7 +640,7 @@ func TestBuildspecRuns(t *testing.T) {
 				t.Errorf("the build's artifact is not the release record:\n%s", out)
 			}
 			e := sim.Effects()
-			if e.Registrations[awsim.DemoService] != 1 || e.Deployments[awsim.DemoCluster+"/"+awsim.DemoService] != 1 || e.Invalidations[awsim.DemoDistribution] != 1 {
+			if e.Registrations[demo.Service] != 1 || e.Deployments[demo.Cluster+"/"+demo.Service] != 1 || e.Invalidations[demo.Distribution] != 1 {
 				t.Errorf("effects %+v\n%s", e, out)
 			}
 		})
@@ -650,9 +651,9 @@ func TestBuildspecRuns(t *testing.T) {
 // artifact says where the release is recorded (the build does not fail for want of release.md).
 func TestBuildspecLambdaPath(t *testing.T) {
 	t.Parallel()
-	sim := testtool.Sim(t, awsim.DemoConfig(awsim.Success, time.Second, 500*time.Millisecond))
+	sim := testtool.Sim(t, demo.Config(awsim.Success, time.Second, 500*time.Millisecond))
 	out, _, err := runBuildspec(t, sim, false, "DEPLOY_PATH=lambda")
-	if err != nil || !strings.Contains(out, "== release.md\n# deploystep release\n\n"+awsim.DemoImage+" is deployed by the pipeline's Deploy stage") {
+	if err != nil || !strings.Contains(out, "== release.md\n# deploystep release\n\n"+demo.Image+" is deployed by the pipeline's Deploy stage") {
 		t.Fatalf("%v\n%s", err, out)
 	}
 	if e := sim.Effects(); len(e.Deployments) != 0 || len(e.Invalidations) != 0 {
@@ -665,7 +666,7 @@ func TestBuildspecLambdaPath(t *testing.T) {
 // there.
 func TestBuildspecRerunOfACommit(t *testing.T) {
 	t.Parallel()
-	sim := testtool.Sim(t, awsim.DemoConfig(awsim.Success, time.Second, 500*time.Millisecond))
+	sim := testtool.Sim(t, demo.Config(awsim.Success, time.Second, 500*time.Millisecond))
 	out, log, err := runBuildspecPushed(t, sim, false, true)
 	if err != nil {
 		t.Fatalf("the re-run failed: %v\n%s\n%s", err, out, log)
@@ -674,7 +675,7 @@ func TestBuildspecRerunOfACommit(t *testing.T) {
 		t.Errorf("a re-run of the commit built or pushed:\n%s", log)
 	}
 	if !strings.Contains(out, "is in ECR already (its tag is immutable)") || !strings.Contains(out, "summary: succeeded") ||
-		sim.Effects().Registrations[awsim.DemoService] != 1 {
+		sim.Effects().Registrations[demo.Service] != 1 {
 		t.Errorf("the re-run did not deploy the pushed image:\n%s", out)
 	}
 }
@@ -718,10 +719,10 @@ func TestBuildspecSmokeTestGatesTraffic(t *testing.T) {
 				paths = append(paths, r.URL.Path)
 				mu.Unlock()
 				w.WriteHeader(tc.status)
-				fmt.Fprintf(w, `{"status":"ok","version":"%s"}`, awsim.DemoTag)
+				fmt.Fprintf(w, `{"status":"ok","version":"%s"}`, demo.Tag)
 			}))
 			defer green.Close()
-			cfg := awsim.DemoConfig(awsim.Paused, 2*time.Second, 500*time.Millisecond)
+			cfg := demo.Config(awsim.Paused, 2*time.Second, 500*time.Millisecond)
 			cfg.Clusters[0].Services[0].BakeTime = awsim.Duration(time.Second)
 			sim := testtool.Sim(t, cfg)
 			out, log, err := runBuildspec(t, sim, false, "TEST_LISTENER_URL="+green.URL, "HOOK_COMMAND="+hook)

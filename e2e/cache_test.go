@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"deploystep/awsim"
+	"deploystep/awsim/demo"
 )
 
 // invalidated is the paths of the demo distribution's CreateInvalidation calls that made one.
@@ -30,12 +31,12 @@ func invalidated(sim *awsim.Server) []string {
 func staticFresh(t *testing.T, sim *awsim.Server) {
 	t.Helper()
 	fresh := map[string]bool{}
-	for _, o := range sim.EdgeObjects(awsim.DemoDistribution) {
+	for _, o := range sim.EdgeObjects(demo.Distribution) {
 		fresh[o.Path] = o.Fresh && o.Origin == "S3-Website"
 	}
-	for _, p := range awsim.DemoStaticAssets {
+	for _, p := range demo.StaticAssets {
 		if !fresh[p] {
-			t.Errorf("the release evicted %s from the edge (objects: %+v)", p, sim.EdgeObjects(awsim.DemoDistribution))
+			t.Errorf("the release evicted %s from the edge (objects: %+v)", p, sim.EdgeObjects(demo.Distribution))
 		}
 	}
 }
@@ -43,7 +44,7 @@ func staticFresh(t *testing.T, sim *awsim.Server) {
 func edgeURLs(sim *awsim.Server, paths ...string) string {
 	var out []string
 	for _, p := range paths {
-		out = append(out, sim.EdgeURL(awsim.DemoDistribution)+p)
+		out = append(out, sim.EdgeURL(demo.Distribution)+p)
 	}
 	return strings.Join(out, ",")
 }
@@ -53,11 +54,11 @@ func edgeURLs(sim *awsim.Server, paths ...string) string {
 // cached, and the edge serves the new version.
 func TestCacheAutoLabInvalidatesNothing(t *testing.T) {
 	t.Parallel()
-	sim := startSim(t, world(awsim.LabCache, 500*time.Millisecond))
+	sim := startSim(t, world(demo.LabCache, 500*time.Millisecond))
 	r := runBin(t, env(sim, "VERIFY_URL="+edgeURLs(sim, "/api/health")))
 	wantOutput(t, r, 0, "distribution E2DEMO0DIST0AB: no invalidation (auto): nothing the release serves can be cached: "+
 		"the default behaviour (*) → api cannot cache (Managed-CachingDisabled, max TTL 0); behaviour /static/* goes to an S3 origin (S3-Website)",
-		"no invalidation on E2DEMO0DIST0AB", "nothing to invalidate, the edge serves version "+awsim.DemoTag,
+		"no invalidation on E2DEMO0DIST0AB", "nothing to invalidate, the edge serves version "+demo.Tag,
 		"invalidation:  E2DEMO0DIST0AB none (auto)")
 	wantEffects(t, sim, 1, 0, r)
 	if n := sim.CountCalls("CloudFront", "GetInvalidation"); n != 0 {
@@ -69,12 +70,12 @@ func TestCacheAutoLabInvalidatesNothing(t *testing.T) {
 	}
 
 	// JSON: the decision in the summary, its paths empty.
-	sim2 := startSim(t, world(awsim.LabCache, 500*time.Millisecond))
+	sim2 := startSim(t, world(demo.LabCache, 500*time.Millisecond))
 	j := runBin(t, env(sim2, "OUTPUT=json"))
 	wantOutput(t, j, 0, `"invalidationDecisions":{"E2DEMO0DIST0AB":{"mode":"auto","paths":[],"reason":"nothing the release serves can be cached`)
 
 	// An explicit list keeps working as before: /* is sent.
-	sim3 := startSim(t, world(awsim.LabCache, 500*time.Millisecond))
+	sim3 := startSim(t, world(demo.LabCache, 500*time.Millisecond))
 	r = runBin(t, env(sim3, "INVALIDATION_PATHS=/*"))
 	wantOutput(t, r, 0, "of /* is InProgress", "invalidation:  E2DEMO0DIST0AB I")
 	if got := invalidated(sim3); len(got) != 1 || got[0] != "/*" {
@@ -85,11 +86,11 @@ func TestCacheAutoLabInvalidatesNothing(t *testing.T) {
 // An API that caches /api/photos*: only that path is invalidated; the bucket's objects stay.
 func TestCacheAutoInvalidatesTheCachedAPIPaths(t *testing.T) {
 	t.Parallel()
-	sim := startSim(t, world(awsim.APICache, 500*time.Millisecond))
+	sim := startSim(t, world(demo.APICache, 500*time.Millisecond))
 	r := runBin(t, env(sim, "VERIFY_URL="+edgeURLs(sim, "/api/health", "/api/photos", "/api/photos/42")))
 	wantOutput(t, r, 0, "distribution E2DEMO0DIST0AB: invalidating /api/photos* (auto): the behaviours that serve the release and can cache: "+
 		"behaviour /api/photos* → api's load balancer (tsa-gallery-api-photos, max TTL 86400)",
-		"of /api/photos* is InProgress", "verified: "+edgeURLs(sim, "/api/photos/42")+" served 200 with version "+awsim.DemoTag)
+		"of /api/photos* is InProgress", "verified: "+edgeURLs(sim, "/api/photos/42")+" served 200 with version "+demo.Tag)
 	wantEffects(t, sim, 1, 1, r)
 	if got := invalidated(sim); len(got) != 1 || got[0] != "/api/photos*" {
 		t.Errorf("invalidated %v, want [/api/photos*]", got)
@@ -106,9 +107,9 @@ func TestCacheAutoInvalidatesTheCachedAPIPaths(t *testing.T) {
 	}
 
 	// The same behaviour behind a VPC origin to the service's load balancer: GetVpcOrigin tells.
-	cfg := world(awsim.APICache, 500*time.Millisecond)
+	cfg := world(demo.APICache, 500*time.Millisecond)
 	d := &cfg.Distributions[0]
-	d.Origins = append(d.Origins, awsim.OriginSpec{ID: "API-VPC", Service: awsim.DemoCluster + "/" + awsim.DemoService, VPC: true})
+	d.Origins = append(d.Origins, awsim.OriginSpec{ID: "API-VPC", Service: demo.Cluster + "/" + demo.Service, VPC: true})
 	d.Behaviors[2].Origin = "API-VPC"
 	vsim := startSim(t, cfg)
 	r = runBin(t, env(vsim, "VERIFY_URL="+edgeURLs(vsim, "/api/photos")))
@@ -122,7 +123,7 @@ func TestCacheAutoInvalidatesTheCachedAPIPaths(t *testing.T) {
 // without CacheTagConfig ends the run before anything changes.
 func TestCacheTags(t *testing.T) {
 	t.Parallel()
-	sim := startSim(t, world(awsim.APICache, 500*time.Millisecond))
+	sim := startSim(t, world(demo.APICache, 500*time.Millisecond))
 	r := runBin(t, env(sim, "INVALIDATION_TAGS=#photos", "VERIFY_URL="+edgeURLs(sim, "/api/photos", "/api/photos/42")))
 	wantOutput(t, r, 0, "invalidating #photos (tags): INVALIDATION_TAGS, tagged by the origin in Cache-Tag", "of #photos is InProgress",
 		"invalidation:  E2DEMO0DIST0AB I")
@@ -132,7 +133,7 @@ func TestCacheTags(t *testing.T) {
 	staticFresh(t, sim)
 
 	// A tag the origin does not put on /api/photos: the edge proof fails and says what served it.
-	sim2 := startSim(t, world(awsim.APICache, 500*time.Millisecond))
+	sim2 := startSim(t, world(demo.APICache, 500*time.Millisecond))
 	r = runBin(t, env(sim2, "INVALIDATION_TAGS=albums", "VERIFY_URL="+edgeURLs(sim2, "/api/photos"), "VERIFY_TIMEOUT=2s"))
 	wantOutput(t, r, 1, "X-Cache: Hit from cloudfront", "on E2DEMO0DIST0AB, tags invalidated #albums, and /api/photos is served by behaviour /api/photos* "+
 		"(origin Fargate-Endpoint, cache policy tsa-gallery-api-photos, max TTL 86400): does its origin tag /api/photos with #albums in Cache-Tag?")
@@ -162,10 +163,10 @@ func TestCacheAutoReadDenied(t *testing.T) {
 	for _, c := range []struct {
 		kind, action, resource string
 	}{
-		{awsim.LabCache, "cloudfront:GetDistributionConfig", "arn:aws:cloudfront::123456789012:distribution/" + awsim.DemoDistribution},
-		{awsim.APICache, "elasticloadbalancing:DescribeTargetGroups", "*"},
-		{awsim.APICache, "elasticloadbalancing:DescribeLoadBalancers", "*"},
-		{awsim.APICache, "cloudfront:GetCachePolicy", "arn:aws:cloudfront::123456789012:cache-policy/" + awsim.DemoPhotosPolicy.ID},
+		{demo.LabCache, "cloudfront:GetDistributionConfig", "arn:aws:cloudfront::123456789012:distribution/" + demo.Distribution},
+		{demo.APICache, "elasticloadbalancing:DescribeTargetGroups", "*"},
+		{demo.APICache, "elasticloadbalancing:DescribeLoadBalancers", "*"},
+		{demo.APICache, "cloudfront:GetCachePolicy", "arn:aws:cloudfront::123456789012:cache-policy/" + demo.PhotosPolicy.ID},
 	} {
 		t.Run(c.action, func(t *testing.T) {
 			t.Parallel()
@@ -193,7 +194,7 @@ func TestCacheAutoFallsBackToEverything(t *testing.T) {
 		why  string
 	}{
 		{"service without a load balancer", func() awsim.Config {
-			c := world(awsim.APICache, 500*time.Millisecond)
+			c := world(demo.APICache, 500*time.Millisecond)
 			c.Clusters[0].Services[0].NoLoadBalancer = true
 			return c
 		}, "/* because service api has no load balancer, so no origin can be told to be its, and behaviour /api/photos* can cache"},
@@ -212,10 +213,10 @@ func TestCacheAutoFallsBackToEverything(t *testing.T) {
 // serve it through a proxy: the edge proof catches the stale copy and names the behaviour.
 func TestCacheAutoEdgeProofNamesTheBehaviour(t *testing.T) {
 	t.Parallel()
-	sim := startSim(t, world(awsim.ProxyOrigin, 500*time.Millisecond))
+	sim := startSim(t, world(demo.ProxyOrigin, 500*time.Millisecond))
 	r := runBin(t, env(sim, "VERIFY_URL="+edgeURLs(sim, "/api/health", "/api/photos"), "VERIFY_TIMEOUT=2s"))
 	wantOutput(t, r, 1, "behaviour /api/photos* goes to another load balancer, photos-proxy-1234567890.us-east-1.elb.amazonaws.com, not the release's",
-		"edge verification: not status 2xx with version "+awsim.DemoTag,
+		"edge verification: not status 2xx with version "+demo.Tag,
 		"the edge serves a cached copy: on E2DEMO0DIST0AB, auto invalidated nothing, and /api/photos is served by behaviour /api/photos* "+
 			"(origin Photos-Proxy, cache policy tsa-gallery-api-photos, max TTL 86400), which auto did not count as the release's: if it is, set INVALIDATION_PATHS to include /api/photos*")
 	wantEffects(t, sim, 1, 0, r)
@@ -224,11 +225,11 @@ func TestCacheAutoEdgeProofNamesTheBehaviour(t *testing.T) {
 // The dry run reads everything auto needs and says the decision; it changes nothing.
 func TestCacheDryRunSaysTheDecision(t *testing.T) {
 	t.Parallel()
-	sim := startSim(t, world(awsim.APICache, 500*time.Millisecond))
+	sim := startSim(t, world(demo.APICache, 500*time.Millisecond))
 	r := runBin(t, env(sim), "-dry-run")
 	wantOutput(t, r, 0, "distribution E2DEMO0DIST0AB: invalidating /api/photos* (auto)", "/api/photos* on E2DEMO0DIST0AB (auto), CallerReference ")
 	wantEffects(t, sim, 0, 0, r)
-	lab := startSim(t, world(awsim.LabCache, 500*time.Millisecond))
+	lab := startSim(t, world(demo.LabCache, 500*time.Millisecond))
 	r = runBin(t, env(lab), "-dry-run")
 	wantOutput(t, r, 0, "none on E2DEMO0DIST0AB (auto): nothing the release serves can be cached")
 	wantEffects(t, lab, 0, 0, r)
@@ -242,12 +243,12 @@ func TestCacheLambda(t *testing.T) {
 		kind, ids, summary string
 		invalidations      int
 	}{
-		{awsim.LabCache, "", "no invalidation on E2DEMO0DIST0AB: nothing the release serves can be cached", 0},
-		{awsim.APICache, awsim.DemoDistribution + "=I", "invalidations E2DEMO0DIST0AB=I", 1},
+		{demo.LabCache, "", "no invalidation on E2DEMO0DIST0AB: nothing the release serves can be cached", 0},
+		{demo.APICache, demo.Distribution + "=I", "invalidations E2DEMO0DIST0AB=I", 1},
 	} {
 		t.Run(c.kind, func(t *testing.T) {
 			t.Parallel()
-			sim := startSim(t, awsim.DemoConfig(c.kind, 6*time.Second, 2*time.Second))
+			sim := startSim(t, demo.Config(c.kind, 6*time.Second, 2*time.Second))
 			d, logs := startRIE(t, sim, 4)
 			x, err := d.Run(context.Background(), jobInput(userParameters(map[string]any{"VERIFY_URL": edgeURLs(sim, "/api/health")})))
 			if err != nil {
@@ -276,7 +277,7 @@ func TestCacheLambda(t *testing.T) {
 // The summary's decision as JSON is the documented shape.
 func TestCacheJSONDecision(t *testing.T) {
 	t.Parallel()
-	sim := startSim(t, world(awsim.APICache, 500*time.Millisecond))
+	sim := startSim(t, world(demo.APICache, 500*time.Millisecond))
 	r := runBin(t, env(sim, "OUTPUT=json"))
 	wantOutput(t, r, 0)
 	var sum struct {
@@ -293,9 +294,9 @@ func TestCacheJSONDecision(t *testing.T) {
 	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &sum); err != nil {
 		t.Fatalf("%v: %s", err, lines[len(lines)-1])
 	}
-	d := sum.Summary.InvalidationDecisions[awsim.DemoDistribution]
+	d := sum.Summary.InvalidationDecisions[demo.Distribution]
 	if d.Mode != "auto" || strings.Join(d.Paths, " ") != "/api/photos*" || !strings.Contains(d.Reason, "tsa-gallery-api-photos") ||
-		!strings.HasPrefix(sum.Summary.Invalidations[awsim.DemoDistribution], "I") {
+		!strings.HasPrefix(sum.Summary.Invalidations[demo.Distribution], "I") {
 		t.Errorf("summary %+v", sum.Summary)
 	}
 }

@@ -11,22 +11,23 @@ import (
 	"time"
 
 	"deploystep/awsim"
+	"deploystep/awsim/demo"
 )
 
 func codeDeployEffects(sim *awsim.Server) (created, stops int) {
 	e := sim.Effects()
-	k := awsim.DemoCodeDeployApp + "/" + awsim.DemoCodeDeployGroup
+	k := demo.CodeDeployApp + "/" + demo.CodeDeployGroup
 	return e.CodeDeployments[k], e.CodeDeployStops[k]
 }
 
 func TestCodeDeploySucceeds(t *testing.T) {
 	t.Parallel()
-	sim := startSim(t, world(awsim.CodeDeployBG, 3*time.Second))
+	sim := startSim(t, world(demo.CodeDeployBG, 3*time.Second))
 	r := runBin(t, env(sim))
 	wantOutput(t, r, 0, "registered task definition api:2 from api:1 (the service's): container api: image ",
 		"AppSpec: task definition api:2 (the release's revision), container api:3000; hooks from d-",
-		"AfterAllowTestTraffic="+awsim.DemoSmokeTestHook,
-		"created CodeDeploy deployment d-", "("+awsim.DemoCodeDeployApp+"/"+awsim.DemoCodeDeployGroup+")",
+		"AfterAllowTestTraffic="+demo.SmokeTestHook,
+		"created CodeDeploy deployment d-", "("+demo.CodeDeployApp+"/"+demo.CodeDeployGroup+")",
 		"AfterAllowTestTraffic in progress", "succeeded: the replacement task set serves all traffic with the pushed digest", "summary: succeeded")
 	if created, _ := codeDeployEffects(sim); created != 1 {
 		t.Errorf("%d CodeDeploy deployments, want 1\n%s", created, r)
@@ -52,9 +53,9 @@ func TestCodeDeploySucceeds(t *testing.T) {
 
 func TestCodeDeployHookFailsAndRollsBack(t *testing.T) {
 	t.Parallel()
-	sim := startSim(t, world(awsim.CodeDeployRollback, 3*time.Second))
+	sim := startSim(t, world(demo.CodeDeployRollback, 3*time.Second))
 	r := runBin(t, env(sim))
-	wantOutput(t, r, 1, "failed at AfterAllowTestTraffic ("+awsim.DemoSmokeTestHook+": The lifecycle hook "+awsim.DemoSmokeTestHook+" returned Failed.)",
+	wantOutput(t, r, 1, "failed at AfterAllowTestTraffic ("+demo.SmokeTestHook+": The lifecycle hook "+demo.SmokeTestHook+" returned Failed.)",
 		"HOOK_EXECUTION_FAILURE", "CodeDeploy started rollback deployment d-", "summary: failed")
 	if created, stops := codeDeployEffects(sim); created != 1 || stops != 0 {
 		t.Errorf("created %d, stopped %d; want 1, 0 (CodeDeploy rolls back its own failure)\n%s", created, stops, r)
@@ -66,7 +67,7 @@ func TestCodeDeployHookFailsAndRollsBack(t *testing.T) {
 // automatic rollback, once, and follows the rollback.
 func TestCodeDeployRollbackOnTimeout(t *testing.T) {
 	t.Parallel()
-	sim := startSim(t, world(awsim.CodeDeployBG, 20*time.Second))
+	sim := startSim(t, world(demo.CodeDeployBG, 20*time.Second))
 	r := runBin(t, env(sim, "DEPLOY_TIMEOUT=4s", "ROLLBACK=on-failure"))
 	wantOutput(t, r, 3, "timed out after 4s", "ROLLBACK=on-failure: StopDeployment with automatic rollback sent",
 		"rollback d-", "Succeeded", "(CodeDeploy goes on with it)")
@@ -77,17 +78,17 @@ func TestCodeDeployRollbackOnTimeout(t *testing.T) {
 
 func TestCodeDeployDryRunCreatesNothing(t *testing.T) {
 	t.Parallel()
-	sim := startSim(t, world(awsim.CodeDeployBG, 3*time.Second))
+	sim := startSim(t, world(demo.CodeDeployBG, 3*time.Second))
 	r := runBin(t, env(sim), "-dry-run")
-	wantOutput(t, r, 0, "[ok  ] service api: deployment group "+awsim.DemoCodeDeployApp+"/"+awsim.DemoCodeDeployGroup+"; AppSpec valid: task definition api:<the revision step 2 registers>",
+	wantOutput(t, r, 0, "[ok  ] service api: deployment group "+demo.CodeDeployApp+"/"+demo.CodeDeployGroup+"; AppSpec valid: task definition api:<the revision step 2 registers>",
 		"2. task definition: api: registers a revision of api from api:1 (the service's): container api: image ",
-		"3. deploy:          api: CodeDeploy CreateDeployment on "+awsim.DemoCodeDeployApp+"/"+awsim.DemoCodeDeployGroup)
+		"3. deploy:          api: CodeDeploy CreateDeployment on "+demo.CodeDeployApp+"/"+demo.CodeDeployGroup)
 	if created, _ := codeDeployEffects(sim); created != 0 || sim.CountCalls("CodeDeploy", "CreateDeployment") != 0 || sim.CountCalls("ECS", "RegisterTaskDefinition") != 0 {
 		t.Errorf("the dry run created a deployment or registered a revision\n%s", r)
 	}
 	// The revision names IMAGE by the digest its tag resolves to.
 	digest := regexp.MustCompile(`digest (sha256:[0-9a-f]{64})`).FindStringSubmatch(r.Stdout)
-	if digest == nil || !strings.Contains(r.Stdout, "-> 123456789012.dkr.ecr.us-east-1.amazonaws.com/"+awsim.DemoRepository+"@"+digest[1]) {
+	if digest == nil || !strings.Contains(r.Stdout, "-> 123456789012.dkr.ecr.us-east-1.amazonaws.com/"+demo.Repository+"@"+digest[1]) {
 		t.Fatalf("the dry run did not plan the revision on the digest:\n%s", r)
 	}
 	// Without IMAGE the service's own revision goes into the AppSpec.
@@ -95,7 +96,7 @@ func TestCodeDeployDryRunCreatesNothing(t *testing.T) {
 	wantOutput(t, own, 0, "AppSpec valid: task definition api:1 (the service's task definition)")
 
 	// A group named that does not exist is a configuration error naming it.
-	bad := runBin(t, env(sim, "CODEDEPLOY_APPLICATION="+awsim.DemoCodeDeployApp, "CODEDEPLOY_DEPLOYMENT_GROUP=nope"), "-dry-run")
+	bad := runBin(t, env(sim, "CODEDEPLOY_APPLICATION="+demo.CodeDeployApp, "CODEDEPLOY_DEPLOYMENT_GROUP=nope"), "-dry-run")
 	wantOutput(t, bad, 2, "nope")
 }
 
@@ -103,21 +104,21 @@ func TestCodeDeployDryRunCreatesNothing(t *testing.T) {
 // error that names what was searched; an unknown application is one too.
 func TestCodeDeployFindsTheGroup(t *testing.T) {
 	t.Parallel()
-	cfg := world(awsim.CodeDeployBG, 2*time.Second)
+	cfg := world(demo.CodeDeployBG, 2*time.Second)
 	web := cfg.Clusters[0].Services[0]
 	web.Name = "web"
 	web.CodeDeploy = &awsim.CodeDeploySpec{Application: "tsa-gallery-web", Group: "tsa-gallery-web-bluegreen"}
 	cfg.Clusters[0].Services = append(cfg.Clusters[0].Services, web)
 	sim := startSim(t, cfg)
 	r := runBin(t, env(sim, "SKIP_INVALIDATION=true", "DISTRIBUTIONID="))
-	wantOutput(t, r, 0, "("+awsim.DemoCodeDeployApp+"/"+awsim.DemoCodeDeployGroup+")")
+	wantOutput(t, r, 0, "("+demo.CodeDeployApp+"/"+demo.CodeDeployGroup+")")
 	none := runBin(t, env(sim, "CODEDEPLOY_APPLICATION=tsa-gallery-web", "SKIP_INVALIDATION=true", "DISTRIBUTIONID="))
 	wantOutput(t, none, 2, "no deployment group deploys tsa-gallery/api (searched the deployment groups of application tsa-gallery-web")
 	unknown := runBin(t, env(sim, "CODEDEPLOY_APPLICATION=no-such-app", "SKIP_INVALIDATION=true", "DISTRIBUTIONID="))
 	wantOutput(t, unknown, 2, "ApplicationDoesNotExistException")
 
 	// Two groups deploy the service: deploystep does not guess.
-	two := world(awsim.CodeDeployBG, 2*time.Second)
+	two := world(demo.CodeDeployBG, 2*time.Second)
 	two.Clusters[0].Services[0].CodeDeploy.ExtraGroups = []string{"tsa-gallery-api-canary"}
 	sim2 := startSim(t, two)
 	several := runBin(t, env(sim2))
@@ -129,7 +130,7 @@ func TestCodeDeployFindsTheGroup(t *testing.T) {
 
 func TestLambdaCodeDeploy(t *testing.T) {
 	t.Parallel()
-	sim := startSim(t, awsim.DemoConfig(awsim.CodeDeployBG, 8*time.Second, time.Second))
+	sim := startSim(t, demo.Config(demo.CodeDeployBG, 8*time.Second, time.Second))
 	d, logs := startRIE(t, sim, 4)
 	x, err := d.Run(context.Background(), jobInput(userParameters(nil)))
 	if err != nil {
@@ -149,7 +150,7 @@ func TestLambdaCodeDeploy(t *testing.T) {
 // before the original task set's termination wait is over.
 func TestCodeDeployTrafficShifted(t *testing.T) {
 	t.Parallel()
-	cfg := world(awsim.CodeDeployBG, 3*time.Second)
+	cfg := world(demo.CodeDeployBG, 3*time.Second)
 	cfg.Clusters[0].Services[0].CodeDeploy.TerminationWait = awsim.Duration(time.Minute)
 	sim := startSim(t, cfg)
 	r := runBin(t, env(sim, "WAIT_UNTIL=traffic-shifted", "SKIP_INVALIDATION=true", "DISTRIBUTIONID="))
@@ -162,7 +163,7 @@ func TestCodeDeployTrafficShifted(t *testing.T) {
 // A re-delivered Lambda event finds the CodeDeploy deployment the first delivery created.
 func TestLambdaCodeDeployDuplicateDelivery(t *testing.T) {
 	t.Parallel()
-	sim := startSim(t, awsim.DemoConfig(awsim.CodeDeployBG, 8*time.Second, time.Second))
+	sim := startSim(t, demo.Config(demo.CodeDeployBG, 8*time.Second, time.Second))
 	d, logs := startRIE(t, sim, 3)
 	deliverFirstTwice(t, sim, d, jobInput(userParameters(nil)), logs)
 	if created, _ := codeDeployEffects(sim); created != 1 {
@@ -178,7 +179,7 @@ func TestLambdaCodeDeployDuplicateDelivery(t *testing.T) {
 // to pass when any one replacement task matched).
 func TestCodeDeployPartlyWrongDigestFails(t *testing.T) {
 	t.Parallel()
-	cfg := world(awsim.CodeDeployBG, 3*time.Second)
+	cfg := world(demo.CodeDeployBG, 3*time.Second)
 	cfg.Clusters[0].Services[0].CodeDeploy.StaleTasks = 1
 	sim := startSim(t, cfg)
 	r := runBin(t, env(sim))

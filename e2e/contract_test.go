@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"deploystep/awsim"
+	"deploystep/awsim/demo"
 )
 
 const build = "tsa-gallery-build:0b5f3c52-1a2b-4c3d-9e8f-001122334455"
@@ -49,7 +50,7 @@ func TestE2ETwoStepsInOneBuildAreTwoReleases(t *testing.T) {
 	if e.Deployments["tsa-gallery/api"] != 2 || e.Deployments["tsa-gallery/web"] != 1 {
 		t.Errorf("deployments = %v, want api 2, web 1", e.Deployments)
 	}
-	if got := e.Invalidations[awsim.DemoDistribution]; got != 2 {
+	if got := e.Invalidations[demo.Distribution]; got != 2 {
 		t.Errorf("invalidations = %d, want 2 (api, api with the new image; the re-run reuses api's, web's release needs none)", got)
 	}
 }

@@ -15,13 +15,14 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 
 	"deploystep/awsim"
+	"deploystep/awsim/demo"
 )
 
 // oldTasksRunning counts the demo service's tasks of deployments other than the newest.
 func oldTasksRunning(t *testing.T, sim *awsim.Server) int {
 	t.Helper()
 	out, err := ecs.NewFromConfig(sim.AWSConfig()).DescribeServices(context.Background(),
-		&ecs.DescribeServicesInput{Cluster: aws.String(awsim.DemoCluster), Services: []string{awsim.DemoService}})
+		&ecs.DescribeServicesInput{Cluster: aws.String(demo.Cluster), Services: []string{demo.Service}})
 	if err != nil || len(out.Services) != 1 {
 		t.Fatal(err)
 	}
@@ -40,7 +41,7 @@ func oldTasksRunning(t *testing.T, sim *awsim.Server) int {
 func TestControlsEarlySuccess(t *testing.T) {
 	t.Parallel()
 	const rollout = 8 * time.Second
-	sim := startSim(t, world(awsim.EarlyDeferred, rollout))
+	sim := startSim(t, world(demo.EarlyDeferred, rollout))
 	r := runBin(t, env(sim))
 	wantOutput(t, r, 0, "succeeded: early success at 50 % (2 of 4 new tasks running): old tasks drain after the release", "summary: succeeded")
 	if r.Took() >= rollout {
@@ -51,7 +52,7 @@ func TestControlsEarlySuccess(t *testing.T) {
 	}
 	wantEffects(t, sim, 1, 1, r)
 
-	blocking := startSim(t, world(awsim.EarlyBlocking, rollout))
+	blocking := startSim(t, world(demo.EarlyBlocking, rollout))
 	r = runBin(t, env(blocking))
 	wantOutput(t, r, 0, "summary: succeeded")
 	if n := oldTasksRunning(t, blocking); n != 0 {
@@ -66,12 +67,12 @@ func TestControlsEarlySuccess(t *testing.T) {
 // that lost 6 tasks (the old fixed rule failed it at 3); a breaker of COUNT 1 fails at the first.
 func TestControlsBreakerThreshold(t *testing.T) {
 	t.Parallel()
-	sim := startSim(t, world(awsim.BreakerTolerates, 2*time.Second))
+	sim := startSim(t, world(demo.BreakerTolerates, 2*time.Second))
 	r := runBin(t, env(sim))
 	wantOutput(t, r, 0, "6 failed", "summary: succeeded")
 	wantEffects(t, sim, 1, 1, r)
 
-	one := startSim(t, world(awsim.BreakerCountOne, 4*time.Second))
+	one := startSim(t, world(demo.BreakerCountOne, 4*time.Second))
 	r = runBin(t, env(one))
 	wantOutput(t, r, 1, "summary: failed")
 	if !strings.Contains(r.Stdout, "threshold 1: the circuit breaker's COUNT 1, reset by a healthy task") &&
@@ -82,7 +83,7 @@ func TestControlsBreakerThreshold(t *testing.T) {
 		t.Errorf("COUNT 1 failed after %v", r.Took())
 	}
 	// FAILED_TASKS_THRESHOLD still overrides: 3 fails the tolerant service's rollout.
-	strict := startSim(t, world(awsim.BreakerTolerates, 2*time.Second))
+	strict := startSim(t, world(demo.BreakerTolerates, 2*time.Second))
 	r = runBin(t, env(strict, "FAILED_TASKS_THRESHOLD=3"))
 	wantOutput(t, r, 1, "tasks failed (threshold 3: FAILED_TASKS_THRESHOLD)")
 }
@@ -94,12 +95,12 @@ func TestControlsLambda(t *testing.T) {
 		kind string
 		want string
 	}{
-		{awsim.EarlyDeferred, "early success at 50 %"},
-		{awsim.BreakerTolerates, "completed"},
+		{demo.EarlyDeferred, "early success at 50 %"},
+		{demo.BreakerTolerates, "completed"},
 	} {
 		t.Run(c.kind, func(t *testing.T) {
 			t.Parallel()
-			sim := startSim(t, awsim.DemoConfig(c.kind, 6*time.Second, time.Second))
+			sim := startSim(t, demo.Config(c.kind, 6*time.Second, time.Second))
 			d, logs := startRIE(t, sim, 4)
 			x, err := d.Run(context.Background(), jobInput(userParameters(nil)))
 			if err != nil {
@@ -121,25 +122,25 @@ func TestControlsLambda(t *testing.T) {
 // returns FAILED rolls the deployment back and the run fails naming it; in both modes.
 func TestControlsLambdaHooks(t *testing.T) {
 	t.Parallel()
-	sim := startSim(t, world(awsim.LambdaHookPasses, 4*time.Second))
+	sim := startSim(t, world(demo.LambdaHookPasses, 4*time.Second))
 	r := runBin(t, env(sim))
-	wantOutput(t, r, 0, "lifecycle hook "+awsim.DemoLambdaHook+" running at POST_TEST_TRAFFIC_SHIFT", "summary: succeeded")
+	wantOutput(t, r, 0, "lifecycle hook "+demo.LambdaHook+" running at POST_TEST_TRAFFIC_SHIFT", "summary: succeeded")
 
-	fails := startSim(t, world(awsim.LambdaHookFails, 4*time.Second))
+	fails := startSim(t, world(demo.LambdaHookFails, 4*time.Second))
 	r = runBin(t, env(fails))
-	wantOutput(t, r, 1, "lifecycle hook "+awsim.DemoLambdaHook+" running at POST_TEST_TRAFFIC_SHIFT",
-		": lifecycle hook "+awsim.DemoLambdaHook+" (arn:aws:lambda:us-east-1:123456789012:function:"+awsim.DemoLambdaHook+") returned FAILED at POST_TEST_TRAFFIC_SHIFT",
-		"; lifecycle hook "+awsim.DemoLambdaHook+" FAILED (Lambda function arn:aws:lambda:")
+	wantOutput(t, r, 1, "lifecycle hook "+demo.LambdaHook+" running at POST_TEST_TRAFFIC_SHIFT",
+		": lifecycle hook "+demo.LambdaHook+" (arn:aws:lambda:us-east-1:123456789012:function:"+demo.LambdaHook+") returned FAILED at POST_TEST_TRAFFIC_SHIFT",
+		"; lifecycle hook "+demo.LambdaHook+" FAILED (Lambda function arn:aws:lambda:")
 	wantEffects(t, fails, 1, 0, r)
 
-	lsim := startSim(t, awsim.DemoConfig(awsim.LambdaHookFails, 6*time.Second, time.Second))
+	lsim := startSim(t, demo.Config(demo.LambdaHookFails, 6*time.Second, time.Second))
 	d, logs := startRIE(t, lsim, 4)
 	x, err := d.Run(context.Background(), jobInput(userParameters(nil)))
 	if err != nil {
 		t.Fatalf("%v\n%s\n%s", err, results(x), logs)
 	}
 	final, ok := x.Final()
-	if !ok || final.Success || !strings.Contains(final.FailureMessage, "lifecycle hook "+awsim.DemoLambdaHook+" FAILED") {
+	if !ok || final.Success || !strings.Contains(final.FailureMessage, "lifecycle hook "+demo.LambdaHook+" FAILED") {
 		t.Fatalf("want a failed job naming the hook:\n%s\n%s", results(x), logs)
 	}
 }
@@ -160,9 +161,9 @@ func TestControlsPauseAnsweredLater(t *testing.T) {
 	answer := "CODEBUILD_BUILD_ID=tsa-gallery-api:6a7b8c9d-0000-4000-8000-0000000000a2"
 	r = runBin(t, env(sim, "HOOK_ANSWER=CONTINUE", answer, "VERIFY_URL="+edgeURL(sim)))
 	wantOutput(t, r, 0, "found deployment ecs-svc/", "answering it with HOOK_ANSWER=CONTINUE", "ContinueServiceDeployment CONTINUE (HOOK_ANSWER)",
-		"the edge serves version "+awsim.DemoTag, "summary: succeeded")
+		"the edge serves version "+demo.Tag, "summary: succeeded")
 	wantEffects(t, sim, 1, 1, r)
-	if n := sim.Effects().Continues[awsim.DemoCluster+"/"+awsim.DemoService+" CONTINUE"]; n != 1 {
+	if n := sim.Effects().Continues[demo.Cluster+"/"+demo.Service+" CONTINUE"]; n != 1 {
 		t.Errorf("%d CONTINUE answers, want 1", n)
 	}
 	if n := sim.CountCalls("ECS", "UpdateService"); n != 1 {
@@ -170,7 +171,7 @@ func TestControlsPauseAnsweredLater(t *testing.T) {
 	}
 	again := runBin(t, env(sim, "HOOK_ANSWER=CONTINUE", answer))
 	wantOutput(t, again, 0, "resuming: deployment", "summary: succeeded")
-	if n := sim.Effects().Continues[awsim.DemoCluster+"/"+awsim.DemoService+" CONTINUE"]; n != 1 {
+	if n := sim.Effects().Continues[demo.Cluster+"/"+demo.Service+" CONTINUE"]; n != 1 {
 		t.Errorf("after a re-run: %d CONTINUE answers, want 1", n)
 	}
 	wantEffects(t, sim, 1, 1, again)
@@ -198,7 +199,7 @@ func TestControlsPauseAnsweredLater(t *testing.T) {
 // with PausedHooks and ServiceDeployments, the second answers and invalidates.
 func TestControlsPauseLambda(t *testing.T) {
 	t.Parallel()
-	sim := startSim(t, awsim.DemoConfig(awsim.Paused, 4*time.Second, time.Second))
+	sim := startSim(t, demo.Config(awsim.Paused, 4*time.Second, time.Second))
 	d, logs := startRIE(t, sim, 4)
 	x, err := d.Run(context.Background(), jobInput(userParameters(map[string]any{"WAIT_UNTIL": "paused"})))
 	if err != nil {
@@ -218,7 +219,7 @@ func TestControlsPauseLambda(t *testing.T) {
 		t.Fatalf("the answering action:\n%s\n%s", results(x), logs)
 	}
 	wantEffects(t, sim, 1, 1, logs)
-	if n := sim.Effects().Continues[awsim.DemoCluster+"/"+awsim.DemoService+" CONTINUE"]; n != 1 {
+	if n := sim.Effects().Continues[demo.Cluster+"/"+demo.Service+" CONTINUE"]; n != 1 {
 		t.Errorf("%d CONTINUE answers, want 1", n)
 	}
 }
@@ -233,7 +234,7 @@ func TestControlsPauseAnswerLost(t *testing.T) {
 	wantOutput(t, runBin(t, env(sim, "WAIT_UNTIL=paused")), 0, "summary: paused")
 	r := runBin(t, env(sim, "HOOK_ANSWER=CONTINUE"))
 	wantOutput(t, r, 0, "summary: succeeded")
-	if n := sim.Effects().Continues[awsim.DemoCluster+"/"+awsim.DemoService+" CONTINUE"]; n != 1 {
+	if n := sim.Effects().Continues[demo.Cluster+"/"+demo.Service+" CONTINUE"]; n != 1 {
 		t.Errorf("%d CONTINUE answers after a lost answer, want 1\n%s", n, r)
 	}
 	lost := 0

@@ -12,11 +12,12 @@ import (
 	"time"
 
 	"deploystep/awsim"
+	"deploystep/awsim/demo"
 	"deploystep/deploy/report"
 	"deploystep/internal/testtool"
 )
 
-const demoImage = awsim.DemoImage
+const demoImage = demo.Image
 
 // result is how a run of the binary ended.
 type result = testtool.Result
@@ -30,7 +31,7 @@ type endpoint interface{ Env() []string }
 // world's names, nothing from the developer's own AWS configuration. extra overrides ("NAME="
 // removes).
 func env(sim endpoint, extra ...string) []string {
-	base := awsim.DemoSettings()
+	base := demo.Settings()
 	base["PATH"], base["HOME"], base["POLL_INTERVAL"] = os.Getenv("PATH"), os.TempDir(), "250ms"
 	for _, kv := range append(sim.Env(), extra...) {
 		k, v, _ := strings.Cut(kv, "=")
@@ -55,17 +56,17 @@ func runBin(t *testing.T, environ []string, args ...string) result {
 }
 
 func world(kind string, rollout time.Duration) awsim.Config {
-	return awsim.DemoConfig(kind, rollout, 500*time.Millisecond)
+	return demo.Config(kind, rollout, 500*time.Millisecond)
 }
 
 // effects are the demo service's deployments and the demo distribution's invalidations.
 func effects(sim *awsim.Server) (deployments, invalidations int) {
 	e := sim.Effects()
-	return e.Deployments[awsim.DemoCluster+"/"+awsim.DemoService], e.Invalidations[awsim.DemoDistribution]
+	return e.Deployments[demo.Cluster+"/"+demo.Service], e.Invalidations[demo.Distribution]
 }
 
 // revisions counts the task-definition revisions registered in the demo service's family.
-func revisions(sim *awsim.Server) int { return sim.Effects().Registrations[awsim.DemoService] }
+func revisions(sim *awsim.Server) int { return sim.Effects().Registrations[demo.Service] }
 
 func wantEffects(t *testing.T, sim *awsim.Server, deployments, invalidations int, r fmt.Stringer) {
 	t.Helper()
@@ -115,11 +116,11 @@ func TestE2ESeveralServices(t *testing.T) {
 	wantOutput(t, r, 0, "api: deployment ecs-svc/", "web: deployment ecs-svc/", "worker: deployment ecs-svc/", "summary: succeeded")
 	e := sim.Effects()
 	for _, name := range []string{"api", "web", "worker"} {
-		if e.Deployments[awsim.DemoCluster+"/"+name] != 1 {
-			t.Errorf("%s: deployments = %d, want 1", name, e.Deployments[awsim.DemoCluster+"/"+name])
+		if e.Deployments[demo.Cluster+"/"+name] != 1 {
+			t.Errorf("%s: deployments = %d, want 1", name, e.Deployments[demo.Cluster+"/"+name])
 		}
 	}
-	if e.Invalidations[awsim.DemoDistribution] != 1 {
+	if e.Invalidations[demo.Distribution] != 1 {
 		t.Errorf("invalidations = %v", e.Invalidations)
 	}
 }
@@ -241,7 +242,7 @@ func TestE2EDryRun(t *testing.T) {
 	sim := startSim(t, world(awsim.Success, time.Second))
 	r := runBin(t, env(sim), "-dry-run")
 	wantOutput(t, r, 0, "[ok  ] cluster tsa-gallery: ACTIVE", "[ok  ] service api: ACTIVE, ECS deployment controller",
-		"[ok  ] image "+demoImage+": digest sha256:", "[ok  ] distribution "+awsim.DemoDistribution, "plan (dry run, nothing was changed)")
+		"[ok  ] image "+demoImage+": digest sha256:", "[ok  ] distribution "+demo.Distribution, "plan (dry run, nothing was changed)")
 	for _, op := range []string{"UpdateService", "CreateInvalidation"} {
 		if n := sim.CountCalls("", op); n != 0 {
 			t.Errorf("dry run called %s %d times", op, n)

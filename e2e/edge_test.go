@@ -10,16 +10,17 @@ import (
 	"time"
 
 	"deploystep/awsim"
+	"deploystep/awsim/demo"
 )
 
-func edgeURL(sim *awsim.Server) string { return sim.EdgeURL(awsim.DemoDistribution) + "/api/health" }
+func edgeURL(sim *awsim.Server) string { return sim.EdgeURL(demo.Distribution) + "/api/health" }
 
 func TestEdgeServesTheNewVersion(t *testing.T) {
 	t.Parallel()
 	sim := startSim(t, world(awsim.Success, time.Second))
 	r := runBin(t, env(sim, "VERIFY_URL="+edgeURL(sim)))
-	wantOutput(t, r, 0, "verified: "+edgeURL(sim)+" served 200 with version "+awsim.DemoTag+" (X-Cache: Miss from cloudfront",
-		"the edge serves version "+awsim.DemoTag, "edge serves:   "+awsim.DemoTag)
+	wantOutput(t, r, 0, "verified: "+edgeURL(sim)+" served 200 with version "+demo.Tag+" (X-Cache: Miss from cloudfront",
+		"the edge serves version "+demo.Tag, "edge serves:   "+demo.Tag)
 	wantEffects(t, sim, 1, 1, r)
 	// Before the invalidation completed the edge served the previous release from its cache; the
 	// run read the edge only after it (one read, a miss).
@@ -30,7 +31,7 @@ func TestEdgeServesTheNewVersion(t *testing.T) {
 	// JSON output carries the version in the summary.
 	sim2 := startSim(t, world(awsim.Success, 500*time.Millisecond))
 	j := runBin(t, env(sim2, "VERIFY_URL="+edgeURL(sim2), "OUTPUT=json"))
-	wantOutput(t, j, 0, `"phase":"verify"`, `"verifiedVersion":"`+awsim.DemoTag+`"`)
+	wantOutput(t, j, 0, `"phase":"verify"`, `"verifiedVersion":"`+demo.Tag+`"`)
 }
 
 func TestEdgeFailures(t *testing.T) {
@@ -40,13 +41,13 @@ func TestEdgeFailures(t *testing.T) {
 		extra          []string
 		want           []string
 	}{
-		{"stale edge", awsim.StaleEdge, []string{"INVALIDATION_PATHS=/static/*"},
+		{"stale edge", demo.StaleEdge, []string{"INVALIDATION_PATHS=/static/*"},
 			[]string{"served 200 with version sha-", "X-Cache: Hit from cloudfront, Age: ", "Via: 1.1 ", ".cloudfront.net (CloudFront)",
 				"INVALIDATION_PATHS (/static/*) does not cover /api/health"}},
-		{"origin 502", awsim.Origin502, nil,
+		{"origin 502", demo.Origin502, nil,
 			[]string{"served 502 with no version seen (X-Cache: Error from cloudfront", "the origin behind the edge answered 502"}},
 		{"expected version from VERIFY_EXPECT", awsim.Success, []string{"VERIFY_EXPECT=v2.0.0"},
-			[]string{"not status 2xx with version v2.0.0", "served 200 with version " + awsim.DemoTag}},
+			[]string{"not status 2xx with version v2.0.0", "served 200 with version " + demo.Tag}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
@@ -65,9 +66,9 @@ func TestEdgeDryRunReadsOnce(t *testing.T) {
 	t.Parallel()
 	sim := startSim(t, world(awsim.Success, time.Second))
 	r := runBin(t, env(sim, "VERIFY_URL="+edgeURL(sim)+"?token=s3cr3t"), "-dry-run")
-	wantOutput(t, r, 0, "dry run: "+sim.EdgeURL(awsim.DemoDistribution)+"/api/health?… served 200 with version sha-",
-		"(X-Cache: Hit from cloudfront", "after the release it must serve version "+awsim.DemoTag,
-		"6. verify:          GET "+sim.EdgeURL(awsim.DemoDistribution)+"/api/health?… until status 2xx with version "+awsim.DemoTag)
+	wantOutput(t, r, 0, "dry run: "+sim.EdgeURL(demo.Distribution)+"/api/health?… served 200 with version sha-",
+		"(X-Cache: Hit from cloudfront", "after the release it must serve version "+demo.Tag,
+		"6. verify:          GET "+sim.EdgeURL(demo.Distribution)+"/api/health?… until status 2xx with version "+demo.Tag)
 	if strings.Contains(r.Stdout+r.Stderr, "s3cr3t") {
 		t.Errorf("the query string was printed:\n%s", r)
 	}
@@ -91,7 +92,7 @@ func TestEdgeRefusesBadURLs(t *testing.T) {
 // the first invocations) and ends with the VerifiedVersion output variable.
 func TestLambdaEdgeVerification(t *testing.T) {
 	t.Parallel()
-	cfg := awsim.DemoConfig(awsim.Success, 2*time.Second, time.Second)
+	cfg := demo.Config(awsim.Success, 2*time.Second, time.Second)
 	cfg.Distributions[0].CacheTTL = awsim.Duration(25 * time.Second) // outlives several 4 s invocations, even on a slow machine
 	sim := startSim(t, cfg)
 	d, logs := startRIE(t, sim, 4)
@@ -101,7 +102,7 @@ func TestLambdaEdgeVerification(t *testing.T) {
 		t.Fatalf("%v\n%s\n%s", err, results(x), logs)
 	}
 	final, ok := x.Final()
-	if !ok || !final.Success || final.OutputVariables["VerifiedVersion"] != awsim.DemoTag {
+	if !ok || !final.Success || final.OutputVariables["VerifiedVersion"] != demo.Tag {
 		t.Fatalf("no final success with VerifiedVersion:\n%s\n%s", results(x), logs)
 	}
 	verifying := 0

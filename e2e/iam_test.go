@@ -13,11 +13,12 @@ import (
 	"time"
 
 	"deploystep/awsim"
+	"deploystep/awsim/demo"
 )
 
 const (
-	demoServiceARN = "arn:aws:ecs:us-east-1:123456789012:service/" + awsim.DemoCluster + "/" + awsim.DemoService
-	demoSDs        = "arn:aws:ecs:us-east-1:123456789012:service-deployment/" + awsim.DemoCluster + "/" + awsim.DemoService + "/*"
+	demoServiceARN = "arn:aws:ecs:us-east-1:123456789012:service/" + demo.Cluster + "/" + demo.Service
+	demoSDs        = "arn:aws:ecs:us-east-1:123456789012:service-deployment/" + demo.Cluster + "/" + demo.Service + "/*"
 )
 
 // allowAllBut is a policy that allows every action but those named.
@@ -45,7 +46,7 @@ func TestIAMServiceDeploymentsDeniedInThePreflight(t *testing.T) {
 	sim := startSim(t, cfg)
 	r := runBin(t, env(sim))
 	wantOutput(t, r, 2, "service api: its service deployments, which the follow reads, cannot be: DescribeServiceDeployments api: access denied: "+
-		awsim.DemoRoleARN+" may not ecs:DescribeServiceDeployments on "+demoServiceARN,
+		awsim.PlaceholderRoleARN+" may not ecs:DescribeServiceDeployments on "+demoServiceARN,
 		`allow it in the policy of role tsa-gallery-codebuild with the statement {"Effect": "Allow", "Action": "ecs:DescribeServiceDeployments", "Resource": "`+demoServiceARN+`"}`,
 		"summary: configuration error")
 	wantEffects(t, sim, 0, 0, r)
@@ -70,7 +71,7 @@ func TestIAMDeniedAfterTheSendEndsTheRun(t *testing.T) {
 	web := cfg.Clusters[0].Services[0]
 	web.Name = "web"
 	cfg.Clusters[0].Services = append(cfg.Clusters[0].Services, web)
-	webARN := "arn:aws:ecs:us-east-1:123456789012:service/" + awsim.DemoCluster + "/web"
+	webARN := "arn:aws:ecs:us-east-1:123456789012:service/" + demo.Cluster + "/web"
 	cfg.Policies = []json.RawMessage{policyOf(map[string]any{"Effect": "Allow", "Action": "*", "Resource": "*"},
 		map[string]any{"Sid": "NotWebsDeployments", "Effect": "Deny", "Action": "ecs:ListServiceDeployments", "Resource": webARN})}
 	sim := startSim(t, cfg)
@@ -135,18 +136,18 @@ func TestIAMRunMarkerDenied(t *testing.T) {
 // The pre-deploy task's log read is tried before the task runs: refused, nothing runs.
 func TestIAMTaskLogDeniedBeforeTheTaskRuns(t *testing.T) {
 	t.Parallel()
-	cfg := world(awsim.Migrate, 2*time.Second)
+	cfg := world(demo.Migrate, 2*time.Second)
 	cfg.Policies = []json.RawMessage{allowAllBut("logs:GetLogEvents")}
 	sim := startSim(t, cfg)
-	r := runBin(t, env(sim, "PREDEPLOY_COMMAND="+awsim.DemoMigration))
+	r := runBin(t, env(sim, "PREDEPLOY_COMMAND="+demo.Migration))
 	wantOutput(t, r, 2, "may not logs:GetLogEvents on arn:aws:logs:us-east-1:123456789012:log-group:/ecs/tsa-gallery/APITask:log-stream:ecs/api/deploystep-permission-probe",
 		"the pre-deploy task was not started, no service was changed")
-	if n := sim.Effects().RunTasks[awsim.DemoService]; n != 0 {
+	if n := sim.Effects().RunTasks[demo.Service]; n != 0 {
 		t.Errorf("%d pre-deploy tasks started", n)
 	}
 	wantEffects(t, sim, 0, 0, r)
 
 	// The dry run says it too, and changes nothing.
-	r = runBin(t, env(sim, "PREDEPLOY_COMMAND="+awsim.DemoMigration), "-dry-run")
+	r = runBin(t, env(sim, "PREDEPLOY_COMMAND="+demo.Migration), "-dry-run")
 	wantOutput(t, r, 2, "pre-deploy task: its log cannot be read: GetLogEvents /ecs/tsa-gallery/APITask: access denied")
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"deploystep/awsim"
+	"deploystep/awsim/demo"
 	"deploystep/internal/testtool"
 )
 
@@ -48,7 +49,7 @@ func launchRIE(rie, bootstrap string, sim *awsim.Server, timeoutSeconds int, env
 
 func userParameters(extra map[string]any) string {
 	p := map[string]any{"POLL_INTERVAL": "250ms"}
-	for k, v := range awsim.DemoSettings() {
+	for k, v := range demo.Settings() {
 		p[k] = v
 	}
 	for k, v := range extra {
@@ -79,7 +80,7 @@ func results(x awsim.Execution) string {
 
 func TestLambdaContinuesAcrossInvocations(t *testing.T) {
 	t.Parallel()
-	sim := startSim(t, awsim.DemoConfig(awsim.Success, 6*time.Second, 2*time.Second))
+	sim := startSim(t, demo.Config(awsim.Success, 6*time.Second, 2*time.Second))
 	d, logs := startRIE(t, sim, 4)
 	x, err := d.Run(context.Background(), jobInput(userParameters(nil)))
 	if err != nil {
@@ -113,7 +114,7 @@ func TestLambdaContinuesAcrossInvocations(t *testing.T) {
 
 func TestLambdaBadUserParameters(t *testing.T) {
 	t.Parallel()
-	sim := startSim(t, awsim.DemoConfig(awsim.Success, time.Second, time.Second))
+	sim := startSim(t, demo.Config(awsim.Success, time.Second, time.Second))
 	d, logs := startRIE(t, sim, 5)
 	cases := map[string]string{
 		"not JSON":        `{"CLUSTER": "tsa-gallery",`,
@@ -161,7 +162,7 @@ func deliverFirstTwice(t *testing.T, sim *awsim.Server, d *awsim.Driver, in awsi
 
 func TestLambdaDuplicateDeliveryHasOneEffect(t *testing.T) {
 	t.Parallel()
-	sim := startSim(t, awsim.DemoConfig(awsim.Success, 6*time.Second, time.Second))
+	sim := startSim(t, demo.Config(awsim.Success, 6*time.Second, time.Second))
 	d, logs := startRIE(t, sim, 3)
 	in := jobInput(userParameters(nil))
 	// The same first event again must find the deployment the first delivery started.
@@ -178,7 +179,7 @@ func TestLambdaDuplicateDeliveryHasOneEffect(t *testing.T) {
 
 func TestLambdaCrashLoopFailsJob(t *testing.T) {
 	t.Parallel()
-	cfg := awsim.DemoConfig(awsim.CrashLoop, 2*time.Second, time.Second)
+	cfg := demo.Config(awsim.CrashLoop, 2*time.Second, time.Second)
 	cfg.Clusters[0].Services[0].Scenario.TaskFailEvery = awsim.Duration(400 * time.Millisecond)
 	sim := startSim(t, cfg)
 	d, logs := startRIE(t, sim, 5)
@@ -187,7 +188,7 @@ func TestLambdaCrashLoopFailsJob(t *testing.T) {
 	if err != nil || !ok || final.Success || final.FailureType != "JobFailed" || !strings.Contains(final.FailureMessage, "CannotPullContainerError") {
 		t.Fatalf("%v %s\n%s", err, results(x), logs)
 	}
-	if n := sim.Effects().Invalidations[awsim.DemoDistribution]; n != 0 {
+	if n := sim.Effects().Invalidations[demo.Distribution]; n != 0 {
 		t.Errorf("%d invalidations after a failed deployment", n)
 	}
 	noSecrets(t, "the function's log", logs.String())

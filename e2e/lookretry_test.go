@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"deploystep/awsim"
+	"deploystep/awsim/demo"
 )
 
 // The looks before the first RegisterTaskDefinition and the first RunTask (a re-run's find)
@@ -14,7 +15,7 @@ import (
 // 20-seed fault matrix found a release that failed there).
 func TestLooksBeforeTheFirstSendAreRetried(t *testing.T) {
 	t.Parallel()
-	cfg := world(awsim.Migrate, time.Second)
+	cfg := world(demo.Migrate, time.Second)
 	cfg.Seed = 23
 	bad := awsim.Fault{ServerError: 0.9}
 	cfg.Faults = map[string]awsim.Fault{"ECS.ListTaskDefinitions": bad, "ECS.ListTasks": bad}

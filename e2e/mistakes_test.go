@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"deploystep/awsim"
+	"deploystep/awsim/demo"
 	"deploystep/internal/testtool"
 )
 
@@ -108,7 +109,7 @@ func TestMistakeFirstLineSaysTheIdentity(t *testing.T) {
 	for _, args := range [][]string{nil, {"-dry-run"}} {
 		r := runBin(t, env(sim), args...)
 		first, _, _ := strings.Cut(r.Stdout, "\n")
-		if want := "acting as " + awsim.DemoRoleARN + " (account 123456789012) in us-east-1"; !strings.Contains(first, want) {
+		if want := "acting as " + awsim.PlaceholderRoleARN + " (account 123456789012) in us-east-1"; !strings.Contains(first, want) {
 			t.Errorf("%v: first line %q lacks %q", args, first, want)
 		}
 	}
@@ -123,17 +124,17 @@ func TestMistakeAnotherRegionOrAccount(t *testing.T) {
 		want  []string
 	}{
 		{"the credentials' region is not the cluster's", []string{"AWS_REGION=us-west-2"},
-			[]string{"acting as " + awsim.DemoRoleARN + " (account 123456789012) in us-west-2",
+			[]string{"acting as " + awsim.PlaceholderRoleARN + " (account 123456789012) in us-west-2",
 				"cluster tsa-gallery: not found in us-west-2, account 123456789012: CLUSTER names no cluster there (clusters are regional"}},
 		{"IMAGE in another region", []string{"IMAGE=123456789012.dkr.ecr.eu-west-1.amazonaws.com/tsa/gallery:3f2c1ab"},
 			[]string{"RepositoryNotFoundException", "(looked in registry 123456789012 in eu-west-1: no repository tsa/gallery there; IMAGE is in eu-west-1, the run acts in us-east-1: is the image pushed there?)"}},
 		{"IMAGE in another account", []string{"IMAGE=999999999999.dkr.ecr.us-east-1.amazonaws.com/tsa/gallery:3f2c1ab"},
-			[]string{"image 999999999999.dkr.ecr.us-east-1.amazonaws.com/tsa/gallery:3f2c1ab: access denied: " + awsim.DemoRoleARN + " may not ecr:DescribeImages on arn:aws:ecr:us-east-1:999999999999:repository/tsa/gallery; no resource-based policy allows it",
+			[]string{"image 999999999999.dkr.ecr.us-east-1.amazonaws.com/tsa/gallery:3f2c1ab: access denied: " + awsim.PlaceholderRoleARN + " may not ecr:DescribeImages on arn:aws:ecr:us-east-1:999999999999:repository/tsa/gallery; no resource-based policy allows it",
 				"IMAGE is account 999999999999's, the credentials are account 123456789012's: push to this account's registry, or let this account read the repository"}},
 		{"credentials of another account", []string{"AWS_ACCESS_KEY_ID=" + otherAccount.AccessKeyID},
 			[]string{"acting as arn:aws:iam::999999999999:user/bob (account 999999999999) in us-east-1",
 				"cluster tsa-gallery: not found in us-east-1, account 999999999999",
-				"distribution " + awsim.DemoDistribution + ": not found in account 999999999999 (CloudFront is global, so the region does not matter"}},
+				"distribution " + demo.Distribution + ": not found in account 999999999999 (CloudFront is global, so the region does not matter"}},
 		{"a CloudFront domain as DISTRIBUTIONID", []string{"DISTRIBUTIONID=d111111abcdef8.cloudfront.net"},
 			[]string{`DISTRIBUTIONID "d111111abcdef8.cloudfront.net" is a domain name, not the distribution's id (like E2QWRUHAPOMQZL); aws cloudfront list-distributions --query`}},
 	}
@@ -155,7 +156,7 @@ func TestMistakeAnotherRegionOrAccount(t *testing.T) {
 func TestMistakeSettingsHints(t *testing.T) {
 	t.Parallel()
 	sim := startSim(t, mistakeWorld(awsim.Success))
-	r := runBin(t, env(sim, "DISTRIBUTIONID=", "DISTRIBUTION_ID="+awsim.DemoDistribution, "SERVICE=", "SERVICES=api"))
+	r := runBin(t, env(sim, "DISTRIBUTIONID=", "DISTRIBUTION_ID="+demo.Distribution, "SERVICE=", "SERVICES=api"))
 	wantOutput(t, r, 2, "missing SERVICE (like SERVICE=api), DISTRIBUTIONID (like DISTRIBUTIONID=E2QWRUHAPOMQZL; or SKIP_INVALIDATION=true, -skip-invalidation, to invalidate nothing)",
 		"DISTRIBUTION_ID is set, but deploystep reads DISTRIBUTIONID: did you mean DISTRIBUTIONID?", "SERVICES is set, but deploystep reads SERVICE: did you mean SERVICE?")
 

@@ -13,12 +13,13 @@ import (
 	"time"
 
 	"deploystep/awsim"
+	"deploystep/awsim/demo"
 )
 
-const migrate = "PREDEPLOY_COMMAND=" + awsim.DemoMigration
+const migrate = "PREDEPLOY_COMMAND=" + demo.Migration
 
 // runTasks counts the standalone tasks started in the demo family.
-func runTasks(sim *awsim.Server) int { return sim.Effects().RunTasks[awsim.DemoService] }
+func runTasks(sim *awsim.Server) int { return sim.Effects().RunTasks[demo.Service] }
 
 // firstCall is the time of op's first answered call (zero when none).
 func firstCall(sim *awsim.Server, op string) (awsim.Call, bool) {
@@ -41,7 +42,7 @@ func migrationWorld(kind string, runs awsim.RunTaskSpec) awsim.Config {
 
 func TestPredeployMigrationRunsBeforeTheServicesMove(t *testing.T) {
 	t.Parallel()
-	sim := startSim(t, world(awsim.Migrate, 2*time.Second))
+	sim := startSim(t, world(demo.Migrate, 2*time.Second))
 	build := "CODEBUILD_BUILD_ID=tsa-gallery-api:7d1e0c2a-5b3f-4e8a-9c61-0123456789ab"
 	r := runBin(t, env(sim, migrate, build))
 	wantOutput(t, r, 0, "started pre-deploy task ", " of api:2: npm run migrate in container api",
@@ -57,7 +58,7 @@ func TestPredeployMigrationRunsBeforeTheServicesMove(t *testing.T) {
 	}
 	// The task is the release's revision, the command in the container of IMAGE, on the service's network.
 	want := map[string]string{"taskDefinition": "arn:aws:ecs:us-east-1:123456789012:task-definition/api:2", "container": "api",
-		"command": `["sh","-c","npm run migrate"]`, "subnets": strings.Join(awsim.DemoSubnets, ","), "securityGroups": awsim.DemoSecurityGroup,
+		"command": `["sh","-c","npm run migrate"]`, "subnets": strings.Join(awsim.Subnets, ","), "securityGroups": awsim.SecurityGroup,
 		"assignPublicIp": "DISABLED", "launchType": "FARGATE", "platformVersion": "LATEST"}
 	for k, v := range want {
 		if run.Params[k] != v {
@@ -81,7 +82,7 @@ func TestPredeployMigrationRunsBeforeTheServicesMove(t *testing.T) {
 
 func TestPredeployMigrationFailsStopsTheRelease(t *testing.T) {
 	t.Parallel()
-	sim := startSim(t, world(awsim.MigrateFails, 2*time.Second))
+	sim := startSim(t, world(demo.MigrateFails, 2*time.Second))
 	r := runBin(t, env(sim, migrate))
 	wantOutput(t, r, 1, "ERROR pre-deploy task ", "failed: container api exited 1 (EssentialContainerExited: Essential container in task exited); no service was changed",
 		"its last 5 log lines (log group /ecs/tsa-gallery/APITask, stream ecs/api/",
@@ -136,7 +137,7 @@ func TestPredeployTimeoutStopsTheTask(t *testing.T) {
 // A container that is not there is exit 2 before anything changes: no revision, no task.
 func TestPredeployBadContainerChangesNothing(t *testing.T) {
 	t.Parallel()
-	sim := startSim(t, world(awsim.Migrate, time.Second))
+	sim := startSim(t, world(demo.Migrate, time.Second))
 	r := runBin(t, env(sim, migrate, "PREDEPLOY_CONTAINER=migrator"))
 	wantOutput(t, r, 2, `PREDEPLOY_CONTAINER "migrator" is not a container of the revision registered from api:1 (the service's): its containers are api (`+demoRepoURI+"@sha256:")
 	if revisions(sim) != 0 || runTasks(sim) != 0 {
@@ -185,10 +186,10 @@ func TestPredeployJSONCommandAndLogLinesAsData(t *testing.T) {
 
 func TestPredeployDryRunStartsNothing(t *testing.T) {
 	t.Parallel()
-	sim := startSim(t, world(awsim.Migrate, time.Second))
+	sim := startSim(t, world(demo.Migrate, time.Second))
 	r := runBin(t, env(sim, migrate), "-dry-run")
 	wantOutput(t, r, 0, "[ok  ] pre-deploy task: PREDEPLOY_COMMAND runs in container api (api's revision)",
-		`3. pre-deploy task: one task of <the revision step 2 registers> (api's) runs ["sh","-c","npm run migrate"] in container api; FARGATE, platform LATEST; subnets `+strings.Join(awsim.DemoSubnets, " ")+", security groups "+awsim.DemoSecurityGroup+", public IP DISABLED; startedBy deploystep/",
+		`3. pre-deploy task: one task of <the revision step 2 registers> (api's) runs ["sh","-c","npm run migrate"] in container api; FARGATE, platform LATEST; subnets `+strings.Join(awsim.Subnets, " ")+", security groups "+awsim.SecurityGroup+", public IP DISABLED; startedBy deploystep/",
 		"the services move only when it exits 0 (at most 15m0s)", "4. deploy:")
 	if runTasks(sim) != 0 || revisions(sim) != 0 {
 		t.Errorf("the dry run started %d tasks, registered %d revisions\n%s", runTasks(sim), revisions(sim), r)
@@ -201,7 +202,7 @@ func TestPredeployDryRunStartsNothing(t *testing.T) {
 // is created, in a task of the release's revision.
 func TestPredeployBeforeCodeDeploy(t *testing.T) {
 	t.Parallel()
-	cfg := world(awsim.CodeDeployBG, 3*time.Second)
+	cfg := world(demo.CodeDeployBG, 3*time.Second)
 	cfg.RunTasks = awsim.RunTaskSpec{Runtime: awsim.Duration(time.Second), Logs: []string{"Batch 8 run: 1 migrations"}}
 	sim := startSim(t, cfg)
 	r := runBin(t, env(sim, migrate))

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"deploystep/awsim"
+	"deploystep/awsim/demo"
 	"deploystep/internal/testtool"
 )
 
@@ -79,11 +80,11 @@ func wantRecord(t *testing.T, rec string, parts ...string) {
 // A blue/green release into the workload account, with a migration and the edge proof.
 func TestRecordOfARelease(t *testing.T) {
 	t.Parallel()
-	cfg := world(awsim.Migrate, 4*time.Second)
+	cfg := world(demo.Migrate, 4*time.Second)
 	cfg.Clusters[0].Services[0].Scenario.Kind = awsim.BlueGreen
 	sim := startSim(t, cfg)
 	began := time.Now()
-	r, path, rec := record(t, sim, "AWS_ACCESS_KEY_ID="+awsim.DemoToolingKey, "ROLE_ARN="+awsim.DemoDeployRole, "CODEBUILD_BUILD_ID="+codeBuildID,
+	r, path, rec := record(t, sim, "AWS_ACCESS_KEY_ID="+demo.ToolingKey, "ROLE_ARN="+demo.DeployRole, "CODEBUILD_BUILD_ID="+codeBuildID,
 		"PREDEPLOY_COMMAND=./migrate", "VERIFY_URL="+edgeURLs(sim, "/api/health"))
 	wantOutput(t, r, 0, "summary: succeeded", "release record written to "+path)
 	digest := regexp.MustCompile(`image digest:  (sha256:[0-9a-f]{64})`).FindStringSubmatch(r.Stdout)
@@ -95,12 +96,12 @@ func TestRecordOfARelease(t *testing.T) {
 	}
 	wantRecord(t, rec,
 		"# deploystep release: succeeded", "**succeeded**, exit code 0",
-		"| Identity | `"+sessionOf, "a session of `"+awsim.DemoDeployRole+"` assumed by `"+awsim.DemoToolingCaller+"`",
+		"| Identity | `"+sessionOf, "a session of `"+demo.DeployRole+"` assumed by `"+demo.ToolingCaller+"`",
 		"| api | `arn:aws:ecs:us-east-1:123456789012:task-definition/api:2` | ["+deployment[1]+"](https://us-east-1.console.aws.amazon.com/ecs/v2/clusters/tsa-gallery/services/api/deployments?region=us-east-1) | `"+digest[1]+"` | done |",
 		"| started |", "PRE_PRODUCTION_TRAFFIC_SHIFT · 0% traffic", "BAKE_TIME · 100% traffic", "| **done** |",
 		"ran `./migrate`: **container api exited 0**", "/ecs/v2/clusters/tsa-gallery/tasks/"+task[1]+"/configuration?region=us-east-1",
 		"#logsV2:log-groups/log-group/$252Fecs$252Ftsa-gallery$252FAPITask/log-events/ecs$252Fapi$252F"+task[1],
-		"| `"+awsim.DemoDistribution+"` | auto: ", "| `/*` | ["+invalidation[1]+"](https://us-east-1.console.aws.amazon.com/cloudfront/v4/home#/distributions/"+awsim.DemoDistribution+"/invalidations/details/"+invalidation[1]+")",
+		"| `"+demo.Distribution+"` | auto: ", "| `/*` | ["+invalidation[1]+"](https://us-east-1.console.aws.amazon.com/cloudfront/v4/home#/distributions/"+demo.Distribution+"/invalidations/details/"+invalidation[1]+")",
 		"/api/health | version `3f2c1ab` |",
 		"```mermaid\ngantt\n")
 	tasks := mermaidGantt(t, path)
@@ -142,7 +143,7 @@ func TestRecordOfFailures(t *testing.T) {
 		t.Errorf("the chart ends with %+v; want a critical 'failed' milestone", last)
 	}
 
-	sim = startSim(t, world(awsim.MigrateFails, 2*time.Second))
+	sim = startSim(t, world(demo.MigrateFails, 2*time.Second))
 	r, _, rec = record(t, sim, "PREDEPLOY_COMMAND=./migrate")
 	wantOutput(t, r, 1)
 	wantRecord(t, rec, "# deploystep release: failed", "**container api exited 1 (EssentialContainerExited", "no service was changed", "|  |  | not started |")

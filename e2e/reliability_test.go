@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"deploystep/awsim"
+	"deploystep/awsim/demo"
 	"deploystep/internal/testtool"
 )
 
@@ -39,16 +40,16 @@ func TestReliabilitySIGTERMInEachPhase(t *testing.T) {
 	}{
 		{"preflight", awsim.Success, slow("CloudFront.GetDistribution"), time.Second, "api not updated"},
 		{"image", awsim.Success, slow("ECR.DescribeImages"), time.Second, "api not updated"},
-		{"predeploy", awsim.Migrate, nil, time.Second, "pre-deploy task "},
+		{"predeploy", demo.Migrate, nil, time.Second, "pre-deploy task "},
 		{"deploy", awsim.Success, slow("ECS.UpdateService"), time.Second, "api not updated"},
 		{"follow", awsim.NeverFinish, nil, time.Second, "still in progress (ECS goes on with it)"},
-		{"invalidate", awsim.Success, slow("CloudFront.CreateInvalidation"), time.Second, "no invalidation created on " + awsim.DemoDistribution},
+		{"invalidate", awsim.Success, slow("CloudFront.CreateInvalidation"), time.Second, "no invalidation created on " + demo.Distribution},
 		{"wait", awsim.Success, nil, time.Minute, "created (CloudFront completes it)"},
 	}
 	for _, c := range cases {
 		t.Run(c.phase, func(t *testing.T) {
 			t.Parallel()
-			cfg := awsim.DemoConfig(c.kind, 500*time.Millisecond, c.inv)
+			cfg := demo.Config(c.kind, 500*time.Millisecond, c.inv)
 			cfg.Faults = c.faults
 			var extra []string
 			if c.phase == "predeploy" { // a migration that runs until it is stopped
@@ -119,7 +120,7 @@ func TestReliabilityNoSecretsInOutput(t *testing.T) {
 			sc, format := sc, format
 			t.Run(sc.name+"/"+format, func(t *testing.T) {
 				t.Parallel()
-				cfg := awsim.DemoConfig(sc.kind, time.Second, 500*time.Millisecond)
+				cfg := demo.Config(sc.kind, time.Second, 500*time.Millisecond)
 				if sc.name == "throttled" {
 					cfg.Faults = map[string]awsim.Fault{"*": {Throttle: 0.3, ServerError: 0.2}}
 				}
@@ -134,7 +135,7 @@ func TestReliabilityNoSecretsInOutput(t *testing.T) {
 		}
 	}
 	// The Lambda mode: planted in the function's environment and in the event, every outcome.
-	sim := startSim(t, awsim.DemoConfig(awsim.Success, 2*time.Second, time.Second))
+	sim := startSim(t, demo.Config(awsim.Success, 2*time.Second, time.Second))
 	d, logs := startRIE(t, sim, 3, "AWS_SESSION_TOKEN="+planted[2], "OUTPUT=json")
 	for _, params := range []string{userParameters(nil), `{"CLUSTER":`, userParameters(map[string]any{"SERVICE": "nope"})} {
 		x, _ := d.Run(context.Background(), jobInput(params))
@@ -221,7 +222,7 @@ func TestReliabilityFaultMatrix(t *testing.T) {
 					// Rollout 12 s against a 15 s function (slices of 10 s, a 5 s margin to report):
 					// every Lambda run hands over at least once.
 					// Every release runs a migration first (6 s, six log lines).
-					cfg := awsim.DemoConfig(awsim.Migrate, 12*time.Second, time.Second)
+					cfg := demo.Config(demo.Migrate, 12*time.Second, time.Second)
 					cfg.Seed = int64(seed*100 + i)
 					cfg.Faults = map[string]awsim.Fault{"*": f}
 					sim, err := awsim.Start(cfg, 0)
@@ -243,7 +244,7 @@ func TestReliabilityFaultMatrix(t *testing.T) {
 						}
 						defer stop()
 						ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
-						x, err := d.Run(ctx, jobInput(userParameters(map[string]any{"ACTION_TIMEOUT": "3m", "PREDEPLOY_COMMAND": awsim.DemoMigration})))
+						x, err := d.Run(ctx, jobInput(userParameters(map[string]any{"ACTION_TIMEOUT": "3m", "PREDEPLOY_COMMAND": demo.Migration})))
 						cancel()
 						final, done := x.Final()
 						ok = err == nil && done && final.Success && len(x.Invocations) >= 2
@@ -289,7 +290,7 @@ func TestReliabilityKillAndRerun(t *testing.T) {
 		wg.Add(1)
 		go func(i int, after time.Duration) {
 			defer wg.Done()
-			sim, err := awsim.Start(awsim.DemoConfig(awsim.Migrate, 2*time.Second, time.Second), 0)
+			sim, err := awsim.Start(demo.Config(demo.Migrate, 2*time.Second, time.Second), 0)
 			if err != nil {
 				t.Error(err)
 				return
@@ -328,9 +329,9 @@ func TestReliabilityKillAndRerun(t *testing.T) {
 // after the final result: one deployment, one invalidation, one final result.
 func TestReliabilityLambdaEveryEventTwice(t *testing.T) {
 	t.Parallel()
-	sim := startSim(t, awsim.DemoConfig(awsim.Migrate, 5*time.Second, 2*time.Second))
+	sim := startSim(t, demo.Config(demo.Migrate, 5*time.Second, 2*time.Second))
 	d, logs := startRIE(t, sim, 3)
-	in := jobInput(userParameters(map[string]any{"PREDEPLOY_COMMAND": awsim.DemoMigration}))
+	in := jobInput(userParameters(map[string]any{"PREDEPLOY_COMMAND": demo.Migration}))
 	ctx := context.Background()
 	first := sim.NewJob()
 	job, token := first, ""
@@ -359,7 +360,7 @@ func TestReliabilityLambdaEveryEventTwice(t *testing.T) {
 	for _, n := range e.JobResults {
 		finals += n
 	}
-	if e.Registrations[awsim.DemoService] != 1 || e.RunTasks[awsim.DemoService] != 1 || e.Deployments[awsim.DemoCluster+"/"+awsim.DemoService] != 1 || e.Invalidations[awsim.DemoDistribution] != 1 || finals != 1 {
+	if e.Registrations[demo.Service] != 1 || e.RunTasks[demo.Service] != 1 || e.Deployments[demo.Cluster+"/"+demo.Service] != 1 || e.Invalidations[demo.Distribution] != 1 || finals != 1 {
 		t.Fatalf("effects %+v over %d jobs\n%s", e, len(jobs), logs)
 	}
 	if !strings.Contains(logs.String(), "already has its result") {
@@ -380,15 +381,15 @@ func TestReliabilityCutOffCallIsNotRepeated(t *testing.T) {
 		said     string
 	}{
 		{"UpdateService", awsim.Success, nil,
-			func(sim *awsim.Server) int { return sim.Effects().Deployments[awsim.DemoCluster+"/"+awsim.DemoService] },
+			func(sim *awsim.Server) int { return sim.Effects().Deployments[demo.Cluster+"/"+demo.Service] },
 			"UpdateService's answer was lost, but deployment"},
 		{"RegisterTaskDefinition", awsim.Success, nil, revisions, "RegisterTaskDefinition's answer was lost, but api:2 was registered"},
-		{"RunTask", awsim.Migrate, map[string]any{"PREDEPLOY_COMMAND": awsim.DemoMigration}, runTasks, "RunTask's answer was lost, but pre-deploy task"},
+		{"RunTask", demo.Migrate, map[string]any{"PREDEPLOY_COMMAND": demo.Migration}, runTasks, "RunTask's answer was lost, but pre-deploy task"},
 	}
 	for _, c := range cases {
 		t.Run(c.op, func(t *testing.T) {
 			t.Parallel()
-			cfg := awsim.DemoConfig(c.kind, 2*time.Second, time.Second)
+			cfg := demo.Config(c.kind, 2*time.Second, time.Second)
 			cfg.Faults = map[string]awsim.Fault{"ECS." + c.op: {Latency: 1, Delay: awsim.Duration(5 * time.Second)}}
 			sim := startSim(t, cfg)
 			d, logs := startRIE(t, sim, 6) // slices of 4 s

@@ -1,7 +1,7 @@
 package e2e_test
 
 // Releases into another account (#26): ROLE_ARN. The caller is the tooling account's CodeBuild
-// role (awsim.DemoToolingKey), whose credentials see none of the workload account's resources;
+// role (demo.ToolingKey), whose credentials see none of the workload account's resources;
 // the release acts as a session of the workload account's deploy role, and awsim's call log says
 // who signed each call.
 
@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"deploystep/awsim"
+	"deploystep/awsim/demo"
 )
 
 const (
@@ -54,26 +55,26 @@ func TestRoleReleaseIntoAnotherAccount(t *testing.T) {
 	t.Parallel()
 	// Without ROLE_ARN the tooling account's credentials find no cluster: the release needs the role.
 	sim := startSim(t, world(awsim.Success, 2*time.Second))
-	r := runBin(t, env(sim, "AWS_ACCESS_KEY_ID="+awsim.DemoToolingKey))
+	r := runBin(t, env(sim, "AWS_ACCESS_KEY_ID="+demo.ToolingKey))
 	wantOutput(t, r, 2, "account 111122223333")
 	wantEffects(t, sim, 0, 0, r)
 
 	sim = startSim(t, world(awsim.Success, 2*time.Second))
-	r = runBin(t, env(sim, "AWS_ACCESS_KEY_ID="+awsim.DemoToolingKey, "ROLE_ARN="+awsim.DemoDeployRole, "CODEBUILD_BUILD_ID="+codeBuildID))
-	wantOutput(t, r, 0, "acting as "+sessionOf, "(account 123456789012)", "a session of ROLE_ARN "+awsim.DemoDeployRole+" assumed by "+awsim.DemoToolingCaller, "summary: succeeded")
+	r = runBin(t, env(sim, "AWS_ACCESS_KEY_ID="+demo.ToolingKey, "ROLE_ARN="+demo.DeployRole, "CODEBUILD_BUILD_ID="+codeBuildID))
+	wantOutput(t, r, 0, "acting as "+sessionOf, "(account 123456789012)", "a session of ROLE_ARN "+demo.DeployRole+" assumed by "+demo.ToolingCaller, "summary: succeeded")
 	wantEffects(t, sim, 1, 1, r)
-	session := signedBy(t, sim, awsim.DemoToolingCaller)
+	session := signedBy(t, sim, demo.ToolingCaller)
 	m := sessionName.FindStringSubmatch(session)
 	if m == nil || !strings.Contains(m[1], "0f1e2d3c-4b5a-4c6d-8e7f-0123456789ab") {
 		t.Errorf("session %q: want a RoleSessionName of [\\w+=,.@-]{2,64} named after build %s", session, codeBuildID)
 	}
-	if n := sim.Effects().AssumeRoles[awsim.DemoDeployRole]; n != 1 {
+	if n := sim.Effects().AssumeRoles[demo.DeployRole]; n != 1 {
 		t.Errorf("%d role sessions for one run; want 1", n)
 	}
 
 	// The dry run says whom it would act as, and changes nothing.
-	r = runBin(t, env(sim, "AWS_ACCESS_KEY_ID="+awsim.DemoToolingKey, "ROLE_ARN="+awsim.DemoDeployRole), "-dry-run")
-	wantOutput(t, r, 0, "acting as "+sessionOf, "assumed by "+awsim.DemoToolingCaller)
+	r = runBin(t, env(sim, "AWS_ACCESS_KEY_ID="+demo.ToolingKey, "ROLE_ARN="+demo.DeployRole), "-dry-run")
+	wantOutput(t, r, 0, "acting as "+sessionOf, "assumed by "+demo.ToolingCaller)
 	wantEffects(t, sim, 1, 1, r)
 }
 
@@ -84,16 +85,16 @@ func TestRoleRefused(t *testing.T) {
 	t.Parallel()
 	cfg := world(awsim.Success, 2*time.Second)
 	guarded := "arn:aws:iam::123456789012:role/tsa-gallery-deploy-guarded"
-	cfg.Roles = append(cfg.Roles, awsim.RoleSpec{ARN: guarded, Trusted: []string{awsim.DemoToolingAccount}, ExternalID: "tsa-prod-7f3a"})
+	cfg.Roles = append(cfg.Roles, awsim.RoleSpec{ARN: guarded, Trusted: []string{demo.ToolingAccount}, ExternalID: "tsa-prod-7f3a"})
 	sim := startSim(t, cfg)
 	for _, c := range []struct{ role, ext string }{
 		{"arn:aws:iam::123456789012:role/tsa-gallery-admin", ""},
 		{guarded, ""},
 		{guarded, "tsa-prod-0000"},
 	} {
-		r := runBin(t, env(sim, "AWS_ACCESS_KEY_ID="+awsim.DemoToolingKey, "ROLE_ARN="+c.role, "ROLE_EXTERNAL_ID="+c.ext,
+		r := runBin(t, env(sim, "AWS_ACCESS_KEY_ID="+demo.ToolingKey, "ROLE_ARN="+c.role, "ROLE_EXTERNAL_ID="+c.ext,
 			"IMAGE="+demoImage, "PREDEPLOY_COMMAND=./migrate"))
-		wantOutput(t, r, 2, "ROLE_ARN "+c.role+": sts:AssumeRole refused for "+awsim.DemoToolingCaller,
+		wantOutput(t, r, 2, "ROLE_ARN "+c.role+": sts:AssumeRole refused for "+demo.ToolingCaller,
 			"the role's trust policy must allow arn:aws:iam::111122223333:role/tsa-pipeline-codebuild")
 		if r.Took() > 10*time.Second {
 			t.Errorf("the refusal took %v", r.Took())
@@ -110,7 +111,7 @@ func TestRoleRefused(t *testing.T) {
 		}
 	}
 	// The external id the trust policy asks for.
-	r := runBin(t, env(sim, "AWS_ACCESS_KEY_ID="+awsim.DemoToolingKey, "ROLE_ARN="+guarded, "ROLE_EXTERNAL_ID=tsa-prod-7f3a"))
+	r := runBin(t, env(sim, "AWS_ACCESS_KEY_ID="+demo.ToolingKey, "ROLE_ARN="+guarded, "ROLE_EXTERNAL_ID=tsa-prod-7f3a"))
 	wantOutput(t, r, 0, "acting as arn:aws:sts::123456789012:assumed-role/tsa-gallery-deploy-guarded/", "summary: succeeded")
 }
 
@@ -122,9 +123,9 @@ func TestRoleSessionRenewed(t *testing.T) {
 	cfg := world(awsim.Success, 8*time.Second)
 	cfg.Roles[0].SessionTTL = awsim.Duration(63 * time.Second)
 	sim := startSim(t, cfg)
-	r := runBin(t, env(sim, "AWS_ACCESS_KEY_ID="+awsim.DemoToolingKey, "ROLE_ARN="+awsim.DemoDeployRole))
+	r := runBin(t, env(sim, "AWS_ACCESS_KEY_ID="+demo.ToolingKey, "ROLE_ARN="+demo.DeployRole))
 	wantOutput(t, r, 0, "summary: succeeded")
-	if n := sim.Effects().AssumeRoles[awsim.DemoDeployRole]; n < 2 {
+	if n := sim.Effects().AssumeRoles[demo.DeployRole]; n < 2 {
 		t.Errorf("%d role sessions in a %v run with sessions that need renewing every 3 s; want at least 2", n, r.Took())
 	}
 	for _, c := range sim.Calls() {
@@ -132,7 +133,7 @@ func TestRoleSessionRenewed(t *testing.T) {
 			t.Errorf("%s.%s answered %s", c.Service, c.Op, c.Error)
 		}
 	}
-	signedBy(t, sim, awsim.DemoToolingCaller)
+	signedBy(t, sim, demo.ToolingCaller)
 	wantEffects(t, sim, 1, 1, r)
 }
 
@@ -140,19 +141,19 @@ func TestRoleSessionRenewed(t *testing.T) {
 // function's own (the job is the pipeline account's), the release's calls are the session's.
 func TestRoleLambdaPerInvocation(t *testing.T) {
 	t.Parallel()
-	cfg := awsim.DemoConfig(awsim.Success, 6*time.Second, 2*time.Second)
+	cfg := demo.Config(awsim.Success, 6*time.Second, 2*time.Second)
 	const fn = "arn:aws:sts::123456789012:assumed-role/tsa-gallery-deploystep-function/deploystep"
 	cfg.Identities = append(cfg.Identities, awsim.IdentitySpec{AccessKeyID: "AKIA4FUNCTION0EXMPLE", Account: "123456789012", ARN: fn})
 	sim := startSim(t, cfg)
 	d, logs := startRIE(t, sim, 4, "AWS_ACCESS_KEY_ID=AKIA4FUNCTION0EXMPLE")
-	x, err := d.Run(context.Background(), jobInput(userParameters(map[string]any{"ROLE_ARN": awsim.DemoDeployRole})))
+	x, err := d.Run(context.Background(), jobInput(userParameters(map[string]any{"ROLE_ARN": demo.DeployRole})))
 	if err != nil {
 		t.Fatalf("%v\n%s\n%s", err, results(x), logs)
 	}
 	if final, ok := x.Final(); !ok || !final.Success {
 		t.Fatalf("no final success:\n%s\n%s", results(x), logs)
 	}
-	if n := sim.Effects().AssumeRoles[awsim.DemoDeployRole]; n != len(x.Invocations) || n < 2 {
+	if n := sim.Effects().AssumeRoles[demo.DeployRole]; n != len(x.Invocations) || n < 2 {
 		t.Errorf("%d role sessions for %d invocations; want one each", n, len(x.Invocations))
 	}
 	signedBy(t, sim, fn)
@@ -167,7 +168,7 @@ func TestRoleFaults(t *testing.T) {
 		cfg := world(awsim.Success, 2*time.Second)
 		cfg.Faults = map[string]awsim.Fault{"STS.AssumeRole": f}
 		sim := startSim(t, cfg)
-		r := runBin(t, env(sim, "AWS_ACCESS_KEY_ID="+awsim.DemoToolingKey, "ROLE_ARN="+awsim.DemoDeployRole))
+		r := runBin(t, env(sim, "AWS_ACCESS_KEY_ID="+demo.ToolingKey, "ROLE_ARN="+demo.DeployRole))
 		wantOutput(t, r, 0, "acting as "+sessionOf, "summary: succeeded")
 		wantEffects(t, sim, 1, 1, r)
 		faulted := 0
@@ -179,6 +180,6 @@ func TestRoleFaults(t *testing.T) {
 		if faulted != f.OnlyFirst {
 			t.Errorf("%+v: %d AssumeRole calls faulted; want %d", f, faulted, f.OnlyFirst)
 		}
-		signedBy(t, sim, awsim.DemoToolingCaller)
+		signedBy(t, sim, demo.ToolingCaller)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 
 	"deploystep/awsim"
+	"deploystep/awsim/demo"
 )
 
 // The lab's stack is created with no tasks (its image repository is still empty); the first
@@ -32,7 +33,7 @@ func TestFirstReleaseBringsUpAServiceCreatedWithoutTasks(t *testing.T) {
 		t.Errorf("UpdateService desiredCount sent %q, want once 2", sent)
 	}
 	out, err := ecs.NewFromConfig(sim.AWSConfig()).DescribeServices(context.Background(), &ecs.DescribeServicesInput{
-		Cluster: aws.String(awsim.DemoCluster), Services: []string{awsim.DemoService}})
+		Cluster: aws.String(demo.Cluster), Services: []string{demo.Service}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,10 +52,10 @@ func TestFirstReleaseBringsUpAServiceCreatedWithoutTasks(t *testing.T) {
 // anything changes.
 func TestDesiredCountRefusedForCodeDeployServices(t *testing.T) {
 	t.Parallel()
-	sim := startSim(t, world(awsim.CodeDeployBG, 2*time.Second))
+	sim := startSim(t, world(demo.CodeDeployBG, 2*time.Second))
 	r := runBin(t, env(sim, "DESIRED_COUNT=2"))
 	wantOutput(t, r, 2, "DESIRED_COUNT is set, but the service is on the CODE_DEPLOY controller")
-	if n := sim.Effects().CodeDeployments[awsim.DemoCodeDeployApp+"/"+awsim.DemoCodeDeployGroup]; n != 0 {
+	if n := sim.Effects().CodeDeployments[demo.CodeDeployApp+"/"+demo.CodeDeployGroup]; n != 0 {
 		t.Errorf("%d CodeDeploy deployments created", n)
 	}
 }

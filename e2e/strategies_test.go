@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"deploystep/awsim"
+	"deploystep/awsim/demo"
 )
 
 func strategyWorld(kind string, rollout time.Duration, tweak func(*awsim.ServiceSpec)) awsim.Config {
@@ -78,10 +79,10 @@ func TestStrategies(t *testing.T) {
 					t.Errorf("output has %q\n%s", a, r)
 				}
 			}
-			if got := sim.Effects().Stops[awsim.DemoCluster+"/"+awsim.DemoService]; got != c.stops {
+			if got := sim.Effects().Stops[demo.Cluster+"/"+demo.Service]; got != c.stops {
 				t.Errorf("StopServiceDeployment started %d rollbacks, want %d\n%s", got, c.stops, r)
 			}
-			if n := sim.Effects().Deployments[awsim.DemoCluster+"/"+awsim.DemoService]; n != 1 {
+			if n := sim.Effects().Deployments[demo.Cluster+"/"+demo.Service]; n != 1 {
 				t.Errorf("%d deployments, want 1", n)
 			}
 		})
@@ -100,7 +101,7 @@ func TestRollbackOnceAcrossReRuns(t *testing.T) {
 	wantOutput(t, first, 1, "StopServiceDeployment ROLLBACK sent")
 	second := runBin(t, e)
 	wantOutput(t, second, 1, "resuming: deployment")
-	if got := sim.Effects().Stops[awsim.DemoCluster+"/"+awsim.DemoService]; got != 1 {
+	if got := sim.Effects().Stops[demo.Cluster+"/"+demo.Service]; got != 1 {
 		t.Fatalf("%d rollbacks started over two runs, want 1\n%s\n%s", got, first, second)
 	}
 }

@@ -13,9 +13,10 @@ import (
 	"time"
 
 	"deploystep/awsim"
+	"deploystep/awsim/demo"
 )
 
-const demoRepoURI = "123456789012.dkr.ecr.us-east-1.amazonaws.com/" + awsim.DemoRepository
+const demoRepoURI = "123456789012.dkr.ecr.us-east-1.amazonaws.com/" + demo.Repository
 
 // updateServiceSent is what the UpdateService calls named: their taskDefinition, or
 // "force" for a forced redeployment.

@@ -16,11 +16,12 @@ import (
 	"github.com/sethvargo/go-envconfig"
 
 	"deploystep/awsim"
+	"deploystep/awsim/demo"
 	"deploystep/deploy/job"
 	"deploystep/internal/testtool"
 )
 
-const demoImage = awsim.DemoImage
+const demoImage = demo.Image
 
 func handler(t *testing.T, cfg awsim.Config) (*job.Handler, *awsim.Server, *bytes.Buffer) {
 	t.Helper()
@@ -42,8 +43,8 @@ func event(job string, params map[string]any, token string) events.CodePipelineJ
 }
 
 func params(extra map[string]any) map[string]any {
-	p := map[string]any{"SERVICE": []string{awsim.DemoService}} // a list, as UserParameters may give it
-	for k, v := range awsim.DemoSettings() {
+	p := map[string]any{"SERVICE": []string{demo.Service}} // a list, as UserParameters may give it
+	for k, v := range demo.Settings() {
 		if k != "SERVICE" && k != "IMAGE" {
 			p[k] = v
 		}
@@ -73,7 +74,7 @@ func lastResult(t *testing.T, sim *awsim.Server, job string) awsim.JobResult {
 }
 
 func TestHandlerActionTimeout(t *testing.T) {
-	h, sim, log := handler(t, awsim.DemoConfig(awsim.NeverFinish, time.Second, time.Second))
+	h, sim, log := handler(t, demo.Config(awsim.NeverFinish, time.Second, time.Second))
 	job := sim.NewJob()
 	invoke(t, h, event(job, params(map[string]any{"ACTION_TIMEOUT": "2s"}), ""), 30*time.Second)
 	r := lastResult(t, sim, job)
@@ -86,7 +87,7 @@ func TestHandlerActionTimeout(t *testing.T) {
 }
 
 func TestHandlerDryRunChangesNothing(t *testing.T) {
-	h, sim, log := handler(t, awsim.DemoConfig(awsim.Success, time.Second, time.Second))
+	h, sim, log := handler(t, demo.Config(awsim.Success, time.Second, time.Second))
 	job := sim.NewJob()
 	invoke(t, h, event(job, params(map[string]any{"DRY_RUN": true}), ""), 30*time.Second)
 	if r := lastResult(t, sim, job); !r.Success || r.ContinuationToken != "" {
@@ -104,7 +105,7 @@ func TestHandlerDryRunChangesNothing(t *testing.T) {
 // DEPLOY_TIMEOUT is not ignored in the Lambda mode: the smaller of it and ACTION_TIMEOUT bounds
 // the action, and the log says so.
 func TestHandlerDeployTimeoutBoundsTheAction(t *testing.T) {
-	h, sim, log := handler(t, awsim.DemoConfig(awsim.NeverFinish, time.Second, time.Second))
+	h, sim, log := handler(t, demo.Config(awsim.NeverFinish, time.Second, time.Second))
 	job := sim.NewJob()
 	invoke(t, h, event(job, params(map[string]any{"DEPLOY_TIMEOUT": "2s"}), ""), 30*time.Second)
 	if r := lastResult(t, sim, job); r.FailureType != "JobFailed" || !strings.Contains(r.FailureMessage, "timed out after 2s") {
@@ -118,14 +119,14 @@ func TestHandlerDeployTimeoutBoundsTheAction(t *testing.T) {
 // An action whose state could outgrow a continuation token is refused before anything changes,
 // not after UpdateService when the first hand-over finds out.
 func TestHandlerOversizedTokenBeforeAnyChange(t *testing.T) {
-	h, sim, log := handler(t, awsim.DemoConfig(awsim.Success, time.Second, time.Second))
+	h, sim, log := handler(t, demo.Config(awsim.Success, time.Second, time.Second))
 	var services []string
 	for i := 0; i < 150; i++ {
 		services = append(services, fmt.Sprintf("tsa-gallery-worker-service-%03d", i))
 	}
 	h.Env = envconfig.MapLookuper(map[string]string{"SERVICE": strings.Join(services, ",")})
 	job := sim.NewJob()
-	invoke(t, h, event(job, map[string]any{"CLUSTER": awsim.DemoCluster, "DISTRIBUTIONID": awsim.DemoDistribution}, ""), 10*time.Second)
+	invoke(t, h, event(job, map[string]any{"CLUSTER": demo.Cluster, "DISTRIBUTIONID": demo.Distribution}, ""), 10*time.Second)
 	if r := lastResult(t, sim, job); r.FailureType != "ConfigurationError" || !strings.Contains(r.FailureMessage, "deploy fewer services per action") {
 		t.Fatalf("result %+v\n%s", r, log)
 	}
@@ -135,7 +136,7 @@ func TestHandlerOversizedTokenBeforeAnyChange(t *testing.T) {
 }
 
 func TestHandlerRejectsForeignAndTamperedTokens(t *testing.T) {
-	h, sim, log := handler(t, awsim.DemoConfig(awsim.Success, time.Second, time.Second))
+	h, sim, log := handler(t, demo.Config(awsim.Success, time.Second, time.Second))
 	for name, tok := range map[string]string{"garbage": "not-a-token", "truncated": "ds1.abc"} {
 		job := sim.NewJob()
 		invoke(t, h, event(job, params(nil), tok), 10*time.Second)
@@ -149,7 +150,7 @@ func TestHandlerRejectsForeignAndTamperedTokens(t *testing.T) {
 }
 
 func TestHandlerWithoutJobID(t *testing.T) {
-	h, sim, log := handler(t, awsim.DemoConfig(awsim.Success, time.Second, time.Second))
+	h, sim, log := handler(t, demo.Config(awsim.Success, time.Second, time.Second))
 	invoke(t, h, events.CodePipelineJobEvent{}, 5*time.Second)
 	if !strings.Contains(log.String(), "no CodePipeline job id") || len(sim.Calls()) != 0 {
 		t.Fatalf("log %q, calls %d", log, len(sim.Calls()))
@@ -159,9 +160,9 @@ func TestHandlerWithoutJobID(t *testing.T) {
 // The Lambda mode follows a BLUE_GREEN service deployment to SUCCESSFUL, and ROLLBACK=on-failure
 // stops a crash-looping deployment once and reports how the rollback ended.
 func TestHandlerStrategies(t *testing.T) {
-	bg := awsim.DemoConfig(awsim.BlueGreen, 4*time.Second, 500*time.Millisecond)
+	bg := demo.Config(awsim.BlueGreen, 4*time.Second, 500*time.Millisecond)
 	bg.Clusters[0].Services[0].BakeTime = awsim.Duration(3 * time.Second)
-	crash := awsim.DemoConfig(awsim.CrashLoop, 2*time.Second, 500*time.Millisecond)
+	crash := demo.Config(awsim.CrashLoop, 2*time.Second, 500*time.Millisecond)
 	crash.Clusters[0].Services[0].CircuitBreaker = false
 	crash.Clusters[0].Services[0].Scenario.TaskFailEvery = awsim.Duration(300 * time.Millisecond)
 	for _, c := range []struct {
@@ -183,7 +184,7 @@ func TestHandlerStrategies(t *testing.T) {
 			if r.Success != c.ok || r.ContinuationToken != "" || !strings.Contains(log.String()+r.FailureMessage, c.want) {
 				t.Fatalf("result %+v\n%s", r, log)
 			}
-			if got := sim.Effects().Stops[awsim.DemoCluster+"/"+awsim.DemoService]; got != c.stops {
+			if got := sim.Effects().Stops[demo.Cluster+"/"+demo.Service]; got != c.stops {
 				t.Fatalf("%d rollbacks started, want %d\n%s", got, c.stops, log)
 			}
 		})
@@ -216,7 +217,7 @@ func TestHandlerPercentCompleteDuringVerify(t *testing.T) {
 		fmt.Fprint(w, `{"status":"ok","version":"0a1b2c3"}`)
 	}))
 	defer stale.Close()
-	h, sim, log := handler(t, awsim.DemoConfig(awsim.Success, time.Second, 300*time.Millisecond))
+	h, sim, log := handler(t, demo.Config(awsim.Success, time.Second, 300*time.Millisecond))
 	rs := runAction(t, h, sim, params(map[string]any{"IMAGE": demoImage, "VERIFY_URL": stale.URL + "/api/health", "VERIFY_TIMEOUT": "8s"}), 6*time.Second, 4)
 	verifying := 0
 	for _, r := range rs {
@@ -235,7 +236,7 @@ func TestHandlerPercentCompleteDuringVerify(t *testing.T) {
 // A service deployment API that keeps failing ends the attempts to pin after 3 tries in all, not
 // 3 per invocation: the count is part of the state the token carries.
 func TestHandlerPinFailuresSpanInvocations(t *testing.T) {
-	cfg := awsim.DemoConfig(awsim.Success, 14*time.Second, 300*time.Millisecond)
+	cfg := demo.Config(awsim.Success, 14*time.Second, 300*time.Millisecond)
 	cfg.Faults = map[string]awsim.Fault{"ECS.ListServiceDeployments": {ServerError: 1}}
 	h, sim, log := handler(t, cfg)
 	rs := runAction(t, h, sim, params(nil), 3*time.Second, 20)
@@ -262,7 +263,7 @@ func TestHandlerPinFailuresSpanInvocations(t *testing.T) {
 // SUMMARY_FILE is the command mode's: the action is refused before anything changes, saying
 // where the Lambda mode's record is.
 func TestHandlerRefusesSummaryFile(t *testing.T) {
-	h, sim, log := handler(t, awsim.DemoConfig(awsim.Success, time.Second, time.Second))
+	h, sim, log := handler(t, demo.Config(awsim.Success, time.Second, time.Second))
 	job := sim.NewJob()
 	invoke(t, h, event(job, params(map[string]any{"SUMMARY_FILE": "/tmp/release.md"}), ""), 30*time.Second)
 	r := lastResult(t, sim, job)
@@ -277,7 +278,7 @@ func TestHandlerRefusesSummaryFile(t *testing.T) {
 // The action's summary carries the console links of what the release made, whole, within
 // CodePipeline's 2,048 characters; a failure's message carries them too.
 func TestHandlerSummaryLinks(t *testing.T) {
-	h, sim, log := handler(t, awsim.DemoConfig(awsim.Success, time.Second, 500*time.Millisecond))
+	h, sim, log := handler(t, demo.Config(awsim.Success, time.Second, 500*time.Millisecond))
 	job := sim.NewJob()
 	invoke(t, h, event(job, params(nil), ""), time.Minute)
 	r := lastResult(t, sim, job)
@@ -289,7 +290,7 @@ func TestHandlerSummaryLinks(t *testing.T) {
 			t.Fatalf("summary %q lacks %q\n%s", r.Summary, want, log)
 		}
 	}
-	h, sim, log = handler(t, awsim.DemoConfig(awsim.Rollback, time.Second, time.Second))
+	h, sim, log = handler(t, demo.Config(awsim.Rollback, time.Second, time.Second))
 	job = sim.NewJob()
 	invoke(t, h, event(job, params(nil), ""), time.Minute)
 	if r := lastResult(t, sim, job); r.FailureType != "JobFailed" || !strings.Contains(r.FailureMessage, "; console: api service deployment https://") {

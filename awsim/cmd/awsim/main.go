@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"deploystep/awsim"
+	"deploystep/awsim/demo"
 )
 
 func main() {
@@ -48,9 +49,9 @@ func main() {
 	})
 	flag.Parse()
 
-	cfg := awsim.DemoConfig(*scenario, *rollout, *invalidation)
-	demo := *configPath == ""
-	if !demo {
+	cfg := demo.Config(*scenario, *rollout, *invalidation)
+	demoWorld := *configPath == ""
+	if !demoWorld {
 		b, err := os.ReadFile(*configPath)
 		if err != nil {
 			fail(err)
@@ -73,7 +74,7 @@ func main() {
 	code := 0
 	if args := flag.Args(); len(args) > 0 {
 		fmt.Fprintf(os.Stderr, "awsim: serving %s (scenario %s) for: %v\n", sim.URL(), *scenario, args)
-		code = run(sim, args, demo, *scenario, *lifetime)
+		code = run(sim, args, demoWorld, *scenario, *lifetime)
 		printEffects(sim)
 	} else {
 		fmt.Println(sim.URL())
@@ -94,27 +95,27 @@ func main() {
 	os.Exit(code)
 }
 
-func run(sim *awsim.Server, args []string, demo bool, scenario string, lifetime time.Duration) int {
+func run(sim *awsim.Server, args []string, demoWorld bool, scenario string, lifetime time.Duration) int {
 	env := map[string]string{}
 	for _, kv := range sim.Env() {
 		k, v, _ := strings.Cut(kv, "=")
 		env[k] = v
 	}
-	if demo {
-		maps.Copy(env, awsim.DemoSettings())
+	if demoWorld {
+		maps.Copy(env, demo.Settings())
 		// The release ends with the edge proof: the distribution's edge must serve the image's tag.
-		env["VERIFY_URL"] = sim.EdgeURL(awsim.DemoDistribution) + "/api/health"
+		env["VERIFY_URL"] = sim.EdgeURL(demo.Distribution) + "/api/health"
 		switch scenario {
-		case awsim.StaleEdge:
+		case demo.StaleEdge:
 			env["INVALIDATION_PATHS"], env["VERIFY_TIMEOUT"] = "/static/*", "10s"
-		case awsim.Origin502:
+		case demo.Origin502:
 			env["VERIFY_TIMEOUT"] = "10s"
-		case awsim.FirstRelease:
+		case demo.FirstRelease:
 			env["DESIRED_COUNT"] = "2" // the stack's TaskCount
-		case awsim.Migrate, awsim.MigrateFails:
-			env["PREDEPLOY_COMMAND"] = awsim.DemoMigration
-		case awsim.APICache, awsim.ProxyOrigin:
-			env["VERIFY_URL"] += "," + sim.EdgeURL(awsim.DemoDistribution) + "/api/photos"
+		case demo.Migrate, demo.MigrateFails:
+			env["PREDEPLOY_COMMAND"] = demo.Migration
+		case demo.APICache, demo.ProxyOrigin:
+			env["VERIFY_URL"] += "," + sim.EdgeURL(demo.Distribution) + "/api/photos"
 			env["VERIFY_TIMEOUT"] = "10s"
 		}
 	}
