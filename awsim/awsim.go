@@ -35,6 +35,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"deploystep/awsim/contract"
 )
 
 // Config describes the simulated world. The zero value is an empty world in us-east-1.
@@ -761,4 +763,22 @@ type epoch time.Time
 
 func (t epoch) MarshalJSON() ([]byte, error) {
 	return []byte(fmt.Sprintf("%.3f", float64(time.Time(t).UnixMilli())/1000)), nil
+}
+
+// validate checks in, the decoded input of svc.op, against AWS's documented contract (package
+// contract) and returns AWS's answer to the first rule it breaks.
+func validate(svc, op string, in map[string]any) *apiError {
+	return violation(contract.Check(svc, op, in))
+}
+
+// validateJSON decodes an awsJson body and validates it.
+func validateJSON(svc, op string, body []byte) *apiError {
+	return violation(contract.CheckJSON(svc, op, body))
+}
+
+func violation(v *contract.Violation) *apiError {
+	if v == nil {
+		return nil
+	}
+	return errf(v.Status, v.Code, "%s", v.Message)
 }

@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"deploystep/awsim/contract"
 )
 
 const cfNS = "http://cloudfront.amazonaws.com/doc/2020-05-31/"
@@ -256,7 +258,7 @@ func (w *cfWorld) createInvalidation(d *distribution, id string, body []byte, ca
 	}
 	for _, p := range in.Paths.Items {
 		if tag, ok := strings.CutPrefix(p, "#"); ok {
-			if why := badTag(tag); why != "" {
+			if why := contract.BadTag(tag); why != "" {
 				return cfAnswer{}, errf(400, "InvalidArgument", "Your request contains an invalid tag invalidation item %q: %s.", p, why)
 			}
 			continue
@@ -292,27 +294,6 @@ func (w *cfWorld) createInvalidation(d *distribution, id string, body []byte, ca
 	d.byRef[in.CallerReference] = iv
 	w.s.effects.Invalidations[id]++
 	return cfAnswer{201, w.render(iv, now), location(iv)}, nil
-}
-
-// badTag says what is wrong with a tag invalidation item's tag (after its #), "" when nothing:
-// "Each tag value must contain only ASCII visible characters (33–126), excluding commas. The
-// maximum length of a tag is 256 characters", and "tag invalidation items do not support the *
-// wildcard" (Developer Guide, "What you need to know when invalidating tags").
-func badTag(tag string) string {
-	switch {
-	case tag == "":
-		return "the tag is empty"
-	case len(tag) > 256:
-		return "a tag is at most 256 characters"
-	case strings.Contains(tag, "*"):
-		return "tag invalidation items do not support the * wildcard"
-	}
-	for _, r := range tag {
-		if r < 33 || r > 126 || r == ',' {
-			return "a tag holds ASCII visible characters (33-126) but commas only"
-		}
-	}
-	return ""
 }
 
 // countPaths counts paths and wildcard paths (CloudFront's in-progress limits: 3,000 and 15);

@@ -11,8 +11,8 @@ import (
 	"time"
 
 	"deploystep/awsim"
+	"deploystep/awsim/contract"
 	"deploystep/awsim/demo"
-	"deploystep/internal/testtool"
 )
 
 var targets = map[string]string{
@@ -70,7 +70,7 @@ func send(t *testing.T, sim *awsim.Server, svc, op, body string) (code string, s
 // documented rule; each row quotes its source (contract.go).
 func TestContract(t *testing.T) {
 	sim := start(t, demo.Config(awsim.Success, 2*time.Second, time.Second))
-	for _, r := range awsim.Contract() {
+	for _, r := range contract.Rules() {
 		t.Run(r.Service+"."+r.Op+"/"+r.Member+"/"+r.Kind, func(t *testing.T) {
 			if r.Example == "" || r.Quote == "" {
 				t.Fatalf("row without an example or a quote: %+v", r)
@@ -111,24 +111,6 @@ func TestContractValidRequestsPass(t *testing.T) {
 	} {
 		if code, status := send(t, sim, c.svc, c.op, c.body); code != "" || status >= 300 {
 			t.Errorf("%s.%s %s: answered %s %d", c.svc, c.op, c.body, code, status)
-		}
-	}
-}
-
-// TestContractAgainstBotocore holds every row to botocore's service models, the API references
-// in machine-readable form that this project did not write: a constraint row must equal the
-// model's, a quoted sentence must be in the member's (or the error's) documentation.
-func TestContractAgainstBotocore(t *testing.T) {
-	py := testtool.Python(t, "botocore")
-	rules := awsim.Contract()
-	out := testtool.PythonScript(t, py, "testdata/check_contract.py", rules)
-	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
-	if len(lines) != len(rules) {
-		t.Fatalf("%d answers for %d rules:\n%s", len(lines), len(rules), out)
-	}
-	for i, r := range rules {
-		if lines[i] != "ok" {
-			t.Errorf("%s.%s %s (%s, %s): %s", r.Service, r.Op, r.Member, r.Kind, r.Model, lines[i])
 		}
 	}
 }

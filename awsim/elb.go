@@ -23,6 +23,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"deploystep/awsim/contract"
 )
 
 const elbNS = "http://elasticloadbalancing.amazonaws.com/doc/2015-12-01/"
@@ -117,7 +119,7 @@ func (s *Server) serveELB(w http.ResponseWriter, r *http.Request, form url.Value
 	s.mu.Unlock()
 	var out any
 	var aerr *apiError
-	aerr = validate("ELB", call.Op, queryInput(form))
+	aerr = validate("ELB", call.Op, contract.QueryInput(form))
 	if aerr == nil {
 		aerr = s.authorize(queryAuthz("ELB", call.Op, c, form), &call)
 	}

@@ -31,6 +31,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"deploystep/awsim/contract"
 )
 
 // RoleSpec is an IAM role the world's STS lets callers assume.
@@ -72,7 +74,7 @@ func (s *Server) serveSTS(w http.ResponseWriter, r *http.Request, form url.Value
 		body = s.getCallerIdentity(c)
 	case "AssumeRole":
 		call.Params = map[string]string{"RoleArn": form.Get("RoleArn"), "RoleSessionName": form.Get("RoleSessionName")}
-		if aerr = validate("STS", call.Op, queryInput(form)); aerr == nil {
+		if aerr = validate("STS", call.Op, contract.QueryInput(form)); aerr == nil {
 			aerr = s.authorize(queryAuthz("STS", call.Op, c, form), &call)
 		}
 		if aerr == nil {

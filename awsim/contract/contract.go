@@ -1,4 +1,11 @@
-package awsim
+// Package contract is AWS's documented contract on the input of the operations deploystep and
+// its tests call, one Rule a row, each quoting where it comes from: the API references as
+// botocore's models carry them (constraints, and sentences of the documentation quoted
+// verbatim), and Developer Guide pages where only a guide states a rule. Check answers an input
+// that breaks a row with the error code and HTTP status AWS gives. It is a leaf (the standard
+// library only): awsim checks every request against it before it runs the operation, and its
+// test holds every row to the installed botocore model.
+package contract
 
 import (
 	"encoding/json"
@@ -236,7 +243,7 @@ var contract = []Rule{
 		Source: tagGuide, Quote: "Each tag value must contain only ASCII visible characters (33–126), excluding commas. The maximum length of a tag is 256 characters.",
 		Example: `<InvalidationBatch><Paths><Quantity>1</Quantity><Items><Path>#product electronics</Path></Items></Paths><CallerReference>r-3</CallerReference></InvalidationBatch>`,
 		check: func(in map[string]any) bool {
-			return tagItemsHold(in, func(tag string) bool { return badTag(tag) == "" || strings.Contains(tag, "*") })
+			return tagItemsHold(in, func(tag string) bool { return BadTag(tag) == "" || strings.Contains(tag, "*") })
 		}},
 	{Service: "CloudFront", Op: "CreateInvalidation", Member: "InvalidationBatch.Paths.Items[]", Kind: "prose", Model: "guide", Code: "InvalidArgument", Status: 400,
 		Source: tagGuide, Quote: "Unlike path invalidations, tag invalidation items do not support the * wildcard.",
@@ -444,31 +451,38 @@ func init() {
 	}
 }
 
-// Contract returns the rules awsim enforces.
-func Contract() []Rule { return append([]Rule(nil), contract...) }
+// Rules returns the rules, a copy.
+func Rules() []Rule { return append([]Rule(nil), contract...) }
 
-// validate checks in, the decoded input of svc.op, against the contract and returns AWS's answer
-// to the first rule it breaks.
-func validate(svc, op string, in map[string]any) *apiError {
+// Violation is AWS's answer to an input that breaks a rule.
+type Violation struct {
+	Status  int
+	Code    string
+	Message string
+}
+
+// Check checks in, the decoded input of svc.op (as the model names its members), against the
+// contract and returns AWS's answer to the first rule it breaks (nil: none).
+func Check(svc, op string, in map[string]any) *Violation {
 	for i := range contract {
 		r := &contract[i]
 		if r.Service != svc || r.Op != op || r.holds(in) {
 			continue
 		}
-		return errf(r.Status, r.Code, "%s: %s", r.Member, r.Quote)
+		return &Violation{Status: r.Status, Code: r.Code, Message: fmt.Sprintf("%s: %s", r.Member, r.Quote)}
 	}
 	return nil
 }
 
-// validateJSON decodes an awsJson body and validates it.
-func validateJSON(svc, op string, body []byte) *apiError {
+// CheckJSON decodes an awsJson body and checks it.
+func CheckJSON(svc, op string, body []byte) *Violation {
 	in := map[string]any{}
 	if len(body) > 0 {
 		if err := json.Unmarshal(body, &in); err != nil {
-			return errf(400, "SerializationException", "cannot decode request: %v", err)
+			return &Violation{Status: 400, Code: "SerializationException", Message: fmt.Sprintf("cannot decode request: %v", err)}
 		}
 	}
-	return validate(svc, op, in)
+	return Check(svc, op, in)
 }
 
 // holds reports whether in satisfies the rule.
@@ -636,9 +650,9 @@ const exampleRoleARN = "arn:aws:iam::210987654321:role/deploystep-deploy"
 
 var exampleRole = url.QueryEscape(exampleRoleARN)
 
-// queryInput is an awsQuery form as the model names its members: a.member.N lists, numbers as
+// QueryInput is an awsQuery form as the model names its members: a.member.N lists, numbers as
 // numbers, the rest strings.
-func queryInput(form map[string][]string) map[string]any {
+func QueryInput(form map[string][]string) map[string]any {
 	in := map[string]any{}
 	for k, v := range form {
 		if k == "Action" || k == "Version" || len(v) == 0 {
@@ -664,4 +678,25 @@ func queryInput(form map[string][]string) map[string]any {
 		in[k] = v[0]
 	}
 	return in
+}
+
+// BadTag says what is wrong with a tag invalidation item's tag (after its #), "" when nothing:
+// "Each tag value must contain only ASCII visible characters (33–126), excluding commas. The
+// maximum length of a tag is 256 characters", and "tag invalidation items do not support the *
+// wildcard" (Developer Guide, "What you need to know when invalidating tags").
+func BadTag(tag string) string {
+	switch {
+	case tag == "":
+		return "the tag is empty"
+	case len(tag) > 256:
+		return "a tag is at most 256 characters"
+	case strings.Contains(tag, "*"):
+		return "tag invalidation items do not support the * wildcard"
+	}
+	for _, r := range tag {
+		if r < 33 || r > 126 || r == ',' {
+			return "a tag holds ASCII visible characters (33-126) but commas only"
+		}
+	}
+	return ""
 }
