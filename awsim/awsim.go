@@ -6,7 +6,7 @@
 // Scenario each, ECR repositories, CloudFront distributions, faults). Start binds 127.0.0.1 and
 // serves one HTTP endpoint: POST / with X-Amz-Target routes to the awsJson1.1 services (ECS, ECR,
 // CodePipeline, CodeDeploy), /2020-05-31/ to CloudFront's REST-XML. Every request first passes
-// fault injection (seeded, per operation), then the contract (contract.go), then the handler
+// fault injection (seeded, per operation), then AWS's documented input contract (package contract, a leaf), then the handler
 // advances the affected service's timeline to the current time, applies the call and answers.
 // Everything is recorded: Calls() is the log of requests, Effects() counts what changed the world
 // (deployments, invalidations, CodeDeploy deployments, final job results), which is what tests
@@ -22,6 +22,15 @@
 // path in front of the service's version, until an invalidation covering the path completes.
 // Driver plays CodePipeline toward a Lambda invoke URL (aws-lambda-rie): it invokes with a job
 // event and again with each continuation token until the function reports a final result.
+//
+// Each service's state is a world of its own, its methods in its own files: ecsWorld in ecs*.go
+// (the operations, wire types, clusters and services over time, service deployments, rollout
+// scenarios, task definitions, standalone tasks, and what the other services read of it,
+// ecs_network.go), ecrWorld in ecr.go, cfWorld in cloudfront*.go (each distribution's edge in edge.go), cdWorld in
+// codedeploy.go, cpWorld in codepipeline.go, logsWorld in logs.go, and regionWorld (another
+// account's or region's) in identity.go. IAM's evaluation is iam.go and iam_actions.go. They
+// share one clock and one lock, the Server's. The demo world (the lab's stack and its scenarios
+// by name) is package demo, above this one.
 package awsim
 
 import (
@@ -58,7 +67,7 @@ type Config struct {
 	Policies []json.RawMessage `json:"policies,omitempty"`
 	// Roles are the IAM roles STS lets callers assume (sts.go).
 	Roles []RoleSpec `json:"roles,omitempty"`
-	// RunTasks is how standalone tasks (RunTask: a pre-deploy migration) behave (runtask.go).
+	// RunTasks is how standalone tasks (RunTask: a pre-deploy migration) behave (ecs_runtask.go).
 	RunTasks RunTaskSpec `json:"runTasks,omitempty"`
 	// CachePolicies are the account's custom CloudFront cache policies (the managed ones are
 	// always there).
@@ -118,7 +127,7 @@ type ServiceSpec struct {
 	// OriginStatus is the HTTP status the service's new revision answers through a
 	// distribution's edge (default: 200 with its version); origin-502 sets 502.
 	OriginStatus int `json:"originStatus,omitempty"`
-	// Task names the parts of its first revision that are not the lab's defaults (taskdefs.go).
+	// Task names the parts of its first revision that are not the lab's defaults (ecs_taskdefs.go).
 	Task *TaskSpec `json:"task,omitempty"`
 	// CodeDeploy puts the service on the CODE_DEPLOY controller, in a CodeDeploy application and
 	// deployment group (codedeploy.go).

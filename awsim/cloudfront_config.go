@@ -324,17 +324,6 @@ func (w *cfWorld) configXML(d *distribution) xmlDistributionConfig {
 	return c
 }
 
-// originDomain is the DNS name of the load balancer of "cluster/service" (an unknown name, or
-// a service without one, gets a domain no load balancer has).
-func (w *ecsWorld) originDomain(name string) string {
-	if svc := w.originService(name); svc != nil {
-		if lb, ok := w.loadBalancerOf(svc); ok {
-			return lb.dns
-		}
-	}
-	return "origin.invalid"
-}
-
 func (w *cfWorld) getDistributionConfig(d *distribution) cfAnswer {
 	c := w.configXML(d)
 	c.NS = cfNS

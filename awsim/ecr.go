@@ -143,3 +143,24 @@ func (w *ecrWorld) handle(op string, body []byte, call *Call) (any, *apiError) {
 	}
 	return map[string]any{"imageDetails": details}, nil
 }
+
+// versionOf is what an application built from the image with this digest reports: the image's
+// tag other than "latest", else a short form of the digest.
+func (w *ecrWorld) versionOf(digest string) string {
+	for _, imgs := range w.repos {
+		for _, im := range imgs {
+			if im.digest != digest {
+				continue
+			}
+			for _, t := range im.tags {
+				if t != "latest" {
+					return t
+				}
+			}
+		}
+	}
+	if len(digest) >= 19 {
+		return "sha-" + digest[7:19]
+	}
+	return "unknown"
+}

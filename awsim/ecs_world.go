@@ -15,7 +15,7 @@ type ecsWorld struct {
 	s        *Server
 	clusters map[string]*cluster
 	order    []string
-	defs     map[string][]*revision // task definitions by family, oldest revision first (taskdefs.go)
+	defs     map[string][]*revision // task definitions by family, oldest revision first (ecs_taskdefs.go)
 }
 
 type cluster struct {
@@ -23,7 +23,7 @@ type cluster struct {
 	services  map[string]*service
 	order     []string
 	tasks     []*task
-	tokens    map[string]tokenUse // RunTask's client tokens (runtask.go)
+	tokens    map[string]tokenUse // RunTask's client tokens (ecs_runtask.go)
 }
 
 type service struct {
@@ -69,7 +69,7 @@ type task struct {
 	exitCode                       *int
 	created, started, stopped      time.Time
 	cl                             *cluster
-	run                            *run // a standalone task's (runtask.go); nil for a service's
+	run                            *run // a standalone task's (ecs_runtask.go); nil for a service's
 	launchType                     string
 }
 

@@ -18,7 +18,6 @@ package awsim
 import (
 	"encoding/xml"
 	"fmt"
-	"hash/crc32"
 	"net/http"
 	"net/url"
 	"strings"
@@ -38,41 +37,6 @@ type loadBalancer struct {
 }
 
 type targetGroup struct{ name, arn string }
-
-// loadBalancers are the world's load balancers: one per service with a load balancer.
-func (w *ecsWorld) loadBalancers() []loadBalancer {
-	var out []loadBalancer
-	for _, cn := range w.order {
-		c := w.clusters[cn]
-		for _, sn := range c.order {
-			svc := c.services[sn]
-			if lb, ok := w.loadBalancerOf(svc); ok {
-				out = append(out, lb)
-			}
-		}
-	}
-	return out
-}
-
-// loadBalancerOf is the service's load balancer, with its target groups.
-func (w *ecsWorld) loadBalancerOf(svc *service) (loadBalancer, bool) {
-	if svc.spec.NoLoadBalancer {
-		return loadBalancer{}, false
-	}
-	name := svc.spec.Name + "-alb"
-	sum := crc32.ChecksumIEEE([]byte(svc.cl.name + "/" + svc.spec.Name))
-	lb := loadBalancer{name: name,
-		arn: fmt.Sprintf("arn:aws:elasticloadbalancing:%s:%s:loadbalancer/app/%s/%016x", w.s.cfg.Region, w.s.cfg.Account, name, uint64(sum)*2654435761),
-		dns: fmt.Sprintf("%s-%010d.%s.elb.amazonaws.com", name, uint64(sum)%10000000000, w.s.cfg.Region)}
-	tg := func(color string) targetGroup {
-		return targetGroup{svc.spec.Name + "-" + color, fmt.Sprintf("arn:aws:elasticloadbalancing:%s:%s:targetgroup/%s-%s/0123456789abcdef", w.s.cfg.Region, w.s.cfg.Account, svc.spec.Name, color)}
-	}
-	lb.targetGroups = []targetGroup{tg("blue")}
-	if s := svc.spec.Strategy; s != "" && s != "ROLLING" || svc.spec.CodeDeploy != nil {
-		lb.targetGroups = append(lb.targetGroups, tg("green"))
-	}
-	return lb, true
-}
 
 // ServiceOriginDomain is the DNS name of the load balancer in front of "cluster/service" (the
 // domain a CloudFront origin for it names), "" when it has none.
