@@ -7,6 +7,7 @@ package deploy
 // branch in the engine.
 
 import (
+	"cmp"
 	"fmt"
 	"strings"
 	"time"
@@ -58,7 +59,7 @@ type InvalidationPlan struct {
 // preflight read them, or as the state recorded them ("" where unknown).
 func (e *Engine) Plan(st *state.State, controllers map[string]string) Plan {
 	s := e.Settings
-	p := Plan{Limit: s.Timeout, Poll: s.Poll, VerifyTimeout: s.VerifyTimeout, Steps: []string{state.PhasePreflight}}
+	p := Plan{Limit: cmp.Or(e.Limit, s.Timeout), Poll: s.Poll, VerifyTimeout: s.VerifyTimeout, Steps: []string{state.PhasePreflight}}
 	if s.Image != "" {
 		p.Steps, p.Image = append(p.Steps, state.PhaseImage), s.Image
 		if st.Digest != "" {
