@@ -1,4 +1,4 @@
-module deploystep
+module github.com/deploystep/deploystep
 
 go 1.26.8
 

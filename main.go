@@ -14,10 +14,10 @@ import (
 	"os"
 	"slices"
 
-	"deploystep/deploy"
-	"deploystep/deploy/failure"
-	"deploystep/deploy/job"
-	"deploystep/deploy/settings"
+	"github.com/deploystep/deploystep/deploy"
+	"github.com/deploystep/deploystep/deploy/failure"
+	"github.com/deploystep/deploystep/deploy/job"
+	"github.com/deploystep/deploystep/deploy/settings"
 )
 
 var version = "dev"

@@ -45,7 +45,7 @@ import (
 	"sync"
 	"time"
 
-	"deploystep/awsim/contract"
+	"github.com/deploystep/deploystep/awsim/contract"
 )
 
 // Config describes the simulated world. The zero value is an empty world in us-east-1.

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"deploystep/awsim/contract"
+	"github.com/deploystep/deploystep/awsim/contract"
 )
 
 const cfNS = "http://cloudfront.amazonaws.com/doc/2020-05-31/"

@@ -10,9 +10,9 @@ import (
 	"testing"
 	"time"
 
-	"deploystep/awsim"
-	"deploystep/awsim/contract"
-	"deploystep/awsim/demo"
+	"github.com/deploystep/deploystep/awsim"
+	"github.com/deploystep/deploystep/awsim/contract"
+	"github.com/deploystep/deploystep/awsim/demo"
 )
 
 var targets = map[string]string{

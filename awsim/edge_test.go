@@ -14,8 +14,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
-	"deploystep/awsim"
-	"deploystep/awsim/demo"
+	"github.com/deploystep/deploystep/awsim"
+	"github.com/deploystep/deploystep/awsim/demo"
 )
 
 type edgeAnswer struct {

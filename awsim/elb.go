@@ -23,7 +23,7 @@ import (
 	"strings"
 	"time"
 
-	"deploystep/awsim/contract"
+	"github.com/deploystep/deploystep/awsim/contract"
 )
 
 const elbNS = "http://elasticloadbalancing.amazonaws.com/doc/2015-12-01/"

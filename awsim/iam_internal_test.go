@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"deploystep/internal/iamref"
+	"github.com/deploystep/deploystep/internal/iamref"
 )
 
 func policy(t *testing.T, doc string) *Policy {

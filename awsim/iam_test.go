@@ -16,9 +16,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
-	"deploystep/awsim"
-	"deploystep/awsim/demo"
-	"deploystep/internal/testtool"
+	"github.com/deploystep/deploystep/awsim"
+	"github.com/deploystep/deploystep/awsim/demo"
+	"github.com/deploystep/deploystep/internal/testtool"
 )
 
 const (

@@ -32,7 +32,7 @@ import (
 	"strings"
 	"time"
 
-	"deploystep/awsim/contract"
+	"github.com/deploystep/deploystep/awsim/contract"
 )
 
 // RoleSpec is an IAM role the world's STS lets callers assume.

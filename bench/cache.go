@@ -6,7 +6,7 @@ import (
 	"sync"
 	"time"
 
-	"deploystep/awsim/demo"
+	"github.com/deploystep/deploystep/awsim/demo"
 )
 
 // scenarioCache measures what a release invalidates (#24), on the lab's stack (the API not

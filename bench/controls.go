@@ -4,8 +4,8 @@ import (
 	"fmt"
 	"time"
 
-	"deploystep/awsim"
-	"deploystep/awsim/demo"
+	"github.com/deploystep/deploystep/awsim"
+	"github.com/deploystep/deploystep/awsim/demo"
 )
 
 // scenarioEarlySuccess measures a rolling deployment with early success criteria (#25;

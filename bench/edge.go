@@ -5,8 +5,8 @@ import (
 	"sync"
 	"time"
 
-	"deploystep/awsim"
-	"deploystep/awsim/demo"
+	"github.com/deploystep/deploystep/awsim"
+	"github.com/deploystep/deploystep/awsim/demo"
 )
 
 // scenarioEdge measures the proof through the edge: the time from the invalidation's completion

@@ -8,8 +8,8 @@ import (
 	"sync"
 	"time"
 
-	"deploystep/awsim"
-	"deploystep/awsim/demo"
+	"github.com/deploystep/deploystep/awsim"
+	"github.com/deploystep/deploystep/awsim/demo"
 )
 
 // The fleet scenario: 50 services over 5 clusters, the read budget and the overhead.

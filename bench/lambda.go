@@ -13,9 +13,9 @@ import (
 	"strings"
 	"time"
 
-	"deploystep/awsim"
-	"deploystep/awsim/demo"
-	"deploystep/internal/testtool"
+	"github.com/deploystep/deploystep/awsim"
+	"github.com/deploystep/deploystep/awsim/demo"
+	"github.com/deploystep/deploystep/internal/testtool"
 )
 
 // The Lambda figures: zip size, init time and peak memory under aws-lambda-rie, beside a

@@ -6,8 +6,8 @@ import (
 	"sync"
 	"time"
 
-	"deploystep/awsim"
-	"deploystep/awsim/demo"
+	"github.com/deploystep/deploystep/awsim"
+	"github.com/deploystep/deploystep/awsim/demo"
 )
 
 // runTaskScript is the hand-written migration step: aws ecs run-task with the command override

@@ -8,8 +8,8 @@ import (
 	"sync"
 	"time"
 
-	"deploystep/awsim"
-	"deploystep/awsim/demo"
+	"github.com/deploystep/deploystep/awsim"
+	"github.com/deploystep/deploystep/awsim/demo"
 )
 
 // awsActionsScript is aws-actions/amazon-ecs-deploy-task-definition's flow as the AWS CLI runs it:

@@ -6,8 +6,8 @@ import (
 	"sync"
 	"time"
 
-	"deploystep/awsim"
-	"deploystep/awsim/demo"
+	"github.com/deploystep/deploystep/awsim"
+	"github.com/deploystep/deploystep/awsim/demo"
 )
 
 // The single-service scenarios: success, circuit-breaker rollback, crash loop.

@@ -7,9 +7,9 @@ import (
 	"testing"
 	"time"
 
-	"deploystep/awsim"
-	"deploystep/awsim/demo"
-	"deploystep/internal/testtool"
+	"github.com/deploystep/deploystep/awsim"
+	"github.com/deploystep/deploystep/awsim/demo"
+	"github.com/deploystep/deploystep/internal/testtool"
 )
 
 // TestInfraWhatAReleaseInvalidates holds the stack to what a release of it invalidates: every

@@ -26,8 +26,8 @@ import (
 	"strings"
 	"testing"
 
-	"deploystep/internal/iamref"
-	"deploystep/internal/testtool"
+	"github.com/deploystep/deploystep/internal/iamref"
+	"github.com/deploystep/deploystep/internal/testtool"
 )
 
 func reference(t *testing.T) *iamref.Ref {

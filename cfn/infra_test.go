@@ -25,10 +25,10 @@ import (
 
 	"gopkg.in/yaml.v3"
 
-	"deploystep/awsim"
-	"deploystep/awsim/demo"
-	"deploystep/deploy/awsapi"
-	"deploystep/internal/testtool"
+	"github.com/deploystep/deploystep/awsim"
+	"github.com/deploystep/deploystep/awsim/demo"
+	"github.com/deploystep/deploystep/deploy/awsapi"
+	"github.com/deploystep/deploystep/internal/testtool"
 )
 
 // The files checked, at the top of the repository.

@@ -19,7 +19,7 @@ import (
 	"strings"
 	"testing"
 
-	"deploystep/internal/testtool"
+	"github.com/deploystep/deploystep/internal/testtool"
 )
 
 // repoFiles are the files besides infra.yaml that the invariants read.

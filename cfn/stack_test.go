@@ -13,7 +13,7 @@ import (
 	"strings"
 	"testing"
 
-	"deploystep/internal/testtool"
+	"github.com/deploystep/deploystep/internal/testtool"
 )
 
 // cliShim writes an "aws" that runs the AWS CLI v2 against endpoint. `cloudformation deploy` is

@@ -10,7 +10,7 @@ import (
 
 	"github.com/sethvargo/go-envconfig"
 
-	"deploystep/deploy/settings"
+	"github.com/deploystep/deploystep/deploy/settings"
 )
 
 // TestInfraVariantsWiring renders each parameter file and checks what ECS needs for the chosen

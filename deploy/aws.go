@@ -18,11 +18,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/elasticloadbalancingv2"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
-	"deploystep/deploy/awsapi"
-	"deploystep/deploy/edge"
-	"deploystep/deploy/report"
-	"deploystep/deploy/settings"
-	"deploystep/deploy/step"
+	"github.com/deploystep/deploystep/deploy/awsapi"
+	"github.com/deploystep/deploystep/deploy/edge"
+	"github.com/deploystep/deploystep/deploy/report"
+	"github.com/deploystep/deploystep/deploy/settings"
+	"github.com/deploystep/deploystep/deploy/step"
 )
 
 // LoadAWS reads the standard SDK configuration chain: environment, shared config and profiles,

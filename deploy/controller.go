@@ -21,13 +21,13 @@ import (
 
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
-	"deploystep/deploy/codedeployctl"
-	"deploystep/deploy/ecsctl"
-	"deploystep/deploy/failure"
-	"deploystep/deploy/report"
-	"deploystep/deploy/state"
-	"deploystep/deploy/step"
-	"deploystep/deploy/verdict"
+	"github.com/deploystep/deploystep/deploy/codedeployctl"
+	"github.com/deploystep/deploystep/deploy/ecsctl"
+	"github.com/deploystep/deploystep/deploy/failure"
+	"github.com/deploystep/deploystep/deploy/report"
+	"github.com/deploystep/deploystep/deploy/state"
+	"github.com/deploystep/deploystep/deploy/step"
+	"github.com/deploystep/deploystep/deploy/verdict"
 )
 
 type controller interface {

@@ -9,14 +9,14 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 
-	"deploystep/deploy/cdn"
-	"deploystep/deploy/codedeployctl"
-	"deploystep/deploy/failure"
-	"deploystep/deploy/predeploy"
-	"deploystep/deploy/report"
-	"deploystep/deploy/state"
-	"deploystep/deploy/step"
-	"deploystep/deploy/taskdef"
+	"github.com/deploystep/deploystep/deploy/cdn"
+	"github.com/deploystep/deploystep/deploy/codedeployctl"
+	"github.com/deploystep/deploystep/deploy/failure"
+	"github.com/deploystep/deploystep/deploy/predeploy"
+	"github.com/deploystep/deploystep/deploy/report"
+	"github.com/deploystep/deploystep/deploy/state"
+	"github.com/deploystep/deploystep/deploy/step"
+	"github.com/deploystep/deploystep/deploy/taskdef"
 )
 
 // DryRun makes no change: it checks read-only everything a real run needs (credentials, the

@@ -10,16 +10,16 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
-	"deploystep/deploy/awsapi"
-	"deploystep/deploy/cdn"
-	"deploystep/deploy/ecsctl"
-	"deploystep/deploy/failure"
-	"deploystep/deploy/predeploy"
-	"deploystep/deploy/report"
-	"deploystep/deploy/settings"
-	"deploystep/deploy/state"
-	"deploystep/deploy/step"
-	"deploystep/deploy/taskdef"
+	"github.com/deploystep/deploystep/deploy/awsapi"
+	"github.com/deploystep/deploystep/deploy/cdn"
+	"github.com/deploystep/deploystep/deploy/ecsctl"
+	"github.com/deploystep/deploystep/deploy/failure"
+	"github.com/deploystep/deploystep/deploy/predeploy"
+	"github.com/deploystep/deploystep/deploy/report"
+	"github.com/deploystep/deploystep/deploy/settings"
+	"github.com/deploystep/deploystep/deploy/state"
+	"github.com/deploystep/deploystep/deploy/step"
+	"github.com/deploystep/deploystep/deploy/taskdef"
 )
 
 // Engine runs releases: it holds the plan's steps and the state between them, and lends each

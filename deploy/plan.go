@@ -12,10 +12,10 @@ import (
 	"strings"
 	"time"
 
-	"deploystep/deploy/cdn"
-	"deploystep/deploy/edge"
-	"deploystep/deploy/settings"
-	"deploystep/deploy/state"
+	"github.com/deploystep/deploystep/deploy/cdn"
+	"github.com/deploystep/deploystep/deploy/edge"
+	"github.com/deploystep/deploystep/deploy/settings"
+	"github.com/deploystep/deploystep/deploy/state"
 )
 
 // stepWeight is each step's share of a release's progress (CodePipeline's percent complete):

@@ -13,11 +13,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
-	"deploystep/deploy/ecsctl"
-	"deploystep/deploy/failure"
-	"deploystep/deploy/settings"
-	"deploystep/deploy/state"
-	"deploystep/deploy/step"
+	"github.com/deploystep/deploystep/deploy/ecsctl"
+	"github.com/deploystep/deploystep/deploy/failure"
+	"github.com/deploystep/deploystep/deploy/settings"
+	"github.com/deploystep/deploystep/deploy/state"
+	"github.com/deploystep/deploystep/deploy/step"
 )
 
 // The preflight: what a run needs, checked before anything changes, in the manner of ecspresso's

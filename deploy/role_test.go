@@ -7,9 +7,9 @@ import (
 
 	"github.com/aws/smithy-go"
 
-	"deploystep/deploy/failure"
-	"deploystep/deploy/settings"
-	"deploystep/deploy/state"
+	"github.com/deploystep/deploystep/deploy/failure"
+	"github.com/deploystep/deploystep/deploy/settings"
+	"github.com/deploystep/deploystep/deploy/state"
 )
 
 // sessionRule is AssumeRole's RoleSessionName (botocore's sts model: min 2, max 64, [\w+=,.@-]*).

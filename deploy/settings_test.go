@@ -4,7 +4,7 @@ import (
 	"errors"
 	"testing"
 
-	"deploystep/deploy/failure"
+	"github.com/deploystep/deploystep/deploy/failure"
 )
 
 func TestExitCodes(t *testing.T) {

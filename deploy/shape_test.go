@@ -19,7 +19,7 @@ var layers = map[string]int{
 	"settings": 1, "state": 2, "report": 3, "step": 4, "step/steptest": 4,
 	"tasks": 5, "taskdef": 5,
 	"predeploy": 6, "ecsctl": 6, "codedeployctl": 6, "cdn": 6,
-	"": 7, // deploy itself: the engine
+	"":    7, // deploy itself: the engine
 	"job": 8,
 }
 
@@ -31,7 +31,7 @@ func TestEngineShape(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	const root = "deploystep/deploy"
+	const root = "github.com/deploystep/deploystep/deploy"
 	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
 		fields := strings.Fields(line)
 		pkg := strings.TrimPrefix(strings.TrimPrefix(fields[0], root), "/")

@@ -25,10 +25,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go"
 
-	"deploystep/deploy/failure"
-	"deploystep/deploy/report"
-	"deploystep/deploy/state"
-	"deploystep/deploy/step"
+	"github.com/deploystep/deploystep/deploy/failure"
+	"github.com/deploystep/deploystep/deploy/report"
+	"github.com/deploystep/deploystep/deploy/state"
+	"github.com/deploystep/deploystep/deploy/step"
 )
 
 // whoami finds the credentials and asks STS whose they are; it says so first thing. read is the

@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"deploystep/awsim"
-	"deploystep/awsim/demo"
+	"github.com/deploystep/deploystep/awsim"
+	"github.com/deploystep/deploystep/awsim/demo"
 )
 
 // invalidated is the paths of the demo distribution's CreateInvalidation calls that made one.

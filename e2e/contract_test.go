@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"deploystep/awsim"
-	"deploystep/awsim/demo"
+	"github.com/deploystep/deploystep/awsim"
+	"github.com/deploystep/deploystep/awsim/demo"
 )
 
 const build = "tsa-gallery-build:0b5f3c52-1a2b-4c3d-9e8f-001122334455"

@@ -11,10 +11,10 @@ import (
 	"testing"
 	"time"
 
-	"deploystep/awsim"
-	"deploystep/awsim/demo"
-	"deploystep/deploy/report"
-	"deploystep/internal/testtool"
+	"github.com/deploystep/deploystep/awsim"
+	"github.com/deploystep/deploystep/awsim/demo"
+	"github.com/deploystep/deploystep/deploy/report"
+	"github.com/deploystep/deploystep/internal/testtool"
 )
 
 const demoImage = demo.Image

@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"deploystep/awsim"
-	"deploystep/awsim/demo"
+	"github.com/deploystep/deploystep/awsim"
+	"github.com/deploystep/deploystep/awsim/demo"
 )
 
 func edgeURL(sim *awsim.Server) string { return sim.EdgeURL(demo.Distribution) + "/api/health" }

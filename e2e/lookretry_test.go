@@ -5,8 +5,8 @@ import (
 	"testing"
 	"time"
 
-	"deploystep/awsim"
-	"deploystep/awsim/demo"
+	"github.com/deploystep/deploystep/awsim"
+	"github.com/deploystep/deploystep/awsim/demo"
 )
 
 // The looks before the first RegisterTaskDefinition and the first RunTask (a re-run's find)

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"deploystep/internal/testtool"
+	"github.com/deploystep/deploystep/internal/testtool"
 )
 
 // motoURL is moto's server as an endpoint: its URL and placeholder credentials.

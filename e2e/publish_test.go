@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"deploystep/internal/testtool"
+	"github.com/deploystep/deploystep/internal/testtool"
 )
 
 func TestPublishToS3(t *testing.T) {

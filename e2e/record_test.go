@@ -15,9 +15,9 @@ import (
 	"testing"
 	"time"
 
-	"deploystep/awsim"
-	"deploystep/awsim/demo"
-	"deploystep/internal/testtool"
+	"github.com/deploystep/deploystep/awsim"
+	"github.com/deploystep/deploystep/awsim/demo"
+	"github.com/deploystep/deploystep/internal/testtool"
 )
 
 // ganttTask is a task of the chart as mermaid reads it.

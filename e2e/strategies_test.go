@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"deploystep/awsim"
-	"deploystep/awsim/demo"
+	"github.com/deploystep/deploystep/awsim"
+	"github.com/deploystep/deploystep/awsim/demo"
 )
 
 func strategyWorld(kind string, rollout time.Duration, tweak func(*awsim.ServiceSpec)) awsim.Config {

@@ -12,8 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"deploystep/awsim"
-	"deploystep/awsim/demo"
+	"github.com/deploystep/deploystep/awsim"
+	"github.com/deploystep/deploystep/awsim/demo"
 )
 
 const demoRepoURI = "123456789012.dkr.ecr.us-east-1.amazonaws.com/" + demo.Repository

@@ -4,8 +4,8 @@ import (
 	"strings"
 	"testing"
 
-	"deploystep/awsim/contract"
-	"deploystep/internal/testtool"
+	"github.com/deploystep/deploystep/awsim/contract"
+	"github.com/deploystep/deploystep/internal/testtool"
 )
 
 // TestContractAgainstBotocore holds every row to botocore's service models, the API references

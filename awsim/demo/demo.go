@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"deploystep/awsim"
+	"github.com/deploystep/deploystep/awsim"
 )
 
 // The lab's names.

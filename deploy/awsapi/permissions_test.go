@@ -5,8 +5,8 @@ import (
 	"strings"
 	"testing"
 
-	"deploystep/internal/iamref"
-	"deploystep/internal/testtool"
+	"github.com/deploystep/deploystep/internal/iamref"
+	"github.com/deploystep/deploystep/internal/testtool"
 )
 
 // The grants are the calls: every action the code calls (read off the client interfaces), and

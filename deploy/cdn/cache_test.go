@@ -7,7 +7,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	cftypes "github.com/aws/aws-sdk-go-v2/service/cloudfront/types"
 
-	"deploystep/deploy/settings"
+	"github.com/deploystep/deploystep/deploy/settings"
 )
 
 // The lab's names: the API's load balancer (as DescribeLoadBalancers spells an ALB's DNS name),

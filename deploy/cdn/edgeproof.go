@@ -14,12 +14,12 @@ import (
 	"strings"
 	"time"
 
-	"deploystep/deploy/edge"
-	"deploystep/deploy/failure"
-	"deploystep/deploy/report"
-	"deploystep/deploy/settings"
-	"deploystep/deploy/state"
-	"deploystep/deploy/step"
+	"github.com/deploystep/deploystep/deploy/edge"
+	"github.com/deploystep/deploystep/deploy/failure"
+	"github.com/deploystep/deploystep/deploy/report"
+	"github.com/deploystep/deploystep/deploy/settings"
+	"github.com/deploystep/deploystep/deploy/state"
+	"github.com/deploystep/deploystep/deploy/step"
 )
 
 // Verify runs the verify step: every URL not yet verified is read until it matches;

@@ -27,12 +27,12 @@ import (
 	cdtypes "github.com/aws/aws-sdk-go-v2/service/codedeploy/types"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
-	"deploystep/deploy/failure"
-	"deploystep/deploy/report"
-	"deploystep/deploy/state"
-	"deploystep/deploy/step"
-	"deploystep/deploy/tasks"
-	"deploystep/deploy/verdict"
+	"github.com/deploystep/deploystep/deploy/failure"
+	"github.com/deploystep/deploystep/deploy/report"
+	"github.com/deploystep/deploystep/deploy/state"
+	"github.com/deploystep/deploystep/deploy/step"
+	"github.com/deploystep/deploystep/deploy/tasks"
+	"github.com/deploystep/deploystep/deploy/verdict"
 )
 
 // Controller is the CODE_DEPLOY controller's: CreateDeployment starts the deployment, its

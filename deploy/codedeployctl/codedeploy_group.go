@@ -25,8 +25,8 @@ import (
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 	"gopkg.in/yaml.v3"
 
-	"deploystep/deploy/failure"
-	"deploystep/deploy/step"
+	"github.com/deploystep/deploystep/deploy/failure"
+	"github.com/deploystep/deploystep/deploy/step"
 )
 
 // cdHookEvents are the ECS lifecycle events an AppSpec may name hooks for (CodeDeploy user

@@ -6,7 +6,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
-	"deploystep/deploy/verdict"
+	"github.com/deploystep/deploystep/deploy/verdict"
 )
 
 // AWS documents the enums upper case but no case rule; an emulator's lower case must not hang.

@@ -8,8 +8,8 @@ import (
 
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
-	"deploystep/deploy/verdict"
-	"deploystep/internal/testtool"
+	"github.com/deploystep/deploystep/deploy/verdict"
+	"github.com/deploystep/deploystep/internal/testtool"
 )
 
 // The stages the first read names are ECS's, in its order: the SDK's enum and botocore's model

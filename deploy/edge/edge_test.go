@@ -15,8 +15,8 @@ import (
 	"sync"
 	"testing"
 
-	"deploystep/deploy"
-	"deploystep/deploy/edge"
+	"github.com/deploystep/deploystep/deploy"
+	"github.com/deploystep/deploystep/deploy/edge"
 )
 
 func TestEdgeRedirects(t *testing.T) {

@@ -8,7 +8,7 @@ import (
 
 	"github.com/sethvargo/go-envconfig"
 
-	"deploystep/deploy/failure"
+	"github.com/deploystep/deploystep/deploy/failure"
 )
 
 // Hostile input never panics and is always a configuration error (exit 2, or ConfigurationError

@@ -28,12 +28,12 @@ import (
 	cptypes "github.com/aws/aws-sdk-go-v2/service/codepipeline/types"
 	"github.com/sethvargo/go-envconfig"
 
-	"deploystep/deploy"
-	"deploystep/deploy/awsapi"
-	"deploystep/deploy/failure"
-	"deploystep/deploy/report"
-	"deploystep/deploy/settings"
-	"deploystep/deploy/state"
+	"github.com/deploystep/deploystep/deploy"
+	"github.com/deploystep/deploystep/deploy/awsapi"
+	"github.com/deploystep/deploystep/deploy/failure"
+	"github.com/deploystep/deploystep/deploy/report"
+	"github.com/deploystep/deploystep/deploy/settings"
+	"github.com/deploystep/deploystep/deploy/state"
 )
 
 // Handler is the CodePipeline Invoke action: the same engine as the command, run in slices

@@ -4,7 +4,7 @@ import (
 	"strings"
 	"testing"
 
-	"deploystep/deploy/report"
+	"github.com/deploystep/deploystep/deploy/report"
 )
 
 // withLinks never cuts a link and never passes the limit.

@@ -15,10 +15,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/codepipeline"
 	"github.com/sethvargo/go-envconfig"
 
-	"deploystep/awsim"
-	"deploystep/awsim/demo"
-	"deploystep/deploy/job"
-	"deploystep/internal/testtool"
+	"github.com/deploystep/deploystep/awsim"
+	"github.com/deploystep/deploystep/awsim/demo"
+	"github.com/deploystep/deploystep/deploy/job"
+	"github.com/deploystep/deploystep/internal/testtool"
 )
 
 const demoImage = demo.Image

@@ -11,10 +11,10 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs"
 	logtypes "github.com/aws/aws-sdk-go-v2/service/cloudwatchlogs/types"
 
-	"deploystep/deploy/awsapi"
-	"deploystep/deploy/report"
-	"deploystep/deploy/state"
-	"deploystep/deploy/step"
+	"github.com/deploystep/deploystep/deploy/awsapi"
+	"github.com/deploystep/deploystep/deploy/report"
+	"github.com/deploystep/deploystep/deploy/state"
+	"github.com/deploystep/deploystep/deploy/step"
 )
 
 // pagedLog is a log stream served as GetLogEvents does from the head: pages of up to 100 events,

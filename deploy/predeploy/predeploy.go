@@ -44,13 +44,13 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
-	"deploystep/deploy/failure"
-	"deploystep/deploy/report"
-	"deploystep/deploy/settings"
-	"deploystep/deploy/state"
-	"deploystep/deploy/step"
-	"deploystep/deploy/taskdef"
-	"deploystep/deploy/tasks"
+	"github.com/deploystep/deploystep/deploy/failure"
+	"github.com/deploystep/deploystep/deploy/report"
+	"github.com/deploystep/deploystep/deploy/settings"
+	"github.com/deploystep/deploystep/deploy/state"
+	"github.com/deploystep/deploystep/deploy/step"
+	"github.com/deploystep/deploystep/deploy/taskdef"
+	"github.com/deploystep/deploystep/deploy/tasks"
 )
 
 // Bounds of what a pre-deploy task prints.

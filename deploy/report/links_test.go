@@ -3,8 +3,8 @@ package report
 import (
 	"testing"
 
-	"deploystep/deploy/settings"
-	"deploystep/deploy/state"
+	"github.com/deploystep/deploystep/deploy/settings"
+	"github.com/deploystep/deploystep/deploy/state"
 )
 
 func TestLinks(t *testing.T) {

@@ -27,10 +27,10 @@ import (
 	"sync"
 	"time"
 
-	"deploystep/deploy/edge"
-	"deploystep/deploy/settings"
-	"deploystep/deploy/state"
-	"deploystep/deploy/verdict"
+	"github.com/deploystep/deploystep/deploy/edge"
+	"github.com/deploystep/deploystep/deploy/settings"
+	"github.com/deploystep/deploystep/deploy/state"
+	"github.com/deploystep/deploystep/deploy/verdict"
 )
 
 // Notes is what the release record needs beyond the State, noted as the run goes: when each phase

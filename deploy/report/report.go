@@ -16,8 +16,8 @@ import (
 	"sync"
 	"time"
 
-	"deploystep/deploy/state"
-	"deploystep/deploy/verdict"
+	"github.com/deploystep/deploystep/deploy/state"
+	"github.com/deploystep/deploystep/deploy/verdict"
 )
 
 // Event kinds.

@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"regexp"
 
-	"deploystep/deploy/failure"
+	"github.com/deploystep/deploystep/deploy/failure"
 )
 
 // ImageRef is a parsed ECR image URI.

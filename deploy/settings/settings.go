@@ -22,7 +22,7 @@ import (
 
 	"github.com/sethvargo/go-envconfig"
 
-	"deploystep/deploy/failure"
+	"github.com/deploystep/deploystep/deploy/failure"
 )
 
 // Settings is everything a run needs. Environment variable names are the contract: the

@@ -9,8 +9,8 @@ import (
 	"time"
 	"unicode"
 
-	"deploystep/deploy/edge"
-	"deploystep/deploy/failure"
+	"github.com/deploystep/deploystep/deploy/edge"
+	"github.com/deploystep/deploystep/deploy/failure"
 )
 
 // setting describes one variable once: -h (Usage), the README's settings table (SettingsTable)

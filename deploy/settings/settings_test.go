@@ -11,8 +11,8 @@ import (
 
 	"github.com/sethvargo/go-envconfig"
 
-	"deploystep/deploy/failure"
-	"deploystep/internal/testtool"
+	"github.com/deploystep/deploystep/deploy/failure"
+	"github.com/deploystep/deploystep/internal/testtool"
 )
 
 func FuzzSettings(f *testing.F) {

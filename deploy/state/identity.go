@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"deploystep/deploy/settings"
+	"github.com/deploystep/deploystep/deploy/settings"
 )
 
 // Identity names one release. It is derived once, when a run starts, from the key the caller

@@ -4,7 +4,7 @@ import (
 	"strings"
 	"testing"
 
-	"deploystep/deploy/settings"
+	"github.com/deploystep/deploystep/deploy/settings"
 )
 
 func TestIdentity(t *testing.T) {

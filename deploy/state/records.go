@@ -7,7 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"deploystep/deploy/verdict"
+	"github.com/deploystep/deploystep/deploy/verdict"
 )
 
 // CacheDecision is what a release invalidates on one distribution, and why. No Paths: no

@@ -13,9 +13,9 @@ import (
 	"strings"
 	"time"
 
-	"deploystep/deploy/failure"
-	"deploystep/deploy/settings"
-	"deploystep/deploy/verdict"
+	"github.com/deploystep/deploystep/deploy/failure"
+	"github.com/deploystep/deploystep/deploy/settings"
+	"github.com/deploystep/deploystep/deploy/verdict"
 )
 
 // State is everything a release has decided so far.

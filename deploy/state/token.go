@@ -11,8 +11,8 @@ import (
 	"strings"
 	"time"
 
-	"deploystep/deploy/failure"
-	"deploystep/deploy/settings"
+	"github.com/deploystep/deploystep/deploy/failure"
+	"github.com/deploystep/deploystep/deploy/settings"
 )
 
 // A continuation token carries a State from one Lambda invocation to the next, through

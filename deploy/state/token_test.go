@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"deploystep/deploy/failure"
-	"deploystep/deploy/settings"
+	"github.com/deploystep/deploystep/deploy/failure"
+	"github.com/deploystep/deploystep/deploy/settings"
 )
 
 func tokenSettings() settings.Settings {

@@ -7,7 +7,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
-	"deploystep/deploy/failure"
+	"github.com/deploystep/deploystep/deploy/failure"
 )
 
 // Describe reads services (at most 10 a call), paced by the read budget. Missing services come

@@ -20,12 +20,12 @@ import (
 
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
-	"deploystep/deploy/awsapi"
-	"deploystep/deploy/failure"
-	"deploystep/deploy/report"
-	"deploystep/deploy/settings"
-	"deploystep/deploy/state"
-	"deploystep/deploy/verdict"
+	"github.com/deploystep/deploystep/deploy/awsapi"
+	"github.com/deploystep/deploystep/deploy/failure"
+	"github.com/deploystep/deploystep/deploy/report"
+	"github.com/deploystep/deploystep/deploy/settings"
+	"github.com/deploystep/deploystep/deploy/state"
+	"github.com/deploystep/deploystep/deploy/verdict"
 )
 
 // Clock is time as a run sees it: every wait sleeps on it, every timestamp reads it.

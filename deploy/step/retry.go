@@ -12,8 +12,8 @@ import (
 	"fmt"
 	"time"
 
-	"deploystep/deploy/failure"
-	"deploystep/deploy/report"
+	"github.com/deploystep/deploystep/deploy/failure"
+	"github.com/deploystep/deploystep/deploy/report"
 )
 
 // Backoff is how long a wait sleeps between tries: from First, doubling, up to Max (First ==

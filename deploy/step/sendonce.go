@@ -7,8 +7,8 @@ import (
 
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 
-	"deploystep/deploy/failure"
-	"deploystep/deploy/report"
+	"github.com/deploystep/deploystep/deploy/failure"
+	"github.com/deploystep/deploystep/deploy/report"
 )
 
 // UnknownWindow is how long a call whose outcome is unknown may still land: AWS applies a

@@ -8,10 +8,10 @@ import (
 	"testing"
 	"time"
 
-	"deploystep/deploy/failure"
-	"deploystep/deploy/settings"
-	"deploystep/deploy/step"
-	"deploystep/deploy/step/steptest"
+	"github.com/deploystep/deploystep/deploy/failure"
+	"github.com/deploystep/deploystep/deploy/settings"
+	"github.com/deploystep/deploystep/deploy/step"
+	"github.com/deploystep/deploystep/deploy/step/steptest"
 )
 
 // answer is one scripted answer: the id a call returns, or its error.

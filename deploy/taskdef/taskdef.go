@@ -33,11 +33,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
-	"deploystep/deploy/failure"
-	"deploystep/deploy/report"
-	"deploystep/deploy/settings"
-	"deploystep/deploy/state"
-	"deploystep/deploy/step"
+	"github.com/deploystep/deploystep/deploy/failure"
+	"github.com/deploystep/deploystep/deploy/report"
+	"github.com/deploystep/deploystep/deploy/settings"
+	"github.com/deploystep/deploystep/deploy/state"
+	"github.com/deploystep/deploystep/deploy/step"
 )
 
 // ImagePlaceholder is the image a taskdef.json names where the pushed image goes.

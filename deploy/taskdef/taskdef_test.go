@@ -14,9 +14,9 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ecs"
 	ecstypes "github.com/aws/aws-sdk-go-v2/service/ecs/types"
 
-	"deploystep/deploy/failure"
-	"deploystep/deploy/settings"
-	"deploystep/internal/testtool"
+	"github.com/deploystep/deploystep/deploy/failure"
+	"github.com/deploystep/deploystep/deploy/settings"
+	"github.com/deploystep/deploystep/internal/testtool"
 )
 
 // The copy that registers a base again is whole: every member of RegisterTaskDefinitionInput

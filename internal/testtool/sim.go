@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"deploystep/awsim"
+	"github.com/deploystep/deploystep/awsim"
 )
 
 // Sim starts the simulator on 127.0.0.1 for the test and closes it when the test ends.

@@ -14,7 +14,7 @@ import (
 	"github.com/aws/smithy-go"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 
-	"deploystep/deploy/report"
+	"github.com/deploystep/deploystep/deploy/report"
 )
 
 // Clock starts at a fixed time and moves only when a run sleeps on it; Slept lists each sleep.
