@@ -7,12 +7,15 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"flag"
 	"fmt"
 	"io"
 	"os"
+	"runtime/debug"
 	"slices"
+	"strings"
 
 	"github.com/deploystep/deploystep/deploy"
 	"github.com/deploystep/deploystep/deploy/failure"
@@ -20,7 +23,33 @@ import (
 	"github.com/deploystep/deploystep/deploy/settings"
 )
 
-var version = "dev"
+// version and commit are set by the linker for a release (make build, make dist); go install
+// leaves them empty, and the module's version is read from the build information instead.
+var version, commit string
+
+// versionLine is what -version prints: the version and the commit it was built from.
+func versionLine() string {
+	v, c := version, commit
+	if info, ok := debug.ReadBuildInfo(); ok {
+		if v == "" && info.Main.Version != "" && info.Main.Version != "(devel)" {
+			v = info.Main.Version // go install github.com/deploystep/deploystep@v1.5.0
+		}
+		for _, s := range info.Settings {
+			if s.Key == "vcs.revision" && c == "" {
+				c = s.Value
+			}
+		}
+		// A pseudo-version names its commit: v0.0.0-20261207093000-0123456789ab.
+		if parts := strings.Split(v, "-"); c == "" && len(parts) >= 3 && len(parts[len(parts)-1]) == 12 {
+			c = parts[len(parts)-1]
+		}
+	}
+	line := "deploystep " + cmp.Or(v, "dev")
+	if c != "" {
+		line += " (commit " + c + ")"
+	}
+	return line
+}
 
 func main() {
 	if os.Getenv("AWS_LAMBDA_RUNTIME_API") != "" {
@@ -45,11 +74,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintln(stderr, "deploystep: run deploystep -h for the settings and flags")
 			return
 		}
-		fmt.Fprint(stderr, settings.Usage(version))
+		fmt.Fprint(stderr, settings.Usage(cmp.Or(version, "dev")))
 		fs.PrintDefaults()
 	}
 	settings.BindFlags(fs, &s)
 	showVersion := fs.Bool("version", false, "print the version and exit")
+	printPolicy := fs.Bool("print-policy", false, "print the least-privilege IAM policy the release these settings describe needs (JSON; reads only, like -dry-run) and exit")
 	if err := fs.Parse(args); err != nil {
 		if err == flag.ErrHelp {
 			return failure.ExitOK
@@ -61,8 +91,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return failure.ExitConfig
 	}
 	if *showVersion {
-		fmt.Fprintln(stdout, "deploystep", version)
+		fmt.Fprintln(stdout, versionLine())
 		return failure.ExitOK
+	}
+	if *printPolicy {
+		return deploy.PrintPolicy(s, loadErr, stdout, stderr)
 	}
 	return deploy.RunCLI(s, loadErr, stdout, stderr)
 }

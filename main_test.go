@@ -27,9 +27,9 @@ func TestRun(t *testing.T) {
 			[]string{"missing SERVICE (like SERVICE=api), DISTRIBUTIONID", "DISTRIBUTION_ID is set, but deploystep reads DISTRIBUTIONID: did you mean DISTRIBUTIONID?",
 				"SERVICES is set, but deploystep reads SERVICE: did you mean SERVICE?"}},
 		{"a flag overrides its variable", map[string]string{"CLUSTER": "tsa-gallery", "SERVICE": "api", "DISTRIBUTIONID": "E2QWRUHAPOMQZL", "OUTPUT": "yaml"},
-			[]string{"-output", "xml", "-poll", "1ms"}, 2, []string{`OUTPUT must be text or json, got "xml"`, "POLL_INTERVAL must be between 100ms and 5m, got 1ms"}},
+			[]string{"-output", "xml", "-poll", "1ms"}, 2, []string{`OUTPUT must be text, json or github, got "xml"`, "POLL_INTERVAL must be between 100ms and 5m, got 1ms"}},
 		{"skip-invalidation flag", map[string]string{"CLUSTER": "tsa-gallery", "SERVICE": "api", "OUTPUT": "yaml"},
-			[]string{"-skip-invalidation"}, 2, []string{"OUTPUT must be text or json"}},
+			[]string{"-skip-invalidation"}, 2, []string{"OUTPUT must be text, json or github"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

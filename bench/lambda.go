@@ -15,6 +15,7 @@ import (
 
 	"github.com/deploystep/deploystep/awsim"
 	"github.com/deploystep/deploystep/awsim/demo"
+	"github.com/deploystep/deploystep/internal/release"
 	"github.com/deploystep/deploystep/internal/testtool"
 )
 
@@ -75,8 +76,8 @@ func scenarioLambda() []row {
 			return "", 0, fmt.Errorf("%v: %s", err, out)
 		}
 		zip := bin + ".zip"
-		if out, err := exec.Command("go", "run", "./internal/lambdazip", "-o", zip, bin).CombinedOutput(); err != nil {
-			return "", 0, fmt.Errorf("%v: %s", err, out)
+		if err := release.WriteLambdaZip(zip, bin, time.Unix(1, 0)); err != nil {
+			return "", 0, err
 		}
 		st, err := os.Stat(zip)
 		if err != nil {

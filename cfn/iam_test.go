@@ -190,53 +190,12 @@ func statements(doc map[string]any) []map[string]any {
 	return nil
 }
 
-// staticProblems checks one statement against the reference.
 func staticProblems(ref *iamref.Ref, where string, i int, st map[string]any) []string {
 	name := fmt.Sprintf("%s statement %d", where, i+1)
 	if sid, ok := st["Sid"].(string); ok {
 		name = fmt.Sprintf("%s %s", where, sid)
 	}
-	var problems []string
-	var actions []string
-	for _, pattern := range append(listOf(st["Action"]), listOf(st["NotAction"])...) {
-		expanded := ref.Expand(pattern)
-		if len(expanded) == 0 {
-			problems = append(problems, fmt.Sprintf("%s: %s is no action of the Service Authorization Reference", name, pattern))
-		}
-		if st["Action"] != nil && pattern != "*" {
-			actions = append(actions, expanded...)
-		}
-	}
-	resources := listOf(st["Resource"])
-	_, trust := st["Principal"]
-	for _, a := range actions {
-		ra, _ := ref.Action(a)
-		if len(resources) > 0 && st["Effect"] == "Allow" {
-			var required int
-			for _, rt := range ra.Resources {
-				if !rt.Required {
-					continue
-				}
-				required++
-				if !slices.ContainsFunc(resources, func(r string) bool { return iamref.Covers(r, rt.ARN) }) {
-					problems = append(problems, fmt.Sprintf("%s: %s requires a %s (%s), which no Resource (%s) is", name, a, rt.Type, rt.ARN, strings.Join(resources, ", ")))
-				}
-			}
-			if len(ra.Resources) == 0 && !slices.Equal(resources, []string{"*"}) && !trust {
-				problems = append(problems, fmt.Sprintf("%s: %s takes no resource, so only Resource \"*\" allows it (%s)", name, a, strings.Join(resources, ", ")))
-			}
-		}
-		cond, _ := st["Condition"].(map[string]any)
-		for _, keys := range cond {
-			for key := range keys.(map[string]any) {
-				if ref.Global(key) || slices.ContainsFunc(ra.AllKeys(), func(k string) bool { return iamref.KeyMatches(k, key) }) {
-					continue
-				}
-				problems = append(problems, fmt.Sprintf("%s: the condition key %s is neither %s's nor global: the request has no such key, so the condition never holds", name, key, a))
-			}
-		}
-	}
-	return problems
+	return iamref.StatementProblems(ref, name, st)
 }
 
 // templateProblems checks every statement of every variant of raw (infra.yaml or a copy).

@@ -578,7 +578,7 @@ func runBuildspecPushed(t *testing.T, sim *awsim.Server, failBuild, pushed bool,
 echo "aws $*" >> `+calls+`
 case "$1 $2" in
   "ecr get-login-password") echo simulated-ecr-password ;;
-  "s3 cp") for a; do last=$prev; prev=$a; done; cp "`+testtool.Binary(t)+`" "$prev" ;;
+  "s3 cp") for a; do last=$prev; prev=$a; done; tar -czf "$prev" -C "`+filepath.Dir(testtool.Binary(t))+`" deploystep ;;
   "ecr describe-images") `+describe+` ;;
   *) echo "aws shim: unexpected $*" >&2; exit 1 ;;
 esac
@@ -589,7 +589,7 @@ esac
 		"CODEBUILD_RESOLVED_SOURCE_VERSION="+demo.Tag+"9d8e7f6a5b4c3d2e1f0a9b8c7d6e5f4a3b2c1",
 		"CODEBUILD_BUILD_ID=tsa-gallery-api:5e6f7a8b-0000-4000-8000-000000000001",
 		"REPOSITORY_URI=123456789012.dkr.ecr.us-east-1.amazonaws.com/"+demo.Repository,
-		"DEPLOY_PATH=codebuild", "DEPLOYSTEP_URL=s3://deploystep-artifacts/deploystep/deploystep-linux-arm64",
+		"DEPLOY_PATH=codebuild", "DEPLOYSTEP_URL=s3://deploystep-artifacts/deploystep/deploystep-linux-arm64.tar.gz",
 		"DESIRED_COUNT=2",
 		"POLL_INTERVAL=250ms")
 	cmd.Env = append(cmd.Env, extraEnv...)

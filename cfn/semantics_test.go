@@ -13,12 +13,13 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/deploystep/deploystep/internal/release"
 	"github.com/deploystep/deploystep/internal/testtool"
 )
 
@@ -162,18 +163,29 @@ func architecture(v variant, f repoFiles) []string {
 	if host == "" || fmt.Sprint(task) != host {
 		out = append(out, fmt.Sprintf("the build makes %s images, the tasks run %v", host, task))
 	}
+	// The keys name release assets (package release builds them: make dist, make publish) of
+	// the build host's and the function's architecture.
 	hostGo := map[string]string{"ARM64": "arm64", "X86_64": "amd64"}[host]
-	if !strings.Contains(v.Params["DeploystepBinaryKey"], "linux-"+hostGo) ||
-		!regexp.MustCompile(`GOOS=linux GOARCH=`+hostGo+` .* -o dist/deploystep-linux-`+hostGo).MatchString(f.makefile) {
-		out = append(out, fmt.Sprintf("the build host runs %s, but make publish or DeploystepBinaryKey (%s) give another binary", hostGo, v.Params["DeploystepBinaryKey"]))
+	if a := path.Base(v.Params["DeploystepBinaryKey"]); !isAsset(a) || a != "deploystep-linux-"+hostGo+".tar.gz" {
+		out = append(out, fmt.Sprintf("the build host runs %s, but DeploystepBinaryKey (%s) is not that release asset", hostGo, v.Params["DeploystepBinaryKey"]))
 	}
 	if fn := get(resources(v), "DeployFunction", "Properties"); fn != nil {
 		arch := fmt.Sprint(get(fn, "Architectures", "0"))
-		if !strings.Contains(f.makefile, "LAMBDA_ARCH ?= "+arch) || !strings.Contains(f.makefile, "lambda LAMBDA_ARCH="+arch) {
-			out = append(out, fmt.Sprintf("the function is %s, but make lambda and make publish build another architecture", arch))
+		if a := path.Base(v.Params["DeployFunctionKey"]); !isAsset(a) || a != "deploystep-lambda-"+arch+".zip" || !strings.Contains(f.makefile, "LAMBDA_ARCH ?= "+arch) {
+			out = append(out, fmt.Sprintf("the function is %s, but DeployFunctionKey (%s) or make lambda give another architecture", arch, v.Params["DeployFunctionKey"]))
 		}
 	}
 	return out
+}
+
+// isAsset says whether name is one of a release's assets.
+func isAsset(name string) bool {
+	for _, t := range release.Targets {
+		if t.Asset == name {
+			return true
+		}
+	}
+	return false
 }
 
 // pushStartsPipeline: a CodeCommit source action that does not poll needs the EventBridge rule

@@ -64,8 +64,8 @@ func RunCLI(s settings.Settings, loadErr error, stdout, stderr io.Writer) int {
 	if note != "" {
 		e.Emit(report.Event{Kind: report.KindWarning, Message: note})
 	}
-	// The CodeBuild build names the release: running the same step again resumes it.
-	st := state.NewState(s, s.BuildID, time.Now())
+	// The CodeBuild build (or RELEASE_ID) names the release: running the same step again resumes it.
+	st := state.NewState(s, s.Identity(), time.Now())
 	if s.DryRun {
 		err := e.DryRun(ctx, st, cfg.Credentials, cfg.Region)
 		return failure.ExitCode(err)

@@ -188,6 +188,7 @@ func (e *Engine) Result(st *state.State, err error) report.Summary {
 	}
 	e.Notes.Record(&s, e.Settings, st)
 	e.writeRecord(s) // before the result, which stays the run's last event
+	e.writeOutputs(s)
 	e.Emit(report.Event{Kind: report.KindResult, Message: msg, Summary: &s})
 	return s
 }
@@ -273,6 +274,16 @@ func (e *Engine) writeRecord(sum report.Summary) {
 		return
 	}
 	e.Emit(report.Event{Kind: report.KindRecord, Phase: "record", Message: "release record written to " + path})
+}
+
+// writeOutputs appends the release's output variables to OUTPUTS_FILE (nothing without it); like
+// the record, one that cannot be written is a warning.
+func (e *Engine) writeOutputs(sum report.Summary) {
+	if path := e.Settings.OutputsFile; path != "" {
+		if err := report.WriteOutputs(path, sum); err != nil {
+			e.Emit(report.Event{Kind: report.KindWarning, Message: fmt.Sprintf("OUTPUTS_FILE: the output variables were not written: %v", err)})
+		}
+	}
 }
 
 // preflight is the real run's verify: any failed check ends the run with ErrConfig before

@@ -267,7 +267,7 @@ func TestE2EMissingSettings(t *testing.T) {
 	t.Parallel()
 	sim := startSim(t, world(awsim.Success, time.Second))
 	r := runBin(t, env(sim, "CLUSTER=", "SERVICE=", "DISTRIBUTIONID=", "IMAGE=not-an-image", "OUTPUT=yaml"))
-	wantOutput(t, r, 2, "missing CLUSTER (like CLUSTER=tsa-gallery), SERVICE (like SERVICE=api), DISTRIBUTIONID", "IMAGE:", "OUTPUT must be text or json")
+	wantOutput(t, r, 2, "missing CLUSTER (like CLUSTER=tsa-gallery), SERVICE (like SERVICE=api), DISTRIBUTIONID", "IMAGE:", "OUTPUT must be text, json or github")
 	if n := len(sim.Calls()); n != 0 {
 		t.Fatalf("%d API calls with invalid settings, want 0", n)
 	}

@@ -1,10 +1,15 @@
 package e2e_test
 
-// make publish end to end against moto's S3: the release's binary and Lambda zip land under keys
-// that carry the version, and the printed parameter overrides name them.
+// make publish end to end against moto's S3: the release's assets (make dist's) land under keys
+// that carry the version, and the printed parameter overrides name the lab's.
 
 import (
+	"archive/tar"
+	"bytes"
+	"compress/gzip"
 	"context"
+	"debug/elf"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/deploystep/deploystep/internal/release"
 	"github.com/deploystep/deploystep/internal/testtool"
 )
 
@@ -54,19 +60,59 @@ s3 = boto3.client("s3", endpoint_url=sys.argv[1], region_name="us-east-1", aws_a
 	if err != nil {
 		t.Fatalf("make publish: %v\n%s", err, out)
 	}
-	want := "DeploystepBucket=tsa-gallery-deploystep-artifacts DeploystepBinaryKey=deploystep/v1.4.2/deploystep-linux-arm64 DeployFunctionKey=deploystep/v1.4.2/deploystep-lambda.zip"
+	want := "DeploystepBucket=tsa-gallery-deploystep-artifacts DeploystepBinaryKey=deploystep/v1.4.2/deploystep-linux-arm64.tar.gz DeployFunctionKey=deploystep/v1.4.2/deploystep-lambda-arm64.zip"
 	if !strings.Contains(out, want) {
 		t.Fatalf("no parameter overrides %q in:\n%s", want, out)
 	}
-	keys := s3(`for o in s3.list_objects_v2(Bucket="tsa-gallery-deploystep-artifacts")["Contents"]: print(o["Key"], o["Size"])`)
-	for _, k := range []string{"deploystep/v1.4.2/deploystep-linux-arm64", "deploystep/v1.4.2/deploystep-lambda.zip"} {
+	// Every asset of the release (both Linux architectures among them) and SHA256SUMS.
+	keys := s3(`for o in s3.list_objects_v2(Bucket="tsa-gallery-deploystep-artifacts")["Contents"]: print(o["Key"], o["Size"])`) + "\n"
+	for _, a := range append([]string{release.SumsFile}, assetNames()...) {
+		k := "deploystep/v1.4.2/" + a
 		if !strings.Contains(keys, k+" ") || strings.Contains(keys, k+" 0\n") {
 			t.Errorf("moto's S3 holds %q; want %s with content", keys, k)
 		}
 	}
-	// The uploaded binary is the arm64 build of this version.
-	head := s3(`print(s3.get_object(Bucket="tsa-gallery-deploystep-artifacts", Key="deploystep/v1.4.2/deploystep-linux-arm64")["Body"].read(20).hex())`)
-	if !strings.HasPrefix(head, "7f454c46") || head[36:40] != "b700" { // ELF, e_machine EM_AARCH64 (0xb7)
-		t.Errorf("the uploaded binary starts %s; want an ELF for arm64", head)
+	// The archive the lab's build fetches holds the arm64 build of this version.
+	archive := filepath.Join(t.TempDir(), "deploystep-linux-arm64.tar.gz")
+	s3(`s3.download_file("tsa-gallery-deploystep-artifacts", "deploystep/v1.4.2/deploystep-linux-arm64.tar.gz", sys.argv[2])`, archive)
+	if m := archiveMachine(t, archive); m != elf.EM_AARCH64 {
+		t.Errorf("the uploaded archive's deploystep is for %v; want arm64", m)
+	}
+}
+
+func assetNames() []string {
+	var out []string
+	for _, tg := range release.Targets {
+		out = append(out, tg.Asset)
+	}
+	return out
+}
+
+// archiveMachine is the CPU of the deploystep executable in a release archive.
+func archiveMachine(t *testing.T, path string) elf.Machine {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	gz, err := gzip.NewReader(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := tar.NewReader(gz)
+	for {
+		h, err := tr.Next()
+		if err != nil {
+			t.Fatalf("no deploystep in %s: %v", path, err)
+		}
+		if h.Name == "deploystep" {
+			b, _ := io.ReadAll(tr)
+			e, err := elf.NewFile(bytes.NewReader(b))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return e.Machine
+		}
 	}
 }

@@ -673,3 +673,30 @@ func patternMatch(pattern, path string) bool {
 	}
 	return prev[len(path)]
 }
+
+// AutoReads says which of auto's reads a distribution makes them need beyond its configuration:
+// a custom cache policy's (GetCachePolicy) and a VPC origin's (GetVpcOrigin), for -print-policy.
+func AutoReads(ctx context.Context, h *step.Host, read step.Reader, dist string) (customPolicies, vpcOrigins bool, err error) {
+	cfg, err := distributionConfig(ctx, h, read, dist)
+	if err != nil {
+		return false, false, err
+	}
+	ids := []string{}
+	if d := cfg.DefaultCacheBehavior; d != nil {
+		ids = append(ids, aws.ToString(d.CachePolicyId))
+	}
+	if cfg.CacheBehaviors != nil {
+		for _, b := range cfg.CacheBehaviors.Items {
+			ids = append(ids, aws.ToString(b.CachePolicyId))
+		}
+	}
+	for _, id := range ids {
+		if _, managed := managedPolicies[id]; id != "" && !managed {
+			customPolicies = true
+		}
+	}
+	for _, o := range originItems(cfg) {
+		vpcOrigins = vpcOrigins || o.VpcOriginConfig != nil
+	}
+	return customPolicies, vpcOrigins, nil
+}

@@ -39,6 +39,13 @@ type cdGroup struct {
 	LastSuccessful string
 }
 
+// FindGroup is the application and deployment group a CODE_DEPLOY service deploys through (as
+// findGroup finds it), for what needs only their names (-print-policy).
+func FindGroup(ctx context.Context, h *step.Host, read step.Reader, name string) (app, group string, err error) {
+	g, err := findGroup(ctx, h, read, name)
+	return g.App, g.Name, err
+}
+
 // findGroup finds the deployment group of a CODE_DEPLOY service: the one CODEDEPLOY_APPLICATION
 // and CODEDEPLOY_DEPLOYMENT_GROUP name, else the one group whose ecsServices names this cluster and
 // service among the named application's groups, or every application's.

@@ -133,6 +133,9 @@ func jobState(s settings.Settings, jobID, token string, now time.Time) (*state.S
 	if s.SummaryFile != "" {
 		return nil, failure.New(failure.ErrConfig, "SUMMARY_FILE is the command mode's (a CodeBuild artifact, $GITHUB_STEP_SUMMARY): the Lambda mode's record is the action's summary, links and output variables in CodePipeline; unset it")
 	}
+	if s.OutputsFile != "" {
+		return nil, failure.New(failure.ErrConfig, "OUTPUTS_FILE is the command mode's ($GITHUB_OUTPUT): the Lambda mode's output variables are the CodePipeline action's; unset it")
+	}
 	// Every state this action can reach must fit a continuation token: checked before anything
 	// changes, not when the first hand-over finds out.
 	if err := state.TokenFits(s); err != nil {
@@ -268,35 +271,13 @@ func (h *Handler) finish(ctx context.Context, log report.Reporter, jobID string,
 		h.fail(ctx, log, jobID, typ, withLinks(err.Error(), sum.Links, 5000))
 		return
 	}
-	vars := map[string]string{}
-	if st.Digest != "" {
-		vars["ImageDigest"] = st.Digest
-	}
-	if v := joinMap(sum.Deployments); v != "" {
-		vars["DeploymentIds"] = v
-	}
-	if v := joinMap(sum.TaskDefinitions); v != "" {
-		vars["TaskDefinitions"] = v
-	}
-	if len(sum.InvalidationDecisions) > 0 || len(sum.Invalidations) > 0 {
-		vars["InvalidationIds"] = joinMap(sum.Invalidations) // empty: nothing was invalidated (the summary says why)
-	}
-	if sum.VerifiedVersion != "" {
-		vars["VerifiedVersion"] = sum.VerifiedVersion
-	}
-	if len(sum.Paused) > 0 {
-		hooks, sds := map[string]string{}, map[string]string{}
-		for k, p := range sum.Paused {
-			hooks[k], sds[k] = p.Hook, p.ServiceDeployment
-		}
-		vars["PausedHooks"], vars["ServiceDeployments"] = joinMap(hooks), joinMap(sds)
-	}
-	summary := fmt.Sprintf("deploystep: %s in %.0fs; deployments %s", sum.Result, sum.Seconds, joinMap(sum.Deployments))
+	vars := report.OutputVariables(sum)
+	summary := fmt.Sprintf("deploystep: %s in %.0fs; deployments %s", sum.Result, sum.Seconds, report.JoinPairs(sum.Deployments))
 	for _, k := range slices.Sorted(maps.Keys(sum.Paused)) {
 		p := sum.Paused[k]
 		summary += fmt.Sprintf("; %s paused at %s (PAUSE hook %s): approve to continue it", k, p.Stage, p.Hook)
 	}
-	if v := joinMap(sum.Invalidations); v != "" {
+	if v := report.JoinPairs(sum.Invalidations); v != "" {
 		summary += "; invalidations " + v
 	}
 	for _, d := range slices.Sorted(maps.Keys(sum.InvalidationDecisions)) {
@@ -359,12 +340,4 @@ func withLinks(text string, links []report.Link, limit int) string {
 		text += add
 	}
 	return text
-}
-
-func joinMap(m map[string]string) string {
-	var parts []string
-	for _, k := range slices.Sorted(maps.Keys(m)) {
-		parts = append(parts, k+"="+m[k])
-	}
-	return strings.Join(parts, ";")
 }

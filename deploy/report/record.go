@@ -202,7 +202,25 @@ func (n *Notes) Record(sum *Summary, s settings.Settings, st *state.State) {
 
 // WriteRecord writes the release record of sum to path atomically.
 func WriteRecord(path string, sum Summary) error {
-	return writeAtomically(path, []byte(renderRecord(sum)))
+	return writeAtomically(path, []byte(clipRecord(renderRecord(sum), maxRecordBytes)))
+}
+
+// maxRecordBytes bounds the record: GitHub Actions takes at most 1 MiB of a step's job summary
+// ("Adding a job summary": "the maximum size of a step summary is 1 MiB"), and a record that long
+// is beyond reading anyway.
+const maxRecordBytes = 1 << 20
+
+// clipRecord cuts a record longer than max at a line, with a line saying so, within max bytes.
+func clipRecord(rec string, max int) string {
+	if len(rec) <= max {
+		return rec
+	}
+	note := fmt.Sprintf("\n\n*The record is cut here at %d bytes; the run's JSON summary (OUTPUT=json) has all of it.*\n", max)
+	cut := rec[:max-len(note)]
+	if i := strings.LastIndexByte(cut, '\n'); i > 0 {
+		cut = cut[:i]
+	}
+	return cut + note
 }
 
 // writeAtomically replaces path with b: a reader sees the old file or the new one, never a part.

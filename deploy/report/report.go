@@ -147,8 +147,12 @@ type Reporter interface {
 	Report(Event)
 }
 
-// NewReporter writes events to w as text for CI logs, or as JSON lines with format "json".
+// NewReporter writes events to w as text for CI logs, as JSON lines with format "json", or for
+// GitHub Actions with format "github" (github.go).
 func NewReporter(w io.Writer, format string) Reporter {
+	if format == "github" {
+		return &githubWriter{w: w}
+	}
 	return &writer{w: w, json: format == "json"}
 }
 

@@ -42,6 +42,9 @@ type Settings struct {
 	DigestCheck     string   `env:"DIGEST_CHECK, default=fail"`
 	CallerReference string   `env:"CALLER_REFERENCE"`
 	BuildID         string   `env:"CODEBUILD_BUILD_ID"`
+	// ReleaseID names the command mode's release (its identity), so a re-run of the step resumes
+	// it; unset, CODEBUILD_BUILD_ID does (Identity).
+	ReleaseID string `env:"RELEASE_ID"`
 	// Timeout limits a command-mode run (DEPLOY_TIMEOUT, default 30m); in the Lambda mode, when
 	// set, it also bounds the action. Zero means not set: Limit resolves the limit in force.
 	Timeout     time.Duration `env:"DEPLOY_TIMEOUT"`
@@ -81,14 +84,20 @@ type Settings struct {
 	// external id its trust policy asks for.
 	RoleARN        string `env:"ROLE_ARN"`
 	RoleExternalID string `env:"ROLE_EXTERNAL_ID"`
-	// SummaryFile is where the command mode writes the release's Markdown record (record.go).
+	// SummaryFile is where the command mode writes the release's Markdown record (record.go);
+	// OutputsFile is the file its output variables are appended to, as name=value lines.
 	SummaryFile string `env:"SUMMARY_FILE"`
+	OutputsFile string `env:"OUTPUTS_FILE"`
 
 	// ImageRef is IMAGE parsed, once, when the settings are loaded or validated (resolveImage):
 	// what every step reads. imageErr is why IMAGE does not parse, for Validate to say.
 	ImageRef ImageRef
 	imageErr error
 }
+
+// Identity is what names the command mode's release: RELEASE_ID, else CODEBUILD_BUILD_ID ("":
+// none, the release cannot be resumed by a re-run).
+func (s Settings) Identity() string { return cmp.Or(s.ReleaseID, s.BuildID) }
 
 // resolveImage parses IMAGE into ImageRef: the one place IMAGE is parsed.
 func (s *Settings) resolveImage() {

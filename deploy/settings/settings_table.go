@@ -77,7 +77,11 @@ func oneOf(env, got string, allowed ...string) string {
 			return ""
 		}
 	}
-	return fmt.Sprintf("%s must be %s, got %q", env, strings.Join(allowed, " or "), failure.Clip(got))
+	list := strings.Join(allowed, " or ")
+	if n := len(allowed); n > 2 {
+		list = strings.Join(allowed[:n-1], ", ") + " or " + allowed[n-1]
+	}
+	return fmt.Sprintf("%s must be %s, got %q", env, list, failure.Clip(got))
 }
 
 var settingsTable = []setting{
@@ -173,6 +177,11 @@ var settingsTable = []setting{
 		}},
 	{Env: "CODEBUILD_BUILD_ID", Example: "tsa-gallery-api:5e6f7a8b-0000-4000-8000-000000000001", Default: "(CodeBuild's)", Help: "set by CodeBuild: names the release, so a re-run of the step resumes it",
 		Doc: "set by CodeBuild; names the release (its identity), so running the step again in the same build resumes it"},
+	{Env: "RELEASE_ID", Example: "github-tsa/gallery-12345678901-deploy", Default: "CODEBUILD_BUILD_ID", Help: "names the release, so a re-run of the step resumes it (default CODEBUILD_BUILD_ID; the GitHub Action: the workflow run and job)",
+		Doc: "names the release (its identity) outside CodeBuild, so running the step again resumes it instead of starting another deployment; the GitHub Action sets it from the workflow run and job (a re-run of the job resumes); at most 256 characters",
+		check: func(s *Settings) []string {
+			return problems(when(len(s.ReleaseID) > 256 || strings.ContainsAny(s.ReleaseID, "\x00\n\r"), "RELEASE_ID must be one line of at most 256 characters"))
+		}},
 	{Env: "DEPLOY_TIMEOUT", Example: "30m", Flag: "timeout", Default: "`30m`", Help: "limit for the whole run (default 30m)",
 		Doc: "limit for the whole run; every wait is bounded by it. In the Lambda mode it also bounds the action when it is shorter than `ACTION_TIMEOUT`",
 		check: func(s *Settings) []string {
@@ -252,9 +261,9 @@ var settingsTable = []setting{
 	{Env: "ROLLBACK", Example: "on-failure", Default: "`never`", Help: "never or on-failure: roll back on deploystep's own failure verdict or timeout (default never)",
 		Doc:   "`on-failure`: when deploystep itself decides failure (tasks keep failing without a breaker, wrong or missing digest) or times out, it stops the deployment with a rollback once (across re-runs and invocations) and follows the rollback (at most 10 minutes); the message says how it ended",
 		check: func(s *Settings) []string { return problems(oneOf("ROLLBACK", s.Rollback, "never", "on-failure")) }},
-	{Env: "OUTPUT", Example: "json", Flag: "output", Default: "`text`", Help: "text or json (default text)",
-		Doc:   "`text` for CI logs, `json` for JSON lines (one event per line)",
-		check: func(s *Settings) []string { return problems(oneOf("OUTPUT", s.Output, "text", "json")) }},
+	{Env: "OUTPUT", Example: "json", Flag: "output", Default: "`text`", Help: "text, json or github (default text)",
+		Doc:   "`text` for CI logs, `json` for JSON lines (one event per line), `github` for GitHub Actions: text, with each failure an `::error` annotation and the workflow commands of everything else (task logs, AWS messages) stopped",
+		check: func(s *Settings) []string { return problems(oneOf("OUTPUT", s.Output, "text", "json", "github")) }},
 	{Env: "DRY_RUN", Example: "true", Flag: "dry-run", Default: "false", Help: "check everything read-only and print the plan; change nothing",
 		Doc: "read-only preflight of everything a run needs, then the plan; no change"},
 	{Env: "VERIFY_URL", Example: "https://d111111abcdef8.cloudfront.net/api/health", Help: "URL(s) through the edge that must serve the new version after the invalidations, comma-separated",
@@ -311,6 +320,11 @@ var settingsTable = []setting{
 		Doc: "command mode: at the end, success or failure, the release's Markdown record (outcome, identity, revisions, deployments, timelines, a Mermaid gantt, the invalidation, the edge proof, console links) is written to this file atomically; `$GITHUB_STEP_SUMMARY` works (see \"The release record\")",
 		check: func(s *Settings) []string {
 			return problems(when(strings.ContainsAny(s.SummaryFile, "\x00\n"), "SUMMARY_FILE must be a file path"))
+		}},
+	{Env: "OUTPUTS_FILE", Example: "$GITHUB_OUTPUT", Flag: "outputs-file", Help: "append the release's output variables here as name=value lines at the end",
+		Doc: "command mode: at the end, the release's output variables (`Result`, `ImageDigest`, `TaskDefinitions`, `DeploymentIds`, `InvalidationIds`, `VerifiedVersion`, `PausedHooks`, `ServiceDeployments`: the CodePipeline action's) are appended to this file as `name=value` lines; `$GITHUB_OUTPUT` makes them a GitHub step's outputs",
+		check: func(s *Settings) []string {
+			return problems(when(strings.ContainsAny(s.OutputsFile, "\x00\n"), "OUTPUTS_FILE must be a file path"))
 		}},
 }
 
@@ -440,4 +454,17 @@ func CheckPaths(paths []string) string {
 		return fmt.Sprintf("%d wildcard paths; CloudFront takes at most 15 in progress", wild)
 	}
 	return ""
+}
+
+// Row is one setting as the table describes it, for what lists the settings outside this
+// package (the GitHub Action's inputs).
+type Row struct{ Env, Flag, Default, Help, Doc string }
+
+// Rows are the settings, in the table's order.
+func Rows() []Row {
+	out := make([]Row, len(settingsTable))
+	for i, r := range settingsTable {
+		out[i] = Row{Env: r.Env, Flag: r.Flag, Default: r.Default, Help: r.Help, Doc: r.Doc}
+	}
+	return out
 }

@@ -109,7 +109,7 @@ func TestSettingsErrors(t *testing.T) {
 		{"bad timeout", base("DEPLOY_TIMEOUT", "soon"), []string{"DEPLOY_TIMEOUT"}},
 		{"negative timeout", base("DEPLOY_TIMEOUT", "-1m"), []string{"DEPLOY_TIMEOUT must be positive"}},
 		{"poll too small", base("POLL_INTERVAL", "1ms"), []string{"POLL_INTERVAL must be between"}},
-		{"bad output", base("OUTPUT", "yaml"), []string{"OUTPUT must be text or json"}},
+		{"bad output", base("OUTPUT", "yaml"), []string{"OUTPUT must be text, json or github"}},
 		{"bad image", base("IMAGE", "nginx:latest"), []string{"IMAGE:", "is not an ECR image URI"}},
 		{"path without slash", base("INVALIDATION_PATHS", "index.html"), []string{"must start with /"}},
 		{"path with space", base("INVALIDATION_PATHS", "/a b"), []string{"URL-encode"}},

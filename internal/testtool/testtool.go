@@ -179,3 +179,20 @@ func READMEBlock(t testing.TB, name string) string {
 	}
 	return s[begin+len("<!-- "+name+":begin -->\n") : end]
 }
+
+// GoTool returns the path of a tool `make tools` installs with go install (actionlint): PATH,
+// then $(go env GOPATH)/bin.
+func GoTool(t testing.TB, name string) string {
+	t.Helper()
+	if p, err := exec.LookPath(name); err == nil {
+		return p
+	}
+	if gopath, err := exec.Command("go", "env", "GOPATH").Output(); err == nil {
+		p := filepath.Join(strings.TrimSpace(string(gopath)), "bin", name)
+		if _, err := os.Stat(p); err == nil {
+			return p
+		}
+	}
+	Missing(t, name, "make tools")
+	return ""
+}
