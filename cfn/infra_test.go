@@ -527,6 +527,52 @@ func TestBuildspecWiring(t *testing.T) {
 	}
 }
 
+// The buildspec's header names every variable it reads and where it comes from: each one the
+// project sets (infra.yaml's APIBuildProject environment, every variant's) under "from the
+// project", and each one its commands read that they do not set.
+func TestBuildspecNamesItsVariables(t *testing.T) {
+	raw, err := os.ReadFile(buildspecFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	header, body, _ := strings.Cut(string(raw), "\nversion: 0.2")
+	fromProject, rest, ok := strings.Cut(header, "from CodeBuild:")
+	if !ok || !strings.Contains(fromProject, "from the project") || !strings.Contains(rest, "set here:") {
+		t.Fatalf("the header does not say where the variables come from:\n%s", header)
+	}
+	_, projectPart, _ := strings.Cut(fromProject, "from the project")
+	infra, err := os.ReadFile("../infra.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	project := string(infra)[strings.Index(string(infra), "\n  APIBuildProject:"):]
+	project = project[:strings.Index(project[1:], "\n  DeployFunctionRole:")]
+	word := regexp.MustCompile(`\b[A-Z][A-Z0-9_]{2,}\b`)
+	names := regexp.MustCompile(`- Name: ([A-Z][A-Z0-9_]+)`).FindAllStringSubmatch(project, -1)
+	if len(names) < 10 {
+		t.Fatalf("found %d variables in the project", len(names))
+	}
+	for _, m := range names {
+		if !slices.Contains(word.FindAllString(projectPart, -1), m[1]) {
+			t.Errorf("the project sets %s; the header does not name it under \"from the project\"", m[1])
+		}
+	}
+	assigned := map[string]bool{}
+	for _, m := range regexp.MustCompile(`(?m)(?:^|[\s;(])([A-Z][A-Z0-9_]+)=`).FindAllStringSubmatch(body, -1) {
+		assigned[m[1]] = true
+	}
+	for _, m := range regexp.MustCompile(`\$\{?([A-Z][A-Z0-9_]+)`).FindAllStringSubmatch(body, -1) {
+		if !assigned[m[1]] && !slices.Contains(word.FindAllString(header, -1), m[1]) {
+			t.Errorf("the commands read $%s, which the header does not name", m[1])
+		}
+	}
+	for _, v := range []string{"IMAGE_TAG", "PUSHED"} {
+		if !assigned[v] {
+			t.Errorf("the header says the buildspec sets %s; it does not", v)
+		}
+	}
+}
+
 // script turns the buildspec into the shell CodeBuild runs: version 0.2 runs every command in
 // one shell; a failing command ends its phase; post_build runs even after a failed build, with
 // CODEBUILD_BUILD_SUCCEEDING=0.

@@ -1,7 +1,8 @@
 // Command awsim serves the local AWS simulator on 127.0.0.1 for the demo, the benchmark and
 // manual runs with the AWS CLI. It stops by itself after -lifetime.
 //
-//	awsim [flags]              serve; print the endpoint URL
+//	awsim [flags]              serve; print the environment to paste into a shell (the
+//	                           endpoint, region, credentials and the demo's settings)
 //	awsim [flags] -- CMD ARGS  serve, run CMD against it, print the effects, exit with CMD's code
 //
 // CMD gets AWS_ENDPOINT_URL, a region, placeholder credentials and, for the demo world, the
@@ -77,7 +78,7 @@ func main() {
 		code = run(sim, args, demoWorld, *scenario, *lifetime)
 		printEffects(sim)
 	} else {
-		fmt.Println(sim.URL())
+		fmt.Print(pasteable(sim, demoWorld, *scenario, *lifetime))
 		sig := make(chan os.Signal, 1)
 		signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
 		select {
@@ -93,6 +94,41 @@ func main() {
 		}
 	}
 	os.Exit(code)
+}
+
+// pasteable is what serving alone prints: the environment that points a shell at the
+// simulator, for deploystep and the AWS CLI, and for the demo world the release's settings.
+func pasteable(sim *awsim.Server, demoWorld bool, scenario string, lifetime time.Duration) string {
+	var b strings.Builder
+	what := "the world of -config"
+	if demoWorld {
+		what = "the demo world (scenario " + scenario + ")"
+	}
+	fmt.Fprintf(&b, "# awsim: %s at %s, until Ctrl-C or %v.\n", what, sim.URL(), lifetime)
+	b.WriteString("# Paste into another shell, then run bin/deploystep (or -dry-run, or -print-policy):\n")
+	b.WriteString("export")
+	for _, kv := range sim.Env() {
+		b.WriteString(" " + shellQuote(kv))
+	}
+	b.WriteString("\n")
+	if demoWorld {
+		b.WriteString("export")
+		for _, kv := range demo.Env("VERIFY_URL=" + sim.EdgeURL(demo.Distribution) + "/api/health") {
+			b.WriteString(" " + shellQuote(kv))
+		}
+		b.WriteString("\n")
+	}
+	fmt.Fprintf(&b, "# The AWS CLI v2 takes the endpoint as a flag: aws --endpoint-url %s ecs describe-services --cluster %s --services %s\n", sim.URL(), demo.Cluster, demo.Service)
+	return b.String()
+}
+
+// shellQuote quotes NAME=value for a POSIX shell when the value needs it.
+func shellQuote(kv string) string {
+	name, v, _ := strings.Cut(kv, "=")
+	if strings.Trim(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./:@,") == "" {
+		return kv
+	}
+	return name + "='" + strings.ReplaceAll(v, "'", `'\''`) + "'"
 }
 
 func run(sim *awsim.Server, args []string, demoWorld bool, scenario string, lifetime time.Duration) int {
