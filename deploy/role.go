@@ -180,7 +180,7 @@ func roleRefused(err error, r *RoleSession, caller, region string) error {
 			if r.ExternalID != "" {
 				ext = ", with the sts:ExternalId condition ROLE_EXTERNAL_ID matches"
 			}
-			return failure.New(failure.ErrConfig, "configuration: ROLE_ARN %s: sts:AssumeRole refused for %s (AccessDenied: %s): the role's trust policy must allow %s%s, and the caller's policy must allow sts:AssumeRole on the role (README: \"Releases into another account\")",
+			return failure.New(failure.ErrConfig, "configuration: ROLE_ARN %s: sts:AssumeRole refused for %s (AccessDenied: %s): the role's trust policy must allow %s%s, and the caller's policy must allow sts:AssumeRole on the role (docs/running.md: \"Releases into another account\")",
 				r.ARN, caller, api.ErrorMessage(), trustPrincipal(caller), ext)
 		case "ExpiredToken", "ExpiredTokenException", "InvalidClientTokenId", "SignatureDoesNotMatch":
 			return environmentError(err, "STS", region)

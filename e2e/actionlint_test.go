@@ -76,3 +76,19 @@ func TestActionScriptsPassShellcheck(t *testing.T) {
 		}
 	}
 }
+
+// The README's workflow is the example actionlint checks, as it is.
+func TestREADMEWorkflowIsTheExample(t *testing.T) {
+	b, err := os.ReadFile("../docs/examples/github-release.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The README quotes it without its leading comment.
+	body := string(b)
+	for strings.HasPrefix(body, "#") {
+		_, body, _ = strings.Cut(body, "\n")
+	}
+	if got, want := testtool.DocBlock(t, "README.md", "github-release"), "```yaml\n"+body+"```\n"; got != want {
+		t.Fatalf("README's workflow is not docs/examples/github-release.yml; it should read:\n%s", want)
+	}
+}

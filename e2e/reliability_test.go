@@ -197,7 +197,7 @@ func countFaults(sim *awsim.Server) int {
 
 // TestReliabilityFaultMatrix runs every fault cell with several seeds in both modes. Each run
 // must end with the right verdict, exactly one deployment and one invalidation (the simulator's
-// effect counters), within its timeout. It prints the matrix that the README shows. It runs on
+// effect counters), within its timeout. It prints the matrix that docs/checked.md shows. It runs on
 // its own, not beside the parallel tests, so its timing is the system's, not the test machine's.
 // Every 5xx or reset on UpdateService costs the unknown-outcome window, so the all-together cell
 // is slow by design: the bound is 3 minutes.

@@ -1,7 +1,7 @@
 // Package awsapi is the AWS calls deploystep makes, as one interface per service that the SDK's
 // clients satisfy (and tests' fakes), and what IAM must allow for them: Permissions, read off these
 // interfaces so that it cannot drift from the code, and Grants, the resources each call is
-// authorized on, held to the Service Authorization Reference and rendered into the README. A leaf.
+// authorized on, held to the Service Authorization Reference and rendered into docs/permissions.md; Policy, what -print-policy prints. A leaf.
 package awsapi
 
 import (
@@ -41,7 +41,7 @@ type CodeDeployAPI interface {
 // reference; every published policy for ECS blue/green deployments grants them).
 var codeDeployImplied = []string{"codedeploy:GetDeploymentConfig", "codedeploy:RegisterApplicationRevision"}
 
-// ECSAPI is the ECS calls deploystep makes; the IAM policy in infra.yaml and the README grant
+// ECSAPI is the ECS calls deploystep makes; the IAM policy in infra.yaml and docs/permissions.md grant
 // exactly these.
 type ECSAPI interface {
 	DescribeClusters(context.Context, *ecs.DescribeClustersInput, ...func(*ecs.Options)) (*ecs.DescribeClustersOutput, error)

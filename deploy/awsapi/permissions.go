@@ -55,7 +55,7 @@ var registerImplied = []string{"iam:PassRole"}
 // name the settings: ${Partition}, ${Region}, ${Account}, ${Cluster}, ${Service}, ${Family} (the
 // services' task-definition families), ${Repository}, ${Distribution}, ${LogGroup} (the pre-deploy
 // task's log group), ${Roles} (the roles a revision names), ${Application} and ${Group} (the
-// CodeDeploy application and deployment group). Grants renders the README's permissions section
+// CodeDeploy application and deployment group). Grants renders docs/permissions.md's table
 // (PermissionsMarkdown); a test holds each row to the reference's data and the rows to the calls.
 type Grant struct {
 	Action    string
@@ -134,7 +134,7 @@ var Grants = []Grant{
 	{Action: "codepipeline:PutJobFailureResult", Resources: []string{"*"}, When: "the Lambda mode", Why: "reports a failure"},
 }
 
-// PermissionsMarkdown is the README's permissions table: a row per grant.
+// PermissionsMarkdown is docs/permissions.md's table: a row per grant.
 func PermissionsMarkdown() string {
 	var b strings.Builder
 	b.WriteString("| action | resources IAM authorizes it on | condition | when | why |\n| --- | --- | --- | --- | --- |\n")

@@ -67,9 +67,9 @@ func TestGrantsAgainstTheReference(t *testing.T) {
 	}
 }
 
-// The README's permissions section is the grants' table.
-func TestREADMEPermissionsAreTheGrants(t *testing.T) {
-	if got, want := testtool.READMEBlock(t, "permissions"), PermissionsMarkdown(); got != want {
-		t.Fatalf("README's permissions block is not PermissionsMarkdown(); paste it:\n%s", want)
+// docs/permissions.md's table is the grants' table.
+func TestDocPermissionsAreTheGrants(t *testing.T) {
+	if got, want := testtool.DocBlock(t, "docs/permissions.md", "permissions"), PermissionsMarkdown(); got != want {
+		t.Fatalf("docs/permissions.md's permissions block is not PermissionsMarkdown(); paste it:\n%s", want)
 	}
 }

@@ -149,7 +149,7 @@ var iamDenial = regexp.MustCompile(`User: (\S+) is not authorized to perform: ([
 func deniedMessage(what, aws string) string {
 	m := iamDenial.FindStringSubmatch(aws)
 	if m == nil {
-		return fmt.Sprintf("%s: access denied: %s (README: \"IAM permissions\" lists what a release needs)", what, aws)
+		return fmt.Sprintf("%s: access denied: %s (deploystep -print-policy prints the policy a release needs; docs/permissions.md says why each call)", what, aws)
 	}
 	who, action, resource, noAllow, deny := m[1], m[2], strings.TrimRight(m[3], ".,;"), m[4], m[5]
 	if resource == "" {

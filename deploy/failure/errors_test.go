@@ -33,7 +33,7 @@ func TestDeniedMessage(t *testing.T) {
 		{"a permissions boundary", &smithy.GenericAPIError{Code: "AccessDeniedException", Message: "User: " + who + " is not authorized to perform: logs:GetLogEvents on resource: arn:aws:logs:us-east-1:123456789012:log-group:/ecs/tsa-gallery/APITask:log-stream:ecs/api/0f1e because no permissions boundary policy allows the logs:GetLogEvents action"},
 			[]string{"no permissions boundary policy allows it: that policy must allow logs:GetLogEvents on arn:aws:logs:us-east-1:123456789012:log-group:/ecs/tsa-gallery/APITask:log-stream:ecs/api/0f1e as well"}},
 		{"a message IAM did not write", &smithy.GenericAPIError{Code: "AccessDeniedException", Message: "You don't have authorization to perform the requested action."},
-			[]string{"UpdateService api: access denied: AccessDeniedException: You don't have authorization", `README: "IAM permissions"`}},
+			[]string{"UpdateService api: access denied: AccessDeniedException: You don't have authorization", "deploystep -print-policy prints the policy a release needs"}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			err := Classify(c.err, "UpdateService api")

@@ -1,6 +1,6 @@
 // Package settings is everything a run is told: the environment's variables (go-envconfig) and
 // the flags over them, or a Lambda job's UserParameters. Each setting is described once, in
-// settingsTable, which -h (Usage), the README's table (SettingsTable) and Validate read; Validate
+// settingsTable, which -h (Usage), docs/settings.md's table (SettingsTable) and Validate read; Validate
 // names every problem at once and parses IMAGE into Settings.ImageRef, the typed value the steps
 // read. Limit says which time limit a mode runs under, without changing a setting.
 package settings
@@ -27,7 +27,7 @@ import (
 
 // Settings is everything a run needs. Environment variable names are the contract: the
 // buildspec, the CodeBuild project and the Lambda's UserParameters use them. Each is described
-// once, in settingsTable (settings_table.go): -h, the README's table and Validate come from it.
+// once, in settingsTable (settings_table.go): -h, docs/settings.md's table and Validate come from it.
 type Settings struct {
 	Cluster          string   `env:"CLUSTER"`
 	Services         []string `env:"SERVICE"`

@@ -13,14 +13,14 @@ import (
 	"github.com/deploystep/deploystep/deploy/failure"
 )
 
-// setting describes one variable once: -h (Usage), the README's settings table (SettingsTable)
+// setting describes one variable once: -h (Usage), docs/settings.md's table (SettingsTable)
 // and Validate read it, so a setting cannot be missing from any of them. Settings' struct tags
 // give go-envconfig the same names; a test keeps the two lists equal.
 type setting struct {
 	Env, Flag, Default string
 	Example            string // a value, as messages show it: "like CLUSTER=tsa-gallery"
 	Help               string // one line for -h
-	Doc                string // the README's meaning
+	Doc                string // docs/settings.md's meaning
 	// required says the setting is missing; missing is its name in "missing ..." (default Env).
 	required  func(*Settings) bool
 	missingAs string
@@ -209,7 +209,7 @@ var settingsTable = []setting{
 			return problems(when(n != nil && (*n < 1 || *n > maxDesiredCount), "DESIRED_COUNT must be between 1 and %d (ECS's tasks per service), got %d", maxDesiredCount, deref(n)))
 		}},
 	{Env: "WAIT_UNTIL", Example: "traffic-shifted", Default: "`completed`", Help: "completed, traffic-shifted (BLUE_GREEN, LINEAR, CANARY) or paused (default completed)",
-		Doc: "`completed`: the service deployment is SUCCESSFUL (after bake time and clean-up); `traffic-shifted`: all production traffic is on the new revision (BLUE_GREEN, LINEAR, CANARY; ECS finishes the bake alone, and a rollback after that is not seen by deploystep); `paused`: exit 0 when the deployment reaches a PAUSE hook, no invalidation yet, the hook and service deployment printed and in the Lambda outputs `PausedHooks` and `ServiceDeployments`; a later step answers it with `HOOK_ANSWER` (see \"Answered by an approval\")",
+		Doc: "`completed`: the service deployment is SUCCESSFUL (after bake time and clean-up); `traffic-shifted`: all production traffic is on the new revision (BLUE_GREEN, LINEAR, CANARY; ECS finishes the bake alone, and a rollback after that is not seen by deploystep); `paused`: exit 0 when the deployment reaches a PAUSE hook, no invalidation yet, the hook and service deployment printed and in the Lambda outputs `PausedHooks` and `ServiceDeployments`; a later step answers it with `HOOK_ANSWER` (docs/deployments.md, \"Answered by an approval\")",
 		check: func(s *Settings) []string {
 			return problems(oneOf("WAIT_UNTIL", s.WaitUntil, "completed", "traffic-shifted", "paused"),
 				when(s.WaitUntil == "paused" && s.HookCommand != "", "WAIT_UNTIL=paused and HOOK_COMMAND are both set: the step either answers the hook (HOOK_COMMAND) or stops at it (paused); unset one"))
@@ -233,7 +233,7 @@ var settingsTable = []setting{
 			return problems(when(s.HookTimeout <= 0 || s.HookTimeout > 24*time.Hour, "HOOK_TIMEOUT must be between 0 and 24h, got %v", s.HookTimeout))
 		}},
 	{Env: "PREDEPLOY_COMMAND", Example: "npm run migrate", Help: "run once in one task of the release's revision before any service moves (a migration); exit 0 or the release stops",
-		Doc: "after the image check and the revision, before any service is updated: one task of the release's revision runs this command (a JSON array of strings as it is, anything else as `sh -c`) in the container of `IMAGE` (or `PREDEPLOY_CONTAINER`), with the network and launch settings of `PREDEPLOY_SERVICE`; the release goes on only when it exits 0, its log lines printed as they come (see \"A migration before the services move\")",
+		Doc: "after the image check and the revision, before any service is updated: one task of the release's revision runs this command (a JSON array of strings as it is, anything else as `sh -c`) in the container of `IMAGE` (or `PREDEPLOY_CONTAINER`), with the network and launch settings of `PREDEPLOY_SERVICE`; the release goes on only when it exits 0, its log lines printed as they come (docs/revisions.md)",
 		check: func(s *Settings) []string {
 			_, err := PredeployCommand(s.PredeployCommand)
 			return problems(when(err != nil, "PREDEPLOY_COMMAND: %v", err),
@@ -267,7 +267,7 @@ var settingsTable = []setting{
 	{Env: "DRY_RUN", Example: "true", Flag: "dry-run", Default: "false", Help: "check everything read-only and print the plan; change nothing",
 		Doc: "read-only preflight of everything a run needs, then the plan; no change"},
 	{Env: "VERIFY_URL", Example: "https://d111111abcdef8.cloudfront.net/api/health", Help: "URL(s) through the edge that must serve the new version after the invalidations, comma-separated",
-		Doc: "comma-separated http(s) URLs (at most 20) fetched after the invalidations until each answers 2xx with the expected version (see \"Proof through the edge\")",
+		Doc: "comma-separated http(s) URLs (at most 20) fetched after the invalidations until each answers 2xx with the expected version (docs/invalidation.md, \"Proof through the edge\")",
 		check: func(s *Settings) []string {
 			out := problems(when(len(s.VerifyURLs) > edge.MaxURLs, "VERIFY_URL lists %d URLs; at most %d", len(s.VerifyURLs), edge.MaxURLs))
 			for _, u := range s.VerifyURLs {
@@ -306,7 +306,7 @@ var settingsTable = []setting{
 			return problems(when(s.ActionTimeout < 0 || s.ActionTimeout > 24*time.Hour, "ACTION_TIMEOUT must be between 0 and 24h (CodePipeline's limit), got %v", s.ActionTimeout))
 		}},
 	{Env: "ROLE_ARN", Example: "arn:aws:iam::210987654321:role/deploystep-deploy", Flag: "role-arn", Help: "make every AWS call of the release as a session of this IAM role (another account's deploy role)",
-		Doc: "every AWS call of the release is made with one `sts:AssumeRole` session of this role, named after the release and renewed before it expires (see \"Releases into another account\"); refused: exit 2 naming the role and the caller, before anything changes",
+		Doc: "every AWS call of the release is made with one `sts:AssumeRole` session of this role, named after the release and renewed before it expires (docs/running.md, \"Releases into another account\"); refused: exit 2 naming the role and the caller, before anything changes",
 		check: func(s *Settings) []string {
 			return problems(when(s.RoleARN != "" && !validRoleARN(s.RoleARN), "ROLE_ARN %q is not an IAM role ARN, like ROLE_ARN=arn:aws:iam::210987654321:role/deploystep-deploy", failure.Clip(s.RoleARN)))
 		}},
@@ -317,7 +317,7 @@ var settingsTable = []setting{
 				when(s.RoleExternalID != "" && (len(s.RoleExternalID) < 2 || len(s.RoleExternalID) > 1224 || !externalIDRule.MatchString(s.RoleExternalID)), "ROLE_EXTERNAL_ID must be 2 to 1224 characters of letters, digits and _+=,.@:/- (STS's rule)"))
 		}},
 	{Env: "SUMMARY_FILE", Example: "release.md", Flag: "summary-file", Help: "write the release's Markdown record here at the end (success or failure)",
-		Doc: "command mode: at the end, success or failure, the release's Markdown record (outcome, identity, revisions, deployments, timelines, a Mermaid gantt, the invalidation, the edge proof, console links) is written to this file atomically; `$GITHUB_STEP_SUMMARY` works (see \"The release record\")",
+		Doc: "command mode: at the end, success or failure, the release's Markdown record (outcome, identity, revisions, deployments, timelines, a Mermaid gantt, the invalidation, the edge proof, console links) is written to this file atomically; `$GITHUB_STEP_SUMMARY` works (docs/record.md)",
 		check: func(s *Settings) []string {
 			return problems(when(strings.ContainsAny(s.SummaryFile, "\x00\n"), "SUMMARY_FILE must be a file path"))
 		}},
@@ -363,7 +363,7 @@ Flags:
 	return b.String()
 }
 
-// SettingsTable is the README's table of settings (Markdown).
+// SettingsTable is docs/settings.md's table of settings (Markdown).
 func SettingsTable() string {
 	var b strings.Builder
 	b.WriteString("| variable | flag | default | meaning |\n| --- | --- | --- | --- |\n")

@@ -240,8 +240,8 @@ func TestSettingsTableIsComplete(t *testing.T) {
 	if !slices.Equal(inTable, names) {
 		t.Errorf("the table describes\n  %v\nSettings reads\n  %v", inTable, names)
 	}
-	if got := testtool.READMEBlock(t, "settings"); got != SettingsTable() {
-		t.Errorf("README's settings table is not deploy.SettingsTable(); it should read:\n%s", SettingsTable())
+	if got := testtool.DocBlock(t, "docs/settings.md", "settings"); got != SettingsTable() {
+		t.Errorf("docs/settings.md's settings table is not settings.SettingsTable(); it should read:\n%s", SettingsTable())
 	}
 	// -h describes every variable Settings reads (its struct tags, not the table -h is made from),
 	// and every flag the flag set binds.

@@ -160,22 +160,23 @@ func PythonScript(t testing.TB, py, script string, in any) []byte {
 	return out
 }
 
-// READMEBlock is the README's text between <!-- name:begin --> and <!-- name:end -->: the blocks a
-// test holds equal to what the code renders (the settings, the permissions).
-func READMEBlock(t testing.TB, name string) string {
+// DocBlock is the text of the repository's file (README.md, docs/settings.md, ...) between
+// <!-- name:begin --> and <!-- name:end -->: the blocks a test holds equal to what the code
+// renders (the settings, the permissions) or to the file they quote (an example workflow).
+func DocBlock(t testing.TB, file, name string) string {
 	t.Helper()
 	root, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}").Output()
 	if err != nil {
 		t.Fatalf("finding the module: %v", err)
 	}
-	b, err := os.ReadFile(filepath.Join(strings.TrimSpace(string(root)), "README.md"))
+	b, err := os.ReadFile(filepath.Join(strings.TrimSpace(string(root)), file))
 	if err != nil {
 		t.Fatal(err)
 	}
 	s := string(b)
 	begin, end := strings.Index(s, "<!-- "+name+":begin -->\n"), strings.Index(s, "<!-- "+name+":end -->")
 	if begin < 0 || end < begin {
-		t.Fatalf("README has no %s block", name)
+		t.Fatalf("%s has no %s block", file, name)
 	}
 	return s[begin+len("<!-- "+name+":begin -->\n") : end]
 }
