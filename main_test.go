@@ -28,6 +28,7 @@ func TestRun(t *testing.T) {
 				"SERVICES is set, but deploystep reads SERVICE: did you mean SERVICE?"}},
 		{"a flag overrides its variable", map[string]string{"CLUSTER": "tsa-gallery", "SERVICE": "api", "DISTRIBUTIONID": "E2QWRUHAPOMQZL", "OUTPUT": "yaml"},
 			[]string{"-output", "xml", "-poll", "1ms"}, 2, []string{`OUTPUT must be text, json or github, got "xml"`, "POLL_INTERVAL must be between 100ms and 5m, got 1ms"}},
+		{"-print-policy needs the release's settings", nil, []string{"-print-policy"}, 2, []string{"deploystep -print-policy: configuration: missing CLUSTER (like CLUSTER=tsa-gallery)"}},
 		{"skip-invalidation flag", map[string]string{"CLUSTER": "tsa-gallery", "SERVICE": "api", "OUTPUT": "yaml"},
 			[]string{"-skip-invalidation"}, 2, []string{"OUTPUT must be text, json or github"}},
 	}
